@@ -1,0 +1,83 @@
+//! The protocol-backend interface.
+//!
+//! The interpreter owns control flow, registers and the local (linear) algebra on
+//! shares; a backend owns the share representation and everything interactive.
+//! Interactive instructions reach the backend a whole round batch at a time, so a
+//! networked backend sends one message per peer per round for the whole batch,
+//! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
+
+pub mod clear;
+
+use crate::bytecode::MaskId;
+use crate::ring::RingTensor;
+use crate::shape::Padding;
+use crate::types::{PartySet, TensorType};
+use crate::VmError;
+
+/// A register's content: a public tensor every party knows, or this party's share of a secret.
+#[derive(Clone, Debug)]
+pub enum Value<S> {
+    Public(RingTensor),
+    Secret(S),
+}
+
+/// One interactive operation of a round batch. Operands are shares; the static
+/// types the verifier checked travel along (bit lengths for comparisons).
+pub enum Interaction<'a, S> {
+    /// Shares `party`'s input; `data` is present at that party only.
+    Input { party: usize, ty: &'a TensorType, data: Option<RingTensor> },
+    Mul { a: &'a S, b: &'a S, out_shape: &'a [usize], masks: [MaskId; 2] },
+    MatMul { a: &'a S, b: &'a S, masks: [MaskId; 2] },
+    Conv2d { x: &'a S, w: &'a S, stride: [usize; 2], padding: Padding, depthwise: bool, masks: [MaskId; 2] },
+    Trunc { a: &'a S, amount: u32, exact: bool, bits: u8 },
+    LtZ { a: &'a S, bits: u8 },
+    EqZ { a: &'a S, bits: u8 },
+    Relu { a: &'a S, bits: u8 },
+    Max { a: &'a S, axis: Option<usize>, bits: u8 },
+    Argmax { a: &'a S, axis: usize, bits: u8 },
+    MaxPool { x: &'a S, window: [usize; 2], stride: [usize; 2], padding: Padding, bits: u8 },
+    /// Reveals to every party.
+    Open { a: &'a S },
+    /// Reveals to `to` only.
+    Output { a: &'a S, to: PartySet },
+}
+
+/// What an interaction yields at this party.
+pub enum Outcome<S> {
+    Secret(S),
+    Public(RingTensor),
+    /// An output this party receives (`None` at parties that do not).
+    Revealed(Option<RingTensor>),
+}
+
+/// Communication figures of a run, per party.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommFigures {
+    pub rounds: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+pub trait Backend {
+    type Share: Clone;
+
+    /// The protocol's name, as on the command line.
+    fn name(&self) -> &'static str;
+    /// The threat model, printed at start so nobody mistakes a reference for a protocol.
+    fn threat_model(&self) -> &'static str;
+
+    /// A public tensor as a sharing (no communication).
+    fn classify(&mut self, t: &RingTensor) -> Self::Share;
+    /// Applies a function that is linear in the secret arguments to their shares.
+    fn linear(&mut self, args: &[&Self::Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Self::Share;
+    /// `s + p` for a public `p`, broadcast to `out_shape`.
+    fn add_public(&mut self, s: &Self::Share, p: &RingTensor, out_shape: &[usize]) -> Self::Share;
+
+    /// Runs one round batch; the outcomes come in the order of `ops`.
+    fn round(&mut self, ops: Vec<Interaction<'_, Self::Share>>) -> Result<Vec<Outcome<Self::Share>>, VmError>;
+
+    /// Whether this process receives outputs revealed to `to`.
+    fn receives(&self, to: PartySet) -> bool;
+
+    fn figures(&self) -> CommFigures;
+}

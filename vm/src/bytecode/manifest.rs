@@ -1,0 +1,148 @@
+//! The preprocessing manifest: the correlated randomness a run consumes, by
+//! primitive and parameters. It is derived from the code (loops multiply by their
+//! trip counts; both branches of a public `if` are counted, an upper bound), so
+//! an offline phase can produce exactly this material before the online phase.
+
+use super::{Instr, Program};
+use crate::types::TensorType;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Primitive {
+    /// Sharing of inputs; params `[party]`, count = elements.
+    Input = 1,
+    /// Elementwise products of secrets; count = output elements.
+    Mul = 2,
+    /// Matrix products `[m, k] @ [k, n]`; params `[m, k, n]`, count = products.
+    MatMul = 3,
+    /// Convolutions; params `[n, h, w, c, kh, kw, o, stride_h, stride_w, same, depthwise]`, count = convolutions.
+    Conv2d = 4,
+    /// Probabilistic truncations; params `[amount, bits]`, count = elements.
+    TruncPr = 5,
+    /// Exact truncations; params `[amount, bits]`, count = elements.
+    TruncExact = 6,
+    /// Less-than-zero; params `[bits]`, count = elements.
+    LtZ = 7,
+    /// Equality to zero; params `[bits]`, count = elements.
+    EqZ = 8,
+    /// ReLU; params `[bits]`, count = elements.
+    Relu = 9,
+    /// Max reductions; params `[bits, length of the reduced axis]`, count = results.
+    Max = 10,
+    /// Argmax reductions; params `[bits, length of the reduced axis]`, count = results.
+    Argmax = 11,
+    /// Max pooling; params `[bits, window elements]`, count = results.
+    MaxPool = 12,
+    /// Openings to all parties; count = elements.
+    Open = 13,
+    /// Openings to some parties (outputs); count = elements.
+    Output = 14,
+}
+
+impl Primitive {
+    pub fn from_code(c: u8) -> Option<Primitive> {
+        use Primitive::*;
+        [Input, Mul, MatMul, Conv2d, TruncPr, TruncExact, LtZ, EqZ, Relu, Max, Argmax, MaxPool, Open, Output]
+            .into_iter()
+            .find(|p| *p as u8 == c)
+    }
+    pub fn name(self) -> &'static str {
+        use Primitive::*;
+        match self {
+            Input => "input",
+            Mul => "mul",
+            MatMul => "matmul",
+            Conv2d => "conv2d",
+            TruncPr => "trunc_pr",
+            TruncExact => "trunc_exact",
+            LtZ => "ltz",
+            EqZ => "eqz",
+            Relu => "relu",
+            Max => "max",
+            Argmax => "argmax",
+            MaxPool => "maxpool",
+            Open => "open",
+            Output => "output",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub primitive: Primitive,
+    pub params: Vec<u64>,
+    pub count: u64,
+}
+
+/// The primitive and parameters an interactive instruction consumes, and how
+/// many units one execution of it takes; `None` for local instructions.
+pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>, u64)> {
+    use Instr::*;
+    let reg = |r: &u32| -> &TensorType { &p.registers[*r as usize] };
+    let secret = |r: &u32| reg(r).secret;
+    let n = |r: &u32| reg(r).len() as u64;
+    let bits = |r: &u32| reg(r).elem.bits() as u64;
+    Some(match i {
+        Input { dst, input } => (Primitive::Input, vec![p.inputs[*input as usize].party as u64], n(dst)),
+        Mul { dst, a, b, .. } if secret(a) && secret(b) => (Primitive::Mul, vec![], n(dst)),
+        MatMul { a, b, .. } if secret(a) && secret(b) => {
+            let (sa, sb) = (&reg(a).shape, &reg(b).shape);
+            (Primitive::MatMul, vec![sa[0] as u64, sa[1] as u64, sb[1] as u64], 1)
+        }
+        Conv2d { x, w, stride, padding, depthwise, .. } if secret(x) && secret(w) => {
+            let mut params: Vec<u64> = reg(x).shape.iter().chain(&reg(w).shape).map(|&d| d as u64).collect();
+            params.extend([stride[0] as u64, stride[1] as u64, (*padding == crate::shape::Padding::Same) as u64, *depthwise as u64]);
+            (Primitive::Conv2d, params, 1)
+        }
+        Trunc { a, amount, exact, .. } if secret(a) => {
+            let prim = if *exact { Primitive::TruncExact } else { Primitive::TruncPr };
+            (prim, vec![*amount as u64, bits(a)], n(a))
+        }
+        LtZ { a, .. } if secret(a) => (Primitive::LtZ, vec![bits(a)], n(a)),
+        EqZ { a, .. } if secret(a) => (Primitive::EqZ, vec![bits(a)], n(a)),
+        Relu { a, .. } if secret(a) => (Primitive::Relu, vec![bits(a)], n(a)),
+        Max { dst, a, axis } if secret(a) => {
+            let len = axis.map_or(n(a), |ax| reg(a).shape[ax as usize] as u64);
+            (Primitive::Max, vec![bits(a), len], n(dst))
+        }
+        Argmax { dst, a, axis } if secret(a) => {
+            (Primitive::Argmax, vec![bits(a), reg(a).shape[*axis as usize] as u64], n(dst))
+        }
+        MaxPool { dst, x, window, .. } if secret(x) => {
+            (Primitive::MaxPool, vec![bits(x), (window[0] * window[1]) as u64], n(dst))
+        }
+        Open { a, .. } => (Primitive::Open, vec![], n(a)),
+        Output { a, .. } if secret(a) => (Primitive::Output, vec![], n(a)),
+        _ => return None,
+    })
+}
+
+/// Derives the manifest of a program whose structure has been verified.
+pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
+    let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();
+    let mut multipliers = vec![1u64];
+    for i in &p.code {
+        let mult = *multipliers.last().unwrap_or(&1);
+        match i {
+            Instr::Loop { lo, hi, .. } => {
+                let trips = hi.saturating_sub(*lo).max(0) as u64;
+                multipliers.push(mult.saturating_mul(trips));
+            }
+            Instr::EndLoop { .. } => {
+                multipliers.pop();
+            }
+            _ => {
+                if let Some((prim, params, count)) = consumption(p, i) {
+                    let e = totals.entry((prim, params)).or_default();
+                    *e = e.saturating_add(count.saturating_mul(mult));
+                }
+            }
+        }
+    }
+    totals
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|((primitive, params), count)| ManifestEntry { primitive, params, count })
+        .collect()
+}

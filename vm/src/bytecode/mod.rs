@@ -1,0 +1,136 @@
+//! The `.mpcb` bytecode: a versioned binary format of register-based tensor
+//! instructions. The compiler emits it; the VM loads, verifies and runs it.
+//!
+//! Layout (little-endian): magic `MPCB`, format version (u16), ring bit length
+//! (u8), number of parties (u8), blake3 hash of the body (32 bytes), body. The
+//! body holds the preprocessing manifest, the register table (every register has
+//! one static type), the constant pool, the input and output tables, and the code.
+
+mod codec;
+mod disasm;
+mod manifest;
+mod verify;
+
+pub use codec::DecodeError;
+pub use disasm::disassemble;
+pub use manifest::{derive_manifest, ManifestEntry, Primitive};
+pub use verify::{operands, verify, VerifyError};
+
+use crate::ring::RingTensor;
+use crate::shape::Padding;
+use crate::types::{PartySet, TensorType};
+
+pub const MAGIC: &[u8; 4] = b"MPCB";
+pub const FORMAT_VERSION: u16 = 1;
+
+/// A register number; its type is `Program::registers[r]`.
+pub type Reg = u32;
+
+/// A mask id names one masked-and-opened secret operand of a multiplicative
+/// instruction; operands with the same id share one mask. 0 means "no id".
+pub type MaskId = u32;
+
+/// One input a party provides: read from that party's input file named `name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDecl {
+    pub party: u8,
+    pub name: String,
+    pub ty: TensorType,
+}
+
+/// One output: the value is revealed to `to` and written under `name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputDecl {
+    pub to: PartySet,
+    pub name: String,
+    pub ty: TensorType,
+}
+
+/// A whole compiled program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    pub parties: u8,
+    pub manifest: Vec<ManifestEntry>,
+    pub registers: Vec<TensorType>,
+    pub constants: Vec<RingTensor>,
+    pub inputs: Vec<InputDecl>,
+    pub outputs: Vec<OutputDecl>,
+    pub code: Vec<Instr>,
+}
+
+/// One instruction. Each acts on whole tensors held in registers; the secrecy
+/// and element kind of every operand come from the register table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Instr {
+    /// `dst = constants[index]`.
+    Const { dst: Reg, index: u32 },
+    /// `dst = ` the input `inputs[input]`, shared by its party.
+    Input { dst: Reg, input: u32 },
+    /// A public value as a secret one (no communication).
+    Classify { dst: Reg, src: Reg },
+    Move { dst: Reg, src: Reg },
+    Add { dst: Reg, a: Reg, b: Reg },
+    Sub { dst: Reg, a: Reg, b: Reg },
+    Neg { dst: Reg, a: Reg },
+    Mul { dst: Reg, a: Reg, b: Reg, masks: [MaskId; 2] },
+    MatMul { dst: Reg, a: Reg, b: Reg, masks: [MaskId; 2] },
+    Conv2d { dst: Reg, x: Reg, w: Reg, stride: [u32; 2], padding: Padding, depthwise: bool, masks: [MaskId; 2] },
+    /// Floor division of public integers.
+    Div { dst: Reg, a: Reg, b: Reg },
+    /// Remainder of floor division of public integers (sign of the divisor).
+    Rem { dst: Reg, a: Reg, b: Reg },
+    Shl { dst: Reg, a: Reg, amount: u8 },
+    /// Division by 2^amount: exact (floor), or probabilistic (rounds up with
+    /// probability equal to the discarded fraction).
+    Trunc { dst: Reg, a: Reg, amount: u8, exact: bool },
+    /// The bit `a < 0`, reading `a` with the bit length of its type.
+    LtZ { dst: Reg, a: Reg },
+    /// The bit `a == 0`.
+    EqZ { dst: Reg, a: Reg },
+    Relu { dst: Reg, a: Reg },
+    Sum { dst: Reg, a: Reg, axis: Option<u32> },
+    Max { dst: Reg, a: Reg, axis: Option<u32> },
+    Argmax { dst: Reg, a: Reg, axis: u32 },
+    SumPool { dst: Reg, x: Reg, window: [u32; 2], stride: [u32; 2], padding: Padding },
+    MaxPool { dst: Reg, x: Reg, window: [u32; 2], stride: [u32; 2], padding: Padding },
+    /// Same elements, the shape of `dst`'s type.
+    Reshape { dst: Reg, a: Reg },
+    Transpose { dst: Reg, a: Reg, perm: Vec<u32> },
+    /// `dst = a[starts .. starts + shape(dst)]`; with `dynamic = Some((axis, r))`
+    /// the public scalar in `r` is added to the start on `axis` (checked at run time).
+    Slice { dst: Reg, a: Reg, starts: Vec<u32>, dynamic: Option<(u32, Reg)> },
+    Concat { dst: Reg, axis: u32, parts: Vec<Reg> },
+    /// Reveals a secret to every party: `dst` is public.
+    Open { dst: Reg, a: Reg },
+    /// Reveals `a` to the receivers of `outputs[output]` only and writes it there.
+    Output { output: u32, a: Reg },
+    /// The next `len` instructions are independent interactive operations that
+    /// run together: their messages share the rounds of this batch.
+    Round { len: u32 },
+    /// `for counter in lo..hi`: the body runs up to the `EndLoop` at `end`.
+    Loop { counter: Reg, lo: i64, hi: i64, end: u32 },
+    /// Closes the loop whose `Loop` is at `begin`.
+    EndLoop { begin: u32 },
+    /// Runs the next instructions if the public bit `cond` is 1, else jumps past the `Else` at `else_at`.
+    If { cond: Reg, else_at: u32 },
+    /// Ends the then-branch; jumps to the `EndIf` at `end`.
+    Else { end: u32 },
+    EndIf,
+}
+
+impl Program {
+    /// Serializes to the `.mpcb` format.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+    /// Parses and verifies a `.mpcb` file; the result is safe to run.
+    pub fn load(bytes: &[u8]) -> Result<Program, crate::VmError> {
+        let program = codec::decode(bytes)?;
+        verify(&program)?;
+        Ok(program)
+    }
+    /// The blake3 hash of the program's body, as in the header (hex).
+    pub fn hash_hex(bytes: &[u8]) -> String {
+        bytes.get(10..42).map(|h| h.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,408 @@
+//! The bytecode verifier. A program that passes can be interpreted without any
+//! further checks except the run-time bound of dynamic slices: every register
+//! index is in range, every operand has the type its instruction needs, every
+//! register is written before it is read on every path, control flow is properly
+//! nested, each round batch holds independent interactive instructions only, and
+//! the header's manifest is exactly what the code consumes.
+
+use super::manifest::consumption;
+use super::*;
+use crate::shape;
+use crate::types::Elem;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Index of the offending instruction, if the error is in the code.
+    pub pc: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pc {
+            Some(pc) => write!(f, "invalid bytecode at instruction {pc}: {}", self.message),
+            None => write!(f, "invalid bytecode: {}", self.message),
+        }
+    }
+}
+
+type V<T> = Result<T, VerifyError>;
+
+fn fail<T>(pc: Option<usize>, message: impl Into<String>) -> V<T> {
+    Err(VerifyError { pc, message: message.into() })
+}
+
+pub fn verify(p: &Program) -> V<()> {
+    if p.parties as usize > 64 {
+        return fail(None, format!("{} parties; at most 64 are supported", p.parties));
+    }
+    for (i, t) in p.registers.iter().enumerate() {
+        check_type(t).map_err(|m| VerifyError { pc: None, message: format!("register r{i}: {m}") })?;
+    }
+    for (i, d) in p.inputs.iter().enumerate() {
+        if d.party >= p.parties {
+            return fail(None, format!("input {i} belongs to party {}, but the program has {} parties", d.party, p.parties));
+        }
+        check_type(&d.ty).map_err(|m| VerifyError { pc: None, message: format!("input {i}: {m}") })?;
+    }
+    for (i, d) in p.outputs.iter().enumerate() {
+        if d.to.0 == 0 || d.to.0 & !PartySet::all(p.parties as usize).0 != 0 {
+            return fail(None, format!("output {i} is revealed to parties outside 0..{}", p.parties));
+        }
+        check_type(&d.ty).map_err(|m| VerifyError { pc: None, message: format!("output {i}: {m}") })?;
+    }
+    let mut v = Verifier { p, defined: vec![false; p.registers.len()], inputs_read: vec![0; p.inputs.len()], outputs_written: vec![0; p.outputs.len()] };
+    v.block(0, p.code.len(), 0)?;
+    if let Some(i) = v.inputs_read.iter().position(|&n| n != 1) {
+        return fail(None, format!("input {i} is read {} times; each input is read exactly once", v.inputs_read[i]));
+    }
+    if let Some(i) = v.outputs_written.iter().position(|&n| n != 1) {
+        return fail(None, format!("output {i} is written {} times; each output is written exactly once", v.outputs_written[i]));
+    }
+    if derive_manifest(p) != p.manifest {
+        return fail(None, "the header's preprocessing manifest does not match the code");
+    }
+    Ok(())
+}
+
+fn check_type(t: &TensorType) -> Result<(), String> {
+    match t.elem {
+        Elem::Int { bits } if (1..=64).contains(&bits) => {}
+        Elem::Fix { frac, bits } if (1..=64).contains(&bits) && frac < bits => {}
+        Elem::Bit => {}
+        e => return Err(format!("invalid element kind {e:?}")),
+    }
+    if t.shape.len() > 8 {
+        return Err("rank above 8".into());
+    }
+    Ok(())
+}
+
+struct Verifier<'a> {
+    p: &'a Program,
+    defined: Vec<bool>,
+    inputs_read: Vec<u32>,
+    outputs_written: Vec<u32>,
+}
+
+impl Verifier<'_> {
+    fn reg(&self, pc: usize, r: Reg) -> V<&TensorType> {
+        match self.p.registers.get(r as usize) {
+            Some(t) => Ok(t),
+            None => fail(Some(pc), format!("register r{r} does not exist ({} registers)", self.p.registers.len())),
+        }
+    }
+
+    fn read(&self, pc: usize, r: Reg) -> V<&TensorType> {
+        let t = self.reg(pc, r)?;
+        if !self.defined[r as usize] {
+            return fail(Some(pc), format!("register r{r} is read before it is written"));
+        }
+        Ok(t)
+    }
+
+    fn public_scalar(&self, pc: usize, r: Reg, what: &str) -> V<()> {
+        let t = self.read(pc, r)?;
+        if t.secret || !t.shape.is_empty() || matches!(t.elem, Elem::Fix { .. }) {
+            return fail(Some(pc), format!("{what} r{r} must be a public integer scalar, not {t}"));
+        }
+        Ok(())
+    }
+
+    /// Verifies the instructions in `pc..end` (a properly nested region).
+    fn block(&mut self, mut pc: usize, end: usize, depth: usize) -> V<()> {
+        while pc < end {
+            match &self.p.code[pc] {
+                Instr::Loop { counter, lo, hi, end: loop_end } => {
+                    let le = *loop_end as usize;
+                    if le <= pc || le >= end || self.p.code[le] != (Instr::EndLoop { begin: pc as u32 }) {
+                        return fail(Some(pc), "loop is not closed by a matching end-loop inside its region");
+                    }
+                    let t = self.reg(pc, *counter)?;
+                    if *t != TensorType::public_index() {
+                        return fail(Some(pc), format!("loop counter r{counter} must have type int<64>, not {t}"));
+                    }
+                    self.defined[*counter as usize] = true;
+                    // The body's first iteration sees exactly the state before the loop;
+                    // what it writes survives the loop only if the loop runs at all.
+                    let before = self.defined.clone();
+                    self.block(pc + 1, le, depth + 1)?;
+                    if hi <= lo {
+                        self.defined = before;
+                    }
+                    pc = le + 1;
+                }
+                Instr::If { cond, else_at } => {
+                    let ea = *else_at as usize;
+                    let Some(Instr::Else { end: if_end }) = self.p.code.get(ea).filter(|_| ea > pc && ea < end) else {
+                        return fail(Some(pc), "if has no matching else inside its region");
+                    };
+                    let ie = *if_end as usize;
+                    if ie <= ea || ie >= end || self.p.code[ie] != Instr::EndIf {
+                        return fail(Some(ea), "else has no matching end-if inside its region");
+                    }
+                    self.public_scalar(pc, *cond, "condition")?;
+                    let before = self.defined.clone();
+                    self.block(pc + 1, ea, depth + 1)?;
+                    let then_defined = std::mem::replace(&mut self.defined, before);
+                    self.block(ea + 1, ie, depth + 1)?;
+                    for (d, t) in self.defined.iter_mut().zip(then_defined) {
+                        *d &= t;
+                    }
+                    pc = ie + 1;
+                }
+                Instr::EndLoop { .. } | Instr::Else { .. } | Instr::EndIf => {
+                    return fail(Some(pc), "unbalanced end of a loop or branch");
+                }
+                Instr::Round { len } => {
+                    let len = *len as usize;
+                    if len == 0 || len > end - pc - 1 {
+                        return fail(Some(pc), format!("round batch of {len} instructions does not fit in its region"));
+                    }
+                    let batch = pc + 1..pc + 1 + len;
+                    for at in batch.clone() {
+                        let i = &self.p.code[at];
+                        if matches!(i, Instr::Round { .. } | Instr::Loop { .. } | Instr::EndLoop { .. } | Instr::If { .. } | Instr::Else { .. } | Instr::EndIf) {
+                            return fail(Some(at), "control flow inside a round batch");
+                        }
+                        self.instr(at, i, depth)?;
+                        if consumption(self.p, i).is_none() {
+                            return fail(Some(at), "local instruction inside a round batch");
+                        }
+                    }
+                    // Operations of one batch run together: none may read another's result.
+                    let mut written = std::collections::HashSet::new();
+                    for at in batch.clone() {
+                        let (reads, dst) = operands(&self.p.code[at]);
+                        if reads.iter().any(|r| written.contains(r)) {
+                            return fail(Some(at), "round batch operation depends on another operation of the same batch");
+                        }
+                        if let Some(d) = dst {
+                            if !written.insert(d) {
+                                return fail(Some(at), format!("two operations of one round batch write r{d}"));
+                            }
+                        }
+                    }
+                    for at in batch {
+                        if let (_, Some(d)) = operands(&self.p.code[at]) {
+                            self.defined[d as usize] = true;
+                        }
+                    }
+                    pc += len + 1;
+                }
+                i => {
+                    self.instr(pc, i, depth)?;
+                    if consumption(self.p, i).is_some() {
+                        return fail(Some(pc), "interactive instruction outside a round batch");
+                    }
+                    if let (_, Some(d)) = operands(i) {
+                        self.defined[d as usize] = true;
+                    }
+                    pc += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Type-checks one data instruction (its reads must be defined; its result is not yet marked).
+    fn instr(&mut self, pc: usize, i: &Instr, depth: usize) -> V<()> {
+        use Instr::*;
+        let (reads, dst) = operands(i);
+        for r in &reads {
+            self.read(pc, *r)?;
+        }
+        let Some(dst) = dst.map(|d| self.reg(pc, d)).transpose()? else {
+            // Output: the only data instruction without a destination.
+            if let Output { output, a } = i {
+                let Some(decl) = self.p.outputs.get(*output as usize) else {
+                    return fail(Some(pc), format!("output {output} does not exist"));
+                };
+                let t = self.read(pc, *a)?;
+                if t.shape != decl.ty.shape || t.secret != decl.ty.secret {
+                    return fail(Some(pc), format!("output {output} is declared {} but r{a} is {t}", decl.ty));
+                }
+                if depth > 0 {
+                    return fail(Some(pc), "output inside a loop or branch");
+                }
+                self.outputs_written[*output as usize] += 1;
+            }
+            return Ok(());
+        };
+        let ty = |r: &Reg| &self.p.registers[*r as usize];
+        let err = |m: String| VerifyError { pc: Some(pc), message: m };
+        let same_secrecy = |expected: bool| -> V<()> {
+            if dst.secret != expected {
+                return fail(Some(pc), format!("result register is {} but the operation yields a {} value", secrecy(dst.secret), secrecy(expected)));
+            }
+            Ok(())
+        };
+        let shape_is = |s: Vec<usize>| -> V<()> {
+            if s != dst.shape {
+                return fail(Some(pc), format!("result register has shape {:?} but the operation yields {:?}", dst.shape, s));
+            }
+            Ok(())
+        };
+        match i {
+            Const { index, .. } => {
+                let Some(c) = self.p.constants.get(*index as usize) else {
+                    return fail(Some(pc), format!("constant {index} does not exist"));
+                };
+                same_secrecy(false)?;
+                shape_is(c.shape.clone())?;
+            }
+            Input { input, .. } => {
+                let Some(decl) = self.p.inputs.get(*input as usize) else {
+                    return fail(Some(pc), format!("input {input} does not exist"));
+                };
+                if decl.ty != *dst {
+                    return fail(Some(pc), format!("input {input} is declared {} but its register is {dst}", decl.ty));
+                }
+                if depth > 0 {
+                    return fail(Some(pc), "input inside a loop or branch");
+                }
+                self.inputs_read[*input as usize] += 1;
+            }
+            Classify { src, .. } => {
+                if ty(src).secret {
+                    return fail(Some(pc), "classify of a value that is already secret");
+                }
+                same_secrecy(true)?;
+                shape_is(ty(src).shape.clone())?;
+            }
+            Move { src, .. } => {
+                if ty(src) != dst {
+                    return fail(Some(pc), format!("move from {} to {dst}", ty(src)));
+                }
+            }
+            Add { a, b, .. } | Sub { a, b, .. } | Mul { a, b, .. } => {
+                same_secrecy(ty(a).secret || ty(b).secret)?;
+                shape_is(shape::broadcast(&ty(a).shape, &ty(b).shape).map_err(err)?)?;
+            }
+            Div { a, b, .. } | Rem { a, b, .. } => {
+                if ty(a).secret || ty(b).secret || dst.secret {
+                    return fail(Some(pc), "division and remainder are defined on public integers only");
+                }
+                shape_is(shape::broadcast(&ty(a).shape, &ty(b).shape).map_err(err)?)?;
+            }
+            MatMul { a, b, .. } => {
+                same_secrecy(ty(a).secret || ty(b).secret)?;
+                shape_is(shape::matmul(&ty(a).shape, &ty(b).shape).map_err(err)?)?;
+            }
+            Conv2d { x, w, stride, padding, depthwise, .. } => {
+                same_secrecy(ty(x).secret || ty(w).secret)?;
+                let s = [stride[0] as usize, stride[1] as usize];
+                shape_is(shape::conv2d(&ty(x).shape, &ty(w).shape, s, *padding, *depthwise).map_err(err)?)?;
+            }
+            Neg { a, .. } | Shl { a, .. } | Trunc { a, .. } | Relu { a, .. } => {
+                same_secrecy(ty(a).secret)?;
+                shape_is(ty(a).shape.clone())?;
+                if let Trunc { amount, .. } = i {
+                    if *amount >= 64 {
+                        return fail(Some(pc), format!("truncation by {amount} bits"));
+                    }
+                }
+            }
+            LtZ { a, .. } | EqZ { a, .. } => {
+                same_secrecy(ty(a).secret)?;
+                shape_is(ty(a).shape.clone())?;
+                if dst.elem != Elem::Bit {
+                    return fail(Some(pc), "comparison result register must hold bits");
+                }
+            }
+            Sum { a, axis, .. } | Max { a, axis, .. } => {
+                same_secrecy(ty(a).secret)?;
+                shape_is(shape::reduce(&ty(a).shape, axis.map(|x| x as usize)).map_err(err)?)?;
+            }
+            Argmax { a, axis, .. } => {
+                same_secrecy(ty(a).secret)?;
+                shape_is(shape::reduce(&ty(a).shape, Some(*axis as usize)).map_err(err)?)?;
+            }
+            SumPool { x, window, stride, padding, .. } | MaxPool { x, window, stride, padding, .. } => {
+                same_secrecy(ty(x).secret)?;
+                let w = [window[0] as usize, window[1] as usize];
+                let s = [stride[0] as usize, stride[1] as usize];
+                shape_is(shape::pool(&ty(x).shape, w, s, *padding).map_err(err)?)?;
+            }
+            Reshape { a, .. } => {
+                same_secrecy(ty(a).secret)?;
+                shape::reshape(&ty(a).shape, &dst.shape).map_err(err)?;
+            }
+            Transpose { a, perm, .. } => {
+                same_secrecy(ty(a).secret)?;
+                let perm: Vec<usize> = perm.iter().map(|&x| x as usize).collect();
+                shape_is(shape::transpose(&ty(a).shape, &perm).map_err(err)?)?;
+            }
+            Slice { a, starts, dynamic, .. } => {
+                same_secrecy(ty(a).secret)?;
+                if let Some((_, r)) = dynamic {
+                    self.public_scalar(pc, *r, "dynamic slice offset")?;
+                }
+                let starts: Vec<usize> = starts.iter().map(|&x| x as usize).collect();
+                shape::slice(&ty(a).shape, &starts, &dst.shape, dynamic.map(|d| d.0 as usize)).map_err(err)?;
+            }
+            Concat { axis, parts, .. } => {
+                if parts.iter().any(|r| ty(r).secret != dst.secret) {
+                    return fail(Some(pc), "concatenated parts must all have the result's secrecy");
+                }
+                let shapes: Vec<&[usize]> = parts.iter().map(|r| ty(r).shape.as_slice()).collect();
+                shape_is(shape::concat(&shapes, *axis as usize).map_err(err)?)?;
+            }
+            Open { a, .. } => {
+                if !ty(a).secret {
+                    return fail(Some(pc), "open of a public value");
+                }
+                same_secrecy(false)?;
+                shape_is(ty(a).shape.clone())?;
+            }
+            Output { .. } | Round { .. } | Loop { .. } | EndLoop { .. } | If { .. } | Else { .. } | EndIf => {
+                unreachable!("handled by the caller")
+            }
+        }
+        Ok(())
+    }
+}
+
+fn secrecy(secret: bool) -> &'static str {
+    if secret {
+        "secret"
+    } else {
+        "public"
+    }
+}
+
+/// Registers an instruction reads, and the one it writes.
+pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
+    use Instr::*;
+    match i {
+        Const { dst, .. } | Input { dst, .. } => (vec![], Some(*dst)),
+        Classify { dst, src } | Move { dst, src } => (vec![*src], Some(*dst)),
+        Add { dst, a, b } | Sub { dst, a, b } | Div { dst, a, b } | Rem { dst, a, b } => (vec![*a, *b], Some(*dst)),
+        Mul { dst, a, b, .. } | MatMul { dst, a, b, .. } => (vec![*a, *b], Some(*dst)),
+        Conv2d { dst, x, w, .. } => (vec![*x, *w], Some(*dst)),
+        Neg { dst, a }
+        | Shl { dst, a, .. }
+        | Trunc { dst, a, .. }
+        | LtZ { dst, a }
+        | EqZ { dst, a }
+        | Relu { dst, a }
+        | Sum { dst, a, .. }
+        | Max { dst, a, .. }
+        | Argmax { dst, a, .. }
+        | Reshape { dst, a }
+        | Transpose { dst, a, .. }
+        | Open { dst, a } => (vec![*a], Some(*dst)),
+        SumPool { dst, x, .. } | MaxPool { dst, x, .. } => (vec![*x], Some(*dst)),
+        Slice { dst, a, dynamic, .. } => {
+            let mut r = vec![*a];
+            r.extend(dynamic.map(|d| d.1));
+            (r, Some(*dst))
+        }
+        Concat { dst, parts, .. } => (parts.clone(), Some(*dst)),
+        Output { a, .. } => (vec![*a], None),
+        If { cond, .. } => (vec![*cond], None),
+        Loop { counter, .. } => (vec![], Some(*counter)),
+        Round { .. } | EndLoop { .. } | Else { .. } | EndIf => (vec![], None),
+    }
+}

@@ -1,0 +1,303 @@
+//! The interpreter: runs verified bytecode against a backend.
+//!
+//! It walks the code with a program counter (loops and branches are bytecode
+//! instructions, so a loop of 10,000 iterations is not unrolled anywhere), keeps
+//! tensor registers, does the local algebra itself (through the backend's
+//! `linear` for shares) and hands each round batch to the backend in one call.
+
+use crate::backend::{Backend, CommFigures, Interaction, Outcome, Value};
+use crate::bytecode::{Instr, Program, Reg};
+use crate::ring::{signed, RingTensor};
+use crate::VmError;
+use std::time::Instant;
+
+/// What one party's run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Per output of the program: the value, if this party receives it.
+    pub outputs: Vec<Option<RingTensor>>,
+    pub figures: CommFigures,
+    pub seconds: f64,
+}
+
+struct Machine<'p, B: Backend> {
+    program: &'p Program,
+    backend: &'p mut B,
+    regs: Vec<Option<Value<B::Share>>>,
+}
+
+fn usize2(p: [u32; 2]) -> [usize; 2] {
+    [p[0] as usize, p[1] as usize]
+}
+
+/// Runs `program`; `inputs[i]` is input `i`'s tensor where this process holds it.
+pub fn run<B: Backend>(program: &Program, backend: &mut B, inputs: &[Option<RingTensor>]) -> Result<RunOutcome, VmError> {
+    let start = Instant::now();
+    let mut m = Machine { program, backend, regs: vec![None; program.registers.len()] };
+    let mut outputs = vec![None; program.outputs.len()];
+    let code = &program.code;
+    let mut pc = 0;
+    while pc < code.len() {
+        match &code[pc] {
+            Instr::Loop { counter, lo, hi, end } => {
+                if lo >= hi {
+                    pc = *end as usize + 1;
+                } else {
+                    m.set(*counter, Value::Public(RingTensor::scalar(*lo as u64)));
+                    pc += 1;
+                }
+            }
+            Instr::EndLoop { begin } => {
+                let Instr::Loop { counter, hi, .. } = &code[*begin as usize] else { unreachable!("verified") };
+                let next = signed(m.public(*counter)?.data[0]) + 1;
+                if next < *hi {
+                    m.set(*counter, Value::Public(RingTensor::scalar(next as u64)));
+                    pc = *begin as usize + 1;
+                } else {
+                    pc += 1;
+                }
+            }
+            Instr::If { cond, else_at } => {
+                pc = if m.public(*cond)?.data[0] != 0 { pc + 1 } else { *else_at as usize + 1 };
+            }
+            Instr::Else { end } => pc = *end as usize + 1,
+            Instr::EndIf => pc += 1,
+            Instr::Output { output, a } => {
+                // A public output needs no interaction: its receivers already know it.
+                let to = program.outputs[*output as usize].to;
+                if m.backend.receives(to) {
+                    outputs[*output as usize] = Some(m.public(*a)?.clone());
+                }
+                pc += 1;
+            }
+            Instr::Round { len } => {
+                let batch = &code[pc + 1..pc + 1 + *len as usize];
+                m.round(pc, batch, inputs, &mut outputs)?;
+                pc += 1 + *len as usize;
+            }
+            i => {
+                m.local(pc, i)?;
+                pc += 1;
+            }
+        }
+    }
+    Ok(RunOutcome { outputs, figures: m.backend.figures(), seconds: start.elapsed().as_secs_f64() })
+}
+
+impl<B: Backend> Machine<'_, B> {
+    fn get(&self, r: Reg) -> &Value<B::Share> {
+        self.regs[r as usize].as_ref().expect("the verifier checks that registers are written before they are read")
+    }
+    fn set(&mut self, r: Reg, v: Value<B::Share>) {
+        self.regs[r as usize] = Some(v);
+    }
+    fn public(&self, r: Reg) -> Result<&RingTensor, VmError> {
+        match self.get(r) {
+            Value::Public(t) => Ok(t),
+            Value::Secret(_) => unreachable!("the verifier checks that r{r} is public"),
+        }
+    }
+    fn shape(&self, r: Reg) -> &[usize] {
+        &self.program.registers[r as usize].shape
+    }
+    fn bits(&self, r: Reg) -> u8 {
+        self.program.registers[r as usize].elem.bits()
+    }
+
+    /// Applies `f`, linear in every operand that is secret, to public values or shares.
+    fn apply(&mut self, args: &[Reg], f: impl Fn(&[&RingTensor]) -> RingTensor) -> Value<B::Share> {
+        let values: Vec<&Value<B::Share>> = args.iter().map(|r| self.regs[*r as usize].as_ref().expect("verified")).collect();
+        if values.iter().all(|v| matches!(v, Value::Public(_))) {
+            let ts: Vec<&RingTensor> = values.iter().map(|v| if let Value::Public(t) = v { t } else { unreachable!() }).collect();
+            return Value::Public(f(&ts));
+        }
+        // Only one secret operand may be present for a non-additive f (products with a
+        // public factor); public operands are captured as constants of the linear map.
+        let secret_positions: Vec<usize> = values.iter().enumerate().filter(|(_, v)| matches!(v, Value::Secret(_))).map(|(i, _)| i).collect();
+        let shares: Vec<&B::Share> = secret_positions.iter().map(|&i| if let Value::Secret(s) = values[i] { s } else { unreachable!() }).collect();
+        let publics: Vec<Option<&RingTensor>> = values.iter().map(|v| if let Value::Public(t) = v { Some(t) } else { None }).collect();
+        let map = |share_parts: &[&RingTensor]| {
+            let mut k = 0;
+            let full: Vec<&RingTensor> = publics
+                .iter()
+                .map(|p| {
+                    p.unwrap_or_else(|| {
+                        k += 1;
+                        share_parts[k - 1]
+                    })
+                })
+                .collect();
+            f(&full)
+        };
+        Value::Secret(self.backend.linear(&shares, &map))
+    }
+
+    fn local(&mut self, pc: usize, i: &Instr) -> Result<(), VmError> {
+        use Instr::*;
+        let value = match i {
+            Const { index, .. } => Value::Public(self.program.constants[*index as usize].clone()),
+            Classify { src, .. } => {
+                let t = self.public(*src)?.clone();
+                Value::Secret(self.backend.classify(&t))
+            }
+            Move { src, .. } => self.get(*src).clone(),
+            Add { dst, a, b } | Sub { dst, a, b } => {
+                let out = self.shape(*dst).to_vec();
+                let is_sub = matches!(i, Sub { .. });
+                match (self.get(*a).clone(), self.get(*b).clone()) {
+                    (Value::Secret(s), Value::Public(p)) => {
+                        let p = if is_sub { p.neg() } else { p };
+                        Value::Secret(self.backend.add_public(&s, &p, &out))
+                    }
+                    (Value::Public(p), Value::Secret(s)) => {
+                        let s = if is_sub { self.backend.linear(&[&s], &|x| x[0].neg()) } else { s };
+                        Value::Secret(self.backend.add_public(&s, &p, &out))
+                    }
+                    _ if is_sub => self.apply(&[*a, *b], |x| x[0].sub(x[1], &out)),
+                    _ => self.apply(&[*a, *b], |x| x[0].add(x[1], &out)),
+                }
+            }
+            Neg { a, .. } => self.apply(&[*a], |x| x[0].neg()),
+            Mul { dst, a, b, .. } => {
+                let out = self.shape(*dst).to_vec();
+                self.apply(&[*a, *b], |x| x[0].mul(x[1], &out))
+            }
+            MatMul { a, b, .. } => self.apply(&[*a, *b], |x| x[0].matmul(x[1])),
+            Conv2d { x, w, stride, padding, depthwise, .. } => {
+                let (s, p, d) = (usize2(*stride), *padding, *depthwise);
+                self.apply(&[*x, *w], |t| t[0].conv2d(t[1], s, p, d))
+            }
+            Div { dst, a, b } | Rem { dst, a, b } => {
+                let out = self.shape(*dst).to_vec();
+                let (x, y) = (self.public(*a)?, self.public(*b)?);
+                if y.data.contains(&0) {
+                    return Err(VmError::Runtime { pc, message: "division by zero".into() });
+                }
+                let rem = matches!(i, Rem { .. });
+                Value::Public(x.zip(y, &out, |p, q| {
+                    let (p, q) = (signed(p), signed(q));
+                    (if rem { p.wrapping_sub(p.div_euclid(q).wrapping_mul(q)) } else { p.div_euclid(q) }) as u64
+                }))
+            }
+            Shl { a, amount, .. } => {
+                let k = *amount as u32;
+                self.apply(&[*a], |x| x[0].shl(k))
+            }
+            Trunc { a, amount, .. } => Value::Public(self.public(*a)?.shr_signed(*amount as u32)),
+            LtZ { a, .. } => Value::Public(self.public(*a)?.ltz(self.bits(*a))),
+            EqZ { a, .. } => Value::Public(self.public(*a)?.eqz(self.bits(*a))),
+            Relu { a, .. } => Value::Public(self.public(*a)?.relu(self.bits(*a))),
+            Max { a, axis, .. } => Value::Public(self.public(*a)?.max_along(axis.map(|x| x as usize), self.bits(*a))),
+            Argmax { a, axis, .. } => Value::Public(self.public(*a)?.argmax_along(*axis as usize, self.bits(*a))),
+            MaxPool { x, window, stride, padding, .. } => {
+                Value::Public(self.public(*x)?.max_pool(usize2(*window), usize2(*stride), *padding, self.bits(*x)))
+            }
+            Sum { a, axis, .. } => {
+                let axis = axis.map(|x| x as usize);
+                self.apply(&[*a], |x| x[0].sum(axis))
+            }
+            SumPool { x, window, stride, padding, .. } => {
+                let (w, s, p) = (usize2(*window), usize2(*stride), *padding);
+                self.apply(&[*x], |t| t[0].sum_pool(w, s, p))
+            }
+            Reshape { dst, a } => {
+                let shape = self.shape(*dst).to_vec();
+                self.apply(&[*a], |x| RingTensor::new(shape.clone(), x[0].data.clone()))
+            }
+            Transpose { a, perm, .. } => {
+                let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
+                self.apply(&[*a], |x| x[0].transpose(&perm))
+            }
+            Slice { dst, a, starts, dynamic } => {
+                let mut starts: Vec<usize> = starts.iter().map(|&s| s as usize).collect();
+                let sizes = self.shape(*dst).to_vec();
+                if let Some((axis, r)) = dynamic {
+                    let axis = *axis as usize;
+                    let offset = signed(self.public(*r)?.data[0]);
+                    let limit = self.shape(*a)[axis];
+                    let start = usize::try_from(offset).ok().and_then(|o| o.checked_add(starts[axis]));
+                    match start {
+                        Some(s) if s + sizes[axis] <= limit => starts[axis] = s,
+                        _ => {
+                            return Err(VmError::Runtime {
+                                pc,
+                                message: format!(
+                                    "slice start {} + {offset} on axis {axis} with length {} exceeds the size {limit}",
+                                    starts[axis], sizes[axis]
+                                ),
+                            })
+                        }
+                    }
+                }
+                self.apply(&[*a], |x| x[0].slice(&starts, &sizes))
+            }
+            Concat { axis, parts, .. } => {
+                let axis = *axis as usize;
+                self.apply(parts, |x| RingTensor::concat(x, axis))
+            }
+            Output { .. } | Input { .. } | Open { .. } | Round { .. } | Loop { .. } | EndLoop { .. } | If { .. } | Else { .. } | EndIf => {
+                unreachable!("not a local instruction")
+            }
+        };
+        let (_, dst) = crate::bytecode::operands(i);
+        self.set(dst.expect("local instructions write a register"), value);
+        Ok(())
+    }
+
+    fn round(&mut self, pc: usize, batch: &[Instr], inputs: &[Option<RingTensor>], outputs: &mut [Option<RingTensor>]) -> Result<(), VmError> {
+        use Instr::*;
+        let program = self.program;
+        let results = {
+            let regs = &self.regs;
+            let s = |r: &Reg| match regs[*r as usize].as_ref().expect("verified") {
+                Value::Secret(s) => s,
+                Value::Public(_) => unreachable!("the verifier checks interactive operands are secret"),
+            };
+            let bits = |r: &Reg| program.registers[*r as usize].elem.bits();
+            let ops: Vec<Interaction<'_, B::Share>> = batch
+                .iter()
+                .map(|i| match i {
+                    Input { input, .. } => {
+                        let decl = &program.inputs[*input as usize];
+                        Interaction::Input { party: decl.party as usize, ty: &decl.ty, data: inputs.get(*input as usize).cloned().flatten() }
+                    }
+                    Mul { dst, a, b, masks } => Interaction::Mul { a: s(a), b: s(b), out_shape: &program.registers[*dst as usize].shape, masks: *masks },
+                    MatMul { a, b, masks, .. } => Interaction::MatMul { a: s(a), b: s(b), masks: *masks },
+                    Conv2d { x, w, stride, padding, depthwise, masks, .. } => {
+                        Interaction::Conv2d { x: s(x), w: s(w), stride: usize2(*stride), padding: *padding, depthwise: *depthwise, masks: *masks }
+                    }
+                    Trunc { a, amount, exact, .. } => Interaction::Trunc { a: s(a), amount: *amount as u32, exact: *exact, bits: bits(a) },
+                    LtZ { a, .. } => Interaction::LtZ { a: s(a), bits: bits(a) },
+                    EqZ { a, .. } => Interaction::EqZ { a: s(a), bits: bits(a) },
+                    Relu { a, .. } => Interaction::Relu { a: s(a), bits: bits(a) },
+                    Max { a, axis, .. } => Interaction::Max { a: s(a), axis: axis.map(|x| x as usize), bits: bits(a) },
+                    Argmax { a, axis, .. } => Interaction::Argmax { a: s(a), axis: *axis as usize, bits: bits(a) },
+                    MaxPool { x, window, stride, padding, .. } => Interaction::MaxPool {
+                        x: s(x),
+                        window: usize2(*window),
+                        stride: usize2(*stride),
+                        padding: *padding,
+                        bits: bits(x),
+                    },
+                    Open { a, .. } => Interaction::Open { a: s(a) },
+                    Output { output, a } => Interaction::Output { a: s(a), to: program.outputs[*output as usize].to },
+                    other => unreachable!("the verifier admits only interactive instructions in a batch, not {other:?}"),
+                })
+                .collect();
+            self.backend.round(ops)?
+        };
+        if results.len() != batch.len() {
+            return Err(VmError::Runtime { pc, message: format!("backend answered {} of {} operations", results.len(), batch.len()) });
+        }
+        for (i, r) in batch.iter().zip(results) {
+            let (_, dst) = crate::bytecode::operands(i);
+            match (r, dst, i) {
+                (Outcome::Secret(s), Some(d), _) => self.set(d, Value::Secret(s)),
+                (Outcome::Public(t), Some(d), _) => self.set(d, Value::Public(t)),
+                (Outcome::Revealed(t), None, Output { output, .. }) => outputs[*output as usize] = t,
+                _ => return Err(VmError::Runtime { pc, message: "backend answered with the wrong kind of value".into() }),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Input and output files: `.npy` tensors converted to and from ring elements,
+//! with every mismatch (shape, dtype, range, missing file) reported by name.
+
+use crate::bytecode::Program;
+use crate::ring::{signed_bits, RingTensor};
+use crate::types::{Elem, TensorType};
+use crate::VmError;
+use npyz::{DType, TypeChar, WriterBuilder};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// Numbers as read from a file, before conversion to the ring.
+enum Numbers {
+    Int(Vec<i128>),
+    Float(Vec<f64>),
+}
+
+fn read_numbers(path: &Path) -> Result<(Vec<usize>, Numbers), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
+    if npy.order() == npyz::Order::Fortran {
+        return Err(format!("{} is stored in Fortran order; save it in C order (numpy.ascontiguousarray)", path.display()));
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let DType::Plain(ts) = npy.dtype() else {
+        return Err(format!("{} holds a structured array; expected plain numbers", path.display()));
+    };
+    let bad = |e: std::io::Error| format!("cannot read the data of {}: {e}", path.display());
+    let ints = |v: Vec<i128>| Numbers::Int(v);
+    let numbers = match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Float, 8) => Numbers::Float(npy.into_vec::<f64>().map_err(bad)?),
+        (TypeChar::Float, 4) => Numbers::Float(npy.into_vec::<f32>().map_err(bad)?.into_iter().map(f64::from).collect()),
+        (TypeChar::Int, 1) => ints(npy.into_vec::<i8>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Int, 2) => ints(npy.into_vec::<i16>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Int, 4) => ints(npy.into_vec::<i32>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Int, 8) => ints(npy.into_vec::<i64>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Uint, 1) => ints(npy.into_vec::<u8>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Uint, 2) => ints(npy.into_vec::<u16>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Uint, 4) => ints(npy.into_vec::<u32>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Uint, 8) => ints(npy.into_vec::<u64>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        (TypeChar::Bool, 1) => ints(npy.into_vec::<bool>().map_err(bad)?.into_iter().map(i128::from).collect()),
+        _ => return Err(format!("{} has dtype {ts}; expected integers, floats or booleans", path.display())),
+    };
+    Ok((shape, numbers))
+}
+
+/// Converts numbers to ring elements of kind `elem`, checking each against its range.
+fn to_ring(numbers: Numbers, elem: Elem, what: &str) -> Result<Vec<u64>, String> {
+    let bits = elem.bits();
+    let (lo, hi) = match elem {
+        Elem::Bit => (0i128, 2i128),
+        // 64-bit integers also accept unsigned values: they are ring elements as they are.
+        Elem::Int { bits: 64 } => (-(1i128 << 63), 1i128 << 64),
+        _ => (-(1i128 << (bits - 1)), 1i128 << (bits - 1)),
+    };
+    let scale = (1u64 << elem.frac()) as f64;
+    let check = |i: usize, v: i128| -> Result<u64, String> {
+        if v < lo || v >= hi {
+            return Err(format!("{what}: element {i} is {v} in the ring encoding, outside the range [{lo}, {hi}) of {elem}"));
+        }
+        Ok(v as u64)
+    };
+    match numbers {
+        Numbers::Int(v) => v.into_iter().enumerate().map(|(i, x)| check(i, x << elem.frac())).collect(),
+        Numbers::Float(v) => v
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let scaled = x * scale;
+                if !scaled.is_finite() || (elem.frac() == 0 && x.fract() != 0.0) {
+                    return Err(format!("{what}: element {i} is {x}, not a value of {elem}"));
+                }
+                if scaled.abs() >= 2f64.powi(100) {
+                    return Err(format!("{what}: element {i} is {x}, outside the range of {elem}"));
+                }
+                check(i, scaled.round() as i128)
+            })
+            .collect(),
+    }
+}
+
+/// Reads one input of type `ty` from a `.npy` file.
+pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor, VmError> {
+    let what = format!("input '{name}' ({})", path.display());
+    let (shape, numbers) = read_numbers(path).map_err(VmError::Input)?;
+    if shape != ty.shape {
+        return Err(VmError::Input(format!("{what} has shape {shape:?}, but the program declares {ty}")));
+    }
+    let data = to_ring(numbers, ty.elem, &what).map_err(VmError::Input)?;
+    Ok(RingTensor::new(shape, data))
+}
+
+/// Where one party's inputs come from: a single `.npy` file (for a party with
+/// one input) or a directory with `<name>.npy` for each of its inputs.
+pub fn party_input_paths(program: &Program, party: usize, path: &Path) -> Result<Vec<(usize, PathBuf)>, VmError> {
+    let mine: Vec<usize> = (0..program.inputs.len()).filter(|&i| program.inputs[i].party as usize == party).collect();
+    if path.is_dir() {
+        return Ok(mine.iter().map(|&i| (i, path.join(format!("{}.npy", program.inputs[i].name)))).collect());
+    }
+    match mine.as_slice() {
+        [one] => Ok(vec![(*one, path.to_path_buf())]),
+        [] => Err(VmError::Input(format!("party {party} has no inputs in this program, but {} was given", path.display()))),
+        many => {
+            let names: Vec<&str> = many.iter().map(|&i| program.inputs[i].name.as_str()).collect();
+            Err(VmError::Input(format!(
+                "party {party} has {} inputs ({}); pass a directory holding {}",
+                many.len(),
+                names.join(", "),
+                names.iter().map(|n| format!("{n}.npy")).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+}
+
+/// Loads the inputs of the parties in `given`; inputs of other parties stay `None`.
+pub fn load_inputs(program: &Program, given: &[(usize, PathBuf)]) -> Result<Vec<Option<RingTensor>>, VmError> {
+    let mut inputs = vec![None; program.inputs.len()];
+    for (party, path) in given {
+        if *party >= program.parties as usize {
+            return Err(VmError::Usage(format!("input for party {party}, but the program has {} parties", program.parties)));
+        }
+        for (i, file) in party_input_paths(program, *party, path)? {
+            let decl = &program.inputs[i];
+            inputs[i] = Some(read_input(&file, &decl.ty, &decl.name)?);
+        }
+    }
+    Ok(inputs)
+}
+
+/// Ring elements of kind `elem` as the numbers they stand for.
+pub fn decode_f64(t: &RingTensor, elem: Elem) -> Vec<f64> {
+    let scale = (1u64 << elem.frac()) as f64;
+    t.data.iter().map(|&x| signed_bits(x, elem.bits()) as f64 / scale).collect()
+}
+
+/// Writes an output: fixed-point values as float64, integers and bits as int64.
+pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), VmError> {
+    let io = |e: std::io::Error| VmError::Io(format!("cannot write {}: {e}", path.display()));
+    let file = BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
+    match ty.elem {
+        Elem::Fix { .. } => {
+            let mut w = npyz::WriteOptions::<f64>::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(io)?;
+            w.extend(decode_f64(t, ty.elem)).map_err(io)?;
+            w.finish().map_err(io)
+        }
+        _ => {
+            let mut w = npyz::WriteOptions::<i64>::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(io)?;
+            w.extend(t.data.iter().map(|&x| signed_bits(x, ty.elem.bits()))).map_err(io)?;
+            w.finish().map_err(io)
+        }
+    }
+}
+
+/// A short human-readable rendering of an output value.
+pub fn render(t: &RingTensor, ty: &TensorType) -> String {
+    let items: Vec<String> = match ty.elem {
+        Elem::Fix { .. } => decode_f64(t, ty.elem).iter().take(16).map(|v| format!("{v:.4}")).collect(),
+        _ => t.data.iter().take(16).map(|&x| signed_bits(x, ty.elem.bits()).to_string()).collect(),
+    };
+    let more = if t.len() > 16 { ", ..." } else { "" };
+    if ty.shape.is_empty() {
+        items.join("")
+    } else {
+        format!("{:?} [{}{}]", ty.shape, items.join(", "), more)
+    }
+}
