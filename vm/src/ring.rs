@@ -6,7 +6,7 @@
 use crate::shape::{Padding, PoolGeometry};
 
 /// A dense row-major tensor of ring elements.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RingTensor {
     pub shape: Vec<usize>,
     pub data: Vec<u64>,
