@@ -79,6 +79,15 @@ fn to_ring(numbers: Numbers, elem: Elem, what: &str) -> Result<Vec<u64>, String>
     }
 }
 
+/// Encodes numbers as a tensor of type `ty`, with the same checks as for input files.
+pub fn encode_f64(data: &[f64], ty: &TensorType) -> Result<RingTensor, VmError> {
+    if data.len() != ty.len() {
+        return Err(VmError::Input(format!("{} values given for {ty}", data.len())));
+    }
+    let ring = to_ring(Numbers::Float(data.to_vec()), ty.elem, "value").map_err(VmError::Input)?;
+    Ok(RingTensor::new(ty.shape.clone(), ring))
+}
+
 /// Reads one input of type `ty` from a `.npy` file.
 pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor, VmError> {
     let what = format!("input '{name}' ({})", path.display());
