@@ -2,6 +2,8 @@
 //! locating the repository and `../shared`, reading MNIST, writing `.npy` files,
 //! and compiling and running programs in-process.
 
+pub mod reference;
+
 use mpcc::driver::{compile_file, compile_source, Compiled};
 use mpcc::elaborate::Options;
 use mpcvm::bytecode::Program;

@@ -136,10 +136,18 @@ pub fn load_inputs(program: &Program, given: &[(usize, PathBuf)]) -> Result<Vec<
     Ok(inputs)
 }
 
+/// The integer a ring element of kind `elem` stands for (bits are 0 or 1, not signed).
+fn integer(x: u64, elem: Elem) -> i64 {
+    match elem {
+        Elem::Bit => (x & 1) as i64,
+        _ => signed_bits(x, elem.bits()),
+    }
+}
+
 /// Ring elements of kind `elem` as the numbers they stand for.
 pub fn decode_f64(t: &RingTensor, elem: Elem) -> Vec<f64> {
     let scale = (1u64 << elem.frac()) as f64;
-    t.data.iter().map(|&x| signed_bits(x, elem.bits()) as f64 / scale).collect()
+    t.data.iter().map(|&x| integer(x, elem) as f64 / scale).collect()
 }
 
 /// Writes an output: fixed-point values as float64, integers and bits as int64.
@@ -155,7 +163,7 @@ pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), 
         }
         _ => {
             let mut w = npyz::WriteOptions::<i64>::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(io)?;
-            w.extend(t.data.iter().map(|&x| signed_bits(x, ty.elem.bits()))).map_err(io)?;
+            w.extend(t.data.iter().map(|&x| integer(x, ty.elem))).map_err(io)?;
             w.finish().map_err(io)
         }
     }
@@ -165,7 +173,7 @@ pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), 
 pub fn render(t: &RingTensor, ty: &TensorType) -> String {
     let items: Vec<String> = match ty.elem {
         Elem::Fix { .. } => decode_f64(t, ty.elem).iter().take(16).map(|v| format!("{v:.4}")).collect(),
-        _ => t.data.iter().take(16).map(|&x| signed_bits(x, ty.elem.bits()).to_string()).collect(),
+        _ => t.data.iter().take(16).map(|&x| integer(x, ty.elem).to_string()).collect(),
     };
     let more = if t.len() > 16 { ", ..." } else { "" };
     if ty.shape.is_empty() {
