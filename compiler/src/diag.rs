@@ -40,8 +40,8 @@ impl Diagnostic {
         let range = |s: Span| {
             let text = sources.text(s.file);
             // ariadne counts characters, not bytes.
-            let start = text[..(s.start as usize).min(text.len())].chars().count();
-            let end = text[..(s.end as usize).min(text.len())].chars().count();
+            let start = text[..sources.char_boundary(s.file, s.start)].chars().count();
+            let end = text[..sources.char_boundary(s.file, s.end)].chars().count();
             start..end.max(start)
         };
         let (line, col) = sources.line_col(self.span.file, self.span.start);

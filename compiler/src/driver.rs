@@ -91,6 +91,7 @@ fn module_info(name: &str, file: FileId, items: &[Item], is_main: bool) -> Resul
                 }
             }
             Item::Fn(f) => {
+                check_returns(&f.body, true)?;
                 if BUILTINS.contains(&f.name.name.as_str()) {
                     return Err(Diagnostic::new(f.name.span, format!("`{}` is a builtin operation", f.name.name)).help("choose another name"));
                 }
@@ -101,6 +102,29 @@ fn module_info(name: &str, file: FileId, items: &[Item], is_main: bool) -> Resul
         }
     }
     Ok(info)
+}
+
+/// `return` may only end a function body: there is no early exit from code
+/// that runs on secrets (checked for every function, called or not).
+fn check_returns(block: &crate::ast::Block, top: bool) -> Result<(), Diagnostic> {
+    use crate::ast::Stmt;
+    for (k, s) in block.stmts.iter().enumerate() {
+        match s {
+            Stmt::Return { span, .. } if !top || k + 1 != block.stmts.len() => {
+                return Err(Diagnostic::new(*span, "`return` must be the last statement of a function body")
+                    .help("compute the result in a variable and return it at the end; select between values with select(c, a, b)"))
+            }
+            Stmt::For { body, .. } => check_returns(body, false)?,
+            Stmt::If { then, otherwise, .. } => {
+                check_returns(then, false)?;
+                if let Some(o) = otherwise {
+                    check_returns(o, false)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Finds an imported module: next to the importing file, then in the standard library.

@@ -42,11 +42,21 @@ impl SourceMap {
     pub fn text(&self, f: FileId) -> &str {
         &self.files[f as usize].text
     }
+    /// `offset` moved back to the start of the character it falls in (spans
+    /// from byte-level errors may point inside a multi-byte character).
+    pub fn char_boundary(&self, f: FileId, offset: u32) -> usize {
+        let text = self.text(f);
+        let mut at = (offset as usize).min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, f: FileId, offset: u32) -> (usize, usize) {
         let text = self.text(f);
-        let offset = (offset as usize).min(text.len());
-        let before = &text[..offset];
+        let before = &text[..self.char_boundary(f, offset)];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)

@@ -20,7 +20,7 @@ pub struct FnStats {
 }
 
 fn walk(f: &Function, b: Block) -> (u64, u64, u64) {
-    let (mut stat, mut exec, mut rounds) = (0, 0, block_batches(f, b));
+    let (mut stat, mut exec, mut rounds): (u64, u64, u64) = (0, 0, block_batches(f, b));
     for &i in &f.blocks[b].insts {
         if f.is_interactive(i) {
             stat += 1;
@@ -31,8 +31,8 @@ fn walk(f: &Function, b: Block) -> (u64, u64, u64) {
                 let trips = hi.saturating_sub(lo).max(0) as u64;
                 let (s, e, r) = walk(f, body);
                 stat += s;
-                exec += e * trips;
-                rounds += r * trips;
+                exec = exec.saturating_add(e.saturating_mul(trips));
+                rounds = rounds.saturating_add(r.saturating_mul(trips));
             }
             Op::If { then_block, else_block } => {
                 let (s1, e1, r1) = walk(f, then_block);

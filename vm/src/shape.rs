@@ -54,6 +54,11 @@ impl PoolGeometry {
     }
 }
 
+/// Number of elements, if it does not overflow.
+pub fn elements(s: &[usize]) -> Option<usize> {
+    s.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
 fn dims(s: &[usize]) -> String {
     format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
 }
@@ -128,7 +133,7 @@ pub fn pool(x: &[usize], window: [usize; 2], stride: [usize; 2], padding: Paddin
 /// Output shape of a reduction over `axis` (or all elements).
 pub fn reduce(x: &[usize], axis: Option<usize>) -> Result<Vec<usize>, String> {
     match axis {
-        None if x.iter().product::<usize>() == 0 => Err("reduction of an empty tensor".into()),
+        None if elements(x) == Some(0) => Err("reduction of an empty tensor".into()),
         None => Ok(vec![]),
         Some(a) if a >= x.len() => Err(format!("axis {a} is out of range for a tensor of rank {}", x.len())),
         Some(a) if x[a] == 0 => Err(format!("reduction over axis {a}, which is empty")),
@@ -141,7 +146,7 @@ pub fn reduce(x: &[usize], axis: Option<usize>) -> Result<Vec<usize>, String> {
 }
 
 pub fn reshape(x: &[usize], to: &[usize]) -> Result<Vec<usize>, String> {
-    let (a, b) = (x.iter().product::<usize>(), to.iter().product::<usize>());
+    let (a, b) = (elements(x).unwrap_or(usize::MAX), elements(to).ok_or("the new shape has too many elements")?);
     if a != b {
         return Err(format!("cannot reshape {} ({a} elements) to {} ({b} elements)", dims(x), dims(to)));
     }

@@ -317,7 +317,10 @@ impl Elaborator<'_> {
                     _ => return Err(Diagnostic::new(a.positional[0].span, "fill takes a constant scalar").help("e.g. fill(0, [3, 4])")),
                 };
                 let shape = self.const_ints(cx, a.positional[1], "the shape")?;
-                let len = shape.iter().product();
+                let Some(len) = shape::elements(&shape).filter(|&n| n <= MAX_CONST_ELEMENTS) else {
+                    return Err(Diagnostic::new(a.positional[1].span, "constant too large")
+                        .help(format!("constants hold at most {MAX_CONST_ELEMENTS} elements; give the variable a type and initialize it from a smaller constant")));
+                };
                 Ok(Val::Const(ConstT { shape, data: vec![v.data[0]; len], boolean: v.boolean }))
             }
             "dim" => {

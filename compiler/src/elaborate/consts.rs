@@ -62,9 +62,11 @@ impl ConstT {
             .map(|n| match (elem, n) {
                 (Elem::Bit, Num::Int(i @ (0 | 1))) => Ok(*i as u64),
                 (Elem::Bit, _) => Err(format!("{} is not a bit (0 or 1)", n.as_f64())),
-                (Elem::Int { .. }, Num::Int(i)) => Ok(*i as u64),
+                (Elem::Int { .. }, Num::Int(i)) if (-(1i128 << 63)..(1i128 << 64)).contains(i) => Ok(*i as u64),
+                (Elem::Int { .. }, Num::Int(i)) => Err(format!("{i} does not fit in 64 bits")),
                 (Elem::Int { .. }, Num::Float(f)) => Err(format!("{f} is not an integer")),
-                (Elem::Fix { .. }, Num::Int(i)) => Ok(((*i) << elem.frac()) as u64),
+                (Elem::Fix { .. }, Num::Int(i)) if i.unsigned_abs() < 1u128 << (63 - elem.frac()) => Ok(((*i) << elem.frac()) as u64),
+                (Elem::Fix { .. }, Num::Int(i)) => Err(format!("{i} does not fit in {elem}")),
                 (Elem::Fix { .. }, Num::Float(f)) => {
                     let v = (f * scale).round();
                     if !v.is_finite() || v.abs() >= 2f64.powi(63) {
@@ -85,7 +87,7 @@ pub fn fold_binary(op: BinOp, a: &ConstT, b: &ConstT) -> Result<ConstT, String> 
         return Err("matrix product of two constants is not supported".into());
     }
     let out_shape = shape::broadcast(&a.shape, &b.shape)?;
-    let n: usize = out_shape.iter().product();
+    let n = shape::elements(&out_shape).filter(|&n| n <= super::MAX_CONST_ELEMENTS).ok_or("constant too large")?;
     let at = |t: &ConstT, i: usize| -> Num {
         // Index into a broadcast operand by its row-major position in the output.
         let mut idx = 0usize;

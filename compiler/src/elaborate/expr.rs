@@ -57,6 +57,9 @@ impl Elaborator<'_> {
                 }
                 let mut shape = vec![consts.len()];
                 shape.extend(inner);
+                if data.len() > MAX_CONST_ELEMENTS {
+                    return Err(Diagnostic::new(e.span, "array literal too large").help(format!("constants hold at most {MAX_CONST_ELEMENTS} elements")));
+                }
                 Ok(Val::Const(ConstT { shape, data, boolean: consts.iter().all(|(c, _)| c.boolean) }))
             }
             ExprKind::Call { callee, args } => self.call(cx, callee, args, e.span, expected),
@@ -361,7 +364,7 @@ impl Elaborator<'_> {
                 Val::Const(c) => {
                     let st = c.as_int().ok_or_else(|| Diagnostic::new(s, "index must be an integer").help("use an integer"))?;
                     let st = in_range(st, size, s)?;
-                    if len < 0 || st + len as usize > size {
+                    if len < 0 || len > (size - st) as i128 {
                         return Err(Diagnostic::new(s, format!("range {st}..{} is out of bounds for axis {axis} of size {size}", st as i128 + len)).help("stay within the axis"));
                     }
                     starts[axis] = st as u32;
@@ -377,7 +380,7 @@ impl Elaborator<'_> {
                     if dynamic.is_some() {
                         return Err(Diagnostic::new(s, "more than one run-time index").help("only one axis may have a run-time start; slice in two steps"));
                     }
-                    if len < 0 || len as usize > size {
+                    if len < 0 || len > size as i128 {
                         return Err(Diagnostic::new(s, format!("length {len} exceeds axis {axis} of size {size}")).help("stay within the axis"));
                     }
                     dynamic = Some((axis as u32, offset));

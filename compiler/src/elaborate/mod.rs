@@ -23,6 +23,11 @@ pub const BUILTINS: &[&str] = &[
     "conv2d", "depthwise_conv2d", "avg_pool", "sum_pool", "max_pool", "trunc", "trunc_pr", "fill", "dim", "size",
 ];
 
+/// Largest tensor a type may describe (the bytecode's limit).
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 32;
+/// Largest compile-time constant tensor (constants are stored in the bytecode).
+pub const MAX_CONST_ELEMENTS: usize = 1 << 24;
+
 /// Compilation choices that change the program's semantics.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
@@ -145,8 +150,38 @@ impl<'m> Elaborator<'m> {
             return Err(Diagnostic::new(main.name.span, "`main` returns a value").help("reveal results with `reveal x to party;` instead"));
         }
         cx.func.push(cx.block, Op::Return, &[], &[], main.body.span);
+        self.check_unused(main_module)?;
         let f = self.module.functions.push(cx.func);
         self.module.main = Some(f);
+        Ok(())
+    }
+
+    /// Elaborates the program's functions whose parameter types are fully given
+    /// (no generics), so their errors surface even when nothing calls them.
+    fn check_unused(&mut self, main_module: &str) -> Result<()> {
+        let info = &self.modules[main_module];
+        let mut concrete: Vec<&FnDecl> = info.fns.values().filter(|f| f.name.name != "main" && f.generics.is_empty() && f.params.iter().all(|p| p.ty.is_some())).collect();
+        concrete.sort_by_key(|f| f.span.start);
+        for decl in concrete {
+            let mut caller = Cx {
+                func: Function::new("check", &[], None),
+                block: Block::from_u32(0),
+                scopes: vec![HashMap::new()],
+                dims: HashMap::new(),
+                module: main_module.to_string(),
+                is_main: false,
+                nesting: 0,
+                binding: None,
+            };
+            let mut tys = Vec::new();
+            for p in &decl.params {
+                tys.push(self.resolve_type(&mut caller, p.ty.as_ref().expect("typed"))?);
+            }
+            caller.func = Function::new("check", &tys, None);
+            caller.block = caller.func.entry;
+            let args = caller.func.blocks[caller.block].params.iter().map(|v| (Val::T(*v), decl.name.span)).collect();
+            self.call_user(&mut caller, main_module, decl, args, decl.name.span)?;
+        }
         Ok(())
     }
 
@@ -219,6 +254,9 @@ impl<'m> Elaborator<'m> {
             }
         };
         let shape = t.shape.iter().map(|d| self.dim(cx, d)).collect::<Result<Vec<_>>>()?;
+        if shape.len() > 8 || mpcvm::shape::elements(&shape).is_none_or(|n| n > MAX_TENSOR_ELEMENTS) {
+            return Err(Diagnostic::new(t.span, "tensor type too large").help(format!("tensors have rank at most 8 and at most {MAX_TENSOR_ELEMENTS} elements")));
+        }
         Ok(TensorType::new(t.secret, elem, shape))
     }
 
@@ -529,6 +567,9 @@ impl<'m> Elaborator<'m> {
                 let public = TensorType::new(false, t.elem, t.shape.clone());
                 let c = if c.shape == t.shape {
                     c
+                } else if c.shape.is_empty() && t.len() > MAX_CONST_ELEMENTS {
+                    return Err(Diagnostic::new(span, format!("{what}: a constant of {} elements is too large", t.len()))
+                        .help(format!("constants hold at most {MAX_CONST_ELEMENTS} elements; compute large tensors from inputs")));
                 } else if c.shape.is_empty() {
                     ConstT { shape: t.shape.clone(), data: vec![c.data[0]; t.len()], boolean: c.boolean }
                 } else {

@@ -18,7 +18,13 @@ impl fmt::Display for DecodeError {
     }
 }
 
-const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32;
+/// Bytes before the body: magic, version, ring, parties, hash (the last 32).
+pub const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32;
+
+/// The content hash stored in the header.
+pub fn body_hash(body: &[u8]) -> [u8; 32] {
+    *blake3::hash(body).as_bytes()
+}
 /// Largest tensor the format accepts (elements); keeps a corrupted shape from
 /// requesting terabytes.
 pub const MAX_ELEMENTS: usize = 1 << 32;
@@ -134,7 +140,7 @@ pub fn encode(p: &Program) -> Vec<u8> {
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.push(crate::types::RING_BITS);
     out.push(p.parties);
-    out.extend_from_slice(blake3::hash(&body).as_bytes());
+    out.extend_from_slice(&body_hash(&body));
     out.extend_from_slice(&body);
     out
 }
@@ -387,7 +393,7 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         return r.err("program declares no parties");
     }
     let hash = r.take(32)?;
-    if blake3::hash(&bytes[HEADER_LEN..]).as_bytes() != hash {
+    if body_hash(&bytes[HEADER_LEN..]) != hash {
         return r.err("content hash mismatch: the file is corrupted or was modified after compilation");
     }
     let mut manifest = Vec::new();

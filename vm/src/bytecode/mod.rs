@@ -11,7 +11,7 @@ mod disasm;
 mod manifest;
 mod verify;
 
-pub use codec::DecodeError;
+pub use codec::{body_hash, DecodeError, HEADER_LEN};
 pub use disasm::disassemble;
 pub use manifest::{derive_manifest, ManifestEntry, Primitive};
 pub use verify::{operands, verify, VerifyError};
@@ -131,6 +131,6 @@ impl Program {
     }
     /// The blake3 hash of the program's body, as in the header (hex).
     pub fn hash_hex(bytes: &[u8]) -> String {
-        bytes.get(10..42).map(|h| h.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default()
+        bytes.get(HEADER_LEN - 32..HEADER_LEN).map(|h| h.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default()
     }
 }

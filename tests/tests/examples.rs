@@ -1,0 +1,79 @@
+//! Every example: snapshots of its IR, assembly and cost report, and the
+//! rounds the VM measures equal to what the compiler predicts.
+
+use mpc_tests::*;
+use mpcc::elaborate::Options;
+use mpcvm::bytecode::disassemble;
+
+#[test]
+fn ir_assembly_and_stats_of_every_example() {
+    let names = example_names();
+    assert!(names.len() >= 5);
+    for name in names {
+        let c = compile_example(&name, Options::default());
+        insta::assert_snapshot!(format!("{name}_ir"), mpcc::ir::print_module(&c.module));
+        insta::assert_snapshot!(format!("{name}_asm"), disassemble(&c.program, &c.bytes));
+        insta::assert_snapshot!(format!("{name}_stats"), mpcc::stats::render(&c.module));
+    }
+}
+
+/// Zero inputs of the declared types: enough to run any program.
+fn zero_inputs(c: &mpcc::driver::Compiled) -> Vec<Option<mpcvm::ring::RingTensor>> {
+    c.program.inputs.iter().map(|d| Some(mpcvm::ring::RingTensor::zeros(&d.ty.shape))).collect()
+}
+
+#[test]
+fn measured_rounds_equal_the_compilers_prediction() {
+    for name in example_names() {
+        let c = compile_example(&name, Options::default());
+        let main = c.module.main.unwrap();
+        let predicted = mpcc::stats::function_stats(&c.module.functions[main]);
+        let out = run_clear(&c.program, &zero_inputs(&c), 1);
+        assert_eq!(out.figures.rounds, predicted.rounds, "{name}");
+    }
+}
+
+#[test]
+fn independent_interactive_operations_share_a_round() {
+    // Three independent products and a comparison depending on one of them: two rounds after the inputs.
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() {
+             let x: sint<32>[4] = input(a); let y: sint<32>[4] = input(b);
+             let p = x * y; let q = x * x; let r = y * y;
+             let c = p > q;
+             reveal r to a; reveal c to b;
+         }",
+        Options::default(),
+    );
+    let main = &c.module.functions[c.module.main.unwrap()];
+    // inputs | three products | comparison, output of r | output of c
+    assert_eq!(mpcc::stats::function_stats(main).rounds, 4);
+    assert_eq!(run_clear(&c.program, &zero_inputs(&c), 1).figures.rounds, 4);
+}
+
+#[test]
+fn a_loops_bytecode_does_not_grow_with_its_iteration_count() {
+    let program = |n: u64| {
+        format!(
+            "party a = 0;
+             fn main() {{
+                 let x: sfix<16>[8] = input(a);
+                 let mut acc: sfix<16>[8] = fill(0, [8]);
+                 for i in 0..{n} {{
+                     acc = relu(acc * x + x);
+                 }}
+                 reveal acc to a;
+             }}"
+        )
+    };
+    let small = compile_text(&program(10), Options::default());
+    let large = compile_text(&program(10_000), Options::default());
+    assert_eq!(small.bytes.len(), large.bytes.len());
+    assert_eq!(small.program.code.len(), large.program.code.len());
+    let ir_size = |c: &mpcc::driver::Compiled| c.module.functions.values().map(|f| f.insts.len() + f.values.len()).sum::<usize>();
+    assert_eq!(ir_size(&small), ir_size(&large));
+    // ... and the VM runs every iteration: 3 rounds per iteration, plus input and output.
+    let out = run_clear(&large.program, &zero_inputs(&large), 1);
+    assert_eq!(out.figures.rounds, 3 * 10_000 + 2);
+}
