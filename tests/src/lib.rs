@@ -152,3 +152,8 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f64>) {
     let shape = npy.shape().iter().map(|&d| d as usize).collect();
     (shape, npy.into_vec::<f64>().expect("float64 data"))
 }
+
+/// Cases per property test: `default`, or `PROPTEST_CASES` for longer hunts.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

@@ -5,7 +5,7 @@
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
-use mpcvm::bytecode::{body_hash, Program, HEADER_LEN};
+use mpcvm::bytecode::{content_hash, Program, HEADER_LEN};
 use mpcvm::ring::RingTensor;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -17,7 +17,7 @@ fn examples() -> &'static Vec<Vec<u8>> {
 
 /// Recomputes the header hash so the body is judged by the verifier.
 fn rehash(bytes: &mut [u8]) {
-    let h = body_hash(&bytes[HEADER_LEN..]);
+    let h = content_hash(bytes);
     bytes[HEADER_LEN - 32..HEADER_LEN].copy_from_slice(&h);
 }
 
@@ -84,7 +84,7 @@ fn edit() -> impl Strategy<Value = Edit> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: mpc_tests::proptest_cases(400), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn flipped_bytes_are_refused_without_panicking(which in 0usize..64, flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
@@ -94,7 +94,7 @@ proptest! {
             let n = b.len();
             b[at % n] ^= x.max(1);
         }
-        // The hash covers the whole body, so any change is caught.
+        // The hash covers the whole file (a flip of the party count once slipped through).
         prop_assert!(Program::load(&b).is_err());
     }
 

@@ -29,7 +29,7 @@ fn examples() -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: mpc_tests::proptest_cases(300), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn random_token_sequences(tokens in prop::collection::vec(0usize..VOCABULARY.len(), 0..80)) {

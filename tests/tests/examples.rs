@@ -77,3 +77,16 @@ fn a_loops_bytecode_does_not_grow_with_its_iteration_count() {
     let out = run_clear(&large.program, &zero_inputs(&large), 1);
     assert_eq!(out.figures.rounds, 3 * 10_000 + 2);
 }
+
+#[test]
+fn unused_results_of_one_batch_get_distinct_registers() {
+    // Found by the compiler fuzzer: the unused input's register was reused by the
+    // other input of the same batch.
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() { let x: sint<32> = input(a); let y: sint<32> = input(b); reveal y to all; }",
+        Options::default(),
+    );
+    let out = run_clear(&c.program, &inputs(&c.program, &[("x", vec![1.0]), ("y", vec![2.0])]), 1);
+    assert_eq!(output(&c.program, &out, "y"), vec![2.0]);
+}

@@ -37,10 +37,16 @@ impl Walk {
         self.uses.push((v, at, self.stack.clone()));
     }
     fn block(&mut self, f: &Function, b: Block) {
+        let mut batch = 0;
         for &i in &f.blocks[b].insts {
-            self.pos += 1;
-            let p = self.pos;
             let d = &f.insts[i];
+            // The operations of one round batch run together: they share a position,
+            // so none of their results can take another's register.
+            if d.batch == 0 || d.batch != batch {
+                self.pos += 1;
+            }
+            batch = d.batch;
+            let p = self.pos;
             match &d.op {
                 Op::For { body, .. } => {
                     for &a in &d.args {

@@ -21,9 +21,13 @@ impl fmt::Display for DecodeError {
 /// Bytes before the body: magic, version, ring, parties, hash (the last 32).
 pub const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32;
 
-/// The content hash stored in the header.
-pub fn body_hash(body: &[u8]) -> [u8; 32] {
-    *blake3::hash(body).as_bytes()
+/// The content hash stored in the header: it covers every byte of the file
+/// except itself (the header's first fields and the body).
+pub fn content_hash(file: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&file[..HEADER_LEN - 32]);
+    h.update(&file[HEADER_LEN..]);
+    *h.finalize().as_bytes()
 }
 /// Largest tensor the format accepts (elements); keeps a corrupted shape from
 /// requesting terabytes.
@@ -140,8 +144,10 @@ pub fn encode(p: &Program) -> Vec<u8> {
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.push(crate::types::RING_BITS);
     out.push(p.parties);
-    out.extend_from_slice(&body_hash(&body));
+    out.extend_from_slice(&[0; 32]);
     out.extend_from_slice(&body);
+    let hash = content_hash(&out);
+    out[HEADER_LEN - 32..HEADER_LEN].copy_from_slice(&hash);
     out
 }
 
@@ -393,7 +399,7 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         return r.err("program declares no parties");
     }
     let hash = r.take(32)?;
-    if body_hash(&bytes[HEADER_LEN..]) != hash {
+    if content_hash(bytes) != hash {
         return r.err("content hash mismatch: the file is corrupted or was modified after compilation");
     }
     let mut manifest = Vec::new();

@@ -11,7 +11,7 @@ mod disasm;
 mod manifest;
 mod verify;
 
-pub use codec::{body_hash, DecodeError, HEADER_LEN};
+pub use codec::{content_hash, DecodeError, HEADER_LEN};
 pub use disasm::disassemble;
 pub use manifest::{derive_manifest, ManifestEntry, Primitive};
 pub use verify::{operands, verify, VerifyError};
