@@ -11,8 +11,17 @@ pub struct Ident {
 #[derive(Clone, Debug)]
 pub enum Item {
     Import(Ident),
-    Party { name: Ident, id: u64, span: Span },
-    Const { name: Ident, ty: Option<TypeExpr>, value: Expr, span: Span },
+    Party {
+        name: Ident,
+        id: u64,
+        span: Span,
+    },
+    Const {
+        name: Ident,
+        ty: Option<TypeExpr>,
+        value: Expr,
+        span: Span,
+    },
     Fn(FnDecl),
 }
 
@@ -71,12 +80,40 @@ pub enum Target {
 
 #[derive(Clone, Debug)]
 pub enum Stmt {
-    Let { mutable: bool, name: Ident, ty: Option<TypeExpr>, value: Expr, span: Span },
-    Assign { name: Ident, value: Expr, span: Span },
-    For { var: Ident, lo: Expr, hi: Expr, body: Block, span: Span },
-    If { cond: Expr, then: Block, otherwise: Option<Block>, span: Span },
-    Reveal { value: Expr, to: Target, span: Span },
-    Return { value: Expr, span: Span },
+    Let {
+        mutable: bool,
+        name: Ident,
+        ty: Option<TypeExpr>,
+        value: Expr,
+        span: Span,
+    },
+    Assign {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    For {
+        var: Ident,
+        lo: Expr,
+        hi: Expr,
+        body: Block,
+        span: Span,
+    },
+    If {
+        cond: Expr,
+        then: Block,
+        otherwise: Option<Block>,
+        span: Span,
+    },
+    Reveal {
+        value: Expr,
+        to: Target,
+        span: Span,
+    },
+    Return {
+        value: Expr,
+        span: Span,
+    },
     Expr(Expr),
 }
 
@@ -145,7 +182,10 @@ pub enum ExprKind {
     Bool(bool),
     /// A name, possibly qualified by a module: `x`, `nn::relu`.
     Path(Vec<Ident>),
-    Call { callee: Vec<Ident>, args: Vec<Arg> },
+    Call {
+        callee: Vec<Ident>,
+        args: Vec<Arg>,
+    },
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Unary(UnOp, Box<Expr>),
     Cast(Box<Expr>, TypeExpr),

@@ -19,7 +19,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn new(span: Span, message: impl Into<String>) -> Self {
         let message = message.into();
-        Diagnostic { label: message.clone(), message, span, help: None, notes: vec![] }
+        Diagnostic {
+            label: message.clone(),
+            message,
+            span,
+            help: None,
+            notes: vec![],
+        }
     }
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
@@ -40,14 +46,20 @@ impl Diagnostic {
         let range = |s: Span| {
             let text = sources.text(s.file);
             // ariadne counts characters, not bytes.
-            let start = text[..sources.char_boundary(s.file, s.start)].chars().count();
+            let start = text[..sources.char_boundary(s.file, s.start)]
+                .chars()
+                .count();
             let end = text[..sources.char_boundary(s.file, s.end)].chars().count();
             start..end.max(start)
         };
         let (line, col) = sources.line_col(self.span.file, self.span.start);
         let mut report = Report::build(ReportKind::Error, (name(self.span), range(self.span)))
             .with_config(Config::default().with_color(false))
-            .with_message(format!("{}:{line}:{col}: {}", name(self.span), self.message))
+            .with_message(format!(
+                "{}:{line}:{col}: {}",
+                name(self.span),
+                self.message
+            ))
             .with_label(Label::new((name(self.span), range(self.span))).with_message(&self.label));
         for (span, text) in &self.notes {
             report = report.with_label(Label::new((name(*span), range(*span))).with_message(text));
@@ -56,8 +68,16 @@ impl Diagnostic {
             report = report.with_help(h);
         }
         let mut out = Vec::new();
-        let cache = ariadne::sources(sources.files.iter().map(|f| (f.name.clone(), f.text.clone())));
-        report.finish().write(cache, &mut out).expect("writing to a Vec cannot fail");
+        let cache = ariadne::sources(
+            sources
+                .files
+                .iter()
+                .map(|f| (f.name.clone(), f.text.clone())),
+        );
+        report
+            .finish()
+            .write(cache, &mut out)
+            .expect("writing to a Vec cannot fail");
         String::from_utf8_lossy(&out).into_owned()
     }
 }

@@ -37,31 +37,72 @@ impl Failure {
 }
 
 fn describe_expected(expected: &[String]) -> String {
-    let names: Vec<String> = expected.iter().take(8).map(|e| e.trim_matches('"').replace("\\\"", "\"")).map(|e| e.trim_matches('"').to_string()).collect();
+    let names: Vec<String> = expected
+        .iter()
+        .take(8)
+        .map(|e| e.trim_matches('"').replace("\\\"", "\""))
+        .map(|e| e.trim_matches('"').to_string())
+        .collect();
     let more = if expected.len() > 8 { ", ..." } else { "" };
     format!("{}{more}", names.join(", "))
 }
 
 fn parse_error(file: FileId, e: ParseError<usize, Tok, LexError>) -> Diagnostic {
     match e {
-        ParseError::InvalidToken { location } | ParseError::User { error: LexError { start: location, .. } } => {
-            Diagnostic::new(Span::new(file, location, location + 1), "invalid character or malformed number")
-                .label("not part of the language")
-                .help("remove it; numbers are decimal (e.g. 42 or 0.5), comments start with //")
-        }
-        ParseError::UnrecognizedEof { location, expected } => Diagnostic::new(Span::new(file, location, location), "unexpected end of file")
-            .label(format!("expected {}", describe_expected(&expected)))
-            .help("close every `{`, `(` and `[`, and end statements with `;`"),
-        ParseError::UnrecognizedToken { token: (l, t, r), expected } => {
+        ParseError::InvalidToken { location }
+        | ParseError::User {
+            error: LexError {
+                start: location, ..
+            },
+        } => Diagnostic::new(
+            Span::new(file, location, location + 1),
+            "invalid character or malformed number",
+        )
+        .label("not part of the language")
+        .help("remove it; numbers are decimal (e.g. 42 or 0.5), comments start with //"),
+        ParseError::UnrecognizedEof { location, expected } => Diagnostic::new(
+            Span::new(file, location, location),
+            "unexpected end of file",
+        )
+        .label(format!("expected {}", describe_expected(&expected)))
+        .help("close every `{`, `(` and `[`, and end statements with `;`"),
+        ParseError::UnrecognizedToken {
+            token: (l, t, r),
+            expected,
+        } => {
             let wants = describe_expected(&expected);
             let help = if expected.iter().any(|e| e.contains("\";\"")) {
                 "a statement may be missing its `;`".to_string()
-            } else if matches!(t, Tok::Sint | Tok::Int | Tok::Sfix | Tok::Fix | Tok::Sbit | Tok::Bit | Tok::Fn | Tok::Let | Tok::For | Tok::If | Tok::Party | Tok::Const | Tok::Return | Tok::Reveal | Tok::All | Tok::To | Tok::In | Tok::As | Tok::Mut | Tok::Import) {
+            } else if matches!(
+                t,
+                Tok::Sint
+                    | Tok::Int
+                    | Tok::Sfix
+                    | Tok::Fix
+                    | Tok::Sbit
+                    | Tok::Bit
+                    | Tok::Fn
+                    | Tok::Let
+                    | Tok::For
+                    | Tok::If
+                    | Tok::Party
+                    | Tok::Const
+                    | Tok::Return
+                    | Tok::Reveal
+                    | Tok::All
+                    | Tok::To
+                    | Tok::In
+                    | Tok::As
+                    | Tok::Mut
+                    | Tok::Import
+            ) {
                 format!("{t} is a keyword; choose another name if you meant an identifier")
             } else {
                 "see docs/LANGUAGE.md for the syntax".to_string()
             };
-            Diagnostic::new(Span::new(file, l, r), format!("unexpected {t}")).label(format!("expected {wants}")).help(help)
+            Diagnostic::new(Span::new(file, l, r), format!("unexpected {t}"))
+                .label(format!("expected {wants}"))
+                .help(help)
         }
         ParseError::ExtraToken { token: (l, t, r) } => {
             Diagnostic::new(Span::new(file, l, r), format!("unexpected {t}")).help("remove it")
@@ -70,33 +111,68 @@ fn parse_error(file: FileId, e: ParseError<usize, Tok, LexError>) -> Diagnostic 
 }
 
 pub fn parse(sources: &SourceMap, file: FileId) -> Result<Vec<Item>, Diagnostic> {
-    crate::grammar::ProgramParser::new().parse(file, tokens(sources.text(file))).map_err(|e| parse_error(file, e))
+    crate::grammar::ProgramParser::new()
+        .parse(file, tokens(sources.text(file)))
+        .map_err(|e| parse_error(file, e))
 }
 
 /// Collects a module's declarations, checking for duplicates.
-fn module_info(name: &str, file: FileId, items: &[Item], is_main: bool) -> Result<ModuleInfo, Diagnostic> {
-    let mut info = ModuleInfo { name: name.to_string(), file, fns: HashMap::new(), consts: HashMap::new(), imports: HashSet::new() };
+fn module_info(
+    name: &str,
+    file: FileId,
+    items: &[Item],
+    is_main: bool,
+) -> Result<ModuleInfo, Diagnostic> {
+    let mut info = ModuleInfo {
+        name: name.to_string(),
+        file,
+        fns: HashMap::new(),
+        consts: HashMap::new(),
+        imports: HashSet::new(),
+    };
     for item in items {
         match item {
             Item::Import(m) => {
                 info.imports.insert(m.name.clone());
             }
             Item::Party { span, .. } if !is_main => {
-                return Err(Diagnostic::new(*span, "parties are declared in the main program, not in modules").help("move this declaration to the program that imports the module"))
+                return Err(Diagnostic::new(
+                    *span,
+                    "parties are declared in the main program, not in modules",
+                )
+                .help("move this declaration to the program that imports the module"))
             }
             Item::Party { .. } => {}
-            Item::Const { name, ty, value, .. } => {
-                if info.consts.insert(name.name.clone(), (ty.clone(), value.clone())).is_some() {
-                    return Err(Diagnostic::new(name.span, format!("constant `{}` is defined twice", name.name)).help("rename one of them"));
+            Item::Const {
+                name, ty, value, ..
+            } => {
+                if info
+                    .consts
+                    .insert(name.name.clone(), (ty.clone(), value.clone()))
+                    .is_some()
+                {
+                    return Err(Diagnostic::new(
+                        name.span,
+                        format!("constant `{}` is defined twice", name.name),
+                    )
+                    .help("rename one of them"));
                 }
             }
             Item::Fn(f) => {
                 check_returns(&f.body, true)?;
                 if BUILTINS.contains(&f.name.name.as_str()) {
-                    return Err(Diagnostic::new(f.name.span, format!("`{}` is a builtin operation", f.name.name)).help("choose another name"));
+                    return Err(Diagnostic::new(
+                        f.name.span,
+                        format!("`{}` is a builtin operation", f.name.name),
+                    )
+                    .help("choose another name"));
                 }
                 if info.fns.insert(f.name.name.clone(), f.clone()).is_some() {
-                    return Err(Diagnostic::new(f.name.span, format!("function `{}` is defined twice", f.name.name)).help("rename one of them"));
+                    return Err(Diagnostic::new(
+                        f.name.span,
+                        format!("function `{}` is defined twice", f.name.name),
+                    )
+                    .help("rename one of them"));
                 }
             }
         }
@@ -135,19 +211,35 @@ fn find_module(name: &str, dir: Option<&Path>) -> Option<(String, String)> {
             return Some((p.display().to_string(), text));
         }
     }
-    STDLIB.iter().find(|(n, _)| *n == name).map(|(n, t)| (format!("<stdlib>/{n}.mpc"), t.to_string()))
+    STDLIB
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, t)| (format!("<stdlib>/{n}.mpc"), t.to_string()))
 }
 
 /// Compiles a program given as text; `path` locates its imports.
-pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: Options) -> Result<Compiled, Failure> {
+pub fn compile_source(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+    options: Options,
+) -> Result<Compiled, Failure> {
     let mut sources = SourceMap::default();
     let main_file = sources.add(name, text);
     match compile_inner(&mut sources, main_file, dir, options) {
         Ok((module, program)) => {
             let bytes = program.encode();
-            Ok(Compiled { sources, module, program, bytes })
+            Ok(Compiled {
+                sources,
+                module,
+                program,
+                bytes,
+            })
         }
-        Err(diagnostic) => Err(Failure { sources, diagnostic }),
+        Err(diagnostic) => Err(Failure {
+            sources,
+            diagnostic,
+        }),
     }
 }
 
@@ -157,36 +249,75 @@ pub fn compile_file(path: &Path, options: Options) -> Result<Compiled, Failure> 
         Err(e) => {
             let mut sources = SourceMap::default();
             let f = sources.add(path.display().to_string(), "");
-            return Err(Failure { diagnostic: Diagnostic::new(Span::new(f, 0, 0), format!("cannot read {}: {e}", path.display())).help("check the path"), sources });
+            return Err(Failure {
+                diagnostic: Diagnostic::new(
+                    Span::new(f, 0, 0),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+                .help("check the path"),
+                sources,
+            });
         }
     };
     compile_source(&path.display().to_string(), &text, path.parent(), options)
 }
 
-fn compile_inner(sources: &mut SourceMap, main_file: FileId, dir: Option<&Path>, options: Options) -> Result<(ir::Module, Program), Diagnostic> {
+fn compile_inner(
+    sources: &mut SourceMap,
+    main_file: FileId,
+    dir: Option<&Path>,
+    options: Options,
+) -> Result<(ir::Module, Program), Diagnostic> {
     let items = parse(sources, main_file)?;
     let mut modules = HashMap::new();
     let main_name = "main".to_string();
     let info = module_info(&main_name, main_file, &items, true)?;
     let mut pending: Vec<(crate::ast::Ident, Option<PathBuf>)> = items
         .iter()
-        .filter_map(|i| if let Item::Import(m) = i { Some((m.clone(), dir.map(Path::to_path_buf))) } else { None })
+        .filter_map(|i| {
+            if let Item::Import(m) = i {
+                Some((m.clone(), dir.map(Path::to_path_buf)))
+            } else {
+                None
+            }
+        })
         .collect();
-    let parties: Vec<(crate::ast::Ident, u64)> = items.iter().filter_map(|i| if let Item::Party { name, id, .. } = i { Some((name.clone(), *id)) } else { None }).collect();
+    let parties: Vec<(crate::ast::Ident, u64)> = items
+        .iter()
+        .filter_map(|i| {
+            if let Item::Party { name, id, .. } = i {
+                Some((name.clone(), *id))
+            } else {
+                None
+            }
+        })
+        .collect();
     modules.insert(main_name.clone(), info);
     while let Some((m, from_dir)) = pending.pop() {
         if modules.contains_key(&m.name) {
             continue;
         }
         let Some((path, text)) = find_module(&m.name, from_dir.as_deref()) else {
-            return Err(Diagnostic::new(m.span, format!("module `{}` not found", m.name))
-                .help(format!("put {}.mpc next to the importing file; the standard library has: {}", m.name, STDLIB.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))));
+            return Err(
+                Diagnostic::new(m.span, format!("module `{}` not found", m.name)).help(format!(
+                    "put {}.mpc next to the importing file; the standard library has: {}",
+                    m.name,
+                    STDLIB
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
         };
         let file = sources.add(path.clone(), text);
         let items = parse(sources, file)?;
         for i in &items {
             if let Item::Import(next) = i {
-                pending.push((next.clone(), Path::new(&path).parent().map(Path::to_path_buf)));
+                pending.push((
+                    next.clone(),
+                    Path::new(&path).parent().map(Path::to_path_buf),
+                ));
             }
         }
         modules.insert(m.name.clone(), module_info(&m.name, file, &items, false)?);
@@ -196,10 +327,15 @@ fn compile_inner(sources: &mut SourceMap, main_file: FileId, dir: Option<&Path>,
     let mut module = elab.module;
     for f in module.functions.values() {
         if let Err(e) = ir::verify_function(f) {
-            panic!("internal compiler error: elaboration produced invalid IR in {}: {e}", f.name);
+            panic!(
+                "internal compiler error: elaboration produced invalid IR in {}: {e}",
+                f.name
+            );
         }
     }
-    passes::run_all(&mut module).map_err(|e| Diagnostic::new(Span::new(main_file, 0, 0), e).help("please report this bug"))?;
+    passes::run_all(&mut module).map_err(|e| {
+        Diagnostic::new(Span::new(main_file, 0, 0), e).help("please report this bug")
+    })?;
     let main = module.main.expect("elaboration sets main");
     let f = &module.functions[main];
     let program = codegen::emit(f, codegen::allocate(f), module.parties);

@@ -213,6 +213,9 @@ pub struct LexError {
 pub fn tokens(src: &str) -> impl Iterator<Item = Result<(usize, Tok, usize), LexError>> + '_ {
     Tok::lexer(src).spanned().map(|(t, r)| match t {
         Ok(t) => Ok((r.start, t, r.end)),
-        Err(()) => Err(LexError { start: r.start, end: r.end }),
+        Err(()) => Err(LexError {
+            start: r.start,
+            end: r.end,
+        }),
     })
 }

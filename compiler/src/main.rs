@@ -17,7 +17,11 @@ enum Emit {
 }
 
 #[derive(Parser)]
-#[command(name = "mpcc", version, about = "Compiles mpcc programs (.mpc) to bytecode (.mpcb) for mpcvm")]
+#[command(
+    name = "mpcc",
+    version,
+    about = "Compiles mpcc programs (.mpc) to bytecode (.mpcb) for mpcvm"
+)]
 struct Cli {
     /// The program to compile.
     input: PathBuf,
@@ -36,7 +40,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let options = Options { exact_fixed_point: cli.exact_truncation };
+    let options = Options {
+        exact_fixed_point: cli.exact_truncation,
+    };
     let compiled = match compile_file(&cli.input, options) {
         Ok(c) => c,
         Err(f) => {
@@ -46,9 +52,14 @@ fn main() -> ExitCode {
     };
     match cli.emit {
         Emit::Ir => print!("{}", mpcc::ir::print_module(&compiled.module)),
-        Emit::Asm => print!("{}", mpcvm::bytecode::disassemble(&compiled.program, &compiled.bytes)),
+        Emit::Asm => print!(
+            "{}",
+            mpcvm::bytecode::disassemble(&compiled.program, &compiled.bytes)
+        ),
         Emit::Bytecode => {
-            let out = cli.output.clone().unwrap_or_else(|| PathBuf::from(cli.input.file_stem().unwrap_or_default()).with_extension("mpcb"));
+            let out = cli.output.clone().unwrap_or_else(|| {
+                PathBuf::from(cli.input.file_stem().unwrap_or_default()).with_extension("mpcb")
+            });
             if let Err(e) = std::fs::write(&out, &compiled.bytes) {
                 eprintln!("error: cannot write {}: {e}", out.display());
                 return ExitCode::FAILURE;

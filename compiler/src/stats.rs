@@ -34,7 +34,10 @@ fn walk(f: &Function, b: Block) -> (u64, u64, u64) {
                 exec = exec.saturating_add(e.saturating_mul(trips));
                 rounds = rounds.saturating_add(r.saturating_mul(trips));
             }
-            Op::If { then_block, else_block } => {
+            Op::If {
+                then_block,
+                else_block,
+            } => {
                 let (s1, e1, r1) = walk(f, then_block);
                 let (s2, e2, r2) = walk(f, else_block);
                 stat += s1 + s2;
@@ -49,16 +52,30 @@ fn walk(f: &Function, b: Block) -> (u64, u64, u64) {
 
 pub fn function_stats(f: &Function) -> FnStats {
     let (interactive_static, interactive_executed, rounds) = walk(f, f.entry);
-    FnStats { name: f.name.clone(), interactive_static, interactive_executed, rounds, registers: allocate(f).registers.len() }
+    FnStats {
+        name: f.name.clone(),
+        interactive_static,
+        interactive_executed,
+        rounds,
+        registers: allocate(f).registers.len(),
+    }
 }
 
 /// The table printed by `mpcc --stats`; `main` last.
 pub fn render(m: &Module) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:>12} {:>12} {:>8} {:>9}  function", "interactive", "executed", "rounds", "registers");
+    let _ = writeln!(
+        s,
+        "{:>12} {:>12} {:>8} {:>9}  function",
+        "interactive", "executed", "rounds", "registers"
+    );
     for f in m.functions.values() {
         let st = function_stats(f);
-        let _ = writeln!(s, "{:>12} {:>12} {:>8} {:>9}  {}", st.interactive_static, st.interactive_executed, st.rounds, st.registers, st.name);
+        let _ = writeln!(
+            s,
+            "{:>12} {:>12} {:>8} {:>9}  {}",
+            st.interactive_static, st.interactive_executed, st.rounds, st.registers, st.name
+        );
     }
     s
 }

@@ -14,12 +14,17 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the repository").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf()
 }
 
 /// `../shared` beside the repository (override with `MPCC_SHARED`).
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("MPCC_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("..").join("shared"))
+    std::env::var_os("MPCC_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("..").join("shared"))
 }
 
 pub fn program_path(name: &str) -> PathBuf {
@@ -41,12 +46,19 @@ pub fn example_names() -> Vec<String> {
 
 /// Compiles an example, panicking with the rendered diagnostic on failure.
 pub fn compile_example(name: &str, options: Options) -> Compiled {
-    compile_file(&program_path(name), options).unwrap_or_else(|f| panic!("{name} does not compile:\n{}", f.render()))
+    compile_file(&program_path(name), options)
+        .unwrap_or_else(|f| panic!("{name} does not compile:\n{}", f.render()))
 }
 
 /// Compiles program text (imports resolve against `programs/` and the stdlib).
 pub fn compile_text(text: &str, options: Options) -> Compiled {
-    compile_source("test.mpc", text, Some(&repo_root().join("programs")), options).unwrap_or_else(|f| panic!("does not compile:\n{}", f.render()))
+    compile_source(
+        "test.mpc",
+        text,
+        Some(&repo_root().join("programs")),
+        options,
+    )
+    .unwrap_or_else(|f| panic!("does not compile:\n{}", f.render()))
 }
 
 /// Inputs by name: each entry is `(input name, values)`, encoded with the declared type.
@@ -55,7 +67,10 @@ pub fn inputs(program: &Program, values: &[(&str, Vec<f64>)]) -> Vec<Option<Ring
         .inputs
         .iter()
         .map(|decl| {
-            let (_, v) = values.iter().find(|(n, _)| *n == decl.name).unwrap_or_else(|| panic!("no value for input {}", decl.name));
+            let (_, v) = values
+                .iter()
+                .find(|(n, _)| *n == decl.name)
+                .unwrap_or_else(|| panic!("no value for input {}", decl.name));
             Some(mpcvm::io::encode_f64(v, &decl.ty).unwrap_or_else(|e| panic!("{e}")))
         })
         .collect()
@@ -63,12 +78,17 @@ pub fn inputs(program: &Program, values: &[(&str, Vec<f64>)]) -> Vec<Option<Ring
 
 /// Runs under the clear backend with a fixed seed.
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
-    run_local(program, Protocol::Clear, inputs, Some(seed)).unwrap_or_else(|e| panic!("run failed: {e}"))
+    run_local(program, Protocol::Clear, inputs, Some(seed))
+        .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
 /// The output called `name`, decoded to numbers.
 pub fn output(program: &Program, outcome: &RunOutcome, name: &str) -> Vec<f64> {
-    let i = program.outputs.iter().position(|o| o.name == name).unwrap_or_else(|| panic!("no output {name}"));
+    let i = program
+        .outputs
+        .iter()
+        .position(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no output {name}"));
     let t = outcome.outputs[i].as_ref().expect("output delivered");
     mpcvm::io::decode_f64(t, program.outputs[i].ty.elem)
 }
@@ -104,9 +124,12 @@ pub mod mnist {
     use super::*;
 
     fn read_gz(path: &Path) -> Vec<u8> {
-        let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        let file = std::fs::File::open(path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
         let mut bytes = Vec::new();
-        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).unwrap_or_else(|e| panic!("cannot decompress {}: {e}", path.display()));
+        flate2::read::GzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .unwrap_or_else(|e| panic!("cannot decompress {}: {e}", path.display()));
         bytes
     }
 
@@ -116,14 +139,22 @@ pub mod mnist {
 
     /// `(count, pixels)`: each image 28x28 bytes, row-major.
     pub fn images(set: &str) -> (usize, Vec<u8>) {
-        let b = read_gz(&shared_dir().join("data/mnist").join(format!("{set}-images-idx3-ubyte.gz")));
+        let b = read_gz(
+            &shared_dir()
+                .join("data/mnist")
+                .join(format!("{set}-images-idx3-ubyte.gz")),
+        );
         assert_eq!(be32(&b, 0), 0x803, "not an IDX image file");
         let n = be32(&b, 4);
         (n, b[16..16 + n * 784].to_vec())
     }
 
     pub fn labels(set: &str) -> Vec<u8> {
-        let b = read_gz(&shared_dir().join("data/mnist").join(format!("{set}-labels-idx1-ubyte.gz")));
+        let b = read_gz(
+            &shared_dir()
+                .join("data/mnist")
+                .join(format!("{set}-labels-idx1-ubyte.gz")),
+        );
         assert_eq!(be32(&b, 0), 0x801, "not an IDX label file");
         let n = be32(&b, 4);
         b[8..8 + n].to_vec()
@@ -131,23 +162,35 @@ pub mod mnist {
 
     /// Image `i` scaled to [0, 1].
     pub fn image(pixels: &[u8], i: usize) -> Vec<f64> {
-        pixels[i * 784..(i + 1) * 784].iter().map(|&p| p as f64 / 255.0).collect()
+        pixels[i * 784..(i + 1) * 784]
+            .iter()
+            .map(|&p| p as f64 / 255.0)
+            .collect()
     }
 }
 
 /// Writes float64 data with a shape to a `.npy` file.
 pub fn write_npy(path: &Path, shape: &[usize], data: &[f64]) {
     use npyz::WriterBuilder;
-    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display())));
+    let file = std::io::BufWriter::new(
+        std::fs::File::create(path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display())),
+    );
     let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let mut w = npyz::WriteOptions::<f64>::new().default_dtype().shape(&shape).writer(file).begin_nd().expect("npy header");
+    let mut w = npyz::WriteOptions::<f64>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(file)
+        .begin_nd()
+        .expect("npy header");
     w.extend(data.iter().copied()).expect("npy data");
     w.finish().expect("npy finish");
 }
 
 /// Reads a float64 `.npy` file: `(shape, data)`.
 pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f64>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let npy = npyz::NpyFile::new(&bytes[..]).expect("npy");
     let shape = npy.shape().iter().map(|&d| d as usize).collect();
     (shape, npy.into_vec::<f64>().expect("float64 data"))
@@ -155,5 +198,8 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f64>) {
 
 /// Cases per property test: `default`, or `PROPTEST_CASES` for longer hunts.
 pub fn proptest_cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -16,7 +16,13 @@ pub fn window_axis(input: usize, window: usize, stride: usize, same: bool) -> (u
 }
 
 /// NHWC input, HWIO filter (or `[KH, KW, C, M]` depthwise, output channel `c * M + m`).
-pub fn conv2d(x: &Array4<f64>, w: &Array4<f64>, stride: usize, same: bool, depthwise: bool) -> Array4<f64> {
+pub fn conv2d(
+    x: &Array4<f64>,
+    w: &Array4<f64>,
+    stride: usize,
+    same: bool,
+    depthwise: bool,
+) -> Array4<f64> {
     let (n, h, wd, c) = x.dim();
     let (kh, kw, _, o) = w.dim();
     let (oh, ph) = window_axis(h, kh, stride, same);
@@ -68,7 +74,11 @@ pub fn pool(x: &Array4<f64>, window: usize, stride: usize, same: bool, max: bool
                             }
                         }
                     }
-                    out[[b, y, xx, ci]] = if max { vals.iter().cloned().fold(f64::MIN, f64::max) } else { vals.iter().sum::<f64>() / vals.len() as f64 };
+                    out[[b, y, xx, ci]] = if max {
+                        vals.iter().cloned().fold(f64::MIN, f64::max)
+                    } else {
+                        vals.iter().sum::<f64>() / vals.len() as f64
+                    };
                 }
             }
         }
@@ -82,7 +92,10 @@ pub fn relu2(x: &Array2<f64>) -> Array2<f64> {
 
 /// Index of the largest value (first on ties).
 pub fn argmax(v: &[f64]) -> usize {
-    v.iter().enumerate().fold((0, f64::MIN), |a, (i, &x)| if x > a.1 { (i, x) } else { a }).0
+    v.iter()
+        .enumerate()
+        .fold((0, f64::MIN), |a, (i, &x)| if x > a.1 { (i, x) } else { a })
+        .0
 }
 
 /// Difference between the largest and the second largest value.

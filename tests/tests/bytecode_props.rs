@@ -12,7 +12,12 @@ use std::sync::OnceLock;
 
 fn examples() -> &'static Vec<Vec<u8>> {
     static BYTES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    BYTES.get_or_init(|| example_names().iter().map(|n| compile_example(n, Options::default()).bytes).collect())
+    BYTES.get_or_init(|| {
+        example_names()
+            .iter()
+            .map(|n| compile_example(n, Options::default()).bytes)
+            .collect()
+    })
 }
 
 /// Recomputes the header hash so the body is judged by the verifier.
@@ -30,7 +35,11 @@ fn run_if_verified(bytes: &[u8]) -> bool {
     match Program::load(bytes) {
         Ok(p) => {
             if small_enough(&p) {
-                let inputs: Vec<Option<RingTensor>> = p.inputs.iter().map(|d| Some(RingTensor::zeros(&d.ty.shape))).collect();
+                let inputs: Vec<Option<RingTensor>> = p
+                    .inputs
+                    .iter()
+                    .map(|d| Some(RingTensor::zeros(&d.ty.shape)))
+                    .collect();
                 let _ = mpcvm::run::run_local(&p, mpcvm::run::Protocol::Clear, &inputs, Some(1));
             }
             true
@@ -79,7 +88,8 @@ fn edit() -> impl Strategy<Value = Edit> {
         any::<usize>().prop_map(Edit::Duplicate),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Swap(a, b)),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Retype(a, b)),
-        (any::<usize>(), any::<usize>(), any::<usize>()).prop_map(|(a, b, c)| Edit::Reshape(a, b, c)),
+        (any::<usize>(), any::<usize>(), any::<usize>())
+            .prop_map(|(a, b, c)| Edit::Reshape(a, b, c)),
     ]
 }
 

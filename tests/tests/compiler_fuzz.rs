@@ -7,25 +7,121 @@ use mpcc::elaborate::Options;
 use proptest::prelude::*;
 
 const VOCABULARY: &[&str] = &[
-    "party", "a", "=", "0", ";", "fn", "main", "(", ")", "{", "}", "let", "mut", "x", "y", ":", "sint", "<", "32", ">", "[", "]", ",",
-    "sfix", "16", "input", "reveal", "to", "all", "for", "i", "in", "..", "if", "else", "return", "+", "-", "*", "@", "/", "%", ">>",
-    "<<", "==", "!=", "<=", ">=", "&", "|", "^", "!", "as", "import", "nn", "::", "const", "N", "3", "0.5", "relu", "select", "sum",
-    "max", "argmax", "reshape", "conv2d", "max_pool", "avg_pool", "concat", "transpose", "open", "fill", "axis", "padding", "same",
-    "bit", "sbit", "int", "fix", "true", "false", "trunc_pr", "dim", "size", "b", "1", "2", "99999999999", "1e9",
+    "party",
+    "a",
+    "=",
+    "0",
+    ";",
+    "fn",
+    "main",
+    "(",
+    ")",
+    "{",
+    "}",
+    "let",
+    "mut",
+    "x",
+    "y",
+    ":",
+    "sint",
+    "<",
+    "32",
+    ">",
+    "[",
+    "]",
+    ",",
+    "sfix",
+    "16",
+    "input",
+    "reveal",
+    "to",
+    "all",
+    "for",
+    "i",
+    "in",
+    "..",
+    "if",
+    "else",
+    "return",
+    "+",
+    "-",
+    "*",
+    "@",
+    "/",
+    "%",
+    ">>",
+    "<<",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "&",
+    "|",
+    "^",
+    "!",
+    "as",
+    "import",
+    "nn",
+    "::",
+    "const",
+    "N",
+    "3",
+    "0.5",
+    "relu",
+    "select",
+    "sum",
+    "max",
+    "argmax",
+    "reshape",
+    "conv2d",
+    "max_pool",
+    "avg_pool",
+    "concat",
+    "transpose",
+    "open",
+    "fill",
+    "axis",
+    "padding",
+    "same",
+    "bit",
+    "sbit",
+    "int",
+    "fix",
+    "true",
+    "false",
+    "trunc_pr",
+    "dim",
+    "size",
+    "b",
+    "1",
+    "2",
+    "99999999999",
+    "1e9",
 ];
 
 fn compiles_or_diagnoses(text: &str) {
-    match compile_source("fuzz.mpc", text, Some(&repo_root().join("programs")), Options::default()) {
+    match compile_source(
+        "fuzz.mpc",
+        text,
+        Some(&repo_root().join("programs")),
+        Options::default(),
+    ) {
         Ok(_) => {}
         Err(f) => {
             let rendered = f.render();
-            assert!(rendered.contains("fuzz.mpc:") || rendered.contains("nn.mpc:"), "diagnostic without a location:\n{rendered}");
+            assert!(
+                rendered.contains("fuzz.mpc:") || rendered.contains("nn.mpc:"),
+                "diagnostic without a location:\n{rendered}"
+            );
         }
     }
 }
 
 fn examples() -> Vec<String> {
-    example_names().iter().map(|n| std::fs::read_to_string(program_path(n)).unwrap()).collect()
+    example_names()
+        .iter()
+        .map(|n| std::fs::read_to_string(program_path(n)).unwrap())
+        .collect()
 }
 
 proptest! {

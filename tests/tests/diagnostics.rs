@@ -8,7 +8,11 @@ use mpcc::elaborate::Options;
 #[test]
 fn every_invalid_program_gets_a_located_diagnostic() {
     let dir = repo_root().join("tests/invalid");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "mpc")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mpc"))
+        .collect();
     files.sort();
     assert!(files.len() >= 30, "the corpus has {} programs", files.len());
     for path in files {
@@ -20,10 +24,21 @@ fn every_invalid_program_gets_a_located_diagnostic() {
             Err(f) => f,
         };
         let rendered = failure.render();
-        let (line, col) = failure.sources.line_col(failure.diagnostic.span.file, failure.diagnostic.span.start);
-        let location = format!("{}:{line}:{col}", failure.sources.name(failure.diagnostic.span.file));
-        assert!(rendered.contains(&location), "{name}: the diagnostic does not name {location}:\n{rendered}");
-        assert!(rendered.contains("Help:"), "{name}: the diagnostic says nothing about what to do:\n{rendered}");
+        let (line, col) = failure
+            .sources
+            .line_col(failure.diagnostic.span.file, failure.diagnostic.span.start);
+        let location = format!(
+            "{}:{line}:{col}",
+            failure.sources.name(failure.diagnostic.span.file)
+        );
+        assert!(
+            rendered.contains(&location),
+            "{name}: the diagnostic does not name {location}:\n{rendered}"
+        );
+        assert!(
+            rendered.contains("Help:"),
+            "{name}: the diagnostic says nothing about what to do:\n{rendered}"
+        );
         insta::assert_snapshot!(name, rendered);
     }
 }

@@ -19,7 +19,11 @@ fn ir_assembly_and_stats_of_every_example() {
 
 /// Zero inputs of the declared types: enough to run any program.
 fn zero_inputs(c: &mpcc::driver::Compiled) -> Vec<Option<mpcvm::ring::RingTensor>> {
-    c.program.inputs.iter().map(|d| Some(mpcvm::ring::RingTensor::zeros(&d.ty.shape))).collect()
+    c.program
+        .inputs
+        .iter()
+        .map(|d| Some(mpcvm::ring::RingTensor::zeros(&d.ty.shape)))
+        .collect()
 }
 
 #[test]
@@ -71,7 +75,13 @@ fn a_loops_bytecode_does_not_grow_with_its_iteration_count() {
     let large = compile_text(&program(10_000), Options::default());
     assert_eq!(small.bytes.len(), large.bytes.len());
     assert_eq!(small.program.code.len(), large.program.code.len());
-    let ir_size = |c: &mpcc::driver::Compiled| c.module.functions.values().map(|f| f.insts.len() + f.values.len()).sum::<usize>();
+    let ir_size = |c: &mpcc::driver::Compiled| {
+        c.module
+            .functions
+            .values()
+            .map(|f| f.insts.len() + f.values.len())
+            .sum::<usize>()
+    };
     assert_eq!(ir_size(&small), ir_size(&large));
     // ... and the VM runs every iteration: 3 rounds per iteration, plus input and output.
     let out = run_clear(&large.program, &zero_inputs(&large), 1);
@@ -87,6 +97,10 @@ fn unused_results_of_one_batch_get_distinct_registers() {
          fn main() { let x: sint<32> = input(a); let y: sint<32> = input(b); reveal y to all; }",
         Options::default(),
     );
-    let out = run_clear(&c.program, &inputs(&c.program, &[("x", vec![1.0]), ("y", vec![2.0])]), 1);
+    let out = run_clear(
+        &c.program,
+        &inputs(&c.program, &[("x", vec![1.0]), ("y", vec![2.0])]),
+        1,
+    );
     assert_eq!(output(&c.program, &out, "y"), vec![2.0]);
 }

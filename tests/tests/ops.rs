@@ -11,11 +11,20 @@ fn run(body: &str, values: &[(&str, Vec<f64>)]) -> HashMap<String, Vec<f64>> {
     run_with(body, values, Options::default(), 1)
 }
 
-fn run_with(body: &str, values: &[(&str, Vec<f64>)], options: Options, seed: u64) -> HashMap<String, Vec<f64>> {
+fn run_with(
+    body: &str,
+    values: &[(&str, Vec<f64>)],
+    options: Options,
+    seed: u64,
+) -> HashMap<String, Vec<f64>> {
     let text = format!("party a = 0;\nparty b = 1;\n\nfn main() {{\n{body}\n}}\n");
     let c = compile_text(&text, options);
     let out = run_clear(&c.program, &inputs(&c.program, values), seed);
-    c.program.outputs.iter().map(|o| (o.name.clone(), output(&c.program, &out, &o.name))).collect()
+    c.program
+        .outputs
+        .iter()
+        .map(|o| (o.name.clone(), output(&c.program, &out, &o.name)))
+        .collect()
 }
 
 #[test]
@@ -29,9 +38,18 @@ fn elementwise_arithmetic_broadcasts_like_numpy() {
         &[("x", x.clone()), ("y", y.clone())],
     );
     let at = |i: usize| (x[i], y[i % 3]);
-    assert_eq!(out["s"], (0..6).map(|i| at(i).0 + at(i).1).collect::<Vec<_>>());
-    assert_eq!(out["d"], (0..6).map(|i| at(i).0 - at(i).1).collect::<Vec<_>>());
-    assert_eq!(out["p"], (0..6).map(|i| at(i).0 * at(i).1).collect::<Vec<_>>());
+    assert_eq!(
+        out["s"],
+        (0..6).map(|i| at(i).0 + at(i).1).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        out["d"],
+        (0..6).map(|i| at(i).0 - at(i).1).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        out["p"],
+        (0..6).map(|i| at(i).0 * at(i).1).collect::<Vec<_>>()
+    );
     assert_eq!(out["q"], vec![9.0, 19.0, -31.0]);
     assert_eq!(out["n"], x.iter().map(|v| -v).collect::<Vec<_>>());
 }
@@ -51,11 +69,27 @@ fn fixed_point_products_are_within_one_unit() {
     let mut rng = TestRng(11);
     let x = rng.vec(200, -100.0, 100.0);
     let y = rng.vec(200, -100.0, 100.0);
-    for (options, tolerance) in [(Options::default(), 2.0), (Options { exact_fixed_point: true }, 1.0)] {
+    for (options, tolerance) in [
+        (Options::default(), 2.0),
+        (
+            Options {
+                exact_fixed_point: true,
+            },
+            1.0,
+        ),
+    ] {
         let out = run_with("let x: sfix<16>[200] = input(a); let y: sfix<16>[200] = input(b); let p = x * y; reveal p to all;", &[("x", x.clone()), ("y", y.clone())], options, 3);
         for i in 0..200 {
-            let (fx, fy) = ((x[i] * 65536.0).round() / 65536.0, (y[i] * 65536.0).round() / 65536.0);
-            assert!((out["p"][i] - fx * fy).abs() <= tolerance / 65536.0, "{} vs {}", out["p"][i], fx * fy);
+            let (fx, fy) = (
+                (x[i] * 65536.0).round() / 65536.0,
+                (y[i] * 65536.0).round() / 65536.0,
+            );
+            assert!(
+                (out["p"][i] - fx * fy).abs() <= tolerance / 65536.0,
+                "{} vs {}",
+                out["p"][i],
+                fx * fy
+            );
         }
     }
 }
@@ -105,11 +139,23 @@ fn select_relu_max_min_clamp_and_bit_logic() {
     assert_eq!(out["m"], zip(f64::max));
     assert_eq!(out["n"], zip(f64::min));
     assert_eq!(out["r"], x.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
-    assert_eq!(out["c"], x.iter().map(|v| v.clamp(-1.0, 3.0)).collect::<Vec<_>>());
+    assert_eq!(
+        out["c"],
+        x.iter().map(|v| v.clamp(-1.0, 3.0)).collect::<Vec<_>>()
+    );
     assert_eq!(out["both"], zip(|a, b| (a > 0.0 && b > 0.0) as i32 as f64));
-    assert_eq!(out["either"], zip(|a, b| (a > 0.0 || b > 0.0) as i32 as f64));
-    assert_eq!(out["one"], zip(|a, b| ((a > 0.0) != (b > 0.0)) as i32 as f64));
-    assert_eq!(out["neither"], zip(|a, b| !(a > 0.0 || b > 0.0) as i32 as f64));
+    assert_eq!(
+        out["either"],
+        zip(|a, b| (a > 0.0 || b > 0.0) as i32 as f64)
+    );
+    assert_eq!(
+        out["one"],
+        zip(|a, b| ((a > 0.0) != (b > 0.0)) as i32 as f64)
+    );
+    assert_eq!(
+        out["neither"],
+        zip(|a, b| !(a > 0.0 || b > 0.0) as i32 as f64)
+    );
 }
 
 #[test]
@@ -143,13 +189,23 @@ fn reshape_transpose_slice_concat() {
         &[("x", x.clone())],
     );
     assert_eq!(out["r"], x);
-    let t: Vec<f64> = (0..4).flat_map(|k| (0..2).flat_map(move |i| (0..3).map(move |j| (i * 12 + j * 4 + k) as f64))).collect();
+    let t: Vec<f64> = (0..4)
+        .flat_map(|k| (0..2).flat_map(move |i| (0..3).map(move |j| (i * 12 + j * 4 + k) as f64)))
+        .collect();
     assert_eq!(out["t"], t);
     assert_eq!(out["s"], vec![16.0, 17.0, 20.0, 21.0]);
     assert_eq!(out["row"], vec![8.0, 9.0, 10.0, 11.0]);
-    let c: Vec<f64> = (0..3).flat_map(|j| (0..4).map(move |k| (j * 4 + k) as f64).chain((0..4).map(move |k| (12 + j * 4 + k) as f64))).collect();
+    let c: Vec<f64> = (0..3)
+        .flat_map(|j| {
+            (0..4)
+                .map(move |k| (j * 4 + k) as f64)
+                .chain((0..4).map(move |k| (12 + j * 4 + k) as f64))
+        })
+        .collect();
     assert_eq!(out["c"], c);
-    let rt: Vec<f64> = (0..4).flat_map(|k| (0..6).map(move |i| (i * 4 + k) as f64)).collect();
+    let rt: Vec<f64> = (0..4)
+        .flat_map(|k| (0..6).map(move |i| (i * 4 + k) as f64))
+        .collect();
     assert_eq!(out["rt"], rt);
 }
 
@@ -170,12 +226,28 @@ fn convolutions_match_the_reference() {
          reveal valid to all; reveal same2 to all; reveal depth to all; reveal depth2 to all;",
         &[("x", x.clone()), ("w", w.clone()), ("dw", dw.clone())],
     );
-    let (xa, wa, dwa) = (a4([2, 7, 6, 3], &x), a4([3, 3, 3, 4], &w), a4([3, 3, 3, 2], &dw));
+    let (xa, wa, dwa) = (
+        a4([2, 7, 6, 3], &x),
+        a4([3, 3, 3, 4], &w),
+        a4([3, 3, 3, 2], &dw),
+    );
     let flat = |a: Array4<f64>| a.iter().copied().collect::<Vec<_>>();
-    assert_eq!(out["valid"], flat(reference::conv2d(&xa, &wa, 1, false, false)));
-    assert_eq!(out["same2"], flat(reference::conv2d(&xa, &wa, 2, true, false)));
-    assert_eq!(out["depth"], flat(reference::conv2d(&xa, &dwa, 1, true, true)));
-    assert_eq!(out["depth2"], flat(reference::conv2d(&xa, &dwa, 2, false, true)));
+    assert_eq!(
+        out["valid"],
+        flat(reference::conv2d(&xa, &wa, 1, false, false))
+    );
+    assert_eq!(
+        out["same2"],
+        flat(reference::conv2d(&xa, &wa, 2, true, false))
+    );
+    assert_eq!(
+        out["depth"],
+        flat(reference::conv2d(&xa, &dwa, 1, true, true))
+    );
+    assert_eq!(
+        out["depth2"],
+        flat(reference::conv2d(&xa, &dwa, 2, false, true))
+    );
 }
 
 #[test]
@@ -208,7 +280,10 @@ fn pooling_matches_the_reference() {
     let flat = |a: Array4<f64>| a.iter().copied().collect::<Vec<_>>();
     assert_eq!(out["mx"], flat(reference::pool(&xa, 2, 2, false, true)));
     assert_eq!(out["mxs"], flat(reference::pool(&xa, 3, 2, true, true)));
-    let sums = flat(reference::pool(&xa, 2, 1, false, false)).iter().map(|v| v * 4.0).collect::<Vec<_>>();
+    let sums = flat(reference::pool(&xa, 2, 1, false, false))
+        .iter()
+        .map(|v| v * 4.0)
+        .collect::<Vec<_>>();
     assert_eq!(out["sm"], sums);
     for (name, window, same) in [("av", 2, false), ("avs", 3, true)] {
         let expected = reference::pool(&xa, window, if same { 2 } else { window }, same, false);
@@ -228,12 +303,23 @@ fn truncation_shifts_and_casts() {
          reveal floor4 to all; reveal times8 to all; reveal t to all; reveal half to all; reveal back to all; reveal finer to all;",
         &[("x", x.clone())],
     );
-    assert_eq!(out["floor4"], x.iter().map(|v| (v / 4.0).floor()).collect::<Vec<_>>());
+    assert_eq!(
+        out["floor4"],
+        x.iter().map(|v| (v / 4.0).floor()).collect::<Vec<_>>()
+    );
     assert_eq!(out["times8"], x.iter().map(|v| v * 8.0).collect::<Vec<_>>());
-    assert_eq!(out["t"], x.iter().map(|v| (v / 2.0).floor()).collect::<Vec<_>>());
+    assert_eq!(
+        out["t"],
+        x.iter().map(|v| (v / 2.0).floor()).collect::<Vec<_>>()
+    );
     for (i, v) in x.iter().enumerate() {
         assert!((out["half"][i] - v / 2.0).abs() <= 1.0 / 65536.0);
-        assert!((out["back"][i] - (v / 2.0).floor()).abs() <= 1.0, "{} vs {}", out["back"][i], v / 2.0);
+        assert!(
+            (out["back"][i] - (v / 2.0).floor()).abs() <= 1.0,
+            "{} vs {}",
+            out["back"][i],
+            v / 2.0
+        );
     }
     assert_eq!(out["finer"], x);
 }
@@ -242,13 +328,26 @@ fn truncation_shifts_and_casts() {
 fn probabilistic_truncation_is_unbiased_and_off_by_at_most_one() {
     // 3 / 2 = 1.5: each element becomes 1 or 2, each with probability one half.
     let n = 20000;
-    let out = run_with(&format!("let x: sint<32>[{n}] = input(a); let y = trunc_pr(x, 1); reveal y to all;"), &[("x", vec![3.0; n])], Options::default(), 21);
+    let out = run_with(
+        &format!("let x: sint<32>[{n}] = input(a); let y = trunc_pr(x, 1); reveal y to all;"),
+        &[("x", vec![3.0; n])],
+        Options::default(),
+        21,
+    );
     assert!(out["y"].iter().all(|&v| v == 1.0 || v == 2.0));
     let mean = out["y"].iter().sum::<f64>() / n as f64;
     assert!((mean - 1.5).abs() < 0.02, "mean {mean}");
     // Negative values round towards -infinity or up, never further.
-    let out = run_with("let x: sint<32>[4] = input(a); let y = trunc_pr(x, 4); reveal y to all;", &[("x", vec![-17.0, -16.0, 15.0, 0.0])], Options::default(), 22);
-    for (g, e) in out["y"].iter().zip([-17.0f64 / 16.0, -1.0, 15.0 / 16.0, 0.0]) {
+    let out = run_with(
+        "let x: sint<32>[4] = input(a); let y = trunc_pr(x, 4); reveal y to all;",
+        &[("x", vec![-17.0, -16.0, 15.0, 0.0])],
+        Options::default(),
+        22,
+    );
+    for (g, e) in out["y"]
+        .iter()
+        .zip([-17.0f64 / 16.0, -1.0, 15.0 / 16.0, 0.0])
+    {
         assert!(*g == e.floor() || *g == e.ceil(), "{g} vs {e}");
     }
 }
@@ -267,7 +366,9 @@ fn loops_carry_values_and_slice_at_run_time() {
          reveal acc to all; reveal evens to all;",
         &[("x", x)],
     );
-    let acc: Vec<f64> = (0..4).map(|k| (0..10).map(|i| (i * 4 + k) as f64).sum()).collect();
+    let acc: Vec<f64> = (0..4)
+        .map(|k| (0..10).map(|i| (i * 4 + k) as f64).sum())
+        .collect();
     assert_eq!(out["acc"], acc);
     assert_eq!(out["evens"], vec![0.0 + 2.0 + 4.0 + 6.0 + 8.0]);
 }
@@ -294,9 +395,32 @@ fn generic_functions_instantiate_per_shape() {
         }";
     let c = compile_text(text, Options::default());
     // Two instances of double, one of scale.
-    assert_eq!(c.module.functions.values().filter(|f| f.name.starts_with("double[")).count(), 2);
-    let out = run_clear(&c.program, &inputs(&c.program, &[("x", vec![1.0, 2.0, 3.0]), ("y", vec![1.0, 2.0, 3.0, 4.0, 5.0])]), 1);
+    assert_eq!(
+        c.module
+            .functions
+            .values()
+            .filter(|f| f.name.starts_with("double["))
+            .count(),
+        2
+    );
+    let out = run_clear(
+        &c.program,
+        &inputs(
+            &c.program,
+            &[
+                ("x", vec![1.0, 2.0, 3.0]),
+                ("y", vec![1.0, 2.0, 3.0, 4.0, 5.0]),
+            ],
+        ),
+        1,
+    );
     assert_eq!(output(&c.program, &out, "p"), vec![2.0, 4.0, 6.0]);
-    assert_eq!(output(&c.program, &out, "q"), vec![2.0, 4.0, 6.0, 8.0, 10.0]);
-    assert_eq!(output(&c.program, &out, "r"), vec![3.0, 6.0, 9.0, 12.0, 15.0]);
+    assert_eq!(
+        output(&c.program, &out, "q"),
+        vec![2.0, 4.0, 6.0, 8.0, 10.0]
+    );
+    assert_eq!(
+        output(&c.program, &out, "r"),
+        vec![3.0, 6.0, 9.0, 12.0, 15.0]
+    );
 }

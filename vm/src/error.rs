@@ -9,7 +9,10 @@ pub enum VmError {
     /// A problem with an input file: which input, and what is wrong.
     Input(String),
     /// A failure while running instruction `pc`.
-    Runtime { pc: usize, message: String },
+    Runtime {
+        pc: usize,
+        message: String,
+    },
     Io(String),
     Usage(String),
 }
@@ -20,7 +23,9 @@ impl fmt::Display for VmError {
             VmError::Decode(e) => write!(f, "{e}"),
             VmError::Verify(e) => write!(f, "{e}"),
             VmError::Input(m) => write!(f, "input error: {m}"),
-            VmError::Runtime { pc, message } => write!(f, "run-time error at instruction {pc}: {message}"),
+            VmError::Runtime { pc, message } => {
+                write!(f, "run-time error at instruction {pc}: {message}")
+            }
             VmError::Io(m) => write!(f, "{m}"),
             VmError::Usage(m) => write!(f, "{m}"),
         }

@@ -31,15 +31,28 @@ fn usize2(p: [u32; 2]) -> [usize; 2] {
 }
 
 /// Runs `program`; `inputs[i]` is input `i`'s tensor where this process holds it.
-pub fn run<B: Backend>(program: &Program, backend: &mut B, inputs: &[Option<RingTensor>]) -> Result<RunOutcome, VmError> {
+pub fn run<B: Backend>(
+    program: &Program,
+    backend: &mut B,
+    inputs: &[Option<RingTensor>],
+) -> Result<RunOutcome, VmError> {
     let start = Instant::now();
-    let mut m = Machine { program, backend, regs: vec![None; program.registers.len()] };
+    let mut m = Machine {
+        program,
+        backend,
+        regs: vec![None; program.registers.len()],
+    };
     let mut outputs = vec![None; program.outputs.len()];
     let code = &program.code;
     let mut pc = 0;
     while pc < code.len() {
         match &code[pc] {
-            Instr::Loop { counter, lo, hi, end } => {
+            Instr::Loop {
+                counter,
+                lo,
+                hi,
+                end,
+            } => {
                 if lo >= hi {
                     pc = *end as usize + 1;
                 } else {
@@ -48,7 +61,9 @@ pub fn run<B: Backend>(program: &Program, backend: &mut B, inputs: &[Option<Ring
                 }
             }
             Instr::EndLoop { begin } => {
-                let Instr::Loop { counter, hi, .. } = &code[*begin as usize] else { unreachable!("verified") };
+                let Instr::Loop { counter, hi, .. } = &code[*begin as usize] else {
+                    unreachable!("verified")
+                };
                 let next = signed(m.public(*counter)?.data[0]) + 1;
                 if next < *hi {
                     m.set(*counter, Value::Public(RingTensor::scalar(next as u64)));
@@ -58,7 +73,11 @@ pub fn run<B: Backend>(program: &Program, backend: &mut B, inputs: &[Option<Ring
                 }
             }
             Instr::If { cond, else_at } => {
-                pc = if m.public(*cond)?.data[0] != 0 { pc + 1 } else { *else_at as usize + 1 };
+                pc = if m.public(*cond)?.data[0] != 0 {
+                    pc + 1
+                } else {
+                    *else_at as usize + 1
+                };
             }
             Instr::Else { end } => pc = *end as usize + 1,
             Instr::EndIf => pc += 1,
@@ -81,12 +100,18 @@ pub fn run<B: Backend>(program: &Program, backend: &mut B, inputs: &[Option<Ring
             }
         }
     }
-    Ok(RunOutcome { outputs, figures: m.backend.figures(), seconds: start.elapsed().as_secs_f64() })
+    Ok(RunOutcome {
+        outputs,
+        figures: m.backend.figures(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 impl<B: Backend> Machine<'_, B> {
     fn get(&self, r: Reg) -> &Value<B::Share> {
-        self.regs[r as usize].as_ref().expect("the verifier checks that registers are written before they are read")
+        self.regs[r as usize]
+            .as_ref()
+            .expect("the verifier checks that registers are written before they are read")
     }
     fn set(&mut self, r: Reg, v: Value<B::Share>) {
         self.regs[r as usize] = Some(v);
@@ -106,16 +131,51 @@ impl<B: Backend> Machine<'_, B> {
 
     /// Applies `f`, linear in every operand that is secret, to public values or shares.
     fn apply(&mut self, args: &[Reg], f: impl Fn(&[&RingTensor]) -> RingTensor) -> Value<B::Share> {
-        let values: Vec<&Value<B::Share>> = args.iter().map(|r| self.regs[*r as usize].as_ref().expect("verified")).collect();
+        let values: Vec<&Value<B::Share>> = args
+            .iter()
+            .map(|r| self.regs[*r as usize].as_ref().expect("verified"))
+            .collect();
         if values.iter().all(|v| matches!(v, Value::Public(_))) {
-            let ts: Vec<&RingTensor> = values.iter().map(|v| if let Value::Public(t) = v { t } else { unreachable!() }).collect();
+            let ts: Vec<&RingTensor> = values
+                .iter()
+                .map(|v| {
+                    if let Value::Public(t) = v {
+                        t
+                    } else {
+                        unreachable!()
+                    }
+                })
+                .collect();
             return Value::Public(f(&ts));
         }
         // Only one secret operand may be present for a non-additive f (products with a
         // public factor); public operands are captured as constants of the linear map.
-        let secret_positions: Vec<usize> = values.iter().enumerate().filter(|(_, v)| matches!(v, Value::Secret(_))).map(|(i, _)| i).collect();
-        let shares: Vec<&B::Share> = secret_positions.iter().map(|&i| if let Value::Secret(s) = values[i] { s } else { unreachable!() }).collect();
-        let publics: Vec<Option<&RingTensor>> = values.iter().map(|v| if let Value::Public(t) = v { Some(t) } else { None }).collect();
+        let secret_positions: Vec<usize> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| matches!(v, Value::Secret(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let shares: Vec<&B::Share> = secret_positions
+            .iter()
+            .map(|&i| {
+                if let Value::Secret(s) = values[i] {
+                    s
+                } else {
+                    unreachable!()
+                }
+            })
+            .collect();
+        let publics: Vec<Option<&RingTensor>> = values
+            .iter()
+            .map(|v| {
+                if let Value::Public(t) = v {
+                    Some(t)
+                } else {
+                    None
+                }
+            })
+            .collect();
         let map = |share_parts: &[&RingTensor]| {
             let mut k = 0;
             let full: Vec<&RingTensor> = publics
@@ -150,7 +210,11 @@ impl<B: Backend> Machine<'_, B> {
                         Value::Secret(self.backend.add_public(&s, &p, &out))
                     }
                     (Value::Public(p), Value::Secret(s)) => {
-                        let s = if is_sub { self.backend.linear(&[&s], &|x| x[0].neg()) } else { s };
+                        let s = if is_sub {
+                            self.backend.linear(&[&s], &|x| x[0].neg())
+                        } else {
+                            s
+                        };
                         Value::Secret(self.backend.add_public(&s, &p, &out))
                     }
                     _ if is_sub => self.apply(&[*a, *b], |x| x[0].sub(x[1], &out)),
@@ -163,7 +227,14 @@ impl<B: Backend> Machine<'_, B> {
                 self.apply(&[*a, *b], |x| x[0].mul(x[1], &out))
             }
             MatMul { a, b, .. } => self.apply(&[*a, *b], |x| x[0].matmul(x[1])),
-            Conv2d { x, w, stride, padding, depthwise, .. } => {
+            Conv2d {
+                x,
+                w,
+                stride,
+                padding,
+                depthwise,
+                ..
+            } => {
                 let (s, p, d) = (usize2(*stride), *padding, *depthwise);
                 self.apply(&[*x, *w], |t| t[0].conv2d(t[1], s, p, d))
             }
@@ -171,12 +242,19 @@ impl<B: Backend> Machine<'_, B> {
                 let out = self.shape(*dst).to_vec();
                 let (x, y) = (self.public(*a)?, self.public(*b)?);
                 if y.data.contains(&0) {
-                    return Err(VmError::Runtime { pc, message: "division by zero".into() });
+                    return Err(VmError::Runtime {
+                        pc,
+                        message: "division by zero".into(),
+                    });
                 }
                 let rem = matches!(i, Rem { .. });
                 Value::Public(x.zip(y, &out, |p, q| {
                     let (p, q) = (signed(p), signed(q));
-                    (if rem { p.wrapping_sub(p.div_euclid(q).wrapping_mul(q)) } else { p.div_euclid(q) }) as u64
+                    (if rem {
+                        p.wrapping_sub(p.div_euclid(q).wrapping_mul(q))
+                    } else {
+                        p.div_euclid(q)
+                    }) as u64
                 }))
             }
             Shl { a, amount, .. } => {
@@ -187,16 +265,36 @@ impl<B: Backend> Machine<'_, B> {
             LtZ { a, .. } => Value::Public(self.public(*a)?.ltz(self.bits(*a))),
             EqZ { a, .. } => Value::Public(self.public(*a)?.eqz(self.bits(*a))),
             Relu { a, .. } => Value::Public(self.public(*a)?.relu(self.bits(*a))),
-            Max { a, axis, .. } => Value::Public(self.public(*a)?.max_along(axis.map(|x| x as usize), self.bits(*a))),
-            Argmax { a, axis, .. } => Value::Public(self.public(*a)?.argmax_along(*axis as usize, self.bits(*a))),
-            MaxPool { x, window, stride, padding, .. } => {
-                Value::Public(self.public(*x)?.max_pool(usize2(*window), usize2(*stride), *padding, self.bits(*x)))
+            Max { a, axis, .. } => Value::Public(
+                self.public(*a)?
+                    .max_along(axis.map(|x| x as usize), self.bits(*a)),
+            ),
+            Argmax { a, axis, .. } => {
+                Value::Public(self.public(*a)?.argmax_along(*axis as usize, self.bits(*a)))
             }
+            MaxPool {
+                x,
+                window,
+                stride,
+                padding,
+                ..
+            } => Value::Public(self.public(*x)?.max_pool(
+                usize2(*window),
+                usize2(*stride),
+                *padding,
+                self.bits(*x),
+            )),
             Sum { a, axis, .. } => {
                 let axis = axis.map(|x| x as usize);
                 self.apply(&[*a], |x| x[0].sum(axis))
             }
-            SumPool { x, window, stride, padding, .. } => {
+            SumPool {
+                x,
+                window,
+                stride,
+                padding,
+                ..
+            } => {
                 let (w, s, p) = (usize2(*window), usize2(*stride), *padding);
                 self.apply(&[*x], |t| t[0].sum_pool(w, s, p))
             }
@@ -208,14 +306,21 @@ impl<B: Backend> Machine<'_, B> {
                 let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
                 self.apply(&[*a], |x| x[0].transpose(&perm))
             }
-            Slice { dst, a, starts, dynamic } => {
+            Slice {
+                dst,
+                a,
+                starts,
+                dynamic,
+            } => {
                 let mut starts: Vec<usize> = starts.iter().map(|&s| s as usize).collect();
                 let sizes = self.shape(*dst).to_vec();
                 if let Some((axis, r)) = dynamic {
                     let axis = *axis as usize;
                     let offset = signed(self.public(*r)?.data[0]);
                     let limit = self.shape(*a)[axis];
-                    let start = usize::try_from(offset).ok().and_then(|o| o.checked_add(starts[axis]));
+                    let start = usize::try_from(offset)
+                        .ok()
+                        .and_then(|o| o.checked_add(starts[axis]));
                     match start {
                         Some(s) if s + sizes[axis] <= limit => starts[axis] = s,
                         _ => {
@@ -235,7 +340,15 @@ impl<B: Backend> Machine<'_, B> {
                 let axis = *axis as usize;
                 self.apply(parts, |x| RingTensor::concat(x, axis))
             }
-            Output { .. } | Input { .. } | Open { .. } | Round { .. } | Loop { .. } | EndLoop { .. } | If { .. } | Else { .. } | EndIf => {
+            Output { .. }
+            | Input { .. }
+            | Open { .. }
+            | Round { .. }
+            | Loop { .. }
+            | EndLoop { .. }
+            | If { .. }
+            | Else { .. }
+            | EndIf => {
                 unreachable!("not a local instruction")
             }
         };
@@ -244,14 +357,22 @@ impl<B: Backend> Machine<'_, B> {
         Ok(())
     }
 
-    fn round(&mut self, pc: usize, batch: &[Instr], inputs: &[Option<RingTensor>], outputs: &mut [Option<RingTensor>]) -> Result<(), VmError> {
+    fn round(
+        &mut self,
+        pc: usize,
+        batch: &[Instr],
+        inputs: &[Option<RingTensor>],
+        outputs: &mut [Option<RingTensor>],
+    ) -> Result<(), VmError> {
         use Instr::*;
         let program = self.program;
         let results = {
             let regs = &self.regs;
             let s = |r: &Reg| match regs[*r as usize].as_ref().expect("verified") {
                 Value::Secret(s) => s,
-                Value::Public(_) => unreachable!("the verifier checks interactive operands are secret"),
+                Value::Public(_) => {
+                    unreachable!("the verifier checks interactive operands are secret")
+                }
             };
             let bits = |r: &Reg| program.registers[*r as usize].elem.bits();
             let ops: Vec<Interaction<'_, B::Share>> = batch
@@ -287,15 +408,29 @@ impl<B: Backend> Machine<'_, B> {
             self.backend.round(ops)?
         };
         if results.len() != batch.len() {
-            return Err(VmError::Runtime { pc, message: format!("backend answered {} of {} operations", results.len(), batch.len()) });
+            return Err(VmError::Runtime {
+                pc,
+                message: format!(
+                    "backend answered {} of {} operations",
+                    results.len(),
+                    batch.len()
+                ),
+            });
         }
         for (i, r) in batch.iter().zip(results) {
             let (_, dst) = crate::bytecode::operands(i);
             match (r, dst, i) {
                 (Outcome::Secret(s), Some(d), _) => self.set(d, Value::Secret(s)),
                 (Outcome::Public(t), Some(d), _) => self.set(d, Value::Public(t)),
-                (Outcome::Revealed(t), None, Output { output, .. }) => outputs[*output as usize] = t,
-                _ => return Err(VmError::Runtime { pc, message: "backend answered with the wrong kind of value".into() }),
+                (Outcome::Revealed(t), None, Output { output, .. }) => {
+                    outputs[*output as usize] = t
+                }
+                _ => {
+                    return Err(VmError::Runtime {
+                        pc,
+                        message: "backend answered with the wrong kind of value".into(),
+                    })
+                }
             }
         }
         Ok(())

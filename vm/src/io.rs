@@ -17,29 +17,101 @@ enum Numbers {
 
 fn read_numbers(path: &Path) -> Result<(Vec<usize>, Numbers), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
+    let npy = npyz::NpyFile::new(&bytes[..])
+        .map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
     if npy.order() == npyz::Order::Fortran {
-        return Err(format!("{} is stored in Fortran order; save it in C order (numpy.ascontiguousarray)", path.display()));
+        return Err(format!(
+            "{} is stored in Fortran order; save it in C order (numpy.ascontiguousarray)",
+            path.display()
+        ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let DType::Plain(ts) = npy.dtype() else {
-        return Err(format!("{} holds a structured array; expected plain numbers", path.display()));
+        return Err(format!(
+            "{} holds a structured array; expected plain numbers",
+            path.display()
+        ));
     };
     let bad = |e: std::io::Error| format!("cannot read the data of {}: {e}", path.display());
     let ints = |v: Vec<i128>| Numbers::Int(v);
     let numbers = match (ts.type_char(), ts.size_field()) {
         (TypeChar::Float, 8) => Numbers::Float(npy.into_vec::<f64>().map_err(bad)?),
-        (TypeChar::Float, 4) => Numbers::Float(npy.into_vec::<f32>().map_err(bad)?.into_iter().map(f64::from).collect()),
-        (TypeChar::Int, 1) => ints(npy.into_vec::<i8>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Int, 2) => ints(npy.into_vec::<i16>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Int, 4) => ints(npy.into_vec::<i32>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Int, 8) => ints(npy.into_vec::<i64>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Uint, 1) => ints(npy.into_vec::<u8>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Uint, 2) => ints(npy.into_vec::<u16>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Uint, 4) => ints(npy.into_vec::<u32>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Uint, 8) => ints(npy.into_vec::<u64>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        (TypeChar::Bool, 1) => ints(npy.into_vec::<bool>().map_err(bad)?.into_iter().map(i128::from).collect()),
-        _ => return Err(format!("{} has dtype {ts}; expected integers, floats or booleans", path.display())),
+        (TypeChar::Float, 4) => Numbers::Float(
+            npy.into_vec::<f32>()
+                .map_err(bad)?
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 1) => ints(
+            npy.into_vec::<i8>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 2) => ints(
+            npy.into_vec::<i16>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 4) => ints(
+            npy.into_vec::<i32>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 8) => ints(
+            npy.into_vec::<i64>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 1) => ints(
+            npy.into_vec::<u8>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 2) => ints(
+            npy.into_vec::<u16>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 4) => ints(
+            npy.into_vec::<u32>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 8) => ints(
+            npy.into_vec::<u64>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        (TypeChar::Bool, 1) => ints(
+            npy.into_vec::<bool>()
+                .map_err(bad)?
+                .into_iter()
+                .map(i128::from)
+                .collect(),
+        ),
+        _ => {
+            return Err(format!(
+                "{} has dtype {ts}; expected integers, floats or booleans",
+                path.display()
+            ))
+        }
     };
     Ok((shape, numbers))
 }
@@ -61,7 +133,11 @@ fn to_ring(numbers: Numbers, elem: Elem, what: &str) -> Result<Vec<u64>, String>
         Ok(v as u64)
     };
     match numbers {
-        Numbers::Int(v) => v.into_iter().enumerate().map(|(i, x)| check(i, x << elem.frac())).collect(),
+        Numbers::Int(v) => v
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| check(i, x << elem.frac()))
+            .collect(),
         Numbers::Float(v) => v
             .into_iter()
             .enumerate()
@@ -71,7 +147,9 @@ fn to_ring(numbers: Numbers, elem: Elem, what: &str) -> Result<Vec<u64>, String>
                     return Err(format!("{what}: element {i} is {x}, not a value of {elem}"));
                 }
                 if scaled.abs() >= 2f64.powi(100) {
-                    return Err(format!("{what}: element {i} is {x}, outside the range of {elem}"));
+                    return Err(format!(
+                        "{what}: element {i} is {x}, outside the range of {elem}"
+                    ));
                 }
                 check(i, scaled.round() as i128)
             })
@@ -82,7 +160,10 @@ fn to_ring(numbers: Numbers, elem: Elem, what: &str) -> Result<Vec<u64>, String>
 /// Encodes numbers as a tensor of type `ty`, with the same checks as for input files.
 pub fn encode_f64(data: &[f64], ty: &TensorType) -> Result<RingTensor, VmError> {
     if data.len() != ty.len() {
-        return Err(VmError::Input(format!("{} values given for {ty}", data.len())));
+        return Err(VmError::Input(format!(
+            "{} values given for {ty}",
+            data.len()
+        )));
     }
     let ring = to_ring(Numbers::Float(data.to_vec()), ty.elem, "value").map_err(VmError::Input)?;
     Ok(RingTensor::new(ty.shape.clone(), ring))
@@ -93,7 +174,9 @@ pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor
     let what = format!("input '{name}' ({})", path.display());
     let (shape, numbers) = read_numbers(path).map_err(VmError::Input)?;
     if shape != ty.shape {
-        return Err(VmError::Input(format!("{what} has shape {shape:?}, but the program declares {ty}")));
+        return Err(VmError::Input(format!(
+            "{what} has shape {shape:?}, but the program declares {ty}"
+        )));
     }
     let data = to_ring(numbers, ty.elem, &what).map_err(VmError::Input)?;
     Ok(RingTensor::new(shape, data))
@@ -101,32 +184,57 @@ pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor
 
 /// Where one party's inputs come from: a single `.npy` file (for a party with
 /// one input) or a directory with `<name>.npy` for each of its inputs.
-pub fn party_input_paths(program: &Program, party: usize, path: &Path) -> Result<Vec<(usize, PathBuf)>, VmError> {
-    let mine: Vec<usize> = (0..program.inputs.len()).filter(|&i| program.inputs[i].party as usize == party).collect();
+pub fn party_input_paths(
+    program: &Program,
+    party: usize,
+    path: &Path,
+) -> Result<Vec<(usize, PathBuf)>, VmError> {
+    let mine: Vec<usize> = (0..program.inputs.len())
+        .filter(|&i| program.inputs[i].party as usize == party)
+        .collect();
     if path.is_dir() {
-        return Ok(mine.iter().map(|&i| (i, path.join(format!("{}.npy", program.inputs[i].name)))).collect());
+        return Ok(mine
+            .iter()
+            .map(|&i| (i, path.join(format!("{}.npy", program.inputs[i].name))))
+            .collect());
     }
     match mine.as_slice() {
         [one] => Ok(vec![(*one, path.to_path_buf())]),
-        [] => Err(VmError::Input(format!("party {party} has no inputs in this program, but {} was given", path.display()))),
+        [] => Err(VmError::Input(format!(
+            "party {party} has no inputs in this program, but {} was given",
+            path.display()
+        ))),
         many => {
-            let names: Vec<&str> = many.iter().map(|&i| program.inputs[i].name.as_str()).collect();
+            let names: Vec<&str> = many
+                .iter()
+                .map(|&i| program.inputs[i].name.as_str())
+                .collect();
             Err(VmError::Input(format!(
                 "party {party} has {} inputs ({}); pass a directory holding {}",
                 many.len(),
                 names.join(", "),
-                names.iter().map(|n| format!("{n}.npy")).collect::<Vec<_>>().join(", ")
+                names
+                    .iter()
+                    .map(|n| format!("{n}.npy"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         }
     }
 }
 
 /// Loads the inputs of the parties in `given`; inputs of other parties stay `None`.
-pub fn load_inputs(program: &Program, given: &[(usize, PathBuf)]) -> Result<Vec<Option<RingTensor>>, VmError> {
+pub fn load_inputs(
+    program: &Program,
+    given: &[(usize, PathBuf)],
+) -> Result<Vec<Option<RingTensor>>, VmError> {
     let mut inputs = vec![None; program.inputs.len()];
     for (party, path) in given {
         if *party >= program.parties as usize {
-            return Err(VmError::Usage(format!("input for party {party}, but the program has {} parties", program.parties)));
+            return Err(VmError::Usage(format!(
+                "input for party {party}, but the program has {} parties",
+                program.parties
+            )));
         }
         for (i, file) in party_input_paths(program, *party, path)? {
             let decl = &program.inputs[i];
@@ -147,7 +255,10 @@ fn integer(x: u64, elem: Elem) -> i64 {
 /// Ring elements of kind `elem` as the numbers they stand for.
 pub fn decode_f64(t: &RingTensor, elem: Elem) -> Vec<f64> {
     let scale = (1u64 << elem.frac()) as f64;
-    t.data.iter().map(|&x| integer(x, elem) as f64 / scale).collect()
+    t.data
+        .iter()
+        .map(|&x| integer(x, elem) as f64 / scale)
+        .collect()
 }
 
 /// Writes an output: fixed-point values as float64, integers and bits as int64.
@@ -157,13 +268,24 @@ pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), 
     let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
     match ty.elem {
         Elem::Fix { .. } => {
-            let mut w = npyz::WriteOptions::<f64>::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(io)?;
+            let mut w = npyz::WriteOptions::<f64>::new()
+                .default_dtype()
+                .shape(&shape)
+                .writer(file)
+                .begin_nd()
+                .map_err(io)?;
             w.extend(decode_f64(t, ty.elem)).map_err(io)?;
             w.finish().map_err(io)
         }
         _ => {
-            let mut w = npyz::WriteOptions::<i64>::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(io)?;
-            w.extend(t.data.iter().map(|&x| integer(x, ty.elem))).map_err(io)?;
+            let mut w = npyz::WriteOptions::<i64>::new()
+                .default_dtype()
+                .shape(&shape)
+                .writer(file)
+                .begin_nd()
+                .map_err(io)?;
+            w.extend(t.data.iter().map(|&x| integer(x, ty.elem)))
+                .map_err(io)?;
             w.finish().map_err(io)
         }
     }
@@ -172,8 +294,17 @@ pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), 
 /// A short human-readable rendering of an output value.
 pub fn render(t: &RingTensor, ty: &TensorType) -> String {
     let items: Vec<String> = match ty.elem {
-        Elem::Fix { .. } => decode_f64(t, ty.elem).iter().take(16).map(|v| format!("{v:.4}")).collect(),
-        _ => t.data.iter().take(16).map(|&x| integer(x, ty.elem).to_string()).collect(),
+        Elem::Fix { .. } => decode_f64(t, ty.elem)
+            .iter()
+            .take(16)
+            .map(|v| format!("{v:.4}"))
+            .collect(),
+        _ => t
+            .data
+            .iter()
+            .take(16)
+            .map(|&x| integer(x, ty.elem).to_string())
+            .collect(),
     };
     let more = if t.len() > 16 { ", ..." } else { "" };
     if ty.shape.is_empty() {

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mpcvm", version, about = "Runs compiled mpcc bytecode (.mpcb), one process per party")]
+#[command(
+    name = "mpcvm",
+    version,
+    about = "Runs compiled mpcc bytecode (.mpcb), one process per party"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,19 +53,23 @@ enum Command {
         args: RunArgs,
     },
     /// Prints the listing of a compiled program.
-    Disasm {
-        program: PathBuf,
-    },
+    Disasm { program: PathBuf },
 }
 
 fn parse_input(s: &str) -> Result<(usize, PathBuf), String> {
-    let (p, path) = s.split_once('=').ok_or("expected PARTY=PATH, e.g. 0=weights/")?;
-    let p = p.trim().parse().map_err(|_| format!("'{p}' is not a party number"))?;
+    let (p, path) = s
+        .split_once('=')
+        .ok_or("expected PARTY=PATH, e.g. 0=weights/")?;
+    let p = p
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{p}' is not a party number"))?;
     Ok((p, PathBuf::from(path)))
 }
 
 fn load(path: &Path) -> Result<Program, VmError> {
-    let bytes = std::fs::read(path).map_err(|e| VmError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| VmError::Io(format!("cannot read {}: {e}", path.display())))?;
     Program::load(&bytes)
 }
 
@@ -69,7 +77,10 @@ fn execute(args: &RunArgs, party: Option<usize>) -> Result<(), VmError> {
     let program = load(&args.program)?;
     if let Some(p) = party {
         if p >= program.parties as usize {
-            return Err(VmError::Usage(format!("party {p} does not exist: the program has {} parties", program.parties)));
+            return Err(VmError::Usage(format!(
+                "party {p} does not exist: the program has {} parties",
+                program.parties
+            )));
         }
     }
     eprintln!("{}", run::banner(args.protocol, args.seed));
@@ -82,7 +93,12 @@ fn execute(args: &RunArgs, party: Option<usize>) -> Result<(), VmError> {
     for (p, i, path) in run::write_outputs(&program, &outcome, &args.out, &parties)? {
         let decl = &program.outputs[i];
         let value = outcome.outputs[i].as_ref().expect("written outputs exist");
-        println!("party {p}: {} = {}  ({})", decl.name, mpcvm::io::render(value, &decl.ty), path.display());
+        println!(
+            "party {p}: {} = {}  ({})",
+            decl.name,
+            mpcvm::io::render(value, &decl.ty),
+            path.display()
+        );
     }
     println!("{}", run::figures_json(args.protocol, party, &outcome));
     Ok(())

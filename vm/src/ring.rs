@@ -60,13 +60,26 @@ impl RingTensor {
     }
 
     pub fn map(&self, f: impl Fn(u64) -> u64) -> RingTensor {
-        RingTensor::new(self.shape.clone(), self.data.iter().map(|&x| f(x)).collect())
+        RingTensor::new(
+            self.shape.clone(),
+            self.data.iter().map(|&x| f(x)).collect(),
+        )
     }
 
     /// Elementwise `f(a, b)` with numpy broadcasting to `out_shape`.
-    pub fn zip(&self, other: &RingTensor, out_shape: &[usize], f: impl Fn(u64, u64) -> u64) -> RingTensor {
+    pub fn zip(
+        &self,
+        other: &RingTensor,
+        out_shape: &[usize],
+        f: impl Fn(u64, u64) -> u64,
+    ) -> RingTensor {
         if self.shape == other.shape {
-            let data = self.data.iter().zip(&other.data).map(|(&a, &b)| f(a, b)).collect();
+            let data = self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect();
             return RingTensor::new(self.shape.clone(), data);
         }
         let n: usize = out_shape.iter().product();
@@ -134,7 +147,13 @@ impl RingTensor {
     }
 
     /// NHWC convolution with HWIO filters, or depthwise with `[KH, KW, C, M]` filters.
-    pub fn conv2d(&self, w: &RingTensor, stride: [usize; 2], padding: Padding, depthwise: bool) -> RingTensor {
+    pub fn conv2d(
+        &self,
+        w: &RingTensor,
+        stride: [usize; 2],
+        padding: Padding,
+        depthwise: bool,
+    ) -> RingTensor {
         let (n, h, wd, c) = (self.shape[0], self.shape[1], self.shape[2], self.shape[3]);
         let (kh, kw, wo) = (w.shape[0], w.shape[1], w.shape[3]);
         let geo = PoolGeometry::new([h, wd], [kh, kw], stride, padding);
@@ -146,15 +165,23 @@ impl RingTensor {
                     let obase = ((b * geo.out[0] + oy) * geo.out[1] + ox) * oc;
                     let orow = &mut out[obase..obase + oc];
                     for dy in 0..kh {
-                        let Some(iy) = geo.input_index(0, oy, dy) else { continue };
+                        let Some(iy) = geo.input_index(0, oy, dy) else {
+                            continue;
+                        };
                         for dx in 0..kw {
-                            let Some(ix) = geo.input_index(1, ox, dx) else { continue };
+                            let Some(ix) = geo.input_index(1, ox, dx) else {
+                                continue;
+                            };
                             let ibase = ((b * h + iy) * wd + ix) * c;
                             let wbase = (dy * kw + dx) * c * wo;
                             for ci in 0..c {
                                 let xv = self.data[ibase + ci];
                                 let wrow = &w.data[wbase + ci * wo..wbase + (ci + 1) * wo];
-                                let dst = if depthwise { &mut orow[ci * wo..(ci + 1) * wo] } else { &mut orow[..] };
+                                let dst = if depthwise {
+                                    &mut orow[ci * wo..(ci + 1) * wo]
+                                } else {
+                                    &mut orow[..]
+                                };
                                 for (o, &wv) in dst.iter_mut().zip(wrow) {
                                     *o = o.wrapping_add(xv.wrapping_mul(wv));
                                 }
@@ -168,7 +195,13 @@ impl RingTensor {
     }
 
     /// Folds each pooling window of an NHWC tensor with `f`, skipping padding.
-    pub fn pool(&self, window: [usize; 2], stride: [usize; 2], padding: Padding, f: impl Fn(u64, u64) -> u64) -> RingTensor {
+    pub fn pool(
+        &self,
+        window: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+        f: impl Fn(u64, u64) -> u64,
+    ) -> RingTensor {
         let (n, h, wd, c) = (self.shape[0], self.shape[1], self.shape[2], self.shape[3]);
         let geo = PoolGeometry::new([h, wd], window, stride, padding);
         let mut out = Vec::with_capacity(n * geo.out[0] * geo.out[1] * c);
@@ -178,9 +211,13 @@ impl RingTensor {
                     for ci in 0..c {
                         let mut acc: Option<u64> = None;
                         for dy in 0..window[0] {
-                            let Some(iy) = geo.input_index(0, oy, dy) else { continue };
+                            let Some(iy) = geo.input_index(0, oy, dy) else {
+                                continue;
+                            };
                             for dx in 0..window[1] {
-                                let Some(ix) = geo.input_index(1, ox, dx) else { continue };
+                                let Some(ix) = geo.input_index(1, ox, dx) else {
+                                    continue;
+                                };
                                 let v = self.data[((b * h + iy) * wd + ix) * c + ci];
                                 acc = Some(acc.map_or(v, |a| f(a, v)));
                             }
@@ -196,13 +233,23 @@ impl RingTensor {
     /// Reduces along `axis` (or over all elements) with `f`, which sees
     /// `(accumulated value, accumulated index, next value, next index)` and
     /// returns the new pair; the result keeps the value (or, with `want_index`, the index).
-    pub fn reduce(&self, axis: Option<usize>, want_index: bool, f: impl Fn((u64, usize), (u64, usize)) -> (u64, usize)) -> RingTensor {
+    pub fn reduce(
+        &self,
+        axis: Option<usize>,
+        want_index: bool,
+        f: impl Fn((u64, usize), (u64, usize)) -> (u64, usize),
+    ) -> RingTensor {
         let (outer, len, inner, out_shape) = match axis {
             None => (1, self.len(), 1, vec![]),
             Some(a) => {
                 let mut s = self.shape.clone();
                 let len = s.remove(a);
-                (self.shape[..a].iter().product(), len, self.shape[a + 1..].iter().product(), s)
+                (
+                    self.shape[..a].iter().product(),
+                    len,
+                    self.shape[a + 1..].iter().product(),
+                    s,
+                )
             }
         };
         let mut out = Vec::with_capacity(outer * inner);
@@ -254,7 +301,12 @@ impl RingTensor {
         if n > 0 {
             let mut index = vec![0usize; sizes.len()];
             loop {
-                let off: usize = index.iter().zip(starts).zip(&src).map(|((i, s), st)| (i + s) * st).sum();
+                let off: usize = index
+                    .iter()
+                    .zip(starts)
+                    .zip(&src)
+                    .map(|((i, s), st)| (i + s) * st)
+                    .sum();
                 data.push(self.data[off]);
                 let mut axis = sizes.len();
                 loop {
@@ -298,7 +350,13 @@ pub fn signed_bits(x: u64, bits: u8) -> i64 {
 
 /// `(value, index)` of the larger of two candidates; ties keep the first.
 fn larger(bits: u8) -> impl Fn((u64, usize), (u64, usize)) -> (u64, usize) {
-    move |a, b| if signed_bits(b.0, bits) > signed_bits(a.0, bits) { b } else { a }
+    move |a, b| {
+        if signed_bits(b.0, bits) > signed_bits(a.0, bits) {
+            b
+        } else {
+            a
+        }
+    }
 }
 
 /// The non-linear functions, in plaintext: the clear backend computes them on
@@ -319,7 +377,13 @@ impl RingTensor {
     pub fn argmax_along(&self, axis: usize, bits: u8) -> RingTensor {
         self.reduce(Some(axis), true, larger(bits))
     }
-    pub fn max_pool(&self, window: [usize; 2], stride: [usize; 2], padding: Padding, bits: u8) -> RingTensor {
+    pub fn max_pool(
+        &self,
+        window: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+        bits: u8,
+    ) -> RingTensor {
         let pick = larger(bits);
         self.pool(window, stride, padding, |a, b| pick((a, 0), (b, 0)).0)
     }

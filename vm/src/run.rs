@@ -17,7 +17,12 @@ pub enum Protocol {
 
 /// Runs `program` under `protocol` with every party emulated in this process.
 /// `seed` fixes the backend's randomness (tests and reproducible experiments only).
-pub fn run_local(program: &Program, protocol: Protocol, inputs: &[Option<RingTensor>], seed: Option<u64>) -> Result<RunOutcome, VmError> {
+pub fn run_local(
+    program: &Program,
+    protocol: Protocol,
+    inputs: &[Option<RingTensor>],
+    seed: Option<u64>,
+) -> Result<RunOutcome, VmError> {
     match protocol {
         Protocol::Clear => {
             let mut backend = Clear::new(seed);
@@ -29,7 +34,9 @@ pub fn run_local(program: &Program, protocol: Protocol, inputs: &[Option<RingTen
 /// The threat model line every run prints at start.
 pub fn banner(protocol: Protocol, seed: Option<u64>) -> String {
     let model = match protocol {
-        Protocol::Clear => "none: plaintext reference, all parties emulated in one process, NO SECURITY",
+        Protocol::Clear => {
+            "none: plaintext reference, all parties emulated in one process, NO SECURITY"
+        }
     };
     let seeded = match seed {
         Some(s) => format!("; randomness FIXED by --seed {s} (reproducible, not for real use)"),
@@ -40,13 +47,21 @@ pub fn banner(protocol: Protocol, seed: Option<u64>) -> String {
 
 /// Writes each output into `<out>/party<P>/<name>.npy` for every receiver `P`
 /// among `parties`; returns `(party, output index, path)` for each file.
-pub fn write_outputs(program: &Program, outcome: &RunOutcome, out: &Path, parties: &[usize]) -> Result<Vec<(usize, usize, PathBuf)>, VmError> {
+pub fn write_outputs(
+    program: &Program,
+    outcome: &RunOutcome,
+    out: &Path,
+    parties: &[usize],
+) -> Result<Vec<(usize, usize, PathBuf)>, VmError> {
     let mut written = Vec::new();
     for (i, decl) in program.outputs.iter().enumerate() {
-        let Some(value) = &outcome.outputs[i] else { continue };
+        let Some(value) = &outcome.outputs[i] else {
+            continue;
+        };
         for &p in parties.iter().filter(|&&p| decl.to.contains(p)) {
             let dir = out.join(format!("party{p}"));
-            std::fs::create_dir_all(&dir).map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
             let path = dir.join(format!("{}.npy", decl.name));
             crate::io::write_output(&path, value, &decl.ty)?;
             written.push((p, i, path));

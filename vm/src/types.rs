@@ -44,7 +44,11 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn new(secret: bool, elem: Elem, shape: Vec<usize>) -> Self {
-        TensorType { secret, elem, shape }
+        TensorType {
+            secret,
+            elem,
+            shape,
+        }
     }
     /// Number of elements.
     pub fn len(&self) -> usize {

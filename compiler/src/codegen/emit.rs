@@ -20,7 +20,16 @@ struct Emitter<'f> {
 }
 
 pub fn emit(f: &Function, alloc: Allocation, parties: u8) -> Program {
-    let mut e = Emitter { f, alloc, code: vec![], constants: vec![], constant_index: HashMap::new(), inputs: vec![], outputs: vec![], yield_targets: vec![] };
+    let mut e = Emitter {
+        f,
+        alloc,
+        code: vec![],
+        constants: vec![],
+        constant_index: HashMap::new(),
+        inputs: vec![],
+        outputs: vec![],
+        yield_targets: vec![],
+    };
     e.block(f.entry);
     let mut p = Program {
         parties,
@@ -42,7 +51,12 @@ impl Emitter<'_> {
 
     /// Copies `srcs` into `dsts` as one parallel assignment.
     fn parallel_move(&mut self, dsts: &[Reg], srcs: &[Reg]) {
-        let mut moves: Vec<(Reg, Reg)> = dsts.iter().copied().zip(srcs.iter().copied()).filter(|(d, s)| d != s).collect();
+        let mut moves: Vec<(Reg, Reg)> = dsts
+            .iter()
+            .copied()
+            .zip(srcs.iter().copied())
+            .filter(|(d, s)| d != s)
+            .collect();
         // A source that is also a destination is saved first, so no move reads an overwritten register.
         for m in moves.iter_mut() {
             if dsts.contains(&m.1) {
@@ -78,58 +92,182 @@ impl Emitter<'_> {
                 Instr::Const { dst, index }
             }
             Op::Input { party, name } => {
-                self.inputs.push(InputDecl { party: *party, name: name.clone(), ty: self.f.ty(d.results[0]).clone() });
-                Instr::Input { dst, input: self.inputs.len() as u32 - 1 }
+                self.inputs.push(InputDecl {
+                    party: *party,
+                    name: name.clone(),
+                    ty: self.f.ty(d.results[0]).clone(),
+                });
+                Instr::Input {
+                    dst,
+                    input: self.inputs.len() as u32 - 1,
+                }
             }
             Op::Output { name, to } => {
-                self.outputs.push(OutputDecl { to: *to, name: name.clone(), ty: self.f.ty(d.args[0]).clone() });
-                Instr::Output { output: self.outputs.len() as u32 - 1, a: a[0] }
+                self.outputs.push(OutputDecl {
+                    to: *to,
+                    name: name.clone(),
+                    ty: self.f.ty(d.args[0]).clone(),
+                });
+                Instr::Output {
+                    output: self.outputs.len() as u32 - 1,
+                    a: a[0],
+                }
             }
             Op::Classify => Instr::Classify { dst, src: a[0] },
-            Op::Add => Instr::Add { dst, a: a[0], b: a[1] },
-            Op::Sub => Instr::Sub { dst, a: a[0], b: a[1] },
+            Op::Add => Instr::Add {
+                dst,
+                a: a[0],
+                b: a[1],
+            },
+            Op::Sub => Instr::Sub {
+                dst,
+                a: a[0],
+                b: a[1],
+            },
             Op::Neg => Instr::Neg { dst, a: a[0] },
-            Op::Mul => Instr::Mul { dst, a: a[0], b: a[1], masks: d.masks },
-            Op::MatMul => Instr::MatMul { dst, a: a[0], b: a[1], masks: d.masks },
-            Op::Conv2d { stride, padding, depthwise } => {
-                Instr::Conv2d { dst, x: a[0], w: a[1], stride: *stride, padding: *padding, depthwise: *depthwise, masks: d.masks }
-            }
-            Op::Div => Instr::Div { dst, a: a[0], b: a[1] },
-            Op::Rem => Instr::Rem { dst, a: a[0], b: a[1] },
-            Op::Shl(k) => Instr::Shl { dst, a: a[0], amount: *k },
-            Op::Trunc { amount, exact } => Instr::Trunc { dst, a: a[0], amount: *amount, exact: *exact },
+            Op::Mul => Instr::Mul {
+                dst,
+                a: a[0],
+                b: a[1],
+                masks: d.masks,
+            },
+            Op::MatMul => Instr::MatMul {
+                dst,
+                a: a[0],
+                b: a[1],
+                masks: d.masks,
+            },
+            Op::Conv2d {
+                stride,
+                padding,
+                depthwise,
+            } => Instr::Conv2d {
+                dst,
+                x: a[0],
+                w: a[1],
+                stride: *stride,
+                padding: *padding,
+                depthwise: *depthwise,
+                masks: d.masks,
+            },
+            Op::Div => Instr::Div {
+                dst,
+                a: a[0],
+                b: a[1],
+            },
+            Op::Rem => Instr::Rem {
+                dst,
+                a: a[0],
+                b: a[1],
+            },
+            Op::Shl(k) => Instr::Shl {
+                dst,
+                a: a[0],
+                amount: *k,
+            },
+            Op::Trunc { amount, exact } => Instr::Trunc {
+                dst,
+                a: a[0],
+                amount: *amount,
+                exact: *exact,
+            },
             Op::LtZ => Instr::LtZ { dst, a: a[0] },
             Op::EqZ => Instr::EqZ { dst, a: a[0] },
             Op::Relu => Instr::Relu { dst, a: a[0] },
-            Op::Sum(axis) => Instr::Sum { dst, a: a[0], axis: *axis },
-            Op::Max(axis) => Instr::Max { dst, a: a[0], axis: *axis },
-            Op::Argmax(axis) => Instr::Argmax { dst, a: a[0], axis: *axis },
-            Op::SumPool { window, stride, padding } => Instr::SumPool { dst, x: a[0], window: *window, stride: *stride, padding: *padding },
-            Op::MaxPool { window, stride, padding } => Instr::MaxPool { dst, x: a[0], window: *window, stride: *stride, padding: *padding },
+            Op::Sum(axis) => Instr::Sum {
+                dst,
+                a: a[0],
+                axis: *axis,
+            },
+            Op::Max(axis) => Instr::Max {
+                dst,
+                a: a[0],
+                axis: *axis,
+            },
+            Op::Argmax(axis) => Instr::Argmax {
+                dst,
+                a: a[0],
+                axis: *axis,
+            },
+            Op::SumPool {
+                window,
+                stride,
+                padding,
+            } => Instr::SumPool {
+                dst,
+                x: a[0],
+                window: *window,
+                stride: *stride,
+                padding: *padding,
+            },
+            Op::MaxPool {
+                window,
+                stride,
+                padding,
+            } => Instr::MaxPool {
+                dst,
+                x: a[0],
+                window: *window,
+                stride: *stride,
+                padding: *padding,
+            },
             Op::Reshape => Instr::Reshape { dst, a: a[0] },
-            Op::Transpose(perm) => Instr::Transpose { dst, a: a[0], perm: perm.clone() },
-            Op::Slice { starts, dynamic_axis } => Instr::Slice { dst, a: a[0], starts: starts.clone(), dynamic: dynamic_axis.map(|ax| (ax, a[1])) },
-            Op::Concat(axis) => Instr::Concat { dst, axis: *axis, parts: a },
+            Op::Transpose(perm) => Instr::Transpose {
+                dst,
+                a: a[0],
+                perm: perm.clone(),
+            },
+            Op::Slice {
+                starts,
+                dynamic_axis,
+            } => Instr::Slice {
+                dst,
+                a: a[0],
+                starts: starts.clone(),
+                dynamic: dynamic_axis.map(|ax| (ax, a[1])),
+            },
+            Op::Concat(axis) => Instr::Concat {
+                dst,
+                axis: *axis,
+                parts: a,
+            },
             Op::Open => Instr::Open { dst, a: a[0] },
             Op::For { lo, hi, body } => {
-                let params: Vec<Reg> = self.f.blocks[*body].params.iter().map(|v| self.r(*v)).collect();
+                let params: Vec<Reg> = self.f.blocks[*body]
+                    .params
+                    .iter()
+                    .map(|v| self.r(*v))
+                    .collect();
                 self.parallel_move(&params[1..], &a);
                 let begin = self.code.len();
-                self.code.push(Instr::Loop { counter: params[0], lo: *lo, hi: *hi, end: 0 });
+                self.code.push(Instr::Loop {
+                    counter: params[0],
+                    lo: *lo,
+                    hi: *hi,
+                    end: 0,
+                });
                 self.yield_targets.push(params[1..].to_vec());
                 self.block(*body);
                 self.yield_targets.pop();
                 let end = self.code.len();
-                self.code.push(Instr::EndLoop { begin: begin as u32 });
+                self.code.push(Instr::EndLoop {
+                    begin: begin as u32,
+                });
                 if let Instr::Loop { end: e, .. } = &mut self.code[begin] {
                     *e = end as u32;
                 }
                 return;
             }
-            Op::If { then_block, else_block } => {
+            Op::If {
+                then_block,
+                else_block,
+            } => {
                 let results: Vec<Reg> = d.results.iter().map(|v| self.r(*v)).collect();
                 let start = self.code.len();
-                self.code.push(Instr::If { cond: a[0], else_at: 0 });
+                self.code.push(Instr::If {
+                    cond: a[0],
+                    else_at: 0,
+                });
                 self.yield_targets.push(results);
                 self.block(*then_block);
                 let else_at = self.code.len();
@@ -148,7 +286,11 @@ impl Emitter<'_> {
             }
             Op::Yield => {
                 // Loop bodies pass the carried values to the next iteration; branches to the results.
-                let targets = self.yield_targets.last().cloned().expect("a yield ends a loop body or a branch");
+                let targets = self
+                    .yield_targets
+                    .last()
+                    .cloned()
+                    .expect("a yield ends a loop body or a branch");
                 self.parallel_move(&targets, &a);
                 return;
             }
@@ -162,7 +304,14 @@ impl Emitter<'_> {
         let mut k = 0;
         while k < insts.len() {
             let batch = self.f.insts[insts[k]].batch;
-            let n = if batch != 0 { insts[k..].iter().take_while(|&&i| self.f.insts[i].batch == batch).count() } else { 1 };
+            let n = if batch != 0 {
+                insts[k..]
+                    .iter()
+                    .take_while(|&&i| self.f.insts[i].batch == batch)
+                    .count()
+            } else {
+                1
+            };
             if batch != 0 {
                 self.code.push(Instr::Round { len: n as u32 });
             }

@@ -74,7 +74,10 @@ impl Walk {
                         self.define(r, self.pos);
                     }
                 }
-                Op::If { then_block, else_block } => {
+                Op::If {
+                    then_block,
+                    else_block,
+                } => {
                     self.use_at(d.args[0], p);
                     for &r in &d.results {
                         self.define(r, p);
@@ -100,7 +103,14 @@ impl Walk {
 }
 
 pub fn allocate(f: &Function) -> Allocation {
-    let mut w = Walk { pos: 0, def: HashMap::new(), uses: Vec::new(), loops: Vec::new(), stack: Vec::new(), group: HashMap::new() };
+    let mut w = Walk {
+        pos: 0,
+        def: HashMap::new(),
+        uses: Vec::new(),
+        loops: Vec::new(),
+        stack: Vec::new(),
+        group: HashMap::new(),
+    };
     for &p in &f.blocks[f.entry].params {
         w.define(p, 0);
     }
@@ -116,7 +126,11 @@ pub fn allocate(f: &Function) -> Allocation {
     for (v, at, loops) in &w.uses {
         let d = w.def.get(v).copied().unwrap_or(0);
         // The outermost enclosing loop that the definition is outside of keeps the value alive to its end.
-        let end = loops.iter().map(|&l| w.loops[l]).find(|&(start, _)| d < start).map_or(*at, |(_, end)| end.max(*at));
+        let end = loops
+            .iter()
+            .map(|&l| w.loops[l])
+            .find(|&(start, _)| d < start)
+            .map_or(*at, |(_, end)| end.max(*at));
         let e = interval.entry(rep(*v)).or_insert((d, end));
         e.1 = e.1.max(end);
     }
@@ -129,7 +143,9 @@ pub fn allocate(f: &Function) -> Allocation {
     for (v, (start, end)) in groups {
         active.retain(|&(e, r)| {
             if e < start {
-                free.entry(registers[r as usize].clone()).or_default().push(r);
+                free.entry(registers[r as usize].clone())
+                    .or_default()
+                    .push(r);
                 false
             } else {
                 true

@@ -11,29 +11,74 @@ struct Args<'e> {
 }
 
 impl<'e> Args<'e> {
-    fn new(name: &str, args: &'e [Arg], min: usize, max: usize, named: &[&str], span: Span) -> Result<Self> {
-        let positional: Vec<&Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
-        let named_args: Vec<(&Ident, &Expr)> = args.iter().filter_map(|a| a.name.as_ref().map(|n| (n, &a.value))).collect();
+    fn new(
+        name: &str,
+        args: &'e [Arg],
+        min: usize,
+        max: usize,
+        named: &[&str],
+        span: Span,
+    ) -> Result<Self> {
+        let positional: Vec<&Expr> = args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| &a.value)
+            .collect();
+        let named_args: Vec<(&Ident, &Expr)> = args
+            .iter()
+            .filter_map(|a| a.name.as_ref().map(|n| (n, &a.value)))
+            .collect();
         if positional.len() < min || positional.len() > max {
-            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-            return Err(Diagnostic::new(span, format!("`{name}` takes {want} positional arguments, {} given", positional.len()))
-                .help(format!("see `{name}` in docs/LANGUAGE.md")));
+            let want = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} to {max}")
+            };
+            return Err(Diagnostic::new(
+                span,
+                format!(
+                    "`{name}` takes {want} positional arguments, {} given",
+                    positional.len()
+                ),
+            )
+            .help(format!("see `{name}` in docs/LANGUAGE.md")));
         }
         for (n, _) in &named_args {
             if !named.contains(&n.name.as_str()) {
-                let allowed = if named.is_empty() { "none".to_string() } else { named.join(", ") };
-                return Err(Diagnostic::new(n.span, format!("`{name}` has no argument `{}`", n.name)).help(format!("its named arguments are: {allowed}")));
+                let allowed = if named.is_empty() {
+                    "none".to_string()
+                } else {
+                    named.join(", ")
+                };
+                return Err(Diagnostic::new(
+                    n.span,
+                    format!("`{name}` has no argument `{}`", n.name),
+                )
+                .help(format!("its named arguments are: {allowed}")));
             }
         }
-        Ok(Args { positional, named: named_args })
+        Ok(Args {
+            positional,
+            named: named_args,
+        })
     }
     fn get(&self, name: &str) -> Option<&'e Expr> {
-        self.named.iter().find(|(n, _)| n.name == name).map(|(_, e)| *e)
+        self.named
+            .iter()
+            .find(|(n, _)| n.name == name)
+            .map(|(_, e)| *e)
     }
 }
 
 impl Elaborator<'_> {
-    pub(crate) fn call(&mut self, cx: &mut Cx, callee: &[Ident], args: &[Arg], span: Span, expected: Option<&TensorType>) -> Result<Val> {
+    pub(crate) fn call(
+        &mut self,
+        cx: &mut Cx,
+        callee: &[Ident],
+        args: &[Arg],
+        span: Span,
+        expected: Option<&TensorType>,
+    ) -> Result<Val> {
         if let [name] = callee {
             if BUILTINS.contains(&name.name.as_str()) {
                 return self.builtin(cx, name, args, span, expected);
@@ -42,19 +87,35 @@ impl Elaborator<'_> {
         let (module, fname) = match callee {
             [f] => (cx.module.clone(), f),
             [m, f] => (self.module_name(cx, m)?, f),
-            _ => return Err(Diagnostic::new(span, "function paths have at most one module").help("call `module::function(...)`")),
+            _ => {
+                return Err(
+                    Diagnostic::new(span, "function paths have at most one module")
+                        .help("call `module::function(...)`"),
+                )
+            }
         };
         let Some(decl) = self.modules[&module].fns.get(&fname.name) else {
-            let hint = if callee.len() == 1 { "define it with `fn`, or call it through its module: `nn::dense(...)`" } else { "check the module's functions" };
-            return Err(Diagnostic::new(fname.span, format!("unknown function `{}`", fname.name)).help(hint));
+            let hint = if callee.len() == 1 {
+                "define it with `fn`, or call it through its module: `nn::dense(...)`"
+            } else {
+                "check the module's functions"
+            };
+            return Err(
+                Diagnostic::new(fname.span, format!("unknown function `{}`", fname.name))
+                    .help(hint),
+            );
         };
         if fname.name == "main" {
-            return Err(Diagnostic::new(fname.span, "`main` cannot be called").help("move the shared code into its own function"));
+            return Err(Diagnostic::new(fname.span, "`main` cannot be called")
+                .help("move the shared code into its own function"));
         }
         let mut values = Vec::new();
         for a in args {
             if let Some(n) = &a.name {
-                return Err(Diagnostic::new(n.span, "named arguments are for builtins only").help("pass arguments by position"));
+                return Err(
+                    Diagnostic::new(n.span, "named arguments are for builtins only")
+                        .help("pass arguments by position"),
+                );
             }
             values.push((self.expr(cx, &a.value, None)?, a.value.span));
         }
@@ -76,8 +137,17 @@ impl Elaborator<'_> {
                 .as_ints()
                 .filter(|v| v.iter().all(|x| *x >= 0))
                 .map(|v| v.into_iter().map(|x| x as usize).collect())
-                .ok_or_else(|| Diagnostic::new(e.span, format!("{what} must be non-negative integer constants")).help("e.g. [2, 2]")),
-            _ => Err(Diagnostic::new(e.span, format!("{what} must be compile-time constants")).help("use literals, consts or generic dimensions")),
+                .ok_or_else(|| {
+                    Diagnostic::new(
+                        e.span,
+                        format!("{what} must be non-negative integer constants"),
+                    )
+                    .help("e.g. [2, 2]")
+                }),
+            _ => Err(
+                Diagnostic::new(e.span, format!("{what} must be compile-time constants"))
+                    .help("use literals, consts or generic dimensions"),
+            ),
         }
     }
 
@@ -86,17 +156,32 @@ impl Elaborator<'_> {
         let v = self.const_ints(cx, e, "the axis")?;
         match v.as_slice() {
             [a] if *a < rank => Ok(Some(*a as u32)),
-            _ => Err(Diagnostic::new(e.span, format!("axis out of range for a tensor of rank {rank}")).help(format!("axes are 0 to {}", rank.saturating_sub(1)))),
+            _ => Err(Diagnostic::new(
+                e.span,
+                format!("axis out of range for a tensor of rank {rank}"),
+            )
+            .help(format!("axes are 0 to {}", rank.saturating_sub(1)))),
         }
     }
 
     /// A pair like a window or stride: `2` or `[2, 3]`.
-    fn pair(&mut self, cx: &mut Cx, e: Option<&Expr>, default: [usize; 2], what: &str) -> Result<[u32; 2]> {
-        let Some(e) = e else { return Ok([default[0] as u32, default[1] as u32]) };
+    fn pair(
+        &mut self,
+        cx: &mut Cx,
+        e: Option<&Expr>,
+        default: [usize; 2],
+        what: &str,
+    ) -> Result<[u32; 2]> {
+        let Some(e) = e else {
+            return Ok([default[0] as u32, default[1] as u32]);
+        };
         match self.const_ints(cx, e, what)?.as_slice() {
             [a] => Ok([*a as u32, *a as u32]),
             [a, b] => Ok([*a as u32, *b as u32]),
-            _ => Err(Diagnostic::new(e.span, format!("{what} is one number or two")).help("e.g. 2 or [2, 2]")),
+            _ => Err(
+                Diagnostic::new(e.span, format!("{what} is one number or two"))
+                    .help("e.g. 2 or [2, 2]"),
+            ),
         }
     }
 
@@ -105,57 +190,104 @@ impl Elaborator<'_> {
             None => Ok(Padding::Valid),
             Some(ExprKind::Path(p)) if p.len() == 1 && p[0].name == "same" => Ok(Padding::Same),
             Some(ExprKind::Path(p)) if p.len() == 1 && p[0].name == "valid" => Ok(Padding::Valid),
-            Some(_) => Err(Diagnostic::new(e.expect("some").span, "padding is `same` or `valid`").help("write padding = same")),
+            Some(_) => Err(
+                Diagnostic::new(e.expect("some").span, "padding is `same` or `valid`")
+                    .help("write padding = same"),
+            ),
         }
     }
 
-    fn builtin(&mut self, cx: &mut Cx, name: &Ident, args: &[Arg], span: Span, expected: Option<&TensorType>) -> Result<Val> {
+    fn builtin(
+        &mut self,
+        cx: &mut Cx,
+        name: &Ident,
+        args: &[Arg],
+        span: Span,
+        expected: Option<&TensorType>,
+    ) -> Result<Val> {
         let n = name.name.as_str();
-        let shape_err = |m: String| Diagnostic::new(span, format!("`{n}`: {m}")).help(format!("see `{n}` in docs/LANGUAGE.md"));
+        let shape_err = |m: String| {
+            Diagnostic::new(span, format!("`{n}`: {m}"))
+                .help(format!("see `{n}` in docs/LANGUAGE.md"))
+        };
         match n {
             "input" => {
                 let a = Args::new(n, args, 1, 1, &[], span)?;
                 self.top_level_only(cx, span, "input")?;
                 let ExprKind::Path(p) = &a.positional[0].kind else {
-                    return Err(Diagnostic::new(a.positional[0].span, "input needs a party name").help("e.g. input(alice)"));
+                    return Err(
+                        Diagnostic::new(a.positional[0].span, "input needs a party name")
+                            .help("e.g. input(alice)"),
+                    );
                 };
                 let party = self.party(&p[0])?;
                 let Some(t) = expected else {
-                    return Err(Diagnostic::new(span, "input needs a declared type").help("declare it: `let x: sfix<16>[10] = input(alice);`"));
+                    return Err(Diagnostic::new(span, "input needs a declared type")
+                        .help("declare it: `let x: sfix<16>[10] = input(alice);`"));
                 };
                 let Some(var) = cx.binding.clone() else {
-                    return Err(Diagnostic::new(span, "input must be bound directly with `let`").help("write `let x: T = input(party);`"));
+                    return Err(
+                        Diagnostic::new(span, "input must be bound directly with `let`")
+                            .help("write `let x: T = input(party);`"),
+                    );
                 };
                 if !self.input_names.insert((party, var.clone())) {
                     return Err(Diagnostic::new(span, format!("party `{}` already has an input named `{var}`", p[0].name)).help("inputs are read from files named after their variables: use distinct names"));
                 }
-                Ok(Val::T(self.push(cx, Op::Input { party, name: var }, &[], t.clone(), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Input { party, name: var },
+                    &[],
+                    t.clone(),
+                    span,
+                )))
             }
             "open" => {
                 let a = Args::new(n, args, 1, 1, &[], span)?;
                 let x = self.tensor(cx, a.positional[0])?;
                 let t = self.ty(cx, x);
                 if !t.secret {
-                    return Err(Diagnostic::new(a.positional[0].span, "this value is already public").help("open(x) reveals a secret to every party; drop it"));
+                    return Err(Diagnostic::new(
+                        a.positional[0].span,
+                        "this value is already public",
+                    )
+                    .help("open(x) reveals a secret to every party; drop it"));
                 }
-                Ok(Val::T(self.push(cx, Op::Open, &[x], TensorType::new(false, t.elem, t.shape), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Open,
+                    &[x],
+                    TensorType::new(false, t.elem, t.shape),
+                    span,
+                )))
             }
             "select" => {
                 let a = Args::new(n, args, 3, 3, &[], span)?;
                 let c = self.tensor(cx, a.positional[0])?;
                 if self.ty(cx, c).elem != Elem::Bit {
-                    return Err(Diagnostic::new(a.positional[0].span, "the condition of select must be bits").help("compare values to get bits, e.g. select(x > 0, x, 0)"));
+                    return Err(Diagnostic::new(
+                        a.positional[0].span,
+                        "the condition of select must be bits",
+                    )
+                    .help("compare values to get bits, e.g. select(x > 0, x, 0)"));
                 }
                 let va = self.expr(cx, a.positional[1], None)?;
                 let vb = self.expr(cx, a.positional[2], None)?;
-                self.select(cx, c, (va, a.positional[1].span), (vb, a.positional[2].span), span)
+                self.select(
+                    cx,
+                    c,
+                    (va, a.positional[1].span),
+                    (vb, a.positional[2].span),
+                    span,
+                )
             }
             "relu" => {
                 let a = Args::new(n, args, 1, 1, &[], span)?;
                 let x = self.tensor(cx, a.positional[0])?;
                 let t = self.ty(cx, x);
                 if t.elem == Elem::Bit {
-                    return Err(Diagnostic::new(a.positional[0].span, "relu of bits").help("relu needs numbers"));
+                    return Err(Diagnostic::new(a.positional[0].span, "relu of bits")
+                        .help("relu needs numbers"));
                 }
                 Ok(Val::T(self.push(cx, Op::Relu, &[x], t, span)))
             }
@@ -163,14 +295,26 @@ impl Elaborator<'_> {
                 let a = Args::new(n, args, 2, 2, &[], span)?;
                 let va = self.expr(cx, a.positional[0], None)?;
                 let vb = self.expr(cx, a.positional[1], None)?;
-                self.elementwise_max(cx, n == "max", (va, a.positional[0].span), (vb, a.positional[1].span), span)
+                self.elementwise_max(
+                    cx,
+                    n == "max",
+                    (va, a.positional[0].span),
+                    (vb, a.positional[1].span),
+                    span,
+                )
             }
             "clamp" => {
                 let a = Args::new(n, args, 3, 3, &[], span)?;
                 let x = self.expr(cx, a.positional[0], None)?;
                 let lo = self.expr(cx, a.positional[1], None)?;
                 let hi = self.expr(cx, a.positional[2], None)?;
-                let lower = self.elementwise_max(cx, true, (x, a.positional[0].span), (lo, a.positional[1].span), span)?;
+                let lower = self.elementwise_max(
+                    cx,
+                    true,
+                    (x, a.positional[0].span),
+                    (lo, a.positional[1].span),
+                    span,
+                )?;
                 self.elementwise_max(cx, false, (lower, span), (hi, a.positional[2].span), span)
             }
             "max" | "sum" => {
@@ -179,20 +323,40 @@ impl Elaborator<'_> {
                 let t = self.ty(cx, x);
                 let axis = self.axis(cx, a.get("axis"), t.shape.len())?;
                 let out = shape::reduce(&t.shape, axis.map(|a| a as usize)).map_err(shape_err)?;
-                let op = if n == "max" { Op::Max(axis) } else { Op::Sum(axis) };
-                Ok(Val::T(self.push(cx, op, &[x], TensorType::new(t.secret, t.elem, out), span)))
+                let op = if n == "max" {
+                    Op::Max(axis)
+                } else {
+                    Op::Sum(axis)
+                };
+                Ok(Val::T(self.push(
+                    cx,
+                    op,
+                    &[x],
+                    TensorType::new(t.secret, t.elem, out),
+                    span,
+                )))
             }
-            "min" => Err(Diagnostic::new(span, "`min` takes two values").help("min(a, b) is elementwise; for a reduction use -max(-x)")),
+            "min" => Err(Diagnostic::new(span, "`min` takes two values")
+                .help("min(a, b) is elementwise; for a reduction use -max(-x)")),
             "argmax" => {
                 let a = Args::new(n, args, 1, 1, &["axis"], span)?;
                 let x = self.tensor(cx, a.positional[0])?;
                 let t = self.ty(cx, x);
                 if t.shape.is_empty() {
-                    return Err(Diagnostic::new(a.positional[0].span, "argmax of a scalar").help("argmax needs a tensor of rank 1 or more"));
+                    return Err(Diagnostic::new(a.positional[0].span, "argmax of a scalar")
+                        .help("argmax needs a tensor of rank 1 or more"));
                 }
-                let axis = self.axis(cx, a.get("axis"), t.shape.len())?.unwrap_or(t.shape.len() as u32 - 1);
+                let axis = self
+                    .axis(cx, a.get("axis"), t.shape.len())?
+                    .unwrap_or(t.shape.len() as u32 - 1);
                 let out = shape::reduce(&t.shape, Some(axis as usize)).map_err(shape_err)?;
-                Ok(Val::T(self.push(cx, Op::Argmax(axis), &[x], TensorType::new(t.secret, Elem::Int { bits: 32 }, out), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Argmax(axis),
+                    &[x],
+                    TensorType::new(t.secret, Elem::Int { bits: 32 }, out),
+                    span,
+                )))
             }
             "reshape" => {
                 let a = Args::new(n, args, 2, 2, &[], span)?;
@@ -200,7 +364,13 @@ impl Elaborator<'_> {
                 let t = self.ty(cx, x);
                 let to = self.const_ints(cx, a.positional[1], "the new shape")?;
                 let out = shape::reshape(&t.shape, &to).map_err(shape_err)?;
-                Ok(Val::T(self.push(cx, Op::Reshape, &[x], TensorType::new(t.secret, t.elem, out), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Reshape,
+                    &[x],
+                    TensorType::new(t.secret, t.elem, out),
+                    span,
+                )))
             }
             "transpose" => {
                 let a = Args::new(n, args, 1, 2, &[], span)?;
@@ -212,19 +382,30 @@ impl Elaborator<'_> {
                 };
                 let out = shape::transpose(&t.shape, &perm).map_err(shape_err)?;
                 let perm = perm.iter().map(|&p| p as u32).collect();
-                Ok(Val::T(self.push(cx, Op::Transpose(perm), &[x], TensorType::new(t.secret, t.elem, out), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Transpose(perm),
+                    &[x],
+                    TensorType::new(t.secret, t.elem, out),
+                    span,
+                )))
             }
             "concat" => {
                 let a = Args::new(n, args, 1, 1, &["axis"], span)?;
                 let ExprKind::Array(items) = &a.positional[0].kind else {
-                    return Err(Diagnostic::new(a.positional[0].span, "concat takes a list of tensors").help("write concat([a, b], axis = 0)"));
+                    return Err(Diagnostic::new(
+                        a.positional[0].span,
+                        "concat takes a list of tensors",
+                    )
+                    .help("write concat([a, b], axis = 0)"));
                 };
                 let mut parts = Vec::new();
                 for it in items {
                     parts.push(self.tensor(cx, it)?);
                 }
                 let Some(&first) = parts.first() else {
-                    return Err(Diagnostic::new(a.positional[0].span, "concat of nothing").help("give at least one tensor"));
+                    return Err(Diagnostic::new(a.positional[0].span, "concat of nothing")
+                        .help("give at least one tensor"));
                 };
                 let t0 = self.ty(cx, first);
                 let axis = self.axis(cx, a.get("axis"), t0.shape.len())?.unwrap_or(0);
@@ -233,16 +414,29 @@ impl Elaborator<'_> {
                 for p in parts.iter_mut() {
                     let t = self.ty(cx, *p);
                     if t.elem != t0.elem {
-                        return Err(Diagnostic::new(span, format!("concat of {t0} and {t}")).help("convert the parts to one element type with `as`"));
+                        return Err(Diagnostic::new(span, format!("concat of {t0} and {t}"))
+                            .help("convert the parts to one element type with `as`"));
                     }
                     if secret && !t.secret {
-                        *p = self.push(cx, Op::Classify, &[*p], TensorType::new(true, t.elem, t.shape.clone()), span);
+                        *p = self.push(
+                            cx,
+                            Op::Classify,
+                            &[*p],
+                            TensorType::new(true, t.elem, t.shape.clone()),
+                            span,
+                        );
                     }
                     shapes.push(t.shape);
                 }
                 let refs: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
                 let out = shape::concat(&refs, axis as usize).map_err(shape_err)?;
-                Ok(Val::T(self.push(cx, Op::Concat(axis), &parts, TensorType::new(secret, t0.elem, out), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Concat(axis),
+                    &parts,
+                    TensorType::new(secret, t0.elem, out),
+                    span,
+                )))
             }
             "conv2d" | "depthwise_conv2d" => {
                 let a = Args::new(n, args, 2, 2, &["stride", "padding"], span)?;
@@ -253,7 +447,8 @@ impl Elaborator<'_> {
                 let padding = self.padding(a.get("padding"))?;
                 let depthwise = n == "depthwise_conv2d";
                 let s = [stride[0] as usize, stride[1] as usize];
-                let out = shape::conv2d(&tx.shape, &tw.shape, s, padding, depthwise).map_err(shape_err)?;
+                let out = shape::conv2d(&tx.shape, &tw.shape, s, padding, depthwise)
+                    .map_err(shape_err)?;
                 let elem = match (tx.elem, tw.elem) {
                     (Elem::Fix { frac: f1, bits: b1 }, Elem::Fix { frac: f2, bits: b2 }) if f1 == f2 => Elem::Fix { frac: f1, bits: b1.max(b2) },
                     (Elem::Int { bits: b1 }, Elem::Int { bits: b2 }) => Elem::Int { bits: b1.max(b2) },
@@ -261,28 +456,76 @@ impl Elaborator<'_> {
                         return Err(Diagnostic::new(span, format!("`{n}` of {tx} and {tw}")).help("input and filter must both be integers or both fixed point with equal fractional bits"))
                     }
                 };
-                let raw = self.push(cx, Op::Conv2d { stride, padding, depthwise }, &[x, w], TensorType::new(tx.secret || tw.secret, elem, out), span);
-                Ok(Val::T(self.rescale_product(cx, BinOp::MatMul, raw, tx.elem, tw.elem, span)))
+                let raw = self.push(
+                    cx,
+                    Op::Conv2d {
+                        stride,
+                        padding,
+                        depthwise,
+                    },
+                    &[x, w],
+                    TensorType::new(tx.secret || tw.secret, elem, out),
+                    span,
+                );
+                Ok(Val::T(self.rescale_product(
+                    cx,
+                    BinOp::MatMul,
+                    raw,
+                    tx.elem,
+                    tw.elem,
+                    span,
+                )))
             }
             "avg_pool" | "sum_pool" | "max_pool" => {
                 let a = Args::new(n, args, 2, 2, &["stride", "padding"], span)?;
                 let x = self.tensor(cx, a.positional[0])?;
                 let t = self.ty(cx, x);
                 let window = self.pair(cx, Some(a.positional[1]), [1, 1], "the window")?;
-                let stride = self.pair(cx, a.get("stride"), [window[0] as usize, window[1] as usize], "the stride")?;
+                let stride = self.pair(
+                    cx,
+                    a.get("stride"),
+                    [window[0] as usize, window[1] as usize],
+                    "the stride",
+                )?;
                 let padding = self.padding(a.get("padding"))?;
-                let (w, s) = ([window[0] as usize, window[1] as usize], [stride[0] as usize, stride[1] as usize]);
+                let (w, s) = (
+                    [window[0] as usize, window[1] as usize],
+                    [stride[0] as usize, stride[1] as usize],
+                );
                 let out = shape::pool(&t.shape, w, s, padding).map_err(shape_err)?;
                 let out_t = TensorType::new(t.secret, t.elem, out);
                 if n == "max_pool" {
-                    return Ok(Val::T(self.push(cx, Op::MaxPool { window, stride, padding }, &[x], out_t, span)));
+                    return Ok(Val::T(self.push(
+                        cx,
+                        Op::MaxPool {
+                            window,
+                            stride,
+                            padding,
+                        },
+                        &[x],
+                        out_t,
+                        span,
+                    )));
                 }
-                let sums = self.push(cx, Op::SumPool { window, stride, padding }, &[x], out_t.clone(), span);
+                let sums = self.push(
+                    cx,
+                    Op::SumPool {
+                        window,
+                        stride,
+                        padding,
+                    },
+                    &[x],
+                    out_t.clone(),
+                    span,
+                );
                 if n == "sum_pool" {
                     return Ok(Val::T(sums));
                 }
                 let Elem::Fix { frac, bits } = t.elem else {
-                    return Err(Diagnostic::new(a.positional[0].span, format!("avg_pool of {t}")).help("average fixed-point values, or use sum_pool for integers"));
+                    return Err(
+                        Diagnostic::new(a.positional[0].span, format!("avg_pool of {t}"))
+                            .help("average fixed-point values, or use sum_pool for integers"),
+                    );
                 };
                 // Divide each window sum by the number of real (non-padding) inputs it covers.
                 let geo = PoolGeometry::new([t.shape[1], t.shape[2]], w, s, padding);
@@ -292,42 +535,81 @@ impl Elaborator<'_> {
                         recips.push(Num::Float(1.0 / geo.window_count(oy, ox) as f64));
                     }
                 }
-                let c = ConstT { shape: vec![1, geo.out[0], geo.out[1], 1], data: recips, boolean: false };
+                let c = ConstT {
+                    shape: vec![1, geo.out[0], geo.out[1], 1],
+                    data: recips,
+                    boolean: false,
+                };
                 let scale = self.materialize(cx, &c, Elem::Fix { frac, bits }, span)?;
                 let raw = self.push(cx, Op::Mul, &[sums, scale], out_t, span);
-                Ok(Val::T(self.rescale_product(cx, BinOp::Mul, raw, t.elem, t.elem, span)))
+                Ok(Val::T(self.rescale_product(
+                    cx,
+                    BinOp::Mul,
+                    raw,
+                    t.elem,
+                    t.elem,
+                    span,
+                )))
             }
             "trunc" | "trunc_pr" => {
                 let a = Args::new(n, args, 2, 2, &[], span)?;
                 let x = self.tensor(cx, a.positional[0])?;
                 let amount = self.const_ints(cx, a.positional[1], "the truncation amount")?;
                 let [m] = amount.as_slice() else {
-                    return Err(Diagnostic::new(a.positional[1].span, "truncate by one amount").help("e.g. trunc(x, 16)"));
+                    return Err(
+                        Diagnostic::new(a.positional[1].span, "truncate by one amount")
+                            .help("e.g. trunc(x, 16)"),
+                    );
                 };
                 if *m >= 64 {
-                    return Err(Diagnostic::new(a.positional[1].span, "truncation by 64 bits or more").help("use 0 to 63"));
+                    return Err(Diagnostic::new(
+                        a.positional[1].span,
+                        "truncation by 64 bits or more",
+                    )
+                    .help("use 0 to 63"));
                 }
                 let t = self.ty(cx, x);
-                Ok(Val::T(self.push(cx, Op::Trunc { amount: *m as u8, exact: n == "trunc" }, &[x], t, span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    Op::Trunc {
+                        amount: *m as u8,
+                        exact: n == "trunc",
+                    },
+                    &[x],
+                    t,
+                    span,
+                )))
             }
             "fill" => {
                 let a = Args::new(n, args, 2, 2, &[], span)?;
                 let v = match self.expr(cx, a.positional[0], None)? {
                     Val::Const(c) if c.shape.is_empty() => c,
-                    _ => return Err(Diagnostic::new(a.positional[0].span, "fill takes a constant scalar").help("e.g. fill(0, [3, 4])")),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            a.positional[0].span,
+                            "fill takes a constant scalar",
+                        )
+                        .help("e.g. fill(0, [3, 4])"))
+                    }
                 };
                 let shape = self.const_ints(cx, a.positional[1], "the shape")?;
                 let Some(len) = shape::elements(&shape).filter(|&n| n <= MAX_CONST_ELEMENTS) else {
                     return Err(Diagnostic::new(a.positional[1].span, "constant too large")
                         .help(format!("constants hold at most {MAX_CONST_ELEMENTS} elements; give the variable a type and initialize it from a smaller constant")));
                 };
-                Ok(Val::Const(ConstT { shape, data: vec![v.data[0]; len], boolean: v.boolean }))
+                Ok(Val::Const(ConstT {
+                    shape,
+                    data: vec![v.data[0]; len],
+                    boolean: v.boolean,
+                }))
             }
             "dim" => {
                 let a = Args::new(n, args, 2, 2, &[], span)?;
                 let x = self.tensor(cx, a.positional[0])?;
                 let t = self.ty(cx, x);
-                let axis = self.axis(cx, Some(a.positional[1]), t.shape.len())?.expect("given");
+                let axis = self
+                    .axis(cx, Some(a.positional[1]), t.shape.len())?
+                    .expect("given");
                 Ok(Val::Const(ConstT::int(t.shape[axis as usize] as i128)))
             }
             "size" => {
@@ -340,7 +622,14 @@ impl Elaborator<'_> {
     }
 
     /// `select(c, a, b) = b + c * (a - b)`.
-    fn select(&mut self, cx: &mut Cx, c: Value, a: (Val, Span), b: (Val, Span), span: Span) -> Result<Val> {
+    fn select(
+        &mut self,
+        cx: &mut Cx,
+        c: Value,
+        a: (Val, Span),
+        b: (Val, Span),
+        span: Span,
+    ) -> Result<Val> {
         let cspan = span;
         let diff = self.binary(cx, BinOp::Sub, a, b.clone(), span)?;
         let scaled = self.binary(cx, BinOp::Mul, (Val::T(c), cspan), (diff, span), span)?;
@@ -348,10 +637,27 @@ impl Elaborator<'_> {
     }
 
     /// Elementwise `max(a, b) = a + (a < b) * (b - a)`, or min.
-    fn elementwise_max(&mut self, cx: &mut Cx, is_max: bool, a: (Val, Span), b: (Val, Span), span: Span) -> Result<Val> {
-        let lt = self.binary(cx, if is_max { BinOp::Lt } else { BinOp::Gt }, a.clone(), b.clone(), span)?;
+    fn elementwise_max(
+        &mut self,
+        cx: &mut Cx,
+        is_max: bool,
+        a: (Val, Span),
+        b: (Val, Span),
+        span: Span,
+    ) -> Result<Val> {
+        let lt = self.binary(
+            cx,
+            if is_max { BinOp::Lt } else { BinOp::Gt },
+            a.clone(),
+            b.clone(),
+            span,
+        )?;
         let Val::T(c) = lt else {
-            return Ok(if is_max { max_const(a.0, b.0) } else { max_const(b.0, a.0) });
+            return Ok(if is_max {
+                max_const(a.0, b.0)
+            } else {
+                max_const(b.0, a.0)
+            });
         };
         self.select(cx, c, b, a, span)
     }

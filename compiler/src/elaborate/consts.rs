@@ -31,13 +31,21 @@ pub struct ConstT {
 
 impl ConstT {
     pub fn scalar(n: Num) -> Self {
-        ConstT { shape: vec![], data: vec![n], boolean: false }
+        ConstT {
+            shape: vec![],
+            data: vec![n],
+            boolean: false,
+        }
     }
     pub fn int(i: i128) -> Self {
         ConstT::scalar(Num::Int(i))
     }
     pub fn bool(b: bool) -> Self {
-        ConstT { shape: vec![], data: vec![Num::Int(b as i128)], boolean: true }
+        ConstT {
+            shape: vec![],
+            data: vec![Num::Int(b as i128)],
+            boolean: true,
+        }
     }
     /// The value as one integer, if it is an integer scalar.
     pub fn as_int(&self) -> Option<i128> {
@@ -51,7 +59,10 @@ impl ConstT {
         if self.shape.len() > 1 {
             return None;
         }
-        self.data.iter().map(|n| if let Num::Int(i) = n { Some(*i) } else { None }).collect()
+        self.data
+            .iter()
+            .map(|n| if let Num::Int(i) = n { Some(*i) } else { None })
+            .collect()
     }
 
     /// Ring elements of this constant in kind `elem`.
@@ -62,10 +73,16 @@ impl ConstT {
             .map(|n| match (elem, n) {
                 (Elem::Bit, Num::Int(i @ (0 | 1))) => Ok(*i as u64),
                 (Elem::Bit, _) => Err(format!("{} is not a bit (0 or 1)", n.as_f64())),
-                (Elem::Int { .. }, Num::Int(i)) if (-(1i128 << 63)..(1i128 << 64)).contains(i) => Ok(*i as u64),
+                (Elem::Int { .. }, Num::Int(i)) if (-(1i128 << 63)..(1i128 << 64)).contains(i) => {
+                    Ok(*i as u64)
+                }
                 (Elem::Int { .. }, Num::Int(i)) => Err(format!("{i} does not fit in 64 bits")),
                 (Elem::Int { .. }, Num::Float(f)) => Err(format!("{f} is not an integer")),
-                (Elem::Fix { .. }, Num::Int(i)) if i.unsigned_abs() < 1u128 << (63 - elem.frac()) => Ok(((*i) << elem.frac()) as u64),
+                (Elem::Fix { .. }, Num::Int(i))
+                    if i.unsigned_abs() < 1u128 << (63 - elem.frac()) =>
+                {
+                    Ok(((*i) << elem.frac()) as u64)
+                }
                 (Elem::Fix { .. }, Num::Int(i)) => Err(format!("{i} does not fit in {elem}")),
                 (Elem::Fix { .. }, Num::Float(f)) => {
                     let v = (f * scale).round();
@@ -87,7 +104,9 @@ pub fn fold_binary(op: BinOp, a: &ConstT, b: &ConstT) -> Result<ConstT, String> 
         return Err("matrix product of two constants is not supported".into());
     }
     let out_shape = shape::broadcast(&a.shape, &b.shape)?;
-    let n = shape::elements(&out_shape).filter(|&n| n <= super::MAX_CONST_ELEMENTS).ok_or("constant too large")?;
+    let n = shape::elements(&out_shape)
+        .filter(|&n| n <= super::MAX_CONST_ELEMENTS)
+        .ok_or("constant too large")?;
     let at = |t: &ConstT, i: usize| -> Num {
         // Index into a broadcast operand by its row-major position in the output.
         let mut idx = 0usize;
@@ -153,11 +172,20 @@ pub fn fold_binary(op: BinOp, a: &ConstT, b: &ConstT) -> Result<ConstT, String> 
                     Ge => Num::Int((p >= q) as i128),
                     Eq => Num::Int((p == q) as i128),
                     Ne => Num::Int((p != q) as i128),
-                    _ => return Err(format!("`{}` is not defined on fractional constants", op.symbol())),
+                    _ => {
+                        return Err(format!(
+                            "`{}` is not defined on fractional constants",
+                            op.symbol()
+                        ))
+                    }
                 }
             }
         };
         data.push(v);
     }
-    Ok(ConstT { shape: out_shape, data, boolean: comparison || logical })
+    Ok(ConstT {
+        shape: out_shape,
+        data,
+        boolean: comparison || logical,
+    })
 }

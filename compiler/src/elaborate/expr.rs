@@ -13,12 +13,25 @@ fn combine(op: BinOp, a: Elem, b: Elem) -> std::result::Result<(Elem, u8, u8), S
     Ok(match (a, b) {
         (Fix { frac: f1, bits: b1 }, Fix { frac: f2, bits: b2 }) => {
             if f1 != f2 {
-                return Err(format!("fixed-point values with {f1} and {f2} fractional bits"));
+                return Err(format!(
+                    "fixed-point values with {f1} and {f2} fractional bits"
+                ));
             }
-            (Fix { frac: f1, bits: b1.max(b2) }, 0, 0)
+            (
+                Fix {
+                    frac: f1,
+                    bits: b1.max(b2),
+                },
+                0,
+                0,
+            )
         }
-        (Fix { frac, bits }, Int { .. } | Bit) => (Fix { frac, bits }, 0, if additive { frac } else { 0 }),
-        (Int { .. } | Bit, Fix { frac, bits }) => (Fix { frac, bits }, if additive { frac } else { 0 }, 0),
+        (Fix { frac, bits }, Int { .. } | Bit) => {
+            (Fix { frac, bits }, 0, if additive { frac } else { 0 })
+        }
+        (Int { .. } | Bit, Fix { frac, bits }) => {
+            (Fix { frac, bits }, if additive { frac } else { 0 }, 0)
+        }
         (Int { bits: x }, Int { bits: y }) => (Int { bits: x.max(y) }, 0, 0),
         (Int { bits }, Bit) | (Bit, Int { bits }) => (Int { bits }, 0, 0),
         (Bit, Bit) if op == BinOp::Mul => (Bit, 0, 0),
@@ -27,7 +40,12 @@ fn combine(op: BinOp, a: Elem, b: Elem) -> std::result::Result<(Elem, u8, u8), S
 }
 
 impl Elaborator<'_> {
-    pub(crate) fn expr(&mut self, cx: &mut Cx, e: &Expr, expected: Option<&TensorType>) -> Result<Val> {
+    pub(crate) fn expr(
+        &mut self,
+        cx: &mut Cx,
+        e: &Expr,
+        expected: Option<&TensorType>,
+    ) -> Result<Val> {
         match &e.kind {
             ExprKind::Int(v) => Ok(Val::Const(ConstT::int(*v as i128))),
             ExprKind::Float(v) => Ok(Val::Const(ConstT::scalar(Num::Float(*v)))),
@@ -39,51 +57,82 @@ impl Elaborator<'_> {
                     match self.expr(cx, it, None)? {
                         Val::Const(c) => consts.push((c, it.span)),
                         _ => {
-                            return Err(Diagnostic::new(it.span, "array literals hold compile-time constants only")
-                                .help("join tensors with concat([a, b], axis = 0)"))
+                            return Err(Diagnostic::new(
+                                it.span,
+                                "array literals hold compile-time constants only",
+                            )
+                            .help("join tensors with concat([a, b], axis = 0)"))
                         }
                     }
                 }
                 let Some((first, _)) = consts.first() else {
-                    return Err(Diagnostic::new(e.span, "empty array literal").help("give at least one element"));
+                    return Err(Diagnostic::new(e.span, "empty array literal")
+                        .help("give at least one element"));
                 };
                 let inner = first.shape.clone();
                 let mut data = Vec::new();
                 for (c, span) in &consts {
                     if c.shape != inner {
-                        return Err(Diagnostic::new(*span, "array elements have different shapes").help("make every row the same length"));
+                        return Err(
+                            Diagnostic::new(*span, "array elements have different shapes")
+                                .help("make every row the same length"),
+                        );
                     }
                     data.extend(c.data.iter().copied());
                 }
                 let mut shape = vec![consts.len()];
                 shape.extend(inner);
                 if data.len() > MAX_CONST_ELEMENTS {
-                    return Err(Diagnostic::new(e.span, "array literal too large").help(format!("constants hold at most {MAX_CONST_ELEMENTS} elements")));
+                    return Err(
+                        Diagnostic::new(e.span, "array literal too large").help(format!(
+                            "constants hold at most {MAX_CONST_ELEMENTS} elements"
+                        )),
+                    );
                 }
-                Ok(Val::Const(ConstT { shape, data, boolean: consts.iter().all(|(c, _)| c.boolean) }))
+                Ok(Val::Const(ConstT {
+                    shape,
+                    data,
+                    boolean: consts.iter().all(|(c, _)| c.boolean),
+                }))
             }
             ExprKind::Call { callee, args } => self.call(cx, callee, args, e.span, expected),
             ExprKind::Unary(op, x) => {
                 let v = self.expr(cx, x, None)?;
                 match (op, v) {
-                    (UnOp::Neg, Val::Const(c)) => Ok(Val::Const(fold_binary(BinOp::Sub, &ConstT::int(0), &c).map_err(|m| Diagnostic::new(e.span, m))?)),
-                    (UnOp::Not, Val::Const(c)) if c.boolean => Ok(Val::Const(fold_binary(BinOp::Xor, &ConstT::bool(true), &c).map_err(|m| Diagnostic::new(e.span, m))?)),
+                    (UnOp::Neg, Val::Const(c)) => Ok(Val::Const(
+                        fold_binary(BinOp::Sub, &ConstT::int(0), &c)
+                            .map_err(|m| Diagnostic::new(e.span, m))?,
+                    )),
+                    (UnOp::Not, Val::Const(c)) if c.boolean => Ok(Val::Const(
+                        fold_binary(BinOp::Xor, &ConstT::bool(true), &c)
+                            .map_err(|m| Diagnostic::new(e.span, m))?,
+                    )),
                     (UnOp::Neg, Val::T(v)) => {
                         let t = self.ty(cx, v);
                         if t.elem == Elem::Bit {
-                            return Err(Diagnostic::new(e.span, "negation of a bit").help("use !b for the complement of a bit, or convert with `as sint<8>`"));
+                            return Err(Diagnostic::new(e.span, "negation of a bit").help(
+                                "use !b for the complement of a bit, or convert with `as sint<8>`",
+                            ));
                         }
                         Ok(Val::T(self.push(cx, Op::Neg, &[v], t, e.span)))
                     }
                     (UnOp::Not, Val::T(v)) => {
                         let t = self.ty(cx, v);
                         if t.elem != Elem::Bit {
-                            return Err(Diagnostic::new(x.span, format!("`!` needs bits, found {t}")).help("compare values to get bits"));
+                            return Err(Diagnostic::new(
+                                x.span,
+                                format!("`!` needs bits, found {t}"),
+                            )
+                            .help("compare values to get bits"));
                         }
                         Ok(Val::T(self.not(cx, v, e.span)))
                     }
-                    (UnOp::Not, _) => Err(Diagnostic::new(x.span, "`!` needs a boolean or bits").help("compare values to get bits")),
-                    (_, Val::Unit) => Err(Diagnostic::new(x.span, "this call returns nothing").help("use a value")),
+                    (UnOp::Not, _) => Err(Diagnostic::new(x.span, "`!` needs a boolean or bits")
+                        .help("compare values to get bits")),
+                    (_, Val::Unit) => {
+                        Err(Diagnostic::new(x.span, "this call returns nothing")
+                            .help("use a value"))
+                    }
                 }
             }
             ExprKind::Binary(op, a, b) => {
@@ -112,20 +161,34 @@ impl Elaborator<'_> {
                 return Ok(Val::Const(ConstT::int(*d)));
             }
             if self.parties.contains_key(&n.name) {
-                return Err(Diagnostic::new(span, format!("`{}` is a party, not a value", n.name)).help("parties appear in input(party) and `reveal x to party`"));
+                return Err(
+                    Diagnostic::new(span, format!("`{}` is a party, not a value", n.name))
+                        .help("parties appear in input(party) and `reveal x to party`"),
+                );
             }
         }
         if let Some(c) = self.const_item(cx, p)? {
             return Ok(Val::Const(c));
         }
-        let name = p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::");
-        Err(Diagnostic::new(span, format!("unknown name `{name}`")).help("declare it with `let` or `const` before using it"))
+        let name = p
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join("::");
+        Err(Diagnostic::new(span, format!("unknown name `{name}`"))
+            .help("declare it with `let` or `const` before using it"))
     }
 
     /// `1 - b` for bits `b`.
     pub(crate) fn not(&mut self, cx: &mut Cx, b: Value, span: Span) -> Value {
         let t = self.ty(cx, b);
-        let one = self.push(cx, Op::Const(vec![1]), &[], TensorType::new(false, Elem::Bit, vec![]), span);
+        let one = self.push(
+            cx,
+            Op::Const(vec![1]),
+            &[],
+            TensorType::new(false, Elem::Bit, vec![]),
+            span,
+        );
         self.push(cx, Op::Sub, &[one, b], t, span)
     }
 
@@ -146,13 +209,24 @@ impl Elaborator<'_> {
                 };
                 self.materialize(cx, &c, elem, span)
             }
-            Val::Unit => Err(Diagnostic::new(span, "this call returns nothing").help("use a value")),
+            Val::Unit => {
+                Err(Diagnostic::new(span, "this call returns nothing").help("use a value"))
+            }
         }
     }
 
-    pub(crate) fn binary(&mut self, cx: &mut Cx, op: BinOp, (va, sa): (Val, Span), (vb, sb): (Val, Span), span: Span) -> Result<Val> {
+    pub(crate) fn binary(
+        &mut self,
+        cx: &mut Cx,
+        op: BinOp,
+        (va, sa): (Val, Span),
+        (vb, sb): (Val, Span),
+        span: Span,
+    ) -> Result<Val> {
         if let (Val::Const(a), Val::Const(b)) = (&va, &vb) {
-            return fold_binary(op, a, b).map(Val::Const).map_err(|m| Diagnostic::new(span, m).help("check the constant expression"));
+            return fold_binary(op, a, b)
+                .map(Val::Const)
+                .map_err(|m| Diagnostic::new(span, m).help("check the constant expression"));
         }
         // Shifts take a constant amount.
         if matches!(op, BinOp::Shl | BinOp::Shr) {
@@ -160,10 +234,20 @@ impl Elaborator<'_> {
                 Val::Const(c) => c.as_int().filter(|k| (0..64).contains(k)),
                 _ => None,
             }
-            .ok_or_else(|| Diagnostic::new(sb, "shift amount must be an integer constant in 0..64").help("shift by a constant; for other scaling multiply by a constant"))?;
+            .ok_or_else(|| {
+                Diagnostic::new(sb, "shift amount must be an integer constant in 0..64")
+                    .help("shift by a constant; for other scaling multiply by a constant")
+            })?;
             let x = self.operand(cx, va, sa, None)?;
             let t = self.ty(cx, x);
-            let op = if op == BinOp::Shl { Op::Shl(amount as u8) } else { Op::Trunc { amount: amount as u8, exact: true } };
+            let op = if op == BinOp::Shl {
+                Op::Shl(amount as u8)
+            } else {
+                Op::Trunc {
+                    amount: amount as u8,
+                    exact: true,
+                }
+            };
             return Ok(Val::T(self.push(cx, op, &[x], t, span)));
         }
         // Division by a constant: fixed point multiplies by the reciprocal.
@@ -171,24 +255,43 @@ impl Elaborator<'_> {
             if let (Val::T(x), Val::Const(c)) = (&va, &vb) {
                 let t = self.ty(cx, *x);
                 if matches!(t.elem, Elem::Fix { .. }) {
-                    let recip = fold_binary(BinOp::Div, &ConstT::scalar(Num::Float(1.0)), c).map_err(|m| Diagnostic::new(sb, m))?;
+                    let recip = fold_binary(BinOp::Div, &ConstT::scalar(Num::Float(1.0)), c)
+                        .map_err(|m| Diagnostic::new(sb, m))?;
                     return self.binary(cx, BinOp::Mul, (va, sa), (Val::Const(recip), sb), span);
                 }
             }
         }
-        let like_a = if let Val::T(v) = &va { Some(self.ty(cx, *v).elem) } else { None };
-        let like_b = if let Val::T(v) = &vb { Some(self.ty(cx, *v).elem) } else { None };
+        let like_a = if let Val::T(v) = &va {
+            Some(self.ty(cx, *v).elem)
+        } else {
+            None
+        };
+        let like_b = if let Val::T(v) = &vb {
+            Some(self.ty(cx, *v).elem)
+        } else {
+            None
+        };
         let a = self.operand(cx, va, sa, like_b)?;
         let b = self.operand(cx, vb, sb, like_a)?;
         let (ta, tb) = (self.ty(cx, a), self.ty(cx, b));
         let secret = ta.secret || tb.secret;
-        let shape_err = |m: String| Diagnostic::new(span, m).label(format!("{ta} {} {tb}", op.symbol())).help("see the broadcasting rules in docs/LANGUAGE.md; reshape one operand");
+        let shape_err = |m: String| {
+            Diagnostic::new(span, m)
+                .label(format!("{ta} {} {tb}", op.symbol()))
+                .help("see the broadcasting rules in docs/LANGUAGE.md; reshape one operand")
+        };
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::MatMul => {
                 let (elem, sh_a, sh_b) = combine(op, ta.elem, tb.elem).map_err(|m| {
-                    Diagnostic::new(span, format!("`{}` of {ta} and {tb}: {m}", op.symbol())).help("convert one side with `as`")
+                    Diagnostic::new(span, format!("`{}` of {ta} and {tb}: {m}", op.symbol()))
+                        .help("convert one side with `as`")
                 })?;
-                let out_shape = if op == BinOp::MatMul { shape::matmul(&ta.shape, &tb.shape) } else { shape::broadcast(&ta.shape, &tb.shape) }.map_err(shape_err)?;
+                let out_shape = if op == BinOp::MatMul {
+                    shape::matmul(&ta.shape, &tb.shape)
+                } else {
+                    shape::broadcast(&ta.shape, &tb.shape)
+                }
+                .map_err(shape_err)?;
                 let a = self.align(cx, a, sh_a, span);
                 let b = self.align(cx, b, sh_b, span);
                 let ir_op = match op {
@@ -197,43 +300,83 @@ impl Elaborator<'_> {
                     BinOp::Mul => Op::Mul,
                     _ => Op::MatMul,
                 };
-                let raw = self.push(cx, ir_op, &[a, b], TensorType::new(secret, elem, out_shape), span);
-                Ok(Val::T(self.rescale_product(cx, op, raw, ta.elem, tb.elem, span)))
+                let raw = self.push(
+                    cx,
+                    ir_op,
+                    &[a, b],
+                    TensorType::new(secret, elem, out_shape),
+                    span,
+                );
+                Ok(Val::T(
+                    self.rescale_product(cx, op, raw, ta.elem, tb.elem, span),
+                ))
             }
             BinOp::Div | BinOp::Rem => {
-                if secret || matches!(ta.elem, Elem::Fix { .. }) || matches!(tb.elem, Elem::Fix { .. }) {
+                if secret
+                    || matches!(ta.elem, Elem::Fix { .. })
+                    || matches!(tb.elem, Elem::Fix { .. })
+                {
                     return Err(Diagnostic::new(span, format!("`{}` of {ta} and {tb}", op.symbol()))
                         .help("division and remainder work on public integers; divide fixed-point values by a constant, and secret integers by powers of two with >>"));
                 }
-                let (elem, _, _) = combine(BinOp::Add, ta.elem, tb.elem).map_err(|m| Diagnostic::new(span, m))?;
+                let (elem, _, _) =
+                    combine(BinOp::Add, ta.elem, tb.elem).map_err(|m| Diagnostic::new(span, m))?;
                 let out = shape::broadcast(&ta.shape, &tb.shape).map_err(shape_err)?;
                 let ir_op = if op == BinOp::Div { Op::Div } else { Op::Rem };
-                Ok(Val::T(self.push(cx, ir_op, &[a, b], TensorType::new(false, elem, out), span)))
+                Ok(Val::T(self.push(
+                    cx,
+                    ir_op,
+                    &[a, b],
+                    TensorType::new(false, elem, out),
+                    span,
+                )))
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => {
                 let (elem, sh_a, sh_b) = combine(BinOp::Sub, ta.elem, tb.elem).map_err(|m| {
-                    Diagnostic::new(span, format!("comparison of {ta} and {tb}: {m}")).help("convert one side with `as`")
+                    Diagnostic::new(span, format!("comparison of {ta} and {tb}: {m}"))
+                        .help("convert one side with `as`")
                 })?;
                 let out = shape::broadcast(&ta.shape, &tb.shape).map_err(shape_err)?;
                 let a = self.align(cx, a, sh_a, span);
                 let b = self.align(cx, b, sh_b, span);
                 // The difference of two k-bit values needs k + 1 bits.
                 let diff_elem = match elem {
-                    Elem::Int { bits } => Elem::Int { bits: (bits + 1).min(64) },
-                    Elem::Fix { frac, bits } => Elem::Fix { frac, bits: (bits + 1).min(64) },
+                    Elem::Int { bits } => Elem::Int {
+                        bits: (bits + 1).min(64),
+                    },
+                    Elem::Fix { frac, bits } => Elem::Fix {
+                        frac,
+                        bits: (bits + 1).min(64),
+                    },
                     Elem::Bit => Elem::Int { bits: 2 },
                 };
                 let diff_t = TensorType::new(secret, diff_elem, out.clone());
                 let bit_t = TensorType::new(secret, Elem::Bit, out);
-                let (x, y) = if matches!(op, BinOp::Gt | BinOp::Le) { (b, a) } else { (a, b) };
+                let (x, y) = if matches!(op, BinOp::Gt | BinOp::Le) {
+                    (b, a)
+                } else {
+                    (a, b)
+                };
                 let d = self.push(cx, Op::Sub, &[x, y], diff_t, span);
-                let test = if matches!(op, BinOp::Eq | BinOp::Ne) { Op::EqZ } else { Op::LtZ };
+                let test = if matches!(op, BinOp::Eq | BinOp::Ne) {
+                    Op::EqZ
+                } else {
+                    Op::LtZ
+                };
                 let bit = self.push(cx, test, &[d], bit_t, span);
-                Ok(Val::T(if matches!(op, BinOp::Le | BinOp::Ge | BinOp::Ne) { self.not(cx, bit, span) } else { bit }))
+                Ok(Val::T(if matches!(op, BinOp::Le | BinOp::Ge | BinOp::Ne) {
+                    self.not(cx, bit, span)
+                } else {
+                    bit
+                }))
             }
             BinOp::And | BinOp::Or | BinOp::Xor => {
                 if ta.elem != Elem::Bit || tb.elem != Elem::Bit {
-                    return Err(Diagnostic::new(span, format!("`{}` needs bits, found {ta} and {tb}", op.symbol())).help("compare values to get bits"));
+                    return Err(Diagnostic::new(
+                        span,
+                        format!("`{}` needs bits, found {ta} and {tb}", op.symbol()),
+                    )
+                    .help("compare values to get bits"));
                 }
                 let out = shape::broadcast(&ta.shape, &tb.shape).map_err(shape_err)?;
                 let t = TensorType::new(secret, Elem::Bit, out);
@@ -243,7 +386,11 @@ impl Elaborator<'_> {
                     _ => {
                         // a | b = a + b - ab ; a ^ b = a + b - 2ab
                         let sum = self.push(cx, Op::Add, &[a, b], t.clone(), span);
-                        let twice = if op == BinOp::Xor { self.push(cx, Op::Shl(1), &[prod], t.clone(), span) } else { prod };
+                        let twice = if op == BinOp::Xor {
+                            self.push(cx, Op::Shl(1), &[prod], t.clone(), span)
+                        } else {
+                            prod
+                        };
                         self.push(cx, Op::Sub, &[sum, twice], t, span)
                     }
                 }))
@@ -259,76 +406,184 @@ impl Elaborator<'_> {
         }
         let t = self.ty(cx, v);
         let frac = shift;
-        let elem = Elem::Fix { frac, bits: (t.elem.bits().max(frac + 1) + frac).min(64) };
-        self.push(cx, Op::Shl(shift), &[v], TensorType::new(t.secret, elem, t.shape), span)
+        let elem = Elem::Fix {
+            frac,
+            bits: (t.elem.bits().max(frac + 1) + frac).min(64),
+        };
+        self.push(
+            cx,
+            Op::Shl(shift),
+            &[v],
+            TensorType::new(t.secret, elem, t.shape),
+            span,
+        )
     }
 
     /// A product of two fixed-point values has twice the fractional bits: truncate back.
-    pub(crate) fn rescale_product(&mut self, cx: &mut Cx, op: BinOp, raw: Value, a: Elem, b: Elem, span: Span) -> Value {
-        let (Elem::Fix { frac, .. }, Elem::Fix { .. }) = (a, b) else { return raw };
+    pub(crate) fn rescale_product(
+        &mut self,
+        cx: &mut Cx,
+        op: BinOp,
+        raw: Value,
+        a: Elem,
+        b: Elem,
+        span: Span,
+    ) -> Value {
+        let (Elem::Fix { frac, .. }, Elem::Fix { .. }) = (a, b) else {
+            return raw;
+        };
         if !matches!(op, BinOp::Mul | BinOp::MatMul) {
             return raw;
         }
         let t = self.ty(cx, raw);
-        self.push(cx, Op::Trunc { amount: frac, exact: self.options.exact_fixed_point }, &[raw], t, span)
+        self.push(
+            cx,
+            Op::Trunc {
+                amount: frac,
+                exact: self.options.exact_fixed_point,
+            },
+            &[raw],
+            t,
+            span,
+        )
     }
 
-    fn cast(&mut self, cx: &mut Cx, v: Val, target: &TensorType, vspan: Span, tspan: Span) -> Result<Val> {
+    fn cast(
+        &mut self,
+        cx: &mut Cx,
+        v: Val,
+        target: &TensorType,
+        vspan: Span,
+        tspan: Span,
+    ) -> Result<Val> {
         let x = match v {
-            Val::Const(c) => return Ok(Val::T(self.coerce(cx, Val::Const(c), target, vspan, "cast")?)),
+            Val::Const(c) => {
+                return Ok(Val::T(self.coerce(
+                    cx,
+                    Val::Const(c),
+                    target,
+                    vspan,
+                    "cast",
+                )?))
+            }
             Val::T(x) => x,
-            Val::Unit => return Err(Diagnostic::new(vspan, "this call returns nothing").help("cast a value")),
+            Val::Unit => {
+                return Err(Diagnostic::new(vspan, "this call returns nothing").help("cast a value"))
+            }
         };
         let t = self.ty(cx, x);
         if !target.shape.is_empty() && target.shape != t.shape {
-            return Err(Diagnostic::new(tspan, format!("cast changes the shape from {:?} to {:?}", t.shape, target.shape))
-                .help("casts change the element type only; use reshape(x, [...]) for shapes"));
+            return Err(Diagnostic::new(
+                tspan,
+                format!(
+                    "cast changes the shape from {:?} to {:?}",
+                    t.shape, target.shape
+                ),
+            )
+            .help("casts change the element type only; use reshape(x, [...]) for shapes"));
         }
         if t.secret && !target.secret {
-            return Err(Diagnostic::new(tspan, format!("cast of secret {t} to a public type")).help("reveal it to every party with open(x) instead"));
+            return Err(
+                Diagnostic::new(tspan, format!("cast of secret {t} to a public type"))
+                    .help("reveal it to every party with open(x) instead"),
+            );
         }
         let out = |elem| TensorType::new(t.secret, elem, t.shape.clone());
         let converted = match (t.elem, target.elem) {
             (a, b) if a == b => x,
-            (Elem::Int { .. } | Elem::Bit, Elem::Int { .. }) => self.push(cx, Op::Reshape, &[x], out(target.elem), vspan),
-            (Elem::Int { .. } | Elem::Bit, Elem::Fix { frac, .. }) => self.push(cx, Op::Shl(frac), &[x], out(target.elem), vspan),
-            (Elem::Fix { frac: f1, .. }, Elem::Fix { frac: f2, .. }) if f2 >= f1 => self.push(cx, Op::Shl(f2 - f1), &[x], out(target.elem), vspan),
+            (Elem::Int { .. } | Elem::Bit, Elem::Int { .. }) => {
+                self.push(cx, Op::Reshape, &[x], out(target.elem), vspan)
+            }
+            (Elem::Int { .. } | Elem::Bit, Elem::Fix { frac, .. }) => {
+                self.push(cx, Op::Shl(frac), &[x], out(target.elem), vspan)
+            }
+            (Elem::Fix { frac: f1, .. }, Elem::Fix { frac: f2, .. }) if f2 >= f1 => {
+                self.push(cx, Op::Shl(f2 - f1), &[x], out(target.elem), vspan)
+            }
             (Elem::Fix { frac: f1, .. }, Elem::Fix { frac: f2, .. }) => {
                 let exact = self.options.exact_fixed_point;
-                self.push(cx, Op::Trunc { amount: f1 - f2, exact }, &[x], out(target.elem), vspan)
+                self.push(
+                    cx,
+                    Op::Trunc {
+                        amount: f1 - f2,
+                        exact,
+                    },
+                    &[x],
+                    out(target.elem),
+                    vspan,
+                )
             }
-            (Elem::Fix { frac, .. }, Elem::Int { .. }) => self.push(cx, Op::Trunc { amount: frac, exact: true }, &[x], out(target.elem), vspan),
+            (Elem::Fix { frac, .. }, Elem::Int { .. }) => self.push(
+                cx,
+                Op::Trunc {
+                    amount: frac,
+                    exact: true,
+                },
+                &[x],
+                out(target.elem),
+                vspan,
+            ),
             (_, Elem::Bit) => {
-                return Err(Diagnostic::new(tspan, format!("cast of {t} to bits")).help("compare instead, e.g. `x != 0` or `x > 0`"))
+                return Err(Diagnostic::new(tspan, format!("cast of {t} to bits"))
+                    .help("compare instead, e.g. `x != 0` or `x > 0`"))
             }
         };
         let now = self.ty(cx, converted);
         Ok(Val::T(if target.secret && !now.secret {
-            self.push(cx, Op::Classify, &[converted], TensorType::new(true, now.elem, now.shape), vspan)
+            self.push(
+                cx,
+                Op::Classify,
+                &[converted],
+                TensorType::new(true, now.elem, now.shape),
+                vspan,
+            )
         } else {
             converted
         }))
     }
 
-    fn index(&mut self, cx: &mut Cx, v: Val, items: &[IndexItem], xspan: Span, span: Span) -> Result<Val> {
+    fn index(
+        &mut self,
+        cx: &mut Cx,
+        v: Val,
+        items: &[IndexItem],
+        xspan: Span,
+        span: Span,
+    ) -> Result<Val> {
         let x = match v {
             Val::T(x) => x,
-            _ => return Err(Diagnostic::new(xspan, "only tensors can be indexed").help("index a tensor value")),
+            _ => {
+                return Err(Diagnostic::new(xspan, "only tensors can be indexed")
+                    .help("index a tensor value"))
+            }
         };
         let t = self.ty(cx, x);
         if items.len() > t.shape.len() {
-            return Err(Diagnostic::new(span, format!("{} indices for a tensor of rank {}", items.len(), t.shape.len())).help("give at most one index per axis"));
+            return Err(Diagnostic::new(
+                span,
+                format!(
+                    "{} indices for a tensor of rank {}",
+                    items.len(),
+                    t.shape.len()
+                ),
+            )
+            .help("give at most one index per axis"));
         }
         let mut starts = vec![0u32; t.shape.len()];
         let mut sizes = t.shape.clone();
         let mut dropped = Vec::new();
         let mut dynamic: Option<(u32, Value)> = None;
-        let konst = |this: &mut Self, cx: &mut Cx, e: &Expr| -> Result<Val> { this.expr(cx, e, None) };
+        let konst =
+            |this: &mut Self, cx: &mut Cx, e: &Expr| -> Result<Val> { this.expr(cx, e, None) };
         for (axis, item) in items.iter().enumerate() {
             let size = t.shape[axis];
             let in_range = |v: i128, limit: usize, s: Span| -> Result<usize> {
                 if v < 0 || v as usize > limit {
-                    Err(Diagnostic::new(s, format!("index {v} is out of bounds for axis {axis} of size {size}")).help("indices start at 0"))
+                    Err(Diagnostic::new(
+                        s,
+                        format!("index {v} is out of bounds for axis {axis} of size {size}"),
+                    )
+                    .help("indices start at 0"))
                 } else {
                     Ok(v as usize)
                 }
@@ -351,21 +606,34 @@ impl Elaborator<'_> {
                         return Err(Diagnostic::new(*s, "range bounds must be constants")
                             .help("for a range that starts at a run-time position use `x[start; length]` with a constant length"));
                     };
-                    let len = fold_binary(BinOp::Sub, cb, ca).map_err(|m| Diagnostic::new(*s, m))?;
+                    let len =
+                        fold_binary(BinOp::Sub, cb, ca).map_err(|m| Diagnostic::new(*s, m))?;
                     (a, Val::Const(len), *s)
                 }
                 IndexItem::Window(a, n, s) => (konst(self, cx, a)?, konst(self, cx, n)?, *s),
             };
             let Val::Const(len) = len else {
-                return Err(Diagnostic::new(s, "slice length must be a constant").help("shapes are static: use a constant length"));
+                return Err(Diagnostic::new(s, "slice length must be a constant")
+                    .help("shapes are static: use a constant length"));
             };
-            let len = len.as_int().ok_or_else(|| Diagnostic::new(s, "slice length must be an integer").help("use an integer"))?;
+            let len = len.as_int().ok_or_else(|| {
+                Diagnostic::new(s, "slice length must be an integer").help("use an integer")
+            })?;
             match start {
                 Val::Const(c) => {
-                    let st = c.as_int().ok_or_else(|| Diagnostic::new(s, "index must be an integer").help("use an integer"))?;
+                    let st = c.as_int().ok_or_else(|| {
+                        Diagnostic::new(s, "index must be an integer").help("use an integer")
+                    })?;
                     let st = in_range(st, size, s)?;
                     if len < 0 || len > (size - st) as i128 {
-                        return Err(Diagnostic::new(s, format!("range {st}..{} is out of bounds for axis {axis} of size {size}", st as i128 + len)).help("stay within the axis"));
+                        return Err(Diagnostic::new(
+                            s,
+                            format!(
+                                "range {st}..{} is out of bounds for axis {axis} of size {size}",
+                                st as i128 + len
+                            ),
+                        )
+                        .help("stay within the axis"));
                     }
                     starts[axis] = st as u32;
                 }
@@ -375,17 +643,28 @@ impl Elaborator<'_> {
                         return Err(Diagnostic::new(s, "index is secret").help("secret indices are not supported: select with a one-hot vector and a dot product instead"));
                     }
                     if !ot.shape.is_empty() || !matches!(ot.elem, Elem::Int { .. }) {
-                        return Err(Diagnostic::new(s, format!("index must be an integer scalar, not {ot}")).help("use an integer"));
+                        return Err(Diagnostic::new(
+                            s,
+                            format!("index must be an integer scalar, not {ot}"),
+                        )
+                        .help("use an integer"));
                     }
                     if dynamic.is_some() {
-                        return Err(Diagnostic::new(s, "more than one run-time index").help("only one axis may have a run-time start; slice in two steps"));
+                        return Err(Diagnostic::new(s, "more than one run-time index")
+                            .help("only one axis may have a run-time start; slice in two steps"));
                     }
                     if len < 0 || len > size as i128 {
-                        return Err(Diagnostic::new(s, format!("length {len} exceeds axis {axis} of size {size}")).help("stay within the axis"));
+                        return Err(Diagnostic::new(
+                            s,
+                            format!("length {len} exceeds axis {axis} of size {size}"),
+                        )
+                        .help("stay within the axis"));
                     }
                     dynamic = Some((axis as u32, offset));
                 }
-                Val::Unit => return Err(Diagnostic::new(s, "index has no value").help("use an integer")),
+                Val::Unit => {
+                    return Err(Diagnostic::new(s, "index has no value").help("use an integer"))
+                }
             }
             sizes[axis] = len as usize;
         }
@@ -395,12 +674,32 @@ impl Elaborator<'_> {
         let sliced = if dynamic.is_none() && sizes == t.shape {
             x
         } else {
-            self.push(cx, Op::Slice { starts, dynamic_axis: dynamic.map(|d| d.0) }, &args, sliced_t, span)
+            self.push(
+                cx,
+                Op::Slice {
+                    starts,
+                    dynamic_axis: dynamic.map(|d| d.0),
+                },
+                &args,
+                sliced_t,
+                span,
+            )
         };
         if dropped.is_empty() {
             return Ok(Val::T(sliced));
         }
-        let kept: Vec<usize> = sizes.iter().enumerate().filter(|(i, _)| !dropped.contains(i)).map(|(_, d)| *d).collect();
-        Ok(Val::T(self.push(cx, Op::Reshape, &[sliced], TensorType::new(t.secret, t.elem, kept), span)))
+        let kept: Vec<usize> = sizes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !dropped.contains(i))
+            .map(|(_, d)| *d)
+            .collect();
+        Ok(Val::T(self.push(
+            cx,
+            Op::Reshape,
+            &[sliced],
+            TensorType::new(t.secret, t.elem, kept),
+            span,
+        )))
     }
 }

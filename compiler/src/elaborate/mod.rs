@@ -19,8 +19,28 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Names the language reserves for its built-in operations.
 pub const BUILTINS: &[&str] = &[
-    "input", "open", "select", "relu", "max", "min", "clamp", "sum", "argmax", "reshape", "transpose", "concat",
-    "conv2d", "depthwise_conv2d", "avg_pool", "sum_pool", "max_pool", "trunc", "trunc_pr", "fill", "dim", "size",
+    "input",
+    "open",
+    "select",
+    "relu",
+    "max",
+    "min",
+    "clamp",
+    "sum",
+    "argmax",
+    "reshape",
+    "transpose",
+    "concat",
+    "conv2d",
+    "depthwise_conv2d",
+    "avg_pool",
+    "sum_pool",
+    "max_pool",
+    "trunc",
+    "trunc_pr",
+    "fill",
+    "dim",
+    "size",
 ];
 
 /// Largest tensor a type may describe (the bytecode's limit).
@@ -86,13 +106,19 @@ fn type_error(span: Span, expected: &TensorType, found: &TensorType, what: &str)
     let help = if expected.secret && !found.secret {
         "public values become secret on their own; check the element type and shape".to_string()
     } else if !expected.secret && found.secret {
-        "a secret value cannot become public implicitly: use open(x) to reveal it to every party".to_string()
+        "a secret value cannot become public implicitly: use open(x) to reveal it to every party"
+            .to_string()
     } else if expected.elem != found.elem {
-        format!("convert it explicitly, e.g. `(...) as {}`", TensorType::new(expected.secret, expected.elem, vec![]))
+        format!(
+            "convert it explicitly, e.g. `(...) as {}`",
+            TensorType::new(expected.secret, expected.elem, vec![])
+        )
     } else {
         "reshape or slice it to the expected shape".to_string()
     };
-    Diagnostic::new(span, format!("{what}: expected {expected}, found {found}")).label(format!("this is {found}")).help(help)
+    Diagnostic::new(span, format!("{what}: expected {expected}, found {found}"))
+        .label(format!("this is {found}"))
+        .help(help)
 }
 
 impl<'m> Elaborator<'m> {
@@ -110,29 +136,54 @@ impl<'m> Elaborator<'m> {
     }
 
     /// Elaborates `main` of module `main_module`, whose `party` items are `parties`.
-    pub fn run(&mut self, main_module: &str, parties: Vec<(Ident, u64)>, file_span: Span) -> Result<()> {
+    pub fn run(
+        &mut self,
+        main_module: &str,
+        parties: Vec<(Ident, u64)>,
+        file_span: Span,
+    ) -> Result<()> {
         let mut ids = HashMap::new();
         for (name, id) in &parties {
             if *id >= 64 {
-                return Err(Diagnostic::new(name.span, format!("party id {id} is too large")).help("party ids are 0 to 63"));
+                return Err(
+                    Diagnostic::new(name.span, format!("party id {id} is too large"))
+                        .help("party ids are 0 to 63"),
+                );
             }
             if self.parties.insert(name.name.clone(), *id as u8).is_some() {
-                return Err(Diagnostic::new(name.span, format!("party `{}` is declared twice", name.name)).help("give each party one declaration"));
+                return Err(Diagnostic::new(
+                    name.span,
+                    format!("party `{}` is declared twice", name.name),
+                )
+                .help("give each party one declaration"));
             }
             if let Some(other) = ids.insert(*id, name.name.clone()) {
-                return Err(Diagnostic::new(name.span, format!("party id {id} is already used by `{other}`")).help("give each party its own id"));
+                return Err(Diagnostic::new(
+                    name.span,
+                    format!("party id {id} is already used by `{other}`"),
+                )
+                .help("give each party its own id"));
             }
         }
         if self.parties.is_empty() {
-            return Err(Diagnostic::new(file_span, "the program declares no parties").help("declare them before main, e.g. `party alice = 0;`"));
+            return Err(
+                Diagnostic::new(file_span, "the program declares no parties")
+                    .help("declare them before main, e.g. `party alice = 0;`"),
+            );
         }
         self.module.parties = self.parties.values().max().map_or(0, |m| m + 1);
         let info = &self.modules[main_module];
         let Some(main) = info.fns.get("main") else {
-            return Err(Diagnostic::new(file_span, "the program has no `main` function").help("add `fn main() { ... }`"));
+            return Err(
+                Diagnostic::new(file_span, "the program has no `main` function")
+                    .help("add `fn main() { ... }`"),
+            );
         };
         if !main.params.is_empty() || !main.generics.is_empty() {
-            return Err(Diagnostic::new(main.name.span, "`main` takes no parameters").help("read data with input(party) inside main"));
+            return Err(
+                Diagnostic::new(main.name.span, "`main` takes no parameters")
+                    .help("read data with input(party) inside main"),
+            );
         }
         let mut cx = Cx {
             func: Function::new("main", &[], None),
@@ -147,7 +198,8 @@ impl<'m> Elaborator<'m> {
         cx.block = cx.func.entry;
         let ret = self.body(&mut cx, &main.body, None)?;
         if ret.is_some() {
-            return Err(Diagnostic::new(main.name.span, "`main` returns a value").help("reveal results with `reveal x to party;` instead"));
+            return Err(Diagnostic::new(main.name.span, "`main` returns a value")
+                .help("reveal results with `reveal x to party;` instead"));
         }
         cx.func.push(cx.block, Op::Return, &[], &[], main.body.span);
         self.check_unused(main_module)?;
@@ -160,7 +212,15 @@ impl<'m> Elaborator<'m> {
     /// (no generics), so their errors surface even when nothing calls them.
     fn check_unused(&mut self, main_module: &str) -> Result<()> {
         let info = &self.modules[main_module];
-        let mut concrete: Vec<&FnDecl> = info.fns.values().filter(|f| f.name.name != "main" && f.generics.is_empty() && f.params.iter().all(|p| p.ty.is_some())).collect();
+        let mut concrete: Vec<&FnDecl> = info
+            .fns
+            .values()
+            .filter(|f| {
+                f.name.name != "main"
+                    && f.generics.is_empty()
+                    && f.params.iter().all(|p| p.ty.is_some())
+            })
+            .collect();
         concrete.sort_by_key(|f| f.span.start);
         for decl in concrete {
             let mut caller = Cx {
@@ -179,7 +239,11 @@ impl<'m> Elaborator<'m> {
             }
             caller.func = Function::new("check", &tys, None);
             caller.block = caller.func.entry;
-            let args = caller.func.blocks[caller.block].params.iter().map(|v| (Val::T(*v), decl.name.span)).collect();
+            let args = caller.func.blocks[caller.block]
+                .params
+                .iter()
+                .map(|v| (Val::T(*v), decl.name.span))
+                .collect();
             self.call_user(&mut caller, main_module, decl, args, decl.name.span)?;
         }
         Ok(())
@@ -190,7 +254,10 @@ impl<'m> Elaborator<'m> {
     }
 
     fn bind(&self, cx: &mut Cx, name: &str, val: Val, mutable: bool) {
-        cx.scopes.last_mut().expect("a scope is open").insert(name.to_string(), Var { val, mutable });
+        cx.scopes
+            .last_mut()
+            .expect("a scope is open")
+            .insert(name.to_string(), Var { val, mutable });
     }
 
     /// Updates an existing variable where it was declared.
@@ -200,7 +267,14 @@ impl<'m> Elaborator<'m> {
         }
     }
 
-    pub(crate) fn push(&self, cx: &mut Cx, op: Op, args: &[Value], ty: TensorType, span: Span) -> Value {
+    pub(crate) fn push(
+        &self,
+        cx: &mut Cx,
+        op: Op,
+        args: &[Value],
+        ty: TensorType,
+        span: Span,
+    ) -> Value {
         cx.func.push(cx.block, op, args, &[ty], span)[0]
     }
 
@@ -232,13 +306,18 @@ impl<'m> Elaborator<'m> {
             if (1..=64).contains(&v) {
                 Ok(v as u8)
             } else {
-                Err(Diagnostic::new(span, format!("bit length {v} is out of range")).help("bit lengths are 1 to 64"))
+                Err(
+                    Diagnostic::new(span, format!("bit length {v} is out of range"))
+                        .help("bit lengths are 1 to 64"),
+                )
             }
         };
         let elem = match &t.elem {
             ElemExpr::Bit => Elem::Bit,
             ElemExpr::Int(None) => Elem::Int { bits: 64 },
-            ElemExpr::Int(Some(b)) => Elem::Int { bits: small(self.dim(cx, b)?, t.span)? },
+            ElemExpr::Int(Some(b)) => Elem::Int {
+                bits: small(self.dim(cx, b)?, t.span)?,
+            },
             ElemExpr::Fix(f, b) => {
                 let frac = self.dim(cx, f)?;
                 let bits = match b {
@@ -247,15 +326,30 @@ impl<'m> Elaborator<'m> {
                 };
                 let bits = small(bits, t.span)?;
                 if frac == 0 || frac as u8 >= bits || 2 * frac > 60 {
-                    return Err(Diagnostic::new(t.span, format!("fixed point with {frac} fractional bits in {bits} bits"))
-                        .help("use 1 to 30 fractional bits, fewer than the total bit length"));
+                    return Err(Diagnostic::new(
+                        t.span,
+                        format!("fixed point with {frac} fractional bits in {bits} bits"),
+                    )
+                    .help("use 1 to 30 fractional bits, fewer than the total bit length"));
                 }
-                Elem::Fix { frac: frac as u8, bits }
+                Elem::Fix {
+                    frac: frac as u8,
+                    bits,
+                }
             }
         };
-        let shape = t.shape.iter().map(|d| self.dim(cx, d)).collect::<Result<Vec<_>>>()?;
-        if shape.len() > 8 || mpcvm::shape::elements(&shape).is_none_or(|n| n > MAX_TENSOR_ELEMENTS) {
-            return Err(Diagnostic::new(t.span, "tensor type too large").help(format!("tensors have rank at most 8 and at most {MAX_TENSOR_ELEMENTS} elements")));
+        let shape = t
+            .shape
+            .iter()
+            .map(|d| self.dim(cx, d))
+            .collect::<Result<Vec<_>>>()?;
+        if shape.len() > 8 || mpcvm::shape::elements(&shape).is_none_or(|n| n > MAX_TENSOR_ELEMENTS)
+        {
+            return Err(
+                Diagnostic::new(t.span, "tensor type too large").help(format!(
+                    "tensors have rank at most 8 and at most {MAX_TENSOR_ELEMENTS} elements"
+                )),
+            );
         }
         Ok(TensorType::new(t.secret, elem, shape))
     }
@@ -267,7 +361,9 @@ impl<'m> Elaborator<'m> {
             [m, n] => (self.module_name(cx, m)?, n),
             _ => return Ok(None),
         };
-        let Some((ty, value)) = self.modules[&module].consts.get(&name.name) else { return Ok(None) };
+        let Some((ty, value)) = self.modules[&module].consts.get(&name.name) else {
+            return Ok(None);
+        };
         let mut ccx = Cx {
             func: Function::new("const", &[], None),
             block: Block::from_u32(0),
@@ -278,12 +374,21 @@ impl<'m> Elaborator<'m> {
             nesting: 0,
             binding: None,
         };
-        if self.in_progress.contains(&format!("const {module}::{}", name.name)) {
-            return Err(Diagnostic::new(name.span, format!("constant `{}` is defined in terms of itself", name.name)).help("break the cycle"));
+        if self
+            .in_progress
+            .contains(&format!("const {module}::{}", name.name))
+        {
+            return Err(Diagnostic::new(
+                name.span,
+                format!("constant `{}` is defined in terms of itself", name.name),
+            )
+            .help("break the cycle"));
         }
-        self.in_progress.insert(format!("const {module}::{}", name.name));
+        self.in_progress
+            .insert(format!("const {module}::{}", name.name));
         let v = self.expr(&mut ccx, value, None);
-        self.in_progress.remove(&format!("const {module}::{}", name.name));
+        self.in_progress
+            .remove(&format!("const {module}::{}", name.name));
         match v? {
             Val::Const(c) => {
                 if let Some(t) = ty {
@@ -301,13 +406,21 @@ impl<'m> Elaborator<'m> {
         if self.modules[&cx.module].imports.contains(&m.name) {
             Ok(m.name.clone())
         } else {
-            Err(Diagnostic::new(m.span, format!("module `{}` is not imported here", m.name)).help(format!("add `import {};` at the top of the file", m.name)))
+            Err(
+                Diagnostic::new(m.span, format!("module `{}` is not imported here", m.name))
+                    .help(format!("add `import {};` at the top of the file", m.name)),
+            )
         }
     }
 
     /// Elaborates a function body or a nested block's statements; returns the
     /// value of a final `return`.
-    fn body(&mut self, cx: &mut Cx, block: &crate::ast::Block, _ret: Option<&TensorType>) -> Result<Option<Val>> {
+    fn body(
+        &mut self,
+        cx: &mut Cx,
+        block: &crate::ast::Block,
+        _ret: Option<&TensorType>,
+    ) -> Result<Option<Val>> {
         let n = block.stmts.len();
         for (k, s) in block.stmts.iter().enumerate() {
             if let Stmt::Return { value, span } = s {
@@ -331,7 +444,13 @@ impl<'m> Elaborator<'m> {
 
     fn stmt(&mut self, cx: &mut Cx, s: &Stmt) -> Result<()> {
         match s {
-            Stmt::Let { mutable, name, ty, value, .. } => {
+            Stmt::Let {
+                mutable,
+                name,
+                ty,
+                value,
+                ..
+            } => {
                 let expected = ty.as_ref().map(|t| self.resolve_type(cx, t)).transpose()?;
                 cx.binding = Some(name.name.clone());
                 let v = self.expr(cx, value, expected.as_ref());
@@ -339,35 +458,67 @@ impl<'m> Elaborator<'m> {
                 let v = v?;
                 let v = match (&expected, v) {
                     (_, Val::Unit) => {
-                        return Err(Diagnostic::new(value.span, "this call returns nothing").help("only bind values of functions that `return` one"))
+                        return Err(Diagnostic::new(value.span, "this call returns nothing")
+                            .help("only bind values of functions that `return` one"))
                     }
-                    (Some(t), v) => Val::T(self.coerce(cx, v, t, value.span, &format!("`{}`", name.name))?),
+                    (Some(t), v) => {
+                        Val::T(self.coerce(cx, v, t, value.span, &format!("`{}`", name.name))?)
+                    }
                     (None, v) => v,
                 };
                 self.bind(cx, &name.name, v, *mutable);
             }
             Stmt::Assign { name, value, span } => {
                 let Some(var) = self.lookup(cx, &name.name).cloned() else {
-                    return Err(Diagnostic::new(name.span, format!("unknown variable `{}`", name.name)).help(format!("declare it first: `let mut {} = ...;`", name.name)));
+                    return Err(Diagnostic::new(
+                        name.span,
+                        format!("unknown variable `{}`", name.name),
+                    )
+                    .help(format!("declare it first: `let mut {} = ...;`", name.name)));
                 };
                 if !var.mutable {
-                    return Err(Diagnostic::new(name.span, format!("`{}` is not mutable", name.name)).help(format!("declare it with `let mut {}`", name.name)));
+                    return Err(Diagnostic::new(
+                        name.span,
+                        format!("`{}` is not mutable", name.name),
+                    )
+                    .help(format!("declare it with `let mut {}`", name.name)));
                 }
                 let v = self.expr(cx, value, None)?;
                 let v = match var.val {
                     Val::T(old) => {
                         let t = self.ty(cx, old);
-                        Val::T(self.coerce(cx, v, &t, *span, &format!("assignment to `{}`", name.name))?)
+                        Val::T(self.coerce(
+                            cx,
+                            v,
+                            &t,
+                            *span,
+                            &format!("assignment to `{}`", name.name),
+                        )?)
                     }
                     _ => v,
                 };
                 self.assign(cx, &name.name, v);
             }
-            Stmt::For { var, lo, hi, body, span } => self.for_loop(cx, var, lo, hi, body, *span)?,
-            Stmt::If { cond, then, otherwise, span } => self.if_stmt(cx, cond, then, otherwise.as_ref(), *span)?,
+            Stmt::For {
+                var,
+                lo,
+                hi,
+                body,
+                span,
+            } => self.for_loop(cx, var, lo, hi, body, *span)?,
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+                span,
+            } => self.if_stmt(cx, cond, then, otherwise.as_ref(), *span)?,
             Stmt::Reveal { value, to, span } => self.reveal(cx, value, to, *span)?,
             Stmt::Return { span, .. } => {
-                return Err(Diagnostic::new(*span, "`return` must be the last statement of a function body").help("move it to the end of the function"))
+                return Err(Diagnostic::new(
+                    *span,
+                    "`return` must be the last statement of a function body",
+                )
+                .help("move it to the end of the function"))
             }
             Stmt::Expr(e) => {
                 self.expr(cx, e, None)?;
@@ -386,7 +537,9 @@ impl<'m> Elaborator<'m> {
                     }
                 }
                 Stmt::For { body, .. } => Self::assigned_names(body, out),
-                Stmt::If { then, otherwise, .. } => {
+                Stmt::If {
+                    then, otherwise, ..
+                } => {
                     Self::assigned_names(then, out);
                     if let Some(o) = otherwise {
                         Self::assigned_names(o, out);
@@ -419,7 +572,15 @@ impl<'m> Elaborator<'m> {
         Ok(out)
     }
 
-    fn for_loop(&mut self, cx: &mut Cx, var: &Ident, lo: &Expr, hi: &Expr, body: &crate::ast::Block, span: Span) -> Result<()> {
+    fn for_loop(
+        &mut self,
+        cx: &mut Cx,
+        var: &Ident,
+        lo: &Expr,
+        hi: &Expr,
+        body: &crate::ast::Block,
+        span: Span,
+    ) -> Result<()> {
         let bound = |this: &mut Self, cx: &mut Cx, e: &Expr| -> Result<i64> {
             match this.expr(cx, e, None)? {
                 Val::Const(c) => c.as_int().and_then(|v| i64::try_from(v).ok()).ok_or_else(|| {
@@ -446,34 +607,61 @@ impl<'m> Elaborator<'m> {
         let r = self.body(cx, body, None);
         cx.scopes.pop();
         r?;
-        let yields: Vec<Value> = carried.iter().map(|(name, _)| match self.lookup(cx, name) {
-            Some(Var { val: Val::T(v), .. }) => *v,
-            _ => unreachable!("carried variables hold tensors"),
-        }).collect();
+        let yields: Vec<Value> = carried
+            .iter()
+            .map(|(name, _)| match self.lookup(cx, name) {
+                Some(Var { val: Val::T(v), .. }) => *v,
+                _ => unreachable!("carried variables hold tensors"),
+            })
+            .collect();
         cx.func.push(body_block, Op::Yield, &yields, &[], span);
         cx.nesting -= 1;
         cx.block = outer;
         let inits: Vec<Value> = carried.iter().map(|(_, v)| *v).collect();
         let tys: Vec<TensorType> = param_tys[1..].to_vec();
-        let results = cx.func.push(outer, Op::For { lo, hi, body: body_block }, &inits, &tys, span);
+        let results = cx.func.push(
+            outer,
+            Op::For {
+                lo,
+                hi,
+                body: body_block,
+            },
+            &inits,
+            &tys,
+            span,
+        );
         for ((name, _), r) in carried.iter().zip(results) {
             self.assign(cx, name, Val::T(r));
         }
         Ok(())
     }
 
-    fn if_stmt(&mut self, cx: &mut Cx, cond: &Expr, then: &crate::ast::Block, otherwise: Option<&crate::ast::Block>, span: Span) -> Result<()> {
+    fn if_stmt(
+        &mut self,
+        cx: &mut Cx,
+        cond: &Expr,
+        then: &crate::ast::Block,
+        otherwise: Option<&crate::ast::Block>,
+        span: Span,
+    ) -> Result<()> {
         let c = self.expr(cx, cond, None)?;
         let c = match c {
             Val::Const(k) => {
-                let taken = k.as_int().ok_or_else(|| Diagnostic::new(cond.span, "condition is not a boolean").help("compare values to get a condition"))?;
+                let taken = k.as_int().ok_or_else(|| {
+                    Diagnostic::new(cond.span, "condition is not a boolean")
+                        .help("compare values to get a condition")
+                })?;
                 if taken != 0 {
                     return self.nested(cx, then);
                 }
                 return otherwise.map_or(Ok(()), |o| self.nested(cx, o));
             }
             Val::T(v) => v,
-            Val::Unit => return Err(Diagnostic::new(cond.span, "condition has no value").help("use a comparison")),
+            Val::Unit => {
+                return Err(
+                    Diagnostic::new(cond.span, "condition has no value").help("use a comparison")
+                )
+            }
         };
         let ct = self.ty(cx, c);
         if ct.secret {
@@ -482,9 +670,16 @@ impl<'m> Elaborator<'m> {
                 .help("both branches must run on secret data: compute both values and use select(c, a, b)"));
         }
         if !ct.shape.is_empty() || matches!(ct.elem, Elem::Fix { .. }) {
-            return Err(Diagnostic::new(cond.span, format!("condition must be a public bit or integer scalar, not {ct}")).help("reduce it to one value first"));
+            return Err(Diagnostic::new(
+                cond.span,
+                format!("condition must be a public bit or integer scalar, not {ct}"),
+            )
+            .help("reduce it to one value first"));
         }
-        let empty = crate::ast::Block { stmts: vec![], span };
+        let empty = crate::ast::Block {
+            stmts: vec![],
+            span,
+        };
         let otherwise = otherwise.unwrap_or(&empty);
         let carried = self.carried(cx, &[then, otherwise])?;
         let tys: Vec<TensorType> = carried.iter().map(|(_, v)| self.ty(cx, *v)).collect();
@@ -499,17 +694,29 @@ impl<'m> Elaborator<'m> {
             let r = this.nested(cx, b);
             cx.nesting -= 1;
             r?;
-            let yields: Vec<Value> = carried.iter().map(|(name, _)| match this.lookup(cx, name) {
-                Some(Var { val: Val::T(v), .. }) => *v,
-                _ => unreachable!("carried variables hold tensors"),
-            }).collect();
+            let yields: Vec<Value> = carried
+                .iter()
+                .map(|(name, _)| match this.lookup(cx, name) {
+                    Some(Var { val: Val::T(v), .. }) => *v,
+                    _ => unreachable!("carried variables hold tensors"),
+                })
+                .collect();
             cx.func.push(blk, Op::Yield, &yields, &[], b.span);
             Ok(blk)
         };
         let then_block = branch(self, cx, then)?;
         let else_block = branch(self, cx, otherwise)?;
         cx.block = outer;
-        let results = cx.func.push(outer, Op::If { then_block, else_block }, &[c], &tys, span);
+        let results = cx.func.push(
+            outer,
+            Op::If {
+                then_block,
+                else_block,
+            },
+            &[c],
+            &tys,
+            span,
+        );
         for ((name, _), r) in carried.iter().zip(results) {
             self.assign(cx, name, Val::T(r));
         }
@@ -532,7 +739,8 @@ impl<'m> Elaborator<'m> {
     pub(crate) fn party(&self, id: &Ident) -> Result<u8> {
         self.parties.get(&id.name).copied().ok_or_else(|| {
             let known: Vec<&str> = self.parties.keys().map(|s| s.as_str()).collect();
-            Diagnostic::new(id.span, format!("unknown party `{}`", id.name)).help(format!("the declared parties are: {}", known.join(", ")))
+            Diagnostic::new(id.span, format!("unknown party `{}`", id.name))
+                .help(format!("the declared parties are: {}", known.join(", ")))
         })
     }
 
@@ -544,7 +752,13 @@ impl<'m> Elaborator<'m> {
         };
         let v = match self.expr(cx, value, None)? {
             Val::T(v) => v,
-            _ => return Err(Diagnostic::new(value.span, "nothing to reveal: this is a compile-time constant").help("reveal values computed from inputs")),
+            _ => {
+                return Err(Diagnostic::new(
+                    value.span,
+                    "nothing to reveal: this is a compile-time constant",
+                )
+                .help("reveal values computed from inputs"))
+            }
         };
         let base = match &value.kind {
             ExprKind::Path(p) if p.len() == 1 => p[0].name.clone(),
@@ -556,12 +770,20 @@ impl<'m> Elaborator<'m> {
             name = format!("{base}_{k}");
             k += 1;
         }
-        cx.func.push(cx.block, Op::Output { name, to: parties }, &[v], &[], span);
+        cx.func
+            .push(cx.block, Op::Output { name, to: parties }, &[v], &[], span);
         Ok(())
     }
 
     /// `v` as a tensor of type `t`: constants are encoded, public values classified.
-    pub(crate) fn coerce(&mut self, cx: &mut Cx, v: Val, t: &TensorType, span: Span, what: &str) -> Result<Value> {
+    pub(crate) fn coerce(
+        &mut self,
+        cx: &mut Cx,
+        v: Val,
+        t: &TensorType,
+        span: Span,
+        what: &str,
+    ) -> Result<Value> {
         match v {
             Val::Const(c) => {
                 let public = TensorType::new(false, t.elem, t.shape.clone());
@@ -571,9 +793,20 @@ impl<'m> Elaborator<'m> {
                     return Err(Diagnostic::new(span, format!("{what}: a constant of {} elements is too large", t.len()))
                         .help(format!("constants hold at most {MAX_CONST_ELEMENTS} elements; compute large tensors from inputs")));
                 } else if c.shape.is_empty() {
-                    ConstT { shape: t.shape.clone(), data: vec![c.data[0]; t.len()], boolean: c.boolean }
+                    ConstT {
+                        shape: t.shape.clone(),
+                        data: vec![c.data[0]; t.len()],
+                        boolean: c.boolean,
+                    }
                 } else {
-                    return Err(Diagnostic::new(span, format!("{what}: constant of shape {:?} where {t} is expected", c.shape)).help("give the constant the expected shape"));
+                    return Err(Diagnostic::new(
+                        span,
+                        format!(
+                            "{what}: constant of shape {:?} where {t} is expected",
+                            c.shape
+                        ),
+                    )
+                    .help("give the constant the expected shape"));
                 };
                 let v = self.materialize(cx, &c, public.elem, span)?;
                 if t.secret {
@@ -592,23 +825,59 @@ impl<'m> Elaborator<'m> {
                     Err(type_error(span, t, &vt, what))
                 }
             }
-            Val::Unit => Err(Diagnostic::new(span, format!("{what}: this call returns nothing")).help("use a function that returns a value")),
+            Val::Unit => Err(
+                Diagnostic::new(span, format!("{what}: this call returns nothing"))
+                    .help("use a function that returns a value"),
+            ),
         }
     }
 
     /// A public constant tensor of kind `elem`.
-    pub(crate) fn materialize(&mut self, cx: &mut Cx, c: &ConstT, elem: Elem, span: Span) -> Result<Value> {
-        let data = c.encode(elem).map_err(|m| Diagnostic::new(span, format!("constant does not fit {elem}: {m}")).help("use a constant of the right kind"))?;
-        Ok(self.push(cx, Op::Const(data), &[], TensorType::new(false, elem, c.shape.clone()), span))
+    pub(crate) fn materialize(
+        &mut self,
+        cx: &mut Cx,
+        c: &ConstT,
+        elem: Elem,
+        span: Span,
+    ) -> Result<Value> {
+        let data = c.encode(elem).map_err(|m| {
+            Diagnostic::new(span, format!("constant does not fit {elem}: {m}"))
+                .help("use a constant of the right kind")
+        })?;
+        Ok(self.push(
+            cx,
+            Op::Const(data),
+            &[],
+            TensorType::new(false, elem, c.shape.clone()),
+            span,
+        ))
     }
 
     /// Instantiates user function `decl` of `module` for `args` and calls it.
-    pub(crate) fn call_user(&mut self, cx: &mut Cx, module: &str, decl: &FnDecl, args: Vec<(Val, Span)>, span: Span) -> Result<Val> {
-        let qualified = if self.modules[module].file == 0 { decl.name.name.clone() } else { format!("{module}::{}", decl.name.name) };
+    pub(crate) fn call_user(
+        &mut self,
+        cx: &mut Cx,
+        module: &str,
+        decl: &FnDecl,
+        args: Vec<(Val, Span)>,
+        span: Span,
+    ) -> Result<Val> {
+        let qualified = if self.modules[module].file == 0 {
+            decl.name.name.clone()
+        } else {
+            format!("{module}::{}", decl.name.name)
+        };
         if args.len() != decl.params.len() {
-            return Err(Diagnostic::new(span, format!("`{qualified}` takes {} arguments but {} were given", decl.params.len(), args.len()))
-                .note(decl.name.span, "defined here")
-                .help("pass one argument per parameter"));
+            return Err(Diagnostic::new(
+                span,
+                format!(
+                    "`{qualified}` takes {} arguments but {} were given",
+                    decl.params.len(),
+                    args.len()
+                ),
+            )
+            .note(decl.name.span, "defined here")
+            .help("pass one argument per parameter"));
         }
         let generics: HashSet<&str> = decl.generics.iter().map(|g| g.name.as_str()).collect();
         let mut callee = Cx {
@@ -623,15 +892,20 @@ impl<'m> Elaborator<'m> {
         };
         // Bind generic dimensions from the argument types.
         for (p, (a, aspan)) in decl.params.iter().zip(&args) {
-            let (Some(te), Val::T(v)) = (&p.ty, a) else { continue };
+            let (Some(te), Val::T(v)) = (&p.ty, a) else {
+                continue;
+            };
             let at = self.ty(cx, *v);
             self.unify(&mut callee, te, &at, &generics, *aspan, &p.name.name)?;
         }
         for g in &decl.generics {
             if !callee.dims.contains_key(&g.name) {
-                return Err(Diagnostic::new(span, format!("cannot infer `{}` of `{qualified}`", g.name))
-                    .note(g.span, "this generic parameter")
-                    .help("pass a tensor whose type mentions it"));
+                return Err(Diagnostic::new(
+                    span,
+                    format!("cannot infer `{}` of `{qualified}`", g.name),
+                )
+                .note(g.span, "this generic parameter")
+                .help("pass a tensor whose type mentions it"));
             }
         }
         let mut key = qualified.clone();
@@ -646,11 +920,13 @@ impl<'m> Elaborator<'m> {
                     if let Val::T(v) = &a {
                         let at = self.ty(cx, *v);
                         match (&te.elem, at.elem) {
-                            (ElemExpr::Int(None), Elem::Int { .. }) | (ElemExpr::Fix(_, None), Elem::Fix { .. }) => t.elem = at.elem,
+                            (ElemExpr::Int(None), Elem::Int { .. })
+                            | (ElemExpr::Fix(_, None), Elem::Fix { .. }) => t.elem = at.elem,
                             _ => {}
                         }
                     }
-                    let v = self.coerce(cx, a, &t, aspan, &format!("argument `{}`", p.name.name))?;
+                    let v =
+                        self.coerce(cx, a, &t, aspan, &format!("argument `{}`", p.name.name))?;
                     key.push_str(&format!("|{t}"));
                     bindings.push((p.name.name.clone(), None));
                     tensor_args.push(v);
@@ -667,7 +943,11 @@ impl<'m> Elaborator<'m> {
                     key.push_str(&format!("|{c:?}"));
                     bindings.push((p.name.name.clone(), Some(c)));
                 }
-                (None, Val::Unit) => return Err(Diagnostic::new(aspan, "this argument has no value").help("pass a value")),
+                (None, Val::Unit) => {
+                    return Err(
+                        Diagnostic::new(aspan, "this argument has no value").help("pass a value")
+                    )
+                }
             }
         }
         let f = match self.instances.get(&key) {
@@ -677,7 +957,14 @@ impl<'m> Elaborator<'m> {
                     return Err(Diagnostic::new(span, format!("`{qualified}` calls itself"))
                         .help("recursion is not supported: functions are inlined; write a loop instead"));
                 }
-                let name = format!("{qualified}[{}]", param_tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "));
+                let name = format!(
+                    "{qualified}[{}]",
+                    param_tys
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 callee.func = Function::new(name, &param_tys, None);
                 callee.block = callee.func.entry;
                 let params = callee.func.blocks[callee.func.entry].params.clone();
@@ -691,7 +978,8 @@ impl<'m> Elaborator<'m> {
                 }
                 let result = self.instantiate(&mut callee, decl);
                 self.in_progress.remove(&key);
-                let ret = result.map_err(|d| d.note(span, format!("in this call of `{qualified}`")))?;
+                let ret =
+                    result.map_err(|d| d.note(span, format!("in this call of `{qualified}`")))?;
                 let f = self.module.functions.push(callee.func);
                 self.module.functions[f].ret = ret;
                 self.instances.insert(key, f);
@@ -699,48 +987,90 @@ impl<'m> Elaborator<'m> {
             }
         };
         let ret = self.module.functions[f].ret.clone();
-        let results = cx.func.push(cx.block, Op::Call(f), &tensor_args, ret.as_slice(), span);
+        let results = cx
+            .func
+            .push(cx.block, Op::Call(f), &tensor_args, ret.as_slice(), span);
         Ok(results.first().map_or(Val::Unit, |v| Val::T(*v)))
     }
 
     /// Elaborates a callee's body; returns its result type.
     fn instantiate(&mut self, callee: &mut Cx, decl: &FnDecl) -> Result<Option<TensorType>> {
-        let declared = decl.ret.as_ref().map(|t| self.resolve_type(callee, t)).transpose()?;
+        let declared = decl
+            .ret
+            .as_ref()
+            .map(|t| self.resolve_type(callee, t))
+            .transpose()?;
         let ret = self.body(callee, &decl.body, declared.as_ref())?;
         let value = match (ret, &declared) {
             (None, None) => None,
             (None, Some(_)) => {
-                return Err(Diagnostic::new(decl.name.span, format!("`{}` declares a result but does not return one", decl.name.name))
-                    .help("end the body with `return value;`"))
+                return Err(Diagnostic::new(
+                    decl.name.span,
+                    format!(
+                        "`{}` declares a result but does not return one",
+                        decl.name.name
+                    ),
+                )
+                .help("end the body with `return value;`"))
             }
-            (Some(Val::Unit), _) => return Err(Diagnostic::new(decl.body.span, "the returned call has no value").help("return a tensor")),
-            (Some(v), Some(t)) => Some(self.coerce(callee, v, t, decl.body.span, "returned value")?),
+            (Some(Val::Unit), _) => {
+                return Err(
+                    Diagnostic::new(decl.body.span, "the returned call has no value")
+                        .help("return a tensor"),
+                )
+            }
+            (Some(v), Some(t)) => {
+                Some(self.coerce(callee, v, t, decl.body.span, "returned value")?)
+            }
             (Some(Val::T(v)), None) => Some(v),
             (Some(Val::Const(_)), None) => {
-                return Err(Diagnostic::new(decl.body.span, "returning an untyped constant").help("declare the result type, e.g. `-> int<32>`"))
+                return Err(
+                    Diagnostic::new(decl.body.span, "returning an untyped constant")
+                        .help("declare the result type, e.g. `-> int<32>`"),
+                )
             }
         };
         let ty = value.map(|v| self.ty(callee, v));
         callee.func.ret = ty.clone();
         let args: Vec<Value> = value.into_iter().collect();
-        callee.func.push(callee.block, Op::Return, &args, &[], decl.body.span);
+        callee
+            .func
+            .push(callee.block, Op::Return, &args, &[], decl.body.span);
         Ok(ty)
     }
 
     /// Binds the generic dimensions in `te` to the corresponding parts of `actual`.
-    fn unify(&mut self, callee: &mut Cx, te: &TypeExpr, actual: &TensorType, generics: &HashSet<&str>, span: Span, param: &str) -> Result<()> {
+    fn unify(
+        &mut self,
+        callee: &mut Cx,
+        te: &TypeExpr,
+        actual: &TensorType,
+        generics: &HashSet<&str>,
+        span: Span,
+        param: &str,
+    ) -> Result<()> {
         let mismatch = |detail: String| {
-            Diagnostic::new(span, format!("argument `{param}` does not fit its parameter type: {detail}"))
-                .note(te.span, "parameter type declared here")
-                .help("pass a value of the declared kind and rank, or convert it with `as`")
+            Diagnostic::new(
+                span,
+                format!("argument `{param}` does not fit its parameter type: {detail}"),
+            )
+            .note(te.span, "parameter type declared here")
+            .help("pass a value of the declared kind and rank, or convert it with `as`")
         };
         if !te.secret && actual.secret {
-            return Err(mismatch(format!("the parameter is public but the argument is secret ({actual})")));
+            return Err(mismatch(format!(
+                "the parameter is public but the argument is secret ({actual})"
+            )));
         }
         if te.shape.len() != actual.shape.len() {
-            return Err(mismatch(format!("rank {} expected, the argument {actual} has rank {}", te.shape.len(), actual.shape.len())));
+            return Err(mismatch(format!(
+                "rank {} expected, the argument {actual} has rank {}",
+                te.shape.len(),
+                actual.shape.len()
+            )));
         }
-        let mut pairs: Vec<(&Dim, usize)> = te.shape.iter().zip(actual.shape.iter().copied()).collect();
+        let mut pairs: Vec<(&Dim, usize)> =
+            te.shape.iter().zip(actual.shape.iter().copied()).collect();
         match (&te.elem, actual.elem) {
             (ElemExpr::Fix(f, b), Elem::Fix { frac, bits }) => {
                 pairs.push((f, frac as usize));
@@ -754,18 +1084,23 @@ impl<'m> Elaborator<'m> {
         }
         for (d, got) in pairs {
             match d {
-                Dim::Name(n) if generics.contains(n.name.as_str()) => match callee.dims.get(&n.name) {
-                    Some(&v) if v as usize != got => {
-                        return Err(mismatch(format!("`{}` is already {v} from an earlier argument, here it would be {got}", n.name)))
+                Dim::Name(n) if generics.contains(n.name.as_str()) => {
+                    match callee.dims.get(&n.name) {
+                        Some(&v) if v as usize != got => return Err(mismatch(format!(
+                            "`{}` is already {v} from an earlier argument, here it would be {got}",
+                            n.name
+                        ))),
+                        _ => {
+                            callee.dims.insert(n.name.clone(), got as i128);
+                        }
                     }
-                    _ => {
-                        callee.dims.insert(n.name.clone(), got as i128);
-                    }
-                },
+                }
                 other => {
                     let want = self.dim(callee, other)?;
                     if want != got {
-                        return Err(mismatch(format!("{want} expected where the argument has {got}")));
+                        return Err(mismatch(format!(
+                            "{want} expected where the argument has {got}"
+                        )));
                     }
                 }
             }

@@ -52,38 +52,69 @@ pub struct ValueData {
 pub enum Op {
     /// A public constant; the data are ring elements in row-major order.
     Const(Vec<u64>),
-    Input { party: u8, name: String },
+    Input {
+        party: u8,
+        name: String,
+    },
     Classify,
     Add,
     Sub,
     Neg,
     Mul,
     MatMul,
-    Conv2d { stride: [u32; 2], padding: Padding, depthwise: bool },
+    Conv2d {
+        stride: [u32; 2],
+        padding: Padding,
+        depthwise: bool,
+    },
     Div,
     Rem,
     Shl(u8),
-    Trunc { amount: u8, exact: bool },
+    Trunc {
+        amount: u8,
+        exact: bool,
+    },
     LtZ,
     EqZ,
     Relu,
     Sum(Option<u32>),
     Max(Option<u32>),
     Argmax(u32),
-    SumPool { window: [u32; 2], stride: [u32; 2], padding: Padding },
-    MaxPool { window: [u32; 2], stride: [u32; 2], padding: Padding },
+    SumPool {
+        window: [u32; 2],
+        stride: [u32; 2],
+        padding: Padding,
+    },
+    MaxPool {
+        window: [u32; 2],
+        stride: [u32; 2],
+        padding: Padding,
+    },
     Reshape,
     Transpose(Vec<u32>),
     /// Static starts; with `dynamic_axis`, the second arg (a public scalar) is added on that axis.
-    Slice { starts: Vec<u32>, dynamic_axis: Option<u32> },
+    Slice {
+        starts: Vec<u32>,
+        dynamic_axis: Option<u32>,
+    },
     Concat(u32),
     Open,
-    Output { name: String, to: PartySet },
+    Output {
+        name: String,
+        to: PartySet,
+    },
     Call(FuncRef),
     /// `for counter in lo..hi`; args are the initial loop-carried values, results the final ones.
-    For { lo: i64, hi: i64, body: Block },
+    For {
+        lo: i64,
+        hi: i64,
+        body: Block,
+    },
     /// args[0] is a public condition; results are yielded by both blocks.
-    If { then_block: Block, else_block: Block },
+    If {
+        then_block: Block,
+        else_block: Block,
+    },
     Yield,
     Return,
 }
@@ -94,7 +125,10 @@ impl Op {
     }
     /// Operations kept even when their results are unused.
     pub fn has_effect(&self) -> bool {
-        matches!(self, Op::Input { .. } | Op::Output { .. } | Op::Yield | Op::Return | Op::Call(_))
+        matches!(
+            self,
+            Op::Input { .. } | Op::Output { .. } | Op::Yield | Op::Return | Op::Call(_)
+        )
     }
 }
 
@@ -144,17 +178,37 @@ impl Function {
     pub fn new_block(&mut self, params: &[TensorType]) -> Block {
         let b = self.blocks.push(BlockData::default());
         for (i, t) in params.iter().enumerate() {
-            let v = self.values.push(ValueData { ty: t.clone(), def: ValueDef::Param(b, i) });
+            let v = self.values.push(ValueData {
+                ty: t.clone(),
+                def: ValueDef::Param(b, i),
+            });
             self.blocks[b].params.push(v);
         }
         b
     }
 
     /// Appends an instruction to `block` and returns its results.
-    pub fn push(&mut self, block: Block, op: Op, args: &[Value], results: &[TensorType], span: Span) -> SmallVec<[Value; 2]> {
-        let inst = self.insts.push(InstData { op, args: args.into(), results: SmallVec::new(), masks: [0, 0], batch: 0, span });
+    pub fn push(
+        &mut self,
+        block: Block,
+        op: Op,
+        args: &[Value],
+        results: &[TensorType],
+        span: Span,
+    ) -> SmallVec<[Value; 2]> {
+        let inst = self.insts.push(InstData {
+            op,
+            args: args.into(),
+            results: SmallVec::new(),
+            masks: [0, 0],
+            batch: 0,
+            span,
+        });
         for (i, t) in results.iter().enumerate() {
-            let v = self.values.push(ValueData { ty: t.clone(), def: ValueDef::Result(inst, i) });
+            let v = self.values.push(ValueData {
+                ty: t.clone(),
+                def: ValueDef::Result(inst, i),
+            });
             self.insts[inst].results.push(v);
         }
         self.blocks[block].insts.push(inst);
@@ -172,7 +226,14 @@ impl Function {
         match d.op {
             Op::Input { .. } | Op::Open => true,
             Op::Mul | Op::MatMul | Op::Conv2d { .. } => secret(0) && secret(1),
-            Op::Trunc { .. } | Op::LtZ | Op::EqZ | Op::Relu | Op::Max(_) | Op::Argmax(_) | Op::MaxPool { .. } | Op::Output { .. } => secret(0),
+            Op::Trunc { .. }
+            | Op::LtZ
+            | Op::EqZ
+            | Op::Relu
+            | Op::Max(_)
+            | Op::Argmax(_)
+            | Op::MaxPool { .. }
+            | Op::Output { .. } => secret(0),
             _ => false,
         }
     }
@@ -181,7 +242,10 @@ impl Function {
     pub fn nested_blocks(&self, inst: Inst) -> SmallVec<[Block; 2]> {
         match self.insts[inst].op {
             Op::For { body, .. } => SmallVec::from_slice(&[body]),
-            Op::If { then_block, else_block } => SmallVec::from_slice(&[then_block, else_block]),
+            Op::If {
+                then_block,
+                else_block,
+            } => SmallVec::from_slice(&[then_block, else_block]),
             _ => SmallVec::new(),
         }
     }

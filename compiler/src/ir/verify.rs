@@ -12,7 +12,13 @@ pub fn verify_function(f: &Function) -> Result<(), String> {
     check_block(f, f.entry, &mut visible, &mut seen_blocks, None)
 }
 
-fn check_block(f: &Function, b: Block, visible: &mut HashSet<Value>, seen: &mut HashSet<Block>, yields: Option<Vec<TensorType>>) -> Result<(), String> {
+fn check_block(
+    f: &Function,
+    b: Block,
+    visible: &mut HashSet<Value>,
+    seen: &mut HashSet<Block>,
+    yields: Option<Vec<TensorType>>,
+) -> Result<(), String> {
     if !seen.insert(b) {
         return Err(format!("{b} is nested twice"));
     }
@@ -37,16 +43,24 @@ fn check_block(f: &Function, b: Block, visible: &mut HashSet<Value>, seen: &mut 
                 let params = &f.blocks[*body].params;
                 let carried: Vec<TensorType> = d.args.iter().map(|a| f.ty(*a).clone()).collect();
                 let results: Vec<TensorType> = d.results.iter().map(|r| f.ty(*r).clone()).collect();
-                let param_tys: Vec<TensorType> = params.iter().skip(1).map(|p| f.ty(*p).clone()).collect();
+                let param_tys: Vec<TensorType> =
+                    params.iter().skip(1).map(|p| f.ty(*p).clone()).collect();
                 if params.first().map(|p| f.ty(*p)) != Some(&TensorType::public_index()) {
-                    return Err(format!("loop {i}: the body's first parameter must be the int<64> counter"));
+                    return Err(format!(
+                        "loop {i}: the body's first parameter must be the int<64> counter"
+                    ));
                 }
                 if carried != results || carried != param_tys {
-                    return Err(format!("loop {i}: carried values, body parameters and results differ in type"));
+                    return Err(format!(
+                        "loop {i}: carried values, body parameters and results differ in type"
+                    ));
                 }
                 check_block(f, *body, visible, seen, Some(results))?;
             }
-            Op::If { then_block, else_block } => {
+            Op::If {
+                then_block,
+                else_block,
+            } => {
                 let results: Vec<TensorType> = d.results.iter().map(|r| f.ty(*r).clone()).collect();
                 check_block(f, *then_block, visible, seen, Some(results.clone()))?;
                 check_block(f, *else_block, visible, seen, Some(results))?;
@@ -54,7 +68,9 @@ fn check_block(f: &Function, b: Block, visible: &mut HashSet<Value>, seen: &mut 
             Op::Yield => {
                 let got: Vec<TensorType> = d.args.iter().map(|a| f.ty(*a).clone()).collect();
                 if Some(&got) != yields.as_ref() {
-                    return Err(format!("{i} yields values whose types differ from what its block must produce"));
+                    return Err(format!(
+                        "{i} yields values whose types differ from what its block must produce"
+                    ));
                 }
             }
             Op::Return => {
@@ -63,7 +79,9 @@ fn check_block(f: &Function, b: Block, visible: &mut HashSet<Value>, seen: &mut 
                 }
                 let got = d.args.first().map(|a| f.ty(*a).clone());
                 if got != f.ret {
-                    return Err(format!("{i} returns a value of another type than the function's"));
+                    return Err(format!(
+                        "{i} returns a value of another type than the function's"
+                    ));
                 }
             }
             _ => {}

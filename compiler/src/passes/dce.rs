@@ -16,7 +16,10 @@ pub fn dce(f: &mut Function) {
                 .into_iter()
                 .filter(|&i| {
                     let d = &f.insts[i];
-                    d.op.has_effect() || d.results.iter().any(|r| uses.get(r).copied().unwrap_or(0) > 0)
+                    d.op.has_effect()
+                        || d.results
+                            .iter()
+                            .any(|r| uses.get(r).copied().unwrap_or(0) > 0)
                 })
                 .collect();
             changed |= kept.len() != before;

@@ -25,7 +25,9 @@ pub fn fold(f: &mut Function) {
                 (Op::Mul, Some([a, b]), Some(s)) => Some(a.mul(b, s)),
                 (Op::Neg, Some([a]), _) => Some(a.neg()),
                 (Op::Shl(k), Some([a]), _) => Some(a.shl(*k as u32)),
-                (Op::Reshape, Some([a]), Some(s)) => Some(RingTensor::new(s.clone(), a.data.clone())),
+                (Op::Reshape, Some([a]), Some(s)) => {
+                    Some(RingTensor::new(s.clone(), a.data.clone()))
+                }
                 _ => None,
             };
             let Some(t) = folded else { continue };

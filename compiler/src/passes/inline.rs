@@ -23,7 +23,11 @@ fn inline_calls(caller: &mut Function, m: &Module) {
             };
             let callee = &m.functions[g];
             let mut map: HashMap<Value, Value> = HashMap::new();
-            for (p, a) in callee.blocks[callee.entry].params.iter().zip(caller.insts[i].args.clone()) {
+            for (p, a) in callee.blocks[callee.entry]
+                .params
+                .iter()
+                .zip(caller.insts[i].args.clone())
+            {
                 map.insert(*p, *alias.get(&a).unwrap_or(&a));
             }
             let returned = copy_block(callee, callee.entry, caller, b, &mut map);
@@ -50,7 +54,13 @@ fn inline_calls(caller: &mut Function, m: &Module) {
 
 /// Copies the instructions of `src_block` of `callee` to the end of `dst` in
 /// `caller`; returns the mapped values of its `Return`, if it has one.
-fn copy_block(callee: &Function, src_block: Block, caller: &mut Function, dst: Block, map: &mut HashMap<Value, Value>) -> Vec<Value> {
+fn copy_block(
+    callee: &Function,
+    src_block: Block,
+    caller: &mut Function,
+    dst: Block,
+    map: &mut HashMap<Value, Value>,
+) -> Vec<Value> {
     for &i in &callee.blocks[src_block].insts {
         let d = &callee.insts[i];
         let args: Vec<Value> = d.args.iter().map(|a| map[a]).collect();
@@ -58,8 +68,15 @@ fn copy_block(callee: &Function, src_block: Block, caller: &mut Function, dst: B
             return args;
         }
         let op = match &d.op {
-            Op::For { lo, hi, body } => Op::For { lo: *lo, hi: *hi, body: copy_nested(callee, *body, caller, map) },
-            Op::If { then_block, else_block } => Op::If {
+            Op::For { lo, hi, body } => Op::For {
+                lo: *lo,
+                hi: *hi,
+                body: copy_nested(callee, *body, caller, map),
+            },
+            Op::If {
+                then_block,
+                else_block,
+            } => Op::If {
                 then_block: copy_nested(callee, *then_block, caller, map),
                 else_block: copy_nested(callee, *else_block, caller, map),
             },
@@ -74,10 +91,23 @@ fn copy_block(callee: &Function, src_block: Block, caller: &mut Function, dst: B
     vec![]
 }
 
-fn copy_nested(callee: &Function, b: Block, caller: &mut Function, map: &mut HashMap<Value, Value>) -> Block {
-    let tys: Vec<_> = callee.blocks[b].params.iter().map(|p| callee.ty(*p).clone()).collect();
+fn copy_nested(
+    callee: &Function,
+    b: Block,
+    caller: &mut Function,
+    map: &mut HashMap<Value, Value>,
+) -> Block {
+    let tys: Vec<_> = callee.blocks[b]
+        .params
+        .iter()
+        .map(|p| callee.ty(*p).clone())
+        .collect();
     let nb = caller.new_block(&tys);
-    for (p, n) in callee.blocks[b].params.iter().zip(caller.blocks[nb].params.clone()) {
+    for (p, n) in callee.blocks[b]
+        .params
+        .iter()
+        .zip(caller.blocks[nb].params.clone())
+    {
         map.insert(*p, n);
     }
     copy_block(callee, b, caller, nb, map);

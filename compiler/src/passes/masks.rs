@@ -10,7 +10,9 @@ pub fn assign_masks(f: &mut Function) {
     let mut ids: HashMap<Value, u32> = HashMap::new();
     for b in f.blocks.keys().collect::<Vec<_>>() {
         for i in f.blocks[b].insts.clone() {
-            if !matches!(f.insts[i].op, Op::Mul | Op::MatMul | Op::Conv2d { .. }) || !f.is_interactive(i) {
+            if !matches!(f.insts[i].op, Op::Mul | Op::MatMul | Op::Conv2d { .. })
+                || !f.is_interactive(i)
+            {
                 continue;
             }
             let args = f.insts[i].args.clone();

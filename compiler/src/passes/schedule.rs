@@ -14,8 +14,11 @@ pub fn schedule(f: &mut Function) {
         let mut segment = Vec::new();
         let mut next_batch = 1;
         for i in insts {
-            if matches!(f.insts[i].op, Op::For { .. } | Op::If { .. }) || f.insts[i].op.is_terminator() {
-                next_batch = schedule_segment(f, &std::mem::take(&mut segment), next_batch, &mut order);
+            if matches!(f.insts[i].op, Op::For { .. } | Op::If { .. })
+                || f.insts[i].op.is_terminator()
+            {
+                next_batch =
+                    schedule_segment(f, &std::mem::take(&mut segment), next_batch, &mut order);
                 order.push(i);
             } else {
                 segment.push(i);
@@ -27,12 +30,22 @@ pub fn schedule(f: &mut Function) {
 }
 
 /// Orders one straight-line segment; returns the next free batch id.
-fn schedule_segment(f: &mut Function, segment: &[Inst], first_batch: u32, order: &mut Vec<Inst>) -> u32 {
+fn schedule_segment(
+    f: &mut Function,
+    segment: &[Inst],
+    first_batch: u32,
+    order: &mut Vec<Inst>,
+) -> u32 {
     let mut ready: HashMap<Value, u32> = HashMap::new();
     let mut level = Vec::with_capacity(segment.len());
     let mut depth = 0;
     for &i in segment {
-        let r_in = f.insts[i].args.iter().map(|a| ready.get(a).copied().unwrap_or(0)).max().unwrap_or(0);
+        let r_in = f.insts[i]
+            .args
+            .iter()
+            .map(|a| ready.get(a).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
         let interactive = f.is_interactive(i);
         let r_out = if interactive { r_in + 1 } else { r_in };
         depth = depth.max(r_out);
@@ -61,6 +74,11 @@ fn schedule_segment(f: &mut Function, segment: &[Inst], first_batch: u32, order:
 
 /// The number of round batches in a block (not counting nested blocks).
 pub fn block_batches(f: &Function, b: Block) -> u64 {
-    let batches: HashSet<u32> = f.blocks[b].insts.iter().map(|&i| f.insts[i].batch).filter(|&x| x != 0).collect();
+    let batches: HashSet<u32> = f.blocks[b]
+        .insts
+        .iter()
+        .map(|&i| f.insts[i].batch)
+        .filter(|&x| x != 0)
+        .collect();
     batches.len() as u64
 }

@@ -7,7 +7,10 @@ use mpc_tests::{mnist, write_npy};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(index), Some(out)) = (args.get(1).and_then(|s| s.parse::<usize>().ok()), args.get(2)) else {
+    let (Some(index), Some(out)) = (
+        args.get(1).and_then(|s| s.parse::<usize>().ok()),
+        args.get(2),
+    ) else {
         eprintln!("usage: mnist_image INDEX OUT.npy");
         std::process::exit(2);
     };
@@ -16,6 +19,10 @@ fn main() {
         eprintln!("index {index} is out of range: the test set has {n} images");
         std::process::exit(2);
     }
-    write_npy(std::path::Path::new(out), &[1, 784], &mnist::image(&pixels, index));
+    write_npy(
+        std::path::Path::new(out),
+        &[1, 784],
+        &mnist::image(&pixels, index),
+    );
     println!("{}", mnist::labels("t10k")[index]);
 }

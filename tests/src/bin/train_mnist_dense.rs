@@ -10,11 +10,18 @@ use ndarray::{Array1, Array2, Axis};
 fn main() {
     let (n, pixels) = mnist::images("train");
     let labels = mnist::labels("train");
-    let x = Array2::from_shape_vec((n, 784), pixels.iter().map(|&p| p as f32 / 255.0).collect()).unwrap();
+    let x = Array2::from_shape_vec((n, 784), pixels.iter().map(|&p| p as f32 / 255.0).collect())
+        .unwrap();
     let mut rng = TestRng(2024);
     let mut init = |rows: usize, cols: usize| {
         let s = (2.0 / rows as f64).sqrt();
-        Array2::from_shape_vec((rows, cols), (0..rows * cols).map(|_| (rng.uniform(-1.0, 1.0) * s) as f32).collect()).unwrap()
+        Array2::from_shape_vec(
+            (rows, cols),
+            (0..rows * cols)
+                .map(|_| (rng.uniform(-1.0, 1.0) * s) as f32)
+                .collect(),
+        )
+        .unwrap()
     };
     let (mut w1, mut w2) = (init(784, 128), init(128, 10));
     let (mut b1, mut b2) = (Array1::<f32>::zeros(128), Array1::<f32>::zeros(10));
@@ -39,7 +46,11 @@ fn main() {
             let gw2 = h.t().dot(&g);
             let gb2 = g.sum_axis(Axis(0));
             let mut gh = g.dot(&w2.t());
-            gh.zip_mut_with(&h_pre, |d, &p| if p <= 0.0 { *d = 0.0 });
+            gh.zip_mut_with(&h_pre, |d, &p| {
+                if p <= 0.0 {
+                    *d = 0.0
+                }
+            });
             let gw1 = xb.t().dot(&gh);
             let gb1 = gh.sum_axis(Axis(0));
             w2.scaled_add(-lr, &gw2);
@@ -51,19 +62,39 @@ fn main() {
     }
     let (tn, tpix) = mnist::images("t10k");
     let tl = mnist::labels("t10k");
-    let tx = Array2::from_shape_vec((tn, 784), tpix.iter().map(|&p| p as f32 / 255.0).collect()).unwrap();
+    let tx = Array2::from_shape_vec((tn, 784), tpix.iter().map(|&p| p as f32 / 255.0).collect())
+        .unwrap();
     let out = (tx.dot(&w1) + &b1).mapv(|v| v.max(0.0)).dot(&w2) + &b2;
-    let correct = out.axis_iter(Axis(0)).zip(&tl).filter(|(row, &l)| {
-        let best = row.iter().enumerate().fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a }).0;
-        best == l as usize
-    }).count();
-    println!("test accuracy (float): {:.2}%", 100.0 * correct as f64 / tn as f64);
+    let correct = out
+        .axis_iter(Axis(0))
+        .zip(&tl)
+        .filter(|(row, &l)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
+                .0;
+            best == l as usize
+        })
+        .count();
+    println!(
+        "test accuracy (float): {:.2}%",
+        100.0 * correct as f64 / tn as f64
+    );
     let dir = repo_root().join("programs/mnist_dense/weights");
     std::fs::create_dir_all(&dir).unwrap();
     let f64s = |a: &[f32]| a.iter().map(|&v| v as f64).collect::<Vec<_>>();
-    write_npy(&dir.join("w1.npy"), &[784, 128], &f64s(w1.as_slice().unwrap()));
+    write_npy(
+        &dir.join("w1.npy"),
+        &[784, 128],
+        &f64s(w1.as_slice().unwrap()),
+    );
     write_npy(&dir.join("b1.npy"), &[128], &f64s(b1.as_slice().unwrap()));
-    write_npy(&dir.join("w2.npy"), &[128, 10], &f64s(w2.as_slice().unwrap()));
+    write_npy(
+        &dir.join("w2.npy"),
+        &[128, 10],
+        &f64s(w2.as_slice().unwrap()),
+    );
     write_npy(&dir.join("b2.npy"), &[10], &f64s(b2.as_slice().unwrap()));
     println!("wrote {}", dir.display());
 }

@@ -56,36 +56,70 @@ impl Backend for Clear {
     fn classify(&mut self, t: &RingTensor) -> RingTensor {
         t.clone()
     }
-    fn linear(&mut self, args: &[&RingTensor], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> RingTensor {
+    fn linear(
+        &mut self,
+        args: &[&RingTensor],
+        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
+    ) -> RingTensor {
         f(args)
     }
     fn add_public(&mut self, s: &RingTensor, p: &RingTensor, out_shape: &[usize]) -> RingTensor {
         s.add(p, out_shape)
     }
 
-    fn round(&mut self, ops: Vec<Interaction<'_, RingTensor>>) -> Result<Vec<Outcome<RingTensor>>, VmError> {
+    fn round(
+        &mut self,
+        ops: Vec<Interaction<'_, RingTensor>>,
+    ) -> Result<Vec<Outcome<RingTensor>>, VmError> {
         self.rounds += 1;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
             out.push(match op {
-                Interaction::Input { data, ty, party } => Outcome::Secret(data.ok_or_else(|| {
-                    VmError::Input(format!("the clear backend needs party {party}'s input of type {ty}"))
-                })?),
-                Interaction::Mul { a, b, out_shape, .. } => Outcome::Secret(a.mul(b, out_shape)),
-                Interaction::MatMul { a, b, .. } => Outcome::Secret(a.matmul(b)),
-                Interaction::Conv2d { x, w, stride, padding, depthwise, .. } => {
-                    Outcome::Secret(x.conv2d(w, stride, padding, depthwise))
+                Interaction::Input { data, ty, party } => {
+                    Outcome::Secret(data.ok_or_else(|| {
+                        VmError::Input(format!(
+                            "the clear backend needs party {party}'s input of type {ty}"
+                        ))
+                    })?)
                 }
-                Interaction::Trunc { a, amount, exact: true, .. } => Outcome::Secret(a.shr_signed(amount)),
-                Interaction::Trunc { a, amount, exact: false, .. } => Outcome::Secret(self.trunc_pr(a, amount)),
+                Interaction::Mul {
+                    a, b, out_shape, ..
+                } => Outcome::Secret(a.mul(b, out_shape)),
+                Interaction::MatMul { a, b, .. } => Outcome::Secret(a.matmul(b)),
+                Interaction::Conv2d {
+                    x,
+                    w,
+                    stride,
+                    padding,
+                    depthwise,
+                    ..
+                } => Outcome::Secret(x.conv2d(w, stride, padding, depthwise)),
+                Interaction::Trunc {
+                    a,
+                    amount,
+                    exact: true,
+                    ..
+                } => Outcome::Secret(a.shr_signed(amount)),
+                Interaction::Trunc {
+                    a,
+                    amount,
+                    exact: false,
+                    ..
+                } => Outcome::Secret(self.trunc_pr(a, amount)),
                 Interaction::LtZ { a, bits } => Outcome::Secret(a.ltz(bits)),
                 Interaction::EqZ { a, bits } => Outcome::Secret(a.eqz(bits)),
                 Interaction::Relu { a, bits } => Outcome::Secret(a.relu(bits)),
                 Interaction::Max { a, axis, bits } => Outcome::Secret(a.max_along(axis, bits)),
-                Interaction::Argmax { a, axis, bits } => Outcome::Secret(a.argmax_along(axis, bits)),
-                Interaction::MaxPool { x, window, stride, padding, bits } => {
-                    Outcome::Secret(x.max_pool(window, stride, padding, bits))
+                Interaction::Argmax { a, axis, bits } => {
+                    Outcome::Secret(a.argmax_along(axis, bits))
                 }
+                Interaction::MaxPool {
+                    x,
+                    window,
+                    stride,
+                    padding,
+                    bits,
+                } => Outcome::Secret(x.max_pool(window, stride, padding, bits)),
                 Interaction::Open { a } => Outcome::Public(a.clone()),
                 Interaction::Output { a, .. } => Outcome::Revealed(Some(a.clone())),
             });
@@ -98,6 +132,10 @@ impl Backend for Clear {
     }
 
     fn figures(&self) -> CommFigures {
-        CommFigures { rounds: self.rounds, bytes_sent: 0, bytes_received: 0 }
+        CommFigures {
+            rounds: self.rounds,
+            bytes_sent: 0,
+            bytes_received: 0,
+        }
     }
 }

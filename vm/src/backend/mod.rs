@@ -25,21 +25,74 @@ pub enum Value<S> {
 /// types the verifier checked travel along (bit lengths for comparisons).
 pub enum Interaction<'a, S> {
     /// Shares `party`'s input; `data` is present at that party only.
-    Input { party: usize, ty: &'a TensorType, data: Option<RingTensor> },
-    Mul { a: &'a S, b: &'a S, out_shape: &'a [usize], masks: [MaskId; 2] },
-    MatMul { a: &'a S, b: &'a S, masks: [MaskId; 2] },
-    Conv2d { x: &'a S, w: &'a S, stride: [usize; 2], padding: Padding, depthwise: bool, masks: [MaskId; 2] },
-    Trunc { a: &'a S, amount: u32, exact: bool, bits: u8 },
-    LtZ { a: &'a S, bits: u8 },
-    EqZ { a: &'a S, bits: u8 },
-    Relu { a: &'a S, bits: u8 },
-    Max { a: &'a S, axis: Option<usize>, bits: u8 },
-    Argmax { a: &'a S, axis: usize, bits: u8 },
-    MaxPool { x: &'a S, window: [usize; 2], stride: [usize; 2], padding: Padding, bits: u8 },
+    Input {
+        party: usize,
+        ty: &'a TensorType,
+        data: Option<RingTensor>,
+    },
+    Mul {
+        a: &'a S,
+        b: &'a S,
+        out_shape: &'a [usize],
+        masks: [MaskId; 2],
+    },
+    MatMul {
+        a: &'a S,
+        b: &'a S,
+        masks: [MaskId; 2],
+    },
+    Conv2d {
+        x: &'a S,
+        w: &'a S,
+        stride: [usize; 2],
+        padding: Padding,
+        depthwise: bool,
+        masks: [MaskId; 2],
+    },
+    Trunc {
+        a: &'a S,
+        amount: u32,
+        exact: bool,
+        bits: u8,
+    },
+    LtZ {
+        a: &'a S,
+        bits: u8,
+    },
+    EqZ {
+        a: &'a S,
+        bits: u8,
+    },
+    Relu {
+        a: &'a S,
+        bits: u8,
+    },
+    Max {
+        a: &'a S,
+        axis: Option<usize>,
+        bits: u8,
+    },
+    Argmax {
+        a: &'a S,
+        axis: usize,
+        bits: u8,
+    },
+    MaxPool {
+        x: &'a S,
+        window: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+        bits: u8,
+    },
     /// Reveals to every party.
-    Open { a: &'a S },
+    Open {
+        a: &'a S,
+    },
     /// Reveals to `to` only.
-    Output { a: &'a S, to: PartySet },
+    Output {
+        a: &'a S,
+        to: PartySet,
+    },
 }
 
 /// What an interaction yields at this party.
@@ -69,12 +122,19 @@ pub trait Backend {
     /// A public tensor as a sharing (no communication).
     fn classify(&mut self, t: &RingTensor) -> Self::Share;
     /// Applies a function that is linear in the secret arguments to their shares.
-    fn linear(&mut self, args: &[&Self::Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Self::Share;
+    fn linear(
+        &mut self,
+        args: &[&Self::Share],
+        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
+    ) -> Self::Share;
     /// `s + p` for a public `p`, broadcast to `out_shape`.
     fn add_public(&mut self, s: &Self::Share, p: &RingTensor, out_shape: &[usize]) -> Self::Share;
 
     /// Runs one round batch; the outcomes come in the order of `ops`.
-    fn round(&mut self, ops: Vec<Interaction<'_, Self::Share>>) -> Result<Vec<Outcome<Self::Share>>, VmError>;
+    fn round(
+        &mut self,
+        ops: Vec<Interaction<'_, Self::Share>>,
+    ) -> Result<Vec<Outcome<Self::Share>>, VmError>;
 
     /// Whether this process receives outputs revealed to `to`.
     fn receives(&self, to: PartySet) -> bool;

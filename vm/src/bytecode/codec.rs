@@ -14,7 +14,11 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed bytecode at byte {}: {}", self.offset, self.message)
+        write!(
+            f,
+            "malformed bytecode at byte {}: {}",
+            self.offset, self.message
+        )
     }
 }
 
@@ -158,15 +162,28 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
         Const { dst, index } => w.regs(&[*dst, *index]),
         Input { dst, input } => w.regs(&[*dst, *input]),
         Classify { dst, src } | Move { dst, src } => w.regs(&[*dst, *src]),
-        Add { dst, a, b } | Sub { dst, a, b } | Div { dst, a, b } | Rem { dst, a, b } => w.regs(&[*dst, *a, *b]),
-        Neg { dst, a } | LtZ { dst, a } | EqZ { dst, a } | Relu { dst, a } | Reshape { dst, a } | Open { dst, a } => {
-            w.regs(&[*dst, *a])
+        Add { dst, a, b } | Sub { dst, a, b } | Div { dst, a, b } | Rem { dst, a, b } => {
+            w.regs(&[*dst, *a, *b])
         }
+        Neg { dst, a }
+        | LtZ { dst, a }
+        | EqZ { dst, a }
+        | Relu { dst, a }
+        | Reshape { dst, a }
+        | Open { dst, a } => w.regs(&[*dst, *a]),
         Mul { dst, a, b, masks } | MatMul { dst, a, b, masks } => {
             w.regs(&[*dst, *a, *b]);
             w.pair(*masks);
         }
-        Conv2d { dst, x, w: f, stride, padding, depthwise, masks } => {
+        Conv2d {
+            dst,
+            x,
+            w: f,
+            stride,
+            padding,
+            depthwise,
+            masks,
+        } => {
             w.regs(&[*dst, *x, *f]);
             w.pair(*stride);
             w.padding(*padding);
@@ -177,7 +194,12 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
             w.regs(&[*dst, *a]);
             w.u8(*amount);
         }
-        Trunc { dst, a, amount, exact } => {
+        Trunc {
+            dst,
+            a,
+            amount,
+            exact,
+        } => {
             w.regs(&[*dst, *a]);
             w.u8(*amount);
             w.u8(*exact as u8);
@@ -190,7 +212,20 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
             w.regs(&[*dst, *a]);
             w.u32(*axis);
         }
-        SumPool { dst, x, window, stride, padding } | MaxPool { dst, x, window, stride, padding } => {
+        SumPool {
+            dst,
+            x,
+            window,
+            stride,
+            padding,
+        }
+        | MaxPool {
+            dst,
+            x,
+            window,
+            stride,
+            padding,
+        } => {
             w.regs(&[*dst, *x]);
             w.pair(*window);
             w.pair(*stride);
@@ -200,7 +235,12 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
             w.regs(&[*dst, *a]);
             w.regs(perm);
         }
-        Slice { dst, a, starts, dynamic } => {
+        Slice {
+            dst,
+            a,
+            starts,
+            dynamic,
+        } => {
             w.regs(&[*dst, *a]);
             w.regs(starts);
             match dynamic {
@@ -217,7 +257,12 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
         }
         Output { output, a } => w.regs(&[*output, *a]),
         Round { len } => w.u32(*len),
-        Loop { counter, lo, hi, end } => {
+        Loop {
+            counter,
+            lo,
+            hi,
+            end,
+        } => {
             w.u32(*counter);
             w.u64(*lo as u64);
             w.u64(*hi as u64);
@@ -279,11 +324,18 @@ type R<T> = Result<T, DecodeError>;
 
 impl<'a> Reader<'a> {
     fn err<T>(&self, message: impl Into<String>) -> R<T> {
-        Err(DecodeError { offset: self.at, message: message.into() })
+        Err(DecodeError {
+            offset: self.at,
+            message: message.into(),
+        })
     }
     fn take(&mut self, n: usize) -> R<&'a [u8]> {
         if self.bytes.len() - self.at < n {
-            return self.err(format!("file ends early: {} more bytes expected, {} left", n, self.bytes.len() - self.at));
+            return self.err(format!(
+                "file ends early: {} more bytes expected, {} left",
+                n,
+                self.bytes.len() - self.at
+            ));
         }
         let s = &self.bytes[self.at..self.at + n];
         self.at += n;
@@ -342,7 +394,9 @@ impl<'a> Reader<'a> {
         let secret = self.bool()?;
         let (kind, bits, frac) = (self.u8()?, self.u8()?, self.u8()?);
         if bits == 0 || bits > 64 || frac >= bits.max(1) && kind == 1 {
-            return self.err(format!("invalid bit length {bits} / fractional bits {frac}"));
+            return self.err(format!(
+                "invalid bit length {bits} / fractional bits {frac}"
+            ));
         }
         let elem = match kind {
             0 => Elem::Int { bits },
@@ -350,7 +404,11 @@ impl<'a> Reader<'a> {
             2 => Elem::Bit,
             k => return self.err(format!("unknown element kind {k}")),
         };
-        Ok(TensorType { secret, elem, shape: self.shape()? })
+        Ok(TensorType {
+            secret,
+            elem,
+            shape: self.shape()?,
+        })
     }
     fn regs(&mut self) -> R<Vec<u32>> {
         let n = self.len(4)?;
@@ -360,7 +418,10 @@ impl<'a> Reader<'a> {
         let v = self.regs()?;
         match v.try_into() {
             Ok(a) => Ok(a),
-            Err(v) => self.err(format!("instruction has {} operands, expected {N}", v.len())),
+            Err(v) => self.err(format!(
+                "instruction has {} operands, expected {N}",
+                v.len()
+            )),
         }
     }
     fn pair(&mut self) -> R<[u32; 2]> {
@@ -384,7 +445,10 @@ impl<'a> Reader<'a> {
 pub fn decode(bytes: &[u8]) -> R<Program> {
     let mut r = Reader { bytes, at: 0 };
     if r.take(4.min(bytes.len()))? != MAGIC {
-        return Err(DecodeError { offset: 0, message: "not an mpcc bytecode file (bad magic; expected MPCB)".into() });
+        return Err(DecodeError {
+            offset: 0,
+            message: "not an mpcc bytecode file (bad magic; expected MPCB)".into(),
+        });
     }
     let version = u16::from_le_bytes(r.take(2)?.try_into().unwrap());
     if version != FORMAT_VERSION {
@@ -392,7 +456,9 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
     }
     let ring = r.u8()?;
     if ring != crate::types::RING_BITS {
-        return r.err(format!("ring Z_2^{ring} is not supported; this mpcvm computes in Z_2^64"));
+        return r.err(format!(
+            "ring Z_2^{ring} is not supported; this mpcvm computes in Z_2^64"
+        ));
     }
     let parties = r.u8()?;
     if parties == 0 {
@@ -400,7 +466,8 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
     }
     let hash = r.take(32)?;
     if content_hash(bytes) != hash {
-        return r.err("content hash mismatch: the file is corrupted or was modified after compilation");
+        return r
+            .err("content hash mismatch: the file is corrupted or was modified after compilation");
     }
     let mut manifest = Vec::new();
     for _ in 0..r.len(13)? {
@@ -409,7 +476,11 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
             return r.err(format!("unknown preprocessing primitive {code}"));
         };
         let params = (0..r.len(8)?).map(|_| r.u64()).collect::<R<Vec<_>>>()?;
-        manifest.push(ManifestEntry { primitive, params, count: r.u64()? });
+        manifest.push(ManifestEntry {
+            primitive,
+            params,
+            count: r.u64()?,
+        });
     }
     let registers = (0..r.len(12)?).map(|_| r.ty()).collect::<R<Vec<_>>>()?;
     let mut constants = Vec::new();
@@ -424,11 +495,19 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
     }
     let mut inputs = Vec::new();
     for _ in 0..r.len(10)? {
-        inputs.push(InputDecl { party: r.u8()?, name: r.str()?, ty: r.ty()? });
+        inputs.push(InputDecl {
+            party: r.u8()?,
+            name: r.str()?,
+            ty: r.ty()?,
+        });
     }
     let mut outputs = Vec::new();
     for _ in 0..r.len(16)? {
-        outputs.push(OutputDecl { to: PartySet(r.u64()?), name: r.str()?, ty: r.ty()? });
+        outputs.push(OutputDecl {
+            to: PartySet(r.u64()?),
+            name: r.str()?,
+            ty: r.ty()?,
+        });
     }
     let mut code = Vec::new();
     for _ in 0..r.len(1)? {
@@ -437,7 +516,15 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
     if r.at != bytes.len() {
         return r.err(format!("{} bytes of trailing garbage", bytes.len() - r.at));
     }
-    Ok(Program { parties, manifest, registers, constants, inputs, outputs, code })
+    Ok(Program {
+        parties,
+        manifest,
+        registers,
+        constants,
+        inputs,
+        outputs,
+        code,
+    })
 }
 
 fn decode_instr(r: &mut Reader) -> R<Instr> {
@@ -485,15 +572,32 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
         }
         10 => {
             let [dst, x, w] = r.fixed_regs()?;
-            Conv2d { dst, x, w, stride: r.pair()?, padding: r.padding()?, depthwise: r.bool()?, masks: r.pair()? }
+            Conv2d {
+                dst,
+                x,
+                w,
+                stride: r.pair()?,
+                padding: r.padding()?,
+                depthwise: r.bool()?,
+                masks: r.pair()?,
+            }
         }
         13 => {
             let [dst, a] = r.fixed_regs()?;
-            Shl { dst, a, amount: r.u8()? }
+            Shl {
+                dst,
+                a,
+                amount: r.u8()?,
+            }
         }
         14 => {
             let [dst, a] = r.fixed_regs()?;
-            Trunc { dst, a, amount: r.u8()?, exact: r.bool()? }
+            Trunc {
+                dst,
+                a,
+                amount: r.u8()?,
+                exact: r.bool()?,
+            }
         }
         18 | 19 => {
             let [dst, a] = r.fixed_regs()?;
@@ -506,20 +610,40 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
         }
         20 => {
             let [dst, a] = r.fixed_regs()?;
-            Argmax { dst, a, axis: r.u32()? }
+            Argmax {
+                dst,
+                a,
+                axis: r.u32()?,
+            }
         }
         21 | 22 => {
             let [dst, x] = r.fixed_regs()?;
             let (window, stride, padding) = (r.pair()?, r.pair()?, r.padding()?);
             if op == 21 {
-                SumPool { dst, x, window, stride, padding }
+                SumPool {
+                    dst,
+                    x,
+                    window,
+                    stride,
+                    padding,
+                }
             } else {
-                MaxPool { dst, x, window, stride, padding }
+                MaxPool {
+                    dst,
+                    x,
+                    window,
+                    stride,
+                    padding,
+                }
             }
         }
         24 => {
             let [dst, a] = r.fixed_regs()?;
-            Transpose { dst, a, perm: r.regs()? }
+            Transpose {
+                dst,
+                a,
+                perm: r.regs()?,
+            }
         }
         25 => {
             let [dst, a] = r.fixed_regs()?;
@@ -530,18 +654,32 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
             } else {
                 None
             };
-            Slice { dst, a, starts, dynamic }
+            Slice {
+                dst,
+                a,
+                starts,
+                dynamic,
+            }
         }
         26 => {
             let [dst, axis] = r.fixed_regs()?;
-            Concat { dst, axis, parts: r.regs()? }
+            Concat {
+                dst,
+                axis,
+                parts: r.regs()?,
+            }
         }
         28 => {
             let [output, a] = r.fixed_regs()?;
             Output { output, a }
         }
         29 => Round { len: r.u32()? },
-        30 => Loop { counter: r.u32()?, lo: r.u64()? as i64, hi: r.u64()? as i64, end: r.u32()? },
+        30 => Loop {
+            counter: r.u32()?,
+            lo: r.u64()? as i64,
+            hi: r.u64()? as i64,
+            end: r.u32()?,
+        },
         31 => EndLoop { begin: r.u32()? },
         32 => {
             let [cond, else_at] = r.pair()?;

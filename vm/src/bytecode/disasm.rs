@@ -4,14 +4,23 @@ use super::*;
 use std::fmt::Write;
 
 fn regs(rs: &[u32]) -> String {
-    rs.iter().map(|r| format!("r{r}")).collect::<Vec<_>>().join(", ")
+    rs.iter()
+        .map(|r| format!("r{r}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn masks(m: &[MaskId; 2]) -> String {
     if m == &[0, 0] {
         String::new()
     } else {
-        let show = |x: MaskId| if x == 0 { "-".to_string() } else { format!("m{x}") };
+        let show = |x: MaskId| {
+            if x == 0 {
+                "-".to_string()
+            } else {
+                format!("m{x}")
+            }
+        };
         format!(" masks({}, {})", show(m[0]), show(m[1]))
     }
 }
@@ -28,11 +37,19 @@ fn axis(a: &Option<u32>) -> String {
 }
 
 fn parties(s: PartySet) -> String {
-    s.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",")
+    s.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn preview(c: &RingTensor) -> String {
-    let shown: Vec<String> = c.data.iter().take(6).map(|&x| (x as i64).to_string()).collect();
+    let shown: Vec<String> = c
+        .data
+        .iter()
+        .take(6)
+        .map(|&x| (x as i64).to_string())
+        .collect();
     let more = if c.data.len() > 6 { ", ..." } else { "" };
     format!("{:?} [{}{}]", c.shape, shown.join(", "), more)
 }
@@ -48,9 +65,27 @@ pub fn instr_text(i: &Instr) -> String {
         Add { dst, a, b } => format!("add r{dst}, r{a}, r{b}"),
         Sub { dst, a, b } => format!("sub r{dst}, r{a}, r{b}"),
         Neg { dst, a } => format!("neg r{dst}, r{a}"),
-        Mul { dst, a, b, masks: m } => format!("mul r{dst}, r{a}, r{b}{}", masks(m)),
-        MatMul { dst, a, b, masks: m } => format!("matmul r{dst}, r{a}, r{b}{}", masks(m)),
-        Conv2d { dst, x, w, stride, padding, depthwise, masks: m } => format!(
+        Mul {
+            dst,
+            a,
+            b,
+            masks: m,
+        } => format!("mul r{dst}, r{a}, r{b}{}", masks(m)),
+        MatMul {
+            dst,
+            a,
+            b,
+            masks: m,
+        } => format!("matmul r{dst}, r{a}, r{b}{}", masks(m)),
+        Conv2d {
+            dst,
+            x,
+            w,
+            stride,
+            padding,
+            depthwise,
+            masks: m,
+        } => format!(
             "{} r{dst}, r{x}, r{w} stride({}, {}) {}{}",
             if *depthwise { "dwconv2d" } else { "conv2d" },
             stride[0],
@@ -61,8 +96,16 @@ pub fn instr_text(i: &Instr) -> String {
         Div { dst, a, b } => format!("div r{dst}, r{a}, r{b}"),
         Rem { dst, a, b } => format!("rem r{dst}, r{a}, r{b}"),
         Shl { dst, a, amount } => format!("shl r{dst}, r{a}, {amount}"),
-        Trunc { dst, a, amount, exact } => {
-            format!("{} r{dst}, r{a}, {amount}", if *exact { "trunc" } else { "trunc_pr" })
+        Trunc {
+            dst,
+            a,
+            amount,
+            exact,
+        } => {
+            format!(
+                "{} r{dst}, r{a}, {amount}",
+                if *exact { "trunc" } else { "trunc_pr" }
+            )
         }
         LtZ { dst, a } => format!("ltz r{dst}, r{a}"),
         EqZ { dst, a } => format!("eqz r{dst}, r{a}"),
@@ -70,17 +113,42 @@ pub fn instr_text(i: &Instr) -> String {
         Sum { dst, a, axis: x } => format!("sum r{dst}, r{a} axis {}", axis(x)),
         Max { dst, a, axis: x } => format!("max r{dst}, r{a} axis {}", axis(x)),
         Argmax { dst, a, axis } => format!("argmax r{dst}, r{a} axis {axis}"),
-        SumPool { dst, x, window, stride, padding } => format!(
+        SumPool {
+            dst,
+            x,
+            window,
+            stride,
+            padding,
+        } => format!(
             "sumpool r{dst}, r{x} window({}, {}) stride({}, {}) {}",
-            window[0], window[1], stride[0], stride[1], pad(*padding)
+            window[0],
+            window[1],
+            stride[0],
+            stride[1],
+            pad(*padding)
         ),
-        MaxPool { dst, x, window, stride, padding } => format!(
+        MaxPool {
+            dst,
+            x,
+            window,
+            stride,
+            padding,
+        } => format!(
             "maxpool r{dst}, r{x} window({}, {}) stride({}, {}) {}",
-            window[0], window[1], stride[0], stride[1], pad(*padding)
+            window[0],
+            window[1],
+            stride[0],
+            stride[1],
+            pad(*padding)
         ),
         Reshape { dst, a } => format!("reshape r{dst}, r{a}"),
         Transpose { dst, a, perm } => format!("transpose r{dst}, r{a} {perm:?}"),
-        Slice { dst, a, starts, dynamic } => match dynamic {
+        Slice {
+            dst,
+            a,
+            starts,
+            dynamic,
+        } => match dynamic {
             None => format!("slice r{dst}, r{a} at {starts:?}"),
             Some((ax, r)) => format!("slice r{dst}, r{a} at {starts:?} + r{r} on axis {ax}"),
         },
@@ -88,7 +156,12 @@ pub fn instr_text(i: &Instr) -> String {
         Open { dst, a } => format!("open r{dst}, r{a}"),
         Output { output, a } => format!("output out{output}, r{a}"),
         Round { len } => format!("round {len} {{"),
-        Loop { counter, lo, hi, end } => format!("loop r{counter} in {lo}..{hi} (end @{end}) {{"),
+        Loop {
+            counter,
+            lo,
+            hi,
+            end,
+        } => format!("loop r{counter} in {lo}..{hi} (end @{end}) {{"),
         EndLoop { begin } => format!("}} endloop (@{begin})"),
         If { cond, else_at } => format!("if r{cond} (else @{else_at}) {{"),
         Else { end } => format!("}} else (end @{end}) {{"),
@@ -99,7 +172,12 @@ pub fn instr_text(i: &Instr) -> String {
 /// The whole listing: header, tables and indented code.
 pub fn disassemble(p: &Program, bytes: &[u8]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "; mpcb format {FORMAT_VERSION}, ring Z_2^64, {} parties, hash {}", p.parties, &Program::hash_hex(bytes)[..16.min(Program::hash_hex(bytes).len())]);
+    let _ = writeln!(
+        s,
+        "; mpcb format {FORMAT_VERSION}, ring Z_2^64, {} parties, hash {}",
+        p.parties,
+        &Program::hash_hex(bytes)[..16.min(Program::hash_hex(bytes).len())]
+    );
     let _ = writeln!(s, "; preprocessing manifest:");
     for m in &p.manifest {
         let _ = writeln!(s, ";   {} {:?} x {}", m.primitive.name(), m.params, m.count);
@@ -108,7 +186,13 @@ pub fn disassemble(p: &Program, bytes: &[u8]) -> String {
         let _ = writeln!(s, "in{i}: {} from party {} as {}", d.name, d.party, d.ty);
     }
     for (i, d) in p.outputs.iter().enumerate() {
-        let _ = writeln!(s, "out{i}: {} to parties {} as {}", d.name, parties(d.to), d.ty);
+        let _ = writeln!(
+            s,
+            "out{i}: {} to parties {} as {}",
+            d.name,
+            parties(d.to),
+            d.ty
+        );
     }
     for (i, c) in p.constants.iter().enumerate() {
         let _ = writeln!(s, "c{i}: {}", preview(c));
@@ -124,7 +208,9 @@ pub fn disassemble(p: &Program, bytes: &[u8]) -> String {
         }
         let _ = writeln!(s, "{pc:5}  {}{}", "  ".repeat(depth), instr_text(i));
         match i {
-            Instr::Loop { .. } | Instr::If { .. } | Instr::Else { .. } | Instr::Round { .. } => depth += 1,
+            Instr::Loop { .. } | Instr::If { .. } | Instr::Else { .. } | Instr::Round { .. } => {
+                depth += 1
+            }
             _ => {}
         }
         if let Instr::Round { len } = i {

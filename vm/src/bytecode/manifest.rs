@@ -43,9 +43,12 @@ pub enum Primitive {
 impl Primitive {
     pub fn from_code(c: u8) -> Option<Primitive> {
         use Primitive::*;
-        [Input, Mul, MatMul, Conv2d, TruncPr, TruncExact, LtZ, EqZ, Relu, Max, Argmax, MaxPool, Open, Output]
-            .into_iter()
-            .find(|p| *p as u8 == c)
+        [
+            Input, Mul, MatMul, Conv2d, TruncPr, TruncExact, LtZ, EqZ, Relu, Max, Argmax, MaxPool,
+            Open, Output,
+        ]
+        .into_iter()
+        .find(|p| *p as u8 == c)
     }
     pub fn name(self) -> &'static str {
         use Primitive::*;
@@ -84,19 +87,50 @@ pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>
     let n = |r: &u32| reg(r).len() as u64;
     let bits = |r: &u32| reg(r).elem.bits() as u64;
     Some(match i {
-        Input { dst, input } => (Primitive::Input, vec![p.inputs[*input as usize].party as u64], n(dst)),
+        Input { dst, input } => (
+            Primitive::Input,
+            vec![p.inputs[*input as usize].party as u64],
+            n(dst),
+        ),
         Mul { dst, a, b, .. } if secret(a) && secret(b) => (Primitive::Mul, vec![], n(dst)),
         MatMul { a, b, .. } if secret(a) && secret(b) => {
             let (sa, sb) = (&reg(a).shape, &reg(b).shape);
-            (Primitive::MatMul, vec![sa[0] as u64, sa[1] as u64, sb[1] as u64], 1)
+            (
+                Primitive::MatMul,
+                vec![sa[0] as u64, sa[1] as u64, sb[1] as u64],
+                1,
+            )
         }
-        Conv2d { x, w, stride, padding, depthwise, .. } if secret(x) && secret(w) => {
-            let mut params: Vec<u64> = reg(x).shape.iter().chain(&reg(w).shape).map(|&d| d as u64).collect();
-            params.extend([stride[0] as u64, stride[1] as u64, (*padding == crate::shape::Padding::Same) as u64, *depthwise as u64]);
+        Conv2d {
+            x,
+            w,
+            stride,
+            padding,
+            depthwise,
+            ..
+        } if secret(x) && secret(w) => {
+            let mut params: Vec<u64> = reg(x)
+                .shape
+                .iter()
+                .chain(&reg(w).shape)
+                .map(|&d| d as u64)
+                .collect();
+            params.extend([
+                stride[0] as u64,
+                stride[1] as u64,
+                (*padding == crate::shape::Padding::Same) as u64,
+                *depthwise as u64,
+            ]);
             (Primitive::Conv2d, params, 1)
         }
-        Trunc { a, amount, exact, .. } if secret(a) => {
-            let prim = if *exact { Primitive::TruncExact } else { Primitive::TruncPr };
+        Trunc {
+            a, amount, exact, ..
+        } if secret(a) => {
+            let prim = if *exact {
+                Primitive::TruncExact
+            } else {
+                Primitive::TruncPr
+            };
             (prim, vec![*amount as u64, bits(a)], n(a))
         }
         LtZ { a, .. } if secret(a) => (Primitive::LtZ, vec![bits(a)], n(a)),
@@ -106,12 +140,16 @@ pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>
             let len = axis.map_or(n(a), |ax| reg(a).shape[ax as usize] as u64);
             (Primitive::Max, vec![bits(a), len], n(dst))
         }
-        Argmax { dst, a, axis } if secret(a) => {
-            (Primitive::Argmax, vec![bits(a), reg(a).shape[*axis as usize] as u64], n(dst))
-        }
-        MaxPool { dst, x, window, .. } if secret(x) => {
-            (Primitive::MaxPool, vec![bits(x), (window[0] * window[1]) as u64], n(dst))
-        }
+        Argmax { dst, a, axis } if secret(a) => (
+            Primitive::Argmax,
+            vec![bits(a), reg(a).shape[*axis as usize] as u64],
+            n(dst),
+        ),
+        MaxPool { dst, x, window, .. } if secret(x) => (
+            Primitive::MaxPool,
+            vec![bits(x), (window[0] * window[1]) as u64],
+            n(dst),
+        ),
         Open { a, .. } => (Primitive::Open, vec![], n(a)),
         Output { a, .. } if secret(a) => (Primitive::Output, vec![], n(a)),
         _ => return None,
@@ -143,6 +181,10 @@ pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
     totals
         .into_iter()
         .filter(|(_, count)| *count > 0)
-        .map(|((primitive, params), count)| ManifestEntry { primitive, params, count })
+        .map(|((primitive, params), count)| ManifestEntry {
+            primitive,
+            params,
+            count,
+        })
         .collect()
 }

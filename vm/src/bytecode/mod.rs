@@ -63,58 +63,185 @@ pub struct Program {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Instr {
     /// `dst = constants[index]`.
-    Const { dst: Reg, index: u32 },
+    Const {
+        dst: Reg,
+        index: u32,
+    },
     /// `dst = ` the input `inputs[input]`, shared by its party.
-    Input { dst: Reg, input: u32 },
+    Input {
+        dst: Reg,
+        input: u32,
+    },
     /// A public value as a secret one (no communication).
-    Classify { dst: Reg, src: Reg },
-    Move { dst: Reg, src: Reg },
-    Add { dst: Reg, a: Reg, b: Reg },
-    Sub { dst: Reg, a: Reg, b: Reg },
-    Neg { dst: Reg, a: Reg },
-    Mul { dst: Reg, a: Reg, b: Reg, masks: [MaskId; 2] },
-    MatMul { dst: Reg, a: Reg, b: Reg, masks: [MaskId; 2] },
-    Conv2d { dst: Reg, x: Reg, w: Reg, stride: [u32; 2], padding: Padding, depthwise: bool, masks: [MaskId; 2] },
+    Classify {
+        dst: Reg,
+        src: Reg,
+    },
+    Move {
+        dst: Reg,
+        src: Reg,
+    },
+    Add {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+    },
+    Sub {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+    },
+    Neg {
+        dst: Reg,
+        a: Reg,
+    },
+    Mul {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+        masks: [MaskId; 2],
+    },
+    MatMul {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+        masks: [MaskId; 2],
+    },
+    Conv2d {
+        dst: Reg,
+        x: Reg,
+        w: Reg,
+        stride: [u32; 2],
+        padding: Padding,
+        depthwise: bool,
+        masks: [MaskId; 2],
+    },
     /// Floor division of public integers.
-    Div { dst: Reg, a: Reg, b: Reg },
+    Div {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+    },
     /// Remainder of floor division of public integers (sign of the divisor).
-    Rem { dst: Reg, a: Reg, b: Reg },
-    Shl { dst: Reg, a: Reg, amount: u8 },
+    Rem {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+    },
+    Shl {
+        dst: Reg,
+        a: Reg,
+        amount: u8,
+    },
     /// Division by 2^amount: exact (floor), or probabilistic (rounds up with
     /// probability equal to the discarded fraction).
-    Trunc { dst: Reg, a: Reg, amount: u8, exact: bool },
+    Trunc {
+        dst: Reg,
+        a: Reg,
+        amount: u8,
+        exact: bool,
+    },
     /// The bit `a < 0`, reading `a` with the bit length of its type.
-    LtZ { dst: Reg, a: Reg },
+    LtZ {
+        dst: Reg,
+        a: Reg,
+    },
     /// The bit `a == 0`.
-    EqZ { dst: Reg, a: Reg },
-    Relu { dst: Reg, a: Reg },
-    Sum { dst: Reg, a: Reg, axis: Option<u32> },
-    Max { dst: Reg, a: Reg, axis: Option<u32> },
-    Argmax { dst: Reg, a: Reg, axis: u32 },
-    SumPool { dst: Reg, x: Reg, window: [u32; 2], stride: [u32; 2], padding: Padding },
-    MaxPool { dst: Reg, x: Reg, window: [u32; 2], stride: [u32; 2], padding: Padding },
+    EqZ {
+        dst: Reg,
+        a: Reg,
+    },
+    Relu {
+        dst: Reg,
+        a: Reg,
+    },
+    Sum {
+        dst: Reg,
+        a: Reg,
+        axis: Option<u32>,
+    },
+    Max {
+        dst: Reg,
+        a: Reg,
+        axis: Option<u32>,
+    },
+    Argmax {
+        dst: Reg,
+        a: Reg,
+        axis: u32,
+    },
+    SumPool {
+        dst: Reg,
+        x: Reg,
+        window: [u32; 2],
+        stride: [u32; 2],
+        padding: Padding,
+    },
+    MaxPool {
+        dst: Reg,
+        x: Reg,
+        window: [u32; 2],
+        stride: [u32; 2],
+        padding: Padding,
+    },
     /// Same elements, the shape of `dst`'s type.
-    Reshape { dst: Reg, a: Reg },
-    Transpose { dst: Reg, a: Reg, perm: Vec<u32> },
+    Reshape {
+        dst: Reg,
+        a: Reg,
+    },
+    Transpose {
+        dst: Reg,
+        a: Reg,
+        perm: Vec<u32>,
+    },
     /// `dst = a[starts .. starts + shape(dst)]`; with `dynamic = Some((axis, r))`
     /// the public scalar in `r` is added to the start on `axis` (checked at run time).
-    Slice { dst: Reg, a: Reg, starts: Vec<u32>, dynamic: Option<(u32, Reg)> },
-    Concat { dst: Reg, axis: u32, parts: Vec<Reg> },
+    Slice {
+        dst: Reg,
+        a: Reg,
+        starts: Vec<u32>,
+        dynamic: Option<(u32, Reg)>,
+    },
+    Concat {
+        dst: Reg,
+        axis: u32,
+        parts: Vec<Reg>,
+    },
     /// Reveals a secret to every party: `dst` is public.
-    Open { dst: Reg, a: Reg },
+    Open {
+        dst: Reg,
+        a: Reg,
+    },
     /// Reveals `a` to the receivers of `outputs[output]` only and writes it there.
-    Output { output: u32, a: Reg },
+    Output {
+        output: u32,
+        a: Reg,
+    },
     /// The next `len` instructions are independent interactive operations that
     /// run together: their messages share the rounds of this batch.
-    Round { len: u32 },
+    Round {
+        len: u32,
+    },
     /// `for counter in lo..hi`: the body runs up to the `EndLoop` at `end`.
-    Loop { counter: Reg, lo: i64, hi: i64, end: u32 },
+    Loop {
+        counter: Reg,
+        lo: i64,
+        hi: i64,
+        end: u32,
+    },
     /// Closes the loop whose `Loop` is at `begin`.
-    EndLoop { begin: u32 },
+    EndLoop {
+        begin: u32,
+    },
     /// Runs the next instructions if the public bit `cond` is 1, else jumps past the `Else` at `else_at`.
-    If { cond: Reg, else_at: u32 },
+    If {
+        cond: Reg,
+        else_at: u32,
+    },
     /// Ends the then-branch; jumps to the `EndIf` at `end`.
-    Else { end: u32 },
+    Else {
+        end: u32,
+    },
     EndIf,
 }
 
@@ -131,6 +258,9 @@ impl Program {
     }
     /// The blake3 hash of the program's body, as in the header (hex).
     pub fn hash_hex(bytes: &[u8]) -> String {
-        bytes.get(HEADER_LEN - 32..HEADER_LEN).map(|h| h.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default()
+        bytes
+            .get(HEADER_LEN - 32..HEADER_LEN)
+            .map(|h| h.iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default()
     }
 }

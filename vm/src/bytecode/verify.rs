@@ -30,38 +30,82 @@ impl fmt::Display for VerifyError {
 type V<T> = Result<T, VerifyError>;
 
 fn fail<T>(pc: Option<usize>, message: impl Into<String>) -> V<T> {
-    Err(VerifyError { pc, message: message.into() })
+    Err(VerifyError {
+        pc,
+        message: message.into(),
+    })
 }
 
 pub fn verify(p: &Program) -> V<()> {
     if p.parties as usize > 64 {
-        return fail(None, format!("{} parties; at most 64 are supported", p.parties));
+        return fail(
+            None,
+            format!("{} parties; at most 64 are supported", p.parties),
+        );
     }
     for (i, t) in p.registers.iter().enumerate() {
-        check_type(t).map_err(|m| VerifyError { pc: None, message: format!("register r{i}: {m}") })?;
+        check_type(t).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("register r{i}: {m}"),
+        })?;
     }
     for (i, d) in p.inputs.iter().enumerate() {
         if d.party >= p.parties {
-            return fail(None, format!("input {i} belongs to party {}, but the program has {} parties", d.party, p.parties));
+            return fail(
+                None,
+                format!(
+                    "input {i} belongs to party {}, but the program has {} parties",
+                    d.party, p.parties
+                ),
+            );
         }
-        check_type(&d.ty).map_err(|m| VerifyError { pc: None, message: format!("input {i}: {m}") })?;
+        check_type(&d.ty).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("input {i}: {m}"),
+        })?;
     }
     for (i, d) in p.outputs.iter().enumerate() {
         if d.to.0 == 0 || d.to.0 & !PartySet::all(p.parties as usize).0 != 0 {
-            return fail(None, format!("output {i} is revealed to parties outside 0..{}", p.parties));
+            return fail(
+                None,
+                format!("output {i} is revealed to parties outside 0..{}", p.parties),
+            );
         }
-        check_type(&d.ty).map_err(|m| VerifyError { pc: None, message: format!("output {i}: {m}") })?;
+        check_type(&d.ty).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("output {i}: {m}"),
+        })?;
     }
-    let mut v = Verifier { p, defined: vec![false; p.registers.len()], inputs_read: vec![0; p.inputs.len()], outputs_written: vec![0; p.outputs.len()] };
+    let mut v = Verifier {
+        p,
+        defined: vec![false; p.registers.len()],
+        inputs_read: vec![0; p.inputs.len()],
+        outputs_written: vec![0; p.outputs.len()],
+    };
     v.block(0, p.code.len(), 0)?;
     if let Some(i) = v.inputs_read.iter().position(|&n| n != 1) {
-        return fail(None, format!("input {i} is read {} times; each input is read exactly once", v.inputs_read[i]));
+        return fail(
+            None,
+            format!(
+                "input {i} is read {} times; each input is read exactly once",
+                v.inputs_read[i]
+            ),
+        );
     }
     if let Some(i) = v.outputs_written.iter().position(|&n| n != 1) {
-        return fail(None, format!("output {i} is written {} times; each output is written exactly once", v.outputs_written[i]));
+        return fail(
+            None,
+            format!(
+                "output {i} is written {} times; each output is written exactly once",
+                v.outputs_written[i]
+            ),
+        );
     }
     if derive_manifest(p) != p.manifest {
-        return fail(None, "the header's preprocessing manifest does not match the code");
+        return fail(
+            None,
+            "the header's preprocessing manifest does not match the code",
+        );
     }
     Ok(())
 }
@@ -90,14 +134,23 @@ impl Verifier<'_> {
     fn reg(&self, pc: usize, r: Reg) -> V<&TensorType> {
         match self.p.registers.get(r as usize) {
             Some(t) => Ok(t),
-            None => fail(Some(pc), format!("register r{r} does not exist ({} registers)", self.p.registers.len())),
+            None => fail(
+                Some(pc),
+                format!(
+                    "register r{r} does not exist ({} registers)",
+                    self.p.registers.len()
+                ),
+            ),
         }
     }
 
     fn read(&self, pc: usize, r: Reg) -> V<&TensorType> {
         let t = self.reg(pc, r)?;
         if !self.defined[r as usize] {
-            return fail(Some(pc), format!("register r{r} is read before it is written"));
+            return fail(
+                Some(pc),
+                format!("register r{r} is read before it is written"),
+            );
         }
         Ok(t)
     }
@@ -105,7 +158,10 @@ impl Verifier<'_> {
     fn public_scalar(&self, pc: usize, r: Reg, what: &str) -> V<()> {
         let t = self.read(pc, r)?;
         if t.secret || !t.shape.is_empty() || matches!(t.elem, Elem::Fix { .. }) {
-            return fail(Some(pc), format!("{what} r{r} must be a public integer scalar, not {t}"));
+            return fail(
+                Some(pc),
+                format!("{what} r{r} must be a public integer scalar, not {t}"),
+            );
         }
         Ok(())
     }
@@ -114,14 +170,28 @@ impl Verifier<'_> {
     fn block(&mut self, mut pc: usize, end: usize, depth: usize) -> V<()> {
         while pc < end {
             match &self.p.code[pc] {
-                Instr::Loop { counter, lo, hi, end: loop_end } => {
+                Instr::Loop {
+                    counter,
+                    lo,
+                    hi,
+                    end: loop_end,
+                } => {
                     let le = *loop_end as usize;
-                    if le <= pc || le >= end || self.p.code[le] != (Instr::EndLoop { begin: pc as u32 }) {
-                        return fail(Some(pc), "loop is not closed by a matching end-loop inside its region");
+                    if le <= pc
+                        || le >= end
+                        || self.p.code[le] != (Instr::EndLoop { begin: pc as u32 })
+                    {
+                        return fail(
+                            Some(pc),
+                            "loop is not closed by a matching end-loop inside its region",
+                        );
                     }
                     let t = self.reg(pc, *counter)?;
                     if *t != TensorType::public_index() {
-                        return fail(Some(pc), format!("loop counter r{counter} must have type int<64>, not {t}"));
+                        return fail(
+                            Some(pc),
+                            format!("loop counter r{counter} must have type int<64>, not {t}"),
+                        );
                     }
                     self.defined[*counter as usize] = true;
                     // The body's first iteration sees exactly the state before the loop;
@@ -135,7 +205,9 @@ impl Verifier<'_> {
                 }
                 Instr::If { cond, else_at } => {
                     let ea = *else_at as usize;
-                    let Some(Instr::Else { end: if_end }) = self.p.code.get(ea).filter(|_| ea > pc && ea < end) else {
+                    let Some(Instr::Else { end: if_end }) =
+                        self.p.code.get(ea).filter(|_| ea > pc && ea < end)
+                    else {
                         return fail(Some(pc), "if has no matching else inside its region");
                     };
                     let ie = *if_end as usize;
@@ -158,12 +230,23 @@ impl Verifier<'_> {
                 Instr::Round { len } => {
                     let len = *len as usize;
                     if len == 0 || len > end - pc - 1 {
-                        return fail(Some(pc), format!("round batch of {len} instructions does not fit in its region"));
+                        return fail(
+                            Some(pc),
+                            format!("round batch of {len} instructions does not fit in its region"),
+                        );
                     }
                     let batch = pc + 1..pc + 1 + len;
                     for at in batch.clone() {
                         let i = &self.p.code[at];
-                        if matches!(i, Instr::Round { .. } | Instr::Loop { .. } | Instr::EndLoop { .. } | Instr::If { .. } | Instr::Else { .. } | Instr::EndIf) {
+                        if matches!(
+                            i,
+                            Instr::Round { .. }
+                                | Instr::Loop { .. }
+                                | Instr::EndLoop { .. }
+                                | Instr::If { .. }
+                                | Instr::Else { .. }
+                                | Instr::EndIf
+                        ) {
                             return fail(Some(at), "control flow inside a round batch");
                         }
                         self.instr(at, i, depth)?;
@@ -180,7 +263,10 @@ impl Verifier<'_> {
                         }
                         if let Some(d) = dst {
                             if !written.insert(d) {
-                                return fail(Some(at), format!("two operations of one round batch write r{d}"));
+                                return fail(
+                                    Some(at),
+                                    format!("two operations of one round batch write r{d}"),
+                                );
                             }
                         }
                     }
@@ -221,7 +307,10 @@ impl Verifier<'_> {
                 };
                 let t = self.read(pc, *a)?;
                 if t.shape != decl.ty.shape || t.secret != decl.ty.secret {
-                    return fail(Some(pc), format!("output {output} is declared {} but r{a} is {t}", decl.ty));
+                    return fail(
+                        Some(pc),
+                        format!("output {output} is declared {} but r{a} is {t}", decl.ty),
+                    );
                 }
                 if depth > 0 {
                     return fail(Some(pc), "output inside a loop or branch");
@@ -231,16 +320,32 @@ impl Verifier<'_> {
             return Ok(());
         };
         let ty = |r: &Reg| &self.p.registers[*r as usize];
-        let err = |m: String| VerifyError { pc: Some(pc), message: m };
+        let err = |m: String| VerifyError {
+            pc: Some(pc),
+            message: m,
+        };
         let same_secrecy = |expected: bool| -> V<()> {
             if dst.secret != expected {
-                return fail(Some(pc), format!("result register is {} but the operation yields a {} value", secrecy(dst.secret), secrecy(expected)));
+                return fail(
+                    Some(pc),
+                    format!(
+                        "result register is {} but the operation yields a {} value",
+                        secrecy(dst.secret),
+                        secrecy(expected)
+                    ),
+                );
             }
             Ok(())
         };
         let shape_is = |s: Vec<usize>| -> V<()> {
             if s != dst.shape {
-                return fail(Some(pc), format!("result register has shape {:?} but the operation yields {:?}", dst.shape, s));
+                return fail(
+                    Some(pc),
+                    format!(
+                        "result register has shape {:?} but the operation yields {:?}",
+                        dst.shape, s
+                    ),
+                );
             }
             Ok(())
         };
@@ -257,7 +362,13 @@ impl Verifier<'_> {
                     return fail(Some(pc), format!("input {input} does not exist"));
                 };
                 if decl.ty != *dst {
-                    return fail(Some(pc), format!("input {input} is declared {} but its register is {dst}", decl.ty));
+                    return fail(
+                        Some(pc),
+                        format!(
+                            "input {input} is declared {} but its register is {dst}",
+                            decl.ty
+                        ),
+                    );
                 }
                 if depth > 0 {
                     return fail(Some(pc), "input inside a loop or branch");
@@ -282,7 +393,10 @@ impl Verifier<'_> {
             }
             Div { a, b, .. } | Rem { a, b, .. } => {
                 if ty(a).secret || ty(b).secret || dst.secret {
-                    return fail(Some(pc), "division and remainder are defined on public integers only");
+                    return fail(
+                        Some(pc),
+                        "division and remainder are defined on public integers only",
+                    );
                 }
                 shape_is(shape::broadcast(&ty(a).shape, &ty(b).shape).map_err(err)?)?;
             }
@@ -290,10 +404,20 @@ impl Verifier<'_> {
                 same_secrecy(ty(a).secret || ty(b).secret)?;
                 shape_is(shape::matmul(&ty(a).shape, &ty(b).shape).map_err(err)?)?;
             }
-            Conv2d { x, w, stride, padding, depthwise, .. } => {
+            Conv2d {
+                x,
+                w,
+                stride,
+                padding,
+                depthwise,
+                ..
+            } => {
                 same_secrecy(ty(x).secret || ty(w).secret)?;
                 let s = [stride[0] as usize, stride[1] as usize];
-                shape_is(shape::conv2d(&ty(x).shape, &ty(w).shape, s, *padding, *depthwise).map_err(err)?)?;
+                shape_is(
+                    shape::conv2d(&ty(x).shape, &ty(w).shape, s, *padding, *depthwise)
+                        .map_err(err)?,
+                )?;
             }
             Neg { a, .. } | Shl { a, .. } | Trunc { a, .. } | Relu { a, .. } => {
                 same_secrecy(ty(a).secret)?;
@@ -319,7 +443,20 @@ impl Verifier<'_> {
                 same_secrecy(ty(a).secret)?;
                 shape_is(shape::reduce(&ty(a).shape, Some(*axis as usize)).map_err(err)?)?;
             }
-            SumPool { x, window, stride, padding, .. } | MaxPool { x, window, stride, padding, .. } => {
+            SumPool {
+                x,
+                window,
+                stride,
+                padding,
+                ..
+            }
+            | MaxPool {
+                x,
+                window,
+                stride,
+                padding,
+                ..
+            } => {
                 same_secrecy(ty(x).secret)?;
                 let w = [window[0] as usize, window[1] as usize];
                 let s = [stride[0] as usize, stride[1] as usize];
@@ -334,17 +471,28 @@ impl Verifier<'_> {
                 let perm: Vec<usize> = perm.iter().map(|&x| x as usize).collect();
                 shape_is(shape::transpose(&ty(a).shape, &perm).map_err(err)?)?;
             }
-            Slice { a, starts, dynamic, .. } => {
+            Slice {
+                a, starts, dynamic, ..
+            } => {
                 same_secrecy(ty(a).secret)?;
                 if let Some((_, r)) = dynamic {
                     self.public_scalar(pc, *r, "dynamic slice offset")?;
                 }
                 let starts: Vec<usize> = starts.iter().map(|&x| x as usize).collect();
-                shape::slice(&ty(a).shape, &starts, &dst.shape, dynamic.map(|d| d.0 as usize)).map_err(err)?;
+                shape::slice(
+                    &ty(a).shape,
+                    &starts,
+                    &dst.shape,
+                    dynamic.map(|d| d.0 as usize),
+                )
+                .map_err(err)?;
             }
             Concat { axis, parts, .. } => {
                 if parts.iter().any(|r| ty(r).secret != dst.secret) {
-                    return fail(Some(pc), "concatenated parts must all have the result's secrecy");
+                    return fail(
+                        Some(pc),
+                        "concatenated parts must all have the result's secrecy",
+                    );
                 }
                 let shapes: Vec<&[usize]> = parts.iter().map(|r| ty(r).shape.as_slice()).collect();
                 shape_is(shape::concat(&shapes, *axis as usize).map_err(err)?)?;
@@ -356,7 +504,13 @@ impl Verifier<'_> {
                 same_secrecy(false)?;
                 shape_is(ty(a).shape.clone())?;
             }
-            Output { .. } | Round { .. } | Loop { .. } | EndLoop { .. } | If { .. } | Else { .. } | EndIf => {
+            Output { .. }
+            | Round { .. }
+            | Loop { .. }
+            | EndLoop { .. }
+            | If { .. }
+            | Else { .. }
+            | EndIf => {
                 unreachable!("handled by the caller")
             }
         }
@@ -378,7 +532,9 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
     match i {
         Const { dst, .. } | Input { dst, .. } => (vec![], Some(*dst)),
         Classify { dst, src } | Move { dst, src } => (vec![*src], Some(*dst)),
-        Add { dst, a, b } | Sub { dst, a, b } | Div { dst, a, b } | Rem { dst, a, b } => (vec![*a, *b], Some(*dst)),
+        Add { dst, a, b } | Sub { dst, a, b } | Div { dst, a, b } | Rem { dst, a, b } => {
+            (vec![*a, *b], Some(*dst))
+        }
         Mul { dst, a, b, .. } | MatMul { dst, a, b, .. } => (vec![*a, *b], Some(*dst)),
         Conv2d { dst, x, w, .. } => (vec![*x, *w], Some(*dst)),
         Neg { dst, a }
@@ -394,7 +550,9 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
         | Transpose { dst, a, .. }
         | Open { dst, a } => (vec![*a], Some(*dst)),
         SumPool { dst, x, .. } | MaxPool { dst, x, .. } => (vec![*x], Some(*dst)),
-        Slice { dst, a, dynamic, .. } => {
+        Slice {
+            dst, a, dynamic, ..
+        } => {
             let mut r = vec![*a];
             r.extend(dynamic.map(|d| d.1));
             (r, Some(*dst))

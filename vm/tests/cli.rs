@@ -1,0 +1,204 @@
+//! The `mpcvm` command line end to end: run-local and run with .npy inputs,
+//! outputs only at their receivers, the JSON figures line, disassembly, and
+//! clear errors for bad bytecode and bad inputs.
+
+use npyz::WriterBuilder;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn mpcvm(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mpcvm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mpcvm runs")
+}
+
+fn write_npy(path: &Path, shape: &[u64], data: &[i64]) {
+    let f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = npyz::WriteOptions::<i64>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(f)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+fn read_npy(path: &Path) -> Vec<i64> {
+    npyz::NpyFile::new(&std::fs::read(path).unwrap()[..])
+        .unwrap()
+        .into_vec::<i64>()
+        .unwrap()
+}
+
+/// A scratch directory with the compiled millionaires program and two inputs.
+fn setup(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mpcvm-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = mpcc::driver::compile_file(&repo().join("programs/matmul.mpc"), Default::default())
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("matmul.mpcb"), &c.bytes).unwrap();
+    write_npy(&dir.join("a.npy"), &[4, 8], &(0..32).collect::<Vec<_>>());
+    write_npy(
+        &dir.join("b.npy"),
+        &[8, 3],
+        &(0..24).map(|v| v - 12).collect::<Vec<_>>(),
+    );
+    dir
+}
+
+fn expected_product() -> Vec<i64> {
+    let mut out = vec![0i64; 12];
+    for i in 0..4 {
+        for j in 0..3 {
+            out[i * 3 + j] = (0..8)
+                .map(|k| (i * 8 + k) as i64 * ((k * 3 + j) as i64 - 12))
+                .sum();
+        }
+    }
+    out
+}
+
+#[test]
+fn run_local_writes_outputs_to_their_receivers_and_a_json_line() {
+    let dir = setup("local");
+    let out = mpcvm(
+        &[
+            "run-local",
+            "matmul.mpcb",
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=b.npy",
+            "--out",
+            "out",
+            "--seed",
+            "5",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("NO SECURITY") && stderr.contains("FIXED by --seed"),
+        "{stderr}"
+    );
+    for p in 0..2 {
+        assert_eq!(
+            read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+            expected_product()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = stdout.lines().last().unwrap();
+    assert!(
+        json.starts_with('{') && json.contains("\"rounds\":") && json.contains("\"bytes_sent\":"),
+        "{json}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn run_one_party_writes_only_its_outputs() {
+    let dir = setup("party");
+    let out = mpcvm(
+        &[
+            "run",
+            "--party",
+            "1",
+            "matmul.mpcb",
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=b.npy",
+            "--out",
+            "out",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("out/party1/product.npy").exists());
+    assert!(!dir.join("out/party0").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn disasm_prints_the_listing() {
+    let dir = setup("disasm");
+    let out = mpcvm(&["disasm", "matmul.mpcb"], &dir);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("matmul r"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_bytecode_and_bad_inputs_get_clear_errors() {
+    let dir = setup("errors");
+    let mut bytes = std::fs::read(dir.join("matmul.mpcb")).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x40;
+    std::fs::write(dir.join("corrupt.mpcb"), &bytes).unwrap();
+    let out = mpcvm(&["run-local", "corrupt.mpcb"], &dir);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("content hash mismatch"));
+
+    write_npy(&dir.join("wrong.npy"), &[3, 8], &[0; 24]);
+    let out = mpcvm(
+        &[
+            "run-local",
+            "matmul.mpcb",
+            "--input",
+            "0=wrong.npy",
+            "--input",
+            "1=b.npy",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("input 'a'") && err.contains("[3, 8]") && err.contains("sint<32>[4, 8]"),
+        "{err}"
+    );
+
+    let out = mpcvm(&["run-local", "matmul.mpcb", "--input", "0=a.npy"], &dir);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("party 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    write_npy(&dir.join("big.npy"), &[4, 8], &[1 << 40; 32]);
+    let out = mpcvm(
+        &[
+            "run-local",
+            "matmul.mpcb",
+            "--input",
+            "0=big.npy",
+            "--input",
+            "1=b.npy",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the range"));
+    std::fs::remove_dir_all(&dir).ok();
+}
