@@ -104,3 +104,25 @@ fn unused_results_of_one_batch_get_distinct_registers() {
     );
     assert_eq!(output(&c.program, &out, "y"), vec![2.0]);
 }
+
+#[test]
+fn peak_register_memory_follows_live_tensors() {
+    // A chain of values of ever smaller shapes: each needs its own (typed)
+    // register, but only two are live at a time.
+    let mut body = String::from("let x0: sint<32>[1000] = input(a);\n");
+    for k in 1..40 {
+        body += &format!("let x{k} = x{}[1..] * x{}[..{}];\n", k - 1, k - 1, 1000 - k);
+    }
+    let c = compile_text(
+        &format!("party a = 0;\nfn main() {{\n{body} reveal x39 to a;\n}}"),
+        Options::default(),
+    );
+    let all: usize = c.program.registers.iter().map(|t| t.len()).sum();
+    let out = run_clear(&c.program, &zero_inputs(&c), 1);
+    assert!(all > 20 * 1000, "the registers hold {all} elements in all");
+    assert!(
+        out.peak_register_elements <= 4 * 1000,
+        "peak {} elements",
+        out.peak_register_elements
+    );
+}

@@ -18,12 +18,16 @@ pub struct RunOutcome {
     pub outputs: Vec<Option<RingTensor>>,
     pub figures: CommFigures,
     pub seconds: f64,
+    /// Most tensor elements held in registers at once.
+    pub peak_register_elements: usize,
 }
 
 struct Machine<'p, B: Backend> {
     program: &'p Program,
     backend: &'p mut B,
     regs: Vec<Option<Value<B::Share>>>,
+    live_elements: usize,
+    peak_elements: usize,
 }
 
 fn usize2(p: [u32; 2]) -> [usize; 2] {
@@ -41,6 +45,8 @@ pub fn run<B: Backend>(
         program,
         backend,
         regs: vec![None; program.registers.len()],
+        live_elements: 0,
+        peak_elements: 0,
     };
     let mut outputs = vec![None; program.outputs.len()];
     let code = &program.code;
@@ -80,6 +86,12 @@ pub fn run<B: Backend>(
                 };
             }
             Instr::Else { end } => pc = *end as usize + 1,
+            Instr::Free { regs } => {
+                for r in regs {
+                    m.clear(*r);
+                }
+                pc += 1;
+            }
             Instr::EndIf => pc += 1,
             Instr::Output { output, a } => {
                 // A public output needs no interaction: its receivers already know it.
@@ -104,6 +116,7 @@ pub fn run<B: Backend>(
         outputs,
         figures: m.backend.figures(),
         seconds: start.elapsed().as_secs_f64(),
+        peak_register_elements: m.peak_elements,
     })
 }
 
@@ -114,7 +127,15 @@ impl<B: Backend> Machine<'_, B> {
             .expect("the verifier checks that registers are written before they are read")
     }
     fn set(&mut self, r: Reg, v: Value<B::Share>) {
-        self.regs[r as usize] = Some(v);
+        if self.regs[r as usize].replace(v).is_none() {
+            self.live_elements += self.program.registers[r as usize].len();
+            self.peak_elements = self.peak_elements.max(self.live_elements);
+        }
+    }
+    fn clear(&mut self, r: Reg) {
+        if self.regs[r as usize].take().is_some() {
+            self.live_elements -= self.program.registers[r as usize].len();
+        }
     }
     fn public(&self, r: Reg) -> Result<&RingTensor, VmError> {
         match self.get(r) {
@@ -348,7 +369,8 @@ impl<B: Backend> Machine<'_, B> {
             | EndLoop { .. }
             | If { .. }
             | Else { .. }
-            | EndIf => {
+            | EndIf
+            | Free { .. } => {
                 unreachable!("not a local instruction")
             }
         };

@@ -80,6 +80,7 @@ pub fn figures_json(protocol: Protocol, party: Option<usize>, outcome: &RunOutco
         "rounds": outcome.figures.rounds,
         "bytes_sent": outcome.figures.bytes_sent,
         "bytes_received": outcome.figures.bytes_received,
+        "peak_register_elements": outcome.peak_register_elements,
     })
     .to_string()
 }

@@ -1,6 +1,6 @@
 //! Emission of the bytecode of a scheduled, register-allocated function.
 
-use super::regalloc::Allocation;
+use super::regalloc::{Allocation, Point};
 use crate::ir::*;
 use mpcvm::bytecode::{derive_manifest, InputDecl, Instr, OutputDecl, Program, Reg};
 use mpcvm::ring::RingTensor;
@@ -47,6 +47,20 @@ pub fn emit(f: &Function, alloc: Allocation, parties: u8) -> Program {
 impl Emitter<'_> {
     fn r(&self, v: Value) -> Reg {
         self.alloc.reg[&v]
+    }
+
+    /// Frees the registers whose values die at `point`.
+    fn free(&mut self, points: &[Point]) {
+        let mut regs: Vec<Reg> = points
+            .iter()
+            .filter_map(|p| self.alloc.frees.get(p))
+            .flatten()
+            .copied()
+            .collect();
+        if !regs.is_empty() {
+            regs.sort_unstable();
+            self.code.push(Instr::Free { regs });
+        }
     }
 
     /// Copies `srcs` into `dsts` as one parallel assignment.
@@ -239,6 +253,7 @@ impl Emitter<'_> {
                     .map(|v| self.r(*v))
                     .collect();
                 self.parallel_move(&params[1..], &a);
+                self.free(&[Point::BeforeLoop(i)]);
                 let begin = self.code.len();
                 self.code.push(Instr::Loop {
                     counter: params[0],
@@ -256,6 +271,7 @@ impl Emitter<'_> {
                 if let Instr::Loop { end: e, .. } = &mut self.code[begin] {
                     *e = end as u32;
                 }
+                self.free(&[Point::AfterEnd(i)]);
                 return;
             }
             Op::If {
@@ -282,6 +298,7 @@ impl Emitter<'_> {
                 if let Instr::Else { end: e } = &mut self.code[else_at] {
                     *e = end as u32;
                 }
+                self.free(&[Point::AfterEnd(i)]);
                 return;
             }
             Op::Yield => {
@@ -318,6 +335,8 @@ impl Emitter<'_> {
             for &i in &insts[k..k + n] {
                 self.inst(i);
             }
+            let after: Vec<Point> = insts[k..k + n].iter().map(|&i| Point::After(i)).collect();
+            self.free(&after);
             k += n;
         }
     }

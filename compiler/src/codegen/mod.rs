@@ -4,4 +4,4 @@ mod emit;
 mod regalloc;
 
 pub use emit::emit;
-pub use regalloc::{allocate, Allocation};
+pub use regalloc::{allocate, Allocation, Point};

@@ -17,6 +17,19 @@ use std::collections::HashMap;
 pub struct Allocation {
     pub reg: HashMap<Value, Reg>,
     pub registers: Vec<TensorType>,
+    /// Registers whose values die at a point, for the emitter to free there.
+    pub frees: HashMap<Point, Vec<Reg>>,
+}
+
+/// A place in the emitted code where live ranges can end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// After an instruction (for a round batch: after the whole batch).
+    After(Inst),
+    /// After a loop's initial moves, before the loop starts.
+    BeforeLoop(Inst),
+    /// After the end of a loop or branch.
+    AfterEnd(Inst),
 }
 
 struct Walk {
@@ -27,6 +40,8 @@ struct Walk {
     stack: Vec<usize>,
     /// Loop results and body parameters that share a register with their representative.
     group: HashMap<Value, Value>,
+    /// Where the code stands at each position.
+    points: HashMap<u32, Point>,
 }
 
 impl Walk {
@@ -49,6 +64,7 @@ impl Walk {
             let p = self.pos;
             match &d.op {
                 Op::For { body, .. } => {
+                    self.points.insert(p, Point::BeforeLoop(i));
                     for &a in &d.args {
                         self.use_at(a, p);
                     }
@@ -63,13 +79,15 @@ impl Walk {
                     }
                     self.stack.push(id);
                     self.block(f, *body);
-                    // The end of an iteration writes the carried values and steps the counter.
-                    for &q in &params {
-                        self.use_at(q, self.pos);
-                    }
                     self.stack.pop();
                     self.pos += 1;
                     self.loops[id].1 = self.pos;
+                    self.points.insert(self.pos, Point::AfterEnd(i));
+                    // Every iteration rewrites the carried values and steps the counter,
+                    // up to the end of the loop.
+                    for &q in &params {
+                        self.use_at(q, self.pos);
+                    }
                     for &r in &d.results {
                         self.define(r, self.pos);
                     }
@@ -90,6 +108,7 @@ impl Walk {
                     }
                 }
                 _ => {
+                    self.points.insert(p, Point::After(i));
                     for &a in &d.args {
                         self.use_at(a, p);
                     }
@@ -110,6 +129,7 @@ pub fn allocate(f: &Function) -> Allocation {
         loops: Vec::new(),
         stack: Vec::new(),
         group: HashMap::new(),
+        points: HashMap::new(),
     };
     for &p in &f.blocks[f.entry].params {
         w.define(p, 0);
@@ -140,6 +160,18 @@ pub fn allocate(f: &Function) -> Allocation {
     let mut free: HashMap<TensorType, Vec<Reg>> = HashMap::new();
     let mut active: Vec<(u32, Reg)> = Vec::new();
     let mut reg_of_group: HashMap<Value, Reg> = HashMap::new();
+    let mut frees: HashMap<Point, Vec<Reg>> = HashMap::new();
+    for &(v, (_, end)) in &groups {
+        // Function parameters (position 0) and the results of a function's last
+        // instruction need no freeing.
+        if let Some(point) = w
+            .points
+            .get(&end)
+            .filter(|p| !matches!(p, Point::After(i) if f.insts[*i].op == Op::Return))
+        {
+            frees.entry(*point).or_default().push(v.as_u32());
+        }
+    }
     for (v, (start, end)) in groups {
         active.retain(|&(e, r)| {
             if e < start {
@@ -163,5 +195,21 @@ pub fn allocate(f: &Function) -> Allocation {
         reg_of_group.insert(v, r);
     }
     let reg = w.def.keys().map(|&v| (v, reg_of_group[&rep(v)])).collect();
-    Allocation { reg, registers }
+    // The groups to free, by their registers (sorted for a stable listing).
+    let frees = frees
+        .into_iter()
+        .map(|(point, groups)| {
+            let mut regs: Vec<Reg> = groups
+                .into_iter()
+                .map(|g| reg_of_group[&Value::from_u32(g)])
+                .collect();
+            regs.sort_unstable();
+            (point, regs)
+        })
+        .collect();
+    Allocation {
+        reg,
+        registers,
+        frees,
+    }
 }

@@ -1086,10 +1086,12 @@ impl<'m> Elaborator<'m> {
             match d {
                 Dim::Name(n) if generics.contains(n.name.as_str()) => {
                     match callee.dims.get(&n.name) {
-                        Some(&v) if v as usize != got => return Err(mismatch(format!(
+                        Some(&v) if v as usize != got => {
+                            return Err(mismatch(format!(
                             "`{}` is already {v} from an earlier argument, here it would be {got}",
                             n.name
-                        ))),
+                        )))
+                        }
                         _ => {
                             callee.dims.insert(n.name.clone(), got as i128);
                         }

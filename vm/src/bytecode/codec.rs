@@ -272,6 +272,7 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
         If { cond, else_at } => w.pair([*cond, *else_at]),
         Else { end } => w.u32(*end),
         EndIf => {}
+        Free { regs } => w.regs(regs),
     }
 }
 
@@ -312,6 +313,7 @@ fn opcode(i: &Instr) -> u8 {
         If { .. } => 32,
         Else { .. } => 33,
         EndIf => 34,
+        Free { .. } => 35,
     }
 }
 
@@ -687,6 +689,7 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
         }
         33 => Else { end: r.u32()? },
         34 => EndIf,
+        35 => Free { regs: r.regs()? },
         _ => return r.err(format!("unknown opcode {op}")),
     })
 }

@@ -166,6 +166,7 @@ pub fn instr_text(i: &Instr) -> String {
         If { cond, else_at } => format!("if r{cond} (else @{else_at}) {{"),
         Else { end } => format!("}} else (end @{end}) {{"),
         EndIf => "} endif".to_string(),
+        Free { regs: rs } => format!("free {}", regs(rs)),
     }
 }
 

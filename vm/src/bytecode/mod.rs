@@ -217,6 +217,11 @@ pub enum Instr {
         output: u32,
         a: Reg,
     },
+    /// The registers' values are dead: the VM drops them (so memory follows the
+    /// live tensors) and reading them again before a write is an error.
+    Free {
+        regs: Vec<Reg>,
+    },
     /// The next `len` instructions are independent interactive operations that
     /// run together: their messages share the rounds of this batch.
     Round {

@@ -194,10 +194,25 @@ impl Verifier<'_> {
                         );
                     }
                     self.defined[*counter as usize] = true;
-                    // The body's first iteration sees exactly the state before the loop;
-                    // what it writes survives the loop only if the loop runs at all.
+                    // An iteration starts with what is defined before the loop and at the
+                    // end of the previous iteration (a body may free registers): verify
+                    // the body until that state is stable. What the body writes survives
+                    // the loop only if the loop runs at all.
                     let before = self.defined.clone();
-                    self.block(pc + 1, le, depth + 1)?;
+                    let mut entry = before.clone();
+                    loop {
+                        self.defined = entry.clone();
+                        self.block(pc + 1, le, depth + 1)?;
+                        let next: Vec<bool> = entry
+                            .iter()
+                            .zip(&self.defined)
+                            .map(|(a, b)| *a && *b)
+                            .collect();
+                        if next == entry {
+                            break;
+                        }
+                        entry = next;
+                    }
                     if hi <= lo {
                         self.defined = before;
                     }
@@ -227,6 +242,13 @@ impl Verifier<'_> {
                 Instr::EndLoop { .. } | Instr::Else { .. } | Instr::EndIf => {
                     return fail(Some(pc), "unbalanced end of a loop or branch");
                 }
+                Instr::Free { regs } => {
+                    for r in regs {
+                        self.reg(pc, *r)?;
+                        self.defined[*r as usize] = false;
+                    }
+                    pc += 1;
+                }
                 Instr::Round { len } => {
                     let len = *len as usize;
                     if len == 0 || len > end - pc - 1 {
@@ -246,6 +268,7 @@ impl Verifier<'_> {
                                 | Instr::If { .. }
                                 | Instr::Else { .. }
                                 | Instr::EndIf
+                                | Instr::Free { .. }
                         ) {
                             return fail(Some(at), "control flow inside a round batch");
                         }
@@ -510,7 +533,8 @@ impl Verifier<'_> {
             | EndLoop { .. }
             | If { .. }
             | Else { .. }
-            | EndIf => {
+            | EndIf
+            | Free { .. } => {
                 unreachable!("handled by the caller")
             }
         }
@@ -561,6 +585,6 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
         Output { a, .. } => (vec![*a], None),
         If { cond, .. } => (vec![*cond], None),
         Loop { counter, .. } => (vec![], Some(*counter)),
-        Round { .. } | EndLoop { .. } | Else { .. } | EndIf => (vec![], None),
+        Round { .. } | EndLoop { .. } | Else { .. } | EndIf | Free { .. } => (vec![], None),
     }
 }
