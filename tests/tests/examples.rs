@@ -126,3 +126,38 @@ fn peak_register_memory_follows_live_tensors() {
         out.peak_register_elements
     );
 }
+
+#[test]
+fn repeated_products_are_computed_once_and_invariants_leave_loops() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() {
+             let x: sint<32>[4] = input(a); let y: sint<32>[4] = input(b);
+             let p = x * y; let q = x * y;
+             let mut acc: sint<32>[4] = fill(0, [4]);
+             for i in 0..10 { acc = acc + x * y * 2; }
+             let total = p + q + acc;
+             reveal total to a;
+         }",
+        Options::default(),
+    );
+    let main = &c.module.functions[c.module.main.unwrap()];
+    let stats = mpcc::stats::function_stats(main);
+    // Two inputs, one product, one output: the loop body has no interactive operation left.
+    assert_eq!((stats.interactive_executed, stats.rounds), (4, 3));
+    let out = run_clear(
+        &c.program,
+        &inputs(
+            &c.program,
+            &[
+                ("x", vec![1.0, 2.0, 3.0, 4.0]),
+                ("y", vec![5.0, 6.0, 7.0, 8.0]),
+            ],
+        ),
+        1,
+    );
+    assert_eq!(
+        output(&c.program, &out, "total"),
+        vec![110.0, 264.0, 462.0, 704.0]
+    );
+}

@@ -1,10 +1,13 @@
 //! IR passes, run in this order by [`run_all`]: inlining (calls to the
-//! monomorphized instances disappear), constant folding, dead-code elimination,
-//! mask ids, and round scheduling.
+//! monomorphized instances disappear), constant folding, loop-invariant code
+//! motion, common-subexpression elimination, dead-code elimination, mask ids,
+//! and round scheduling.
 
+mod cse;
 mod dce;
 mod fold;
 mod inline;
+mod licm;
 mod masks;
 mod schedule;
 
@@ -16,6 +19,8 @@ pub fn run_all(m: &mut Module) -> Result<(), String> {
     inline::inline_all(m);
     for f in m.functions.values_mut() {
         fold::fold(f);
+        licm::hoist_invariants(f);
+        cse::eliminate_common_subexpressions(f);
         dce::dce(f);
         masks::assign_masks(f);
         schedule::schedule(f);
