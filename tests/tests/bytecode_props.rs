@@ -104,6 +104,8 @@ proptest! {
             let n = b.len();
             b[at % n] ^= x.max(1);
         }
+        // Two flips of one byte can cancel out.
+        prop_assume!(b != all[which % all.len()]);
         // The hash covers the whole file (a flip of the party count once slipped through).
         prop_assert!(Program::load(&b).is_err());
     }
