@@ -3,6 +3,17 @@
 use super::*;
 use std::fmt::Write;
 
+fn padding(p: &Padding) -> &'static str {
+    match p {
+        Padding::Same => "same",
+        Padding::Valid => "valid",
+    }
+}
+
+fn axis(a: &Option<u32>) -> String {
+    a.map_or("all".into(), |a| a.to_string())
+}
+
 fn op_text(m: &Module, op: &Op) -> String {
     match op {
         Op::Const(data) => {
@@ -18,6 +29,56 @@ fn op_text(m: &Module, op: &Op) -> String {
             )
         }
         Op::Input { party, name } => format!("input party {party} \"{name}\""),
+        Op::Classify => "classify".into(),
+        Op::Add => "add".into(),
+        Op::Sub => "sub".into(),
+        Op::Neg => "neg".into(),
+        Op::Mul => "mul".into(),
+        Op::MatMul => "matmul".into(),
+        Op::Conv2d {
+            stride,
+            padding: p,
+            depthwise,
+        } => {
+            format!(
+                "{} stride {stride:?} {}",
+                if *depthwise { "dwconv2d" } else { "conv2d" },
+                padding(p)
+            )
+        }
+        Op::Div => "div".into(),
+        Op::Rem => "rem".into(),
+        Op::Shl(k) => format!("shl {k}"),
+        Op::Trunc { amount, exact } => {
+            format!("{} {amount}", if *exact { "trunc" } else { "trunc_pr" })
+        }
+        Op::LtZ => "ltz".into(),
+        Op::EqZ => "eqz".into(),
+        Op::Relu => "relu".into(),
+        Op::Sum(a) => format!("sum axis {}", axis(a)),
+        Op::Max(a) => format!("max axis {}", axis(a)),
+        Op::Argmax(a) => format!("argmax axis {a}"),
+        Op::SumPool {
+            window,
+            stride,
+            padding: p,
+        } => format!("sumpool window {window:?} stride {stride:?} {}", padding(p)),
+        Op::MaxPool {
+            window,
+            stride,
+            padding: p,
+        } => format!("maxpool window {window:?} stride {stride:?} {}", padding(p)),
+        Op::Reshape => "reshape".into(),
+        Op::Transpose(p) => format!("transpose {p:?}"),
+        Op::Slice {
+            starts,
+            dynamic_axis,
+        } => match dynamic_axis {
+            None => format!("slice at {starts:?}"),
+            Some(a) => format!("slice at {starts:?} + dynamic on axis {a}"),
+        },
+        Op::Concat(a) => format!("concat axis {a}"),
+        Op::Open => "open".into(),
         Op::Output { name, to } => format!(
             "output \"{name}\" to {{{}}}",
             to.iter()
@@ -34,64 +95,8 @@ fn op_text(m: &Module, op: &Op) -> String {
             then_block,
             else_block,
         } => format!("if then {then_block} else {else_block}"),
-        Op::Shl(k) => format!("shl {k}"),
-        Op::Trunc { amount, exact } => {
-            format!("{} {amount}", if *exact { "trunc" } else { "trunc_pr" })
-        }
-        Op::Sum(a) | Op::Max(a) => format!(
-            "{} axis {}",
-            if matches!(op, Op::Sum(_)) {
-                "sum"
-            } else {
-                "max"
-            },
-            a.map_or("all".into(), |a| a.to_string())
-        ),
-        Op::Argmax(a) => format!("argmax axis {a}"),
-        Op::Transpose(p) => format!("transpose {p:?}"),
-        Op::Slice {
-            starts,
-            dynamic_axis,
-        } => match dynamic_axis {
-            None => format!("slice at {starts:?}"),
-            Some(a) => format!("slice at {starts:?} + dynamic on axis {a}"),
-        },
-        Op::Concat(a) => format!("concat axis {a}"),
-        other => {
-            let s = format!("{other:?}");
-            let s = s.split([' ', '{', '(']).next().unwrap_or("").to_string();
-            let mut out = String::new();
-            for (i, c) in s.chars().enumerate() {
-                if c.is_uppercase() && i > 0 {
-                    out.push('_');
-                }
-                out.push(c.to_ascii_lowercase());
-            }
-            match other {
-                Op::Conv2d {
-                    stride,
-                    padding,
-                    depthwise,
-                } => format!(
-                    "{} stride {stride:?} {padding:?}",
-                    if *depthwise { "dwconv2d" } else { "conv2d" }
-                )
-                .to_lowercase(),
-                Op::SumPool {
-                    window,
-                    stride,
-                    padding,
-                }
-                | Op::MaxPool {
-                    window,
-                    stride,
-                    padding,
-                } => {
-                    format!("{out} window {window:?} stride {stride:?} {padding:?}").to_lowercase()
-                }
-                _ => out,
-            }
-        }
+        Op::Yield => "yield".into(),
+        Op::Return => "return".into(),
     }
 }
 
@@ -126,12 +131,12 @@ fn print_block(f: &Function, m: &Module, b: Block, depth: usize, s: &mut String)
         } else {
             String::new()
         };
-        let _ = writeln!(
-            s,
-            "{pad}  {lhs}{} {}{masks}",
-            op_text(m, &d.op),
-            args.join(", ")
-        );
+        let operands = if args.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", args.join(", "))
+        };
+        let _ = writeln!(s, "{pad}  {lhs}{}{operands}{masks}", op_text(m, &d.op));
         for nb in f.nested_blocks(i) {
             print_block(f, m, nb, depth + 2, s);
         }
