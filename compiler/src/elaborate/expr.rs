@@ -435,7 +435,16 @@ impl Elaborator<'_> {
         if !matches!(op, BinOp::Mul | BinOp::MatMul) {
             return raw;
         }
+        // Before truncation the product has `frac` more bits than the result: say so
+        // in its type, since a truncation protocol's correctness depends on it.
         let t = self.ty(cx, raw);
+        let Elem::Fix { bits, .. } = t.elem else {
+            unreachable!("a product of fixed-point values")
+        };
+        cx.func.values[raw].ty.elem = Elem::Fix {
+            frac,
+            bits: (bits + frac).min(64),
+        };
         self.push(
             cx,
             Op::Trunc {
