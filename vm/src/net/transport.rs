@@ -1,0 +1,427 @@
+//! The network between the parties of a run.
+//!
+//! Every ordered pair of parties has its own TCP connection with TLS 1.3 and
+//! mutual authentication, carrying data one way: party `i` writes to `j` over
+//! the connection `i` opened, and reads from `j` over the one `j` opened. A
+//! writer thread per outgoing connection sends; the caller's thread receives.
+//! So a round in which everybody sends large messages at once cannot deadlock.
+//!
+//! A round is [`Network::exchange`]: exactly one framed message to every peer
+//! (empty if there is nothing to say), then exactly one from every peer. Bytes
+//! (payload) and rounds are counted. A peer that is silent for the I/O timeout,
+//! or that disconnects, is an error naming it. Latency and bandwidth can be
+//! simulated in the writer threads, since kernel traffic shaping is unavailable.
+
+use super::hosts::Hosts;
+use super::tls::{self, Identity};
+use crate::backend::CommFigures;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, ServerConnection, StreamOwned};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Largest frame a peer may announce (a corrupt length must not allocate terabytes).
+const MAX_FRAME: u64 = 1 << 34;
+const HELLO_MAGIC: &[u8; 4] = b"MPCH";
+const HELLO_VERSION: u16 = 1;
+
+/// What two parties must agree on before computing together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    pub program_hash: [u8; 32],
+    pub protocol: String,
+    pub party: usize,
+    pub parties: usize,
+}
+
+impl Hello {
+    fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(HELLO_MAGIC);
+        b.extend_from_slice(&HELLO_VERSION.to_le_bytes());
+        b.extend_from_slice(&self.program_hash);
+        b.extend_from_slice(&(self.protocol.len() as u32).to_le_bytes());
+        b.extend_from_slice(self.protocol.as_bytes());
+        b.extend_from_slice(&(self.party as u32).to_le_bytes());
+        b.extend_from_slice(&(self.parties as u32).to_le_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<Hello> {
+        if b.get(..4)? != HELLO_MAGIC
+            || u16::from_le_bytes(b.get(4..6)?.try_into().ok()?) != HELLO_VERSION
+        {
+            return None;
+        }
+        let program_hash = b.get(6..38)?.try_into().ok()?;
+        let n = u32::from_le_bytes(b.get(38..42)?.try_into().ok()?) as usize;
+        let protocol = String::from_utf8(b.get(42..42 + n)?.to_vec()).ok()?;
+        let rest = b.get(42 + n..)?;
+        let party = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let parties = u32::from_le_bytes(rest.get(4..8)?.try_into().ok()?) as usize;
+        Some(Hello {
+            program_hash,
+            protocol,
+            party,
+            parties,
+        })
+    }
+
+    /// Why a peer's hello does not match ours, naming the difference.
+    fn mismatch(&self, theirs: &Hello, expected_party: usize) -> Option<String> {
+        let hex = |h: &[u8; 32]| {
+            h.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        if theirs.party != expected_party {
+            return Some(format!(
+                "the peer with party {expected_party}'s certificate says it is party {}",
+                theirs.party
+            ));
+        }
+        if theirs.program_hash != self.program_hash {
+            return Some(format!(
+                "party {expected_party} runs another program (hash {}...) than this party (hash {}...): compile the same source with the same mpcc",
+                hex(&theirs.program_hash),
+                hex(&self.program_hash)
+            ));
+        }
+        if theirs.protocol != self.protocol {
+            return Some(format!(
+                "party {expected_party} runs protocol {} but this party runs {}",
+                theirs.protocol, self.protocol
+            ));
+        }
+        if theirs.parties != self.parties {
+            return Some(format!(
+                "party {expected_party} expects {} parties but this party expects {}",
+                theirs.parties, self.parties
+            ));
+        }
+        None
+    }
+}
+
+/// How to reach the other parties.
+pub struct NetConfig {
+    pub party: usize,
+    pub hosts: Hosts,
+    pub identity: Identity,
+    /// How long to keep trying to reach the peers at start.
+    pub connect_timeout: Duration,
+    /// A peer silent for this long during the run is an error.
+    pub io_timeout: Duration,
+    /// Simulated one-way latency added to every message.
+    pub latency: Duration,
+    /// Simulated bandwidth of every link, in bits per second.
+    pub bandwidth_bits_per_second: Option<f64>,
+}
+
+type Reader = StreamOwned<ServerConnection, TcpStream>;
+
+struct Link {
+    sender: Sender<Vec<u8>>,
+    writer: JoinHandle<()>,
+    reader: Reader,
+}
+
+pub struct Network {
+    party: usize,
+    links: Vec<Option<Link>>,
+    /// The first error of any writer thread.
+    writer_error: Arc<Mutex<Option<String>>>,
+    io_timeout: Duration,
+    figures: CommFigures,
+}
+
+fn write_frame(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
+    w.write_all(&(payload.len() as u64).to_le_bytes())?;
+    w.write_all(payload)?;
+    w.flush()
+}
+
+fn read_frame(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len)?;
+    let len = u64::from_le_bytes(len);
+    if len > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes announced"),
+        ));
+    }
+    let mut payload = Vec::new();
+    r.take(len).read_to_end(&mut payload)?;
+    if payload.len() as u64 != len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(payload)
+}
+
+/// Explains a failed read from `peer`.
+fn read_error(peer: usize, e: &std::io::Error, timeout: Duration) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            format!("party {peer} sent nothing for {} s: it stopped, is overloaded, or the network failed", timeout.as_secs_f64())
+        }
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted => {
+            format!("party {peer} closed the connection: it exited or failed")
+        }
+        _ => format!("receiving from party {peer} failed: {e}"),
+    }
+}
+
+impl Network {
+    /// Connects to every other party, authenticates them and checks that they run
+    /// the same program and protocol (`hello`).
+    pub fn connect(config: NetConfig, hello: &Hello) -> Result<Network, String> {
+        let n = config.hosts.0.len();
+        let me = config.party;
+        if me >= n {
+            return Err(format!(
+                "party {me} is not in the hosts file, which lists {n} parties"
+            ));
+        }
+        if n != hello.parties {
+            return Err(format!(
+                "the hosts file lists {n} parties but protocol {} needs {}",
+                hello.protocol, hello.parties
+            ));
+        }
+        let deadline = Instant::now() + config.connect_timeout;
+        let own = &config.hosts.0[me].address;
+        let listener = TcpListener::bind(own)
+            .map_err(|e| format!("party {me} cannot listen on {own}: {e}"))?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let peers: Vec<usize> = (0..n).filter(|&j| j != me).collect();
+        let certs: Vec<_> = config
+            .hosts
+            .0
+            .iter()
+            .map(|h| h.certificate.clone())
+            .collect();
+        let server = tls::server_config(
+            &config.identity,
+            peers.iter().map(|&j| certs[j].clone()).collect(),
+        )?;
+
+        // Accept the peers' connections in the background while connecting to them.
+        let io_timeout = config.io_timeout;
+        let accept_certs = certs.clone();
+        let acceptor = std::thread::spawn(
+            move || -> Result<Vec<(usize, Reader, Hello)>, String> {
+                let mut readers = Vec::new();
+                let mut refused = Vec::new();
+                while readers.len() < n - 1 {
+                    if Instant::now() > deadline {
+                        let missing: Vec<String> = (0..n)
+                            .filter(|j| *j != me && !readers.iter().any(|(p, _, _)| p == j))
+                            .map(|j| j.to_string())
+                            .collect();
+                        let extra = if refused.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (refused: {})", refused.join("; "))
+                        };
+                        return Err(format!(
+                            "party {me}: parties {} did not connect in time{extra}",
+                            missing.join(", ")
+                        ));
+                    }
+                    let sock = match listener.accept() {
+                        Ok((s, _)) => s,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(5));
+                            continue;
+                        }
+                        Err(e) => return Err(format!("accepting connections failed: {e}")),
+                    };
+                    sock.set_nonblocking(false).map_err(|e| e.to_string())?;
+                    sock.set_read_timeout(Some(io_timeout))
+                        .map_err(|e| e.to_string())?;
+                    sock.set_nodelay(true).ok();
+                    let conn = ServerConnection::new(server.clone()).map_err(|e| e.to_string())?;
+                    let mut stream = StreamOwned::new(conn, sock);
+                    // A connection that fails authentication is refused; keep waiting for the real peer.
+                    let hello_frame = match read_frame(&mut stream) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            refused.push(format!("a connection failed authentication: {e}"));
+                            continue;
+                        }
+                    };
+                    let Some(peer_cert) = stream.conn.peer_certificates().and_then(|c| c.first())
+                    else {
+                        refused.push("a connection presented no certificate".into());
+                        continue;
+                    };
+                    let Some(peer) = accept_certs
+                        .iter()
+                        .position(|c| c.as_ref() == peer_cert.as_ref())
+                    else {
+                        refused.push("a connection presented an unknown certificate".into());
+                        continue;
+                    };
+                    if readers.iter().any(|(p, _, _)| *p == peer) {
+                        return Err(format!("party {peer} connected twice"));
+                    }
+                    let theirs = Hello::decode(&hello_frame).ok_or_else(|| format!("party {peer} sent a malformed handshake: is it an mpcvm of another version?"))?;
+                    readers.push((peer, stream, theirs));
+                }
+                Ok(readers)
+            },
+        );
+
+        // Connect to every peer, retrying until the deadline.
+        let mut writers: Vec<Option<StreamOwned<ClientConnection, TcpStream>>> =
+            (0..n).map(|_| None).collect();
+        for &j in &peers {
+            let addr = &config.hosts.0[j].address;
+            let client = tls::client_config(&config.identity, certs[j].clone())?;
+            let stream = loop {
+                let attempt = (|| -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
+                    let sa = addr
+                        .to_socket_addrs()
+                        .map_err(|e| format!("bad address {addr}: {e}"))?
+                        .next()
+                        .ok_or(format!("bad address {addr}"))?;
+                    let sock = TcpStream::connect_timeout(&sa, Duration::from_secs(1))
+                        .map_err(|e| e.to_string())?;
+                    sock.set_nodelay(true).ok();
+                    sock.set_write_timeout(Some(io_timeout)).ok();
+                    let name =
+                        ServerName::try_from(tls::party_name(j)).map_err(|e| e.to_string())?;
+                    let conn =
+                        ClientConnection::new(client.clone(), name).map_err(|e| e.to_string())?;
+                    let mut s = StreamOwned::new(conn, sock);
+                    write_frame(&mut s, &hello.encode())
+                        .map_err(|e| format!("party {j} refused the connection: {e}"))?;
+                    Ok(s)
+                })();
+                match attempt {
+                    Ok(s) => break s,
+                    Err(e) if Instant::now() > deadline => {
+                        return Err(format!("party {me} cannot reach party {j} at {addr}: {e}"))
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            };
+            writers[j] = Some(stream);
+        }
+        let accepted = acceptor
+            .join()
+            .map_err(|_| "the accepting thread failed".to_string())??;
+        for (peer, _, theirs) in &accepted {
+            if let Some(why) = hello.mismatch(theirs, *peer) {
+                return Err(format!("handshake refused: {why}"));
+            }
+        }
+
+        let writer_error = Arc::new(Mutex::new(None));
+        let mut readers: Vec<Option<Reader>> = (0..n).map(|_| None).collect();
+        for (p, r, _) in accepted {
+            readers[p] = Some(r);
+        }
+        let mut links: Vec<Option<Link>> = (0..n).map(|_| None).collect();
+        for (j, w) in writers.into_iter().enumerate() {
+            let Some(mut stream) = w else { continue };
+            let (sender, frames) = channel::<Vec<u8>>();
+            let errors = writer_error.clone();
+            let (latency, bandwidth) = (config.latency, config.bandwidth_bits_per_second);
+            let writer = std::thread::spawn(move || {
+                for frame in frames {
+                    let delay = latency
+                        + bandwidth.map_or(Duration::ZERO, |b| {
+                            Duration::from_secs_f64(frame.len() as f64 * 8.0 / b)
+                        });
+                    if !delay.is_zero() {
+                        std::thread::sleep(delay);
+                    }
+                    if let Err(e) = write_frame(&mut stream, &frame) {
+                        errors
+                            .lock()
+                            .expect("not poisoned")
+                            .get_or_insert(format!("sending to party {j} failed: {e}"));
+                        return;
+                    }
+                }
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+            });
+            let reader = readers[j].take().expect("every peer connected");
+            links[j] = Some(Link {
+                sender,
+                writer,
+                reader,
+            });
+        }
+        Ok(Network {
+            party: me,
+            links,
+            writer_error,
+            io_timeout,
+            figures: CommFigures::default(),
+        })
+    }
+
+    pub fn party(&self) -> usize {
+        self.party
+    }
+
+    pub fn parties(&self) -> usize {
+        self.links.len()
+    }
+
+    /// One round: `outgoing[j]` goes to party `j` (our own entry is ignored);
+    /// returns what each peer sent (our own entry empty).
+    pub fn exchange(&mut self, mut outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+        if let Some(e) = self.writer_error.lock().expect("not poisoned").clone() {
+            return Err(e);
+        }
+        outgoing.resize(self.links.len(), Vec::new());
+        self.figures.rounds += 1;
+        for (j, msg) in outgoing.into_iter().enumerate() {
+            if let Some(link) = &self.links[j] {
+                self.figures.bytes_sent += msg.len() as u64;
+                link.sender.send(msg).map_err(|_| {
+                    self.writer_error
+                        .lock()
+                        .expect("not poisoned")
+                        .clone()
+                        .unwrap_or(format!("sending to party {j} failed"))
+                })?;
+            }
+        }
+        let mut incoming = vec![Vec::new(); self.links.len()];
+        for (j, slot) in incoming.iter_mut().enumerate() {
+            if let Some(link) = &mut self.links[j] {
+                let frame =
+                    read_frame(&mut link.reader).map_err(|e| read_error(j, &e, self.io_timeout))?;
+                self.figures.bytes_received += frame.len() as u64;
+                *slot = frame;
+            }
+        }
+        Ok(incoming)
+    }
+
+    pub fn figures(&self) -> CommFigures {
+        self.figures
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        for link in self.links.iter_mut().filter_map(Option::take) {
+            drop(link.sender);
+            let _ = link.writer.join();
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The transport: mutual TLS between three parties on loopback.
+
+use mpcvm::net::hosts::Hosts;
+use mpcvm::net::tls::{self, Identity};
+use mpcvm::net::{Hello, NetConfig, Network};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mpcvm-net-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn free_ports(n: usize) -> Vec<String> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect()
+}
+
+/// Keys, certificates and a hosts file for `n` parties in `dir`.
+fn setup(dir: &Path, n: usize) {
+    for p in 0..n {
+        let (key, cert) = tls::generate(p).unwrap();
+        std::fs::write(dir.join(format!("party{p}.key")), key).unwrap();
+        std::fs::write(dir.join(format!("party{p}.crt")), cert).unwrap();
+    }
+    Hosts::write(&dir.join("hosts.toml"), &free_ports(n)).unwrap();
+}
+
+fn config(dir: &Path, party: usize, key_of: usize) -> NetConfig {
+    NetConfig {
+        party,
+        hosts: Hosts::load(&dir.join("hosts.toml")).unwrap(),
+        identity: Identity {
+            certificate: tls::load_certificate(&dir.join(format!("party{key_of}.crt"))).unwrap(),
+            key: tls::load_key(&dir.join(format!("party{key_of}.key"))).unwrap(),
+        },
+        connect_timeout: Duration::from_secs(5),
+        io_timeout: Duration::from_secs(5),
+        latency: Duration::ZERO,
+        bandwidth_bits_per_second: None,
+    }
+}
+
+fn hello(party: usize, hash: u8) -> Hello {
+    Hello {
+        program_hash: [hash; 32],
+        protocol: "rep3".into(),
+        party,
+        parties: 3,
+    }
+}
+
+#[test]
+fn three_parties_exchange_large_messages_and_count_them() {
+    let dir = scratch("exchange");
+    setup(&dir, 3);
+    let handles: Vec<_> = (0..3)
+        .map(|p| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
+                for round in 0..3u8 {
+                    // 8 MB to every peer at once: more than the kernel buffers.
+                    let out: Vec<Vec<u8>> = (0..3)
+                        .map(|j| vec![round ^ (p as u8) ^ (j as u8); 8 << 20])
+                        .collect();
+                    let got = net.exchange(out).unwrap();
+                    for (j, msg) in got.iter().enumerate() {
+                        if j != p {
+                            assert_eq!(msg.len(), 8 << 20);
+                            assert!(msg.iter().all(|&b| b == round ^ (j as u8) ^ (p as u8)));
+                        }
+                    }
+                }
+                net.figures()
+            })
+        })
+        .collect();
+    for h in handles {
+        let f = h.join().unwrap();
+        assert_eq!(f.rounds, 3);
+        assert_eq!(f.bytes_sent, 3 * 2 * (8 << 20));
+        assert_eq!(f.bytes_received, 3 * 2 * (8 << 20));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_peer_running_another_program_is_refused_with_the_reason() {
+    let dir = scratch("mismatch");
+    setup(&dir, 3);
+    let handles: Vec<_> = (0..3)
+        .map(|p| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                Network::connect(config(&dir, p, p), &hello(p, if p == 2 { 9 } else { 7 })).err()
+            })
+        })
+        .collect();
+    let errors: Vec<Option<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let e0 = errors[0].clone().expect("party 0 refuses");
+    assert!(e0.contains("party 2 runs another program"), "{e0}");
+    let e2 = errors[2].clone().expect("party 2 refuses");
+    assert!(e2.contains("runs another program"), "{e2}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_certificate_not_in_the_hosts_file_is_refused() {
+    let dir = scratch("impostor");
+    setup(&dir, 3);
+    // An impostor with its own key claims to be party 2.
+    let (key, cert) = tls::generate(2).unwrap();
+    std::fs::write(dir.join("impostor.key"), key).unwrap();
+    std::fs::write(dir.join("impostor.crt"), cert).unwrap();
+    let impostor = |dir: &Path| {
+        let mut c = config(dir, 2, 2);
+        c.identity = Identity {
+            certificate: tls::load_certificate(&dir.join("impostor.crt")).unwrap(),
+            key: tls::load_key(&dir.join("impostor.key")).unwrap(),
+        };
+        c.connect_timeout = Duration::from_secs(2);
+        c
+    };
+    let honest: Vec<_> = (0..2)
+        .map(|p| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut c = config(&dir, p, p);
+                c.connect_timeout = Duration::from_secs(2);
+                Network::connect(c, &hello(p, 7)).err()
+            })
+        })
+        .collect();
+    let bad = Network::connect(impostor(&dir), &hello(2, 7))
+        .err()
+        .expect("the impostor is refused");
+    assert!(
+        bad.contains("refused") || bad.contains("cannot reach"),
+        "{bad}"
+    );
+    for h in honest {
+        let e = h
+            .join()
+            .unwrap()
+            .expect("the honest parties do not accept the impostor");
+        assert!(
+            e.contains("did not connect in time") || e.contains("cannot reach party 2"),
+            "{e}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_vanished_peer_is_reported_quickly() {
+    let dir = scratch("vanish");
+    setup(&dir, 3);
+    let handles: Vec<_> = (0..3)
+        .map(|p| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
+                net.exchange(vec![vec![1]; 3]).unwrap();
+                if p == 1 {
+                    return None; // party 1 exits: its connections close
+                }
+                let start = Instant::now();
+                let e = net
+                    .exchange(vec![vec![2]; 3])
+                    .err()
+                    .expect("the round fails");
+                Some((e, start.elapsed()))
+            })
+        })
+        .collect();
+    for (p, h) in handles.into_iter().enumerate() {
+        if let Some((e, took)) = h.join().unwrap() {
+            assert!(e.contains("party 1"), "party {p}: {e}");
+            assert!(took < Duration::from_secs(4), "party {p} took {took:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
