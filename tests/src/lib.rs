@@ -9,7 +9,7 @@ use mpcc::elaborate::Options;
 use mpcvm::bytecode::Program;
 use mpcvm::interp::RunOutcome;
 use mpcvm::ring::RingTensor;
-use mpcvm::run::{run_local, Protocol};
+use mpcvm::run::run_local;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -78,8 +78,7 @@ pub fn inputs(program: &Program, values: &[(&str, Vec<f64>)]) -> Vec<Option<Ring
 
 /// Runs under the clear backend with a fixed seed.
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
-    run_local(program, Protocol::Clear, inputs, Some(seed))
-        .unwrap_or_else(|e| panic!("run failed: {e}"))
+    run_local(program, inputs, Some(seed)).unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
 /// The output called `name`, decoded to numbers.

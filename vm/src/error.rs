@@ -15,6 +15,8 @@ pub enum VmError {
     },
     Io(String),
     Usage(String),
+    /// A failure of the network or of a peer.
+    Network(String),
 }
 
 impl fmt::Display for VmError {
@@ -28,6 +30,7 @@ impl fmt::Display for VmError {
             }
             VmError::Io(m) => write!(f, "{m}"),
             VmError::Usage(m) => write!(f, "{m}"),
+            VmError::Network(m) => write!(f, "network error: {m}"),
         }
     }
 }

@@ -1,9 +1,11 @@
-//! Running a whole program: choosing the backend, delivering outputs to the
-//! parties they are revealed to, and the JSON line of run figures.
+//! Running a program: choosing the backend, connecting the parties, delivering
+//! outputs to the parties they are revealed to, and the JSON line of figures.
 
 use crate::backend::clear::Clear;
-use crate::bytecode::Program;
+use crate::backend::rep3::{self, Rep3};
+use crate::bytecode::{content_hash, Program};
 use crate::interp::{self, RunOutcome};
+use crate::net::{Hello, NetConfig, Network};
 use crate::ring::RingTensor;
 use crate::VmError;
 use std::path::{Path, PathBuf};
@@ -13,36 +15,107 @@ use std::path::{Path, PathBuf};
 pub enum Protocol {
     /// Plaintext reference emulating every party in one process (no security).
     Clear,
+    /// Three parties, passive adversary, honest majority (replicated secret sharing).
+    Rep3,
 }
 
-/// Runs `program` under `protocol` with every party emulated in this process.
-/// `seed` fixes the backend's randomness (tests and reproducible experiments only).
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Clear => "clear",
+            Protocol::Rep3 => "rep3",
+        }
+    }
+
+    pub fn threat_model(self) -> &'static str {
+        match self {
+            Protocol::Clear => "none: plaintext reference, all parties emulated in one process, NO SECURITY",
+            Protocol::Rep3 => "passive adversary, honest majority (1 of 3 parties corrupted): replicated secret sharing",
+        }
+    }
+
+    /// The number of parties of a networked protocol.
+    pub fn parties(self) -> Option<usize> {
+        match self {
+            Protocol::Clear => None,
+            Protocol::Rep3 => Some(3),
+        }
+    }
+
+    /// Refuses, before any connection, a program this protocol cannot run.
+    pub fn check(self, program: &Program) -> Result<(), VmError> {
+        let Some(n) = self.parties() else {
+            return Ok(());
+        };
+        if program.parties as usize > n {
+            return Err(VmError::Usage(format!(
+                "the program has {} parties but {} runs with {n}",
+                program.parties,
+                self.name()
+            )));
+        }
+        let supported = match self {
+            Protocol::Rep3 => rep3::SUPPORTED,
+            Protocol::Clear => return Ok(()),
+        };
+        if let Some(m) = program
+            .manifest
+            .iter()
+            .find(|m| !supported.contains(&m.primitive))
+        {
+            return Err(VmError::Usage(format!(
+                "{} in this version cannot run `{}` (which the program needs {} times); run it under the clear backend for now",
+                self.name(),
+                m.primitive.name(),
+                m.count
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `program` under the clear backend, every party emulated in this process.
+/// `seed` fixes the randomness (tests and reproducible experiments only).
 pub fn run_local(
     program: &Program,
-    protocol: Protocol,
     inputs: &[Option<RingTensor>],
     seed: Option<u64>,
 ) -> Result<RunOutcome, VmError> {
+    interp::run(program, &mut Clear::new(seed), inputs)
+}
+
+/// Runs party `config.party` of a networked protocol; `inputs` holds this party's own inputs.
+pub fn run_party(
+    program: &Program,
+    protocol: Protocol,
+    config: NetConfig,
+    inputs: &[Option<RingTensor>],
+) -> Result<RunOutcome, VmError> {
+    protocol.check(program)?;
+    let hello = Hello {
+        program_hash: content_hash(&program.encode()),
+        protocol: protocol.name().to_string(),
+        party: config.party,
+        parties: protocol.parties().expect("a networked protocol"),
+    };
+    let net = Network::connect(config, &hello).map_err(VmError::Network)?;
     match protocol {
-        Protocol::Clear => {
-            let mut backend = Clear::new(seed);
-            interp::run(program, &mut backend, inputs)
-        }
+        Protocol::Rep3 => interp::run(program, &mut Rep3::setup(net)?, inputs),
+        Protocol::Clear => unreachable!("clear runs in one process"),
     }
 }
 
 /// The threat model line every run prints at start.
 pub fn banner(protocol: Protocol, seed: Option<u64>) -> String {
-    let model = match protocol {
-        Protocol::Clear => {
-            "none: plaintext reference, all parties emulated in one process, NO SECURITY"
-        }
-    };
     let seeded = match seed {
         Some(s) => format!("; randomness FIXED by --seed {s} (reproducible, not for real use)"),
         None => String::new(),
     };
-    format!("protocol {protocol:?} (threat model: {model}){seeded}").replace("Clear", "clear")
+    format!(
+        "protocol {} (threat model: {}){seeded}",
+        protocol.name(),
+        protocol.threat_model()
+    )
 }
 
 /// Writes each output into `<out>/party<P>/<name>.npy` for every receiver `P`
@@ -73,7 +146,7 @@ pub fn write_outputs(
 /// One line of JSON with the figures of a run.
 pub fn figures_json(protocol: Protocol, party: Option<usize>, outcome: &RunOutcome) -> String {
     serde_json::json!({
-        "protocol": format!("{protocol:?}").to_lowercase(),
+        "protocol": protocol.name(),
         "party": party,
         "seconds": outcome.seconds,
         "preprocessing_seconds": 0.0,

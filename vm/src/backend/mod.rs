@@ -7,6 +7,8 @@
 //! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
 
 pub mod clear;
+mod prf;
+pub mod rep3;
 
 use crate::bytecode::MaskId;
 use crate::ring::RingTensor;
