@@ -71,6 +71,13 @@ fn main() -> ExitCode {
     }
     if cli.stats {
         print!("{}", mpcc::stats::render(&compiled.module));
+        match mpcvm::run::Protocol::Rep3.check(&compiled.program) {
+            Ok(()) => {
+                let b = mpcvm::backend::rep3::bytes_sent(&compiled.program);
+                println!("rep3: bytes sent per party {b:?}");
+            }
+            Err(e) => println!("rep3: {e}"),
+        }
     }
     ExitCode::SUCCESS
 }

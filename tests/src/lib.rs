@@ -202,3 +202,77 @@ pub fn proptest_cases(default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Runs `program` under rep3 with the three parties as threads of this process,
+/// over TLS on loopback; `inputs` as for [`run_clear`] (each party gets only its own).
+pub fn run_rep3(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutcome> {
+    use mpcvm::net::hosts::Hosts;
+    use mpcvm::net::tls::{self, Identity};
+    use mpcvm::net::NetConfig;
+    use std::time::Duration;
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "mpc-tests-rep3-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let addresses: Vec<String> = {
+        let ls: Vec<_> = (0..3)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        ls.iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect()
+    };
+    let mut identities = Vec::new();
+    for p in 0..3 {
+        let (key, cert) = tls::generate(p).unwrap();
+        std::fs::write(dir.join(format!("party{p}.crt")), &cert).unwrap();
+        std::fs::write(dir.join(format!("party{p}.key")), &key).unwrap();
+        identities.push((
+            dir.join(format!("party{p}.crt")),
+            dir.join(format!("party{p}.key")),
+        ));
+    }
+    Hosts::write(&dir.join("hosts.toml"), &addresses).unwrap();
+    let outcomes = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|p| {
+                let own: Vec<Option<RingTensor>> = program
+                    .inputs
+                    .iter()
+                    .zip(inputs)
+                    .map(|(d, v)| {
+                        if d.party as usize == p {
+                            v.clone()
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                let (cert, key) = identities[p].clone();
+                let hosts = dir.join("hosts.toml");
+                s.spawn(move || {
+                    let config = NetConfig {
+                        party: p,
+                        hosts: Hosts::load(&hosts).unwrap(),
+                        identity: Identity {
+                            certificate: tls::load_certificate(&cert).unwrap(),
+                            key: tls::load_key(&key).unwrap(),
+                        },
+                        connect_timeout: Duration::from_secs(10),
+                        io_timeout: Duration::from_secs(20),
+                        latency: Duration::ZERO,
+                        bandwidth_bits_per_second: None,
+                    };
+                    mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, &own)
+                        .unwrap_or_else(|e| panic!("party {p}: {e}"))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    std::fs::remove_dir_all(&dir).ok();
+    outcomes
+}

@@ -74,6 +74,39 @@ pub const SUPPORTED: &[crate::bytecode::Primitive] = {
     &[Input, Mul, MatMul, Conv2d, Open, Output]
 };
 
+/// Bytes each party sends in one run of `program` (the cost model that
+/// `mpcc --stats` prints and the tests hold to the measured figures).
+pub fn bytes_sent(program: &crate::bytecode::Program) -> [u64; 3] {
+    use crate::bytecode::Instr;
+    let mut sent = [0u64; 3];
+    let reg = |r: &u32| &program.registers[*r as usize];
+    crate::bytecode::for_each_weighted(program, |i, times| {
+        let elements = |n: usize| 8 * n as u64 * times;
+        match i {
+            Instr::Input { input, .. } => {
+                let d = &program.inputs[*input as usize];
+                sent[d.party as usize % 3] += 2 * elements(d.ty.len());
+            }
+            Instr::Mul { dst, a, b, .. } | Instr::MatMul { dst, a, b, .. }
+                if reg(a).secret && reg(b).secret =>
+            {
+                sent.iter_mut().for_each(|s| *s += elements(reg(dst).len()));
+            }
+            Instr::Conv2d { dst, x, w, .. } if reg(x).secret && reg(w).secret => {
+                sent.iter_mut().for_each(|s| *s += elements(reg(dst).len()));
+            }
+            Instr::Open { a, .. } => sent.iter_mut().for_each(|s| *s += elements(reg(a).len())),
+            Instr::Output { output, a } if reg(a).secret => {
+                for p in program.outputs[*output as usize].to.iter() {
+                    sent[prev(p)] += elements(reg(a).len());
+                }
+            }
+            _ => {}
+        }
+    });
+    sent
+}
+
 /// One operation of a round batch, between preparing and finishing.
 enum Task {
     /// Shares of an input: those known locally, and whether the third arrives from prev or next.

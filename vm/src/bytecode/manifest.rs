@@ -156,9 +156,9 @@ pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>
     })
 }
 
-/// Derives the manifest of a program whose structure has been verified.
-pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
-    let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();
+/// Visits every instruction with the number of times one run executes it
+/// (loops multiply by their trip counts; both branches of an `if` count fully).
+pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(&Instr, u64)) {
     let mut multipliers = vec![1u64];
     for i in &p.code {
         let mult = *multipliers.last().unwrap_or(&1);
@@ -170,14 +170,20 @@ pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
             Instr::EndLoop { .. } => {
                 multipliers.pop();
             }
-            _ => {
-                if let Some((prim, params, count)) = consumption(p, i) {
-                    let e = totals.entry((prim, params)).or_default();
-                    *e = e.saturating_add(count.saturating_mul(mult));
-                }
-            }
+            _ => visit(i, mult),
         }
     }
+}
+
+/// Derives the manifest of a program whose structure has been verified.
+pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
+    let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();
+    for_each_weighted(p, |i, mult| {
+        if let Some((prim, params, count)) = consumption(p, i) {
+            let e = totals.entry((prim, params)).or_default();
+            *e = e.saturating_add(count.saturating_mul(mult));
+        }
+    });
     totals
         .into_iter()
         .filter(|(_, count)| *count > 0)

@@ -13,7 +13,7 @@ mod verify;
 
 pub use codec::{content_hash, DecodeError, HEADER_LEN};
 pub use disasm::disassemble;
-pub use manifest::{derive_manifest, ManifestEntry, Primitive};
+pub use manifest::{derive_manifest, for_each_weighted, ManifestEntry, Primitive};
 pub use verify::{operands, verify, VerifyError};
 
 use crate::ring::RingTensor;
