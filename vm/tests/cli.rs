@@ -202,3 +202,69 @@ fn bad_bytecode_and_bad_inputs_get_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside the range"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A program that runs for a while under rep3: many rounds, each delayed by the simulated latency.
+fn long_program(dir: &Path) -> PathBuf {
+    let text = "party a = 0; party b = 1;
+        fn main() {
+            let x: sint<32>[4] = input(a);
+            let mut acc: sint<32>[4] = x;
+            for i in 0..100000 { acc = acc * x; }
+            reveal acc to b;
+        }";
+    let c = mpcc::driver::compile_source("long.mpc", text, None, Default::default()).unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("long.mpcb"), &c.bytes).unwrap();
+    write_npy(&dir.join("x.npy"), &[4], &[1, 2, 3, 4]);
+    dir.join("long.mpcb")
+}
+
+#[test]
+fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
+    let dir = setup("kill");
+    long_program(&dir);
+    let ports: Vec<String> = (0..3).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()).collect();
+    for p in 0..3 {
+        assert!(mpcvm(&["keygen", "--party", &p.to_string(), "--dir", "."], &dir).status.success());
+    }
+    mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
+    let spawn = |p: usize| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
+        cmd.args(["run", "--party", &p.to_string(), "--hosts", "hosts.toml", "--protocol", "rep3", "long.mpcb", "--sim-latency-ms", "1", "--timeout", "30"]);
+        if p == 0 {
+            cmd.args(["--input", "0=x.npy"]);
+        }
+        cmd.current_dir(&dir).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+    };
+    let mut children: Vec<_> = (0..3).map(spawn).collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    children[1].kill().unwrap();
+    children[1].wait().unwrap();
+    let killed_at = std::time::Instant::now();
+    for p in [0, 2] {
+        let out = children.remove(if p == 0 { 0 } else { 1 }).wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "party {p} must fail");
+        assert!(err.contains("party 1"), "party {p}: {err}");
+        let _ = p;
+    }
+    // Not the 30 s I/O timeout: a closed connection is noticed at once.
+    assert!(killed_at.elapsed() < std::time::Duration::from_secs(10), "took {:?}", killed_at.elapsed());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn run_local_runs_three_processes_under_rep3() {
+    let dir = setup("rep3");
+    let out = mpcvm(&["run-local", "--protocol", "rep3", "matmul.mpcb", "--input", "0=a.npy", "--input", "1=b.npy", "--out", "out"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("honest majority"));
+    for p in 0..2 {
+        assert_eq!(read_npy(&dir.join(format!("out/party{p}/product.npy"))), expected_product());
+    }
+    assert!(!dir.join("out/party2").exists(), "party 2 receives nothing");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines.iter().all(|l| l.contains("\"protocol\":\"rep3\"")));
+    std::fs::remove_dir_all(&dir).ok();
+}
