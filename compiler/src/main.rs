@@ -74,7 +74,8 @@ fn main() -> ExitCode {
         match mpcvm::run::Protocol::Rep3.check(&compiled.program) {
             Ok(()) => {
                 let b = mpcvm::backend::rep3::bytes_sent(&compiled.program);
-                println!("rep3: bytes sent per party {b:?}");
+                let r = mpcvm::backend::rep3::rounds(&compiled.program);
+                println!("rep3: {r} rounds, bytes sent per party {b:?}");
             }
             Err(e) => println!("rep3: {e}"),
         }

@@ -105,3 +105,117 @@ fn rep3_refuses_what_it_cannot_run_yet_before_connecting() {
         .to_string();
     assert!(e.contains("ltz"), "{e}");
 }
+
+/// Values within `tolerance` of the clear backend's, per output.
+fn close_to_clear(
+    c: &Compiled,
+    values: &[(&str, Vec<f64>)],
+    tolerance: f64,
+) -> Vec<mpcvm::interp::RunOutcome> {
+    let ins = inputs(&c.program, values);
+    let clear = run_clear(&c.program, &ins, 1);
+    let rep3 = run_rep3(&c.program, &ins);
+    for (p, out) in rep3.iter().enumerate() {
+        for (i, decl) in c.program.outputs.iter().enumerate() {
+            let Some(got) = &out.outputs[i] else {
+                assert!(!decl.to.contains(p));
+                continue;
+            };
+            let got = mpcvm::io::decode_f64(got, decl.ty.elem);
+            let want = mpcvm::io::decode_f64(clear.outputs[i].as_ref().unwrap(), decl.ty.elem);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= tolerance,
+                    "party {p}, {}: {g} vs {w}",
+                    decl.name
+                );
+            }
+        }
+        assert_eq!(
+            out.figures.rounds,
+            mpcvm::backend::rep3::rounds(&c.program),
+            "party {p}: rounds"
+        );
+        assert_eq!(
+            out.figures.bytes_sent,
+            mpcvm::backend::rep3::bytes_sent(&c.program)[p],
+            "party {p}: bytes sent"
+        );
+    }
+    rep3
+}
+
+#[test]
+fn probabilistic_truncation_is_unbiased_and_off_by_at_most_one() {
+    // 3 / 2 = 1.5 and -3 / 2 = -1.5, many times: each result is the floor or the ceiling,
+    // the ceiling about half the time; and values near the ends of the 32-bit range.
+    let n = 4000;
+    let c = compile_text(&format!("party a = 0; fn main() {{ let x: sint<32>[{n}] = input(a); let y = trunc_pr(x, 1); reveal y to a; }}"), Options::default());
+    let mut x = vec![3.0; n / 2];
+    x.extend(vec![-3.0; n / 2]);
+    let out = run_rep3(&c.program, &inputs(&c.program, &[("x", x)]));
+    let y = mpcvm::io::decode_f64(
+        out[0].outputs[0].as_ref().unwrap(),
+        c.program.outputs[0].ty.elem,
+    );
+    assert!(y[..n / 2].iter().all(|&v| v == 1.0 || v == 2.0));
+    assert!(y[n / 2..].iter().all(|&v| v == -2.0 || v == -1.0));
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    assert!(
+        (mean(&y[..n / 2]) - 1.5).abs() < 0.05,
+        "mean {}",
+        mean(&y[..n / 2])
+    );
+    assert!(
+        (mean(&y[n / 2..]) + 1.5).abs() < 0.05,
+        "mean {}",
+        mean(&y[n / 2..])
+    );
+
+    let c = compile_text("party a = 0; fn main() { let x: sint<32>[6] = input(a); let y = trunc_pr(x, 8); reveal y to a; }", Options::default());
+    let edges = [i32::MAX as f64, i32::MIN as f64, -1.0, 0.0, 255.0, -256.0];
+    let out = run_rep3(&c.program, &inputs(&c.program, &[("x", edges.to_vec())]));
+    let y = mpcvm::io::decode_f64(
+        out[0].outputs[0].as_ref().unwrap(),
+        c.program.outputs[0].ty.elem,
+    );
+    for (g, e) in y.iter().zip(edges) {
+        let exact = e / 256.0;
+        assert!(*g == exact.floor() || *g == exact.ceil(), "{e} / 256: {g}");
+    }
+}
+
+#[test]
+fn fixed_point_products_under_rep3() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() {
+             let x: sfix<16>[64] = input(a); let w: sfix<16>[64, 8] = input(b);
+             let y = x * x; let z = reshape(x, [1, 64]) @ w;
+             reveal y to a; reveal z to b;
+         }",
+        Options::default(),
+    );
+    let mut rng = TestRng(33);
+    close_to_clear(
+        &c,
+        &[
+            ("x", rng.vec(64, -10.0, 10.0)),
+            ("w", rng.vec(512, -1.0, 1.0)),
+        ],
+        2.0 / 65536.0,
+    );
+}
+
+#[test]
+fn train_linear_example_under_rep3() {
+    let c = compile_example("train_linear", Options::default());
+    let mut rng = TestRng(34);
+    let truth = rng.vec(16, -1.0, 1.0);
+    let x = rng.vec(512 * 16, -1.0, 1.0);
+    let y: Vec<f64> = (0..512)
+        .map(|i| (0..16).map(|j| x[i * 16 + j] * truth[j]).sum())
+        .collect();
+    // 64 SGD steps, each with three probabilistic truncations: allow a few units of drift.
+    close_to_clear(&c, &[("x", x), ("y", y)], 0.01);
+}

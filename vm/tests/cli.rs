@@ -212,7 +212,8 @@ fn long_program(dir: &Path) -> PathBuf {
             for i in 0..100000 { acc = acc * x; }
             reveal acc to b;
         }";
-    let c = mpcc::driver::compile_source("long.mpc", text, None, Default::default()).unwrap_or_else(|f| panic!("{}", f.render()));
+    let c = mpcc::driver::compile_source("long.mpc", text, None, Default::default())
+        .unwrap_or_else(|f| panic!("{}", f.render()));
     std::fs::write(dir.join("long.mpcb"), &c.bytes).unwrap();
     write_npy(&dir.join("x.npy"), &[4], &[1, 2, 3, 4]);
     dir.join("long.mpcb")
@@ -222,18 +223,47 @@ fn long_program(dir: &Path) -> PathBuf {
 fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
     let dir = setup("kill");
     long_program(&dir);
-    let ports: Vec<String> = (0..3).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()).collect();
+    let ports: Vec<String> = (0..3)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     for p in 0..3 {
-        assert!(mpcvm(&["keygen", "--party", &p.to_string(), "--dir", "."], &dir).status.success());
+        assert!(
+            mpcvm(&["keygen", "--party", &p.to_string(), "--dir", "."], &dir)
+                .status
+                .success()
+        );
     }
     mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
     let spawn = |p: usize| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
-        cmd.args(["run", "--party", &p.to_string(), "--hosts", "hosts.toml", "--protocol", "rep3", "long.mpcb", "--sim-latency-ms", "1", "--timeout", "30"]);
+        cmd.args([
+            "run",
+            "--party",
+            &p.to_string(),
+            "--hosts",
+            "hosts.toml",
+            "--protocol",
+            "rep3",
+            "long.mpcb",
+            "--sim-latency-ms",
+            "1",
+            "--timeout",
+            "30",
+        ]);
         if p == 0 {
             cmd.args(["--input", "0=x.npy"]);
         }
-        cmd.current_dir(&dir).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        cmd.current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     };
     let mut children: Vec<_> = (0..3).map(spawn).collect();
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -241,25 +271,53 @@ fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
     children[1].wait().unwrap();
     let killed_at = std::time::Instant::now();
     for p in [0, 2] {
-        let out = children.remove(if p == 0 { 0 } else { 1 }).wait_with_output().unwrap();
+        let out = children
+            .remove(if p == 0 { 0 } else { 1 })
+            .wait_with_output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "party {p} must fail");
         assert!(err.contains("party 1"), "party {p}: {err}");
         let _ = p;
     }
     // Not the 30 s I/O timeout: a closed connection is noticed at once.
-    assert!(killed_at.elapsed() < std::time::Duration::from_secs(10), "took {:?}", killed_at.elapsed());
+    assert!(
+        killed_at.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        killed_at.elapsed()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn run_local_runs_three_processes_under_rep3() {
     let dir = setup("rep3");
-    let out = mpcvm(&["run-local", "--protocol", "rep3", "matmul.mpcb", "--input", "0=a.npy", "--input", "1=b.npy", "--out", "out"], &dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mpcvm(
+        &[
+            "run-local",
+            "--protocol",
+            "rep3",
+            "matmul.mpcb",
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=b.npy",
+            "--out",
+            "out",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("honest majority"));
     for p in 0..2 {
-        assert_eq!(read_npy(&dir.join(format!("out/party{p}/product.npy"))), expected_product());
+        assert_eq!(
+            read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+            expected_product()
+        );
     }
     assert!(!dir.join("out/party2").exists(), "party 2 receives nothing");
     let stdout = String::from_utf8_lossy(&out.stdout);

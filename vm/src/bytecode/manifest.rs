@@ -158,9 +158,9 @@ pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>
 
 /// Visits every instruction with the number of times one run executes it
 /// (loops multiply by their trip counts; both branches of an `if` count fully).
-pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(&Instr, u64)) {
+pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(usize, &Instr, u64)) {
     let mut multipliers = vec![1u64];
-    for i in &p.code {
+    for (pc, i) in p.code.iter().enumerate() {
         let mult = *multipliers.last().unwrap_or(&1);
         match i {
             Instr::Loop { lo, hi, .. } => {
@@ -170,7 +170,7 @@ pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(&Instr, u64)) {
             Instr::EndLoop { .. } => {
                 multipliers.pop();
             }
-            _ => visit(i, mult),
+            _ => visit(pc, i, mult),
         }
     }
 }
@@ -178,7 +178,7 @@ pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(&Instr, u64)) {
 /// Derives the manifest of a program whose structure has been verified.
 pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
     let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();
-    for_each_weighted(p, |i, mult| {
+    for_each_weighted(p, |_, i, mult| {
         if let Some((prim, params, count)) = consumption(p, i) {
             let e = totals.entry((prim, params)).or_default();
             *e = e.saturating_add(count.saturating_mul(mult));
