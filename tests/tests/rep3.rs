@@ -28,10 +28,9 @@ fn same_as_clear(c: &Compiled, values: &[(&str, Vec<f64>)]) -> Vec<mpcvm::interp
                 );
             }
         }
-        let main = &c.module.functions[c.module.main.unwrap()];
         assert_eq!(
             out.figures.rounds,
-            mpcc::stats::function_stats(main).rounds,
+            mpcvm::backend::rep3::rounds(&c.program),
             "party {p}: rounds"
         );
         assert_eq!(
@@ -97,13 +96,114 @@ fn every_exact_operation_under_rep3() {
 }
 
 #[test]
-fn rep3_refuses_what_it_cannot_run_yet_before_connecting() {
-    let c = compile_example("millionaires", Options::default());
+fn rep3_refuses_a_program_with_too_many_parties_before_connecting() {
+    let c = compile_text(
+        "party a = 0; party b = 3; fn main() { let x: sint<32> = input(b); reveal x to a; }",
+        Options::default(),
+    );
     let e = mpcvm::run::Protocol::Rep3
         .check(&c.program)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("ltz"), "{e}");
+    assert!(e.contains("4 parties"), "{e}");
+}
+
+#[test]
+fn millionaires_example_under_rep3() {
+    let c = compile_example("millionaires", Options::default());
+    for (a, b) in [
+        (5.0, 3.0),
+        (3.0, 5.0),
+        (7.0, 7.0),
+        (i32::MIN as f64, i32::MAX as f64),
+        (i32::MAX as f64, i32::MIN as f64),
+        (-1.0, 0.0),
+    ] {
+        same_as_clear(&c, &[("a", vec![a]), ("b", vec![b])]);
+    }
+}
+
+#[test]
+fn comparisons_and_what_builds_on_them_under_rep3() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() {
+             let x: sint<32>[3, 5] = input(a); let y: sint<32>[3, 5] = input(b);
+             let lt = x < y; let eq = x == y; let ge = x >= y;
+             let r = relu(x); let m = max(x, axis = 1); let am = argmax(x, axis = 1); let whole = max(y); let amc = argmax(y, axis = 0);
+             let e = x >> 3; let t = trunc(y, 1);
+             let c = clamp(x, -10, 10); let s = select(x > 0, x, y);
+             let img: sint<16>[1, 5, 5, 2] = input(b);
+             let mp = max_pool(img, 2); let mps = max_pool(img, 3, stride = 2, padding = same);
+             reveal lt to a; reveal eq to a; reveal ge to b; reveal r to a; reveal m to b; reveal am to b; reveal whole to a;
+             reveal amc to a; reveal e to a; reveal t to b; reveal c to b; reveal s to a; reveal mp to a; reveal mps to b;
+         }",
+        Options::default(),
+    );
+    let x = vec![
+        0.0,
+        -1.0,
+        1.0,
+        i32::MIN as f64,
+        i32::MAX as f64,
+        5.0,
+        5.0,
+        -7.0,
+        100.0,
+        3.0,
+        -3.0,
+        -3.0,
+        -3.0,
+        9.0,
+        9.0,
+    ];
+    let y = vec![
+        0.0,
+        1.0,
+        -1.0,
+        i32::MAX as f64,
+        i32::MIN as f64,
+        5.0,
+        6.0,
+        -7.0,
+        -100.0,
+        3.0,
+        2.0,
+        -4.0,
+        8.0,
+        9.0,
+        -9.0,
+    ];
+    let mut rng = TestRng(35);
+    same_as_clear(
+        &c,
+        &[("x", x), ("y", y), ("img", rng.ints(50, -1000, 1000))],
+    );
+}
+
+#[test]
+fn mnist_dense_example_under_rep3() {
+    let c = compile_example("mnist_dense", Options::default());
+    let dir = repo_root().join("programs/mnist_dense/weights");
+    let (_, pixels) = mnist::images("t10k");
+    let labels = mnist::labels("t10k");
+    let mut values: Vec<(&str, Vec<f64>)> = ["w1", "b1", "w2", "b2"]
+        .iter()
+        .map(|n| (*n, read_npy(&dir.join(format!("{n}.npy"))).1))
+        .collect();
+    values.push(("image", mnist::image(&pixels, 0)));
+    let out = close_to_clear(&c, &values, 0.0);
+    assert_eq!(
+        mpcvm::io::decode_f64(
+            out[1].outputs[0].as_ref().unwrap(),
+            c.program.outputs[0].ty.elem
+        ),
+        vec![labels[0] as f64]
+    );
+    assert!(
+        out[0].outputs[0].is_none() && out[2].outputs[0].is_none(),
+        "only the client learns the digit"
+    );
 }
 
 /// Values within `tolerance` of the clear backend's, per output.
@@ -218,4 +318,23 @@ fn train_linear_example_under_rep3() {
         .collect();
     // 64 SGD steps, each with three probabilistic truncations: allow a few units of drift.
     close_to_clear(&c, &[("x", x), ("y", y)], 0.01);
+}
+
+#[test]
+fn lenet_example_under_rep3() {
+    let c = compile_example("lenet", Options::default());
+    let mut rng = TestRng(36);
+    let mut w = |n: usize, scale: f64| rng.vec(n, -scale, scale);
+    let values = vec![
+        ("k1", w(500, 0.3)),
+        ("c1", w(20, 0.1)),
+        ("k2", w(25000, 0.05)),
+        ("c2", w(50, 0.1)),
+        ("w3", w(400_000, 0.05)),
+        ("b3", w(500, 0.1)),
+        ("w4", w(5000, 0.1)),
+        ("b4", w(10, 0.1)),
+        ("image", mnist::image(&mnist::images("t10k").1, 1)),
+    ];
+    close_to_clear(&c, &values, 0.0);
 }

@@ -325,6 +325,23 @@ impl RingTensor {
         RingTensor::new(sizes.to_vec(), data)
     }
 
+    /// `count` positions `from, from + step, ...` along `axis`.
+    pub fn slice_strided(&self, axis: usize, from: usize, step: usize, count: usize) -> RingTensor {
+        let outer: usize = self.shape[..axis].iter().product();
+        let inner: usize = self.shape[axis + 1..].iter().product();
+        let len = self.shape[axis];
+        let mut data = Vec::with_capacity(outer * count * inner);
+        for o in 0..outer {
+            for j in 0..count {
+                let at = (o * len + from + j * step) * inner;
+                data.extend_from_slice(&self.data[at..at + inner]);
+            }
+        }
+        let mut shape = self.shape.clone();
+        shape[axis] = count;
+        RingTensor::new(shape, data)
+    }
+
     pub fn concat(parts: &[&RingTensor], axis: usize) -> RingTensor {
         let mut shape = parts[0].shape.clone();
         shape[axis] = parts.iter().map(|p| p.shape[axis]).sum();

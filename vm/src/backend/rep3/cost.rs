@@ -1,0 +1,186 @@
+//! The cost model of rep3: the rounds and the bytes each party sends for a
+//! whole program, derived from the code exactly as the protocols run (the tests
+//! hold these figures to the measured ones). `mpcc --stats` prints them.
+
+use super::prev;
+use super::trunc::{DEALER, MASKED};
+use crate::bytecode::{for_each_weighted, Instr, Program};
+
+/// One execution of an operation: rounds, and ring elements (or words) each party sends.
+#[derive(Clone, Copy, Default)]
+struct Cost {
+    rounds: u64,
+    sent: [u64; 3],
+}
+
+impl Cost {
+    fn each(rounds: u64, n: u64) -> Cost {
+        Cost {
+            rounds,
+            sent: [n; 3],
+        }
+    }
+    /// `self`, then `o`.
+    fn then(self, o: Cost) -> Cost {
+        Cost {
+            rounds: self.rounds + o.rounds,
+            sent: [0, 1, 2].map(|p| self.sent[p] + o.sent[p]),
+        }
+    }
+    /// `self` and `o` side by side.
+    fn beside(self, o: Cost) -> Cost {
+        Cost {
+            rounds: self.rounds.max(o.rounds),
+            sent: [0, 1, 2].map(|p| self.sent[p] + o.sent[p]),
+        }
+    }
+}
+
+/// A value of `n` elements dealt by `owner`.
+fn deal(owner: usize, n: u64) -> Cost {
+    let mut sent = [0; 3];
+    sent[owner] = 2 * n;
+    Cost { rounds: 1, sent }
+}
+
+/// Levels of the carry network for the carry into bit k-1.
+fn levels(k: u32) -> u64 {
+    let (mut l, mut span) = (0, 1u32);
+    while span < k - 1 {
+        l += 1;
+        span *= 2;
+    }
+    l
+}
+
+fn ltz(k: u32, n: u64) -> Cost {
+    let to_arith = deal(0, n).then(Cost::each(1, n));
+    if k == 1 {
+        return deal(0, n).then(to_arith);
+    }
+    let l = levels(k);
+    let words = if l == 0 { 0 } else { 2 * l - 1 };
+    // The last level has one AND instead of two: count it as a round of n, the others of 2n.
+    let network = Cost {
+        rounds: l,
+        sent: [words * n; 3],
+    };
+    deal(0, n)
+        .then(Cost::each(1, n))
+        .then(network)
+        .then(to_arith)
+}
+
+/// A tournament over `len` candidates in each of `groups` groups.
+fn tournament(len: u64, groups: u64, k: u32, want_index: bool) -> Cost {
+    let (mut cost, mut cur) = (Cost::default(), len);
+    while cur > 1 {
+        let pairs = cur / 2 * groups;
+        cost = cost
+            .then(ltz(k, pairs))
+            .then(Cost::each(1, pairs * if want_index { 2 } else { 1 }));
+        cur -= cur / 2;
+    }
+    cost
+}
+
+fn trunc(n: u64, m: u32, exact: bool) -> Cost {
+    if m == 0 {
+        return Cost::default();
+    }
+    let values = if exact { 3 } else { 2 };
+    let mut round1 = deal(DEALER, values * n);
+    round1.sent[DEALER] += n;
+    let round2 = deal(MASKED, values * n);
+    let last = if exact {
+        Cost::each(1, n).beside(ltz(m + 1, n))
+    } else {
+        Cost::each(1, n)
+    };
+    round1.then(round2).then(last)
+}
+
+/// One execution of an interactive instruction.
+fn instr_cost(program: &Program, i: &Instr) -> Cost {
+    let reg = |r: &u32| &program.registers[*r as usize];
+    let len = |r: &u32| reg(r).len() as u64;
+    let bits = |r: &u32| reg(r).elem.bits() as u32;
+    match i {
+        Instr::Input { input, .. } => {
+            let d = &program.inputs[*input as usize];
+            deal(d.party as usize % 3, d.ty.len() as u64)
+        }
+        Instr::Mul { dst, .. } | Instr::MatMul { dst, .. } | Instr::Conv2d { dst, .. } => {
+            Cost::each(1, len(dst))
+        }
+        Instr::Trunc {
+            a, amount, exact, ..
+        } => trunc(len(a), *amount as u32, *exact),
+        Instr::LtZ { a, .. } => ltz(bits(a), len(a)),
+        Instr::EqZ { a, .. } => ltz(bits(a), len(a))
+            .beside(ltz(bits(a), len(a)))
+            .then(Cost::each(1, len(a))),
+        Instr::Relu { a, .. } => ltz(bits(a), len(a)).then(Cost::each(1, len(a))),
+        Instr::Max { dst, a, .. } => tournament(
+            len(a) / len(dst).max(1),
+            len(dst),
+            (bits(a) + 1).min(64),
+            false,
+        ),
+        Instr::Argmax { dst, a, .. } => tournament(
+            len(a) / len(dst).max(1),
+            len(dst),
+            (bits(a) + 1).min(64),
+            true,
+        ),
+        Instr::MaxPool { dst, x, window, .. } => tournament(
+            (window[0] * window[1]) as u64,
+            len(dst),
+            (bits(x) + 1).min(64),
+            false,
+        ),
+        Instr::Open { a, .. } => Cost::each(1, len(a)),
+        Instr::Output { output, a } => {
+            let mut sent = [0; 3];
+            for p in program.outputs[*output as usize].to.iter() {
+                sent[prev(p)] += len(a);
+            }
+            Cost { rounds: 1, sent }
+        }
+        _ => Cost::default(),
+    }
+}
+
+/// The cost of every round batch of one run, with its multiplicity.
+fn batches(program: &Program, mut visit: impl FnMut(Cost, u64)) {
+    for_each_weighted(program, |pc, i, times| {
+        if let Instr::Round { len } = i {
+            let batch = &program.code[pc + 1..pc + 1 + *len as usize];
+            let cost = batch
+                .iter()
+                .fold(Cost::default(), |c, b| c.beside(instr_cost(program, b)));
+            visit(cost, times);
+        }
+    });
+}
+
+/// Network rounds of one run of `program` under rep3: each batch takes as many
+/// rounds as its longest operation.
+pub fn rounds(program: &Program) -> u64 {
+    let mut total = 0u64;
+    batches(program, |c, times| {
+        total = total.saturating_add(c.rounds.saturating_mul(times))
+    });
+    total
+}
+
+/// Bytes each party sends in one run of `program`.
+pub fn bytes_sent(program: &Program) -> [u64; 3] {
+    let mut sent = [0u64; 3];
+    batches(program, |c, times| {
+        for p in 0..3 {
+            sent[p] = sent[p].saturating_add((8 * c.sent[p]).saturating_mul(times));
+        }
+    });
+    sent
+}

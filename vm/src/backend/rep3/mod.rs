@@ -1,0 +1,696 @@
+//! `rep3`: three parties, passive security with an honest majority, by
+//! replicated secret sharing over Z_2^64 (Araki et al., CCS 2016; ABY3).
+//!
+//! A secret x = x0 + x1 + x2; party i holds (x_i, x_{i+1}) (indices mod 3), so
+//! any two parties can reconstruct and any one sees only random values. Bits of
+//! the comparison circuits are shared the same way with XOR, 64 lanes to a word.
+//!
+//! Correlated randomness: at setup each party draws an AES key K_i and sends it
+//! to party i-1, so party i holds K_i and K_{i+1}. AES-128 in counter mode
+//! under a key gives both its holders the same stream ([`Prf`]). Every draw
+//! happens while preparing a round's messages, in operation order, so the two
+//! holders of a key always draw the same elements for the same purpose.
+//!
+//! - Products (elementwise, matrix, convolution; AND of words): party i computes
+//!   the cross terms x_i y_i + x_i y_{i+1} + x_{i+1} y_i plus a zero-sharing
+//!   F(K_i) - F(K_{i+1}) (XOR for words), and sends that one element per output
+//!   to party i-1: one round, one element per output element per party.
+//! - A value known to party p (an input, or a helper value of a protocol) is
+//!   dealt: shares p and p+1 come from the keys p shares with its neighbours;
+//!   p sends the third to both: two elements per value.
+//! - Opening to all: each party sends its first share to the next; to one
+//!   party p: party p-1 sends it its first share.
+//! - Truncation: see [`trunc`]; comparisons and what builds on them: [`compare`].
+//!
+//! Each operation of a round batch is a small state machine ([`Task`]); they
+//! advance in lockstep, each adding its part to the one message per peer per
+//! round. Composite operations chain tasks ([`Task::Then`]) or run several side
+//! by side ([`Task::All`]).
+
+mod compare;
+mod cost;
+mod trunc;
+
+pub use cost::{bytes_sent, rounds};
+
+use super::prf::Prf;
+use super::*;
+use crate::net::Network;
+use rand::{SeedableRng, TryRngCore};
+use rand_chacha::ChaCha20Rng;
+
+/// This party's pair of arithmetic shares.
+#[derive(Clone, Debug)]
+pub struct Share {
+    /// x_i
+    pub a: RingTensor,
+    /// x_{i+1}
+    pub b: RingTensor,
+}
+
+impl Share {
+    fn pair(shape: &[usize], (a, b): (Vec<u64>, Vec<u64>)) -> Share {
+        Share {
+            a: RingTensor::new(shape.to_vec(), a),
+            b: RingTensor::new(shape.to_vec(), b),
+        }
+    }
+    fn map(&self, f: impl Fn(&RingTensor) -> RingTensor) -> Share {
+        Share {
+            a: f(&self.a),
+            b: f(&self.b),
+        }
+    }
+    fn zip(&self, o: &Share, f: impl Fn(&RingTensor, &RingTensor) -> RingTensor) -> Share {
+        Share {
+            a: f(&self.a, &o.a),
+            b: f(&self.b, &o.b),
+        }
+    }
+    fn add(&self, o: &Share) -> Share {
+        self.zip(o, |x, y| x.add(y, &x.shape))
+    }
+    fn sub(&self, o: &Share) -> Share {
+        self.zip(o, |x, y| x.sub(y, &x.shape))
+    }
+}
+
+/// This party's pair of XOR shares of 64-bit words.
+#[derive(Clone, Debug)]
+struct Words {
+    a: Vec<u64>,
+    b: Vec<u64>,
+}
+
+impl Words {
+    fn map(&self, f: impl Fn(u64) -> u64) -> Words {
+        Words {
+            a: self.a.iter().map(|&x| f(x)).collect(),
+            b: self.b.iter().map(|&x| f(x)).collect(),
+        }
+    }
+    fn xor(&self, o: &Words) -> Words {
+        Words {
+            a: self.a.iter().zip(&o.a).map(|(x, y)| x ^ y).collect(),
+            b: self.b.iter().zip(&o.b).map(|(x, y)| x ^ y).collect(),
+        }
+    }
+}
+
+/// What a finished task yields.
+enum Val {
+    Arith(Share),
+    Words(Words),
+    Public(RingTensor),
+    Revealed(Option<RingTensor>),
+    Many(Vec<Val>),
+}
+
+impl Val {
+    fn arith(self) -> Share {
+        match self {
+            Val::Arith(s) => s,
+            _ => unreachable!("an arithmetic sharing was expected"),
+        }
+    }
+    fn words(self) -> Words {
+        match self {
+            Val::Words(w) => w,
+            _ => unreachable!("a boolean sharing was expected"),
+        }
+    }
+    fn many(self) -> Vec<Val> {
+        match self {
+            Val::Many(v) => v,
+            _ => unreachable!("several values were expected"),
+        }
+    }
+}
+
+/// What a task does once the task before it has finished.
+type Continuation = Box<dyn FnOnce(&mut Rep3, Val, &mut Msgs) -> Result<Task, VmError>>;
+
+/// One operation (or part of one) between rounds.
+enum Task {
+    /// A dealt value: its shares complete when the round's messages arrive.
+    Dealt {
+        shape: Vec<usize>,
+        dealt: Dealt,
+        words: bool,
+    },
+    /// A product: this party's new first share; the second arrives from next.
+    Product {
+        shape: Vec<usize>,
+        z: Vec<u64>,
+        words: bool,
+    },
+    /// An opening: the sum of own shares; the missing one arrives from prev.
+    Open {
+        shape: Vec<usize>,
+        partial: Vec<u64>,
+    },
+    /// An output: the sum of own shares if this party receives it.
+    Output {
+        shape: Vec<usize>,
+        partial: Option<Vec<u64>>,
+    },
+    Trunc(Box<trunc::Trunc>),
+    Then(Box<Task>, Continuation),
+    All(Vec<Task>),
+    Done(Val),
+}
+
+pub struct Rep3 {
+    net: Network,
+    me: usize,
+    /// F(K_i): shared with party i-1.
+    own: Prf,
+    /// F(K_{i+1}): shared with party i+1.
+    next: Prf,
+    /// Randomness known to this party alone.
+    local: ChaCha20Rng,
+    setup: CommFigures,
+}
+
+fn next(i: usize) -> usize {
+    (i + 1) % 3
+}
+fn prev(i: usize) -> usize {
+    (i + 2) % 3
+}
+
+fn encode(v: &[u64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn decode(b: &[u8]) -> Vec<u64> {
+    b.chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect()
+}
+
+fn sub(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| x.wrapping_sub(*y)).collect()
+}
+
+fn add(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y)).collect()
+}
+
+fn xor(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| x ^ y).collect()
+}
+
+/// Bits `lo..hi` of `x` as an integer.
+fn bits(x: u64, lo: u32, hi: u32) -> u64 {
+    let width = hi - lo;
+    (x >> lo)
+        & if width >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << width) - 1
+        }
+}
+
+/// The primitives this backend runs: all of them.
+pub const SUPPORTED: &[crate::bytecode::Primitive] = {
+    use crate::bytecode::Primitive::*;
+    &[
+        Input, Mul, MatMul, Conv2d, TruncPr, TruncExact, LtZ, EqZ, Relu, Max, Argmax, MaxPool,
+        Open, Output,
+    ]
+};
+
+/// A value being dealt by its owner: the shares known before the round, and
+/// whether the third arrives from the previous or the next party.
+struct Dealt {
+    n: usize,
+    local: Option<(Vec<u64>, Vec<u64>)>,
+    from_prev: Option<Vec<u64>>,
+    from_next: Option<Vec<u64>>,
+}
+
+/// Messages of a round.
+#[derive(Default)]
+struct Msgs {
+    to_prev: Vec<u64>,
+    to_next: Vec<u64>,
+}
+
+/// Incoming messages of a round, consumed operation by operation.
+struct Inbox<'a> {
+    from_prev: &'a [u64],
+    from_next: &'a [u64],
+    me: usize,
+}
+
+impl Inbox<'_> {
+    fn take(part: &mut &[u64], n: usize, peer: usize) -> Result<Vec<u64>, VmError> {
+        if part.len() < n {
+            return Err(VmError::Network(format!(
+                "party {peer} sent a short message: a protocol violation or a bug"
+            )));
+        }
+        let (head, rest) = part.split_at(n);
+        *part = rest;
+        Ok(head.to_vec())
+    }
+    fn prev(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
+        Self::take(&mut self.from_prev, n, prev(self.me))
+    }
+    fn next(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
+        Self::take(&mut self.from_next, n, next(self.me))
+    }
+    fn dealt(&mut self, d: Dealt) -> Result<(Vec<u64>, Vec<u64>), VmError> {
+        Ok(match (d.local, d.from_prev, d.from_next) {
+            (Some(ab), _, _) => ab,
+            (None, Some(a), _) => (a, self.prev(d.n)?),
+            (None, None, Some(b)) => (self.next(d.n)?, b),
+            _ => unreachable!("a dealt value knows where its shares come from"),
+        })
+    }
+}
+
+impl Rep3 {
+    /// Agrees on the PRF keys with the other two parties (one round).
+    pub fn setup(mut net: Network) -> Result<Rep3, VmError> {
+        if net.parties() != 3 {
+            return Err(VmError::Usage(format!(
+                "rep3 needs exactly 3 parties, the hosts file lists {}",
+                net.parties()
+            )));
+        }
+        let me = net.party();
+        let os = |e: rand::rand_core::OsError| {
+            VmError::Usage(format!(
+                "the operating system's random generator failed: {e}"
+            ))
+        };
+        let mut key = [0u8; 16];
+        rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(os)?;
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng.try_fill_bytes(&mut seed).map_err(os)?;
+        let mut out = vec![Vec::new(); 3];
+        out[prev(me)] = key.to_vec();
+        let got = net.exchange(out).map_err(VmError::Network)?;
+        let next_key: [u8; 16] = got[next(me)]
+            .as_slice()
+            .try_into()
+            .map_err(|_| VmError::Network(format!("party {} sent a malformed key", next(me))))?;
+        let setup = net.figures();
+        Ok(Rep3 {
+            net,
+            me,
+            own: Prf::new(key),
+            next: Prf::new(next_key),
+            local: ChaCha20Rng::from_seed(seed),
+            setup,
+        })
+    }
+
+    /// Deals `n` values known to `owner` (given at the owner only), as ring
+    /// elements or (with `words`) as XOR-shared words.
+    fn deal(
+        &mut self,
+        owner: usize,
+        values: Option<&[u64]>,
+        n: usize,
+        words: bool,
+        out: &mut Msgs,
+    ) -> Dealt {
+        let me = self.me;
+        if owner == me {
+            let x = values.expect("the owner knows the values");
+            let first = self.own.elements(n);
+            let second = self.next.elements(n);
+            let third = if words {
+                xor(&xor(x, &first), &second)
+            } else {
+                sub(&sub(x, &first), &second)
+            };
+            out.to_prev.extend_from_slice(&third);
+            out.to_next.extend(third);
+            Dealt {
+                n,
+                local: Some((first, second)),
+                from_prev: None,
+                from_next: None,
+            }
+        } else if owner == prev(me) {
+            // The owner's second share is our first (our own key); the third arrives from prev.
+            Dealt {
+                n,
+                local: None,
+                from_prev: Some(self.own.elements(n)),
+                from_next: None,
+            }
+        } else {
+            // The owner's first share is our second (next's key); the third arrives from next.
+            Dealt {
+                n,
+                local: None,
+                from_prev: None,
+                from_next: Some(self.next.elements(n)),
+            }
+        }
+    }
+
+    fn deal_task(
+        &mut self,
+        owner: usize,
+        values: Option<&[u64]>,
+        shape: &[usize],
+        words: bool,
+        out: &mut Msgs,
+    ) -> Task {
+        let dealt = self.deal(owner, values, shape.iter().product(), words, out);
+        Task::Dealt {
+            shape: shape.to_vec(),
+            dealt,
+            words,
+        }
+    }
+
+    /// Starts a product whose local cross terms are `z` (ring elements or words).
+    fn product_task(&mut self, shape: &[usize], z: Vec<u64>, words: bool, out: &mut Msgs) -> Task {
+        let (f, g) = (self.own.elements(z.len()), self.next.elements(z.len()));
+        let z_i = if words {
+            xor(&xor(&z, &f), &g)
+        } else {
+            add(&z, &sub(&f, &g))
+        };
+        out.to_prev.extend_from_slice(&z_i);
+        Task::Product {
+            shape: shape.to_vec(),
+            z: z_i,
+            words,
+        }
+    }
+
+    /// `x * y` elementwise (same shapes).
+    fn mul(&mut self, x: &Share, y: &Share, out: &mut Msgs) -> Task {
+        let s = &x.a.shape;
+        let z =
+            x.a.mul(&y.a, s)
+                .add(&x.a.mul(&y.b, s), s)
+                .add(&x.b.mul(&y.a, s), s);
+        self.product_task(s, z.data, false, out)
+    }
+
+    /// `x & y` on words.
+    fn and(&mut self, x: &Words, y: &Words, out: &mut Msgs) -> Task {
+        let z: Vec<u64> = (0..x.a.len())
+            .map(|i| (x.a[i] & y.a[i]) ^ (x.a[i] & y.b[i]) ^ (x.b[i] & y.a[i]))
+            .collect();
+        self.product_task(&[z.len()], z, true, out)
+    }
+
+    /// A public value as shares (x0 = t).
+    fn constant(&self, t: &RingTensor) -> Share {
+        let zero = RingTensor::zeros(&t.shape);
+        match self.me {
+            0 => Share {
+                a: t.clone(),
+                b: zero,
+            },
+            1 => Share {
+                a: zero.clone(),
+                b: zero,
+            },
+            _ => Share {
+                a: zero,
+                b: t.clone(),
+            },
+        }
+    }
+
+    /// Prepares one operation and its first round's messages.
+    fn start(&mut self, op: Interaction<'_, Share>, out: &mut Msgs) -> Result<Task, VmError> {
+        let me = self.me;
+        Ok(match op {
+            Interaction::Input { party, ty, data } => {
+                if party >= 3 {
+                    return Err(VmError::Usage(format!(
+                        "input of party {party}, but rep3 has parties 0, 1 and 2"
+                    )));
+                }
+                if party == me && data.is_none() {
+                    return Err(VmError::Input(format!(
+                        "party {me} has no value for its input of type {ty}"
+                    )));
+                }
+                self.deal_task(
+                    party,
+                    data.as_ref().map(|d| d.data.as_slice()),
+                    &ty.shape,
+                    false,
+                    out,
+                )
+            }
+            Interaction::Mul {
+                a, b, out_shape, ..
+            } => {
+                let z =
+                    a.a.mul(&b.a, out_shape)
+                        .add(&a.a.mul(&b.b, out_shape), out_shape)
+                        .add(&a.b.mul(&b.a, out_shape), out_shape);
+                self.product_task(out_shape, z.data, false, out)
+            }
+            Interaction::MatMul { a, b, .. } => {
+                let sum_b = b.a.add(&b.b, &b.a.shape);
+                let z = a.a.matmul(&sum_b);
+                let shape = z.shape.clone();
+                let z = z.add(&a.b.matmul(&b.a), &shape);
+                self.product_task(&shape, z.data, false, out)
+            }
+            Interaction::Conv2d {
+                x,
+                w,
+                stride,
+                padding,
+                depthwise,
+                ..
+            } => {
+                let sum_w = w.a.add(&w.b, &w.a.shape);
+                let z = x.a.conv2d(&sum_w, stride, padding, depthwise);
+                let shape = z.shape.clone();
+                let z = z.add(&x.b.conv2d(&w.a, stride, padding, depthwise), &shape);
+                self.product_task(&shape, z.data, false, out)
+            }
+            Interaction::Open { a } => {
+                out.to_next.extend_from_slice(&a.a.data);
+                Task::Open {
+                    shape: a.a.shape.clone(),
+                    partial: add(&a.a.data, &a.b.data),
+                }
+            }
+            Interaction::Output { a, to } => {
+                if to.contains(next(me)) {
+                    out.to_next.extend_from_slice(&a.a.data);
+                }
+                Task::Output {
+                    shape: a.a.shape.clone(),
+                    partial: to.contains(me).then(|| add(&a.a.data, &a.b.data)),
+                }
+            }
+            Interaction::Trunc {
+                a,
+                amount,
+                exact,
+                bits,
+            } => self.trunc(a, amount, exact, bits, out)?,
+            Interaction::LtZ { a, bits } => self.ltz(a, bits as u32, out),
+            Interaction::EqZ { a, bits } => self.eqz(a, bits as u32, out),
+            Interaction::Relu { a, bits } => self.relu(a, bits as u32, out),
+            Interaction::Max { a, axis, bits } => self.max(a, axis, bits as u32, false, out),
+            Interaction::Argmax { a, axis, bits } => {
+                self.max(a, Some(axis), bits as u32, true, out)
+            }
+            Interaction::MaxPool {
+                x,
+                window,
+                stride,
+                padding,
+                bits,
+            } => self.max_pool(x, window, stride, padding, bits as u32, out),
+        })
+    }
+
+    /// Consumes a round's messages for one task; returns it for the next round
+    /// (with that round's messages added to `out`), or finished.
+    fn advance(&mut self, task: Task, inbox: &mut Inbox, out: &mut Msgs) -> Result<Task, VmError> {
+        let task = match task {
+            Task::Dealt {
+                shape,
+                dealt,
+                words,
+            } => {
+                let (a, b) = inbox.dealt(dealt)?;
+                Task::Done(if words {
+                    Val::Words(Words { a, b })
+                } else {
+                    Val::Arith(Share::pair(&shape, (a, b)))
+                })
+            }
+            Task::Product { shape, z, words } => {
+                let z_next = inbox.next(z.len())?;
+                Task::Done(if words {
+                    Val::Words(Words { a: z, b: z_next })
+                } else {
+                    Val::Arith(Share::pair(&shape, (z, z_next)))
+                })
+            }
+            Task::Open { shape, partial } => {
+                let missing = inbox.prev(partial.len())?;
+                Task::Done(Val::Public(RingTensor::new(shape, add(&partial, &missing))))
+            }
+            Task::Output { shape, partial } => Task::Done(Val::Revealed(match partial {
+                Some(p) => {
+                    let missing = inbox.prev(p.len())?;
+                    Some(RingTensor::new(shape, add(&p, &missing)))
+                }
+                None => None,
+            })),
+            Task::Trunc(t) => self.trunc_advance(*t, inbox, out)?,
+            Task::Then(first, then) => {
+                Task::Then(Box::new(self.advance(*first, inbox, out)?), then)
+            }
+            Task::All(tasks) => {
+                let mut next = Vec::with_capacity(tasks.len());
+                for t in tasks {
+                    next.push(match t {
+                        Task::Done(v) => Task::Done(v),
+                        t => self.advance(t, inbox, out)?,
+                    });
+                }
+                Task::All(next)
+            }
+            Task::Done(_) => unreachable!("finished tasks are not advanced"),
+        };
+        self.settle(task, out)
+    }
+
+    /// Runs continuations whose first task has finished, and collects finished groups.
+    fn settle(&mut self, task: Task, out: &mut Msgs) -> Result<Task, VmError> {
+        match task {
+            Task::Then(first, then) => match *first {
+                Task::Done(v) => {
+                    let next = then(self, v, out)?;
+                    self.settle(next, out)
+                }
+                first => Ok(Task::Then(Box::new(first), then)),
+            },
+            Task::All(tasks) if tasks.iter().all(|t| matches!(t, Task::Done(_))) => {
+                Ok(Task::Done(Val::Many(
+                    tasks
+                        .into_iter()
+                        .map(|t| {
+                            if let Task::Done(v) = t {
+                                v
+                            } else {
+                                unreachable!()
+                            }
+                        })
+                        .collect(),
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+impl Backend for Rep3 {
+    type Share = Share;
+
+    fn name(&self) -> &'static str {
+        "rep3"
+    }
+    fn threat_model(&self) -> &'static str {
+        "passive adversary, honest majority (1 of 3 parties corrupted): replicated secret sharing"
+    }
+
+    fn classify(&mut self, t: &RingTensor) -> Share {
+        self.constant(t)
+    }
+
+    fn linear(&mut self, args: &[&Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Share {
+        let a: Vec<&RingTensor> = args.iter().map(|s| &s.a).collect();
+        let b: Vec<&RingTensor> = args.iter().map(|s| &s.b).collect();
+        Share { a: f(&a), b: f(&b) }
+    }
+
+    fn add_public(&mut self, s: &Share, p: &RingTensor, out_shape: &[usize]) -> Share {
+        // The public value joins x0, held by parties 0 (first) and 2 (second).
+        let zero = RingTensor::zeros(&[]);
+        let (pa, pb) = match self.me {
+            0 => (p, &zero),
+            1 => (&zero, &zero),
+            _ => (&zero, p),
+        };
+        Share {
+            a: s.a.add(pa, out_shape),
+            b: s.b.add(pb, out_shape),
+        }
+    }
+
+    fn round(&mut self, ops: Vec<Interaction<'_, Share>>) -> Result<Vec<Outcome<Share>>, VmError> {
+        let me = self.me;
+        let mut out = Msgs::default();
+        let mut tasks = Vec::with_capacity(ops.len());
+        for op in ops {
+            let t = self.start(op, &mut out)?;
+            tasks.push(self.settle(t, &mut out)?);
+        }
+        while !tasks.iter().all(|t| matches!(t, Task::Done(_))) {
+            let mut msgs = vec![Vec::new(); 3];
+            msgs[prev(me)] = encode(&out.to_prev);
+            msgs[next(me)] = encode(&out.to_next);
+            let got = self.net.exchange(msgs).map_err(VmError::Network)?;
+            let (from_prev, from_next) = (decode(&got[prev(me)]), decode(&got[next(me)]));
+            let mut inbox = Inbox {
+                from_prev: &from_prev,
+                from_next: &from_next,
+                me,
+            };
+            out = Msgs::default();
+            let mut advanced = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                advanced.push(match t {
+                    Task::Done(v) => Task::Done(v),
+                    t => self.advance(t, &mut inbox, &mut out)?,
+                });
+            }
+            tasks = advanced;
+            if !inbox.from_prev.is_empty() || !inbox.from_next.is_empty() {
+                return Err(VmError::Network(
+                    "a peer sent more than the round needs: a protocol violation or a bug".into(),
+                ));
+            }
+        }
+        if !out.to_prev.is_empty() || !out.to_next.is_empty() {
+            unreachable!("finished operations send nothing");
+        }
+        Ok(tasks
+            .into_iter()
+            .map(|t| match t {
+                Task::Done(Val::Arith(s)) => Outcome::Secret(s),
+                Task::Done(Val::Public(p)) => Outcome::Public(p),
+                Task::Done(Val::Revealed(r)) => Outcome::Revealed(r),
+                _ => unreachable!("every operation yields a sharing, a public value or an output"),
+            })
+            .collect())
+    }
+
+    fn receives(&self, to: PartySet) -> bool {
+        to.contains(self.me)
+    }
+
+    fn figures(&self) -> CommFigures {
+        let f = self.net.figures();
+        CommFigures {
+            rounds: f.rounds - self.setup.rounds,
+            bytes_sent: f.bytes_sent - self.setup.bytes_sent,
+            bytes_received: f.bytes_received - self.setup.bytes_received,
+        }
+    }
+}
