@@ -39,7 +39,7 @@ impl Cost {
 /// A value of `n` elements dealt by `owner`.
 fn deal(owner: usize, n: u64) -> Cost {
     let mut sent = [0; 3];
-    sent[owner] = 2 * n;
+    sent[owner] = n;
     Cost { rounds: 1, sent }
 }
 

@@ -16,8 +16,9 @@
 //!   F(K_i) - F(K_{i+1}) (XOR for words), and sends that one element per output
 //!   to party i-1: one round, one element per output element per party.
 //! - A value known to party p (an input, or a helper value of a protocol) is
-//!   dealt: shares p and p+1 come from the keys p shares with its neighbours;
-//!   p sends the third to both: two elements per value.
+//!   dealt: share p comes from the key p shares with party p-1, share p+2 (held
+//!   by the other two) is zero, and p sends share p+1 to party p+1: one element
+//!   per value, and each other party sees one share uniform to it and a zero.
 //! - Opening to all: each party sends its first share to the next; to one
 //!   party p: party p-1 sends it its first share.
 //! - Truncation: see [`trunc`]; comparisons and what builds on them: [`compare`].
@@ -221,13 +222,12 @@ pub const SUPPORTED: &[crate::bytecode::Primitive] = {
     ]
 };
 
-/// A value being dealt by its owner: the shares known before the round, and
-/// whether the third arrives from the previous or the next party.
+/// A value being dealt by its owner: the shares known before the round, or
+/// the second share, with the first still to arrive from the owner (prev).
 struct Dealt {
     n: usize,
     local: Option<(Vec<u64>, Vec<u64>)>,
     from_prev: Option<Vec<u64>>,
-    from_next: Option<Vec<u64>>,
 }
 
 /// Messages of a round.
@@ -262,10 +262,9 @@ impl Inbox<'_> {
         Self::take(&mut self.from_next, n, next(self.me))
     }
     fn dealt(&mut self, d: Dealt) -> Result<(Vec<u64>, Vec<u64>), VmError> {
-        Ok(match (d.local, d.from_prev, d.from_next) {
-            (Some(ab), _, _) => ab,
-            (None, Some(a), _) => (a, self.prev(d.n)?),
-            (None, None, Some(b)) => (self.next(d.n)?, b),
+        Ok(match (d.local, d.from_prev) {
+            (Some(ab), _) => ab,
+            (None, Some(b)) => (self.prev(d.n)?, b),
             _ => unreachable!("a dealt value knows where its shares come from"),
         })
     }
@@ -309,7 +308,11 @@ impl Rep3 {
     }
 
     /// Deals `n` values known to `owner` (given at the owner only), as ring
-    /// elements or (with `words`) as XOR-shared words.
+    /// elements or (with `words`) as XOR-shared words. Share `owner` comes from
+    /// the key the owner shares with its predecessor, share `owner + 2` (held by
+    /// the two others) is zero, and share `owner + 1` completes the value and goes
+    /// to the successor: one element per value. Each other party sees one share
+    /// that is uniform to it and a zero.
     fn deal(
         &mut self,
         owner: usize,
@@ -319,38 +322,34 @@ impl Rep3 {
         out: &mut Msgs,
     ) -> Dealt {
         let me = self.me;
+        let zeros = || vec![0u64; n];
         if owner == me {
             let x = values.expect("the owner knows the values");
             let first = self.own.elements(n);
-            let second = self.next.elements(n);
-            let third = if words {
-                xor(&xor(x, &first), &second)
+            let second = if words {
+                xor(x, &first)
             } else {
-                sub(&sub(x, &first), &second)
+                sub(x, &first)
             };
-            out.to_prev.extend_from_slice(&third);
-            out.to_next.extend(third);
+            out.to_next.extend_from_slice(&second);
             Dealt {
                 n,
                 local: Some((first, second)),
                 from_prev: None,
-                from_next: None,
             }
         } else if owner == prev(me) {
-            // The owner's second share is our first (our own key); the third arrives from prev.
+            // We hold (share owner + 1, share owner + 2 = 0); the first arrives from the owner.
             Dealt {
                 n,
                 local: None,
-                from_prev: Some(self.own.elements(n)),
-                from_next: None,
+                from_prev: Some(zeros()),
             }
         } else {
-            // The owner's first share is our second (next's key); the third arrives from next.
+            // We hold (share owner + 2 = 0, share owner), the latter from the owner's key.
             Dealt {
                 n,
-                local: None,
+                local: Some((zeros(), self.next.elements(n))),
                 from_prev: None,
-                from_next: Some(self.next.elements(n)),
             }
         }
     }
