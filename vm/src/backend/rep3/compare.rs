@@ -1,14 +1,16 @@
 //! Comparisons and what builds on them.
 //!
 //! `ltz(x)` on a K-bit x is bit K-1 of x (the sign of its lower K bits, as the
-//! clear backend reads it). Party 0 knows x0 + x1 and deals it as XOR-shared
-//! 64-bit words; x2, known to parties 1 and 2, is a boolean sharing as it is. A
-//! carry network adds the two: g = a & b (one round), then Kogge-Stone levels
-//! g ^= p & (g << d), p &= p << d for d = 1, 2, 4, ... until the carry into bit
-//! K-1 is known (ceil(log2(K - 1)) rounds, two ANDs per word, one on the last
-//! level); the bit is (a ^ b ^ (g << 1)) at K-1. Every AND acts on all 64 lanes
-//! of a word at once. The bit becomes arithmetic by b = t + s2 - 2 t s2, where
-//! party 0 deals t = s0 ^ s1 and s2 is known to parties 1 and 2: two rounds.
+//! clear backend reads it). Party 0 knows x0 + x1 and deals its K bits as
+//! XOR shares; x2, known to parties 1 and 2, is a boolean sharing as it is. The
+//! carry into bit K-1 of their sum comes from a tree: generate g = a & b and
+//! propagate p = a ^ b of the K-1 lower bits (one round), then each level
+//! combines neighbouring blocks, G = G_hi ^ P_hi G_lo and P = P_hi P_lo, halving
+//! the blocks (ceil(log2(K - 1)) rounds; the last level needs G only). Before
+//! every AND the fields of all elements are packed densely into words, so a
+//! level costs its live bits, about 2 K bits per element in all. The top bit
+//! a ^ b ^ carry becomes arithmetic by t + s2 - 2 t s2, where party 0 deals
+//! t = s0 ^ s1 and s2 is known to parties 1 and 2: two rounds.
 //!
 //! - ReLU: x - x ltz(x).
 //! - Equality to zero: (1 - ltz(x)) (1 - ltz(-x)), the two tests side by side.
@@ -20,14 +22,102 @@
 use super::*;
 use crate::shape::PoolGeometry;
 
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
+/// Bits 0, 2, 4, ... of `x`, packed into the low half.
+fn even_bits(x: u64) -> u64 {
+    let mut x = x & 0x5555_5555_5555_5555;
+    x = (x | (x >> 1)) & 0x3333_3333_3333_3333;
+    x = (x | (x >> 2)) & 0x0F0F_0F0F_0F0F_0F0F;
+    x = (x | (x >> 4)) & 0x00FF_00FF_00FF_00FF;
+    x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF;
+    (x | (x >> 16)) & 0x0000_0000_FFFF_FFFF
+}
+
+/// Packs the low `f` bits of each value densely into a stream of words.
+fn pack(values: &[u64], f: u32) -> Vec<u64> {
+    let f = f as usize;
+    let mut out = vec![0u64; (values.len() * f).div_ceil(64)];
+    for (i, &v) in values.iter().enumerate() {
+        let v = v & mask(f as u32);
+        let (w, o) = (i * f / 64, i * f % 64);
+        out[w] |= v << o;
+        if o + f > 64 {
+            out[w + 1] |= v >> (64 - o);
+        }
+    }
+    out
+}
+
+/// The `count` fields of `f` bits of a stream made by [`pack`].
+fn unpack(stream: &[u64], count: usize, f: u32) -> Vec<u64> {
+    let f = f as usize;
+    (0..count)
+        .map(|i| {
+            let (w, o) = (i * f / 64, i * f % 64);
+            let mut v = stream[w] >> o;
+            if o + f > 64 {
+                v |= stream[w + 1] << (64 - o);
+            }
+            v & mask(f as u32)
+        })
+        .collect()
+}
+
+impl Words {
+    /// Both shares packed (bit operations act on both shares alike, so they are local).
+    fn pack(&self, f: u32) -> Words {
+        Words {
+            a: pack(&self.a, f),
+            b: pack(&self.b, f),
+        }
+    }
+    fn unpack(&self, count: usize, f: u32) -> Words {
+        Words {
+            a: unpack(&self.a, count, f),
+            b: unpack(&self.b, count, f),
+        }
+    }
+    fn concat(&self, o: &Words) -> Words {
+        Words {
+            a: [self.a.clone(), o.a.clone()].concat(),
+            b: [self.b.clone(), o.b.clone()].concat(),
+        }
+    }
+    fn split(&self, at: usize) -> (Words, Words) {
+        (
+            Words {
+                a: self.a[..at].to_vec(),
+                b: self.b[..at].to_vec(),
+            },
+            Words {
+                a: self.a[at..].to_vec(),
+                b: self.b[at..].to_vec(),
+            },
+        )
+    }
+}
+
 impl Rep3 {
     /// [x < 0] as an arithmetic bit, reading the lower `k` bits of x.
     pub(super) fn ltz(&mut self, x: &Share, k: u32, out: &mut Msgs) -> Task {
         let n = x.a.len();
         let shape = x.a.shape.clone();
         let me = self.me;
-        let sum = (me == 0).then(|| add(&x.a.data, &x.b.data));
-        let dealt = self.deal_task(0, sum.as_deref(), &[n], true, out);
+        let sum = (me == 0).then(|| pack(&add(&x.a.data, &x.b.data), k));
+        let dealt = self.deal_task(
+            0,
+            sum.as_deref(),
+            &[(n * k as usize).div_ceil(64)],
+            true,
+            out,
+        );
         // x2 sits at sharing position 2: party 1 holds it second, party 2 first.
         let zeros = vec![0u64; n];
         let b = match me {
@@ -43,72 +133,96 @@ impl Rep3 {
                 a: x.a.data.clone(),
                 b: zeros,
             },
-        };
+        }
+        .map(|v| v & mask(k));
         Task::Then(
             Box::new(dealt),
             Box::new(move |rep, a, out| {
-                let a = a.words();
+                let a = a.words().unpack(n, k);
                 let p = a.xor(&b);
+                let top = p.map(|v| (v >> (k - 1)) & 1);
                 if k == 1 {
-                    return Ok(rep.to_arith(p.map(|w| w & 1), shape, out));
+                    return Ok(rep.to_arith(top, shape, out));
                 }
-                let g = rep.and(&a, &b, out);
+                // Generate and propagate of the k-1 bits below the top one.
+                let w = k - 1;
+                let g = rep.and(&a.pack(w), &b.pack(w), out);
+                let p = p.map(|v| v & mask(w));
                 Ok(Task::Then(
                     Box::new(g),
                     Box::new(move |rep, g, out| {
-                        Ok(rep.carry_level(g.words(), p.clone(), p, 1, k, shape, out))
+                        Ok(rep.carry_level(g.words().unpack(n, w), p, w, top, shape, out))
                     }),
                 ))
             }),
         )
     }
 
-    /// One level of the carry network with spans of `span` bits done; `sum` is a ^ b.
+    /// One level of the carry tree: `g` and `p` of the `w` blocks of each element
+    /// combine pairwise (G = G_hi ^ P_hi G_lo, P = P_hi P_lo), an odd top block
+    /// passing through; at one block, g is the carry into the top bit.
     fn carry_level(
         &mut self,
         g: Words,
         p: Words,
-        sum: Words,
-        span: u32,
-        k: u32,
+        w: u32,
+        top: Words,
         shape: Vec<usize>,
         out: &mut Msgs,
     ) -> Task {
-        if span >= k - 1 {
-            // The carry into bit k-1 is g at bit k-2.
-            let bit = sum
-                .map(|w| w >> (k - 1))
-                .xor(&g.map(|w| w >> (k - 2)))
-                .map(|w| w & 1);
-            return self.to_arith(bit, shape, out);
+        if w == 1 {
+            return self.to_arith(top.xor(&g), shape, out);
         }
-        let shifted_g = g.map(|w| w << span);
-        if 2 * span >= k - 1 {
+        let n = g.a.len();
+        let f = w / 2;
+        let hi = |x: &Words| x.map(|v| even_bits(v >> 1) & mask(f));
+        let lo = |x: &Words| x.map(|v| even_bits(v) & mask(f));
+        let pass = |x: &Words| {
+            x.map(|v| {
+                if w % 2 == 1 {
+                    ((v >> (w - 1)) & 1) << f
+                } else {
+                    0
+                }
+            })
+        };
+        let (g_hi, p_hi, g_lo, p_lo) = (hi(&g), hi(&p), lo(&g), lo(&p));
+        let (g_top, p_top) = (pass(&g), pass(&p));
+        let next_w = f + w % 2;
+        if next_w == 1 {
             // Last level: only g is still needed.
-            let t = self.and(&p, &shifted_g, out);
+            let t = self.and(&p_hi.pack(f), &g_lo.pack(f), out);
             return Task::Then(
                 Box::new(t),
                 Box::new(move |rep, t, out| {
-                    Ok(rep.carry_level(g.xor(&t.words()), p, sum, 2 * span, k, shape, out))
+                    Ok(rep.carry_level(
+                        g_hi.xor(&t.words().unpack(n, f)),
+                        p_top,
+                        1,
+                        top,
+                        shape,
+                        out,
+                    ))
                 }),
             );
         }
-        let n = g.a.len();
-        let shifted_p = p.map(|w| w << span);
-        let both = |x: &Words, y: &Words| Words {
-            a: [x.a.clone(), y.a.clone()].concat(),
-            b: [x.b.clone(), y.b.clone()].concat(),
-        };
-        let t = self.and(&both(&p, &p), &both(&shifted_g, &shifted_p), out);
+        let t = self.and(
+            &p_hi.concat(&p_hi).pack(f),
+            &g_lo.concat(&p_lo).pack(f),
+            out,
+        );
         Task::Then(
             Box::new(t),
             Box::new(move |rep, t, out| {
-                let t = t.words();
-                let split = |from: usize| Words {
-                    a: t.a[from..from + n].to_vec(),
-                    b: t.b[from..from + n].to_vec(),
-                };
-                Ok(rep.carry_level(g.xor(&split(0)), split(n), sum, 2 * span, k, shape, out))
+                let (tg, tp) = t.words().unpack(2 * n, f).split(n);
+                Ok(rep.carry_level(
+                    g_hi.xor(&tg).xor(&g_top),
+                    tp.xor(&p_top),
+                    next_w,
+                    top,
+                    shape,
+                    out,
+                ))
             }),
         )
     }

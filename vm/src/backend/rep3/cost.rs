@@ -43,32 +43,26 @@ fn deal(owner: usize, n: u64) -> Cost {
     Cost { rounds: 1, sent }
 }
 
-/// Levels of the carry network for the carry into bit k-1.
-fn levels(k: u32) -> u64 {
-    let (mut l, mut span) = (0, 1u32);
-    while span < k - 1 {
-        l += 1;
-        span *= 2;
-    }
-    l
+/// Words of a stream of `count` fields of `f` bits.
+fn words(count: u64, f: u32) -> u64 {
+    (count * f as u64).div_ceil(64)
 }
 
 fn ltz(k: u32, n: u64) -> Cost {
     let to_arith = deal(0, n).then(Cost::each(1, n));
+    let operand = deal(0, words(n, k));
     if k == 1 {
-        return deal(0, n).then(to_arith);
+        return operand.then(to_arith);
     }
-    let l = levels(k);
-    let words = if l == 0 { 0 } else { 2 * l - 1 };
-    // The last level has one AND instead of two: count it as a round of n, the others of 2n.
-    let network = Cost {
-        rounds: l,
-        sent: [words * n; 3],
-    };
-    deal(0, n)
-        .then(Cost::each(1, n))
-        .then(network)
-        .then(to_arith)
+    let mut w = k - 1;
+    let mut cost = operand.then(Cost::each(1, words(n, w)));
+    while w > 1 {
+        let f = w / 2;
+        let next = f + w % 2;
+        cost = cost.then(Cost::each(1, words(if next == 1 { n } else { 2 * n }, f)));
+        w = next;
+    }
+    cost.then(to_arith)
 }
 
 /// A tournament over `len` candidates in each of `groups` groups.
