@@ -9,8 +9,9 @@
 //! the blocks (ceil(log2(K - 1)) rounds; the last level needs G only). Before
 //! every AND the fields of all elements are packed densely into words, so a
 //! level costs its live bits, about 2 K bits per element in all. The top bit
-//! a ^ b ^ carry becomes arithmetic by t + s2 - 2 t s2, where party 0 deals
-//! t = s0 ^ s1 and s2 is known to parties 1 and 2: two rounds.
+//! a ^ b ^ carry becomes arithmetic as s2 + (1 - 2 s2) t with t = s0 ^ s1
+//! known to party 0 and s2 to parties 1 and 2 (see `to_arith`): two rounds, one
+//! element from each party.
 //!
 //! - ReLU: x - x ltz(x).
 //! - Equality to zero: (1 - ltz(x)) (1 - ltz(-x)), the two tests side by side.
@@ -227,29 +228,93 @@ impl Rep3 {
         )
     }
 
-    /// A shared bit (word lanes 0) as an arithmetic sharing: t + s2 - 2 t s2.
+    /// A shared bit (in lane 0 of each word) as an arithmetic sharing. With
+    /// t = s0 ^ s1 (known to party 0) and s2 (known to parties 1 and 2),
+    /// b = s2 + (1 - 2 s2) t. Party 0 splits t = alpha + beta, alpha from the key
+    /// it shares with party 2, and sends beta to party 1; then party 2 deals
+    /// A = s2 + (1 - 2 s2) alpha and party 1 deals B = (1 - 2 s2) beta, and
+    /// b = A + B. Two rounds; one element from each party.
     fn to_arith(&mut self, bit: Words, shape: Vec<usize>, out: &mut Msgs) -> Task {
         let me = self.me;
-        // Party 0 holds (s0, s1); s2 sits at position 2 (party 1 second, party 2 first).
-        let t = (me == 0).then(|| xor(&bit.a, &bit.b));
-        let dealt = self.deal_task(0, t.as_deref(), &shape, false, out);
-        let zeros = vec![0u64; bit.a.len()];
-        let s2 = match me {
-            0 => Share::pair(&shape, (zeros.clone(), zeros)),
-            1 => Share::pair(&shape, (zeros, bit.b)),
-            _ => Share::pair(&shape, (bit.a, zeros)),
+        let n = bit.a.len();
+        // Party 0 draws alpha from K0 (its own key), party 2 from the same key (its
+        // next). Every party spends the round: those with nothing to receive wait
+        // for it with a dealt value that is already complete.
+        let zeros = || vec![0u64; n];
+        let wait = |a: Vec<u64>| Task::Dealt {
+            shape: vec![n],
+            dealt: Dealt {
+                n,
+                local: Some((a, vec![0; n])),
+                from_prev: None,
+            },
+            words: false,
+        };
+        let beta_task = match me {
+            0 => {
+                let alpha = self.own.elements(n);
+                let t: Vec<u64> = bit.a.iter().zip(&bit.b).map(|(x, y)| (x ^ y) & 1).collect();
+                out.to_next.extend(sub(&t, &alpha));
+                wait(zeros())
+            }
+            // Party 1 receives beta from party 0, its predecessor.
+            1 => Task::Dealt {
+                shape: vec![n],
+                dealt: Dealt {
+                    n,
+                    local: None,
+                    from_prev: Some(zeros()),
+                },
+                words: false,
+            },
+            _ => wait(self.next.elements(n)),
+        };
+        // s2 is party 1's second share and party 2's first.
+        let s2: Vec<u64> = match me {
+            1 => bit.b.iter().map(|x| x & 1).collect(),
+            2 => bit.a.iter().map(|x| x & 1).collect(),
+            _ => vec![],
         };
         Task::Then(
-            Box::new(dealt),
-            Box::new(move |rep, t, out| {
-                let t = t.arith();
-                let prod = rep.mul(&t, &s2, out);
+            Box::new(beta_task),
+            Box::new(move |rep, got, out| {
+                let scale = |s: u64, v: u64| v.wrapping_mul(1u64.wrapping_sub(2 * s));
+                // Party 1 got beta, party 2 alpha, as the first share of `got`.
+                let got = got.arith().a.data;
+                let (a_val, b_val) = match me {
+                    1 => (
+                        None,
+                        Some(
+                            s2.iter()
+                                .zip(&got)
+                                .map(|(&s, &b)| scale(s, b))
+                                .collect::<Vec<u64>>(),
+                        ),
+                    ),
+                    2 => (
+                        Some(
+                            s2.iter()
+                                .zip(&got)
+                                .map(|(&s, &a)| s.wrapping_add(scale(s, a)))
+                                .collect::<Vec<u64>>(),
+                        ),
+                        None,
+                    ),
+                    _ => (None, None),
+                };
+                let parts = vec![
+                    rep.deal_task(2, a_val.as_deref(), &shape, false, out),
+                    rep.deal_task(1, b_val.as_deref(), &shape, false, out),
+                ];
                 Ok(Task::Then(
-                    Box::new(prod),
-                    Box::new(move |_, ts, _| {
-                        Ok(Task::Done(Val::Arith(
-                            t.add(&s2).sub(&ts.arith().map(|x| x.shl(1))),
-                        )))
+                    Box::new(Task::All(parts)),
+                    Box::new(|_, parts, _| {
+                        let mut parts = parts.many().into_iter();
+                        let (a, b) = (
+                            parts.next().expect("A").arith(),
+                            parts.next().expect("B").arith(),
+                        );
+                        Ok(Task::Done(Val::Arith(a.add(&b))))
                     }),
                 ))
             }),

@@ -49,7 +49,8 @@ fn words(count: u64, f: u32) -> u64 {
 }
 
 fn ltz(k: u32, n: u64) -> Cost {
-    let to_arith = deal(0, n).then(Cost::each(1, n));
+    // beta from party 0, then A and B dealt by parties 2 and 1.
+    let to_arith = deal(0, n).then(deal(2, n).beside(deal(1, n)));
     let operand = deal(0, words(n, k));
     if k == 1 {
         return operand.then(to_arith);
