@@ -338,3 +338,53 @@ fn lenet_example_under_rep3() {
     ];
     close_to_clear(&c, &values, 0.0);
 }
+
+#[test]
+fn every_example_under_rep3_measures_what_the_compiler_predicts() {
+    for name in example_names() {
+        let c = compile_example(&name, Options::default());
+        let mut rng = TestRng(37);
+        // Small values of every input's kind.
+        let values: Vec<(&str, Vec<f64>)> = c
+            .program
+            .inputs
+            .iter()
+            .map(|d| {
+                (
+                    d.name.as_str(),
+                    rng.ints(d.ty.len(), -3, 4)
+                        .iter()
+                        .map(|v| v / 4.0)
+                        .collect(),
+                )
+            })
+            .collect();
+        let values: Vec<(&str, Vec<f64>)> = values
+            .into_iter()
+            .zip(&c.program.inputs)
+            .map(|((n, v), d)| {
+                (
+                    n,
+                    if matches!(d.ty.elem, mpcvm::types::Elem::Fix { .. }) {
+                        v
+                    } else {
+                        v.iter().map(|x| (x * 4.0).round()).collect()
+                    },
+                )
+            })
+            .collect();
+        let out = run_rep3(&c.program, &inputs(&c.program, &values));
+        for (p, o) in out.iter().enumerate() {
+            assert_eq!(
+                o.figures.rounds,
+                mpcvm::backend::rep3::rounds(&c.program),
+                "{name}, party {p}: rounds"
+            );
+            assert_eq!(
+                o.figures.bytes_sent,
+                mpcvm::backend::rep3::bytes_sent(&c.program)[p],
+                "{name}, party {p}: bytes"
+            );
+        }
+    }
+}

@@ -188,3 +188,29 @@ fn a_vanished_peer_is_reported_quickly() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn simulated_latency_delays_every_round() {
+    let dir = scratch("latency");
+    setup(&dir, 3);
+    let handles: Vec<_> = (0..3)
+        .map(|p| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut c = config(&dir, p, p);
+                c.latency = Duration::from_millis(40);
+                let mut net = Network::connect(c, &hello(p, 7)).unwrap();
+                let start = Instant::now();
+                for _ in 0..5 {
+                    net.exchange(vec![vec![1]; 3]).unwrap();
+                }
+                start.elapsed()
+            })
+        })
+        .collect();
+    for h in handles {
+        // Each round waits for messages that were each held back 40 ms.
+        assert!(h.join().unwrap() >= Duration::from_millis(5 * 40));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
