@@ -314,7 +314,10 @@ fn main() -> ExitCode {
                 }),
             Command::Disasm { program } => std::fs::read(program)
                 .map_err(|e| io_error("read", program, e))
-                .and_then(|bytes| Ok(print!("{}", disassemble(&Program::load(&bytes)?, &bytes)))),
+                .and_then(|bytes| {
+                    print!("{}", disassemble(&Program::load(&bytes)?, &bytes));
+                    Ok(())
+                }),
         };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -214,3 +214,37 @@ fn simulated_latency_delays_every_round() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_silent_peer_fails_the_round_after_the_timeout() {
+    let dir = scratch("silent");
+    setup(&dir, 3);
+    let handles: Vec<_> = (0..3)
+        .map(|p| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut c = config(&dir, p, p);
+                c.io_timeout = Duration::from_secs(1);
+                let mut net = Network::connect(c, &hello(p, 7)).unwrap();
+                if p == 1 {
+                    // Stays connected but never answers.
+                    std::thread::sleep(Duration::from_millis(2500));
+                    return None;
+                }
+                let start = Instant::now();
+                let e = net
+                    .exchange(vec![vec![1]; 3])
+                    .err()
+                    .expect("the round fails");
+                Some((e, start.elapsed()))
+            })
+        })
+        .collect();
+    for h in handles {
+        if let Some((e, took)) = h.join().unwrap() {
+            assert!(e.contains("party 1 sent nothing for 1 s"), "{e}");
+            assert!(took < Duration::from_secs(3), "took {took:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -10,7 +10,7 @@
 //! every AND the fields of all elements are packed densely into words, so a
 //! level costs its live bits, about 2 K bits per element in all. The top bit
 //! a ^ b ^ carry becomes arithmetic as s2 + (1 - 2 s2) t with t = s0 ^ s1
-//! known to party 0 and s2 to parties 1 and 2 (see `to_arith`): two rounds, one
+//! known to party 0 and s2 to parties 1 and 2 (see `bit_to_arith`): two rounds, one
 //! element from each party.
 //!
 //! - ReLU: x - x ltz(x).
@@ -143,7 +143,7 @@ impl Rep3 {
                 let p = a.xor(&b);
                 let top = p.map(|v| (v >> (k - 1)) & 1);
                 if k == 1 {
-                    return Ok(rep.to_arith(top, shape, out));
+                    return Ok(rep.bit_to_arith(top, shape, out));
                 }
                 // Generate and propagate of the k-1 bits below the top one.
                 let w = k - 1;
@@ -172,7 +172,7 @@ impl Rep3 {
         out: &mut Msgs,
     ) -> Task {
         if w == 1 {
-            return self.to_arith(top.xor(&g), shape, out);
+            return self.bit_to_arith(top.xor(&g), shape, out);
         }
         let n = g.a.len();
         let f = w / 2;
@@ -234,7 +234,7 @@ impl Rep3 {
     /// it shares with party 2, and sends beta to party 1; then party 2 deals
     /// A = s2 + (1 - 2 s2) alpha and party 1 deals B = (1 - 2 s2) beta, and
     /// b = A + B. Two rounds; one element from each party.
-    fn to_arith(&mut self, bit: Words, shape: Vec<usize>, out: &mut Msgs) -> Task {
+    fn bit_to_arith(&mut self, bit: Words, shape: Vec<usize>, out: &mut Msgs) -> Task {
         let me = self.me;
         let n = bit.a.len();
         // Party 0 draws alpha from K0 (its own key), party 2 from the same key (its

@@ -173,8 +173,8 @@ pub fn rounds(program: &Program) -> u64 {
 pub fn bytes_sent(program: &Program) -> [u64; 3] {
     let mut sent = [0u64; 3];
     batches(program, |c, times| {
-        for p in 0..3 {
-            sent[p] = sent[p].saturating_add((8 * c.sent[p]).saturating_mul(times));
+        for (total, elements) in sent.iter_mut().zip(c.sent) {
+            *total = total.saturating_add((8 * elements).saturating_mul(times));
         }
     });
     sent
