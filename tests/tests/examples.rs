@@ -161,3 +161,50 @@ fn repeated_products_are_computed_once_and_invariants_leave_loops() {
         vec![110.0, 264.0, 462.0, 704.0]
     );
 }
+
+#[test]
+fn max_pooling_moves_before_relu_with_the_same_results() {
+    let text = "party a = 0;
+        fn main() {
+            let x: sint<32>[1, 6, 6, 2] = input(a);
+            let w: sint<32>[1, 6, 6, 2] = input(a);
+            let y = max_pool(relu(x), 2);
+            let z = max_pool(relu(w), 3, padding = same);
+            reveal y to a; reveal z to a;
+        }";
+    let c = compile_text(text, Options::default());
+    // ReLU runs on the pooled elements: 3*3*2 + 2*2*2, not 2 * 6*6*2.
+    let relu = c
+        .program
+        .manifest
+        .iter()
+        .find(|m| m.primitive == mpcvm::bytecode::Primitive::Relu)
+        .unwrap();
+    assert_eq!(relu.count, 18 + 8);
+    // The same values as pooling after ReLU, computed by hand.
+    let mut rng = TestRng(41);
+    let (x, w) = (rng.ints(72, -50, 50), rng.ints(72, -50, 50));
+    let out = run_clear(
+        &c.program,
+        &inputs(&c.program, &[("x", x.clone()), ("w", w.clone())]),
+        1,
+    );
+    let relu = |v: &[f64]| {
+        ndarray::Array4::from_shape_vec((1, 6, 6, 2), v.iter().map(|v| v.max(0.0)).collect())
+            .unwrap()
+    };
+    assert_eq!(
+        output(&c.program, &out, "y"),
+        mpc_tests::reference::pool(&relu(&x), 2, 2, false, true)
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        output(&c.program, &out, "z"),
+        mpc_tests::reference::pool(&relu(&w), 3, 3, true, true)
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    );
+}

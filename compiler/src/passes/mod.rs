@@ -1,7 +1,7 @@
 //! IR passes, run in this order by [`run_all`]: inlining (calls to the
 //! monomorphized instances disappear), constant folding, loop-invariant code
-//! motion, common-subexpression elimination, dead-code elimination, mask ids,
-//! and round scheduling.
+//! motion, common-subexpression elimination, dead-code elimination, peephole
+//! rewrites (max pooling before ReLU), mask ids, and round scheduling.
 
 mod cse;
 mod dce;
@@ -9,6 +9,7 @@ mod fold;
 mod inline;
 mod licm;
 mod masks;
+mod peephole;
 mod schedule;
 
 pub use schedule::block_batches;
@@ -22,6 +23,7 @@ pub fn run_all(m: &mut Module) -> Result<(), String> {
         licm::hoist_invariants(f);
         cse::eliminate_common_subexpressions(f);
         dce::dce(f);
+        peephole::pool_before_relu(f);
         masks::assign_masks(f);
         schedule::schedule(f);
         verify_function(f).map_err(|e| format!("internal compiler error in {}: {e}", f.name))?;
