@@ -42,6 +42,7 @@ fn measure(text: &str, values: &[(&str, Vec<f64>)]) -> (f64, u64, u64) {
 }
 
 fn main() {
+    mpcvm::memory::keep_freed_memory();
     let rows = [
         Row {
             name: "a. 1M multiplications",

@@ -9,6 +9,7 @@ pub mod bytecode;
 mod error;
 pub mod interp;
 pub mod io;
+pub mod memory;
 pub mod net;
 pub mod ring;
 pub mod run;

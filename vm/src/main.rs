@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Protocols allocate large vectors every round; mimalloc reuses them instead of
-/// returning them to the operating system (page faults dominated the profile).
+/// Protocols allocate large vectors every round: see [`mpcvm::memory`].
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -283,6 +282,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
 }
 
 fn main() -> ExitCode {
+    mpcvm::memory::keep_freed_memory();
     let cli = Cli::parse();
     let result =
         match &cli.command {
