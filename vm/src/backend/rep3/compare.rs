@@ -254,7 +254,7 @@ impl Rep3 {
             0 => {
                 let alpha = self.own.elements(n);
                 let t: Vec<u64> = bit.a.iter().zip(&bit.b).map(|(x, y)| (x ^ y) & 1).collect();
-                out.to_next.extend(sub(&t, &alpha));
+                out.next(&sub(&t, &alpha));
                 wait(zeros())
             }
             // Party 1 receives beta from party 0, its predecessor.

@@ -180,16 +180,6 @@ fn prev(i: usize) -> usize {
     (i + 2) % 3
 }
 
-fn encode(v: &[u64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn decode(b: &[u8]) -> Vec<u64> {
-    b.chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect()
-}
-
 fn sub(a: &[u64], b: &[u64]) -> Vec<u64> {
     a.iter().zip(b).map(|(x, y)| x.wrapping_sub(*y)).collect()
 }
@@ -230,30 +220,49 @@ struct Dealt {
     from_prev: Option<Vec<u64>>,
 }
 
-/// Messages of a round.
+/// Messages of a round, built directly in their wire form (little-endian
+/// elements) so nothing is copied again before sending.
 #[derive(Default)]
 struct Msgs {
-    to_prev: Vec<u64>,
-    to_next: Vec<u64>,
+    to_prev: Vec<u8>,
+    to_next: Vec<u8>,
 }
 
-/// Incoming messages of a round, consumed operation by operation.
+impl Msgs {
+    fn append(buf: &mut Vec<u8>, v: &[u64]) {
+        buf.reserve(8 * v.len());
+        for x in v {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    fn prev(&mut self, v: &[u64]) {
+        Self::append(&mut self.to_prev, v)
+    }
+    fn next(&mut self, v: &[u64]) {
+        Self::append(&mut self.to_next, v)
+    }
+}
+
+/// Incoming messages of a round (as received), consumed operation by operation.
 struct Inbox<'a> {
-    from_prev: &'a [u64],
-    from_next: &'a [u64],
+    from_prev: &'a [u8],
+    from_next: &'a [u8],
     me: usize,
 }
 
 impl Inbox<'_> {
-    fn take(part: &mut &[u64], n: usize, peer: usize) -> Result<Vec<u64>, VmError> {
-        if part.len() < n {
+    fn take(part: &mut &[u8], n: usize, peer: usize) -> Result<Vec<u64>, VmError> {
+        if part.len() < 8 * n {
             return Err(VmError::Network(format!(
                 "party {peer} sent a short message: a protocol violation or a bug"
             )));
         }
-        let (head, rest) = part.split_at(n);
+        let (head, rest) = part.split_at(8 * n);
         *part = rest;
-        Ok(head.to_vec())
+        Ok(head
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
     }
     fn prev(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
         Self::take(&mut self.from_prev, n, prev(self.me))
@@ -331,7 +340,7 @@ impl Rep3 {
             } else {
                 sub(x, &first)
             };
-            out.to_next.extend_from_slice(&second);
+            out.next(&second);
             Dealt {
                 n,
                 local: Some((first, second)),
@@ -378,7 +387,7 @@ impl Rep3 {
         } else {
             add(&z, &sub(&f, &g))
         };
-        out.to_prev.extend_from_slice(&z_i);
+        out.prev(&z_i);
         Task::Product {
             shape: shape.to_vec(),
             z: z_i,
@@ -477,7 +486,7 @@ impl Rep3 {
                 self.product_task(&shape, z.data, false, out)
             }
             Interaction::Open { a } => {
-                out.to_next.extend_from_slice(&a.a.data);
+                out.next(&a.a.data);
                 Task::Open {
                     shape: a.a.shape.clone(),
                     partial: add(&a.a.data, &a.b.data),
@@ -485,7 +494,7 @@ impl Rep3 {
             }
             Interaction::Output { a, to } => {
                 if to.contains(next(me)) {
-                    out.to_next.extend_from_slice(&a.a.data);
+                    out.next(&a.a.data);
                 }
                 Task::Output {
                     shape: a.a.shape.clone(),
@@ -642,16 +651,15 @@ impl Backend for Rep3 {
         }
         while !tasks.iter().all(|t| matches!(t, Task::Done(_))) {
             let mut msgs = vec![Vec::new(); 3];
-            msgs[prev(me)] = encode(&out.to_prev);
-            msgs[next(me)] = encode(&out.to_next);
+            let sent = std::mem::take(&mut out);
+            msgs[prev(me)] = sent.to_prev;
+            msgs[next(me)] = sent.to_next;
             let got = self.net.exchange(msgs).map_err(VmError::Network)?;
-            let (from_prev, from_next) = (decode(&got[prev(me)]), decode(&got[next(me)]));
             let mut inbox = Inbox {
-                from_prev: &from_prev,
-                from_next: &from_next,
+                from_prev: &got[prev(me)],
+                from_next: &got[next(me)],
                 me,
             };
-            out = Msgs::default();
             let mut advanced = Vec::with_capacity(tasks.len());
             for t in tasks {
                 advanced.push(match t {

@@ -73,7 +73,7 @@ impl Rep3 {
         let (v, r_msb, r_lo) = if me == DEALER {
             let r: Vec<u64> = (0..n).map(|_| self.local.random()).collect();
             // Party 2 holds (x2, x0); party 1, its predecessor, lacks x0.
-            out.to_prev.extend(add(&x.b.data, &r));
+            out.prev(&add(&x.b.data, &r));
             let v: Vec<u64> = r
                 .iter()
                 .map(|&r| (bits(r, k - 1, k) << (k - 1 - m)).wrapping_sub(bits(r, m, k - 1)))
