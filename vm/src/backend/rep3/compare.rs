@@ -41,34 +41,52 @@ fn even_bits(x: u64) -> u64 {
     (x | (x >> 16)) & 0x0000_0000_FFFF_FFFF
 }
 
-/// Packs the low `f` bits of each value densely into a stream of words.
-fn pack(values: &[u64], f: u32) -> Vec<u64> {
-    let f = f as usize;
-    let mut out = vec![0u64; (values.len() * f).div_ceil(64)];
-    for (i, &v) in values.iter().enumerate() {
-        let v = v & mask(f as u32);
-        let (w, o) = (i * f / 64, i * f % 64);
-        out[w] |= v << o;
-        if o + f > 64 {
-            out[w + 1] |= v >> (64 - o);
+/// A stream of fixed-width bit fields packed densely into words.
+struct Packer {
+    words: Vec<u64>,
+    f: usize,
+}
+
+impl Packer {
+    fn new(count: usize, f: u32) -> Packer {
+        Packer {
+            words: vec![0; (count * f as usize).div_ceil(64)],
+            f: f as usize,
         }
     }
-    out
+    /// Writes field `i` (`v` has no bits above the field width).
+    fn put(&mut self, i: usize, v: u64) {
+        let (w, o) = (i * self.f / 64, i * self.f % 64);
+        self.words[w] |= v << o;
+        if o + self.f > 64 {
+            self.words[w + 1] |= v >> (64 - o);
+        }
+    }
+}
+
+/// Field `i` of `f` bits of a packed stream.
+fn field(stream: &[u64], i: usize, f: u32) -> u64 {
+    let f = f as usize;
+    let (w, o) = (i * f / 64, i * f % 64);
+    let mut v = stream[w] >> o;
+    if o + f > 64 {
+        v |= stream[w + 1] << (64 - o);
+    }
+    v & mask(f as u32)
+}
+
+/// Packs the low `f` bits of each value.
+fn pack(values: &[u64], f: u32) -> Vec<u64> {
+    let mut p = Packer::new(values.len(), f);
+    for (i, &v) in values.iter().enumerate() {
+        p.put(i, v & mask(f));
+    }
+    p.words
 }
 
 /// The `count` fields of `f` bits of a stream made by [`pack`].
 fn unpack(stream: &[u64], count: usize, f: u32) -> Vec<u64> {
-    let f = f as usize;
-    (0..count)
-        .map(|i| {
-            let (w, o) = (i * f / 64, i * f % 64);
-            let mut v = stream[w] >> o;
-            if o + f > 64 {
-                v |= stream[w + 1] << (64 - o);
-            }
-            v & mask(f as u32)
-        })
-        .collect()
+    (0..count).map(|i| field(stream, i, f)).collect()
 }
 
 impl Words {
@@ -84,24 +102,6 @@ impl Words {
             a: unpack(&self.a, count, f),
             b: unpack(&self.b, count, f),
         }
-    }
-    fn concat(&self, o: &Words) -> Words {
-        Words {
-            a: [self.a.clone(), o.a.clone()].concat(),
-            b: [self.b.clone(), o.b.clone()].concat(),
-        }
-    }
-    fn split(&self, at: usize) -> (Words, Words) {
-        (
-            Words {
-                a: self.a[..at].to_vec(),
-                b: self.b[..at].to_vec(),
-            },
-            Words {
-                a: self.a[at..].to_vec(),
-                b: self.b[at..].to_vec(),
-            },
-        )
     }
 }
 
@@ -161,7 +161,8 @@ impl Rep3 {
 
     /// One level of the carry tree: `g` and `p` of the `w` blocks of each element
     /// combine pairwise (G = G_hi ^ P_hi G_lo, P = P_hi P_lo), an odd top block
-    /// passing through; at one block, g is the carry into the top bit.
+    /// passing through; at one block, g is the carry into the top bit. Each level
+    /// is one pass that packs the AND operands and one that unpacks and combines.
     fn carry_level(
         &mut self,
         g: Words,
@@ -176,49 +177,63 @@ impl Rep3 {
         }
         let n = g.a.len();
         let f = w / 2;
-        let hi = |x: &Words| x.map(|v| even_bits(v >> 1) & mask(f));
-        let lo = |x: &Words| x.map(|v| even_bits(v) & mask(f));
-        let pass = |x: &Words| {
-            x.map(|v| {
-                if w % 2 == 1 {
-                    ((v >> (w - 1)) & 1) << f
+        let next_w = f + w % 2;
+        let last = next_w == 1;
+        let fields = if last { n } else { 2 * n };
+        let m = mask(f);
+        // Per share component: the packed operands, and what each element keeps locally
+        // (G_hi with the passing top block of G at bit f; the passing top block of P).
+        let prepare = |gs: &[u64], ps: &[u64]| {
+            let (mut x, mut y) = (Packer::new(fields, f), Packer::new(fields, f));
+            let mut keep_g = Vec::with_capacity(n);
+            let mut keep_p = Vec::with_capacity(n);
+            for i in 0..n {
+                let (gv, pv) = (gs[i], ps[i]);
+                let p_hi = even_bits(pv >> 1) & m;
+                x.put(i, p_hi);
+                y.put(i, even_bits(gv) & m);
+                if !last {
+                    x.put(n + i, p_hi);
+                    y.put(n + i, even_bits(pv) & m);
+                }
+                let top_g = if w % 2 == 1 {
+                    ((gv >> (w - 1)) & 1) << f
                 } else {
                     0
-                }
-            })
+                };
+                let top_p = if w % 2 == 1 {
+                    ((pv >> (w - 1)) & 1) << f
+                } else {
+                    0
+                };
+                keep_g.push((even_bits(gv >> 1) & m) | top_g);
+                keep_p.push(top_p);
+            }
+            (x.words, y.words, keep_g, keep_p)
         };
-        let (g_hi, p_hi, g_lo, p_lo) = (hi(&g), hi(&p), lo(&g), lo(&p));
-        let (g_top, p_top) = (pass(&g), pass(&p));
-        let next_w = f + w % 2;
-        if next_w == 1 {
-            // Last level: only g is still needed.
-            let t = self.and(&p_hi.pack(f), &g_lo.pack(f), out);
-            return Task::Then(
-                Box::new(t),
-                Box::new(move |rep, t, out| {
-                    Ok(rep.carry_level(
-                        g_hi.xor(&t.words().unpack(n, f)),
-                        p_top,
-                        1,
-                        top,
-                        shape,
-                        out,
-                    ))
-                }),
-            );
-        }
-        let t = self.and(
-            &p_hi.concat(&p_hi).pack(f),
-            &g_lo.concat(&p_lo).pack(f),
-            out,
-        );
+        let (xa, ya, keep_ga, keep_pa) = prepare(&g.a, &p.a);
+        let (xb, yb, keep_gb, keep_pb) = prepare(&g.b, &p.b);
+        let t = self.and(&Words { a: xa, b: xb }, &Words { a: ya, b: yb }, out);
         Task::Then(
             Box::new(t),
             Box::new(move |rep, t, out| {
-                let (tg, tp) = t.words().unpack(2 * n, f).split(n);
+                let t = t.words();
+                let combine = |stream: &[u64], keep_g: &[u64], keep_p: &[u64]| {
+                    let g: Vec<u64> = (0..n).map(|i| keep_g[i] ^ field(stream, i, f)).collect();
+                    let p: Vec<u64> = if last {
+                        vec![0; n]
+                    } else {
+                        (0..n)
+                            .map(|i| keep_p[i] | field(stream, n + i, f))
+                            .collect()
+                    };
+                    (g, p)
+                };
+                let (ga, pa) = combine(&t.a, &keep_ga, &keep_pa);
+                let (gb, pb) = combine(&t.b, &keep_gb, &keep_pb);
                 Ok(rep.carry_level(
-                    g_hi.xor(&tg).xor(&g_top),
-                    tp.xor(&p_top),
+                    Words { a: ga, b: gb },
+                    Words { a: pa, b: pb },
                     next_w,
                     top,
                     shape,
