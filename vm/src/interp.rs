@@ -169,8 +169,9 @@ impl<B: Backend> Machine<'_, B> {
                 .collect();
             return Value::Public(f(&ts));
         }
-        // Only one secret operand may be present for a non-additive f (products with a
-        // public factor); public operands are captured as constants of the linear map.
+        // Public operands become constants of the map applied to the shares. Callers
+        // pass a product here only when at most one factor is secret (the verifier
+        // puts products of two secrets in round batches), so the map is linear.
         let secret_positions: Vec<usize> = values
             .iter()
             .enumerate()

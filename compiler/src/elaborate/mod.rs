@@ -196,7 +196,7 @@ impl<'m> Elaborator<'m> {
             binding: None,
         };
         cx.block = cx.func.entry;
-        let ret = self.body(&mut cx, &main.body, None)?;
+        let ret = self.body(&mut cx, &main.body)?;
         if ret.is_some() {
             return Err(Diagnostic::new(main.name.span, "`main` returns a value")
                 .help("reveal results with `reveal x to party;` instead"));
@@ -415,12 +415,7 @@ impl<'m> Elaborator<'m> {
 
     /// Elaborates a function body or a nested block's statements; returns the
     /// value of a final `return`.
-    fn body(
-        &mut self,
-        cx: &mut Cx,
-        block: &crate::ast::Block,
-        _ret: Option<&TensorType>,
-    ) -> Result<Option<Val>> {
+    fn body(&mut self, cx: &mut Cx, block: &crate::ast::Block) -> Result<Option<Val>> {
         let n = block.stmts.len();
         for (k, s) in block.stmts.iter().enumerate() {
             if let Stmt::Return { value, span } = s {
@@ -437,7 +432,7 @@ impl<'m> Elaborator<'m> {
 
     fn nested(&mut self, cx: &mut Cx, block: &crate::ast::Block) -> Result<()> {
         cx.scopes.push(HashMap::new());
-        let r = self.body(cx, block, None);
+        let r = self.body(cx, block);
         cx.scopes.pop();
         r.map(|_| ())
     }
@@ -604,7 +599,7 @@ impl<'m> Elaborator<'m> {
         }
         cx.scopes.push(HashMap::new());
         self.bind(cx, &var.name, Val::T(params[0]), false);
-        let r = self.body(cx, body, None);
+        let r = self.body(cx, body);
         cx.scopes.pop();
         r?;
         let yields: Vec<Value> = carried
@@ -1000,7 +995,7 @@ impl<'m> Elaborator<'m> {
             .as_ref()
             .map(|t| self.resolve_type(callee, t))
             .transpose()?;
-        let ret = self.body(callee, &decl.body, declared.as_ref())?;
+        let ret = self.body(callee, &decl.body)?;
         let value = match (ret, &declared) {
             (None, None) => None,
             (None, Some(_)) => {
