@@ -13,7 +13,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The standard library, built into the compiler so `mpcc` works from anywhere.
-const STDLIB: &[(&str, &str)] = &[("nn", include_str!("../../stdlib/nn.mpc"))];
+const STDLIB: &[(&str, &str)] = &[
+    ("nn", include_str!("../../stdlib/nn.mpc")),
+    ("tflite", include_str!("../../stdlib/tflite.mpc")),
+];
 
 /// A successful compilation.
 pub struct Compiled {

@@ -99,3 +99,89 @@ proptest! {
         let _ = mpcc::tflite::parse(&b[..keep]);
     }
 }
+
+/// TFLite's reference integer arithmetic, transcribed (gemmlowp; C++ `/` truncates like Rust's).
+mod reference_arith {
+    pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+        if a == b && a == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = a as i64 * b as i64;
+        let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+    pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+        let mask = ((1i64 << exponent) - 1) as i32;
+        let remainder = x & mask;
+        let threshold = (mask >> 1) + (x < 0) as i32;
+        (x >> exponent) + (remainder > threshold) as i32
+    }
+    pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
+        let (left, right) = (shift.max(0), (-shift).max(0));
+        rounding_divide_by_pot(
+            saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
+            right,
+        )
+    }
+}
+
+#[test]
+fn requantization_matches_tflite_bit_for_bit() {
+    use mpc_tests::*;
+    let mut rng = TestRng(51);
+    let mut acc: Vec<f64> = [0i64, 1, -1, 2, -2, 1 << 20, -(1 << 20)]
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
+    acc.extend(rng.ints(300, -(1 << 24), 1 << 24));
+    acc.extend(rng.ints(100, -1000, 1000));
+    let n = acc.len();
+    let multipliers = [
+        1 << 30,
+        1_518_500_250,
+        i32::MAX,
+        1_234_567_890,
+        1_900_000_123,
+    ];
+    for (k, &m) in multipliers.iter().enumerate() {
+        for shift in [-12, -7, -1, 0, 1, 3] {
+            let text = format!(
+                "import tflite; party a = 0;
+                 fn main() {{
+                     let acc: sint<32>[{n}] = input(a);
+                     let exact = tflite::multiply_by_quantized_multiplier(acc, {m}, {shift}, true);
+                     let rounded = tflite::multiply_by_quantized_multiplier(acc, {m}, {shift}, false);
+                     reveal exact to a; reveal rounded to a;
+                 }}"
+            );
+            let c = compile_text(&text, mpcc::elaborate::Options::default());
+            let ins = inputs(&c.program, &[("acc", acc.clone())]);
+            let out = run_clear(&c.program, &ins, 5);
+            let want: Vec<f64> = acc
+                .iter()
+                .map(|&x| {
+                    reference_arith::multiply_by_quantized_multiplier(x as i32, m, shift) as f64
+                })
+                .collect();
+            assert_eq!(
+                output(&c.program, &out, "exact"),
+                want,
+                "M0 {m}, shift {shift}"
+            );
+            for (g, w) in output(&c.program, &out, "rounded").iter().zip(&want) {
+                assert!((g - w).abs() <= 1.0, "M0 {m}, shift {shift}: {g} vs {w}");
+            }
+            // The same under rep3, for one multiplier.
+            if k == 1 && shift == -7 {
+                let rep3 = run_rep3(&c.program, &ins);
+                let i = c
+                    .program
+                    .outputs
+                    .iter()
+                    .position(|o| o.name == "exact")
+                    .unwrap();
+                assert_eq!(rep3[0].outputs[i], out.outputs[i]);
+            }
+        }
+    }
+}
