@@ -38,7 +38,91 @@ struct Cli {
     exact_truncation: bool,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum RevealArg {
+    /// The quantized logits (the input of a final SOFTMAX).
+    Logits,
+    /// The index of the largest logit.
+    Argmax,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "mpcc import",
+    about = "Imports a quantized TFLite model as an mpcc program and the model owner's weights"
+)]
+struct ImportCli {
+    /// The .tflite model.
+    model: PathBuf,
+    /// The directory to write: model.mpc, weights/<name>.npy (party 0's input), README.txt.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// What the client receives.
+    #[arg(long, value_enum, default_value = "logits")]
+    reveal: RevealArg,
+    /// Round exactly as TFLite's reference kernels (more comparisons) instead of probabilistically.
+    #[arg(long)]
+    exact: bool,
+}
+
+fn import(cli: ImportCli) -> Result<String, String> {
+    use mpcc::tflite::import::{import, Reveal};
+    let bytes = std::fs::read(&cli.model)
+        .map_err(|e| format!("cannot read {}: {e}", cli.model.display()))?;
+    let model = mpcc::tflite::parse(&bytes).map_err(|e| format!("{}: {e}", cli.model.display()))?;
+    let reveal = match cli.reveal {
+        RevealArg::Logits => Reveal::Logits,
+        RevealArg::Argmax => Reveal::Argmax,
+    };
+    let name = cli
+        .model
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let im = import(&model, &name, reveal).map_err(|e| format!("{}: {e}", cli.model.display()))?;
+    let weights = cli.output.join("weights");
+    std::fs::create_dir_all(&weights)
+        .map_err(|e| format!("cannot create {}: {e}", weights.display()))?;
+    let program = im.program.replace(
+        "const EXACT = false;",
+        &format!("const EXACT = {};", cli.exact),
+    );
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(cli.output.join("model.mpc"), &program)?;
+    write(cli.output.join("README.txt"), &im.description)?;
+    let int64 = mpcvm::types::TensorType::new(false, mpcvm::types::Elem::Int { bits: 64 }, vec![]);
+    for w in &im.weights {
+        let t = mpcvm::ring::RingTensor::new(
+            w.shape.clone(),
+            w.values.iter().map(|&v| v as u64).collect(),
+        );
+        mpcvm::io::write_output(&weights.join(format!("{}.npy", w.name)), &t, &int64)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(format!(
+        "wrote {}/model.mpc, {} weight files and README.txt\n{}",
+        cli.output.display(),
+        im.weights.len(),
+        im.description
+    ))
+}
+
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("import") {
+        let cli = ImportCli::parse_from(std::env::args().skip(1));
+        return match import(cli) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cli = Cli::parse();
     let options = Options {
         exact_fixed_point: cli.exact_truncation,

@@ -2,6 +2,7 @@
 //! dependency), for `mpcc import`.
 
 pub mod flatbuf;
+pub mod import;
 pub mod model;
 
 pub use model::{parse, Model};

@@ -1,9 +1,12 @@
-//! Writes MNIST test image `INDEX` as a `[1, 784]` float64 `.npy` (pixels in
-//! [0, 1]), the client's input to programs/mnist_dense.mpc, and prints its label.
+//! Writes MNIST test image `INDEX` as a `.npy` file and prints its label:
+//! `[1, 784]` float64 pixels in [0, 1] (the client's input to
+//! programs/mnist_dense.mpc), or with `--raw` `[1, 28, 28, 1]` uint8 pixels
+//! (the input of an imported quantized model).
 //!
-//! mnist_image INDEX OUT.npy
+//! mnist_image INDEX OUT.npy [--raw]
 
 use mpc_tests::{mnist, write_npy};
+use npyz::WriterBuilder;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -11,7 +14,7 @@ fn main() {
         args.get(1).and_then(|s| s.parse::<usize>().ok()),
         args.get(2),
     ) else {
-        eprintln!("usage: mnist_image INDEX OUT.npy");
+        eprintln!("usage: mnist_image INDEX OUT.npy [--raw]");
         std::process::exit(2);
     };
     let (n, pixels) = mnist::images("t10k");
@@ -19,10 +22,20 @@ fn main() {
         eprintln!("index {index} is out of range: the test set has {n} images");
         std::process::exit(2);
     }
-    write_npy(
-        std::path::Path::new(out),
-        &[1, 784],
-        &mnist::image(&pixels, index),
-    );
+    let path = std::path::Path::new(out);
+    if args.get(3).map(String::as_str) == Some("--raw") {
+        let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create the output"));
+        let mut w = npyz::WriteOptions::<u8>::new()
+            .default_dtype()
+            .shape(&[1, 28, 28, 1])
+            .writer(file)
+            .begin_nd()
+            .expect("npy");
+        w.extend(pixels[index * 784..(index + 1) * 784].iter().copied())
+            .expect("npy");
+        w.finish().expect("npy");
+    } else {
+        write_npy(path, &[1, 784], &mnist::image(&pixels, index));
+    }
     println!("{}", mnist::labels("t10k")[index]);
 }
