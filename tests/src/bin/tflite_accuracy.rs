@@ -3,7 +3,9 @@
 //! give bit-identical logits, how many logits are within one unit, and the
 //! top-1 accuracy beside the reference's.
 //!
-//! cargo run --release -p mpc-tests --bin tflite_accuracy -- [IMAGES] [--probabilistic]
+//! With `--rep3`, each image runs under rep3 (three parties over TLS in this process).
+//!
+//! cargo run --release -p mpc-tests --bin tflite_accuracy -- [IMAGES] [--probabilistic] [--rep3]
 
 use mpc_tests::*;
 use mpcc::tflite::import::{import, Reveal};
@@ -12,6 +14,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let count: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let exact = !args.iter().any(|a| a == "--probabilistic");
+    let rep3 = args.iter().any(|a| a == "--rep3");
     let bytes = std::fs::read(shared_dir().join("models/MNISTnet_uint8_quant.tflite"))
         .expect("the shared model");
     let model = mpcc::tflite::parse(&bytes).expect("a valid model");
@@ -51,8 +54,24 @@ fn main() {
                 .map(|&p| p as f64)
                 .collect(),
         ));
-        let out = run_clear(&c.program, &inputs(&c.program, &values), i as u64);
-        let got = output(&c.program, &out, "logits");
+        let ins = inputs(&c.program, &values);
+        let got = if rep3 {
+            let out = run_rep3(&c.program, &ins);
+            let at = c
+                .program
+                .outputs
+                .iter()
+                .position(|o| o.name == "logits")
+                .expect("logits");
+            mpcvm::io::decode_f64(
+                out[1].outputs[at]
+                    .as_ref()
+                    .expect("the client receives the logits"),
+                c.program.outputs[at].ty.elem,
+            )
+        } else {
+            output(&c.program, &run_clear(&c.program, &ins, i as u64), "logits")
+        };
         let want: Vec<f64> = reference[i * 10..(i + 1) * 10]
             .iter()
             .map(|&v| v as f64)
@@ -67,7 +86,8 @@ fn main() {
         reference_correct += (reference::argmax(&want) == labels[i] as usize) as usize;
     }
     println!(
-        "rounding: {}",
+        "backend: {}; rounding: {}",
+        if rep3 { "rep3" } else { "clear" },
         if exact { "exact" } else { "probabilistic" }
     );
     println!(
