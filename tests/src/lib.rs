@@ -3,6 +3,7 @@
 //! and compiling and running programs in-process.
 
 pub mod reference;
+pub mod tflite_builder;
 
 use mpcc::driver::{compile_file, compile_source, Compiled};
 use mpcc::elaborate::Options;

@@ -338,3 +338,330 @@ fn imported_mnist_model_under_rep3() {
         }
     }
 }
+
+/// Layer by layer: one-operator models built by hand, imported, run under the
+/// clear backend with exact rounding, against TFLite's uint8 reference kernels
+/// transcribed here (out-of-bounds inputs are skipped, as TFLite does).
+mod layers {
+    use super::reference_arith::multiply_by_quantized_multiplier as mbqm;
+    use mpc_tests::reference::window_axis;
+    use mpc_tests::tflite_builder::{model, Field, TensorSpec};
+    use mpc_tests::*;
+    use mpcc::tflite::import::{import, quantize_multiplier, Reveal};
+
+    struct Geometry {
+        h: usize,
+        w: usize,
+        c: usize,
+        k: usize,
+        stride: usize,
+        same: bool,
+    }
+
+    /// Runs the single-operator model on `image`; returns the output's values.
+    fn run(bytes: &[u8], image: &[u8]) -> Vec<i64> {
+        let m = mpcc::tflite::parse(bytes).unwrap();
+        let im = import(&m, "layer.tflite", Reveal::Logits).unwrap_or_else(|e| panic!("{e}"));
+        let c = compile_text(
+            &im.program
+                .replace("const EXACT = false;", "const EXACT = true;"),
+            Default::default(),
+        );
+        let mut values: Vec<(&str, Vec<f64>)> = im
+            .weights
+            .iter()
+            .map(|w| {
+                (
+                    w.name.as_str(),
+                    w.values.iter().map(|&v| v as f64).collect(),
+                )
+            })
+            .collect();
+        values.push(("image", image.iter().map(|&p| p as f64).collect()));
+        let out = run_clear(&c.program, &inputs(&c.program, &values), 1);
+        output(&c.program, &out, "logits")
+            .iter()
+            .map(|&v| v as i64)
+            .collect()
+    }
+
+    fn clamp_for(relu6: bool, scale: f32, zp: i64) -> (i64, i64) {
+        if relu6 {
+            (
+                zp.max(0),
+                (zp + (6.0 / scale as f64).round() as i64).min(255),
+            )
+        } else {
+            (0, 255)
+        }
+    }
+
+    /// A convolution (depthwise with multiplier `mult` if `depthwise`) in TFLite's uint8 semantics.
+    fn check_convolution(
+        rng: &mut TestRng,
+        g: Geometry,
+        depthwise: bool,
+        mult: usize,
+        outs: usize,
+        relu6: bool,
+    ) {
+        let (sx, sw, sy) = (
+            rng.uniform(0.01, 0.05) as f32,
+            rng.uniform(0.005, 0.02) as f32,
+            rng.uniform(0.02, 0.1) as f32,
+        );
+        let (zx, zw, zy) = (rng.int(0, 256), rng.int(0, 256), rng.int(0, 256));
+        let oc = if depthwise { g.c * mult } else { outs };
+        let (oh, ph) = window_axis(g.h, g.k, g.stride, g.same);
+        let (ow, pw) = window_axis(g.w, g.k, g.stride, g.same);
+        let filter_shape: Vec<i32> = if depthwise {
+            vec![1, g.k as i32, g.k as i32, oc as i32]
+        } else {
+            vec![oc as i32, g.k as i32, g.k as i32, g.c as i32]
+        };
+        let filter: Vec<u8> = (0..filter_shape.iter().product::<i32>())
+            .map(|_| rng.int(0, 256) as u8)
+            .collect();
+        let bias: Vec<i32> = (0..oc).map(|_| rng.int(-3000, 3000) as i32).collect();
+        let image: Vec<u8> = (0..g.h * g.w * g.c)
+            .map(|_| rng.int(0, 256) as u8)
+            .collect();
+        let tensors = [
+            TensorSpec {
+                shape: vec![1, g.h as i32, g.w as i32, g.c as i32],
+                ty: 3,
+                scale: sx,
+                zero_point: zx,
+                data: vec![],
+            },
+            TensorSpec {
+                shape: filter_shape,
+                ty: 3,
+                scale: sw,
+                zero_point: zw,
+                data: filter.clone(),
+            },
+            TensorSpec {
+                shape: vec![oc as i32],
+                ty: 2,
+                scale: sx * sw,
+                zero_point: 0,
+                data: bias.iter().flat_map(|b| b.to_le_bytes()).collect(),
+            },
+            TensorSpec {
+                shape: vec![1, oh as i32, ow as i32, oc as i32],
+                ty: 3,
+                scale: sy,
+                zero_point: zy,
+                data: vec![],
+            },
+        ];
+        let padding = Field::I8(if g.same { 0 } else { 1 });
+        let (code, kind, options) = if depthwise {
+            (
+                4,
+                2,
+                vec![
+                    (0, padding),
+                    (1, Field::I32(g.stride as i32)),
+                    (2, Field::I32(g.stride as i32)),
+                    (3, Field::I32(mult as i32)),
+                    (4, Field::I8(if relu6 { 3 } else { 0 })),
+                ],
+            )
+        } else {
+            (
+                3,
+                1,
+                vec![
+                    (0, padding),
+                    (1, Field::I32(g.stride as i32)),
+                    (2, Field::I32(g.stride as i32)),
+                    (3, Field::I8(if relu6 { 3 } else { 0 })),
+                ],
+            )
+        };
+        let bytes = model(
+            &tensors,
+            vec![(code, vec![0, 1, 2], vec![3], kind, options)],
+            vec![0],
+            vec![3],
+        );
+        let (m0, shift) = quantize_multiplier(sx as f64 * sw as f64 / sy as f64);
+        let (lo, hi) = clamp_for(relu6, sy, zy);
+        let mut want = Vec::new();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..oc {
+                    let mut acc = 0i32;
+                    for ky in 0..g.k {
+                        for kx in 0..g.k {
+                            let (iy, ix) = (
+                                (oy * g.stride + ky) as i64 - ph as i64,
+                                (ox * g.stride + kx) as i64 - pw as i64,
+                            );
+                            if iy < 0 || ix < 0 || iy >= g.h as i64 || ix >= g.w as i64 {
+                                continue;
+                            }
+                            let at = (iy as usize * g.w + ix as usize) * g.c;
+                            let channels: Vec<(usize, usize)> = if depthwise {
+                                vec![(o / mult, (ky * g.k + kx) * oc + o)]
+                            } else {
+                                (0..g.c)
+                                    .map(|ic| (ic, ((o * g.k + ky) * g.k + kx) * g.c + ic))
+                                    .collect()
+                            };
+                            for (ic, fi) in channels {
+                                acc += (image[at + ic] as i32 - zx as i32)
+                                    * (filter[fi] as i32 - zw as i32);
+                            }
+                        }
+                    }
+                    acc += bias[o];
+                    let y = mbqm(acc, m0 as i32, shift) as i64 + zy;
+                    want.push(y.clamp(lo, hi));
+                }
+            }
+        }
+        assert_eq!(
+            run(&bytes, &image),
+            want,
+            "depthwise {depthwise}, stride {}, same {}, relu6 {relu6}",
+            g.stride,
+            g.same
+        );
+    }
+
+    #[test]
+    fn conv_2d_with_tflite_semantics() {
+        let mut rng = TestRng(61);
+        for (stride, same, relu6) in [
+            (1, true, false),
+            (2, true, true),
+            (1, false, true),
+            (2, false, false),
+        ] {
+            check_convolution(
+                &mut rng,
+                Geometry {
+                    h: 7,
+                    w: 6,
+                    c: 3,
+                    k: 3,
+                    stride,
+                    same,
+                },
+                false,
+                1,
+                4,
+                relu6,
+            );
+        }
+    }
+
+    #[test]
+    fn depthwise_conv_2d_with_tflite_semantics() {
+        let mut rng = TestRng(62);
+        for (stride, same, mult, relu6) in [
+            (1, true, 1, false),
+            (2, true, 2, true),
+            (1, false, 3, false),
+            (2, false, 1, true),
+        ] {
+            check_convolution(
+                &mut rng,
+                Geometry {
+                    h: 6,
+                    w: 7,
+                    c: 2,
+                    k: 3,
+                    stride,
+                    same,
+                },
+                true,
+                mult,
+                0,
+                relu6,
+            );
+        }
+    }
+
+    #[test]
+    fn pooling_with_tflite_semantics() {
+        let mut rng = TestRng(63);
+        for (code, window, stride, same) in [
+            (1, 3, 2, true),
+            (1, 2, 2, false),
+            (1, 3, 1, true),
+            (17, 2, 2, false),
+            (17, 3, 2, true),
+        ] {
+            let (h, w, c) = (5usize, 6usize, 2usize);
+            let (oh, ph) = window_axis(h, window, stride, same);
+            let (ow, pw) = window_axis(w, window, stride, same);
+            let (scale, zp) = (rng.uniform(0.01, 0.1) as f32, rng.int(0, 256));
+            let tensors = [
+                TensorSpec {
+                    shape: vec![1, h as i32, w as i32, c as i32],
+                    ty: 3,
+                    scale,
+                    zero_point: zp,
+                    data: vec![],
+                },
+                TensorSpec {
+                    shape: vec![1, oh as i32, ow as i32, c as i32],
+                    ty: 3,
+                    scale,
+                    zero_point: zp,
+                    data: vec![],
+                },
+            ];
+            let options = vec![
+                (0, Field::I8(if same { 0 } else { 1 })),
+                (1, Field::I32(stride as i32)),
+                (2, Field::I32(stride as i32)),
+                (3, Field::I32(window as i32)),
+                (4, Field::I32(window as i32)),
+            ];
+            let bytes = model(
+                &tensors,
+                vec![(code, vec![0], vec![1], 5, options)],
+                vec![0],
+                vec![1],
+            );
+            let image: Vec<u8> = (0..h * w * c).map(|_| rng.int(0, 256) as u8).collect();
+            let mut want = Vec::new();
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut vals = Vec::new();
+                        for ky in 0..window {
+                            for kx in 0..window {
+                                let (iy, ix) = (
+                                    (oy * stride + ky) as i64 - ph as i64,
+                                    (ox * stride + kx) as i64 - pw as i64,
+                                );
+                                if iy >= 0 && ix >= 0 && iy < h as i64 && ix < w as i64 {
+                                    vals.push(
+                                        image[(iy as usize * w + ix as usize) * c + ch] as i64,
+                                    );
+                                }
+                            }
+                        }
+                        let count = vals.len() as i64;
+                        want.push(if code == 1 {
+                            (vals.iter().sum::<i64>() + count / 2) / count
+                        } else {
+                            *vals.iter().max().unwrap()
+                        });
+                    }
+                }
+            }
+            assert_eq!(
+                run(&bytes, &image),
+                want,
+                "code {code}, window {window}, stride {stride}, same {same}"
+            );
+        }
+    }
+}
