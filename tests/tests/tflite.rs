@@ -427,34 +427,10 @@ mod layers {
             .map(|_| rng.int(0, 256) as u8)
             .collect();
         let tensors = [
-            TensorSpec {
-                shape: vec![1, g.h as i32, g.w as i32, g.c as i32],
-                ty: 3,
-                scale: sx,
-                zero_point: zx,
-                data: vec![],
-            },
-            TensorSpec {
-                shape: filter_shape,
-                ty: 3,
-                scale: sw,
-                zero_point: zw,
-                data: filter.clone(),
-            },
-            TensorSpec {
-                shape: vec![oc as i32],
-                ty: 2,
-                scale: sx * sw,
-                zero_point: 0,
-                data: bias.iter().flat_map(|b| b.to_le_bytes()).collect(),
-            },
-            TensorSpec {
-                shape: vec![1, oh as i32, ow as i32, oc as i32],
-                ty: 3,
-                scale: sy,
-                zero_point: zy,
-                data: vec![],
-            },
+            uint8_tensor(vec![1, g.h as i32, g.w as i32, g.c as i32], sx, zx, vec![]),
+            uint8_tensor(filter_shape, sw, zw, filter.clone()),
+            bias_tensor(&bias, sx * sw),
+            uint8_tensor(vec![1, oh as i32, ow as i32, oc as i32], sy, zy, vec![]),
         ];
         let padding = Field::I8(if g.same { 0 } else { 1 });
         let (code, kind, options) = if depthwise {
@@ -661,6 +637,120 @@ mod layers {
                 run(&bytes, &image),
                 want,
                 "code {code}, window {window}, stride {stride}, same {same}"
+            );
+        }
+    }
+
+    fn uint8_tensor(shape: Vec<i32>, scale: f32, zero_point: i64, data: Vec<u8>) -> TensorSpec {
+        TensorSpec {
+            shape,
+            ty: 3,
+            scale,
+            zero_point,
+            data,
+        }
+    }
+
+    /// An int32 bias, quantized at the product of input and filter scales.
+    fn bias_tensor(bias: &[i32], scale: f32) -> TensorSpec {
+        TensorSpec {
+            shape: vec![bias.len() as i32],
+            ty: 2,
+            scale,
+            zero_point: 0,
+            data: bias.iter().flat_map(|b| b.to_le_bytes()).collect(),
+        }
+    }
+
+    /// TFLite's uint8 ADD reference kernel for one element.
+    fn tflite_add(
+        a: (i64, f32, i64),
+        b: (i64, f32, i64),
+        out: (f32, i64),
+        range: (i64, i64),
+    ) -> i64 {
+        let twice_max = 2.0 * (a.1 as f64).max(b.1 as f64);
+        let scaled = |(v, s, z): (i64, f32, i64)| {
+            let (m, shift) = quantize_multiplier(s as f64 / twice_max);
+            mbqm(((v - z) as i32) << 20, m as i32, shift)
+        };
+        let (m, shift) = quantize_multiplier(twice_max / ((1 << 20) as f64 * out.0 as f64));
+        (mbqm(scaled(a) + scaled(b), m as i32, shift) as i64 + out.1).clamp(range.0, range.1)
+    }
+
+    /// A FULLY_CONNECTED layer on a [1, 2, 3, 2] input (flattened to depth 12), and a
+    /// residual block: FULLY_CONNECTED to the input's width, then ADD of the input.
+    #[test]
+    fn fully_connected_and_add_with_tflite_semantics() {
+        let mut rng = TestRng(64);
+        for (residual, relu6) in [(false, false), (false, true), (true, false), (true, true)] {
+            let (input_shape, depth, outs) = if residual {
+                (vec![1, 8], 8usize, 8usize)
+            } else {
+                (vec![1, 2, 3, 2], 12, 5)
+            };
+            let (sx, sw, sh, sy) = (
+                rng.uniform(0.01, 0.05) as f32,
+                rng.uniform(0.005, 0.02) as f32,
+                rng.uniform(0.02, 0.1) as f32,
+                rng.uniform(0.02, 0.1) as f32,
+            );
+            let (zx, zw, zh, zy) = (
+                rng.int(0, 256),
+                rng.int(0, 256),
+                rng.int(0, 256),
+                rng.int(0, 256),
+            );
+            let filter: Vec<u8> = (0..outs * depth).map(|_| rng.int(0, 256) as u8).collect();
+            let bias: Vec<i32> = (0..outs).map(|_| rng.int(-3000, 3000) as i32).collect();
+            let image: Vec<u8> = (0..depth).map(|_| rng.int(0, 256) as u8).collect();
+            let activation = || Field::I8(if relu6 { 3 } else { 0 });
+            let mut tensors = vec![
+                uint8_tensor(input_shape, sx, zx, vec![]),
+                uint8_tensor(vec![outs as i32, depth as i32], sw, zw, filter.clone()),
+                bias_tensor(&bias, sx * sw),
+                uint8_tensor(vec![1, outs as i32], sh, zh, vec![]),
+            ];
+            let mut ops = vec![(9, vec![0, 1, 2], vec![3], 8, vec![(0, activation())])];
+            if residual {
+                tensors.push(uint8_tensor(vec![1, outs as i32], sy, zy, vec![]));
+                ops.push((0, vec![3, 0], vec![4], 11, vec![(0, activation())]));
+            }
+            let last = tensors.len() as i32 - 1;
+            let bytes = model(&tensors, ops, vec![0], vec![last]);
+
+            let (m0, shift) = quantize_multiplier(sx as f64 * sw as f64 / sh as f64);
+            let hidden: Vec<i64> = (0..outs)
+                .map(|o| {
+                    let acc: i32 = (0..depth)
+                        .map(|d| {
+                            (image[d] as i32 - zx as i32)
+                                * (filter[o * depth + d] as i32 - zw as i32)
+                        })
+                        .sum::<i32>()
+                        + bias[o];
+                    let (lo, hi) = clamp_for(relu6, sh, zh);
+                    (mbqm(acc, m0 as i32, shift) as i64 + zh).clamp(lo, hi)
+                })
+                .collect();
+            let want: Vec<i64> = if residual {
+                (0..outs)
+                    .map(|i| {
+                        tflite_add(
+                            (hidden[i], sh, zh),
+                            (image[i] as i64, sx, zx),
+                            (sy, zy),
+                            clamp_for(relu6, sy, zy),
+                        )
+                    })
+                    .collect()
+            } else {
+                hidden
+            };
+            assert_eq!(
+                run(&bytes, &image),
+                want,
+                "residual {residual}, relu6 {relu6}"
             );
         }
     }

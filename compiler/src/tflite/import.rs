@@ -128,6 +128,9 @@ fn dims(shape: &[usize]) -> String {
         .join(", ")
 }
 
+/// A tensor's scale and zero point.
+type Quantization = (f64, i64);
+
 struct Importer<'m> {
     model: &'m Model,
     /// Tensor id -> expression naming it in the program.
@@ -208,16 +211,146 @@ impl<'m> Importer<'m> {
         })
     }
 
-    fn convolution(&mut self, op: &Operator) -> Result<(), String> {
-        let (x, w, b, y) = match (op.inputs.as_slice(), op.outputs.as_slice()) {
-            ([x, w, b], [y]) => (*x, *w, *b, *y),
-            _ => {
+    /// Refuses `op` unless each of its named tensors is uint8.
+    fn check_uint8(&self, op: &Operator, tensors: &[(i32, &str)]) -> Result<(), String> {
+        for &(id, role) in tensors {
+            if self.tensor(id).ty != ElementType::UInt8 {
                 return Err(refuse(
                     op,
-                    "it must have an input, a filter, a bias and one output",
-                ))
+                    &format!(
+                        "its {role} is {:?}; this version takes uint8",
+                        self.tensor(id).ty
+                    ),
+                ));
             }
+        }
+        Ok(())
+    }
+
+    /// The tensors (input, filter, bias, output) of a layer with weights, and the
+    /// scales and zero points of its uint8 input, filter and output.
+    fn weighted_layer(&self, op: &Operator) -> Result<([i32; 4], [Quantization; 3]), String> {
+        let ([x, w, b], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
+            return Err(refuse(
+                op,
+                "it must have an input, a filter, a bias and one output",
+            ));
         };
+        if *b < 0 {
+            return Err(refuse(op, "it has no bias"));
+        }
+        let roles = [(*x, "input"), (*w, "filter"), (*y, "output")];
+        self.check_uint8(op, &roles)?;
+        let mut quantization = [(0.0, 0); 3];
+        for (q, (id, role)) in quantization.iter_mut().zip(roles) {
+            *q = scale_zp(self.tensor(id), op, role)?;
+        }
+        Ok(([*x, *w, *b, *y], quantization))
+    }
+
+    /// FULLY_CONNECTED: the input flattened to [batches, depth] times the
+    /// transposed [outputs, depth] filter, plus bias, requantized like a convolution.
+    fn fully_connected(&mut self, op: &Operator) -> Result<(), String> {
+        let ([x, w, b, y], [(sx, zx), (sw, zw), (sy, zy)]) = self.weighted_layer(op)?;
+        let Options::FullyConnected {
+            activation,
+            weights_format,
+            ..
+        } = &op.options
+        else {
+            return Err(refuse(op, "its options are missing"));
+        };
+        if *weights_format != 0 {
+            return Err(refuse(op, "shuffled weights"));
+        }
+        let ws = self.shape(w);
+        let [outputs, depth] = ws[..] else {
+            return Err(refuse(
+                op,
+                &format!("filter of shape {ws:?}, not [outputs, depth]"),
+            ));
+        };
+        let elements: usize = self.shape(x).iter().product();
+        if depth == 0 || !elements.is_multiple_of(depth) {
+            return Err(refuse(
+                op,
+                &format!("an input of {elements} elements for filters of depth {depth}"),
+            ));
+        }
+        let batches = elements / depth;
+        // [O, D] -> [D, O], so the product is input @ filter.
+        let filter = self.constant(w, op)?;
+        let mut transposed = vec![0; filter.len()];
+        for o in 0..outputs {
+            for d in 0..depth {
+                transposed[d * outputs + o] = filter[o * depth + d];
+            }
+        }
+        let wname = self.weight(w, vec![depth, outputs], transposed, "sint<16>");
+        let bias = self.constant(b, op)?;
+        let bname = self.weight(b, vec![bias.len()], bias, "sint<32>");
+        let (m0, shift) = quantize_multiplier(sx * sw / sy);
+        let (lo, hi) = clamp_range(*activation, sy, zy, op)?;
+        let xin = self.input(x, op)?;
+        let name = format!("t{y}");
+        let _ = writeln!(
+            self.body,
+            "    // op {} FULLY_CONNECTED: scale {sx} * {sw} / {sy}\n    let {name} = reshape(tflite::requantize((reshape({xin}, [{batches}, {depth}]) - {zx}) as sint<32> @ ({wname} - {zw}) as sint<32> + {bname}, {m0}, {shift}, {zy}, {lo}, {hi}, EXACT), [{}]);",
+            op.index,
+            dims(&self.shape(y))
+        );
+        self.names.insert(y, name);
+        Ok(())
+    }
+
+    /// ADD of two uint8 tensors of the same shape, as TFLite's reference kernel:
+    /// both inputs are brought to a common scale (twice the larger input scale)
+    /// with 20 bits of headroom, added, and the sum requantized to the output.
+    fn add(&mut self, op: &Operator) -> Result<(), String> {
+        let ([a, b], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
+            return Err(refuse(op, "it must have two inputs and one output"));
+        };
+        let Options::Add { activation } = &op.options else {
+            return Err(refuse(op, "its options are missing"));
+        };
+        self.check_uint8(
+            op,
+            &[(*a, "first input"), (*b, "second input"), (*y, "output")],
+        )?;
+        if self.shape(*a) != self.shape(*b) {
+            return Err(refuse(
+                op,
+                &format!(
+                    "inputs of shapes {:?} and {:?} (broadcasting is not imported)",
+                    self.shape(*a),
+                    self.shape(*b)
+                ),
+            ));
+        }
+        let ((sa, za), (sb, zb), (sy, zy)) = (
+            scale_zp(self.tensor(*a), op, "first input")?,
+            scale_zp(self.tensor(*b), op, "second input")?,
+            scale_zp(self.tensor(*y), op, "output")?,
+        );
+        const LEFT_SHIFT: i32 = 20;
+        let twice_max = 2.0 * sa.max(sb);
+        let (ma, sha) = quantize_multiplier(sa / twice_max);
+        let (mb, shb) = quantize_multiplier(sb / twice_max);
+        let (my, shy) = quantize_multiplier(twice_max / ((1u64 << LEFT_SHIFT) as f64 * sy));
+        let (lo, hi) = clamp_range(*activation, sy, zy, op)?;
+        let (ain, bin) = (self.input(*a, op)?, self.input(*b, op)?);
+        let name = format!("t{y}");
+        let _ = writeln!(
+            self.body,
+            "    // op {} ADD: scales {sa} + {sb} -> {sy}\n    let {name} = tflite::requantize(tflite::multiply_by_quantized_multiplier(({ain} - {za}) as sint<32> << {LEFT_SHIFT}, {ma}, {sha}, EXACT) + tflite::multiply_by_quantized_multiplier(({bin} - {zb}) as sint<32> << {LEFT_SHIFT}, {mb}, {shb}, EXACT), {my}, {shy}, {zy}, {lo}, {hi}, EXACT);",
+            op.index
+        );
+        self.names.insert(*y, name);
+        Ok(())
+    }
+
+    fn convolution(&mut self, op: &Operator) -> Result<(), String> {
+        let ([x, w, b, y], [(sx, zx), (sw, zw), (sy, zy)]) = self.weighted_layer(op)?;
         let depthwise = op.code == code::DEPTHWISE_CONV_2D;
         let (padding, stride, dilation, activation, multiplier) = match &op.options {
             Options::Conv2d {
@@ -238,22 +371,6 @@ impl<'m> Importer<'m> {
         if dilation != [1, 1] {
             return Err(refuse(op, &format!("dilation {dilation:?}")));
         }
-        for (id, role) in [(x, "input"), (w, "filter"), (y, "output")] {
-            if self.tensor(id).ty != ElementType::UInt8 {
-                return Err(refuse(
-                    op,
-                    &format!(
-                        "its {role} is {:?}; this version takes uint8",
-                        self.tensor(id).ty
-                    ),
-                ));
-            }
-        }
-        let ((sx, zx), (sw, zw), (sy, zy)) = (
-            scale_zp(self.tensor(x), op, "input")?,
-            scale_zp(self.tensor(w), op, "filter")?,
-            scale_zp(self.tensor(y), op, "output")?,
-        );
         let ws = self.shape(w);
         let filter = self.constant(w, op)?;
         let (our_shape, values) = if depthwise {
@@ -432,6 +549,8 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
         match op.code {
             code::CONV_2D | code::DEPTHWISE_CONV_2D => im.convolution(op)?,
             code::AVERAGE_POOL_2D | code::MAX_POOL_2D => im.pool(op)?,
+            code::FULLY_CONNECTED => im.fully_connected(op)?,
+            code::ADD => im.add(op)?,
             code::RESHAPE => {
                 let (x, y) = (op.inputs[0], op.outputs[0]);
                 let xin = im.input(x, op)?;
@@ -443,7 +562,7 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
                 result = Some(op.inputs[0]);
             }
             code::SOFTMAX => return Err(refuse(op, "a SOFTMAX before the last operator")),
-            _ => return Err(refuse(op, "this version imports CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a final SOFTMAX")),
+            _ => return Err(refuse(op, "this version imports CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a final SOFTMAX")),
         }
     }
     let logits = result.unwrap_or(model.outputs[0]);
