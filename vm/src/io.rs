@@ -1,5 +1,5 @@
-//! Input and output files: `.npy` tensors converted to and from ring elements,
-//! with every mismatch (shape, dtype, range, missing file) reported by name.
+//! Input and output files: `.npy` tensors (and raw-byte inputs) converted to and
+//! from ring elements, with every mismatch (shape, dtype, range, missing file) reported by name.
 
 use crate::bytecode::Program;
 use crate::ring::{signed_bits, RingTensor};
@@ -169,10 +169,38 @@ pub fn encode_f64(data: &[f64], ty: &TensorType) -> Result<RingTensor, VmError> 
     Ok(RingTensor::new(ty.shape.clone(), ring))
 }
 
-/// Reads one input of type `ty` from a `.npy` file.
+/// Whether `path` names a raw-bytes input (`.bin` or `.raw`): one unsigned byte
+/// per element in row-major order, as images and other uint8 data are often kept.
+fn is_raw_bytes(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("bin" | "raw")
+    )
+}
+
+/// Reads raw bytes as the unsigned values of a tensor of `shape`.
+fn read_raw_bytes(path: &Path, shape: &[usize]) -> Result<Numbers, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let want: usize = shape.iter().product();
+    if bytes.len() != want {
+        return Err(format!(
+            "{} holds {} bytes, but the program declares {want} elements of shape {shape:?} (raw inputs are one byte per element)",
+            path.display(),
+            bytes.len()
+        ));
+    }
+    Ok(Numbers::Int(bytes.into_iter().map(i128::from).collect()))
+}
+
+/// Reads one input of type `ty` from a `.npy` file or a raw-bytes file.
 pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor, VmError> {
     let what = format!("input '{name}' ({})", path.display());
-    let (shape, numbers) = read_numbers(path).map_err(VmError::Input)?;
+    let (shape, numbers) = if is_raw_bytes(path) {
+        read_raw_bytes(path, &ty.shape).map(|n| (ty.shape.clone(), n))
+    } else {
+        read_numbers(path)
+    }
+    .map_err(|e| VmError::Input(format!("input '{name}': {e}")))?;
     if shape != ty.shape {
         return Err(VmError::Input(format!(
             "{what} has shape {shape:?}, but the program declares {ty}"

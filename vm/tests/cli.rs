@@ -1,4 +1,4 @@
-//! The `mpcvm` command line end to end: run-local and run with .npy inputs,
+//! The `mpcvm` command line end to end: run-local and run with .npy and raw-byte inputs,
 //! outputs only at their receivers, the JSON figures line, disassembly, and
 //! clear errors for bad bytecode and bad inputs.
 
@@ -200,6 +200,47 @@ fn bad_bytecode_and_bad_inputs_get_clear_errors() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside the range"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn raw_byte_inputs_are_one_unsigned_byte_per_element() {
+    let dir = setup("raw");
+    // a = 8 * (0..32): bytes up to 248 must read as unsigned values.
+    let bytes: Vec<u8> = (0..32u8).map(|v| v * 8).collect();
+    std::fs::write(dir.join("a.bin"), &bytes).unwrap();
+    let run = |a: &str| {
+        mpcvm(
+            &[
+                "run-local",
+                "matmul.mpcb",
+                "--input",
+                &format!("0={a}"),
+                "--input",
+                "1=b.npy",
+                "--out",
+                "out",
+            ],
+            &dir,
+        )
+    };
+    let out = run("a.bin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<i64> = expected_product().iter().map(|v| v * 8).collect();
+    assert_eq!(read_npy(&dir.join("out/party1/product.npy")), want);
+
+    std::fs::write(dir.join("short.raw"), &bytes[..31]).unwrap();
+    let out = run("short.raw");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("input 'a'") && err.contains("31 bytes") && err.contains("32 elements"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

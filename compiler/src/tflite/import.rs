@@ -620,9 +620,10 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
     };
     let _ = writeln!(program, "{reveal_line}\n}}");
     let description = format!(
-        "Model owner (party 0): weights/<name>.npy for {} weight tensors (int64 values of uint8 weights and int32 biases).\nClient (party 1): image.npy, shape {:?}, uint8 values (the model's input '{}', scale {}, zero point {}).\nClient receives: {described}.\n",
+        "Model owner (party 0): weights/<name>.npy for {} weight tensors (int64 values of uint8 weights and int32 biases).\nClient (party 1): image.npy, shape {:?}, uint8 values, or image.bin, its {} bytes in row-major order (the model's input '{}', scale {}, zero point {}).\nClient receives: {described}.\n",
         im.weights.len(),
         image_shape,
+        image_shape.iter().product::<usize>(),
         image.name,
         image.quantization.as_ref().map_or(1.0, |q| q.scale[0]),
         image.quantization.as_ref().and_then(|q| q.zero_point.first().copied()).unwrap_or(0)
