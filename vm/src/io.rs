@@ -1,5 +1,6 @@
 //! Input and output files: `.npy` tensors (and raw-byte inputs) converted to and
-//! from ring elements, with every mismatch (shape, dtype, range, missing file) reported by name.
+//! from ring elements, with every mismatch (shape, dtype, range, missing file)
+//! reported by name.
 
 use crate::bytecode::Program;
 use crate::ring::{signed_bits, RingTensor};
