@@ -186,6 +186,76 @@ fn requantization_matches_tflite_bit_for_bit() {
     }
 }
 
+/// Per-channel requantization: each channel has its own multiplier and shift,
+/// left or right; exact mode is bit-identical to TFLite, probabilistic within one.
+#[test]
+fn per_channel_requantization_matches_tflite_bit_for_bit() {
+    use mpc_tests::*;
+    let mut rng = TestRng(52);
+    let multipliers: [i32; 6] = [
+        1 << 30,
+        1_518_500_250,
+        i32::MAX,
+        1_234_567_890,
+        1_900_000_123,
+        1_300_000_001,
+    ];
+    let shifts = [0, -1, -7, -12, 2, -3];
+    let c = multipliers.len();
+    let max_right = shifts.iter().map(|&s: &i32| (-s).max(0)).max().unwrap();
+    let per_channel = |f: &dyn Fn(i32, i32) -> i64| {
+        let v: Vec<String> = multipliers
+            .iter()
+            .zip(shifts)
+            .map(|(&m, s)| f(m, s).to_string())
+            .collect();
+        format!("[{}]", v.join(", "))
+    };
+    let scales = per_channel(&|m, s| (m as i64) << s.max(0));
+    let aligns = per_channel(&|_, s| 1 << (max_right - (-s).max(0)));
+    let halves = per_channel(&|_, s| if s < 0 { 1 << (max_right - 1) } else { 0 });
+    let downs = per_channel(&|_, s| if s < 0 { 1 << (max_right + s) } else { 0 });
+    let rows = 80;
+    let mut acc: Vec<f64> = rng.ints(rows * c / 2, -(1 << 22), 1 << 22);
+    acc.extend(rng.ints(rows * c / 2, -1000, 1000));
+    let text = format!(
+        "import tflite; party a = 0;
+         fn main() {{
+             let acc: sint<32>[{rows}, {c}] = input(a);
+             let exact = tflite::multiply_by_quantized_multiplier_per_channel(acc, {scales}, {aligns}, {halves}, {downs}, {max_right}, true);
+             let rounded = tflite::multiply_by_quantized_multiplier_per_channel(acc, {scales}, {aligns}, {halves}, {downs}, {max_right}, false);
+             reveal exact to a; reveal rounded to a;
+         }}"
+    );
+    let compiled = compile_text(&text, mpcc::elaborate::Options::default());
+    let ins = inputs(&compiled.program, &[("acc", acc.clone())]);
+    let out = run_clear(&compiled.program, &ins, 5);
+    let want: Vec<f64> = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            reference_arith::multiply_by_quantized_multiplier(
+                x as i32,
+                multipliers[i % c],
+                shifts[i % c],
+            ) as f64
+        })
+        .collect();
+    assert_eq!(output(&compiled.program, &out, "exact"), want);
+    for (g, w) in output(&compiled.program, &out, "rounded").iter().zip(&want) {
+        assert!((g - w).abs() <= 1.0, "{g} vs {w}");
+    }
+    // The exact output under rep3 too (the probabilistic one draws other randomness).
+    let rep3 = run_rep3(&compiled.program, &ins);
+    let exact = compiled
+        .program
+        .outputs
+        .iter()
+        .position(|o| o.name == "exact")
+        .unwrap();
+    assert_eq!(rep3[0].outputs[exact], out.outputs[exact]);
+}
+
 fn reference_logits() -> Vec<u8> {
     let bytes = std::fs::read(shared_dir().join("models/MNISTnet_uint8_quant.t10k_ref_logits.npy"))
         .unwrap();
