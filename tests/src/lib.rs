@@ -78,6 +78,19 @@ pub fn inputs(program: &Program, values: &[(&str, Vec<f64>)]) -> Vec<Option<Ring
 }
 
 /// Runs under the clear backend with a fixed seed.
+/// The model owner's inputs of an imported TFLite model, by name.
+pub fn weight_values(im: &mpcc::tflite::import::Imported) -> Vec<(&str, Vec<f64>)> {
+    im.weights
+        .iter()
+        .map(|w| {
+            (
+                w.name.as_str(),
+                w.values.iter().map(|&v| v as f64).collect(),
+            )
+        })
+        .collect()
+}
+
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
     run_local(program, inputs, Some(seed)).unwrap_or_else(|e| panic!("run failed: {e}"))
 }

@@ -275,10 +275,9 @@ fn imported(exact: bool) -> (mpcc::driver::Compiled, Vec<(String, Vec<f64>)>) {
         .program
         .replace("const EXACT = false;", &format!("const EXACT = {exact};"));
     let c = mpc_tests::compile_text(&text, mpcc::elaborate::Options::default());
-    let weights = im
-        .weights
-        .iter()
-        .map(|w| (w.name.clone(), w.values.iter().map(|&v| v as f64).collect()))
+    let weights = mpc_tests::weight_values(&im)
+        .into_iter()
+        .map(|(name, values)| (name.to_string(), values))
         .collect();
     (c, weights)
 }
@@ -437,16 +436,7 @@ mod layers {
                 .replace("const EXACT = false;", "const EXACT = true;"),
             Default::default(),
         );
-        let mut values: Vec<(&str, Vec<f64>)> = im
-            .weights
-            .iter()
-            .map(|w| {
-                (
-                    w.name.as_str(),
-                    w.values.iter().map(|&v| v as f64).collect(),
-                )
-            })
-            .collect();
+        let mut values = weight_values(&im);
         values.push(("image", image.iter().map(|&p| p as f64).collect()));
         let out = run_clear(&c.program, &inputs(&c.program, &values), 1);
         output(&c.program, &out, "logits")

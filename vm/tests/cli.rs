@@ -21,6 +21,14 @@ fn mpcvm(args: &[&str], dir: &Path) -> std::process::Output {
         .expect("mpcvm runs")
 }
 
+fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn write_npy(path: &Path, shape: &[u64], data: &[i64]) {
     let f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut w = npyz::WriteOptions::<i64>::new()
@@ -86,11 +94,7 @@ fn run_local_writes_outputs_to_their_receivers_and_a_json_line() {
         ],
         &dir,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("NO SECURITY") && stderr.contains("FIXED by --seed"),
@@ -129,11 +133,7 @@ fn run_one_party_writes_only_its_outputs() {
         ],
         &dir,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(dir.join("out/party1/product.npy").exists());
     assert!(!dir.join("out/party0").exists());
     std::fs::remove_dir_all(&dir).ok();
@@ -143,7 +143,7 @@ fn run_one_party_writes_only_its_outputs() {
 fn disasm_prints_the_listing() {
     let dir = setup("disasm");
     let out = mpcvm(&["disasm", "matmul.mpcb"], &dir);
-    assert!(out.status.success());
+    assert_succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("matmul r"));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -225,11 +225,7 @@ fn raw_byte_inputs_are_one_unsigned_byte_per_element() {
         )
     };
     let out = run("a.bin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let want: Vec<i64> = expected_product().iter().map(|v| v * 8).collect();
     assert_eq!(read_npy(&dir.join("out/party1/product.npy")), want);
 
@@ -355,11 +351,7 @@ fn run_local_runs_three_processes_under_rep3() {
         ],
         &dir,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("honest majority"));
     for p in 0..2 {
         assert_eq!(

@@ -56,34 +56,42 @@ fn hello(party: usize, hash: u8) -> Hello {
     }
 }
 
+/// Runs `party(p)` for `n` parties at once, each on its own thread (they must
+/// all run for their connections to form); returns the results in party order.
+fn each_party<T: Send>(n: usize, party: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|p| {
+                let party = &party;
+                s.spawn(move || party(p))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn three_parties_exchange_large_messages_and_count_them() {
     let dir = scratch("exchange");
     setup(&dir, 3);
-    let handles: Vec<_> = (0..3)
-        .map(|p| {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
-                for round in 0..3u8 {
-                    // 8 MB to every peer at once: more than the kernel buffers.
-                    let out: Vec<Vec<u8>> = (0..3)
-                        .map(|j| vec![round ^ (p as u8) ^ (j as u8); 8 << 20])
-                        .collect();
-                    let got = net.exchange(out).unwrap();
-                    for (j, msg) in got.iter().enumerate() {
-                        if j != p {
-                            assert_eq!(msg.len(), 8 << 20);
-                            assert!(msg.iter().all(|&b| b == round ^ (j as u8) ^ (p as u8)));
-                        }
-                    }
+    let figures = each_party(3, |p| {
+        let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
+        for round in 0..3u8 {
+            // 8 MB to every peer at once: more than the kernel buffers.
+            let out: Vec<Vec<u8>> = (0..3)
+                .map(|j| vec![round ^ (p as u8) ^ (j as u8); 8 << 20])
+                .collect();
+            let got = net.exchange(out).unwrap();
+            for (j, msg) in got.iter().enumerate() {
+                if j != p {
+                    assert_eq!(msg.len(), 8 << 20);
+                    assert!(msg.iter().all(|&b| b == round ^ (j as u8) ^ (p as u8)));
                 }
-                net.figures()
-            })
-        })
-        .collect();
-    for h in handles {
-        let f = h.join().unwrap();
+            }
+        }
+        net.figures()
+    });
+    for f in figures {
         assert_eq!(f.rounds, 3);
         assert_eq!(f.bytes_sent, 3 * 2 * (8 << 20));
         assert_eq!(f.bytes_received, 3 * 2 * (8 << 20));
@@ -95,15 +103,9 @@ fn three_parties_exchange_large_messages_and_count_them() {
 fn a_peer_running_another_program_is_refused_with_the_reason() {
     let dir = scratch("mismatch");
     setup(&dir, 3);
-    let handles: Vec<_> = (0..3)
-        .map(|p| {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                Network::connect(config(&dir, p, p), &hello(p, if p == 2 { 9 } else { 7 })).err()
-            })
-        })
-        .collect();
-    let errors: Vec<Option<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let errors = each_party(3, |p| {
+        Network::connect(config(&dir, p, p), &hello(p, if p == 2 { 9 } else { 7 })).err()
+    });
     let e0 = errors[0].clone().expect("party 0 refuses");
     assert!(e0.contains("party 2 runs another program"), "{e0}");
     let e2 = errors[2].clone().expect("party 2 refuses");
@@ -128,28 +130,23 @@ fn a_certificate_not_in_the_hosts_file_is_refused() {
         c.connect_timeout = Duration::from_secs(2);
         c
     };
-    let honest: Vec<_> = (0..2)
-        .map(|p| {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                let mut c = config(&dir, p, p);
-                c.connect_timeout = Duration::from_secs(2);
-                Network::connect(c, &hello(p, 7)).err()
-            })
-        })
-        .collect();
-    let bad = Network::connect(impostor(&dir), &hello(2, 7))
-        .err()
-        .expect("the impostor is refused");
+    let mut errors = each_party(3, |p| {
+        let c = if p == 2 {
+            impostor(&dir)
+        } else {
+            let mut c = config(&dir, p, p);
+            c.connect_timeout = Duration::from_secs(2);
+            c
+        };
+        Network::connect(c, &hello(p, 7)).err()
+    });
+    let bad = errors.pop().unwrap().expect("the impostor is refused");
     assert!(
         bad.contains("refused") || bad.contains("cannot reach"),
         "{bad}"
     );
-    for h in honest {
-        let e = h
-            .join()
-            .unwrap()
-            .expect("the honest parties do not accept the impostor");
+    for e in errors {
+        let e = e.expect("the honest parties do not accept the impostor");
         assert!(
             e.contains("did not connect in time") || e.contains("cannot reach party 2"),
             "{e}"
@@ -162,26 +159,21 @@ fn a_certificate_not_in_the_hosts_file_is_refused() {
 fn a_vanished_peer_is_reported_quickly() {
     let dir = scratch("vanish");
     setup(&dir, 3);
-    let handles: Vec<_> = (0..3)
-        .map(|p| {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
-                net.exchange(vec![vec![1]; 3]).unwrap();
-                if p == 1 {
-                    return None; // party 1 exits: its connections close
-                }
-                let start = Instant::now();
-                let e = net
-                    .exchange(vec![vec![2]; 3])
-                    .err()
-                    .expect("the round fails");
-                Some((e, start.elapsed()))
-            })
-        })
-        .collect();
-    for (p, h) in handles.into_iter().enumerate() {
-        if let Some((e, took)) = h.join().unwrap() {
+    let outcomes = each_party(3, |p| {
+        let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
+        net.exchange(vec![vec![1]; 3]).unwrap();
+        if p == 1 {
+            return None; // party 1 exits: its connections close
+        }
+        let start = Instant::now();
+        let e = net
+            .exchange(vec![vec![2]; 3])
+            .err()
+            .expect("the round fails");
+        Some((e, start.elapsed()))
+    });
+    for (p, outcome) in outcomes.into_iter().enumerate() {
+        if let Some((e, took)) = outcome {
             assert!(e.contains("party 1"), "party {p}: {e}");
             assert!(took < Duration::from_secs(4), "party {p} took {took:?}");
         }
@@ -193,24 +185,19 @@ fn a_vanished_peer_is_reported_quickly() {
 fn simulated_latency_delays_every_round() {
     let dir = scratch("latency");
     setup(&dir, 3);
-    let handles: Vec<_> = (0..3)
-        .map(|p| {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                let mut c = config(&dir, p, p);
-                c.latency = Duration::from_millis(40);
-                let mut net = Network::connect(c, &hello(p, 7)).unwrap();
-                let start = Instant::now();
-                for _ in 0..5 {
-                    net.exchange(vec![vec![1]; 3]).unwrap();
-                }
-                start.elapsed()
-            })
-        })
-        .collect();
-    for h in handles {
+    let times = each_party(3, |p| {
+        let mut c = config(&dir, p, p);
+        c.latency = Duration::from_millis(40);
+        let mut net = Network::connect(c, &hello(p, 7)).unwrap();
+        let start = Instant::now();
+        for _ in 0..5 {
+            net.exchange(vec![vec![1]; 3]).unwrap();
+        }
+        start.elapsed()
+    });
+    for took in times {
         // Each round waits for messages that were each held back 40 ms.
-        assert!(h.join().unwrap() >= Duration::from_millis(5 * 40));
+        assert!(took >= Duration::from_millis(5 * 40));
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -219,29 +206,24 @@ fn simulated_latency_delays_every_round() {
 fn a_silent_peer_fails_the_round_after_the_timeout() {
     let dir = scratch("silent");
     setup(&dir, 3);
-    let handles: Vec<_> = (0..3)
-        .map(|p| {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                let mut c = config(&dir, p, p);
-                c.io_timeout = Duration::from_secs(1);
-                let mut net = Network::connect(c, &hello(p, 7)).unwrap();
-                if p == 1 {
-                    // Stays connected but never answers.
-                    std::thread::sleep(Duration::from_millis(2500));
-                    return None;
-                }
-                let start = Instant::now();
-                let e = net
-                    .exchange(vec![vec![1]; 3])
-                    .err()
-                    .expect("the round fails");
-                Some((e, start.elapsed()))
-            })
-        })
-        .collect();
-    for h in handles {
-        if let Some((e, took)) = h.join().unwrap() {
+    let outcomes = each_party(3, |p| {
+        let mut c = config(&dir, p, p);
+        c.io_timeout = Duration::from_secs(1);
+        let mut net = Network::connect(c, &hello(p, 7)).unwrap();
+        if p == 1 {
+            // Stays connected but never answers.
+            std::thread::sleep(Duration::from_millis(2500));
+            return None;
+        }
+        let start = Instant::now();
+        let e = net
+            .exchange(vec![vec![1]; 3])
+            .err()
+            .expect("the round fails");
+        Some((e, start.elapsed()))
+    });
+    for outcome in outcomes {
+        if let Some((e, took)) = outcome {
             assert!(e.contains("party 1 sent nothing for 1 s"), "{e}");
             assert!(took < Duration::from_secs(3), "took {took:?}");
         }

@@ -130,6 +130,11 @@ impl Op {
             Op::Input { .. } | Op::Output { .. } | Op::Yield | Op::Return | Op::Call(_)
         )
     }
+    /// Operations whose result depends only on their arguments: no effect and no
+    /// nested blocks, so two with equal arguments compute the same value.
+    pub fn is_pure(&self) -> bool {
+        !self.has_effect() && !matches!(self, Op::For { .. } | Op::If { .. })
+    }
 }
 
 #[derive(Clone, Debug)]

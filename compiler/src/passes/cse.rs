@@ -16,19 +16,6 @@ pub fn eliminate_common_subexpressions(f: &mut Function) {
     walk(f, entry, &mut scopes, &mut alias);
 }
 
-fn pure(op: &Op) -> bool {
-    !matches!(
-        op,
-        Op::Input { .. }
-            | Op::Output { .. }
-            | Op::Call(_)
-            | Op::For { .. }
-            | Op::If { .. }
-            | Op::Yield
-            | Op::Return
-    )
-}
-
 fn walk(
     f: &mut Function,
     b: Block,
@@ -46,7 +33,7 @@ fn walk(
             .collect();
         f.insts[i].args = args.clone().into();
         let d = &f.insts[i];
-        if pure(&d.op) && d.results.len() == 1 {
+        if d.op.is_pure() && d.results.len() == 1 {
             let r = d.results[0];
             let key = format!("{:?} {:?} {}", d.op, args, f.ty(r));
             if let Some(&earlier) = scopes.iter().rev().find_map(|s| s.get(&key)) {

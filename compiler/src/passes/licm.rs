@@ -12,19 +12,9 @@ pub fn hoist_invariants(f: &mut Function) {
     hoist_in(f, entry);
 }
 
+/// Pure operations except divisions (see the module comment).
 fn movable(op: &Op) -> bool {
-    !matches!(
-        op,
-        Op::Input { .. }
-            | Op::Output { .. }
-            | Op::Call(_)
-            | Op::For { .. }
-            | Op::If { .. }
-            | Op::Yield
-            | Op::Return
-            | Op::Div
-            | Op::Rem
-    )
+    op.is_pure() && !matches!(op, Op::Div | Op::Rem)
 }
 
 /// Values defined in `b` and the blocks nested in it.

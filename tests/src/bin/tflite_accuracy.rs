@@ -34,16 +34,7 @@ fn main() {
     };
     let (_, pixels) = mnist::images("t10k");
     let labels = mnist::labels("t10k");
-    let weights: Vec<(&str, Vec<f64>)> = im
-        .weights
-        .iter()
-        .map(|w| {
-            (
-                w.name.as_str(),
-                w.values.iter().map(|&v| v as f64).collect(),
-            )
-        })
-        .collect();
+    let weights = weight_values(&im);
     let (mut identical, mut within_one, mut correct, mut reference_correct) = (0, 0, 0, 0);
     for i in 0..count {
         let mut values = weights.clone();
