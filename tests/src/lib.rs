@@ -2,6 +2,7 @@
 //! locating the repository and `../shared`, reading MNIST, writing `.npy` files,
 //! and compiling and running programs in-process.
 
+pub mod mobilenet;
 pub mod reference;
 pub mod tflite_builder;
 

@@ -126,11 +126,13 @@ pub struct TensorSpec {
     pub data: Vec<u8>,
 }
 
-/// A model with one subgraph: `tensors`, operators `(builtin code, inputs, outputs,
-/// options type, options fields)`, graph inputs and outputs.
+/// An operator: builtin code, input tensors, output tensors, options type, options fields.
+pub type OperatorSpec = (i32, Vec<i32>, Vec<i32>, u8, Vec<(usize, Field)>);
+
+/// A model with one subgraph: `tensors`, operators, graph inputs and outputs.
 pub fn model(
     tensors: &[TensorSpec],
-    ops: Vec<(i32, Vec<i32>, Vec<i32>, u8, Vec<(usize, Field)>)>,
+    ops: Vec<OperatorSpec>,
     inputs: Vec<i32>,
     outputs: Vec<i32>,
 ) -> Vec<u8> {

@@ -815,3 +815,30 @@ mod layers {
         }
     }
 }
+
+/// MobileNet V1 builds from the imported layers across its range of widths and
+/// resolutions: 28 convolutions (weights and bias each), average pooling, argmax.
+#[test]
+fn mobilenet_v1_imports_and_compiles_at_every_width_and_resolution() {
+    use mpc_tests::mobilenet::mobilenet_v1;
+    use mpcc::tflite::import::{import, Reveal};
+    for (width, resolution) in [(0.25, 96), (0.5, 128), (0.75, 160), (1.0, 224)] {
+        let m = mpcc::tflite::parse(&mobilenet_v1(width, resolution, 1)).unwrap();
+        let im = import(&m, "mobilenet.tflite", Reveal::Argmax).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(im.weights.len(), 56);
+        // Parameters: the first convolution, 13 depthwise and pointwise pairs, the classifier.
+        let c = |n: usize| (n as f64 * width) as usize;
+        let mut expected = 27 * c(32) + c(32);
+        let mut channels = c(32);
+        for outs in [64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024] {
+            expected += 10 * channels + channels * c(outs) + c(outs);
+            channels = c(outs);
+        }
+        expected += channels * 1001 + 1001;
+        let total: usize = im.weights.iter().map(|w| w.values.len()).sum();
+        assert_eq!(total, expected, "{width} {resolution}");
+        let compiled = mpc_tests::compile_text(&im.program, Default::default());
+        let image = &compiled.program.inputs.last().unwrap();
+        assert_eq!(image.ty.shape, vec![1, resolution, resolution, 3]);
+    }
+}
