@@ -830,7 +830,9 @@ fn mobilenet_v1_imports_and_compiles_at_every_width_and_resolution() {
         let c = |n: usize| (n as f64 * width) as usize;
         let mut expected = 27 * c(32) + c(32);
         let mut channels = c(32);
-        for outs in [64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024] {
+        for outs in [
+            64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024,
+        ] {
             expected += 10 * channels + channels * c(outs) + c(outs);
             channels = c(outs);
         }

@@ -6,9 +6,10 @@
 //! carry into bit K-1 of their sum comes from a tree: generate g = a & b and
 //! propagate p = a ^ b of the K-1 lower bits (one round), then each level
 //! combines neighbouring blocks, G = G_hi ^ P_hi G_lo and P = P_hi P_lo, halving
-//! the blocks (ceil(log2(K - 1)) rounds; the last level needs G only). Before
-//! every AND the fields of all elements are packed densely into words, so a
-//! level costs its live bits, about 2 K bits per element in all. The top bit
+//! the blocks (ceil(log2(K - 1)) rounds; the last level needs G only). The bits
+//! are held as bit planes (see `planes.rs`), so a level is a few word operations
+//! per 64 elements, and sent densely, so a level costs its live bits, about 2 K
+//! bits per element in all. The top bit
 //! a ^ b ^ carry becomes arithmetic as s2 + (1 - 2 s2) t with t = s0 ^ s1
 //! known to party 0 and s2 to parties 1 and 2 (see `bit_to_arith`): two rounds, one
 //! element from each party.
@@ -20,87 +21,58 @@
 //!   earlier element. Max pooling compares the window positions, a padding
 //!   position standing in for by the window's first real element.
 
+use super::planes::Planes;
 use super::*;
 use crate::shape::PoolGeometry;
 
-fn mask(bits: u32) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    }
+/// Bit planes of both share components (bit operations act on both alike, so they are local).
+struct SharedPlanes {
+    a: Planes,
+    b: Planes,
 }
 
-/// Bits 0, 2, 4, ... of `x`, packed into the low half.
-fn even_bits(x: u64) -> u64 {
-    let mut x = x & 0x5555_5555_5555_5555;
-    x = (x | (x >> 1)) & 0x3333_3333_3333_3333;
-    x = (x | (x >> 2)) & 0x0F0F_0F0F_0F0F_0F0F;
-    x = (x | (x >> 4)) & 0x00FF_00FF_00FF_00FF;
-    x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF;
-    (x | (x >> 16)) & 0x0000_0000_FFFF_FFFF
-}
-
-/// A stream of fixed-width bit fields packed densely into words.
-struct Packer {
-    words: Vec<u64>,
-    f: usize,
-}
-
-impl Packer {
-    fn new(count: usize, f: u32) -> Packer {
-        Packer {
-            words: vec![0; (count * f as usize).div_ceil(64)],
-            f: f as usize,
+impl SharedPlanes {
+    fn from_words(w: &Words, count: usize) -> SharedPlanes {
+        SharedPlanes {
+            a: Planes::from_values(&w.a, count),
+            b: Planes::from_values(&w.b, count),
         }
     }
-    /// Writes field `i` (`v` has no bits above the field width).
-    fn put(&mut self, i: usize, v: u64) {
-        let (w, o) = (i * self.f / 64, i * self.f % 64);
-        self.words[w] |= v << o;
-        if o + self.f > 64 {
-            self.words[w + 1] |= v >> (64 - o);
+    fn from_streams(w: Words, n: usize, count: usize) -> SharedPlanes {
+        SharedPlanes {
+            a: Planes::from_stream(&w.a, n, count),
+            b: Planes::from_stream(&w.b, n, count),
         }
     }
-}
-
-/// Field `i` of `f` bits of a packed stream.
-fn field(stream: &[u64], i: usize, f: u32) -> u64 {
-    let f = f as usize;
-    let (w, o) = (i * f / 64, i * f % 64);
-    let mut v = stream[w] >> o;
-    if o + f > 64 {
-        v |= stream[w + 1] << (64 - o);
-    }
-    v & mask(f as u32)
-}
-
-/// Packs the low `f` bits of each value.
-fn pack(values: &[u64], f: u32) -> Vec<u64> {
-    let mut p = Packer::new(values.len(), f);
-    for (i, &v) in values.iter().enumerate() {
-        p.put(i, v & mask(f));
-    }
-    p.words
-}
-
-/// The `count` fields of `f` bits of a stream made by [`pack`].
-fn unpack(stream: &[u64], count: usize, f: u32) -> Vec<u64> {
-    (0..count).map(|i| field(stream, i, f)).collect()
-}
-
-impl Words {
-    /// Both shares packed (bit operations act on both shares alike, so they are local).
-    fn pack(&self, f: u32) -> Words {
+    fn to_streams(&self) -> Words {
         Words {
-            a: pack(&self.a, f),
-            b: pack(&self.b, f),
+            a: self.a.to_stream(),
+            b: self.b.to_stream(),
         }
     }
-    fn unpack(&self, count: usize, f: u32) -> Words {
+    fn select(&self, which: impl Iterator<Item = usize> + Clone) -> SharedPlanes {
+        SharedPlanes {
+            a: self.a.select(which.clone()),
+            b: self.b.select(which),
+        }
+    }
+    fn concat(self, o: &SharedPlanes) -> SharedPlanes {
+        SharedPlanes {
+            a: self.a.concat(&o.a),
+            b: self.b.concat(&o.b),
+        }
+    }
+    fn xor(&self, o: &SharedPlanes) -> SharedPlanes {
+        SharedPlanes {
+            a: self.a.xor(&o.a),
+            b: self.b.xor(&o.b),
+        }
+    }
+    /// Plane `j` as one bit per element, in lane 0 of each word.
+    fn lanes(&self, j: usize) -> Words {
         Words {
-            a: unpack(&self.a, count, f),
-            b: unpack(&self.b, count, f),
+            a: self.a.lanes(j),
+            b: self.b.lanes(j),
         }
     }
 }
@@ -109,136 +81,102 @@ impl Rep3 {
     /// [x < 0] as an arithmetic bit, reading the lower `k` bits of x.
     pub(super) fn ltz(&mut self, x: &Share, k: u32, out: &mut Msgs) -> Task {
         let n = x.a.len();
+        let k = k as usize;
         let shape = x.a.shape.clone();
         let me = self.me;
-        let sum = (me == 0).then(|| pack(&add(&x.a.data, &x.b.data), k));
-        let dealt = self.deal_task(
-            0,
-            sum.as_deref(),
-            &[(n * k as usize).div_ceil(64)],
-            true,
-            out,
-        );
+        let sum = (me == 0).then(|| Planes::from_values(&add(&x.a.data, &x.b.data), k).to_stream());
+        let dealt = self.deal_task(0, sum.as_deref(), &[(n * k).div_ceil(64)], true, out);
         // x2 sits at sharing position 2: party 1 holds it second, party 2 first.
         let zeros = vec![0u64; n];
-        let b = match me {
-            0 => Words {
-                a: zeros.clone(),
-                b: zeros,
+        let b = SharedPlanes::from_words(
+            &match me {
+                0 => Words {
+                    a: zeros.clone(),
+                    b: zeros,
+                },
+                1 => Words {
+                    a: zeros,
+                    b: x.b.data.clone(),
+                },
+                _ => Words {
+                    a: x.a.data.clone(),
+                    b: zeros,
+                },
             },
-            1 => Words {
-                a: zeros,
-                b: x.b.data.clone(),
-            },
-            _ => Words {
-                a: x.a.data.clone(),
-                b: zeros,
-            },
-        }
-        .map(|v| v & mask(k));
+            k,
+        );
         Task::Then(
             Box::new(dealt),
             Box::new(move |rep, a, out| {
-                let a = a.words().unpack(n, k);
+                let a = SharedPlanes::from_streams(a.words(), n, k);
                 let p = a.xor(&b);
-                let top = p.map(|v| (v >> (k - 1)) & 1);
+                let top = p.lanes(k - 1);
                 if k == 1 {
                     return Ok(rep.bit_to_arith(top, shape, out));
                 }
                 // Generate and propagate of the k-1 bits below the top one.
                 let w = k - 1;
-                let g = rep.and(&a.pack(w), &b.pack(w), out);
-                let p = p.map(|v| v & mask(w));
+                let g = rep.and(
+                    &a.select(0..w).to_streams(),
+                    &b.select(0..w).to_streams(),
+                    out,
+                );
+                let p = p.select(0..w);
                 Ok(Task::Then(
                     Box::new(g),
                     Box::new(move |rep, g, out| {
-                        Ok(rep.carry_level(g.words().unpack(n, w), p, w, top, shape, out))
+                        let g = SharedPlanes::from_streams(g.words(), n, w);
+                        Ok(rep.carry_level(g, p, top, shape, out))
                     }),
                 ))
             }),
         )
     }
 
-    /// One level of the carry tree: `g` and `p` of the `w` blocks of each element
-    /// combine pairwise (G = G_hi ^ P_hi G_lo, P = P_hi P_lo), an odd top block
-    /// passing through; at one block, g is the carry into the top bit. Each level
-    /// is one pass that packs the AND operands and one that unpacks and combines.
+    /// One level of the carry tree over the `w` blocks of `g` and `p` (one plane
+    /// each): neighbouring blocks combine (G = G_hi ^ P_hi G_lo, P = P_hi P_lo),
+    /// an odd top block passing through; at one block, g is the carry into the
+    /// top bit. The last level needs G only.
     fn carry_level(
         &mut self,
-        g: Words,
-        p: Words,
-        w: u32,
+        g: SharedPlanes,
+        p: SharedPlanes,
         top: Words,
         shape: Vec<usize>,
         out: &mut Msgs,
     ) -> Task {
+        let (n, w) = (g.a.n, g.a.count());
         if w == 1 {
-            return self.bit_to_arith(top.xor(&g), shape, out);
+            return self.bit_to_arith(top.xor(&g.lanes(0)), shape, out);
         }
-        let n = g.a.len();
         let f = w / 2;
-        let next_w = f + w % 2;
-        let last = next_w == 1;
-        let fields = if last { n } else { 2 * n };
-        let m = mask(f);
-        // Per share component: the packed operands, and what each element keeps locally
-        // (G_hi with the passing top block of G at bit f; the passing top block of P).
-        let prepare = |gs: &[u64], ps: &[u64]| {
-            let (mut x, mut y) = (Packer::new(fields, f), Packer::new(fields, f));
-            let mut keep_g = Vec::with_capacity(n);
-            let mut keep_p = Vec::with_capacity(n);
-            for i in 0..n {
-                let (gv, pv) = (gs[i], ps[i]);
-                let p_hi = even_bits(pv >> 1) & m;
-                x.put(i, p_hi);
-                y.put(i, even_bits(gv) & m);
-                if !last {
-                    x.put(n + i, p_hi);
-                    y.put(n + i, even_bits(pv) & m);
-                }
-                let top_g = if w % 2 == 1 {
-                    ((gv >> (w - 1)) & 1) << f
-                } else {
-                    0
-                };
-                let top_p = if w % 2 == 1 {
-                    ((pv >> (w - 1)) & 1) << f
-                } else {
-                    0
-                };
-                keep_g.push((even_bits(gv >> 1) & m) | top_g);
-                keep_p.push(top_p);
-            }
-            (x.words, y.words, keep_g, keep_p)
+        let last = f + w % 2 == 1;
+        let (highs, lows) = ((0..f).map(|j| 2 * j + 1), (0..f).map(|j| 2 * j));
+        let p_hi = p.select(highs.clone());
+        let (x, y) = if last {
+            (p_hi, g.select(lows))
+        } else {
+            (
+                p_hi.select((0..f).chain(0..f)),
+                g.select(lows.clone()).concat(&p.select(lows)),
+            )
         };
-        let (xa, ya, keep_ga, keep_pa) = prepare(&g.a, &p.a);
-        let (xb, yb, keep_gb, keep_pb) = prepare(&g.b, &p.b);
-        let t = self.and(&Words { a: xa, b: xb }, &Words { a: ya, b: yb }, out);
+        let t = self.and(&x.to_streams(), &y.to_streams(), out);
         Task::Then(
             Box::new(t),
             Box::new(move |rep, t, out| {
-                let t = t.words();
-                let combine = |stream: &[u64], keep_g: &[u64], keep_p: &[u64]| {
-                    let g: Vec<u64> = (0..n).map(|i| keep_g[i] ^ field(stream, i, f)).collect();
-                    let p: Vec<u64> = if last {
-                        vec![0; n]
-                    } else {
-                        (0..n)
-                            .map(|i| keep_p[i] | field(stream, n + i, f))
-                            .collect()
-                    };
-                    (g, p)
+                let t = SharedPlanes::from_streams(t.words(), n, if last { f } else { 2 * f });
+                let passing = (w % 2 == 1).then_some(w - 1).into_iter();
+                let next_g = g
+                    .select(highs)
+                    .xor(&t.select(0..f))
+                    .concat(&g.select(passing.clone()));
+                let next_p = if last {
+                    p.select(0..0)
+                } else {
+                    t.select(f..2 * f).concat(&p.select(passing))
                 };
-                let (ga, pa) = combine(&t.a, &keep_ga, &keep_pa);
-                let (gb, pb) = combine(&t.b, &keep_gb, &keep_pb);
-                Ok(rep.carry_level(
-                    Words { a: ga, b: gb },
-                    Words { a: pa, b: pb },
-                    next_w,
-                    top,
-                    shape,
-                    out,
-                ))
+                Ok(rep.carry_level(next_g, next_p, top, shape, out))
             }),
         )
     }

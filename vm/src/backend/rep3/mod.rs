@@ -30,6 +30,7 @@
 
 mod compare;
 mod cost;
+mod planes;
 mod trunc;
 
 pub use cost::{bytes_sent, rounds};
@@ -84,12 +85,6 @@ struct Words {
 }
 
 impl Words {
-    fn map(&self, f: impl Fn(u64) -> u64) -> Words {
-        Words {
-            a: self.a.iter().map(|&x| f(x)).collect(),
-            b: self.b.iter().map(|&x| f(x)).collect(),
-        }
-    }
     fn xor(&self, o: &Words) -> Words {
         Words {
             a: self.a.iter().zip(&o.a).map(|(x, y)| x ^ y).collect(),

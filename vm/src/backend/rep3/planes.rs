@@ -1,0 +1,181 @@
+//! Bit planes: the bits of `n` values stored plane by plane (plane j holds bit
+//! j of every value, 64 values to a word), so the carry tree of a comparison
+//! acts on whole words. On the wire the planes are concatenated densely, `n`
+//! bits each, so a message of `count` planes is `ceil(count * n / 64)` words.
+
+/// `count` planes of `n` bits each, `stride` words per plane; bits past `n` in
+/// a plane's last word are zero.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Planes {
+    pub n: usize,
+    pub stride: usize,
+    pub words: Vec<u64>,
+}
+
+/// Transposes a 64x64 bit matrix in place: bit c of word r goes to bit r of word c.
+fn transpose64(a: &mut [u64; 64]) {
+    let mut j = 32;
+    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
+    while j != 0 {
+        let mut k = 0;
+        while k < 64 {
+            let t = ((a[k] >> j) ^ a[k + j]) & m;
+            a[k + j] ^= t;
+            a[k] ^= t << j;
+            k = (k + j + 1) & !j;
+        }
+        j >>= 1;
+        m ^= m << j;
+    }
+}
+
+impl Planes {
+    fn zeros(n: usize, count: usize) -> Planes {
+        let stride = n.div_ceil(64);
+        Planes {
+            n,
+            stride,
+            words: vec![0; stride * count],
+        }
+    }
+
+    /// The low `count` bits of each value, as planes.
+    pub fn from_values(values: &[u64], count: usize) -> Planes {
+        let mut planes = Planes::zeros(values.len(), count);
+        let mut block = [0u64; 64];
+        for (w, chunk) in values.chunks(64).enumerate() {
+            block[..chunk.len()].copy_from_slice(chunk);
+            block[chunk.len()..].fill(0);
+            transpose64(&mut block);
+            for (j, &bits) in block.iter().take(count).enumerate() {
+                planes.words[j * planes.stride + w] = bits;
+            }
+        }
+        planes
+    }
+
+    pub fn count(&self) -> usize {
+        self.words.len().checked_div(self.stride).unwrap_or(0)
+    }
+
+    pub fn plane(&self, j: usize) -> &[u64] {
+        &self.words[j * self.stride..(j + 1) * self.stride]
+    }
+
+    /// Planes `j` for each `j` of `which`, in that order.
+    pub fn select(&self, which: impl Iterator<Item = usize>) -> Planes {
+        let mut words = Vec::new();
+        for j in which {
+            words.extend_from_slice(self.plane(j));
+        }
+        Planes {
+            n: self.n,
+            stride: self.stride,
+            words,
+        }
+    }
+
+    /// These planes followed by `other`'s.
+    pub fn concat(mut self, other: &Planes) -> Planes {
+        self.words.extend_from_slice(&other.words);
+        self
+    }
+
+    pub fn xor(&self, other: &Planes) -> Planes {
+        Planes {
+            n: self.n,
+            stride: self.stride,
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(x, y)| x ^ y)
+                .collect(),
+        }
+    }
+
+    /// Plane `j` as one value per element (0 or 1).
+    pub fn lanes(&self, j: usize) -> Vec<u64> {
+        let plane = self.plane(j);
+        (0..self.n)
+            .map(|i| (plane[i / 64] >> (i % 64)) & 1)
+            .collect()
+    }
+
+    /// The planes concatenated densely, `n` bits each.
+    pub fn to_stream(&self) -> Vec<u64> {
+        let count = self.count();
+        let mut stream = vec![0u64; (count * self.n).div_ceil(64)];
+        for j in 0..count {
+            let (at, shift) = ((j * self.n) / 64, (j * self.n) % 64);
+            for (t, &w) in self.plane(j).iter().enumerate() {
+                stream[at + t] |= w << shift;
+                if shift > 0 && at + t + 1 < stream.len() {
+                    stream[at + t + 1] |= w >> (64 - shift);
+                }
+            }
+        }
+        stream
+    }
+
+    /// `count` planes of `n` bits from a stream made by [`Planes::to_stream`].
+    pub fn from_stream(stream: &[u64], n: usize, count: usize) -> Planes {
+        let mut planes = Planes::zeros(n, count);
+        let stride = planes.stride;
+        let tail = if n % 64 == 0 {
+            u64::MAX
+        } else {
+            (1u64 << (n % 64)) - 1
+        };
+        for j in 0..count {
+            let (at, shift) = ((j * n) / 64, (j * n) % 64);
+            for t in 0..stride {
+                let mut w = stream[at + t] >> shift;
+                if shift > 0 && at + t + 1 < stream.len() {
+                    w |= stream[at + t + 1] << (64 - shift);
+                }
+                if t + 1 == stride {
+                    w &= tail;
+                }
+                planes.words[j * stride + t] = w;
+            }
+        }
+        planes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize) -> Vec<u64> {
+        (0..n as u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+            .collect()
+    }
+
+    #[test]
+    fn planes_hold_each_bit_of_each_value() {
+        for n in [1, 5, 63, 64, 65, 200] {
+            let v = values(n);
+            let p = Planes::from_values(&v, 37);
+            assert_eq!(p.count(), 37);
+            for j in 0..37 {
+                let want: Vec<u64> = v.iter().map(|x| (x >> j) & 1).collect();
+                assert_eq!(p.lanes(j), want, "n {n}, plane {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn streams_are_dense_and_round_trip() {
+        for n in [1, 3, 63, 64, 65, 130] {
+            for count in [1, 2, 7, 33] {
+                let p = Planes::from_values(&values(n), count);
+                let s = p.to_stream();
+                assert_eq!(s.len(), (n * count).div_ceil(64));
+                assert_eq!(Planes::from_stream(&s, n, count), p, "n {n}, count {count}");
+            }
+        }
+    }
+}
