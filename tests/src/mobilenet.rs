@@ -31,6 +31,7 @@ impl Builder {
             ty,
             scale,
             zero_point,
+            per_channel: None,
             data,
         });
         self.tensors.len() as i32 - 1

@@ -118,10 +118,12 @@ pub fn finish(root: &Node) -> Vec<u8> {
 /// One tensor of a test model.
 pub struct TensorSpec {
     pub shape: Vec<i32>,
-    /// TensorType code: 3 uint8, 2 int32.
+    /// TensorType code: 3 uint8, 9 int8, 2 int32.
     pub ty: i8,
     pub scale: f32,
     pub zero_point: i64,
+    /// Per-channel scales (zero points 0) along an axis, instead of `scale` and `zero_point`.
+    pub per_channel: Option<(Vec<f32>, i32)>,
     /// Constant data (little-endian), or empty for computed tensors.
     pub data: Vec<u8>,
 }
@@ -148,10 +150,17 @@ pub fn model(
             )]));
             buffers.len() - 1
         };
-        let quant = Node::Table(vec![
-            (2, Field::Object(Node::F32s(vec![t.scale]))),
-            (3, Field::Object(Node::I64s(vec![t.zero_point]))),
-        ]);
+        let quant = match &t.per_channel {
+            None => Node::Table(vec![
+                (2, Field::Object(Node::F32s(vec![t.scale]))),
+                (3, Field::Object(Node::I64s(vec![t.zero_point]))),
+            ]),
+            Some((scales, axis)) => Node::Table(vec![
+                (2, Field::Object(Node::F32s(scales.clone()))),
+                (3, Field::Object(Node::I64s(vec![0; scales.len()]))),
+                (6, Field::I32(*axis)),
+            ]),
+        };
         tensor_nodes.push(Node::Table(vec![
             (0, Field::Object(Node::I32s(t.shape.clone()))),
             (1, Field::I8(t.ty)),

@@ -428,7 +428,7 @@ mod layers {
     }
 
     /// Runs the single-operator model on `image`; returns the output's values.
-    fn run(bytes: &[u8], image: &[u8]) -> Vec<i64> {
+    fn run(bytes: &[u8], image: &[i64]) -> Vec<i64> {
         let m = mpcc::tflite::parse(bytes).unwrap();
         let im = import(&m, "layer.tflite", Reveal::Logits).unwrap_or_else(|e| panic!("{e}"));
         let c = compile_text(
@@ -445,33 +445,84 @@ mod layers {
             .collect()
     }
 
-    fn clamp_for(relu6: bool, scale: f32, zp: i64) -> (i64, i64) {
-        if relu6 {
-            (
-                zp.max(0),
-                (zp + (6.0 / scale as f64).round() as i64).min(255),
-            )
-        } else {
-            (0, 255)
+    /// A quantized activation type: uint8 or int8.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Activations {
+        UInt8,
+        Int8,
+    }
+
+    impl Activations {
+        fn code(self) -> i8 {
+            match self {
+                Activations::UInt8 => 3,
+                Activations::Int8 => 9,
+            }
+        }
+        fn range(self) -> (i64, i64) {
+            match self {
+                Activations::UInt8 => (0, 256),
+                Activations::Int8 => (-128, 128),
+            }
+        }
+        fn draw(self, rng: &mut TestRng, n: usize) -> Vec<i64> {
+            let (lo, hi) = self.range();
+            (0..n).map(|_| rng.int(lo, hi)).collect()
+        }
+        fn bytes(values: &[i64]) -> Vec<u8> {
+            values.iter().map(|&v| v as u8).collect()
+        }
+        /// The output clamp: the type's range, narrowed by a fused ReLU6.
+        fn clamp(self, relu6: bool, scale: f32, zp: i64) -> (i64, i64) {
+            let (lo, hi) = (self.range().0, self.range().1 - 1);
+            if relu6 {
+                (
+                    zp.max(lo),
+                    (zp + (6.0 / scale as f64).round() as i64).min(hi),
+                )
+            } else {
+                (lo, hi)
+            }
         }
     }
 
-    /// A convolution (depthwise with multiplier `mult` if `depthwise`) in TFLite's uint8 semantics.
-    fn check_convolution(
-        rng: &mut TestRng,
-        g: Geometry,
+    /// A convolution test case; `mult` and `outs` are the depth multiplier of a
+    /// depthwise convolution and the output channels of a plain one.
+    struct Convolution {
         depthwise: bool,
         mult: usize,
         outs: usize,
         relu6: bool,
-    ) {
-        let (sx, sw, sy) = (
+        ty: Activations,
+        per_channel: bool,
+    }
+
+    /// A convolution in TFLite's integer semantics.
+    fn check_convolution(rng: &mut TestRng, g: Geometry, case: Convolution) {
+        let Convolution {
+            depthwise,
+            mult,
+            outs,
+            relu6,
+            ty,
+            per_channel,
+        } = case;
+        let (sx, sy) = (
             rng.uniform(0.01, 0.05) as f32,
-            rng.uniform(0.005, 0.02) as f32,
             rng.uniform(0.02, 0.1) as f32,
         );
-        let (zx, zw, zy) = (rng.int(0, 256), rng.int(0, 256), rng.int(0, 256));
+        let (lo, hi) = ty.range();
+        let (zx, zy) = (rng.int(lo, hi), rng.int(lo, hi));
         let oc = if depthwise { g.c * mult } else { outs };
+        // Per channel: a scale per output channel spanning several shifts, zero points 0.
+        let (sw, zw): (Vec<f32>, i64) = if per_channel {
+            (
+                (0..oc).map(|_| rng.uniform(0.0005, 0.08) as f32).collect(),
+                0,
+            )
+        } else {
+            (vec![rng.uniform(0.005, 0.02) as f32], rng.int(lo, hi))
+        };
         let (oh, ph) = window_axis(g.h, g.k, g.stride, g.same);
         let (ow, pw) = window_axis(g.w, g.k, g.stride, g.same);
         let filter_shape: Vec<i32> = if depthwise {
@@ -479,18 +530,24 @@ mod layers {
         } else {
             vec![oc as i32, g.k as i32, g.k as i32, g.c as i32]
         };
-        let filter: Vec<u8> = (0..filter_shape.iter().product::<i32>())
-            .map(|_| rng.int(0, 256) as u8)
-            .collect();
+        let filter = ty.draw(rng, filter_shape.iter().product::<i32>() as usize);
         let bias: Vec<i32> = (0..oc).map(|_| rng.int(-3000, 3000) as i32).collect();
-        let image: Vec<u8> = (0..g.h * g.w * g.c)
-            .map(|_| rng.int(0, 256) as u8)
-            .collect();
+        let image = ty.draw(rng, g.h * g.w * g.c);
+        let mut filter_tensor = tensor(ty, filter_shape, sw[0], zw, Activations::bytes(&filter));
+        if per_channel {
+            filter_tensor.per_channel = Some((sw.clone(), if depthwise { 3 } else { 0 }));
+        }
         let tensors = [
-            uint8_tensor(vec![1, g.h as i32, g.w as i32, g.c as i32], sx, zx, vec![]),
-            uint8_tensor(filter_shape, sw, zw, filter.clone()),
-            bias_tensor(&bias, sx * sw),
-            uint8_tensor(vec![1, oh as i32, ow as i32, oc as i32], sy, zy, vec![]),
+            tensor(
+                ty,
+                vec![1, g.h as i32, g.w as i32, g.c as i32],
+                sx,
+                zx,
+                vec![],
+            ),
+            filter_tensor,
+            bias_tensor(&bias, sx * sw[0]),
+            tensor(ty, vec![1, oh as i32, ow as i32, oc as i32], sy, zy, vec![]),
         ];
         let padding = Field::I8(if g.same { 0 } else { 1 });
         let (code, kind, options) = if depthwise {
@@ -523,8 +580,13 @@ mod layers {
             vec![0],
             vec![3],
         );
-        let (m0, shift) = quantize_multiplier(sx as f64 * sw as f64 / sy as f64);
-        let (lo, hi) = clamp_for(relu6, sy, zy);
+        let multipliers: Vec<(i64, i32)> = (0..oc)
+            .map(|o| {
+                let s = if per_channel { sw[o] } else { sw[0] };
+                quantize_multiplier(sx as f64 * s as f64 / sy as f64)
+            })
+            .collect();
+        let (clo, chi) = ty.clamp(relu6, sy, zy);
         let mut want = Vec::new();
         for oy in 0..oh {
             for ox in 0..ow {
@@ -548,21 +610,21 @@ mod layers {
                                     .collect()
                             };
                             for (ic, fi) in channels {
-                                acc += (image[at + ic] as i32 - zx as i32)
-                                    * (filter[fi] as i32 - zw as i32);
+                                acc += (image[at + ic] - zx) as i32 * (filter[fi] - zw) as i32;
                             }
                         }
                     }
                     acc += bias[o];
+                    let (m0, shift) = multipliers[o];
                     let y = mbqm(acc, m0 as i32, shift) as i64 + zy;
-                    want.push(y.clamp(lo, hi));
+                    want.push(y.clamp(clo, chi));
                 }
             }
         }
         assert_eq!(
             run(&bytes, &image),
             want,
-            "depthwise {depthwise}, stride {}, same {}, relu6 {relu6}",
+            "{ty:?}, per channel {per_channel}, depthwise {depthwise}, stride {}, same {}, relu6 {relu6}",
             g.stride,
             g.same
         );
@@ -571,11 +633,14 @@ mod layers {
     #[test]
     fn conv_2d_with_tflite_semantics() {
         let mut rng = TestRng(61);
-        for (stride, same, relu6) in [
-            (1, true, false),
-            (2, true, true),
-            (1, false, true),
-            (2, false, false),
+        for (stride, same, relu6, ty, per_channel) in [
+            (1, true, false, Activations::UInt8, false),
+            (2, true, true, Activations::UInt8, false),
+            (1, false, true, Activations::UInt8, false),
+            (2, false, false, Activations::UInt8, false),
+            (1, true, true, Activations::Int8, true),
+            (2, false, false, Activations::Int8, true),
+            (2, true, false, Activations::Int8, false),
         ] {
             check_convolution(
                 &mut rng,
@@ -587,10 +652,14 @@ mod layers {
                     stride,
                     same,
                 },
-                false,
-                1,
-                4,
-                relu6,
+                Convolution {
+                    depthwise: false,
+                    mult: 1,
+                    outs: 6,
+                    relu6,
+                    ty,
+                    per_channel,
+                },
             );
         }
     }
@@ -598,11 +667,13 @@ mod layers {
     #[test]
     fn depthwise_conv_2d_with_tflite_semantics() {
         let mut rng = TestRng(62);
-        for (stride, same, mult, relu6) in [
-            (1, true, 1, false),
-            (2, true, 2, true),
-            (1, false, 3, false),
-            (2, false, 1, true),
+        for (stride, same, mult, relu6, ty, per_channel) in [
+            (1, true, 1, false, Activations::UInt8, false),
+            (2, true, 2, true, Activations::UInt8, false),
+            (1, false, 3, false, Activations::UInt8, false),
+            (2, false, 1, true, Activations::UInt8, false),
+            (1, true, 2, true, Activations::Int8, true),
+            (2, false, 3, false, Activations::Int8, true),
         ] {
             check_convolution(
                 &mut rng,
@@ -614,10 +685,14 @@ mod layers {
                     stride,
                     same,
                 },
-                true,
-                mult,
-                0,
-                relu6,
+                Convolution {
+                    depthwise: true,
+                    mult,
+                    outs: 0,
+                    relu6,
+                    ty,
+                    per_channel,
+                },
             );
         }
     }
@@ -625,32 +700,30 @@ mod layers {
     #[test]
     fn pooling_with_tflite_semantics() {
         let mut rng = TestRng(63);
-        for (code, window, stride, same) in [
-            (1, 3, 2, true),
-            (1, 2, 2, false),
-            (1, 3, 1, true),
-            (17, 2, 2, false),
-            (17, 3, 2, true),
+        for (code, window, stride, same, ty) in [
+            (1, 3, 2, true, Activations::UInt8),
+            (1, 2, 2, false, Activations::UInt8),
+            (1, 3, 1, true, Activations::UInt8),
+            (17, 2, 2, false, Activations::UInt8),
+            (17, 3, 2, true, Activations::UInt8),
+            (1, 2, 1, true, Activations::Int8),
+            (1, 3, 2, true, Activations::Int8),
+            (17, 3, 2, true, Activations::Int8),
         ] {
             let (h, w, c) = (5usize, 6usize, 2usize);
             let (oh, ph) = window_axis(h, window, stride, same);
             let (ow, pw) = window_axis(w, window, stride, same);
-            let (scale, zp) = (rng.uniform(0.01, 0.1) as f32, rng.int(0, 256));
+            let (lo, hi) = ty.range();
+            let (scale, zp) = (rng.uniform(0.01, 0.1) as f32, rng.int(lo, hi));
             let tensors = [
-                TensorSpec {
-                    shape: vec![1, h as i32, w as i32, c as i32],
-                    ty: 3,
+                tensor(ty, vec![1, h as i32, w as i32, c as i32], scale, zp, vec![]),
+                tensor(
+                    ty,
+                    vec![1, oh as i32, ow as i32, c as i32],
                     scale,
-                    zero_point: zp,
-                    data: vec![],
-                },
-                TensorSpec {
-                    shape: vec![1, oh as i32, ow as i32, c as i32],
-                    ty: 3,
-                    scale,
-                    zero_point: zp,
-                    data: vec![],
-                },
+                    zp,
+                    vec![],
+                ),
             ];
             let options = vec![
                 (0, Field::I8(if same { 0 } else { 1 })),
@@ -665,7 +738,12 @@ mod layers {
                 vec![0],
                 vec![1],
             );
-            let image: Vec<u8> = (0..h * w * c).map(|_| rng.int(0, 256) as u8).collect();
+            // Small values, so that int8 window sums are often negative ties.
+            let image: Vec<i64> = if ty == Activations::Int8 {
+                (0..h * w * c).map(|_| rng.int(-3, 3)).collect()
+            } else {
+                ty.draw(&mut rng, h * w * c)
+            };
             let mut want = Vec::new();
             for oy in 0..oh {
                 for ox in 0..ow {
@@ -678,15 +756,18 @@ mod layers {
                                     (ox * stride + kx) as i64 - pw as i64,
                                 );
                                 if iy >= 0 && ix >= 0 && iy < h as i64 && ix < w as i64 {
-                                    vals.push(
-                                        image[(iy as usize * w + ix as usize) * c + ch] as i64,
-                                    );
+                                    vals.push(image[(iy as usize * w + ix as usize) * c + ch]);
                                 }
                             }
                         }
-                        let count = vals.len() as i64;
+                        let (count, sum) = (vals.len() as i64, vals.iter().sum::<i64>());
+                        // TFLite: (sum +- count / 2) / count, dividing toward zero.
                         want.push(if code == 1 {
-                            (vals.iter().sum::<i64>() + count / 2) / count
+                            if sum > 0 {
+                                (sum + count / 2) / count
+                            } else {
+                                (sum - count / 2) / count
+                            }
                         } else {
                             *vals.iter().max().unwrap()
                         });
@@ -696,17 +777,24 @@ mod layers {
             assert_eq!(
                 run(&bytes, &image),
                 want,
-                "code {code}, window {window}, stride {stride}, same {same}"
+                "code {code}, window {window}, stride {stride}, same {same}, {ty:?}"
             );
         }
     }
 
-    fn uint8_tensor(shape: Vec<i32>, scale: f32, zero_point: i64, data: Vec<u8>) -> TensorSpec {
+    fn tensor(
+        ty: Activations,
+        shape: Vec<i32>,
+        scale: f32,
+        zero_point: i64,
+        data: Vec<u8>,
+    ) -> TensorSpec {
         TensorSpec {
             shape,
-            ty: 3,
+            ty: ty.code(),
             scale,
             zero_point,
+            per_channel: None,
             data,
         }
     }
@@ -718,11 +806,12 @@ mod layers {
             ty: 2,
             scale,
             zero_point: 0,
+            per_channel: None,
             data: bias.iter().flat_map(|b| b.to_le_bytes()).collect(),
         }
     }
 
-    /// TFLite's uint8 ADD reference kernel for one element.
+    /// TFLite's ADD reference kernel (uint8 and int8 alike) for one element.
     fn tflite_add(
         a: (i64, f32, i64),
         b: (i64, f32, i64),
@@ -739,57 +828,79 @@ mod layers {
     }
 
     /// A FULLY_CONNECTED layer on a [1, 2, 3, 2] input (flattened to depth 12), and a
-    /// residual block: FULLY_CONNECTED to the input's width, then ADD of the input.
+    /// residual block: FULLY_CONNECTED to the input's width, then ADD of the input;
+    /// uint8 with a per-tensor filter, and int8 with a per-channel one.
     #[test]
     fn fully_connected_and_add_with_tflite_semantics() {
         let mut rng = TestRng(64);
-        for (residual, relu6) in [(false, false), (false, true), (true, false), (true, true)] {
+        for (residual, relu6, ty) in [
+            (false, false, Activations::UInt8),
+            (false, true, Activations::UInt8),
+            (true, false, Activations::UInt8),
+            (true, true, Activations::UInt8),
+            (false, true, Activations::Int8),
+            (true, false, Activations::Int8),
+        ] {
+            let per_channel = ty == Activations::Int8;
             let (input_shape, depth, outs) = if residual {
                 (vec![1, 8], 8usize, 8usize)
             } else {
                 (vec![1, 2, 3, 2], 12, 5)
             };
-            let (sx, sw, sh, sy) = (
+            let (sx, sh, sy) = (
                 rng.uniform(0.01, 0.05) as f32,
-                rng.uniform(0.005, 0.02) as f32,
                 rng.uniform(0.02, 0.1) as f32,
                 rng.uniform(0.02, 0.1) as f32,
             );
-            let (zx, zw, zh, zy) = (
-                rng.int(0, 256),
-                rng.int(0, 256),
-                rng.int(0, 256),
-                rng.int(0, 256),
-            );
-            let filter: Vec<u8> = (0..outs * depth).map(|_| rng.int(0, 256) as u8).collect();
+            let (lo, hi) = ty.range();
+            let (zx, zh, zy) = (rng.int(lo, hi), rng.int(lo, hi), rng.int(lo, hi));
+            let (sw, zw): (Vec<f32>, i64) = if per_channel {
+                (
+                    (0..outs)
+                        .map(|_| rng.uniform(0.0005, 0.08) as f32)
+                        .collect(),
+                    0,
+                )
+            } else {
+                (vec![rng.uniform(0.005, 0.02) as f32], rng.int(lo, hi))
+            };
+            let filter = ty.draw(&mut rng, outs * depth);
             let bias: Vec<i32> = (0..outs).map(|_| rng.int(-3000, 3000) as i32).collect();
-            let image: Vec<u8> = (0..depth).map(|_| rng.int(0, 256) as u8).collect();
+            let image = ty.draw(&mut rng, depth);
             let activation = || Field::I8(if relu6 { 3 } else { 0 });
+            let mut filter_tensor = tensor(
+                ty,
+                vec![outs as i32, depth as i32],
+                sw[0],
+                zw,
+                Activations::bytes(&filter),
+            );
+            if per_channel {
+                filter_tensor.per_channel = Some((sw.clone(), 0));
+            }
             let mut tensors = vec![
-                uint8_tensor(input_shape, sx, zx, vec![]),
-                uint8_tensor(vec![outs as i32, depth as i32], sw, zw, filter.clone()),
-                bias_tensor(&bias, sx * sw),
-                uint8_tensor(vec![1, outs as i32], sh, zh, vec![]),
+                tensor(ty, input_shape, sx, zx, vec![]),
+                filter_tensor,
+                bias_tensor(&bias, sx * sw[0]),
+                tensor(ty, vec![1, outs as i32], sh, zh, vec![]),
             ];
             let mut ops = vec![(9, vec![0, 1, 2], vec![3], 8, vec![(0, activation())])];
             if residual {
-                tensors.push(uint8_tensor(vec![1, outs as i32], sy, zy, vec![]));
+                tensors.push(tensor(ty, vec![1, outs as i32], sy, zy, vec![]));
                 ops.push((0, vec![3, 0], vec![4], 11, vec![(0, activation())]));
             }
             let last = tensors.len() as i32 - 1;
             let bytes = model(&tensors, ops, vec![0], vec![last]);
 
-            let (m0, shift) = quantize_multiplier(sx as f64 * sw as f64 / sh as f64);
             let hidden: Vec<i64> = (0..outs)
                 .map(|o| {
+                    let s = if per_channel { sw[o] } else { sw[0] };
+                    let (m0, shift) = quantize_multiplier(sx as f64 * s as f64 / sh as f64);
                     let acc: i32 = (0..depth)
-                        .map(|d| {
-                            (image[d] as i32 - zx as i32)
-                                * (filter[o * depth + d] as i32 - zw as i32)
-                        })
+                        .map(|d| (image[d] - zx) as i32 * (filter[o * depth + d] - zw) as i32)
                         .sum::<i32>()
                         + bias[o];
-                    let (lo, hi) = clamp_for(relu6, sh, zh);
+                    let (lo, hi) = ty.clamp(relu6, sh, zh);
                     (mbqm(acc, m0 as i32, shift) as i64 + zh).clamp(lo, hi)
                 })
                 .collect();
@@ -798,9 +909,9 @@ mod layers {
                     .map(|i| {
                         tflite_add(
                             (hidden[i], sh, zh),
-                            (image[i] as i64, sx, zx),
+                            (image[i], sx, zx),
                             (sy, zy),
-                            clamp_for(relu6, sy, zy),
+                            ty.clamp(relu6, sy, zy),
                         )
                     })
                     .collect()
@@ -810,7 +921,7 @@ mod layers {
             assert_eq!(
                 run(&bytes, &image),
                 want,
-                "residual {residual}, relu6 {relu6}"
+                "residual {residual}, relu6 {relu6}, {ty:?}"
             );
         }
     }

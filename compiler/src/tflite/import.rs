@@ -10,8 +10,10 @@
 //! int32 accumulation with the int32 bias, rescaling by the fixed-point
 //! multiplier and shift that TFLite's QuantizeMultiplier makes, the output zero
 //! point added, and the clamp to the output type's range narrowed by a fused
-//! activation. This version takes uint8 models with per-tensor quantization and
-//! refuses anything else naming the operator, its index and what is missing.
+//! activation. Activations are uint8 or int8; filters are quantized per tensor
+//! or (symmetrically) per output channel, each channel then having its own
+//! multiplier and shift. Anything else is refused naming the operator, its
+//! index and what is missing.
 
 use super::model::{
     code, operator_name, Activation, ElementType, Model, Operator, Options, Padding, Tensor,
@@ -75,7 +77,11 @@ fn refuse(op: &Operator, what: &str) -> String {
     )
 }
 
-fn scale_zp(t: &Tensor, op: &Operator, role: &str) -> Result<(f64, i64), String> {
+/// A tensor's scale and zero point.
+type Quantization = (f64, i64);
+
+/// A tensor's per-tensor scale and zero point.
+fn scale_zp(t: &Tensor, op: &Operator, role: &str) -> Result<Quantization, String> {
     let q = t.quantization.as_ref().ok_or_else(|| {
         refuse(
             op,
@@ -83,7 +89,14 @@ fn scale_zp(t: &Tensor, op: &Operator, role: &str) -> Result<(f64, i64), String>
         )
     })?;
     if q.scale.len() != 1 {
-        return Err(refuse(op, &format!("its {role} tensor '{}' is quantized per channel ({} scales); this version takes per-tensor quantization", t.name, q.scale.len())));
+        return Err(refuse(
+            op,
+            &format!(
+                "its {role} tensor '{}' is quantized per channel ({} scales); only filters may be",
+                t.name,
+                q.scale.len()
+            ),
+        ));
     }
     Ok((
         q.scale[0] as f64,
@@ -91,19 +104,29 @@ fn scale_zp(t: &Tensor, op: &Operator, role: &str) -> Result<(f64, i64), String>
     ))
 }
 
-/// The clamp of an output: the uint8 range, narrowed by a fused activation.
+/// The range of a quantized activation type (uint8 or int8).
+fn type_range(ty: ElementType) -> (i64, i64) {
+    if ty == ElementType::Int8 {
+        (-128, 127)
+    } else {
+        (0, 255)
+    }
+}
+
+/// The clamp of an output: its type's range, narrowed by a fused activation.
 fn clamp_range(
     activation: Activation,
-    scale: f64,
-    zp: i64,
+    (scale, zp): Quantization,
+    ty: ElementType,
     op: &Operator,
 ) -> Result<(i64, i64), String> {
     let q = |x: f64| zp + (x / scale).round() as i64;
+    let (lo, hi) = type_range(ty);
     Ok(match activation {
-        Activation::None => (0, 255),
-        Activation::Relu => (zp.max(0), 255),
-        Activation::Relu6 => (zp.max(0), q(6.0).min(255)),
-        Activation::ReluN1To1 => (q(-1.0).max(0), q(1.0).min(255)),
+        Activation::None => (lo, hi),
+        Activation::Relu => (zp.max(lo), hi),
+        Activation::Relu6 => (zp.max(lo), q(6.0).min(hi)),
+        Activation::ReluN1To1 => (q(-1.0).max(lo), q(1.0).min(hi)),
         Activation::Other(a) => {
             return Err(refuse(
                 op,
@@ -111,6 +134,15 @@ fn clamp_range(
             ))
         }
     })
+}
+
+/// `expr` less the zero point `zp`, in the program's syntax.
+fn less_zero_point(expr: &str, zp: i64) -> String {
+    match zp {
+        0 => expr.to_string(),
+        z if z > 0 => format!("({expr} - {z})"),
+        z => format!("({expr} + {})", -z),
+    }
 }
 
 fn pad(p: Padding) -> &'static str {
@@ -128,14 +160,48 @@ fn dims(shape: &[usize]) -> String {
         .join(", ")
 }
 
-/// A tensor's scale and zero point.
-type Quantization = (f64, i64);
+/// A public tensor of the program: a scalar when all values are equal, else
+/// `values` in `shape` as a nested list.
+fn table(values: &[i64], shape: &[usize]) -> String {
+    if values.iter().all(|v| *v == values[0]) {
+        return values[0].to_string();
+    }
+    fn nest(values: &[i64], shape: &[usize]) -> String {
+        let Some((&first, rest)) = shape.split_first() else {
+            return values[0].to_string();
+        };
+        let size = values.len() / first.max(1);
+        let items: Vec<String> = values.chunks(size.max(1)).map(|c| nest(c, rest)).collect();
+        format!("[{}]", items.join(", "))
+    }
+    nest(values, shape)
+}
+
+/// The filter of a layer with weights: its scales (one, or one per output
+/// channel) and its zero point.
+struct FilterQuantization {
+    scales: Vec<f64>,
+    zero_point: i64,
+}
+
+/// What a layer with weights is made of.
+struct WeightedLayer {
+    /// Input, filter, bias and output tensors.
+    tensors: [i32; 4],
+    /// uint8 or int8.
+    ty: ElementType,
+    input: Quantization,
+    filter: FilterQuantization,
+    output: Quantization,
+}
 
 struct Importer<'m> {
     model: &'m Model,
     /// Tensor id -> expression naming it in the program.
     names: HashMap<i32, String>,
     weights: Vec<Weight>,
+    /// Public per-channel constants, declared before `main`.
+    consts: String,
     decls: String,
     body: String,
 }
@@ -160,6 +226,7 @@ impl<'m> Importer<'m> {
         let n: usize = self.shape(id).iter().product();
         let values: Vec<i64> = match t.ty {
             ElementType::UInt8 => data.iter().map(|&b| b as i64).collect(),
+            ElementType::Int8 => data.iter().map(|&b| b as i8 as i64).collect(),
             ElementType::Int32 => data
                 .chunks_exact(4)
                 .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as i64)
@@ -211,25 +278,63 @@ impl<'m> Importer<'m> {
         })
     }
 
-    /// Refuses `op` unless each of its named tensors is uint8.
-    fn check_uint8(&self, op: &Operator, tensors: &[(i32, &str)]) -> Result<(), String> {
+    /// The activation type of `op`: its named tensors must be all uint8 or all int8.
+    fn activation_type(
+        &self,
+        op: &Operator,
+        tensors: &[(i32, &str)],
+    ) -> Result<ElementType, String> {
+        let ty = self.tensor(tensors[0].0).ty;
         for &(id, role) in tensors {
-            if self.tensor(id).ty != ElementType::UInt8 {
+            let t = self.tensor(id).ty;
+            if !matches!(t, ElementType::UInt8 | ElementType::Int8) || t != ty {
                 return Err(refuse(
                     op,
-                    &format!(
-                        "its {role} is {:?}; this version takes uint8",
-                        self.tensor(id).ty
-                    ),
+                    &format!("its {role} is {t:?}; its tensors must be all uint8 or all int8"),
                 ));
             }
         }
-        Ok(())
+        Ok(ty)
     }
 
-    /// The tensors (input, filter, bias, output) of a layer with weights, and the
-    /// scales and zero points of its uint8 input, filter and output.
-    fn weighted_layer(&self, op: &Operator) -> Result<([i32; 4], [Quantization; 3]), String> {
+    /// The filter's quantization: per tensor, or per output channel along `axis`
+    /// with zero points 0 (TFLite's per-channel quantization is symmetric).
+    fn filter_quantization(
+        &self,
+        w: i32,
+        axis: usize,
+        op: &Operator,
+    ) -> Result<FilterQuantization, String> {
+        let t = self.tensor(w);
+        let Some(q) = t.quantization.as_ref().filter(|q| q.scale.len() > 1) else {
+            let (scale, zero_point) = scale_zp(t, op, "filter")?;
+            return Ok(FilterQuantization {
+                scales: vec![scale],
+                zero_point,
+            });
+        };
+        let channels = self.shape(w)[axis];
+        if q.dimension as usize != axis || q.scale.len() != channels {
+            return Err(refuse(op, &format!("its filter '{}' has {} scales along axis {}; a per-channel filter has one per output channel along axis {axis} ({channels})", t.name, q.scale.len(), q.dimension)));
+        }
+        if q.zero_point.iter().any(|&z| z != 0) {
+            return Err(refuse(
+                op,
+                &format!(
+                    "its per-channel filter '{}' has nonzero zero points",
+                    t.name
+                ),
+            ));
+        }
+        Ok(FilterQuantization {
+            scales: q.scale.iter().map(|&s| s as f64).collect(),
+            zero_point: 0,
+        })
+    }
+
+    /// The tensors and quantization of a layer with weights whose filter has its
+    /// output channels along `channel_axis`.
+    fn weighted_layer(&self, op: &Operator, channel_axis: usize) -> Result<WeightedLayer, String> {
         let ([x, w, b], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
             return Err(refuse(
                 op,
@@ -239,19 +344,80 @@ impl<'m> Importer<'m> {
         if *b < 0 {
             return Err(refuse(op, "it has no bias"));
         }
-        let roles = [(*x, "input"), (*w, "filter"), (*y, "output")];
-        self.check_uint8(op, &roles)?;
-        let mut quantization = [(0.0, 0); 3];
-        for (q, (id, role)) in quantization.iter_mut().zip(roles) {
-            *q = scale_zp(self.tensor(id), op, role)?;
+        Ok(WeightedLayer {
+            tensors: [*x, *w, *b, *y],
+            ty: self.activation_type(op, &[(*x, "input"), (*w, "filter"), (*y, "output")])?,
+            input: scale_zp(self.tensor(*x), op, "input")?,
+            filter: self.filter_quantization(*w, channel_axis, op)?,
+            output: scale_zp(self.tensor(*y), op, "output")?,
+        })
+    }
+
+    /// The expression requantizing the int32 accumulator `acc` of `layer` to its
+    /// output, clamped to `range`: with one multiplier, or one per channel (the
+    /// public tensors of `tflite::multiply_by_quantized_multiplier_per_channel`,
+    /// declared as constants named after the output tensor).
+    fn requantize(&mut self, acc: &str, layer: &WeightedLayer, (lo, hi): (i64, i64)) -> String {
+        let ((sx, _), (sy, zy)) = (layer.input, layer.output);
+        let y = layer.tensors[3];
+        if let [sw] = layer.filter.scales[..] {
+            let (m0, shift) = quantize_multiplier(sx * sw / sy);
+            return format!("tflite::requantize({acc}, {m0}, {shift}, {zy}, {lo}, {hi}, EXACT)");
         }
-        Ok(([*x, *w, *b, *y], quantization))
+        let multipliers: Vec<(i64, u32, u32)> = layer
+            .filter
+            .scales
+            .iter()
+            .map(|sw| {
+                let (m0, shift) = quantize_multiplier(sx * sw / sy);
+                (m0, shift.max(0) as u32, (-shift).max(0) as u32)
+            })
+            .collect();
+        let max_right = multipliers.iter().map(|m| m.2).max().unwrap_or(0);
+        let channels = [multipliers.len()];
+        let per_channel = |f: &dyn Fn(i64, u32, u32) -> i64| {
+            let values: Vec<i64> = multipliers.iter().map(|&(m, l, r)| f(m, l, r)).collect();
+            table(&values, &channels)
+        };
+        let aligned = |r: u32| 1i64 << (max_right - r);
+        let tables = [
+            ("SCALES", per_channel(&|m, left, _| m << left)),
+            ("ALIGNS", per_channel(&|_, _, r| aligned(r))),
+            (
+                "HALVES",
+                per_channel(&|_, _, r| if r > 0 { 1 << (max_right - 1) } else { 0 }),
+            ),
+            (
+                "DOWNS",
+                per_channel(&|_, _, r| if r > 0 { aligned(r) } else { 0 }),
+            ),
+        ];
+        let mut names = Vec::new();
+        for (what, values) in tables {
+            let name = format!("{what}_{y}");
+            let _ = writeln!(self.consts, "const {name} = {values};");
+            names.push(name);
+        }
+        format!(
+            "tflite::requantize_per_channel({acc}, {}, {max_right}, {zy}, {lo}, {hi}, EXACT)",
+            names.join(", ")
+        )
+    }
+
+    /// A description of a layer's scales for the program's comment.
+    fn scales_comment(layer: &WeightedLayer) -> String {
+        let filter = match &layer.filter.scales[..] {
+            [s] => s.to_string(),
+            many => format!("per channel ({} scales)", many.len()),
+        };
+        format!("scale {} * {filter} / {}", layer.input.0, layer.output.0)
     }
 
     /// FULLY_CONNECTED: the input flattened to [batches, depth] times the
     /// transposed [outputs, depth] filter, plus bias, requantized like a convolution.
     fn fully_connected(&mut self, op: &Operator) -> Result<(), String> {
-        let ([x, w, b, y], [(sx, zx), (sw, zw), (sy, zy)]) = self.weighted_layer(op)?;
+        let layer = self.weighted_layer(op, 0)?;
+        let [x, w, b, y] = layer.tensors;
         let Options::FullyConnected {
             activation,
             weights_format,
@@ -289,23 +455,32 @@ impl<'m> Importer<'m> {
         let wname = self.weight(w, vec![depth, outputs], transposed, "sint<16>");
         let bias = self.constant(b, op)?;
         let bname = self.weight(b, vec![bias.len()], bias, "sint<32>");
-        let (m0, shift) = quantize_multiplier(sx * sw / sy);
-        let (lo, hi) = clamp_range(*activation, sy, zy, op)?;
+        let range = clamp_range(*activation, layer.output, layer.ty, op)?;
         let xin = self.input(x, op)?;
-        let name = format!("t{y}");
+        let acc = format!(
+            "{} as sint<32> @ {} as sint<32> + {bname}",
+            less_zero_point(
+                &format!("reshape({xin}, [{batches}, {depth}])"),
+                layer.input.1
+            ),
+            less_zero_point(&wname, layer.filter.zero_point)
+        );
+        let requantized = self.requantize(&acc, &layer, range);
         let _ = writeln!(
             self.body,
-            "    // op {} FULLY_CONNECTED: scale {sx} * {sw} / {sy}\n    let {name} = reshape(tflite::requantize((reshape({xin}, [{batches}, {depth}]) - {zx}) as sint<32> @ ({wname} - {zw}) as sint<32> + {bname}, {m0}, {shift}, {zy}, {lo}, {hi}, EXACT), [{}]);",
+            "    // op {} FULLY_CONNECTED: {}\n    let t{y} = reshape({requantized}, [{}]);",
             op.index,
+            Self::scales_comment(&layer),
             dims(&self.shape(y))
         );
-        self.names.insert(y, name);
+        self.names.insert(y, format!("t{y}"));
         Ok(())
     }
 
-    /// ADD of two uint8 tensors of the same shape, as TFLite's reference kernel:
-    /// both inputs are brought to a common scale (twice the larger input scale)
-    /// with 20 bits of headroom, added, and the sum requantized to the output.
+    /// ADD of two tensors of the same shape and type, as TFLite's reference
+    /// kernels (uint8 and int8 alike): both inputs are brought to a common scale
+    /// (twice the larger input scale) with 20 bits of headroom, added, and the
+    /// sum requantized to the output.
     fn add(&mut self, op: &Operator) -> Result<(), String> {
         let ([a, b], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
             return Err(refuse(op, "it must have two inputs and one output"));
@@ -313,7 +488,7 @@ impl<'m> Importer<'m> {
         let Options::Add { activation } = &op.options else {
             return Err(refuse(op, "its options are missing"));
         };
-        self.check_uint8(
+        let ty = self.activation_type(
             op,
             &[(*a, "first input"), (*b, "second input"), (*y, "output")],
         )?;
@@ -337,21 +512,24 @@ impl<'m> Importer<'m> {
         let (ma, sha) = quantize_multiplier(sa / twice_max);
         let (mb, shb) = quantize_multiplier(sb / twice_max);
         let (my, shy) = quantize_multiplier(twice_max / ((1u64 << LEFT_SHIFT) as f64 * sy));
-        let (lo, hi) = clamp_range(*activation, sy, zy, op)?;
+        let (lo, hi) = clamp_range(*activation, (sy, zy), ty, op)?;
         let (ain, bin) = (self.input(*a, op)?, self.input(*b, op)?);
         let name = format!("t{y}");
         let _ = writeln!(
             self.body,
-            "    // op {} ADD: scales {sa} + {sb} -> {sy}\n    let {name} = tflite::requantize(tflite::multiply_by_quantized_multiplier(({ain} - {za}) as sint<32> << {LEFT_SHIFT}, {ma}, {sha}, EXACT) + tflite::multiply_by_quantized_multiplier(({bin} - {zb}) as sint<32> << {LEFT_SHIFT}, {mb}, {shb}, EXACT), {my}, {shy}, {zy}, {lo}, {hi}, EXACT);",
-            op.index
+            "    // op {} ADD: scales {sa} + {sb} -> {sy}\n    let {name} = tflite::requantize(tflite::multiply_by_quantized_multiplier({} as sint<32> << {LEFT_SHIFT}, {ma}, {sha}, EXACT) + tflite::multiply_by_quantized_multiplier({} as sint<32> << {LEFT_SHIFT}, {mb}, {shb}, EXACT), {my}, {shy}, {zy}, {lo}, {hi}, EXACT);",
+            op.index,
+            less_zero_point(&ain, za),
+            less_zero_point(&bin, zb)
         );
         self.names.insert(*y, name);
         Ok(())
     }
 
     fn convolution(&mut self, op: &Operator) -> Result<(), String> {
-        let ([x, w, b, y], [(sx, zx), (sw, zw), (sy, zy)]) = self.weighted_layer(op)?;
         let depthwise = op.code == code::DEPTHWISE_CONV_2D;
+        let layer = self.weighted_layer(op, if depthwise { 3 } else { 0 })?;
+        let [x, w, b, y] = layer.tensors;
         let (padding, stride, dilation, activation, multiplier) = match &op.options {
             Options::Conv2d {
                 padding,
@@ -401,25 +579,30 @@ impl<'m> Importer<'m> {
         let wname = self.weight(w, our_shape, values, "sint<16>");
         let bias = self.constant(b, op)?;
         let bname = self.weight(b, vec![bias.len()], bias, "sint<32>");
-        let (m0, shift) = quantize_multiplier(sx * sw / sy);
-        let (lo, hi) = clamp_range(activation, sy, zy, op)?;
+        let range = clamp_range(activation, layer.output, layer.ty, op)?;
         let xin = self.input(x, op)?;
         let f = if depthwise {
             "depthwise_conv2d"
         } else {
             "conv2d"
         };
-        let name = format!("t{y}");
-        let _ = writeln!(
-            self.body,
-            "    // op {} {}: scale {sx} * {sw} / {sy}\n    let {name} = tflite::requantize({f}(({xin} - {zx}) as sint<32>, ({wname} - {zw}) as sint<32>, stride = [{}, {}], padding = {}) + {bname}, {m0}, {shift}, {zy}, {lo}, {hi}, EXACT);",
-            op.index,
-            operator_name(op.code),
+        let acc = format!(
+            "{f}({} as sint<32>, {} as sint<32>, stride = [{}, {}], padding = {}) + {bname}",
+            less_zero_point(&xin, layer.input.1),
+            less_zero_point(&wname, layer.filter.zero_point),
             stride[0],
             stride[1],
             pad(padding)
         );
-        self.names.insert(y, name);
+        let requantized = self.requantize(&acc, &layer, range);
+        let _ = writeln!(
+            self.body,
+            "    // op {} {}: {}\n    let t{y} = {requantized};",
+            op.index,
+            operator_name(op.code),
+            Self::scales_comment(&layer)
+        );
+        self.names.insert(y, format!("t{y}"));
         Ok(())
     }
 
@@ -436,17 +619,18 @@ impl<'m> Importer<'m> {
         else {
             return Err(refuse(op, "its options are missing"));
         };
-        let ((sx, zx), (sy, zy)) = (
+        let ty = self.activation_type(op, &[(*x, "input"), (*y, "output")])?;
+        let (qx, qy) = (
             scale_zp(self.tensor(*x), op, "input")?,
             scale_zp(self.tensor(*y), op, "output")?,
         );
-        if (sx, zx) != (sy, zy) || self.tensor(*x).ty != ElementType::UInt8 {
+        if qx != qy {
             return Err(refuse(
                 op,
-                "its input and output must be uint8 with equal scale and zero point",
+                "its input and output must have equal scale and zero point",
             ));
         }
-        let (lo, hi) = clamp_range(*activation, sy, zy, op)?;
+        let (lo, hi) = clamp_range(*activation, qy, ty, op)?;
         let xin = self.input(*x, op)?;
         let window = format!("[{}, {}]", filter[0], filter[1]);
         let strides = format!("[{}, {}]", stride[0], stride[1]);
@@ -454,68 +638,88 @@ impl<'m> Importer<'m> {
         if op.code == code::MAX_POOL_2D {
             let _ = writeln!(self.body, "    // op {} MAX_POOL_2D\n    let {name} = clamp(max_pool({xin}, {window}, stride = {strides}, padding = {}), {lo}, {hi});", op.index, pad(*padding));
         } else {
-            // TFLite: (sum + count / 2) / count over the real elements of each window.
-            // The division is a product with a magic reciprocal and an exact shift,
-            // checked here for every sum the window can have.
-            let xs = self.shape(*x);
-            let our = if *padding == Padding::Same {
-                OurPadding::Same
-            } else {
-                OurPadding::Valid
-            };
-            let geo = PoolGeometry::new(
-                [xs[1], xs[2]],
-                [filter[0] as usize, filter[1] as usize],
-                [stride[0] as usize, stride[1] as usize],
-                our,
-            );
-            const SHIFT: u32 = 32;
-            let mut halves = Vec::new();
-            let mut magics = Vec::new();
-            for oy in 0..geo.out[0] {
-                for ox in 0..geo.out[1] {
-                    let count = geo.window_count(oy, ox) as u64;
-                    let magic = (1u64 << SHIFT).div_ceil(count);
-                    let top = count * 255 + count / 2;
-                    if (0..=top).any(|n| (n * magic) >> SHIFT != n / count) {
-                        return Err(refuse(
-                            op,
-                            &format!("no exact reciprocal for a window of {count} elements"),
-                        ));
-                    }
-                    halves.push((count / 2).to_string());
-                    magics.push(magic.to_string());
-                }
-            }
-            // A scalar when every window has the same count, else a [1, OH, OW, 1] literal.
-            let table = |v: &[String]| {
-                if v.iter().all(|x| *x == v[0]) {
-                    return v[0].clone();
-                }
-                let rows: Vec<String> = v
-                    .chunks(geo.out[1])
-                    .map(|r| {
-                        format!(
-                            "[{}]",
-                            r.iter()
-                                .map(|x| format!("[{x}]"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })
-                    .collect();
-                format!("[[{}]]", rows.join(", "))
-            };
-            let _ = writeln!(
-                self.body,
-                "    // op {} AVERAGE_POOL_2D\n    let {name} = clamp(((sum_pool({xin}, {window}, stride = {strides}, padding = {}) + {}) as sint<63> * {}) >> {SHIFT}, {lo}, {hi});",
-                op.index,
-                pad(*padding),
-                table(&halves),
-                table(&magics)
-            );
+            self.average_pool(op, (*x, *y), ty, [*filter, *stride], *padding)?;
         }
         self.names.insert(*y, name);
+        Ok(())
+    }
+
+    /// AVERAGE_POOL_2D as TFLite rounds it: the sum of each window's real
+    /// elements divided by their count, rounded half away from zero (for uint8,
+    /// whose sums are never negative, half up). The division is a product with a
+    /// magic reciprocal and an exact shift on a sum made nonnegative (int8 sums
+    /// are offset by 128 per element), checked here for every sum the window can
+    /// have; an int8 window of even count takes one comparison for the sign.
+    fn average_pool(
+        &mut self,
+        op: &Operator,
+        (x, y): (i32, i32),
+        ty: ElementType,
+        [filter, stride]: [[i32; 2]; 2],
+        padding: Padding,
+    ) -> Result<(), String> {
+        let xs = self.shape(x);
+        let our = if padding == Padding::Same {
+            OurPadding::Same
+        } else {
+            OurPadding::Valid
+        };
+        let geo = PoolGeometry::new(
+            [xs[1], xs[2]],
+            [filter[0] as usize, filter[1] as usize],
+            [stride[0] as usize, stride[1] as usize],
+            our,
+        );
+        const SHIFT: u32 = 32;
+        let signed = ty == ElementType::Int8;
+        let offset = if signed { 128 } else { 0 };
+        let (mut adds, mut magics, mut evens) = (Vec::new(), Vec::new(), Vec::new());
+        for oy in 0..geo.out[0] {
+            for ox in 0..geo.out[1] {
+                let count = geo.window_count(oy, ox) as u64;
+                let magic = (1u64 << SHIFT).div_ceil(count);
+                let top = count * 255 + count / 2;
+                if (0..=top).any(|n| (n * magic) >> SHIFT != n / count) {
+                    return Err(refuse(
+                        op,
+                        &format!("no exact reciprocal for a window of {count} elements"),
+                    ));
+                }
+                adds.push((count / 2 + offset * count) as i64);
+                magics.push(magic as i64);
+                // Half away from zero differs from half up only for negative
+                // sums of windows of even count: ties there round down.
+                evens.push((signed && count.is_multiple_of(2)) as i64);
+            }
+        }
+        let positions = [1, geo.out[0], geo.out[1], 1];
+        let xin = self.input(x, op)?;
+        let (lo, hi) = type_range(ty);
+        let sum = format!(
+            "sum_pool({xin}, [{}, {}], stride = [{}, {}], padding = {})",
+            filter[0],
+            filter[1],
+            stride[0],
+            stride[1],
+            pad(padding)
+        );
+        let mut numerator = format!("s{y} + {}", table(&adds, &positions));
+        if evens.contains(&1) {
+            // The sum's sign, compared on the bits its largest magnitude needs.
+            let largest = 128 * geo.window[0] as u64 * geo.window[1] as u64;
+            let bits = 65 - largest.leading_zeros();
+            numerator += &format!(
+                " - (s{y} as sint<{bits}> < 0) as sint<16> * {}",
+                table(&evens, &positions)
+            );
+        }
+        let _ = writeln!(
+            self.body,
+            "    // op {} AVERAGE_POOL_2D\n    let s{y} = {sum};\n    let t{y} = clamp(((({numerator}) as sint<63> * {}) >> {SHIFT}){}, {lo}, {hi});",
+            op.index,
+            table(&magics, &positions),
+            if signed { " - 128" } else { "" }
+        );
         Ok(())
     }
 }
@@ -532,13 +736,14 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
         model,
         names: HashMap::new(),
         weights: Vec::new(),
+        consts: String::new(),
         decls: String::new(),
         body: String::new(),
     };
     let image = im.tensor(*input);
-    if image.ty != ElementType::UInt8 {
+    if !matches!(image.ty, ElementType::UInt8 | ElementType::Int8) {
         return Err(format!(
-            "the model's input '{}' is {:?}; this version takes uint8",
+            "the model's input '{}' is {:?}; this version takes uint8 or int8",
             image.name, image.ty
         ));
     }
@@ -594,11 +799,20 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
         program,
         "// client's input, and only the client learns the result."
     );
-    let _ = writeln!(program, "import tflite;\n\nparty model = 0;\nparty client = 1;\n\n// true: TFLite's rounding exactly; false: probabilistic rounding (at most one unit off, cheaper).\nconst EXACT = false;\n\nfn main() {{");
+    let _ = writeln!(program, "import tflite;\n\nparty model = 0;\nparty client = 1;\n\n// true: TFLite's rounding exactly; false: probabilistic rounding (at most one unit off, cheaper).\nconst EXACT = false;");
+    if !im.consts.is_empty() {
+        let _ = writeln!(program, "\n// Per-channel requantization (tflite::multiply_by_quantized_multiplier_per_channel).\n{}", im.consts.trim_end());
+    }
+    let _ = writeln!(program, "\nfn main() {{");
     program += &im.decls;
+    let image_type = if image.ty == ElementType::Int8 {
+        "int8"
+    } else {
+        "uint8"
+    };
     let _ = writeln!(
         program,
-        "    let image: sint<16>[{}] = input(client);  // {} (uint8)",
+        "    let image: sint<16>[{}] = input(client);  // {} ({image_type})",
         dims(&image_shape),
         image.name
     );
@@ -619,11 +833,18 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
         ),
     };
     let _ = writeln!(program, "{reveal_line}\n}}");
+    let raw = if image.ty == ElementType::UInt8 {
+        format!(
+            ", or image.bin, its {} bytes in row-major order",
+            image_shape.iter().product::<usize>()
+        )
+    } else {
+        String::new()
+    };
     let description = format!(
-        "Model owner (party 0): weights/<name>.npy for {} weight tensors (int64 values of uint8 weights and int32 biases).\nClient (party 1): image.npy, shape {:?}, uint8 values, or image.bin, its {} bytes in row-major order (the model's input '{}', scale {}, zero point {}).\nClient receives: {described}.\n",
+        "Model owner (party 0): weights/<name>.npy for {} weight tensors (int64 values of the {image_type} weights and int32 biases).\nClient (party 1): image.npy, shape {:?}, {image_type} values{raw} (the model's input '{}', scale {}, zero point {}).\nClient receives: {described}.\n",
         im.weights.len(),
         image_shape,
-        image_shape.iter().product::<usize>(),
         image.name,
         image.quantization.as_ref().map_or(1.0, |q| q.scale[0]),
         image.quantization.as_ref().and_then(|q| q.zero_point.first().copied()).unwrap_or(0)

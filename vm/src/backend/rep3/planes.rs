@@ -122,7 +122,7 @@ impl Planes {
     pub fn from_stream(stream: &[u64], n: usize, count: usize) -> Planes {
         let mut planes = Planes::zeros(n, count);
         let stride = planes.stride;
-        let tail = if n % 64 == 0 {
+        let tail = if n.is_multiple_of(64) {
             u64::MAX
         } else {
             (1u64 << (n % 64)) - 1
