@@ -44,6 +44,8 @@ enum RevealArg {
     Logits,
     /// The index of the largest logit.
     Argmax,
+    /// The model's output (with a final SOFTMAX, computed securely).
+    Output,
 }
 
 #[derive(Parser)]
@@ -73,6 +75,7 @@ fn import(cli: ImportCli) -> Result<String, String> {
     let reveal = match cli.reveal {
         RevealArg::Logits => Reveal::Logits,
         RevealArg::Argmax => Reveal::Argmax,
+        RevealArg::Output => Reveal::Output,
     };
     let name = cli
         .model

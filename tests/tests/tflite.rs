@@ -256,21 +256,30 @@ fn per_channel_requantization_matches_tflite_bit_for_bit() {
     assert_eq!(rep3[0].outputs[exact], out.outputs[exact]);
 }
 
-fn reference_logits() -> Vec<u8> {
-    let bytes = std::fs::read(shared_dir().join("models/MNISTnet_uint8_quant.t10k_ref_logits.npy"))
-        .unwrap();
+/// TFLite's reference outputs for the test images: `logits` or `outputs` (the softmax).
+fn reference(what: &str) -> Vec<u8> {
+    let bytes = std::fs::read(
+        shared_dir().join(format!("models/MNISTnet_uint8_quant.t10k_ref_{what}.npy")),
+    )
+    .unwrap();
     npyz::NpyFile::new(&bytes[..])
         .unwrap()
         .into_vec::<u8>()
         .unwrap()
 }
 
-/// The imported MNIST model with every weight and `image` as inputs.
+/// The imported MNIST model revealing the logits, with every weight as input.
 fn imported(exact: bool) -> (mpcc::driver::Compiled, Vec<(String, Vec<f64>)>) {
-    use mpcc::tflite::import::{import, Reveal};
+    imported_revealing(exact, mpcc::tflite::import::Reveal::Logits)
+}
+
+fn imported_revealing(
+    exact: bool,
+    reveal: mpcc::tflite::import::Reveal,
+) -> (mpcc::driver::Compiled, Vec<(String, Vec<f64>)>) {
     let m = mpcc::tflite::parse(&model_bytes()).unwrap();
-    let im =
-        import(&m, "MNISTnet_uint8_quant.tflite", Reveal::Logits).unwrap_or_else(|e| panic!("{e}"));
+    let im = mpcc::tflite::import::import(&m, "MNISTnet_uint8_quant.tflite", reveal)
+        .unwrap_or_else(|e| panic!("{e}"));
     let text = im
         .program
         .replace("const EXACT = false;", &format!("const EXACT = {exact};"));
@@ -282,13 +291,22 @@ fn imported(exact: bool) -> (mpcc::driver::Compiled, Vec<(String, Vec<f64>)>) {
     (c, weights)
 }
 
+/// The logits (or the output named `name`) for test image `i`.
 fn run_image(
     c: &mpcc::driver::Compiled,
     weights: &[(String, Vec<f64>)],
     pixels: &[u8],
     i: usize,
 ) -> Vec<f64> {
-    use mpc_tests::*;
+    run_image_output(c, weights, pixels, i, "logits")
+}
+
+/// The model's inputs: the weights and test image `i`.
+fn with_image<'w>(
+    weights: &'w [(String, Vec<f64>)],
+    pixels: &[u8],
+    i: usize,
+) -> Vec<(&'w str, Vec<f64>)> {
     let mut values: Vec<(&str, Vec<f64>)> = weights
         .iter()
         .map(|(n, v)| (n.as_str(), v.clone()))
@@ -300,15 +318,58 @@ fn run_image(
             .map(|&p| p as f64)
             .collect(),
     ));
+    values
+}
+
+fn run_image_output(
+    c: &mpcc::driver::Compiled,
+    weights: &[(String, Vec<f64>)],
+    pixels: &[u8],
+    i: usize,
+    name: &str,
+) -> Vec<f64> {
+    use mpc_tests::*;
+    let values = with_image(weights, pixels, i);
     let out = run_clear(&c.program, &inputs(&c.program, &values), i as u64);
-    output(&c.program, &out, "logits")
+    output(&c.program, &out, name)
+}
+
+/// With `--reveal output` the final SOFTMAX is computed securely: on exact
+/// logits, its uint8 probabilities are within one unit of TFLite's reference
+/// outputs, and nearly all equal to them (clear on 100 images, rep3 on 2).
+#[test]
+fn imported_mnist_model_computes_the_softmax_securely() {
+    let (c, weights) = imported_revealing(true, mpcc::tflite::import::Reveal::Output);
+    let (_, pixels) = mpc_tests::mnist::images("t10k");
+    let reference = reference("outputs");
+    let (mut equal, mut total) = (0, 0);
+    for i in 0..102 {
+        let got = if i < 100 {
+            run_image_output(&c, &weights, &pixels, i, "output")
+        } else {
+            let values = with_image(&weights, &pixels, i);
+            let out = mpc_tests::run_rep3(&c.program, &mpc_tests::inputs(&c.program, &values));
+            mpcvm::io::decode_f64(
+                out[1].outputs[0]
+                    .as_ref()
+                    .expect("the client receives the output"),
+                c.program.outputs[0].ty.elem,
+            )
+        };
+        for (g, &w) in got.iter().zip(&reference[i * 10..(i + 1) * 10]) {
+            assert!((*g - w as f64).abs() <= 1.0, "image {i}: {got:?}");
+            equal += (*g == w as f64) as usize;
+            total += 1;
+        }
+    }
+    assert!(equal * 100 >= total * 99, "{equal} of {total} equal");
 }
 
 #[test]
 fn imported_mnist_model_is_bit_exact_with_exact_rounding() {
     let (c, weights) = imported(true);
     let (_, pixels) = mpc_tests::mnist::images("t10k");
-    let reference = reference_logits();
+    let reference = reference("logits");
     for i in 0..200 {
         let got = run_image(&c, &weights, &pixels, i);
         let want: Vec<f64> = reference[i * 10..(i + 1) * 10]
@@ -324,7 +385,7 @@ fn imported_mnist_model_with_probabilistic_rounding_stays_within_one_unit() {
     let (c, weights) = imported(false);
     let (_, pixels) = mpc_tests::mnist::images("t10k");
     let labels = mpc_tests::mnist::labels("t10k");
-    let reference = reference_logits();
+    let reference = reference("logits");
     let (mut close, mut total, mut correct, mut reference_correct) = (0, 0, 0, 0);
     let n = 200;
     for i in 0..n {
@@ -357,21 +418,11 @@ fn imported_mnist_model_with_probabilistic_rounding_stays_within_one_unit() {
 #[test]
 fn imported_mnist_model_under_rep3() {
     let (_, pixels) = mpc_tests::mnist::images("t10k");
-    let reference = reference_logits();
+    let reference = reference("logits");
     for exact in [true, false] {
         let (c, weights) = imported(exact);
         for i in 0..3 {
-            let mut values: Vec<(&str, Vec<f64>)> = weights
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.clone()))
-                .collect();
-            values.push((
-                "image",
-                pixels[i * 784..(i + 1) * 784]
-                    .iter()
-                    .map(|&p| p as f64)
-                    .collect(),
-            ));
+            let values = with_image(&weights, &pixels, i);
             let out = mpc_tests::run_rep3(&c.program, &mpc_tests::inputs(&c.program, &values));
             let at = c
                 .program

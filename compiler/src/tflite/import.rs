@@ -5,7 +5,8 @@
 //! (party 0) input, written as `.npy` files in our layouts (HWIO filters,
 //! `[KH, KW, C, M]` depthwise filters, `[in, out]` dense weights); the image is
 //! the client's (party 1) input, and the client alone receives the result:
-//! the logits (the input of a final SOFTMAX) or their argmax. Each layer has
+//! the logits (the input of a final SOFTMAX), their argmax, or the model's
+//! output (a final SOFTMAX then computed securely, as any other). Each layer has
 //! TFLite's integer semantics (see `stdlib/tflite.mpc`): zero points subtracted,
 //! int32 accumulation with the int32 bias, rescaling by the fixed-point
 //! multiplier and shift that TFLite's QuantizeMultiplier makes, the output zero
@@ -29,6 +30,8 @@ pub enum Reveal {
     Logits,
     /// The index of the largest logit.
     Argmax,
+    /// The model's output: with a final SOFTMAX, computed securely.
+    Output,
 }
 
 /// A weight tensor for the model owner: file name (without `.npy`), shape, values.
@@ -724,6 +727,43 @@ impl<'m> Importer<'m> {
     }
 }
 
+impl Importer<'_> {
+    /// SOFTMAX, computed securely by `tflite::softmax` along the last axis.
+    fn softmax(&mut self, op: &Operator) -> Result<(), String> {
+        let ([x], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
+            return Err(refuse(op, "it must have one input and one output"));
+        };
+        let Options::Softmax { beta } = &op.options else {
+            return Err(refuse(op, "its options are missing"));
+        };
+        let ty = self.activation_type(op, &[(*x, "input"), (*y, "output")])?;
+        let ((sx, _), (sy, zy)) = (
+            scale_zp(self.tensor(*x), op, "input")?,
+            scale_zp(self.tensor(*y), op, "output")?,
+        );
+        let shape = self.shape(*x);
+        let n = shape.last().copied().unwrap_or(1);
+        let rows = shape.iter().product::<usize>() / n.max(1);
+        let beta_scale = *beta as f64 * sx;
+        // The fixed-point arithmetic holds magnitudes below 2^10 (see stdlib/tflite.mpc).
+        if n >= 1024 || beta_scale * 255.0 >= 1024.0 {
+            return Err(refuse(op, &format!("a softmax over {n} values with beta * scale {beta_scale} (the secure softmax takes fewer than 1024 values and beta * scale * 255 below 1024)")));
+        }
+        // Newton's iterations for 1 / s: (1 - 1/N)^(2^k) below 2^-20.
+        let iterations = (n as f64 * 20.0 * 2f64.ln()).log2().ceil().max(0.0) as u32;
+        let (lo, hi) = type_range(ty);
+        let xin = self.input(*x, op)?;
+        let _ = writeln!(
+            self.body,
+            "    // op {} SOFTMAX: beta {beta}, scale {sx} -> {sy}\n    let t{y} = reshape(tflite::softmax(reshape({xin}, [{rows}, {n}]), {beta_scale}, {sy}, {zy}, {lo}, {hi}, {iterations}), [{}]);",
+            op.index,
+            dims(&self.shape(*y))
+        );
+        self.names.insert(*y, format!("t{y}"));
+        Ok(())
+    }
+}
+
 /// Imports `model`; `source` names the file in the program's header comment.
 pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, String> {
     let [input] = model.inputs.as_slice() else {
@@ -762,11 +802,11 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
                 let _ = writeln!(im.body, "    // op {} RESHAPE\n    let t{y} = reshape({xin}, [{}]);", op.index, dims(&im.shape(y)));
                 im.names.insert(y, format!("t{y}"));
             }
-            code::SOFTMAX if k + 1 == model.operators.len() => {
+            code::SOFTMAX if k + 1 == model.operators.len() && reveal != Reveal::Output => {
                 // The client receives the logits or their argmax: the softmax is not computed.
                 result = Some(op.inputs[0]);
             }
-            code::SOFTMAX => return Err(refuse(op, "a SOFTMAX before the last operator")),
+            code::SOFTMAX => im.softmax(op)?,
             _ => return Err(refuse(op, "this version imports CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a final SOFTMAX")),
         }
     }
@@ -830,6 +870,13 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
                 "    let prediction = argmax({logits_name});\n    reveal prediction to client;"
             ),
             "prediction: int64, the index of the largest logit".to_string(),
+        ),
+        Reveal::Output => (
+            format!("    let output = {logits_name};\n    reveal output to client;"),
+            format!(
+                "output: int64 {:?}, quantized with scale {out_scale} and zero point {out_zp}",
+                im.shape(logits)
+            ),
         ),
     };
     let _ = writeln!(program, "{reveal_line}\n}}");
