@@ -388,3 +388,29 @@ fn every_example_under_rep3_measures_what_the_compiler_predicts() {
         }
     }
 }
+
+/// A clamp to constant bounds compares with both bounds side by side: it takes
+/// the rounds of one comparison and one product, and the bytes of two of each.
+#[test]
+fn a_clamp_to_constant_bounds_takes_the_rounds_of_one_comparison() {
+    let program = |body: &str| {
+        compile_text(
+            &format!("party a = 0; fn main() {{ let x: sint<20>[100] = input(a); {body} reveal r to a; }}"),
+            Options::default(),
+        )
+        .program
+    };
+    let clamp = program("let r = clamp(x, -10, 10);");
+    let compare = program("let r = (x < 3) * x;");
+    let base = program("let r = x;");
+    let rounds = mpcvm::backend::rep3::rounds;
+    assert_eq!(
+        rounds(&clamp) - rounds(&base),
+        rounds(&compare) - rounds(&base)
+    );
+    let bytes = |p| mpcvm::backend::rep3::bytes_sent(p)[0];
+    assert_eq!(
+        bytes(&clamp) - bytes(&base),
+        2 * (bytes(&compare) - bytes(&base))
+    );
+}

@@ -308,6 +308,33 @@ impl Elaborator<'_> {
                 let x = self.expr(cx, a.positional[0], None)?;
                 let lo = self.expr(cx, a.positional[1], None)?;
                 let hi = self.expr(cx, a.positional[2], None)?;
+                let ordered_bounds = matches!((&lo, &hi), (Val::Const(l), Val::Const(h))
+                    if l.shape.is_empty() && h.shape.is_empty() && l.data[0].as_f64() <= h.data[0].as_f64());
+                if ordered_bounds && matches!(x, Val::T(_)) {
+                    // Constant bounds lo <= hi: at most one of x < lo and x > hi holds, so
+                    // x + (x < lo) (lo - x) + (x > hi) (hi - x) is the clamp, and its two
+                    // comparisons (and then its two products) run side by side.
+                    let (sx, sl, sh) = (
+                        a.positional[0].span,
+                        a.positional[1].span,
+                        a.positional[2].span,
+                    );
+                    let mut result = x.clone();
+                    for (op, bound, sb) in [(BinOp::Lt, lo, sl), (BinOp::Gt, hi, sh)] {
+                        let Val::T(c) =
+                            self.binary(cx, op, (x.clone(), sx), (bound.clone(), sb), span)?
+                        else {
+                            unreachable!("a comparison with a tensor is a tensor")
+                        };
+                        let gap =
+                            self.binary(cx, BinOp::Sub, (bound, sb), (x.clone(), sx), span)?;
+                        let moved =
+                            self.binary(cx, BinOp::Mul, (Val::T(c), span), (gap, span), span)?;
+                        result =
+                            self.binary(cx, BinOp::Add, (result, span), (moved, span), span)?;
+                    }
+                    return Ok(result);
+                }
                 let lower = self.elementwise_max(
                     cx,
                     true,
