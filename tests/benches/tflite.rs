@@ -72,7 +72,7 @@ fn main() {
             "MobileNet V1 0.25_128",
             &mobilenet,
             rng.ints(128 * 128 * 3, 0, 256),
-            Some(1.69),
+            Some(1.64),
         ),
         (
             "MNIST (shared model)",
