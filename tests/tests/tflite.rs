@@ -976,6 +976,54 @@ mod layers {
             );
         }
     }
+
+    /// ADD broadcasting a [1, 1, 1, C] tensor over a [1, H, W, C] one: a feature
+    /// map plus its per-channel maximum (MAX_POOL_2D over the whole map).
+    #[test]
+    fn broadcasting_add_with_tflite_semantics() {
+        let mut rng = TestRng(65);
+        for ty in [Activations::UInt8, Activations::Int8] {
+            let (h, w, c) = (2usize, 3usize, 4usize);
+            let (lo, hi) = ty.range();
+            let (sx, sy) = (
+                rng.uniform(0.01, 0.05) as f32,
+                rng.uniform(0.02, 0.1) as f32,
+            );
+            let (zx, zy) = (rng.int(lo, hi), rng.int(lo, hi));
+            let tensors = [
+                tensor(ty, vec![1, h as i32, w as i32, c as i32], sx, zx, vec![]),
+                tensor(ty, vec![1, 1, 1, c as i32], sx, zx, vec![]),
+                tensor(ty, vec![1, h as i32, w as i32, c as i32], sy, zy, vec![]),
+            ];
+            let pool = vec![
+                (0, Field::I8(1)),
+                (1, Field::I32(1)),
+                (2, Field::I32(1)),
+                (3, Field::I32(w as i32)),
+                (4, Field::I32(h as i32)),
+            ];
+            let ops = vec![
+                (17, vec![0], vec![1], 5, pool),
+                (0, vec![0, 1], vec![2], 11, vec![(0, Field::I8(0))]),
+            ];
+            let bytes = model(&tensors, ops, vec![0], vec![2]);
+            let image = ty.draw(&mut rng, h * w * c);
+            let channel_max: Vec<i64> = (0..c)
+                .map(|ch| (0..h * w).map(|p| image[p * c + ch]).max().unwrap())
+                .collect();
+            let want: Vec<i64> = (0..h * w * c)
+                .map(|i| {
+                    tflite_add(
+                        (image[i], sx, zx),
+                        (channel_max[i % c], sx, zx),
+                        (sy, zy),
+                        (lo, hi - 1),
+                    )
+                })
+                .collect();
+            assert_eq!(run(&bytes, &image), want, "{ty:?}");
+        }
+    }
 }
 
 /// MobileNet V1 builds from the imported layers across its range of widths and

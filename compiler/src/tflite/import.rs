@@ -480,7 +480,7 @@ impl<'m> Importer<'m> {
         Ok(())
     }
 
-    /// ADD of two tensors of the same shape and type, as TFLite's reference
+    /// ADD of two tensors of the same type, broadcasting, as TFLite's reference
     /// kernels (uint8 and int8 alike): both inputs are brought to a common scale
     /// (twice the larger input scale) with 20 bits of headroom, added, and the
     /// sum requantized to the output.
@@ -495,15 +495,20 @@ impl<'m> Importer<'m> {
             op,
             &[(*a, "first input"), (*b, "second input"), (*y, "output")],
         )?;
-        if self.shape(*a) != self.shape(*b) {
-            return Err(refuse(
-                op,
-                &format!(
-                    "inputs of shapes {:?} and {:?} (broadcasting is not imported)",
-                    self.shape(*a),
-                    self.shape(*b)
-                ),
-            ));
+        // Each input is rescaled on its own shape; the sum broadcasts as numpy does.
+        match mpcvm::shape::broadcast(&self.shape(*a), &self.shape(*b)) {
+            Ok(shape) if shape == self.shape(*y) => {}
+            _ => {
+                return Err(refuse(
+                    op,
+                    &format!(
+                        "inputs of shapes {:?} and {:?} do not broadcast to its output's {:?}",
+                        self.shape(*a),
+                        self.shape(*b),
+                        self.shape(*y)
+                    ),
+                ))
+            }
         }
         let ((sa, za), (sb, zb), (sy, zy)) = (
             scale_zp(self.tensor(*a), op, "first input")?,
