@@ -320,7 +320,8 @@ pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), 
     }
 }
 
-/// A short human-readable rendering of an output value.
+/// A short human-readable rendering of an output value: its first 16 elements
+/// in row-major order, and the shape when the tensor has more than one axis.
 pub fn render(t: &RingTensor, ty: &TensorType) -> String {
     let items: Vec<String> = match ty.elem {
         Elem::Fix { .. } => decode_f64(t, ty.elem)
@@ -336,9 +337,28 @@ pub fn render(t: &RingTensor, ty: &TensorType) -> String {
             .collect(),
     };
     let more = if t.len() > 16 { ", ..." } else { "" };
-    if ty.shape.is_empty() {
-        items.join("")
-    } else {
-        format!("{:?} [{}{}]", ty.shape, items.join(", "), more)
+    match ty.shape.len() {
+        0 => items.join(""),
+        1 => format!("[{}{more}]", items.join(", ")),
+        _ => format!("[{}{more}] of shape {:?}", items.join(", "), ty.shape),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_render_their_values_and_only_a_useful_shape() {
+        let ty = |shape: Vec<usize>| TensorType::new(true, Elem::Int { bits: 32 }, shape);
+        let t = |shape: Vec<usize>, data: Vec<u64>| RingTensor::new(shape, data);
+        assert_eq!(render(&t(vec![], vec![7]), &ty(vec![])), "7");
+        assert_eq!(render(&t(vec![1], vec![7]), &ty(vec![1])), "[7]");
+        assert_eq!(
+            render(&t(vec![2, 2], vec![1, 2, 3, u64::MAX]), &ty(vec![2, 2])),
+            "[1, 2, 3, -1] of shape [2, 2]"
+        );
+        let long = render(&t(vec![20], (0..20).collect()), &ty(vec![20]));
+        assert!(long.ends_with("14, 15, ...]"), "{long}");
     }
 }
