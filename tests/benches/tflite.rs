@@ -11,6 +11,7 @@
 //! cores as MP-SPDZ's processes did. Time is the whole run of the slowest party
 //! (input sharing included, as in MP-SPDZ's MobileNet figures), the best of 3.
 
+use mpc_tests::mobilenet::Quantized;
 use mpc_tests::*;
 use mpcc::tflite::import::{import, Reveal};
 use std::time::Instant;
@@ -63,7 +64,7 @@ fn measure(model_bytes: &[u8], image: Vec<f64>, exact: bool) -> Measured {
 fn main() {
     mpcvm::memory::keep_freed_memory();
     let mut rng = TestRng(7);
-    let mobilenet = mpc_tests::mobilenet::mobilenet_v1(0.25, 128, 1);
+    let mobilenet = mpc_tests::mobilenet::mobilenet_v1(0.25, 128, Quantized::UInt8PerTensor, 1);
     let mnist = std::fs::read(shared_dir().join("models/MNISTnet_uint8_quant.tflite"))
         .expect("the shared model");
     let (_, pixels) = mnist::images("t10k");

@@ -5,6 +5,7 @@
 pub mod mobilenet;
 pub mod reference;
 pub mod tflite_builder;
+pub mod tflite_reference;
 
 use mpcc::driver::{compile_file, compile_source, Compiled};
 use mpcc::elaborate::Options;

@@ -1,20 +1,32 @@
-//! MobileNet V1 (Howard et al. 2017) as a quantized uint8 TFLite model with
-//! random weights, in the layout of the hosted `mobilenet_v1_*_quant` models
-//! that Dalskov et al. evaluate: a 3x3 stride-2 convolution, 13 depthwise
-//! separable blocks (3x3 depthwise and 1x1 pointwise, each with ReLU6), a
-//! global average pooling, a 1x1 convolution to 1001 logits, RESHAPE and
-//! SOFTMAX. Scales are chosen so that activations neither vanish nor saturate.
+//! MobileNet V1 (Howard et al. 2017) as a quantized TFLite model with random
+//! weights, in the layout of the hosted `mobilenet_v1_*_quant` models that
+//! Dalskov et al. evaluate: a 3x3 stride-2 convolution, 13 depthwise separable
+//! blocks (3x3 depthwise and 1x1 pointwise, each with ReLU6), a global average
+//! pooling, a 1x1 convolution to 1001 logits, RESHAPE and SOFTMAX. Either uint8
+//! with per-tensor filters (as the hosted models) or int8 with per-channel
+//! filters (as TFLite's current converter makes them). Scales are chosen so
+//! that activations neither vanish nor saturate.
 
 use crate::tflite_builder::{model, Field, OperatorSpec, TensorSpec};
 use crate::TestRng;
 
-/// Activations after ReLU6 use the whole uint8 range, as in the hosted models.
+/// Activations after ReLU6 use the whole 8-bit range, as in the hosted models.
 const ACTIVATION_SCALE: f32 = 6.0 / 255.0;
+
+/// How the model is quantized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantized {
+    /// uint8 activations and filters, one scale per filter.
+    UInt8PerTensor,
+    /// int8 activations and filters, one scale per output channel (zero points 0).
+    Int8PerChannel,
+}
 
 struct Builder {
     tensors: Vec<TensorSpec>,
     ops: Vec<OperatorSpec>,
     rng: TestRng,
+    quantized: Quantized,
 }
 
 impl Builder {
@@ -37,6 +49,17 @@ impl Builder {
         self.tensors.len() as i32 - 1
     }
 
+    /// A computed 8-bit tensor; `uint8_zero_point` is its zero point as uint8
+    /// (an int8 tensor holding the same real values has it less 128).
+    fn activation(&mut self, shape: Vec<usize>, scale: f32, uint8_zero_point: i64) -> i32 {
+        match self.quantized {
+            Quantized::UInt8PerTensor => self.tensor(shape, 3, scale, uint8_zero_point, vec![]),
+            Quantized::Int8PerChannel => {
+                self.tensor(shape, 9, scale, uint8_zero_point - 128, vec![])
+            }
+        }
+    }
+
     /// A convolution (depthwise if `depthwise`) of `x` with a `k`x`k` filter,
     /// SAME padding; returns the output tensor. The filter scale makes the
     /// accumulator's spread about 60 output units before the clamp.
@@ -54,7 +77,7 @@ impl Builder {
     ) -> (i32, [usize; 3]) {
         let sx = self.tensors[x as usize].scale;
         let fan_in = if depthwise { k * k } else { k * k * c };
-        // Uniform uint8 weights around 128 have an rms of about 74.
+        // Uniform 8-bit weights around their zero point have an rms of about 74.
         let sy = if relu6 { ACTIVATION_SCALE } else { 0.1 };
         let sw = 60.0 * sy / (sx * 74.0 * input_rms * (fan_in as f32).sqrt());
         let filter_shape = if depthwise {
@@ -62,17 +85,35 @@ impl Builder {
         } else {
             vec![outs, k, k, c]
         };
-        let filter: Vec<u8> = (0..filter_shape.iter().product::<usize>())
-            .map(|_| self.rng.int(0, 256) as u8)
+        let n = filter_shape.iter().product::<usize>();
+        let per_channel = self.quantized == Quantized::Int8PerChannel;
+        let filter: Vec<u8> = (0..n)
+            .map(|_| {
+                if per_channel {
+                    self.rng.int(-127, 128) as i8 as u8
+                } else {
+                    self.rng.int(0, 256) as u8
+                }
+            })
             .collect();
         let bias: Vec<u8> = (0..outs)
             .flat_map(|_| (self.rng.int(-2000, 2000) as i32).to_le_bytes())
             .collect();
         let out = [h.div_ceil(stride), w.div_ceil(stride), outs];
-        let wt = self.tensor(filter_shape, 3, sw, 128, filter);
+        let wt = if per_channel {
+            let scales = (0..outs)
+                .map(|_| sw * self.rng.uniform(0.5, 2.0) as f32)
+                .collect();
+            let axis = if depthwise { 3 } else { 0 };
+            let t = self.tensor(filter_shape, 9, sw, 0, filter);
+            self.tensors[t as usize].per_channel = Some((scales, axis));
+            t
+        } else {
+            self.tensor(filter_shape, 3, sw, 128, filter)
+        };
         let bt = self.tensor(vec![outs], 2, sx * sw, 0, bias);
         let (zy, activation) = if relu6 { (0, 3) } else { (128, 0) };
-        let y = self.tensor(vec![1, out[0], out[1], outs], 3, sy, zy, vec![]);
+        let y = self.activation(vec![1, out[0], out[1], outs], sy, zy);
         let strides = [
             (1, Field::I32(stride as i32)),
             (2, Field::I32(stride as i32)),
@@ -105,23 +146,18 @@ impl Builder {
 }
 
 /// MobileNet V1 with width multiplier `width` (0.25 to 1.0) on a `resolution`²
-/// RGB image (96 to 224), its weights drawn from `seed`.
-pub fn mobilenet_v1(width: f64, resolution: usize, seed: u64) -> Vec<u8> {
+/// RGB image (96 to 224), quantized as `quantized`, its weights drawn from `seed`.
+pub fn mobilenet_v1(width: f64, resolution: usize, quantized: Quantized, seed: u64) -> Vec<u8> {
     let channels = |c: usize| ((c as f64 * width) as usize).max(8);
     let mut b = Builder {
         tensors: Vec::new(),
         ops: Vec::new(),
         rng: TestRng(seed),
+        quantized,
     };
     // The image in [-1, 1]: scale 1/128, zero point 128, as the hosted models take it.
-    let image = b.tensor(
-        vec![1, resolution, resolution, 3],
-        3,
-        1.0 / 128.0,
-        128,
-        vec![],
-    );
-    // A uniform image around 128 has an rms of about 74 units; ReLU6 outputs about 50.
+    let image = b.activation(vec![1, resolution, resolution, 3], 1.0 / 128.0, 128);
+    // A uniform image around its zero point has an rms of about 74 units; ReLU6 outputs about 50.
     let (mut x, mut shape) = b.convolution(
         image,
         [resolution, resolution, 3],
@@ -154,7 +190,7 @@ pub fn mobilenet_v1(width: f64, resolution: usize, seed: u64) -> Vec<u8> {
     }
     // Global average pooling over the last feature map (VALID, one window).
     let [h, w, c] = shape;
-    let pooled = b.tensor(vec![1, 1, 1, c], 3, ACTIVATION_SCALE, 0, vec![]);
+    let pooled = b.activation(vec![1, 1, 1, c], ACTIVATION_SCALE, 0);
     let window = vec![
         (0, Field::I8(1)),
         (1, Field::I32(1)),
@@ -171,10 +207,10 @@ pub fn mobilenet_v1(width: f64, resolution: usize, seed: u64) -> Vec<u8> {
         0,
         [1i32, 1001].iter().flat_map(|v| v.to_le_bytes()).collect(),
     );
-    let flat = b.tensor(vec![1, 1001], 3, 0.1, 128, vec![]);
+    let flat = b.activation(vec![1, 1001], 0.1, 128);
     b.ops
         .push((22, vec![logits, shape_tensor], vec![flat], 0, vec![]));
-    let probabilities = b.tensor(vec![1, 1001], 3, 1.0 / 256.0, 0, vec![]);
+    let probabilities = b.activation(vec![1, 1001], 1.0 / 256.0, 0);
     b.ops.push((
         25,
         vec![flat],

@@ -1,7 +1,10 @@
 //! Our TFLite reader on the shared quantized MNIST model (its layout is given in
 //! ../shared/models/README.md), and on corrupted copies of it.
 
+use mpc_tests::mobilenet::{mobilenet_v1, Quantized};
 use mpc_tests::shared_dir;
+use mpc_tests::tflite_reference::evaluate;
+use mpcc::tflite::import::{import, Reveal};
 use mpcc::tflite::model::{code, operator_name, Activation, ElementType, Options, Padding};
 use proptest::prelude::*;
 
@@ -100,31 +103,6 @@ proptest! {
     }
 }
 
-/// TFLite's reference integer arithmetic, transcribed (gemmlowp; C++ `/` truncates like Rust's).
-mod reference_arith {
-    pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
-        if a == b && a == i32::MIN {
-            return i32::MAX;
-        }
-        let ab = a as i64 * b as i64;
-        let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-        ((ab + nudge) / (1i64 << 31)) as i32
-    }
-    pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
-        let mask = ((1i64 << exponent) - 1) as i32;
-        let remainder = x & mask;
-        let threshold = (mask >> 1) + (x < 0) as i32;
-        (x >> exponent) + (remainder > threshold) as i32
-    }
-    pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
-        let (left, right) = (shift.max(0), (-shift).max(0));
-        rounding_divide_by_pot(
-            saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
-            right,
-        )
-    }
-}
-
 #[test]
 fn requantization_matches_tflite_bit_for_bit() {
     use mpc_tests::*;
@@ -160,7 +138,9 @@ fn requantization_matches_tflite_bit_for_bit() {
             let want: Vec<f64> = acc
                 .iter()
                 .map(|&x| {
-                    reference_arith::multiply_by_quantized_multiplier(x as i32, m, shift) as f64
+                    mpc_tests::tflite_reference::multiply_by_quantized_multiplier(
+                        x as i32, m, shift,
+                    ) as f64
                 })
                 .collect();
             assert_eq!(
@@ -234,7 +214,7 @@ fn per_channel_requantization_matches_tflite_bit_for_bit() {
         .iter()
         .enumerate()
         .map(|(i, &x)| {
-            reference_arith::multiply_by_quantized_multiplier(
+            mpc_tests::tflite_reference::multiply_by_quantized_multiplier(
                 x as i32,
                 multipliers[i % c],
                 shifts[i % c],
@@ -463,11 +443,11 @@ fn imported_mnist_model_under_rep3() {
 /// clear backend with exact rounding, against TFLite's uint8 reference kernels
 /// transcribed here (out-of-bounds inputs are skipped, as TFLite does).
 mod layers {
-    use super::reference_arith::multiply_by_quantized_multiplier as mbqm;
     use mpc_tests::reference::window_axis;
     use mpc_tests::tflite_builder::{model, Field, TensorSpec};
+    use mpc_tests::tflite_reference::evaluate;
     use mpc_tests::*;
-    use mpcc::tflite::import::{import, quantize_multiplier, Reveal};
+    use mpcc::tflite::import::{import, Reveal};
 
     struct Geometry {
         h: usize,
@@ -496,6 +476,12 @@ mod layers {
             .collect()
     }
 
+    /// Imports and runs `bytes` and compares its output with the reference interpreter's.
+    fn check(bytes: &[u8], image: &[i64], case: &str) {
+        let want = evaluate(&mpcc::tflite::parse(bytes).unwrap(), image, None);
+        assert_eq!(run(bytes, image), want, "{case}");
+    }
+
     /// A quantized activation type: uint8 or int8.
     #[derive(Clone, Copy, Debug, PartialEq)]
     enum Activations {
@@ -522,18 +508,6 @@ mod layers {
         }
         fn bytes(values: &[i64]) -> Vec<u8> {
             values.iter().map(|&v| v as u8).collect()
-        }
-        /// The output clamp: the type's range, narrowed by a fused ReLU6.
-        fn clamp(self, relu6: bool, scale: f32, zp: i64) -> (i64, i64) {
-            let (lo, hi) = (self.range().0, self.range().1 - 1);
-            if relu6 {
-                (
-                    zp.max(lo),
-                    (zp + (6.0 / scale as f64).round() as i64).min(hi),
-                )
-            } else {
-                (lo, hi)
-            }
         }
     }
 
@@ -574,8 +548,8 @@ mod layers {
         } else {
             (vec![rng.uniform(0.005, 0.02) as f32], rng.int(lo, hi))
         };
-        let (oh, ph) = window_axis(g.h, g.k, g.stride, g.same);
-        let (ow, pw) = window_axis(g.w, g.k, g.stride, g.same);
+        let (oh, _) = window_axis(g.h, g.k, g.stride, g.same);
+        let (ow, _) = window_axis(g.w, g.k, g.stride, g.same);
         let filter_shape: Vec<i32> = if depthwise {
             vec![1, g.k as i32, g.k as i32, oc as i32]
         } else {
@@ -631,53 +605,13 @@ mod layers {
             vec![0],
             vec![3],
         );
-        let multipliers: Vec<(i64, i32)> = (0..oc)
-            .map(|o| {
-                let s = if per_channel { sw[o] } else { sw[0] };
-                quantize_multiplier(sx as f64 * s as f64 / sy as f64)
-            })
-            .collect();
-        let (clo, chi) = ty.clamp(relu6, sy, zy);
-        let mut want = Vec::new();
-        for oy in 0..oh {
-            for ox in 0..ow {
-                for o in 0..oc {
-                    let mut acc = 0i32;
-                    for ky in 0..g.k {
-                        for kx in 0..g.k {
-                            let (iy, ix) = (
-                                (oy * g.stride + ky) as i64 - ph as i64,
-                                (ox * g.stride + kx) as i64 - pw as i64,
-                            );
-                            if iy < 0 || ix < 0 || iy >= g.h as i64 || ix >= g.w as i64 {
-                                continue;
-                            }
-                            let at = (iy as usize * g.w + ix as usize) * g.c;
-                            let channels: Vec<(usize, usize)> = if depthwise {
-                                vec![(o / mult, (ky * g.k + kx) * oc + o)]
-                            } else {
-                                (0..g.c)
-                                    .map(|ic| (ic, ((o * g.k + ky) * g.k + kx) * g.c + ic))
-                                    .collect()
-                            };
-                            for (ic, fi) in channels {
-                                acc += (image[at + ic] - zx) as i32 * (filter[fi] - zw) as i32;
-                            }
-                        }
-                    }
-                    acc += bias[o];
-                    let (m0, shift) = multipliers[o];
-                    let y = mbqm(acc, m0 as i32, shift) as i64 + zy;
-                    want.push(y.clamp(clo, chi));
-                }
-            }
-        }
-        assert_eq!(
-            run(&bytes, &image),
-            want,
-            "{ty:?}, per channel {per_channel}, depthwise {depthwise}, stride {}, same {}, relu6 {relu6}",
-            g.stride,
-            g.same
+        check(
+            &bytes,
+            &image,
+            &format!(
+                "{ty:?}, per channel {per_channel}, depthwise {depthwise}, stride {}, same {}, relu6 {relu6}",
+                g.stride, g.same
+            ),
         );
     }
 
@@ -762,8 +696,8 @@ mod layers {
             (17, 3, 2, true, Activations::Int8),
         ] {
             let (h, w, c) = (5usize, 6usize, 2usize);
-            let (oh, ph) = window_axis(h, window, stride, same);
-            let (ow, pw) = window_axis(w, window, stride, same);
+            let (oh, _) = window_axis(h, window, stride, same);
+            let (ow, _) = window_axis(w, window, stride, same);
             let (lo, hi) = ty.range();
             let (scale, zp) = (rng.uniform(0.01, 0.1) as f32, rng.int(lo, hi));
             let tensors = [
@@ -795,40 +729,10 @@ mod layers {
             } else {
                 ty.draw(&mut rng, h * w * c)
             };
-            let mut want = Vec::new();
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    for ch in 0..c {
-                        let mut vals = Vec::new();
-                        for ky in 0..window {
-                            for kx in 0..window {
-                                let (iy, ix) = (
-                                    (oy * stride + ky) as i64 - ph as i64,
-                                    (ox * stride + kx) as i64 - pw as i64,
-                                );
-                                if iy >= 0 && ix >= 0 && iy < h as i64 && ix < w as i64 {
-                                    vals.push(image[(iy as usize * w + ix as usize) * c + ch]);
-                                }
-                            }
-                        }
-                        let (count, sum) = (vals.len() as i64, vals.iter().sum::<i64>());
-                        // TFLite: (sum +- count / 2) / count, dividing toward zero.
-                        want.push(if code == 1 {
-                            if sum > 0 {
-                                (sum + count / 2) / count
-                            } else {
-                                (sum - count / 2) / count
-                            }
-                        } else {
-                            *vals.iter().max().unwrap()
-                        });
-                    }
-                }
-            }
-            assert_eq!(
-                run(&bytes, &image),
-                want,
-                "code {code}, window {window}, stride {stride}, same {same}, {ty:?}"
+            check(
+                &bytes,
+                &image,
+                &format!("code {code}, window {window}, stride {stride}, same {same}, {ty:?}"),
             );
         }
     }
@@ -860,22 +764,6 @@ mod layers {
             per_channel: None,
             data: bias.iter().flat_map(|b| b.to_le_bytes()).collect(),
         }
-    }
-
-    /// TFLite's ADD reference kernel (uint8 and int8 alike) for one element.
-    fn tflite_add(
-        a: (i64, f32, i64),
-        b: (i64, f32, i64),
-        out: (f32, i64),
-        range: (i64, i64),
-    ) -> i64 {
-        let twice_max = 2.0 * (a.1 as f64).max(b.1 as f64);
-        let scaled = |(v, s, z): (i64, f32, i64)| {
-            let (m, shift) = quantize_multiplier(s as f64 / twice_max);
-            mbqm(((v - z) as i32) << 20, m as i32, shift)
-        };
-        let (m, shift) = quantize_multiplier(twice_max / ((1 << 20) as f64 * out.0 as f64));
-        (mbqm(scaled(a) + scaled(b), m as i32, shift) as i64 + out.1).clamp(range.0, range.1)
     }
 
     /// A FULLY_CONNECTED layer on a [1, 2, 3, 2] input (flattened to depth 12), and a
@@ -943,36 +831,10 @@ mod layers {
             let last = tensors.len() as i32 - 1;
             let bytes = model(&tensors, ops, vec![0], vec![last]);
 
-            let hidden: Vec<i64> = (0..outs)
-                .map(|o| {
-                    let s = if per_channel { sw[o] } else { sw[0] };
-                    let (m0, shift) = quantize_multiplier(sx as f64 * s as f64 / sh as f64);
-                    let acc: i32 = (0..depth)
-                        .map(|d| (image[d] - zx) as i32 * (filter[o * depth + d] - zw) as i32)
-                        .sum::<i32>()
-                        + bias[o];
-                    let (lo, hi) = ty.clamp(relu6, sh, zh);
-                    (mbqm(acc, m0 as i32, shift) as i64 + zh).clamp(lo, hi)
-                })
-                .collect();
-            let want: Vec<i64> = if residual {
-                (0..outs)
-                    .map(|i| {
-                        tflite_add(
-                            (hidden[i], sh, zh),
-                            (image[i], sx, zx),
-                            (sy, zy),
-                            ty.clamp(relu6, sy, zy),
-                        )
-                    })
-                    .collect()
-            } else {
-                hidden
-            };
-            assert_eq!(
-                run(&bytes, &image),
-                want,
-                "residual {residual}, relu6 {relu6}, {ty:?}"
+            check(
+                &bytes,
+                &image,
+                &format!("residual {residual}, relu6 {relu6}, {ty:?}"),
             );
         }
     }
@@ -1008,20 +870,7 @@ mod layers {
             ];
             let bytes = model(&tensors, ops, vec![0], vec![2]);
             let image = ty.draw(&mut rng, h * w * c);
-            let channel_max: Vec<i64> = (0..c)
-                .map(|ch| (0..h * w).map(|p| image[p * c + ch]).max().unwrap())
-                .collect();
-            let want: Vec<i64> = (0..h * w * c)
-                .map(|i| {
-                    tflite_add(
-                        (image[i], sx, zx),
-                        (channel_max[i % c], sx, zx),
-                        (sy, zy),
-                        (lo, hi - 1),
-                    )
-                })
-                .collect();
-            assert_eq!(run(&bytes, &image), want, "{ty:?}");
+            check(&bytes, &image, &format!("{ty:?}"));
         }
     }
 }
@@ -1030,10 +879,13 @@ mod layers {
 /// resolutions: 28 convolutions (weights and bias each), average pooling, argmax.
 #[test]
 fn mobilenet_v1_imports_and_compiles_at_every_width_and_resolution() {
-    use mpc_tests::mobilenet::mobilenet_v1;
-    use mpcc::tflite::import::{import, Reveal};
-    for (width, resolution) in [(0.25, 96), (0.5, 128), (0.75, 160), (1.0, 224)] {
-        let m = mpcc::tflite::parse(&mobilenet_v1(width, resolution, 1)).unwrap();
+    for (width, resolution, quantized) in [
+        (0.25, 96, Quantized::UInt8PerTensor),
+        (0.5, 128, Quantized::Int8PerChannel),
+        (0.75, 160, Quantized::UInt8PerTensor),
+        (1.0, 224, Quantized::Int8PerChannel),
+    ] {
+        let m = mpcc::tflite::parse(&mobilenet_v1(width, resolution, quantized, 1)).unwrap();
         let im = import(&m, "mobilenet.tflite", Reveal::Argmax).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(im.weights.len(), 56);
         // Parameters: the first convolution, 13 depthwise and pointwise pairs, the classifier.
@@ -1052,5 +904,45 @@ fn mobilenet_v1_imports_and_compiles_at_every_width_and_resolution() {
         let compiled = mpc_tests::compile_text(&im.program, Default::default());
         let image = &compiled.program.inputs.last().unwrap();
         assert_eq!(image.ty.shape, vec![1, resolution, resolution, 3]);
+    }
+}
+
+/// A whole MobileNet V1 0.25_96, uint8 per-tensor and int8 per-channel: the
+/// imported program's logits with exact rounding equal the reference
+/// interpreter's bit for bit, and they are not degenerate.
+#[test]
+fn imported_mobilenet_v1_matches_the_reference_interpreter() {
+    for quantized in [Quantized::UInt8PerTensor, Quantized::Int8PerChannel] {
+        let bytes = mobilenet_v1(0.25, 96, quantized, 3);
+        let m = mpcc::tflite::parse(&bytes).unwrap();
+        let im = import(&m, "mobilenet.tflite", Reveal::Logits).unwrap_or_else(|e| panic!("{e}"));
+        let c = mpc_tests::compile_text(
+            &im.program
+                .replace("const EXACT = false;", "const EXACT = true;"),
+            Default::default(),
+        );
+        let mut rng = mpc_tests::TestRng(5);
+        let offset = if quantized == Quantized::Int8PerChannel {
+            128
+        } else {
+            0
+        };
+        let image: Vec<i64> = (0..96 * 96 * 3).map(|_| rng.int(0, 256) - offset).collect();
+        let mut values = mpc_tests::weight_values(&im);
+        values.push(("image", image.iter().map(|&v| v as f64).collect()));
+        let out = mpc_tests::run_clear(&c.program, &mpc_tests::inputs(&c.program, &values), 1);
+        let got: Vec<i64> = mpc_tests::output(&c.program, &out, "logits")
+            .iter()
+            .map(|&v| v as i64)
+            .collect();
+        let softmax = m.operators.last().unwrap();
+        let want = evaluate(&m, &image, Some(softmax.inputs[0]));
+        assert_eq!(got, want, "{quantized:?}");
+        let distinct: std::collections::HashSet<_> = want.iter().collect();
+        assert!(
+            distinct.len() > 20,
+            "{quantized:?}: {} distinct logits",
+            distinct.len()
+        );
     }
 }
