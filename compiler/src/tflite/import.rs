@@ -730,9 +730,7 @@ impl<'m> Importer<'m> {
         );
         Ok(())
     }
-}
 
-impl Importer<'_> {
     /// SOFTMAX, computed securely by `tflite::softmax` along the last axis.
     fn softmax(&mut self, op: &Operator) -> Result<(), String> {
         let ([x], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
