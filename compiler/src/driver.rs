@@ -226,7 +226,7 @@ pub fn compile_source(
     text: &str,
     dir: Option<&Path>,
     options: Options,
-) -> Result<Compiled, Failure> {
+) -> Result<Compiled, Box<Failure>> {
     let mut sources = SourceMap::default();
     let main_file = sources.add(name, text);
     match compile_inner(&mut sources, main_file, dir, options) {
@@ -239,27 +239,27 @@ pub fn compile_source(
                 bytes,
             })
         }
-        Err(diagnostic) => Err(Failure {
+        Err(diagnostic) => Err(Box::new(Failure {
             sources,
             diagnostic,
-        }),
+        })),
     }
 }
 
-pub fn compile_file(path: &Path, options: Options) -> Result<Compiled, Failure> {
+pub fn compile_file(path: &Path, options: Options) -> Result<Compiled, Box<Failure>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
             let mut sources = SourceMap::default();
             let f = sources.add(path.display().to_string(), "");
-            return Err(Failure {
+            return Err(Box::new(Failure {
                 diagnostic: Diagnostic::new(
                     Span::new(f, 0, 0),
                     format!("cannot read {}: {e}", path.display()),
                 )
                 .help("check the path"),
                 sources,
-            });
+            }));
         }
     };
     compile_source(&path.display().to_string(), &text, path.parent(), options)

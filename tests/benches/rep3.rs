@@ -25,8 +25,11 @@ struct Row {
     setup: &'static str,
     operation: &'static str,
     result: &'static str,
-    values: fn(&mut TestRng) -> Vec<(&'static str, Vec<f64>)>,
+    values: fn(&mut TestRng) -> Vec<NamedValues>,
 }
+
+/// An input's name and values.
+type NamedValues = (&'static str, Vec<f64>);
 
 fn measure(text: &str, values: &[(&str, Vec<f64>)]) -> (f64, u64, u64) {
     let c = compile_text(text, Options::default());

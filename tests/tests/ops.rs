@@ -253,7 +253,7 @@ fn convolutions_match_the_reference() {
 #[test]
 fn fixed_point_convolution_is_truncated_once() {
     let mut rng = TestRng(14);
-    let x = rng.vec(1 * 5 * 5 * 2, -2.0, 2.0);
+    let x = rng.vec(5 * 5 * 2, -2.0, 2.0);
     let w = rng.vec(3 * 3 * 2 * 3, -1.0, 1.0);
     let out = run(
         "let x: sfix<16>[1, 5, 5, 2] = input(a); let w: sfix<16>[3, 3, 2, 3] = input(b); let y = conv2d(x, w, padding = same); reveal y to all;",
@@ -268,7 +268,7 @@ fn fixed_point_convolution_is_truncated_once() {
 #[test]
 fn pooling_matches_the_reference() {
     let mut rng = TestRng(15);
-    let x = rng.ints(1 * 5 * 5 * 2, -50, 50);
+    let x = rng.ints(5 * 5 * 2, -50, 50);
     let out = run(
         "let x: sint<32>[1, 5, 5, 2] = input(a); let f = x as sfix<16>;
          let mx = max_pool(x, 2); let mxs = max_pool(x, 3, stride = 2, padding = same); let sm = sum_pool(x, 2, stride = 1);

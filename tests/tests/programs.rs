@@ -115,7 +115,7 @@ fn mnist_dense_predicts_like_the_float_reference() {
     let (_, pixels) = mnist::images("t10k");
     let labels = mnist::labels("t10k");
     let mut agree_with_label = 0;
-    for i in 0..30 {
+    for (i, &label) in labels.iter().enumerate().take(30) {
         let image = mnist::image(&pixels, i);
         let x = Array2::from_shape_vec((1, 784), image.clone()).unwrap();
         let logits = reference::relu2(&(x.dot(&d.w1) + &d.b1)).dot(&d.w2) + &d.b2;
@@ -129,7 +129,7 @@ fn mnist_dense_predicts_like_the_float_reference() {
         if margin(&logits) > 0.01 {
             assert_eq!(digit, argmax(&logits), "image {i}");
         }
-        agree_with_label += (digit == labels[i] as usize) as usize;
+        agree_with_label += (digit == label as usize) as usize;
     }
     assert!(agree_with_label >= 28, "{agree_with_label}/30 correct");
 }
@@ -326,8 +326,8 @@ fn train_linear_matches_float_sgd() {
         for s in 0..n / batch {
             let xb = xa.slice(ndarray::s![s * batch..(s + 1) * batch, ..]);
             let yb = ya.slice(ndarray::s![s * batch..(s + 1) * batch, ..]);
-            let grad = xb.t().dot(&(xb.dot(&w) - &yb));
-            w = &w - &(grad * (lr / batch as f64));
+            let grad = xb.t().dot(&(xb.dot(&w) - yb));
+            w = &w - grad * (lr / batch as f64);
         }
     }
     let got = output(&c.program, &out, "w");

@@ -166,10 +166,7 @@ fn a_vanished_peer_is_reported_quickly() {
             return None; // party 1 exits: its connections close
         }
         let start = Instant::now();
-        let e = net
-            .exchange(vec![vec![2]; 3])
-            .err()
-            .expect("the round fails");
+        let e = net.exchange(vec![vec![2]; 3]).expect_err("the round fails");
         Some((e, start.elapsed()))
     });
     for (p, outcome) in outcomes.into_iter().enumerate() {
@@ -216,17 +213,12 @@ fn a_silent_peer_fails_the_round_after_the_timeout() {
             return None;
         }
         let start = Instant::now();
-        let e = net
-            .exchange(vec![vec![1]; 3])
-            .err()
-            .expect("the round fails");
+        let e = net.exchange(vec![vec![1]; 3]).expect_err("the round fails");
         Some((e, start.elapsed()))
     });
-    for outcome in outcomes {
-        if let Some((e, took)) = outcome {
-            assert!(e.contains("party 1 sent nothing for 1 s"), "{e}");
-            assert!(took < Duration::from_secs(3), "took {took:?}");
-        }
+    for (e, took) in outcomes.into_iter().flatten() {
+        assert!(e.contains("party 1 sent nothing for 1 s"), "{e}");
+        assert!(took < Duration::from_secs(3), "took {took:?}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

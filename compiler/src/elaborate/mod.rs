@@ -290,7 +290,7 @@ impl<'m> Elaborator<'m> {
                 if let Some(v) = cx.dims.get(&id.name) {
                     return Ok(*v as usize);
                 }
-                match self.const_item(cx, &[id.clone()])? {
+                match self.const_item(cx, std::slice::from_ref(id))? {
                     Some(c) => c.as_int().filter(|v| *v >= 0).map(|v| v as usize).ok_or_else(|| {
                         Diagnostic::new(id.span, format!("`{}` is not a non-negative integer constant", id.name)).help("dimensions are integer constants")
                     }),
@@ -526,10 +526,8 @@ impl<'m> Elaborator<'m> {
     fn assigned_names(block: &crate::ast::Block, out: &mut Vec<Ident>) {
         for s in &block.stmts {
             match s {
-                Stmt::Assign { name, .. } => {
-                    if !out.iter().any(|n| n.name == name.name) {
-                        out.push(name.clone())
-                    }
+                Stmt::Assign { name, .. } if !out.iter().any(|n| n.name == name.name) => {
+                    out.push(name.clone())
                 }
                 Stmt::For { body, .. } => Self::assigned_names(body, out),
                 Stmt::If {
