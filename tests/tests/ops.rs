@@ -424,3 +424,32 @@ fn generic_functions_instantiate_per_shape() {
         vec![3.0, 6.0, 9.0, 12.0, 15.0]
     );
 }
+
+/// A `let` bound to a constant (here computed from a function's constant
+/// argument) serves as a dimension or a bit length.
+#[test]
+fn let_bound_constants_are_dimensions_and_bit_lengths() {
+    let text = "party a = 0;
+        fn widen(x, k) { let n = k + 1; let bits = 2 * k; let pad: sint<32>[n] = fill(7, [n]); return concat([x, pad], axis = 0) as sint<bits>; }
+        fn main() { let x: sint<32>[2] = input(a); let y = widen(x, 20); reveal y to a; }";
+    let c = compile_text(text, Options::default());
+    let y = &c.program.outputs[0].ty;
+    assert_eq!((y.shape.clone(), y.elem.bits()), (vec![23], 40));
+    let out = run_clear(
+        &c.program,
+        &inputs(&c.program, &[("x", vec![1.0, -2.0])]),
+        1,
+    );
+    assert_eq!(output(&c.program, &out, "y")[..3], [1.0, -2.0, 7.0]);
+}
+
+/// `min`, `max` and `clamp` of constants fold at compile time (`min` once
+/// folded to the larger constant).
+#[test]
+fn min_max_and_clamp_of_constants_fold_correctly() {
+    let out = run(
+        "let x: sint<32>[1] = input(a); let y = x + min(3, 5) * 1000 + max(3, 5) * 100 + clamp(300, 0, 255) + min(7, 2); reveal y to all;",
+        &[("x", vec![0.0])],
+    );
+    assert_eq!(out["y"], vec![3000.0 + 500.0 + 255.0 + 2.0]);
+}

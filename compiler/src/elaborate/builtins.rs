@@ -680,26 +680,26 @@ impl Elaborator<'_> {
             span,
         )?;
         let Val::T(c) = lt else {
-            return Ok(if is_max {
-                max_const(a.0, b.0)
-            } else {
-                max_const(b.0, a.0)
+            return extreme_const(a.0, b.0, is_max).ok_or_else(|| {
+                Diagnostic::new(span, "max or min of two constant tensors")
+                    .help("compare constant scalars, or give one side a tensor type")
             });
         };
         self.select(cx, c, b, a, span)
     }
 }
 
-/// `max` of two constants (both compared elementwise at compile time).
-fn max_const(a: Val, b: Val) -> Val {
+/// `max` (or `min`) of two scalar constants, compared at compile time.
+fn extreme_const(a: Val, b: Val, is_max: bool) -> Option<Val> {
     match (&a, &b) {
         (Val::Const(x), Val::Const(y)) if x.shape.is_empty() && y.shape.is_empty() => {
-            if y.data[0].as_f64() > x.data[0].as_f64() {
+            let (x, y) = (x.data[0].as_f64(), y.data[0].as_f64());
+            Some(if (is_max && y > x) || (!is_max && y < x) {
                 b
             } else {
                 a
-            }
+            })
         }
-        _ => a,
+        _ => None,
     }
 }

@@ -282,7 +282,8 @@ impl<'m> Elaborator<'m> {
         cx.func.ty(v).clone()
     }
 
-    /// Resolves a dimension (a literal, a generic parameter or an integer constant).
+    /// Resolves a dimension (a literal, a generic parameter, an integer
+    /// constant, or a `let` bound to one, such as a function's constant argument).
     fn dim(&mut self, cx: &mut Cx, d: &Dim) -> Result<usize> {
         match d {
             Dim::Lit(v, _) => Ok(*v as usize),
@@ -290,7 +291,18 @@ impl<'m> Elaborator<'m> {
                 if let Some(v) = cx.dims.get(&id.name) {
                     return Ok(*v as usize);
                 }
-                match self.const_item(cx, std::slice::from_ref(id))? {
+                let local = match self.lookup(cx, &id.name) {
+                    Some(Var {
+                        val: Val::Const(c),
+                        mutable: false,
+                    }) => Some(c.clone()),
+                    _ => None,
+                };
+                let constant = match local {
+                    Some(c) => Some(c),
+                    None => self.const_item(cx, std::slice::from_ref(id))?,
+                };
+                match constant {
                     Some(c) => c.as_int().filter(|v| *v >= 0).map(|v| v as usize).ok_or_else(|| {
                         Diagnostic::new(id.span, format!("`{}` is not a non-negative integer constant", id.name)).help("dimensions are integer constants")
                     }),
