@@ -97,9 +97,68 @@ proptest! {
             let n = b.len();
             b[at % n] ^= x;
         }
-        let _ = mpcc::tflite::parse(&b);
+        import_and_compile_without_panicking(&b);
         let keep = cut % b.len();
         let _ = mpcc::tflite::parse(&b[..keep]);
+    }
+
+    /// Tensor shapes, operator operands and options edited in a parsed model:
+    /// the importer refuses or imports, and what it imports compiles or is
+    /// refused with a diagnostic.
+    #[test]
+    fn edited_models_are_refused_or_imported_without_panicking(
+        edits in prop::collection::vec((0usize..4, any::<usize>(), any::<usize>(), -3i32..40), 1..4),
+    ) {
+        let mut m = mpcc::tflite::parse(&model_bytes()).unwrap();
+        for (what, a, b, v) in edits {
+            let t = a % m.tensors.len();
+            let op = a % m.operators.len();
+            match what {
+                0 => {
+                    let shape = &mut m.tensors[t].shape;
+                    if !shape.is_empty() {
+                        let i = b % shape.len();
+                        shape[i] = v;
+                    }
+                }
+                1 => {
+                    let rank = b % 6;
+                    m.tensors[t].shape = (0..rank as i32).map(|i| (v + i).max(1)).collect();
+                }
+                2 => {
+                    let ins = &mut m.operators[op].inputs;
+                    let i = b % ins.len();
+                    ins[i] = v % m.tensors.len() as i32;
+                }
+                _ => {
+                    if let Options::Conv2d { stride, .. }
+                    | Options::DepthwiseConv2d { stride, .. }
+                    | Options::Pool2d { stride, .. } = &mut m.operators[op].options
+                    {
+                        stride[b % 2] = v;
+                    }
+                }
+            }
+        }
+        import_model_and_compile(&m);
+    }
+}
+
+/// Imports and compiles `bytes` if they parse; panics only if a stage panics.
+fn import_and_compile_without_panicking(bytes: &[u8]) {
+    if let Ok(m) = mpcc::tflite::parse(bytes) {
+        import_model_and_compile(&m);
+    }
+}
+
+fn import_model_and_compile(m: &mpcc::tflite::model::Model) {
+    if let Ok(im) = import(m, "edited.tflite", Reveal::Logits) {
+        let _ = mpcc::driver::compile_source(
+            "edited.mpc",
+            &im.program,
+            None,
+            mpcc::elaborate::Options::default(),
+        );
     }
 }
 

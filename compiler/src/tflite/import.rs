@@ -222,10 +222,88 @@ impl<'m> Importer<'m> {
             .collect()
     }
 
+    /// Refuses `op` unless its operands are tensors of the model with positive
+    /// dimensions, and the ranks and geometry its kind needs hold (so that what
+    /// follows can index shapes and divide by strides).
+    fn check_operands(&self, op: &Operator) -> Result<(), String> {
+        for &id in op.inputs.iter().chain(&op.outputs) {
+            if id == -1 && op.inputs.len() == 3 && op.inputs[2] == id {
+                continue; // no bias: refused, with a message, by the layer
+            }
+            let Some(t) = usize::try_from(id)
+                .ok()
+                .and_then(|i| self.model.tensors.get(i))
+            else {
+                return Err(refuse(
+                    op,
+                    &format!("it refers to tensor {id}, which the model does not have"),
+                ));
+            };
+            if t.shape.iter().any(|&d| d < 1) {
+                return Err(refuse(
+                    op,
+                    &format!("tensor '{}' has shape {:?}", t.name, t.shape),
+                ));
+            }
+        }
+        // Convolutions and pooling: NHWC tensors, and the output the window geometry gives.
+        let (window, stride, padding) = match &op.options {
+            Options::Conv2d {
+                stride, padding, ..
+            }
+            | Options::DepthwiseConv2d {
+                stride, padding, ..
+            } => {
+                let filter = op.inputs.get(1).map(|&w| self.shape(w)).unwrap_or_default();
+                if filter.len() != 4 {
+                    return Err(refuse(
+                        op,
+                        &format!("a filter of shape {filter:?}, not of rank 4"),
+                    ));
+                }
+                ([filter[1] as i32, filter[2] as i32], *stride, *padding)
+            }
+            Options::Pool2d {
+                stride,
+                filter,
+                padding,
+                ..
+            } => (*filter, *stride, *padding),
+            _ => return Ok(()),
+        };
+        let positive = |v: [i32; 2]| [v[0].max(0) as usize, v[1].max(0) as usize];
+        let our = if padding == Padding::Same {
+            OurPadding::Same
+        } else {
+            OurPadding::Valid
+        };
+        let (x, y) = (self.shape(op.inputs[0]), self.shape(op.outputs[0]));
+        let out = mpcvm::shape::pool(&x, positive(window), positive(stride), our)
+            .map_err(|e| refuse(op, &e))?;
+        if y.len() != 4 || y[..3] != out[..3] {
+            return Err(refuse(
+                op,
+                &format!(
+                    "an output of shape {y:?} where its geometry gives [{}, {}, {}, _]",
+                    out[0], out[1], out[2]
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The raw values of a constant tensor.
     fn constant(&self, id: i32, op: &Operator) -> Result<Vec<i64>, String> {
         let t = self.tensor(id);
-        let data = &self.model.buffers[t.buffer as usize];
+        let Some(data) = self.model.buffers.get(t.buffer as usize) else {
+            return Err(refuse(
+                op,
+                &format!(
+                    "tensor '{}' refers to buffer {}, which the model does not have",
+                    t.name, t.buffer
+                ),
+            ));
+        };
         let n: usize = self.shape(id).iter().product();
         let values: Vec<i64> = match t.ty {
             ElementType::UInt8 => data.iter().map(|&b| b as i64).collect(),
@@ -685,6 +763,9 @@ impl<'m> Importer<'m> {
         for oy in 0..geo.out[0] {
             for ox in 0..geo.out[1] {
                 let count = geo.window_count(oy, ox) as u64;
+                if count == 0 {
+                    return Err(refuse(op, "a window that covers no input element"));
+                }
                 let magic = (1u64 << SHIFT).div_ceil(count);
                 let top = count * 255 + count / 2;
                 if (0..=top).any(|n| (n * magic) >> SHIFT != n / count) {
@@ -775,6 +856,20 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
             model.inputs.len()
         ));
     };
+    let tensors = model.tensors.len();
+    if let Some(id) = model
+        .inputs
+        .iter()
+        .chain(&model.outputs)
+        .find(|&&id| usize::try_from(id).map_or(true, |i| i >= tensors))
+    {
+        return Err(format!(
+            "the model's inputs or outputs refer to tensor {id}, which it does not have"
+        ));
+    }
+    if model.outputs.is_empty() {
+        return Err("the model has no outputs".into());
+    }
     let mut im = Importer {
         model,
         names: HashMap::new(),
@@ -794,6 +889,10 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
     im.names.insert(*input, "image".into());
     let mut result = None;
     for (k, op) in model.operators.iter().enumerate() {
+        if op.inputs.is_empty() || op.outputs.is_empty() {
+            return Err(refuse(op, "it has no inputs or no outputs"));
+        }
+        im.check_operands(op)?;
         match op.code {
             code::CONV_2D | code::DEPTHWISE_CONV_2D => im.convolution(op)?,
             code::AVERAGE_POOL_2D | code::MAX_POOL_2D => im.pool(op)?,
