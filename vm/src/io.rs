@@ -170,8 +170,8 @@ pub fn encode_f64(data: &[f64], ty: &TensorType) -> Result<RingTensor, VmError> 
     Ok(RingTensor::new(ty.shape.clone(), ring))
 }
 
-/// Whether `path` names a raw-bytes input (`.bin` or `.raw`): one unsigned byte
-/// per element in row-major order, as images and other uint8 data are often kept.
+/// Whether `path` names a raw-bytes input (`.bin` or `.raw`): one byte per
+/// element in row-major order, as images and other 8-bit data are often kept.
 fn is_raw_bytes(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
@@ -179,8 +179,11 @@ fn is_raw_bytes(path: &Path) -> bool {
     )
 }
 
-/// Reads raw bytes as the unsigned values of a tensor of `shape`.
-fn read_raw_bytes(path: &Path, shape: &[usize]) -> Result<Numbers, String> {
+/// Reads raw bytes as the values of a tensor of type `ty`: two's complement
+/// bytes (-128 to 127) for an 8-bit integer type, which holds no larger value,
+/// unsigned bytes (0 to 255) otherwise.
+fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Numbers, String> {
+    let shape = &ty.shape;
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let want: usize = shape.iter().product();
     if bytes.len() != want {
@@ -190,14 +193,20 @@ fn read_raw_bytes(path: &Path, shape: &[usize]) -> Result<Numbers, String> {
             bytes.len()
         ));
     }
-    Ok(Numbers::Int(bytes.into_iter().map(i128::from).collect()))
+    let signed = ty.elem == Elem::Int { bits: 8 };
+    Ok(Numbers::Int(
+        bytes
+            .into_iter()
+            .map(|b| if signed { b as i8 as i128 } else { b as i128 })
+            .collect(),
+    ))
 }
 
 /// Reads one input of type `ty` from a `.npy` file or a raw-bytes file.
 pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor, VmError> {
     let what = format!("input '{name}' ({})", path.display());
     let (shape, numbers) = if is_raw_bytes(path) {
-        read_raw_bytes(path, &ty.shape).map(|n| (ty.shape.clone(), n))
+        read_raw_bytes(path, ty).map(|n| (ty.shape.clone(), n))
     } else {
         read_numbers(path)
     }
@@ -360,5 +369,19 @@ mod tests {
         );
         let long = render(&t(vec![20], (0..20).collect()), &ty(vec![20]));
         assert!(long.ends_with("14, 15, ...]"), "{long}");
+    }
+
+    #[test]
+    fn raw_bytes_are_signed_for_8_bit_integers_and_unsigned_otherwise() {
+        let path = std::env::temp_dir().join(format!("mpcvm-raw-{}.bin", std::process::id()));
+        std::fs::write(&path, [0u8, 1, 127, 128, 255]).unwrap();
+        let read = |bits: u8| {
+            let ty = TensorType::new(true, Elem::Int { bits }, vec![5]);
+            let t = read_input(&path, &ty, "x").unwrap();
+            t.data.iter().map(|&v| v as i64).collect::<Vec<_>>()
+        };
+        assert_eq!(read(8), [0, 1, 127, -128, -1]);
+        assert_eq!(read(16), [0, 1, 127, 128, 255]);
+        std::fs::remove_file(&path).ok();
     }
 }

@@ -947,14 +947,15 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
     }
     let _ = writeln!(program, "\nfn main() {{");
     program += &im.decls;
-    let image_type = if image.ty == ElementType::Int8 {
-        "int8"
+    // An int8 image is declared with 8 bits, so that mpcvm reads raw bytes as two's complement.
+    let (image_type, image_bits) = if image.ty == ElementType::Int8 {
+        ("int8", 8)
     } else {
-        "uint8"
+        ("uint8", 16)
     };
     let _ = writeln!(
         program,
-        "    let image: sint<16>[{}] = input(client);  // {} ({image_type})",
+        "    let image: sint<{image_bits}>[{}] = input(client);  // {} ({image_type})",
         dims(&image_shape),
         image.name
     );
@@ -982,14 +983,15 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
         ),
     };
     let _ = writeln!(program, "{reveal_line}\n}}");
-    let raw = if image.ty == ElementType::UInt8 {
-        format!(
-            ", or image.bin, its {} bytes in row-major order",
-            image_shape.iter().product::<usize>()
-        )
-    } else {
-        String::new()
-    };
+    let raw = format!(
+        ", or image.bin, its {} bytes in row-major order{}",
+        image_shape.iter().product::<usize>(),
+        if image.ty == ElementType::Int8 {
+            " (two's complement)"
+        } else {
+            ""
+        }
+    );
     let description = format!(
         "Model owner (party 0): weights/<name>.npy for {} weight tensors (int64 values of the {image_type} weights and int32 biases).\nClient (party 1): image.npy, shape {:?}, {image_type} values{raw} (the model's input '{}', scale {}, zero point {}).\nClient receives: {described}.\n",
         im.weights.len(),
