@@ -175,10 +175,12 @@ pub fn model(
     let mut codes = Vec::new();
     let mut op_nodes = Vec::new();
     for (code, ins, outs, options_type, options) in ops {
-        // Old-style operator codes: only the deprecated 8-bit field, as in real old files.
+        // Operator codes as TFLite's current converter writes them: the 32-bit field
+        // and the deprecated 8-bit one (capped at 127). The shared model has only the latter.
         codes.push(Node::Table(vec![
-            (0, Field::I8(code as i8)),
+            (0, Field::I8(code.min(127) as i8)),
             (2, Field::I32(1)),
+            (3, Field::I32(code)),
         ]));
         op_nodes.push(Node::Table(vec![
             (0, Field::U32((codes.len() - 1) as u32)),

@@ -898,6 +898,30 @@ mod layers {
         }
     }
 
+    /// An operator code above 127 lives only in the 32-bit field (the 8-bit one
+    /// holds 127): the refusal names the code read from there.
+    #[test]
+    fn operator_codes_above_127_are_read_from_the_32_bit_field() {
+        let t = || tensor(Activations::UInt8, vec![1, 4], 0.1, 0, vec![]);
+        let bytes = model(
+            &[t(), t()],
+            vec![(150, vec![0], vec![1], 0, vec![])],
+            vec![0],
+            vec![1],
+        );
+        let e = import(
+            &mpcc::tflite::parse(&bytes).unwrap(),
+            "m.tflite",
+            Reveal::Logits,
+        )
+        .err()
+        .expect("refused");
+        assert!(
+            e.starts_with("operator 0 (builtin operator 150) is not supported"),
+            "{e}"
+        );
+    }
+
     /// ADD broadcasting a [1, 1, 1, C] tensor over a [1, H, W, C] one: a feature
     /// map plus its per-channel maximum (MAX_POOL_2D over the whole map).
     #[test]
