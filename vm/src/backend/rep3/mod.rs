@@ -390,14 +390,18 @@ impl Rep3 {
         }
     }
 
-    /// `x * y` elementwise (same shapes).
+    /// `x * y` elementwise (same shapes): the cross terms x_i (y_i + y_{i+1}) + x_{i+1} y_i
+    /// in one pass.
     fn mul(&mut self, x: &Share, y: &Share, out: &mut Msgs) -> Task {
-        let s = &x.a.shape;
-        let z =
-            x.a.mul(&y.a, s)
-                .add(&x.a.mul(&y.b, s), s)
-                .add(&x.b.mul(&y.a, s), s);
-        self.product_task(s, z.data, false, out)
+        let (xa, xb, ya, yb) = (&x.a.data, &x.b.data, &y.a.data, &y.b.data);
+        let z: Vec<u64> = (0..xa.len())
+            .map(|i| {
+                xa[i]
+                    .wrapping_mul(ya[i].wrapping_add(yb[i]))
+                    .wrapping_add(xb[i].wrapping_mul(ya[i]))
+            })
+            .collect();
+        self.product_task(&x.a.shape, z, false, out)
     }
 
     /// `x & y` on words.
