@@ -148,6 +148,14 @@ fn less_zero_point(expr: &str, zp: i64) -> String {
     }
 }
 
+/// TFLite's padding as the shape rules name it.
+fn our_padding(p: Padding) -> OurPadding {
+    match p {
+        Padding::Same => OurPadding::Same,
+        Padding::Valid => OurPadding::Valid,
+    }
+}
+
 fn pad(p: Padding) -> &'static str {
     match p {
         Padding::Same => "same",
@@ -272,11 +280,7 @@ impl<'m> Importer<'m> {
             _ => return Ok(()),
         };
         let positive = |v: [i32; 2]| [v[0].max(0) as usize, v[1].max(0) as usize];
-        let our = if padding == Padding::Same {
-            OurPadding::Same
-        } else {
-            OurPadding::Valid
-        };
+        let our = our_padding(padding);
         let (x, y) = (self.shape(op.inputs[0]), self.shape(op.outputs[0]));
         let out = mpcvm::shape::pool(&x, positive(window), positive(stride), our)
             .map_err(|e| refuse(op, &e))?;
@@ -745,11 +749,7 @@ impl<'m> Importer<'m> {
         padding: Padding,
     ) -> Result<(), String> {
         let xs = self.shape(x);
-        let our = if padding == Padding::Same {
-            OurPadding::Same
-        } else {
-            OurPadding::Valid
-        };
+        let our = our_padding(padding);
         let geo = PoolGeometry::new(
             [xs[1], xs[2]],
             [filter[0] as usize, filter[1] as usize],
