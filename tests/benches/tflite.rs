@@ -78,7 +78,7 @@ fn main() {
         (
             "MNIST (shared model)",
             &mnist,
-            pixels[..784].iter().map(|&p| p as f64).collect(),
+            mnist::raw_image(&pixels, 0),
             None,
         ),
     ];

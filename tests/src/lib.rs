@@ -177,9 +177,13 @@ pub mod mnist {
 
     /// Image `i` scaled to [0, 1].
     pub fn image(pixels: &[u8], i: usize) -> Vec<f64> {
+        raw_image(pixels, i).iter().map(|&p| p / 255.0).collect()
+    }
+    /// Image `i`'s pixels as they are stored, 0 to 255 (a quantized model's input).
+    pub fn raw_image(pixels: &[u8], i: usize) -> Vec<f64> {
         pixels[i * 784..(i + 1) * 784]
             .iter()
-            .map(|&p| p as f64 / 255.0)
+            .map(|&p| p as f64)
             .collect()
     }
 }

@@ -6,6 +6,20 @@ use mpc_tests::*;
 use mpcc::driver::Compiled;
 use mpcc::elaborate::Options;
 
+/// The rounds and bytes party `p` measured are those the cost model predicts.
+fn assert_predicted_costs(c: &Compiled, p: usize, out: &mpcvm::interp::RunOutcome) {
+    assert_eq!(
+        out.figures.rounds,
+        mpcvm::backend::rep3::rounds(&c.program),
+        "party {p}: rounds"
+    );
+    assert_eq!(
+        out.figures.bytes_sent,
+        mpcvm::backend::rep3::bytes_sent(&c.program)[p],
+        "party {p}: bytes sent"
+    );
+}
+
 /// Runs under both backends and checks every party's outputs.
 fn same_as_clear(c: &Compiled, values: &[(&str, Vec<f64>)]) -> Vec<mpcvm::interp::RunOutcome> {
     let ins = inputs(&c.program, values);
@@ -28,16 +42,7 @@ fn same_as_clear(c: &Compiled, values: &[(&str, Vec<f64>)]) -> Vec<mpcvm::interp
                 );
             }
         }
-        assert_eq!(
-            out.figures.rounds,
-            mpcvm::backend::rep3::rounds(&c.program),
-            "party {p}: rounds"
-        );
-        assert_eq!(
-            out.figures.bytes_sent,
-            mpcvm::backend::rep3::bytes_sent(&c.program)[p],
-            "party {p}: bytes sent"
-        );
+        assert_predicted_costs(c, p, out);
     }
     rep3
 }
@@ -231,16 +236,7 @@ fn close_to_clear(
                 );
             }
         }
-        assert_eq!(
-            out.figures.rounds,
-            mpcvm::backend::rep3::rounds(&c.program),
-            "party {p}: rounds"
-        );
-        assert_eq!(
-            out.figures.bytes_sent,
-            mpcvm::backend::rep3::bytes_sent(&c.program)[p],
-            "party {p}: bytes sent"
-        );
+        assert_predicted_costs(c, p, out);
     }
     rep3
 }

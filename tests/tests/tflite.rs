@@ -350,13 +350,7 @@ fn with_image<'w>(
         .iter()
         .map(|(n, v)| (n.as_str(), v.clone()))
         .collect();
-    values.push((
-        "image",
-        pixels[i * 784..(i + 1) * 784]
-            .iter()
-            .map(|&p| p as f64)
-            .collect(),
-    ));
+    values.push(("image", mpc_tests::mnist::raw_image(pixels, i)));
     values
 }
 
@@ -388,12 +382,7 @@ fn imported_mnist_model_computes_the_softmax_securely() {
         } else {
             let values = with_image(&weights, &pixels, i);
             let out = mpc_tests::run_rep3(&c.program, &mpc_tests::inputs(&c.program, &values));
-            mpcvm::io::decode_f64(
-                out[1].outputs[0]
-                    .as_ref()
-                    .expect("the client receives the output"),
-                c.program.outputs[0].ty.elem,
-            )
+            mpc_tests::output(&c.program, &out[1], "output")
         };
         for (g, &w) in got.iter().zip(&reference[i * 10..(i + 1) * 10]) {
             assert!((*g - w as f64).abs() <= 1.0, "image {i}: {got:?}");
@@ -469,10 +458,7 @@ fn imported_mnist_model_under_rep3() {
                 .iter()
                 .position(|o| o.name == "logits")
                 .unwrap();
-            let got = mpcvm::io::decode_f64(
-                out[1].outputs[at].as_ref().unwrap(),
-                c.program.outputs[at].ty.elem,
-            );
+            let got = mpc_tests::output(&c.program, &out[1], "logits");
             let want: Vec<f64> = reference[i * 10..(i + 1) * 10]
                 .iter()
                 .map(|&v| v as f64)
@@ -498,9 +484,9 @@ fn imported_mnist_model_under_rep3() {
     }
 }
 
-/// Layer by layer: one-operator models built by hand, imported, run under the
-/// clear backend with exact rounding, against TFLite's uint8 reference kernels
-/// transcribed here (out-of-bounds inputs are skipped, as TFLite does).
+/// Layer by layer: one-operator models built by hand (uint8 and int8), imported,
+/// run under the clear backend with exact rounding, against the reference
+/// interpreter of TFLite's kernels (`mpc_tests::tflite_reference`).
 mod layers {
     use mpc_tests::reference::window_axis;
     use mpc_tests::tflite_builder::{model, Field, TensorSpec};

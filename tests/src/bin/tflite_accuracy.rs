@@ -38,28 +38,11 @@ fn main() {
     let (mut identical, mut within_one, mut correct, mut reference_correct) = (0, 0, 0, 0);
     for i in 0..count {
         let mut values = weights.clone();
-        values.push((
-            "image",
-            pixels[i * 784..(i + 1) * 784]
-                .iter()
-                .map(|&p| p as f64)
-                .collect(),
-        ));
+        values.push(("image", mnist::raw_image(&pixels, i)));
         let ins = inputs(&c.program, &values);
         let got = if rep3 {
-            let out = run_rep3(&c.program, &ins);
-            let at = c
-                .program
-                .outputs
-                .iter()
-                .position(|o| o.name == "logits")
-                .expect("logits");
-            mpcvm::io::decode_f64(
-                out[1].outputs[at]
-                    .as_ref()
-                    .expect("the client receives the logits"),
-                c.program.outputs[at].ty.elem,
-            )
+            // Party 1, the client, receives the logits.
+            output(&c.program, &run_rep3(&c.program, &ins)[1], "logits")
         } else {
             output(&c.program, &run_clear(&c.program, &ins, i as u64), "logits")
         };

@@ -32,12 +32,6 @@ struct SharedPlanes {
 }
 
 impl SharedPlanes {
-    fn from_words(w: &Words, count: usize) -> SharedPlanes {
-        SharedPlanes {
-            a: Planes::from_values(&w.a, count),
-            b: Planes::from_values(&w.b, count),
-        }
-    }
     fn from_streams(w: Words, n: usize, count: usize) -> SharedPlanes {
         SharedPlanes {
             a: Planes::from_stream(&w.a, n, count),
@@ -87,24 +81,24 @@ impl Rep3 {
         let sum = (me == 0).then(|| Planes::from_values(&add(&x.a.data, &x.b.data), k).to_stream());
         let dealt = self.deal_task(0, sum.as_deref(), &[(n * k).div_ceil(64)], true, out);
         // x2 sits at sharing position 2: party 1 holds it second, party 2 first.
-        let zeros = vec![0u64; n];
-        let b = SharedPlanes::from_words(
-            &match me {
-                0 => Words {
-                    a: zeros.clone(),
-                    b: zeros,
-                },
-                1 => Words {
-                    a: zeros,
-                    b: x.b.data.clone(),
-                },
-                _ => Words {
-                    a: x.a.data.clone(),
-                    b: zeros,
-                },
-            },
-            k,
+        let (zeros, x2) = (
+            || Planes::zeros(n, k),
+            |v: &[u64]| Planes::from_values(v, k),
         );
+        let b = match me {
+            0 => SharedPlanes {
+                a: zeros(),
+                b: zeros(),
+            },
+            1 => SharedPlanes {
+                a: zeros(),
+                b: x2(&x.b.data),
+            },
+            _ => SharedPlanes {
+                a: x2(&x.a.data),
+                b: zeros(),
+            },
+        };
         Task::Then(
             Box::new(dealt),
             Box::new(move |rep, a, out| {

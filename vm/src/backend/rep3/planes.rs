@@ -30,7 +30,7 @@ fn transpose64(a: &mut [u64; 64]) {
 }
 
 impl Planes {
-    fn zeros(n: usize, count: usize) -> Planes {
+    pub fn zeros(n: usize, count: usize) -> Planes {
         let stride = n.div_ceil(64);
         Planes {
             n,
