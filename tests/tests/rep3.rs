@@ -22,7 +22,15 @@ fn assert_predicted_costs(c: &Compiled, p: usize, out: &mpcvm::interp::RunOutcom
 
 /// Runs under both backends and checks every party's outputs.
 fn same_as_clear(c: &Compiled, values: &[(&str, Vec<f64>)]) -> Vec<mpcvm::interp::RunOutcome> {
-    let ins = inputs(&c.program, values);
+    same_as_clear_on(c, &inputs(&c.program, values))
+}
+
+/// [`same_as_clear`] on inputs given as ring tensors.
+fn same_as_clear_on(
+    c: &Compiled,
+    ins: &[Option<mpcvm::ring::RingTensor>],
+) -> Vec<mpcvm::interp::RunOutcome> {
+    let ins = ins.to_vec();
     let clear = run_clear(&c.program, &ins, 1);
     let rep3 = run_rep3(&c.program, &ins);
     for (p, out) in rep3.iter().enumerate() {
@@ -409,4 +417,124 @@ fn a_clamp_to_constant_bounds_takes_the_rounds_of_one_comparison() {
         bytes(&clamp) - bytes(&base),
         2 * (bytes(&compare) - bytes(&base))
     );
+}
+
+/// The outputs of one run as signed integers, by name.
+fn integers(
+    c: &Compiled,
+    out: &mpcvm::interp::RunOutcome,
+) -> std::collections::HashMap<String, Vec<i64>> {
+    c.program
+        .outputs
+        .iter()
+        .zip(&out.outputs)
+        .filter_map(|(d, t)| {
+            Some((
+                d.name.clone(),
+                t.as_ref()?.data.iter().map(|&v| v as i64).collect(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn comparisons_of_64_bit_integers_are_exact_at_the_extremes() {
+    // The difference of two 64-bit values needs 65 bits; these pairs overflow it.
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() {
+             let x: sint[8] = input(a); let y: sint[8] = input(b);
+             let lt = x < y; let gt = x > y; let le = x <= y; let eq = x == y;
+             let hi = max(x, y); let lo = min(x, y); let top = max(x); let at = argmax(y);
+             let r = relu(x); let c = clamp(x, -5, 5);
+             let img = reshape(concat([x, y]), [1, 4, 4, 1]); let mp = max_pool(img, 2);
+             reveal lt to a; reveal gt to a; reveal le to a; reveal eq to a; reveal hi to b; reveal lo to b;
+             reveal top to a; reveal at to b; reveal r to a; reveal c to b; reveal mp to a;
+         }",
+        Options::default(),
+    );
+    let x = [i64::MAX, i64::MIN, -2, i64::MAX, i64::MIN + 1, 0, -1, 7];
+    let y = [-2, i64::MAX, i64::MAX, i64::MIN, i64::MIN, 0, i64::MAX, 7];
+    let tensor = |v: &[i64]| {
+        Some(mpcvm::ring::RingTensor::new(
+            vec![8],
+            v.iter().map(|&e| e as u64).collect(),
+        ))
+    };
+    let rep3 = same_as_clear_on(&c, &[tensor(&x), tensor(&y)]);
+    let got = integers(&c, &rep3[0]);
+    let got_b = integers(&c, &rep3[1]);
+    let pairs = || x.iter().zip(&y);
+    assert_eq!(
+        got["lt"],
+        pairs().map(|(a, b)| (a < b) as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got["gt"],
+        pairs().map(|(a, b)| (a > b) as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got["le"],
+        pairs().map(|(a, b)| (a <= b) as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got["eq"],
+        pairs().map(|(a, b)| (a == b) as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got_b["hi"],
+        pairs().map(|(a, b)| *a.max(b)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got_b["lo"],
+        pairs().map(|(a, b)| *a.min(b)).collect::<Vec<_>>()
+    );
+    assert_eq!(got["top"], vec![i64::MAX]);
+    assert_eq!(got_b["at"], vec![1]);
+    assert_eq!(got["r"], x.iter().map(|&a| a.max(0)).collect::<Vec<_>>());
+    assert_eq!(
+        got_b["c"],
+        x.iter().map(|&a| a.clamp(-5, 5)).collect::<Vec<_>>()
+    );
+    let all: Vec<i64> = x.iter().chain(&y).copied().collect();
+    let window = |r: usize, col: usize| {
+        [0, 1, 4, 5]
+            .iter()
+            .map(|o| all[r * 8 + col * 2 + o])
+            .max()
+            .unwrap()
+    };
+    assert_eq!(
+        got["mp"],
+        vec![window(0, 0), window(0, 1), window(1, 0), window(1, 1)]
+    );
+}
+
+#[test]
+fn sums_of_bits_count_them() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+         fn main() {
+             let x: sint<32>[2, 3] = input(a); let y: sint<32>[2, 3] = input(b);
+             let bits = x < y;
+             let total = sum(bits); let rows = sum(bits, axis = 1);
+             let img = reshape(bits, [1, 2, 3, 1]); let pooled = sum_pool(img, [2, 2], stride = 1);
+             let pairs = transpose(bits) @ bits;
+             reveal total to a; reveal rows to a; reveal pooled to b; reveal pairs to b;
+         }",
+        Options::default(),
+    );
+    let rep3 = same_as_clear(
+        &c,
+        &[
+            ("x", vec![1.0, 2.0, 3.0, 0.0, 5.0, 6.0]),
+            ("y", vec![4.0, 5.0, 6.0, 1.0, 0.0, 7.0]),
+        ],
+    );
+    // bits = [[1, 1, 1], [1, 0, 1]]
+    let (got, got_b) = (integers(&c, &rep3[0]), integers(&c, &rep3[1]));
+    assert_eq!(got["total"], vec![5]);
+    assert_eq!(got["rows"], vec![3, 2]);
+    assert_eq!(got_b["pooled"], vec![3, 3]);
+    assert_eq!(got_b["pairs"], vec![2, 1, 2, 1, 1, 1, 2, 1, 2]);
 }

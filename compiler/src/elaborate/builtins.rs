@@ -350,16 +350,19 @@ impl Elaborator<'_> {
                 let t = self.ty(cx, x);
                 let axis = self.axis(cx, a.get("axis"), t.shape.len())?;
                 let out = shape::reduce(&t.shape, axis.map(|a| a as usize)).map_err(shape_err)?;
-                let op = if n == "max" {
-                    Op::Max(axis)
+                let (op, elem) = if n == "max" {
+                    (Op::Max(axis), t.elem)
                 } else {
-                    Op::Sum(axis)
+                    // A sum of bits counts them.
+                    let terms =
+                        t.shape.iter().product::<usize>() / out.iter().product::<usize>().max(1);
+                    (Op::Sum(axis), counted(t.elem, terms))
                 };
                 Ok(Val::T(self.push(
                     cx,
                     op,
                     &[x],
-                    TensorType::new(t.secret, t.elem, out),
+                    TensorType::new(t.secret, elem, out),
                     span,
                 )))
             }
@@ -534,6 +537,8 @@ impl Elaborator<'_> {
                         span,
                     )));
                 }
+                let sum_t =
+                    TensorType::new(t.secret, counted(t.elem, w[0] * w[1]), out_t.shape.clone());
                 let sums = self.push(
                     cx,
                     Op::SumPool {
@@ -542,7 +547,7 @@ impl Elaborator<'_> {
                         padding,
                     },
                     &[x],
-                    out_t.clone(),
+                    sum_t,
                     span,
                 );
                 if n == "sum_pool" {
@@ -701,5 +706,16 @@ fn extreme_const(a: Val, b: Val, is_max: bool) -> Option<Val> {
             })
         }
         _ => None,
+    }
+}
+
+/// The kind of a sum of `terms` values of kind `elem`: bits are counted, so their
+/// sum is an integer wide enough for the count; other kinds keep their bit length.
+pub(crate) fn counted(elem: Elem, terms: usize) -> Elem {
+    match elem {
+        Elem::Bit => Elem::Int {
+            bits: (usize::BITS - terms.leading_zeros()) as u8 + 1,
+        },
+        e => e,
     }
 }

@@ -7,6 +7,20 @@ use mpcvm::shape;
 
 /// How two element kinds combine in `+`, `-`, `*`: the result kind, and by how
 /// many bits each operand must first be shifted left to align binary points.
+/// `elem` with `more` extra bits, as far as the ring holds.
+fn widened(elem: Elem, more: u8) -> Elem {
+    match elem {
+        Elem::Int { bits } => Elem::Int {
+            bits: (bits + more).min(64),
+        },
+        Elem::Fix { frac, bits } => Elem::Fix {
+            frac,
+            bits: (bits + more).min(64),
+        },
+        Elem::Bit => Elem::Int { bits: 1 + more },
+    }
+}
+
 fn combine(op: BinOp, a: Elem, b: Elem) -> std::result::Result<(Elem, u8, u8), String> {
     use Elem::*;
     let additive = matches!(op, BinOp::Add | BinOp::Sub);
@@ -294,6 +308,12 @@ impl Elaborator<'_> {
                 .map_err(shape_err)?;
                 let a = self.align(cx, a, sh_a, span);
                 let b = self.align(cx, b, sh_b, span);
+                // A matrix product of bits counts the pairs that are both set.
+                let elem = if op == BinOp::MatMul && (ta.elem, tb.elem) == (Elem::Bit, Elem::Bit) {
+                    super::builtins::counted(Elem::Bit, ta.shape[1])
+                } else {
+                    elem
+                };
                 let ir_op = match op {
                     BinOp::Add => Op::Add,
                     BinOp::Sub => Op::Sub,
@@ -339,31 +359,27 @@ impl Elaborator<'_> {
                 let out = shape::broadcast(&ta.shape, &tb.shape).map_err(shape_err)?;
                 let a = self.align(cx, a, sh_a, span);
                 let b = self.align(cx, b, sh_b, span);
-                // The difference of two k-bit values needs k + 1 bits.
-                let diff_elem = match elem {
-                    Elem::Int { bits } => Elem::Int {
-                        bits: (bits + 1).min(64),
-                    },
-                    Elem::Fix { frac, bits } => Elem::Fix {
-                        frac,
-                        bits: (bits + 1).min(64),
-                    },
-                    Elem::Bit => Elem::Int { bits: 2 },
-                };
-                let diff_t = TensorType::new(secret, diff_elem, out.clone());
-                let bit_t = TensorType::new(secret, Elem::Bit, out);
+                let bit_t = TensorType::new(secret, Elem::Bit, out.clone());
                 let (x, y) = if matches!(op, BinOp::Gt | BinOp::Le) {
                     (b, a)
                 } else {
                     (a, b)
                 };
-                let d = self.push(cx, Op::Sub, &[x, y], diff_t, span);
-                let test = if matches!(op, BinOp::Eq | BinOp::Ne) {
-                    Op::EqZ
+                let bit = if matches!(op, BinOp::Eq | BinOp::Ne) {
+                    // x - y wraps to zero only if x = y, so the wrapped difference
+                    // decides equality even at 64 bits.
+                    let d_elem = widened(elem, 1);
+                    let d = self.push(
+                        cx,
+                        Op::Sub,
+                        &[x, y],
+                        TensorType::new(secret, d_elem, out),
+                        span,
+                    );
+                    self.push(cx, Op::EqZ, &[d], bit_t, span)
                 } else {
-                    Op::LtZ
+                    self.less(cx, x, y, elem, bit_t, span)
                 };
-                let bit = self.push(cx, test, &[d], bit_t, span);
                 Ok(Val::T(if matches!(op, BinOp::Le | BinOp::Ge | BinOp::Ne) {
                     self.not(cx, bit, span)
                 } else {
@@ -380,22 +396,73 @@ impl Elaborator<'_> {
                 }
                 let out = shape::broadcast(&ta.shape, &tb.shape).map_err(shape_err)?;
                 let t = TensorType::new(secret, Elem::Bit, out);
-                let prod = self.push(cx, Op::Mul, &[a, b], t.clone(), span);
-                Ok(Val::T(match op {
-                    BinOp::And => prod,
-                    _ => {
-                        // a | b = a + b - ab ; a ^ b = a + b - 2ab
-                        let sum = self.push(cx, Op::Add, &[a, b], t.clone(), span);
-                        let twice = if op == BinOp::Xor {
-                            self.push(cx, Op::Shl(1), &[prod], t.clone(), span)
-                        } else {
-                            prod
-                        };
-                        self.push(cx, Op::Sub, &[sum, twice], t, span)
-                    }
-                }))
+                Ok(Val::T(self.logic(cx, op, a, b, t, span)))
             }
             BinOp::Shl | BinOp::Shr => unreachable!("handled above"),
+        }
+    }
+
+    /// [x < y] for values of kind `elem`: the sign of x - y, which needs one more
+    /// bit than the operands. At 64 bits that bit is outside the ring, so the signs
+    /// sx, sy of x and y decide where they differ, and the sign sd of the wrapped
+    /// difference elsewhere: [x < y] = sd + (sx ^ sy)(sx - sd), the three
+    /// comparisons in one batch, then two products.
+    fn less(
+        &mut self,
+        cx: &mut Cx,
+        x: Value,
+        y: Value,
+        elem: Elem,
+        bit_t: TensorType,
+        span: Span,
+    ) -> Value {
+        let diff_t = TensorType {
+            elem: widened(elem, 1),
+            ..bit_t.clone()
+        };
+        let d = self.push(cx, Op::Sub, &[x, y], diff_t, span);
+        if elem.bits() < 64 {
+            return self.push(cx, Op::LtZ, &[d], bit_t, span);
+        }
+        let sign_t = |v: TensorType| TensorType::new(v.secret, Elem::Bit, v.shape);
+        let (tx, ty) = (sign_t(self.ty(cx, x)), sign_t(self.ty(cx, y)));
+        let sx = self.push(cx, Op::LtZ, &[x], tx, span);
+        let sy = self.push(cx, Op::LtZ, &[y], ty, span);
+        let sd = self.push(cx, Op::LtZ, &[d], bit_t.clone(), span);
+        let differ = self.logic(cx, BinOp::Xor, sx, sy, bit_t.clone(), span);
+        let step_t = TensorType {
+            elem: Elem::Int { bits: 2 },
+            ..bit_t.clone()
+        };
+        let step = self.push(cx, Op::Sub, &[sx, sd], step_t.clone(), span);
+        let fix = self.push(cx, Op::Mul, &[differ, step], step_t, span);
+        self.push(cx, Op::Add, &[sd, fix], bit_t, span)
+    }
+
+    /// `a & b`, `a | b` or `a ^ b` of bits, typed `t`: a product, and for `|` and
+    /// `^` the sum less one or two products.
+    fn logic(
+        &mut self,
+        cx: &mut Cx,
+        op: BinOp,
+        a: Value,
+        b: Value,
+        t: TensorType,
+        span: Span,
+    ) -> Value {
+        let prod = self.push(cx, Op::Mul, &[a, b], t.clone(), span);
+        match op {
+            BinOp::And => prod,
+            _ => {
+                // a | b = a + b - ab ; a ^ b = a + b - 2ab
+                let sum = self.push(cx, Op::Add, &[a, b], t.clone(), span);
+                let twice = if op == BinOp::Xor {
+                    self.push(cx, Op::Shl(1), &[prod], t.clone(), span)
+                } else {
+                    prod
+                };
+                self.push(cx, Op::Sub, &[sum, twice], t, span)
+            }
         }
     }
 

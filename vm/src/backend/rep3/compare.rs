@@ -19,7 +19,8 @@
 //! - max, argmax, max pooling: a tournament, pairs compared by ltz(a - b) on
 //!   K + 1 bits and the larger (and its index) kept by one product; ties keep the
 //!   earlier element. Max pooling compares the window positions, a padding
-//!   position standing in for by the window's first real element.
+//!   position standing in for by the window's first real element. At K = 64 the
+//!   difference does not fit the ring: see [`Rep3::less`].
 
 use super::planes::Planes;
 use super::*;
@@ -300,6 +301,48 @@ impl Rep3 {
         )
     }
 
+    /// [a < b] for `bits`-bit a and b: the sign of a - b on bits + 1 bits. At 64
+    /// bits the difference does not fit the ring, so where the signs sa, sb of a and
+    /// b differ they decide, and elsewhere the sign sd of the wrapped difference
+    /// does: [a < b] = sd + (sa ^ sb)(sa - sd), the three signs side by side, then
+    /// two products (the compiler lowers 64-bit comparisons the same way).
+    fn less(&mut self, a: &Share, b: &Share, bits: u32, out: &mut Msgs) -> Task {
+        let d = a.sub(b);
+        if bits < 64 {
+            return self.ltz(&d, bits + 1, out);
+        }
+        let signs = Task::All(vec![
+            self.ltz(a, 64, out),
+            self.ltz(b, 64, out),
+            self.ltz(&d, 64, out),
+        ]);
+        Task::Then(
+            Box::new(signs),
+            Box::new(|rep, signs, out| {
+                let mut s = signs.many().into_iter().map(Val::arith);
+                let (sa, sb, sd) = (
+                    s.next().expect("sa"),
+                    s.next().expect("sb"),
+                    s.next().expect("sd"),
+                );
+                let both = rep.mul(&sa, &sb, out);
+                Ok(Task::Then(
+                    Box::new(both),
+                    Box::new(move |rep, both, out| {
+                        let differ = sa.add(&sb).sub(&both.arith().map(|t| t.shl(1)));
+                        let fix = rep.mul(&differ, &sa.sub(&sd), out);
+                        Ok(Task::Then(
+                            Box::new(fix),
+                            Box::new(move |_, fix, _| {
+                                Ok(Task::Done(Val::Arith(sd.add(&fix.arith()))))
+                            }),
+                        ))
+                    }),
+                ))
+            }),
+        )
+    }
+
     /// Max (or argmax) along `axis` (all elements if `None`) by a tournament.
     pub(super) fn max(
         &mut self,
@@ -328,10 +371,11 @@ impl Rep3 {
             .flat_map(|_| (0..len).flat_map(|j| std::iter::repeat_n(j as u64, inner)))
             .collect();
         let index = self.constant(&RingTensor::new(vec![outer, len, inner], index));
-        self.tournament(flat, index, (k + 1).min(64), want_index, out_shape, out)
+        self.tournament(flat, index, k, want_index, out_shape, out)
     }
 
-    /// One round of matches between neighbours along axis 1 of `[outer, len, inner]` values.
+    /// One round of matches between neighbours along axis 1 of `[outer, len, inner]`
+    /// values of `k` bits.
     fn tournament(
         &mut self,
         values: Share,
@@ -356,7 +400,7 @@ impl Rep3 {
         let (ia, ib) = (pick(&index, 0, 2, half), pick(&index, 1, 2, half));
         let rest =
             (len % 2 == 1).then(|| (pick(&values, len - 1, 1, 1), pick(&index, len - 1, 1, 1)));
-        let lt = self.ltz(&a.sub(&b), k, out);
+        let lt = self.less(&a, &b, k, out);
         Task::Then(
             Box::new(lt),
             Box::new(move |rep, c, out| {
@@ -438,7 +482,7 @@ impl Rep3 {
         self.tournament(
             stacked,
             index,
-            (k + 1).min(64),
+            k,
             false,
             vec![n, geo.out[0], geo.out[1], c],
             out,

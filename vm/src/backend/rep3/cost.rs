@@ -66,13 +66,25 @@ fn ltz(k: u32, n: u64) -> Cost {
     cost.then(to_arith)
 }
 
-/// A tournament over `len` candidates in each of `groups` groups.
+/// [a < b] of `bits`-bit values (see `Rep3::less`).
+fn less(bits: u32, n: u64) -> Cost {
+    if bits < 64 {
+        return ltz(bits + 1, n);
+    }
+    let sign = ltz(64, n);
+    sign.beside(sign)
+        .beside(sign)
+        .then(Cost::each(1, n))
+        .then(Cost::each(1, n))
+}
+
+/// A tournament over `len` candidates of `k` bits in each of `groups` groups.
 fn tournament(len: u64, groups: u64, k: u32, want_index: bool) -> Cost {
     let (mut cost, mut cur) = (Cost::default(), len);
     while cur > 1 {
         let pairs = cur / 2 * groups;
         cost = cost
-            .then(ltz(k, pairs))
+            .then(less(k, pairs))
             .then(Cost::each(1, pairs * if want_index { 2 } else { 1 }));
         cur -= cur / 2;
     }
@@ -116,24 +128,13 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
             .beside(ltz(bits(a), len(a)))
             .then(Cost::each(1, len(a))),
         Instr::Relu { a, .. } => ltz(bits(a), len(a)).then(Cost::each(1, len(a))),
-        Instr::Max { dst, a, .. } => tournament(
-            len(a) / len(dst).max(1),
-            len(dst),
-            (bits(a) + 1).min(64),
-            false,
-        ),
-        Instr::Argmax { dst, a, .. } => tournament(
-            len(a) / len(dst).max(1),
-            len(dst),
-            (bits(a) + 1).min(64),
-            true,
-        ),
-        Instr::MaxPool { dst, x, window, .. } => tournament(
-            (window[0] * window[1]) as u64,
-            len(dst),
-            (bits(x) + 1).min(64),
-            false,
-        ),
+        Instr::Max { dst, a, .. } => tournament(len(a) / len(dst).max(1), len(dst), bits(a), false),
+        Instr::Argmax { dst, a, .. } => {
+            tournament(len(a) / len(dst).max(1), len(dst), bits(a), true)
+        }
+        Instr::MaxPool { dst, x, window, .. } => {
+            tournament((window[0] * window[1]) as u64, len(dst), bits(x), false)
+        }
         Instr::Open { a, .. } => Cost::each(1, len(a)),
         Instr::Output { output, a } => {
             let mut sent = [0; 3];
