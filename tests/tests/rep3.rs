@@ -109,6 +109,20 @@ fn every_exact_operation_under_rep3() {
 }
 
 #[test]
+fn rep3_refuses_a_truncation_beyond_its_limit_before_connecting() {
+    let c = compile_text(
+        "party a = 0; fn main() { let x: sint<64> = input(a); let y = x >> 8; reveal y to a; }",
+        Options::default(),
+    );
+    let e = mpcvm::run::Protocol::Rep3
+        .check(&c.program)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("truncation by 8 of a 64-bit value"), "{e}");
+    assert!(e.contains("at most 63 bits"), "{e}");
+}
+
+#[test]
 fn rep3_refuses_a_program_with_too_many_parties_before_connecting() {
     let c = compile_text(
         "party a = 0; party b = 3; fn main() { let x: sint<32> = input(b); reveal x to a; }",

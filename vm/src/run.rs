@@ -54,19 +54,14 @@ impl Protocol {
                 self.name()
             )));
         }
-        let supported = match self {
-            Protocol::Rep3 => rep3::SUPPORTED,
+        let refuses = match self {
+            Protocol::Rep3 => rep3::refuses,
             Protocol::Clear => return Ok(()),
         };
-        if let Some(m) = program
-            .manifest
-            .iter()
-            .find(|m| !supported.contains(&m.primitive))
-        {
+        if let Some((why, m)) = program.manifest.iter().find_map(|m| Some((refuses(m)?, m))) {
             return Err(VmError::Usage(format!(
-                "{} in this version cannot run `{}` (which the program needs {} times); run it under the clear backend for now",
+                "{} cannot run this program: it needs {why}, {} times",
                 self.name(),
-                m.primitive.name(),
                 m.count
             )));
         }

@@ -32,6 +32,25 @@ impl Elem {
             _ => 0,
         }
     }
+    /// The real values this kind holds, as readers think of them: `±32768` for
+    /// `sfix<16, 32>`, `-128..127` for `int<8>`, `0..1` for bits.
+    pub fn range_text(self) -> String {
+        match self {
+            Elem::Bit => "0..1".into(),
+            Elem::Int { bits } => {
+                let half = 1i128 << (bits - 1);
+                format!("{}..{}", -half, half - 1)
+            }
+            Elem::Fix { frac, bits } => {
+                let e = bits - 1 - frac;
+                if e <= 52 {
+                    format!("±{}", 1u64 << e)
+                } else {
+                    format!("±2^{e}")
+                }
+            }
+        }
+    }
 }
 
 /// The type of a tensor value: secrecy, element kind and static shape.

@@ -68,26 +68,30 @@ impl ConstT {
     /// Ring elements of this constant in kind `elem`.
     pub fn encode(&self, elem: Elem) -> Result<Vec<u64>, String> {
         let scale = 2f64.powi(elem.frac() as i32);
+        // A fixed-point constant must hold in its kind's bits, as a value of that
+        // type would: a product's truncation relies on it.
+        let half = 2f64.powi(elem.bits() as i32 - 1);
+        let too_big =
+            |v: f64| format!("{v} is outside the range of {elem} ({})", elem.range_text());
         self.data
             .iter()
             .map(|n| match (elem, n) {
                 (Elem::Bit, Num::Int(i @ (0 | 1))) => Ok(*i as u64),
                 (Elem::Bit, _) => Err(format!("{} is not a bit (0 or 1)", n.as_f64())),
+                // Integer constants wrap in the ring as integer arithmetic does.
                 (Elem::Int { .. }, Num::Int(i)) if (-(1i128 << 63)..(1i128 << 64)).contains(i) => {
                     Ok(*i as u64)
                 }
                 (Elem::Int { .. }, Num::Int(i)) => Err(format!("{i} does not fit in 64 bits")),
                 (Elem::Int { .. }, Num::Float(f)) => Err(format!("{f} is not an integer")),
-                (Elem::Fix { .. }, Num::Int(i))
-                    if i.unsigned_abs() < 1u128 << (63 - elem.frac()) =>
-                {
+                (Elem::Fix { .. }, Num::Int(i)) if ((*i as f64) * scale).abs() < half => {
                     Ok(((*i) << elem.frac()) as u64)
                 }
-                (Elem::Fix { .. }, Num::Int(i)) => Err(format!("{i} does not fit in {elem}")),
+                (Elem::Fix { .. }, Num::Int(i)) => Err(too_big(*i as f64)),
                 (Elem::Fix { .. }, Num::Float(f)) => {
                     let v = (f * scale).round();
-                    if !v.is_finite() || v.abs() >= 2f64.powi(63) {
-                        Err(format!("{f} does not fit in {elem}"))
+                    if !v.is_finite() || v.abs() >= half {
+                        Err(too_big(*f))
                     } else {
                         Ok(v as i64 as u64)
                     }

@@ -43,6 +43,9 @@ pub const BUILTINS: &[&str] = &[
     "size",
 ];
 
+/// Largest bit length of a raw fixed-point product (`k + f`): truncation needs a
+/// bit to spare in the 64-bit ring.
+pub const MAX_PRODUCT_BITS: usize = 63;
 /// Largest tensor a type may describe (the bytecode's limit).
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 32;
 /// Largest compile-time constant tensor (constants are stored in the bytecode).
@@ -343,6 +346,27 @@ impl<'m> Elaborator<'m> {
                         format!("fixed point with {frac} fractional bits in {bits} bits"),
                     )
                     .help("use 1 to 30 fractional bits, fewer than the total bit length"));
+                }
+                if frac + bits as usize > MAX_PRODUCT_BITS {
+                    let largest = MAX_PRODUCT_BITS - frac;
+                    let default = if b.is_none() {
+                        " (k defaults to f + 16)"
+                    } else {
+                        ""
+                    };
+                    return Err(Diagnostic::new(
+                        t.span,
+                        format!(
+                            "{s}fix<{frac}, {bits}>{default} does not fit the ring: a product of two such values has k + f = {} bits before it is truncated back, and truncation works on at most {MAX_PRODUCT_BITS}",
+                            frac + bits as usize,
+                            s = if t.secret { "s" } else { "" },
+                        ),
+                    )
+                    .help(format!(
+                        "with {frac} fractional bits the largest k is {largest} (values within {}): declare {s}fix<{frac}, {largest}>, or use fewer fractional bits",
+                        Elem::Fix { frac: frac as u8, bits: largest as u8 }.range_text(),
+                        s = if t.secret { "s" } else { "" },
+                    )));
                 }
                 Elem::Fix {
                     frac: frac as u8,
@@ -846,8 +870,21 @@ impl<'m> Elaborator<'m> {
         span: Span,
     ) -> Result<Value> {
         let data = c.encode(elem).map_err(|m| {
-            Diagnostic::new(span, format!("constant does not fit {elem}: {m}"))
-                .help("use a constant of the right kind")
+            let d = Diagnostic::new(span, format!("constant does not fit {elem}: {m}"));
+            let Elem::Fix { frac, .. } = elem else {
+                return d.help("use a constant of the right kind");
+            };
+            // The bit length that would hold the largest constant, if any does.
+            let largest = c.data.iter().map(|n| n.as_f64().abs()).fold(0.0, f64::max);
+            let needed = (largest * 2f64.powi(frac as i32)).log2().floor() as usize + 2;
+            if needed + frac as usize <= MAX_PRODUCT_BITS {
+                d.help(format!(
+                    "declare the other operand with more integer bits, e.g. sfix<{frac}, {needed}> ({}), or scale the constant down",
+                    Elem::Fix { frac, bits: needed as u8 }.range_text()
+                ))
+            } else {
+                d.help("no fixed-point type with these fractional bits holds it: use fewer fractional bits, or scale the constant down")
+            }
         })?;
         Ok(self.push(
             cx,

@@ -198,14 +198,18 @@ fn bits(x: u64, lo: u32, hi: u32) -> u64 {
         }
 }
 
-/// The primitives this backend runs: all of them.
-pub const SUPPORTED: &[crate::bytecode::Primitive] = {
-    use crate::bytecode::Primitive::*;
-    &[
-        Input, Mul, MatMul, Conv2d, TruncPr, TruncExact, LtZ, EqZ, Relu, Max, Argmax, MaxPool,
-        Open, Output,
-    ]
-};
+/// Why rep3 cannot run a program needing `entry`, if it cannot. It runs every
+/// primitive; a truncation needs its value and the truncated part to fit the ring
+/// with one bit to spare (see `trunc.rs`).
+pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
+    use crate::bytecode::Primitive::{TruncExact, TruncPr};
+    match (entry.primitive, entry.params.as_slice()) {
+        (TruncPr | TruncExact, &[amount, bits]) if bits.max(amount + 1) > 63 => Some(format!(
+            "a truncation by {amount} of a {bits}-bit value (rep3 truncates values of at most 63 bits)"
+        )),
+        _ => None,
+    }
+}
 
 /// A value being dealt by its owner: the shares known before the round, or
 /// the second share, with the first still to arrive from the owner (prev).
