@@ -95,6 +95,68 @@ fn fixed_point_products_are_within_one_unit() {
 }
 
 #[test]
+fn division_by_a_constant_is_within_one_unit_of_the_true_quotient() {
+    // Salaries of 50,000-90,000 averaged (a reciprocal in 16 bits was off by 1.02).
+    let out = run(
+        "let s: sfix<16, 40>[3] = input(a); let avg = (s[0] + s[1] + s[2]) / 3; reveal avg to all;",
+        &[("s", vec![50_000.0, 90_000.0, 66_861.0])],
+    );
+    assert!(
+        (out["avg"][0] - 206_861.0 / 3.0).abs() < 1.0 / 65536.0,
+        "{}",
+        out["avg"][0]
+    );
+    // Every divisor kind, over the whole range of each type, at both truncations.
+    let mut rng = TestRng(13);
+    for (ty, frac, bits) in [
+        ("sfix<16>", 16, 32),
+        ("sfix<16, 47>", 16, 47),
+        ("sfix<8, 24>", 8, 24),
+        ("sfix<20, 43>", 20, 43),
+    ] {
+        let limit = 2f64.powi(bits - 1 - frac) * 0.999;
+        let mut x = rng.vec(300, -limit, limit);
+        x.extend([limit, -limit, 0.0, 2f64.powi(-frac), -(2f64.powi(-frac))]);
+        let n = x.len();
+        for c in [3.0, -7.0, 255.0, 1.5, 0.3, 1000.0, 0.75, 1e-3] {
+            for exact_fixed_point in [false, true] {
+                let out = run_with(
+                    &format!("let x: {ty}[{n}] = input(a); let q = x / {c:?}; reveal q to all;"),
+                    &[("x", x.clone())],
+                    Options { exact_fixed_point },
+                    5,
+                );
+                let unit = 2f64.powi(-frac);
+                for (i, &v) in x.iter().enumerate() {
+                    let fx = (v / unit).round() * unit;
+                    let want = fx / c;
+                    if want.abs() >= 2f64.powi(bits - 1 - frac) {
+                        continue; // outside the type: an overflow, not a rounding
+                    }
+                    // 0.3 and 1e-3 are no multiples of a power of two within 40 bits: they
+                    // are rounded to 40 significant bits (fewer for wide types).
+                    let approximate = [0.3, 1e-3].contains(&c);
+                    let digits = 40.min(60 - (2 * bits - 64).max(0)) - 2;
+                    let bound = 1.0
+                        + 1.0 / 1024.0
+                        + if approximate {
+                            want.abs() / unit * 2f64.powi(-digits)
+                        } else {
+                            0.0
+                        };
+                    let err = (out["q"][i] - want).abs() / unit;
+                    assert!(
+                        err < bound,
+                        "{ty} {fx} / {c}: {} is {err} units off",
+                        out["q"][i]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn comparisons_are_exact_at_the_edges() {
     let mut x = vec![0.0, 1.0, -1.0, i32::MAX as f64, i32::MIN as f64, 7.0, -7.0];
     let mut y = vec![0.0, -1.0, 1.0, i32::MIN as f64, i32::MAX as f64, 7.0, 8.0];

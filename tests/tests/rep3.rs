@@ -309,8 +309,8 @@ fn fixed_point_products_under_rep3() {
         "party a = 0; party b = 1;
          fn main() {
              let x: sfix<16>[64] = input(a); let w: sfix<16>[64, 8] = input(b);
-             let y = x * x; let z = reshape(x, [1, 64]) @ w;
-             reveal y to a; reveal z to b;
+             let y = x * x; let z = reshape(x, [1, 64]) @ w; let q = x / 3; let r = x / [0.3];
+             reveal y to a; reveal z to b; reveal q to a; reveal r to b;
          }",
         Options::default(),
     );

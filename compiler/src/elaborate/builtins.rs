@@ -537,8 +537,16 @@ impl Elaborator<'_> {
                         span,
                     )));
                 }
-                let sum_t =
-                    TensorType::new(t.secret, counted(t.elem, w[0] * w[1]), out_t.shape.clone());
+                // An average's window sum has more bits than its terms.
+                let sum_elem = match counted(t.elem, w[0] * w[1]) {
+                    Elem::Fix { frac, bits } if n == "avg_pool" => Elem::Fix {
+                        frac,
+                        bits: (bits + (w[0] * w[1]).next_power_of_two().trailing_zeros() as u8)
+                            .min(62),
+                    },
+                    e => e,
+                };
+                let sum_t = TensorType::new(t.secret, sum_elem, out_t.shape.clone());
                 let sums = self.push(
                     cx,
                     Op::SumPool {
@@ -553,35 +561,34 @@ impl Elaborator<'_> {
                 if n == "sum_pool" {
                     return Ok(Val::T(sums));
                 }
-                let Elem::Fix { frac, bits } = t.elem else {
+                if !matches!(t.elem, Elem::Fix { .. }) {
                     return Err(
                         Diagnostic::new(a.positional[0].span, format!("avg_pool of {t}"))
                             .help("average fixed-point values, or use sum_pool for integers"),
                     );
-                };
-                // Divide each window sum by the number of real (non-padding) inputs it covers.
+                }
+                // Divide each window sum by the number of real (non-padding) inputs it
+                // covers, as precisely as `x / c`.
                 let geo = PoolGeometry::new([t.shape[1], t.shape[2]], w, s, padding);
-                let mut recips = Vec::new();
+                let mut counts = Vec::new();
                 for oy in 0..geo.out[0] {
                     for ox in 0..geo.out[1] {
-                        recips.push(Num::Float(1.0 / geo.window_count(oy, ox) as f64));
+                        counts.push(Num::Int(geo.window_count(oy, ox) as i128));
                     }
                 }
                 let c = ConstT {
                     shape: vec![1, geo.out[0], geo.out[1], 1],
-                    data: recips,
+                    data: counts,
                     boolean: false,
                 };
-                let scale = self.materialize(cx, &c, Elem::Fix { frac, bits }, span)?;
-                let raw = self.push(cx, Op::Mul, &[sums, scale], out_t, span);
-                Ok(Val::T(self.rescale_product(
+                Ok(Val::T(self.divide(
                     cx,
-                    BinOp::Mul,
-                    raw,
-                    t.elem,
-                    t.elem,
+                    sums,
+                    &c,
+                    t.elem.bits(),
                     span,
-                )))
+                    span,
+                )?))
             }
             "trunc" | "trunc_pr" => {
                 let a = Args::new(n, args, 2, 2, &[], span)?;

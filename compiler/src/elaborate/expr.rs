@@ -269,9 +269,7 @@ impl Elaborator<'_> {
             if let (Val::T(x), Val::Const(c)) = (&va, &vb) {
                 let t = self.ty(cx, *x);
                 if matches!(t.elem, Elem::Fix { .. }) {
-                    let recip = fold_binary(BinOp::Div, &ConstT::scalar(Num::Float(1.0)), c)
-                        .map_err(|m| Diagnostic::new(sb, m))?;
-                    return self.binary(cx, BinOp::Mul, (va, sa), (Val::Const(recip), sb), span);
+                    return Ok(Val::T(self.divide(cx, *x, c, t.elem.bits(), sb, span)?));
                 }
             }
         }
@@ -463,6 +461,124 @@ impl Elaborator<'_> {
                 };
                 self.push(cx, Op::Sub, &[sum, twice], t, span)
             }
+        }
+    }
+
+    /// `x / c` for fixed-point `x` and a constant `c` (a scalar or a tensor that
+    /// broadcasts with `x`), typed with `quotient_bits`, within one unit in the last place of the true quotient
+    /// (the bound is in LANGUAGE.md). A reciprocal in `f` bits would be off by up
+    /// to |x| 2^-f relative; instead:
+    /// 1. q = trunc_pr(x R, E) with R = round(2^E / c) as precise as the product's
+    ///    63 bits allow, so |q - x/c| <= g = 1 + 2^(k-2-E) units;
+    /// 2. with d = c 2^t an integer (|d| <= 2^40 and |d| g < 2^60; when no such t
+    ///    exists, d approximates c 2^t in as many bits), the residual r = x 2^t - d q is exact in
+    ///    the ring (its true value is small), and x/c = q + r / d;
+    /// 3. q += trunc(r R', E') with R' = round(2^E' / d), E' as large as r R'
+    ///    allows, which leaves |q - x/c| <= 1 + |d| g 2^-(E'+1); repeated (with
+    ///    probabilistic truncation) while that bound is above 1 + 2^-10 and still
+    ///    shrinks, so a wide type (large k, a coarse first step) takes one more step.
+    pub(crate) fn divide(
+        &mut self,
+        cx: &mut Cx,
+        x: Value,
+        c: &ConstT,
+        quotient_bits: u8,
+        c_span: Span,
+        span: Span,
+    ) -> Result<Value> {
+        let t = self.ty(cx, x);
+        let Elem::Fix { frac, bits: k } = t.elem else {
+            unreachable!("division of fixed point")
+        };
+        let kq = quotient_bits;
+        let shape = shape::broadcast(&t.shape, &c.shape).map_err(|m| {
+            Diagnostic::new(span, m).help("the divisor must broadcast with the dividend")
+        })?;
+        let divisors: Vec<f64> = c.data.iter().map(|n| n.as_f64()).collect();
+        let smallest = divisors
+            .iter()
+            .map(|v| v.abs())
+            .fold(f64::INFINITY, f64::min);
+        let largest = divisors.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        if !(smallest > 0.0) || !largest.is_finite() {
+            return Err(
+                Diagnostic::new(c_span, "division by zero or by a non-finite constant")
+                    .help("divide by a nonzero constant"),
+            );
+        }
+        let too_small = || {
+            Diagnostic::new(c_span, format!("divisor {smallest} is too small for {}", t.elem))
+                .help("every quotient would leave the type's range: multiply instead, or use a wider type")
+        };
+        // A quotient must fit the type, so a divisor below one bounds the dividend
+        // by |c| 2^(k-1); above one, the dividend's own range bounds x R.
+        let e1 = (62 - k as i32 + smallest.max(1.0).log2().floor() as i32).clamp(0, 62) as u32;
+        let mut g = 1.0 + 2f64.powi(k as i32 - 2 - e1 as i32);
+        // |d| g must stay below 2^61 for the residual to be exact.
+        let t_max = ((60.0 - g.log2()).min(40.0) - largest.log2())
+            .floor()
+            .clamp(0.0, 62.0) as i32;
+        let shift = (0..=t_max)
+            .find(|&s| divisors.iter().all(|v| (v * 2f64.powi(s)).fract() == 0.0))
+            .unwrap_or(t_max);
+        let d: Vec<i64> = divisors
+            .iter()
+            .map(|v| (v * 2f64.powi(shift)).round() as i64)
+            .collect();
+        let d_max = d.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0) as f64;
+        if d.contains(&0) {
+            return Err(too_small());
+        }
+        let recip = |e: u32, v: f64| (2f64.powi(e as i32) / v).round() as i64 as u64;
+        let constant = |el: &mut Self, cx: &mut Cx, data: Vec<u64>| {
+            el.push(
+                cx,
+                Op::Const(data),
+                &[],
+                TensorType::new(false, Elem::Int { bits: 64 }, c.shape.clone()),
+                c_span,
+            )
+        };
+        let fix = |bits: u8| TensorType::new(t.secret, Elem::Fix { frac, bits }, shape.clone());
+        let r = constant(self, cx, divisors.iter().map(|&v| recip(e1, v)).collect());
+        let p = self.push(cx, Op::Mul, &[x, r], fix(63), span);
+        let mut q = self.push(
+            cx,
+            Op::Trunc {
+                amount: e1 as u8,
+                exact: false,
+            },
+            &[p],
+            fix(kq),
+            span,
+        );
+        let dc = constant(self, cx, d.iter().map(|&v| v as u64).collect());
+        let scaled = self.push(cx, Op::Shl(shift as u8), &[x], fix(64), span);
+        loop {
+            let e = ((61.0 - g.log2()).floor() as u32).min(62);
+            let next_g = 1.0 + d_max * g / 2f64.powi(e as i32 + 1);
+            let last = next_g <= 1.0 + 1.0 / 1024.0 || next_g >= g;
+            let dq = self.push(cx, Op::Mul, &[dc, q], fix(64), span);
+            let residual_bits = ((d_max * g).log2().ceil() as u8 + 2).clamp(frac + 1, 64);
+            let residual = self.push(cx, Op::Sub, &[scaled, dq], fix(residual_bits), span);
+            let r = constant(self, cx, d.iter().map(|&v| recip(e, v as f64)).collect());
+            let p = self.push(cx, Op::Mul, &[residual, r], fix(63), span);
+            let exact = last && self.options.exact_fixed_point;
+            let step = self.push(
+                cx,
+                Op::Trunc {
+                    amount: e as u8,
+                    exact,
+                },
+                &[p],
+                fix(kq),
+                span,
+            );
+            q = self.push(cx, Op::Add, &[q, step], fix(kq), span);
+            if last {
+                return Ok(q);
+            }
+            g = next_g;
         }
     }
 
