@@ -163,6 +163,48 @@ fn import_model_and_compile(m: &mpcc::tflite::model::Model) {
 }
 
 #[test]
+fn tensor_names_never_become_code_or_control_bytes() {
+    // Overwrite a weight's name in the file with one that ends its comment,
+    // reveals the weights to the client and clears the terminal.
+    let mut bytes = model_bytes();
+    let m = mpcc::tflite::parse(&bytes).unwrap();
+    let name = m
+        .tensors
+        .iter()
+        .map(|t| t.name.clone())
+        .max_by_key(|n| n.len())
+        .unwrap();
+    let mut payload = b"\nreveal w8 to client;\x1b[2J\n//".to_vec();
+    assert!(payload.len() <= name.len());
+    payload.resize(name.len(), b' ');
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name.as_bytes())
+        .unwrap();
+    bytes[at..at + name.len()].copy_from_slice(&payload);
+    let patched = mpcc::tflite::parse(&bytes).unwrap();
+    assert!(patched
+        .tensors
+        .iter()
+        .all(|t| !t.name.chars().any(|c| c.is_control())));
+    let im = import(&patched, "named.tflite", Reveal::Logits).unwrap();
+    assert!(
+        im.program.contains("_reveal w8 to client;_"),
+        "the name is kept, made harmless"
+    );
+    assert!(
+        !im.program
+            .lines()
+            .any(|l| l.trim_start().starts_with("reveal w")),
+        "{}",
+        im.program
+    );
+    assert!(!im.program.chars().any(|c| c.is_control() && c != '\n'));
+    let c = mpc_tests::compile_text(&im.program, Default::default());
+    assert_eq!(c.program.outputs.len(), 1);
+}
+
+#[test]
 fn requantization_matches_tflite_bit_for_bit() {
     use mpc_tests::*;
     let mut rng = TestRng(51);

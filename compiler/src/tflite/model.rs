@@ -39,8 +39,26 @@ pub struct Quantization {
     pub dimension: i32,
 }
 
+/// A name from a model file as it may appear in a program or on a terminal:
+/// every character outside letters, digits and `_ - . / : ; ( ) , + = #` and
+/// space becomes `_`, and it is cut at 80 characters, so a name can never end a
+/// comment, write code or send control bytes to a terminal.
+pub fn printable(name: &str) -> String {
+    name.chars()
+        .take(80)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " _-./:;(),+=#".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
+    /// The tensor's name, made [`printable`] when read.
     pub name: String,
     pub shape: Vec<i32>,
     pub ty: ElementType,
@@ -291,7 +309,7 @@ pub fn parse(bytes: &[u8]) -> R<Model> {
                 None => None,
             };
             Ok(Tensor {
-                name: t.string(3)?.unwrap_or_default(),
+                name: printable(&t.string(3)?.unwrap_or_default()),
                 shape: t.i32s(0)?,
                 ty: ElementType::from_code(t.i8(1, 0)?),
                 buffer: t.u32(2, 0)?,
