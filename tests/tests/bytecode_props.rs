@@ -142,3 +142,38 @@ proptest! {
         run_if_verified(&p.encode());
     }
 }
+
+#[test]
+fn names_that_are_not_identifiers_are_refused_so_no_path_leaves_its_directory() {
+    let c = compile_example("millionaires", Options::default());
+    let hostile = [
+        "../x",
+        "/etc/passwd",
+        "a/b",
+        "..",
+        "",
+        "x.npy",
+        "C:\\x",
+        "x\0y",
+    ];
+    for name in hostile {
+        for output in [false, true] {
+            let mut p = c.program.clone();
+            if output {
+                p.outputs[0].name = name.into();
+            } else {
+                p.inputs[0].name = name.into();
+            }
+            let e = Program::load(&p.encode()).expect_err(name).to_string();
+            assert!(e.contains("is not an identifier"), "{name}: {e}");
+        }
+    }
+    let mut p = c.program.clone();
+    p.outputs.push(p.outputs[0].clone());
+    let e = Program::load(&p.encode())
+        .expect_err("duplicate")
+        .to_string();
+    assert!(e.contains("two outputs named"), "{e}");
+    let e = mpcvm::io::npy_file(std::path::Path::new("out"), "../x").unwrap_err();
+    assert!(e.to_string().contains("not an identifier"));
+}

@@ -231,10 +231,10 @@ pub fn party_input_paths(
         .filter(|&i| program.inputs[i].party as usize == party)
         .collect();
     if path.is_dir() {
-        return Ok(mine
+        return mine
             .iter()
-            .map(|&i| (i, path.join(format!("{}.npy", program.inputs[i].name))))
-            .collect());
+            .map(|&i| Ok((i, npy_file(path, &program.inputs[i].name)?)))
+            .collect();
     }
     match mine.as_slice() {
         [one] => Ok(vec![(*one, path.to_path_buf())]),
@@ -384,4 +384,11 @@ mod tests {
         assert_eq!(read(16), [0, 1, 127, 128, 255]);
         std::fs::remove_file(&path).ok();
     }
+}
+
+/// `<dir>/<name>.npy`, for a name that is an identifier (the verifier admits no
+/// other), so the file is always inside `dir`.
+pub fn npy_file(dir: &Path, name: &str) -> Result<PathBuf, VmError> {
+    crate::bytecode::check_name(name).map_err(VmError::Usage)?;
+    Ok(dir.join(format!("{name}.npy")))
 }

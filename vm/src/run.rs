@@ -130,7 +130,7 @@ pub fn write_outputs(
             let dir = out.join(format!("party{p}"));
             std::fs::create_dir_all(&dir)
                 .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
-            let path = dir.join(format!("{}.npy", decl.name));
+            let path = crate::io::npy_file(&dir, &decl.name)?;
             crate::io::write_output(&path, value, &decl.ty)?;
             written.push((p, i, path));
         }

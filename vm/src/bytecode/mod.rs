@@ -14,7 +14,7 @@ mod verify;
 pub use codec::{content_hash, DecodeError, HEADER_LEN};
 pub use disasm::disassemble;
 pub use manifest::{derive_manifest, for_each_weighted, ManifestEntry, Primitive};
-pub use verify::{operands, verify, VerifyError};
+pub use verify::{check_name, operands, verify, VerifyError};
 
 use crate::ring::RingTensor;
 use crate::shape::Padding;

@@ -76,6 +76,45 @@ pub fn verify(p: &Program) -> V<()> {
             message: format!("output {i}: {m}"),
         })?;
     }
+    // Names become file names (`<dir>/<name>.npy`): only identifiers, and no two
+    // files of one party alike, so a program can neither reach outside its
+    // directories nor overwrite one of its own files.
+    for (i, d) in p.inputs.iter().enumerate() {
+        check_name(&d.name).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("input {i}: {m}"),
+        })?;
+        if p.inputs[..i]
+            .iter()
+            .any(|e| e.party == d.party && e.name == d.name)
+        {
+            return fail(
+                None,
+                format!(
+                    "input {i}: party {} has two inputs named '{}'",
+                    d.party, d.name
+                ),
+            );
+        }
+    }
+    for (i, d) in p.outputs.iter().enumerate() {
+        check_name(&d.name).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("output {i}: {m}"),
+        })?;
+        if p.outputs[..i]
+            .iter()
+            .any(|e| e.to.0 & d.to.0 != 0 && e.name == d.name)
+        {
+            return fail(
+                None,
+                format!(
+                    "output {i}: a party receives two outputs named '{}'",
+                    d.name
+                ),
+            );
+        }
+    }
     let mut v = Verifier {
         p,
         defined: vec![false; p.registers.len()],
@@ -586,5 +625,22 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
         If { cond, .. } => (vec![*cond], None),
         Loop { counter, .. } => (vec![], Some(*counter)),
         Round { .. } | EndLoop { .. } | Else { .. } | EndIf | Free { .. } => (vec![], None),
+    }
+}
+
+/// Refuses a name that is not an identifier of at most 200 characters.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = name.len() <= 200
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name {name:?} is not an identifier of at most 200 characters"
+        ))
     }
 }
