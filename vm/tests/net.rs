@@ -222,3 +222,102 @@ fn a_silent_peer_fails_the_round_after_the_timeout() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Strangers on party 0's port while the parties connect: `n` of each kind of
+/// hostile client (silent, trickling a byte every 100 ms, sending garbage).
+fn hostile_clients(addr: String, n: usize, stop: &std::sync::atomic::AtomicBool) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    std::thread::scope(|s| {
+        for kind in 0..3 {
+            for _ in 0..n {
+                let addr = addr.clone();
+                s.spawn(move || {
+                    let started = Instant::now();
+                    let mut sock = loop {
+                        match std::net::TcpStream::connect(&addr) {
+                            Ok(c) => break c,
+                            Err(_) if started.elapsed() < Duration::from_secs(3) => {
+                                std::thread::sleep(Duration::from_millis(5))
+                            }
+                            Err(_) => return,
+                        }
+                    };
+                    while !stop.load(Ordering::SeqCst) {
+                        let sent = match kind {
+                            0 => Ok(()),
+                            1 => sock.write_all(b"\x16"),
+                            _ => sock.write_all(&[0xAB; 512]),
+                        };
+                        if sent.is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn silent_trickling_and_garbage_clients_do_not_delay_the_parties() {
+    let dir = scratch("strangers");
+    setup(&dir, 3);
+    let addr = Hosts::load(&dir.join("hosts.toml")).unwrap().0[0]
+        .address
+        .clone();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| hostile_clients(addr, 4, &stop));
+        std::thread::sleep(Duration::from_millis(100)); // the strangers come first
+        let results = each_party(3, |p| {
+            let mut net = Network::connect(config(&dir, p, p), &hello(p, 7))?;
+            net.exchange(vec![vec![p as u8]; 3])
+        });
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for (p, r) in results.iter().enumerate() {
+            let got = r.as_ref().unwrap_or_else(|e| panic!("party {p}: {e}"));
+            assert_eq!(got.iter().filter(|m| !m.is_empty()).count(), 2);
+        }
+    });
+    // The connect timeout is 5 s; the real parties never waited on a stranger.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_fails_within_the_connect_timeout() {
+    let dir = scratch("silent-server");
+    setup(&dir, 3);
+    // Party 1's address is taken by a listener that accepts and never speaks.
+    let mut hosts = std::fs::read_to_string(dir.join("hosts.toml")).unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let old = Hosts::load(&dir.join("hosts.toml")).unwrap().0[1]
+        .address
+        .clone();
+    hosts = hosts.replace(&old, &silent.local_addr().unwrap().to_string());
+    std::fs::write(dir.join("hosts.toml"), hosts).unwrap();
+    let _held = std::thread::spawn(move || {
+        let conns: Vec<_> = silent.incoming().take(50).collect();
+        std::thread::sleep(Duration::from_secs(30));
+        drop(conns);
+    });
+    let mut c = config(&dir, 0, 0);
+    c.connect_timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let e = Network::connect(c, &hello(0, 7)).err().expect("refused");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        e.contains("party 1") && e.contains("no answer before the connect timeout"),
+        "{e}"
+    );
+}

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 /// Largest frame a peer may announce (a corrupt length must not allocate terabytes).
 const MAX_FRAME: u64 = 1 << 34;
+/// Largest hello a connection may send before it is authenticated.
+const MAX_HELLO: u64 = 1 << 10;
 const HELLO_MAGIC: &[u8; 4] = b"MPCH";
 const HELLO_VERSION: u16 = 1;
 
@@ -123,7 +125,137 @@ pub struct NetConfig {
     pub bandwidth_bits_per_second: Option<f64>,
 }
 
-type Reader = StreamOwned<ServerConnection, TcpStream>;
+/// A TCP stream whose reads and writes fail once `deadline` has passed. During
+/// connection set-up every party has one deadline (`--connect-timeout`), and a
+/// peer that trickles bytes or never answers cannot stretch it; once set up, the
+/// deadline is lifted and the socket's own timeouts apply.
+struct Timed {
+    sock: TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Timed {
+    fn new(sock: TcpStream, deadline: Instant) -> Timed {
+        Timed {
+            sock,
+            deadline: Some(deadline),
+        }
+    }
+    /// The time left before the deadline, or a timeout error.
+    fn left(&self) -> std::io::Result<Option<Duration>> {
+        let Some(d) = self.deadline else {
+            return Ok(None);
+        };
+        let left = d.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the connect timeout passed",
+            ));
+        }
+        Ok(Some(left))
+    }
+    /// Lifts the deadline: from now on reads wait at most `read` and writes `write`.
+    fn settle(&mut self, read: Option<Duration>, write: Option<Duration>) -> std::io::Result<()> {
+        self.deadline = None;
+        self.sock.set_read_timeout(read)?;
+        self.sock.set_write_timeout(write)
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.left()? {
+            Some(left) => {
+                self.sock.set_read_timeout(Some(left))?;
+                self.sock.read(buf).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no answer before the connect timeout",
+                        )
+                    }
+                    _ => e,
+                })
+            }
+            None => self.sock.read(buf),
+        }
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(left) = self.left()? {
+            self.sock.set_write_timeout(Some(left))?;
+        }
+        self.sock.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+type Reader = StreamOwned<ServerConnection, Timed>;
+type Writer = StreamOwned<ClientConnection, Timed>;
+
+/// Most connections being authenticated at once; more are dropped at once, so a
+/// flood of strangers cannot exhaust a party's threads.
+const MAX_PENDING_HANDSHAKES: usize = 32;
+
+/// What the handshake of one accepted connection gave.
+type Accepted = Result<(usize, Reader, Hello), String>;
+
+/// Authenticates one accepted connection: its TLS certificate must be one of
+/// `certs` (by position, the party it names), and it must send a hello.
+fn authenticate(
+    sock: TcpStream,
+    server: Arc<rustls::ServerConfig>,
+    certs: &[rustls::pki_types::CertificateDer<'static>],
+    deadline: Instant,
+) -> Accepted {
+    sock.set_nonblocking(false).map_err(|e| e.to_string())?;
+    sock.set_nodelay(true).ok();
+    let conn = ServerConnection::new(server).map_err(|e| e.to_string())?;
+    let mut stream = StreamOwned::new(conn, Timed::new(sock, deadline));
+    let hello_frame = read_frame(&mut stream, MAX_HELLO)
+        .map_err(|e| format!("a connection failed authentication: {e}"))?;
+    let peer_cert = stream
+        .conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or("a connection presented no certificate")?;
+    let peer = certs
+        .iter()
+        .position(|c| c.as_ref() == peer_cert.as_ref())
+        .ok_or("a connection presented an unknown certificate")?;
+    let theirs = Hello::decode(&hello_frame).ok_or_else(|| {
+        format!("party {peer} sent a malformed handshake: is it an mpcvm of another version?")
+    })?;
+    Ok((peer, stream, theirs))
+}
+
+/// Distinct messages with how often each came, most frequent first.
+fn tally(errors: &[String]) -> String {
+    let mut counts: Vec<(&String, usize)> = Vec::new();
+    for e in errors {
+        match counts.iter_mut().find(|(m, _)| *m == e) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((e, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts
+        .iter()
+        .map(|(m, n)| {
+            if *n == 1 {
+                m.to_string()
+            } else {
+                format!("{m} ({n} times)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 struct Link {
     sender: Sender<Vec<u8>>,
@@ -146,11 +278,11 @@ fn write_frame(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
     w.flush()
 }
 
-fn read_frame(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+fn read_frame(r: &mut impl Read, max: u64) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 8];
     r.read_exact(&mut len)?;
     let len = u64::from_le_bytes(len);
-    if len > MAX_FRAME {
+    if len > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("frame of {len} bytes announced"),
@@ -213,14 +345,30 @@ impl Network {
             peers.iter().map(|&j| certs[j].clone()).collect(),
         )?;
 
-        // Accept the peers' connections in the background while connecting to them.
+        // Accept the peers' connections in the background while connecting to
+        // them; each connection is authenticated in a thread of its own, so a
+        // stranger that connects and stays silent delays nobody.
         let io_timeout = config.io_timeout;
-        let accept_certs = certs.clone();
-        let acceptor = std::thread::spawn(
-            move || -> Result<Vec<(usize, Reader, Hello)>, String> {
-                let mut readers = Vec::new();
+        let accept_certs = Arc::new(certs.clone());
+        let acceptor =
+            std::thread::spawn(move || -> Result<Vec<(usize, Reader, Hello)>, String> {
+                let (results, arrivals) = channel::<Accepted>();
+                let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let mut readers: Vec<(usize, Reader, Hello)> = Vec::new();
                 let mut refused = Vec::new();
                 while readers.len() < n - 1 {
+                    while let Ok(arrival) = arrivals.try_recv() {
+                        match arrival {
+                            Ok((peer, _, _)) if readers.iter().any(|(p, _, _)| *p == peer) => {
+                                return Err(format!("party {peer} connected twice"))
+                            }
+                            Ok(r) => readers.push(r),
+                            Err(e) => refused.push(e),
+                        }
+                    }
+                    if readers.len() == n - 1 {
+                        break;
+                    }
                     if Instant::now() > deadline {
                         let missing: Vec<String> = (0..n)
                             .filter(|j| *j != me && !readers.iter().any(|(p, _, _)| p == j))
@@ -229,7 +377,7 @@ impl Network {
                         let extra = if refused.is_empty() {
                             String::new()
                         } else {
-                            format!(" (refused: {})", refused.join("; "))
+                            format!(" (refused: {})", tally(&refused))
                         };
                         return Err(format!(
                             "party {me}: parties {} did not connect in time{extra}",
@@ -239,79 +387,80 @@ impl Network {
                     let sock = match listener.accept() {
                         Ok((s, _)) => s,
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            std::thread::sleep(Duration::from_millis(5));
+                            std::thread::sleep(Duration::from_millis(2));
                             continue;
                         }
                         Err(e) => return Err(format!("accepting connections failed: {e}")),
                     };
-                    sock.set_nonblocking(false).map_err(|e| e.to_string())?;
-                    sock.set_read_timeout(Some(io_timeout))
-                        .map_err(|e| e.to_string())?;
-                    sock.set_nodelay(true).ok();
-                    let conn = ServerConnection::new(server.clone()).map_err(|e| e.to_string())?;
-                    let mut stream = StreamOwned::new(conn, sock);
-                    // A connection that fails authentication is refused; keep waiting for the real peer.
-                    let hello_frame = match read_frame(&mut stream) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            refused.push(format!("a connection failed authentication: {e}"));
-                            continue;
-                        }
-                    };
-                    let Some(peer_cert) = stream.conn.peer_certificates().and_then(|c| c.first())
-                    else {
-                        refused.push("a connection presented no certificate".into());
-                        continue;
-                    };
-                    let Some(peer) = accept_certs
-                        .iter()
-                        .position(|c| c.as_ref() == peer_cert.as_ref())
-                    else {
-                        refused.push("a connection presented an unknown certificate".into());
-                        continue;
-                    };
-                    if readers.iter().any(|(p, _, _)| *p == peer) {
-                        return Err(format!("party {peer} connected twice"));
+                    use std::sync::atomic::Ordering::SeqCst;
+                    if pending.load(SeqCst) >= MAX_PENDING_HANDSHAKES {
+                        continue; // dropped: too many connections at once
                     }
-                    let theirs = Hello::decode(&hello_frame).ok_or_else(|| format!("party {peer} sent a malformed handshake: is it an mpcvm of another version?"))?;
-                    readers.push((peer, stream, theirs));
+                    pending.fetch_add(1, SeqCst);
+                    let (results, pending, server, certs) = (
+                        results.clone(),
+                        pending.clone(),
+                        server.clone(),
+                        accept_certs.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        let _ = results.send(authenticate(sock, server, &certs, deadline));
+                        pending.fetch_sub(1, SeqCst);
+                    });
+                }
+                for (_, r, _) in &mut readers {
+                    r.sock
+                        .settle(Some(io_timeout), None)
+                        .map_err(|e| e.to_string())?;
                 }
                 Ok(readers)
-            },
-        );
+            });
 
         // Connect to every peer, retrying until the deadline.
-        let mut writers: Vec<Option<StreamOwned<ClientConnection, TcpStream>>> =
-            (0..n).map(|_| None).collect();
+        let mut writers: Vec<Option<Writer>> = (0..n).map(|_| None).collect();
         for &j in &peers {
             let addr = &config.hosts.0[j].address;
             let client = tls::client_config(&config.identity, certs[j].clone())?;
+            let mut failures = Vec::new();
             let stream = loop {
-                let attempt = (|| -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
+                let attempt = (|| -> Result<Writer, String> {
                     let sa = addr
                         .to_socket_addrs()
                         .map_err(|e| format!("bad address {addr}: {e}"))?
                         .next()
                         .ok_or(format!("bad address {addr}"))?;
-                    let sock = TcpStream::connect_timeout(&sa, Duration::from_secs(1))
-                        .map_err(|e| e.to_string())?;
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let sock = TcpStream::connect_timeout(
+                        &sa,
+                        left.clamp(Duration::from_millis(1), Duration::from_secs(1)),
+                    )
+                    .map_err(|e| e.to_string())?;
                     sock.set_nodelay(true).ok();
-                    sock.set_write_timeout(Some(io_timeout)).ok();
                     let name =
                         ServerName::try_from(tls::party_name(j)).map_err(|e| e.to_string())?;
                     let conn =
                         ClientConnection::new(client.clone(), name).map_err(|e| e.to_string())?;
-                    let mut s = StreamOwned::new(conn, sock);
+                    let mut s = StreamOwned::new(conn, Timed::new(sock, deadline));
                     write_frame(&mut s, &hello.encode())
-                        .map_err(|e| format!("party {j} refused the connection: {e}"))?;
+                        .map_err(|e| format!("the TLS handshake failed: {e}"))?;
+                    s.sock
+                        .settle(None, Some(io_timeout))
+                        .map_err(|e| e.to_string())?;
                     Ok(s)
                 })();
                 match attempt {
                     Ok(s) => break s,
-                    Err(e) if Instant::now() > deadline => {
-                        return Err(format!("party {me} cannot reach party {j} at {addr}: {e}"))
+                    Err(e) => {
+                        failures.push(e);
+                        if Instant::now() > deadline {
+                            return Err(format!(
+                                "party {me} cannot reach party {j} at {addr} within {} s: {}",
+                                config.connect_timeout.as_secs_f64(),
+                                tally(&failures)
+                            ));
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
                     }
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
                 }
             };
             writers[j] = Some(stream);
@@ -403,8 +552,8 @@ impl Network {
         let mut incoming = vec![Vec::new(); self.links.len()];
         for (j, slot) in incoming.iter_mut().enumerate() {
             if let Some(link) = &mut self.links[j] {
-                let frame =
-                    read_frame(&mut link.reader).map_err(|e| read_error(j, &e, self.io_timeout))?;
+                let frame = read_frame(&mut link.reader, MAX_FRAME)
+                    .map_err(|e| read_error(j, &e, self.io_timeout))?;
                 self.figures.bytes_received += frame.len() as u64;
                 *slot = frame;
             }
