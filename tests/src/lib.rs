@@ -285,6 +285,7 @@ pub fn run_rep3(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutc
                         io_timeout: Duration::from_secs(20),
                         latency: Duration::ZERO,
                         bandwidth_bits_per_second: None,
+                        listener: None,
                     };
                     mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, &own)
                         .unwrap_or_else(|e| panic!("party {p}: {e}"))

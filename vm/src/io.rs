@@ -261,23 +261,46 @@ pub fn party_input_paths(
     }
 }
 
-/// Loads the inputs of the parties in `given`; inputs of other parties stay `None`.
+/// Loads the inputs in `given` (`--input P=PATH`), which must hold every input of
+/// the parties in `needed`; inputs of other parties stay `None`.
 pub fn load_inputs(
     program: &Program,
     given: &[(usize, PathBuf)],
+    needed: &[usize],
 ) -> Result<Vec<Option<RingTensor>>, VmError> {
     let mut inputs = vec![None; program.inputs.len()];
-    for (party, path) in given {
+    for (i, (party, path)) in given.iter().enumerate() {
         if *party >= program.parties as usize {
             return Err(VmError::Usage(format!(
-                "input for party {party}, but the program has {} parties",
-                program.parties
+                "--input {party}={}: the program has parties 0 to {} only",
+                path.display(),
+                program.parties - 1
+            )));
+        }
+        if given[..i].iter().any(|(q, _)| q == party) {
+            return Err(VmError::Usage(format!(
+                "--input for party {party} is given twice: pass one file, or one directory holding all of its inputs"
             )));
         }
         for (i, file) in party_input_paths(program, *party, path)? {
             let decl = &program.inputs[i];
             inputs[i] = Some(read_input(&file, &decl.ty, &decl.name)?);
         }
+    }
+    if let Some(decl) = program
+        .inputs
+        .iter()
+        .zip(&inputs)
+        .find_map(|(d, v)| (v.is_none() && needed.contains(&(d.party as usize))).then_some(d))
+    {
+        let p = decl.party;
+        return Err(VmError::Usage(format!(
+            "party {p}'s input '{}' ({}) is missing: add --input {p}={}.npy (or --input {p}=DIR, a directory holding {}.npy)",
+            decl.name,
+            decl.ty,
+            decl.name,
+            decl.name
+        )));
     }
     Ok(inputs)
 }
@@ -353,6 +376,13 @@ pub fn render(t: &RingTensor, ty: &TensorType) -> String {
     }
 }
 
+/// `<dir>/<name>.npy`, for a name that is an identifier (the verifier admits no
+/// other), so the file is always inside `dir`.
+pub fn npy_file(dir: &Path, name: &str) -> Result<PathBuf, VmError> {
+    crate::bytecode::check_name(name).map_err(VmError::Usage)?;
+    Ok(dir.join(format!("{name}.npy")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,11 +414,4 @@ mod tests {
         assert_eq!(read(16), [0, 1, 127, 128, 255]);
         std::fs::remove_file(&path).ok();
     }
-}
-
-/// `<dir>/<name>.npy`, for a name that is an identifier (the verifier admits no
-/// other), so the file is always inside `dir`.
-pub fn npy_file(dir: &Path, name: &str) -> Result<PathBuf, VmError> {
-    crate::bytecode::check_name(name).map_err(VmError::Usage)?;
-    Ok(dir.join(format!("{name}.npy")))
 }

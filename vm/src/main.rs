@@ -43,17 +43,48 @@ struct RunArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Seconds to keep trying to reach the other parties at start.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     connect_timeout: f64,
     /// Seconds a peer may stay silent during the run before this party gives up.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
     timeout: f64,
     /// Simulated one-way latency added to every message, in milliseconds.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = latency_ms)]
     sim_latency_ms: f64,
     /// Simulated bandwidth of every link, in megabits per second.
-    #[arg(long)]
+    #[arg(long, value_parser = bandwidth_mbps)]
     sim_bandwidth_mbps: Option<f64>,
+}
+
+/// A number within `lo..=hi` (`lo` itself only if `lo_ok`), for the CLI.
+fn number_in(s: &str, lo: f64, lo_ok: bool, hi: f64, what: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
+    if v.is_finite() && (v > lo || (lo_ok && v == lo)) && v <= hi {
+        Ok(v)
+    } else {
+        Err(format!("{what}, not {s}"))
+    }
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    number_in(
+        s,
+        0.0,
+        false,
+        1e6,
+        "expected seconds above 0 and at most 1000000",
+    )
+}
+
+fn latency_ms(s: &str) -> Result<f64, String> {
+    number_in(s, 0.0, true, 1e6, "expected milliseconds from 0 to 1000000")
+}
+
+fn bandwidth_mbps(s: &str) -> Result<f64, String> {
+    number_in(s, 0.0, false, 1e9, "expected megabits per second above 0")
 }
 
 #[derive(Subcommand)]
@@ -74,6 +105,9 @@ enum Command {
         /// This party's certificate (default: party<P>.crt beside the hosts file).
         #[arg(long)]
         cert: Option<PathBuf>,
+        /// A listening socket inherited from `run-local` (internal).
+        #[arg(long, hide = true)]
+        listen_fd: Option<i32>,
         #[command(flatten)]
         args: RunArgs,
     },
@@ -83,15 +117,21 @@ enum Command {
         #[command(flatten)]
         args: RunArgs,
     },
-    /// Makes a party's private key and self-signed certificate: <dir>/party<P>.key and .crt.
+    /// Makes a party's private key and self-signed certificate: <dir>/party<P>.key
+    /// (readable by its owner only) and .crt.
     Keygen {
+        /// The party's id.
         #[arg(long)]
         party: usize,
+        /// Where to write them (created if missing).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
     /// Prints the listing of a compiled program.
-    Disasm { program: PathBuf },
+    Disasm {
+        /// The compiled program.
+        program: PathBuf,
+    },
 }
 
 fn parse_input(s: &str) -> Result<(usize, PathBuf), String> {
@@ -141,6 +181,7 @@ fn run_one(
     hosts: Option<&Path>,
     key: Option<&Path>,
     cert: Option<&Path>,
+    listen_fd: Option<i32>,
     args: &RunArgs,
 ) -> Result<(), VmError> {
     let program = load(&args.program)?;
@@ -152,7 +193,8 @@ fn run_one(
                 program.parties
             )));
         }
-        let inputs = mpcvm::io::load_inputs(&program, &args.inputs)?;
+        let everyone: Vec<usize> = (0..program.parties as usize).collect();
+        let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
         let outcome = run::run_local(&program, &inputs, args.seed)?;
         return report(&program, args, &outcome, &[party], Some(party));
     }
@@ -177,10 +219,14 @@ fn run_one(
             "party {party} was given party {p}'s input: each party passes only its own"
         )));
     }
-    let inputs = mpcvm::io::load_inputs(&program, &args.inputs)?;
+    let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &[party])?;
+    let hosts = Hosts::load(hosts).map_err(VmError::Usage)?;
+    let listener = listen_fd
+        .map(|fd| inherited_listener(fd, &hosts, party))
+        .transpose()?;
     let config = NetConfig {
         party,
-        hosts: Hosts::load(hosts).map_err(VmError::Usage)?,
+        hosts,
         identity: Identity {
             certificate: tls::load_certificate(&cert).map_err(VmError::Usage)?,
             key: tls::load_key(&key).map_err(VmError::Usage)?,
@@ -189,60 +235,122 @@ fn run_one(
         io_timeout: Duration::from_secs_f64(args.timeout),
         latency: Duration::from_secs_f64(args.sim_latency_ms / 1e3),
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
+        listener,
     };
     let outcome = run::run_party(&program, args.protocol, config, &inputs)?;
     report(&program, args, &outcome, &[party], Some(party))
 }
 
+/// The listening socket `run-local` handed down as file descriptor `fd`: it must
+/// be a TCP listener on this party's address in the hosts file.
+fn inherited_listener(
+    fd: i32,
+    hosts: &Hosts,
+    party: usize,
+) -> Result<std::net::TcpListener, VmError> {
+    use std::os::fd::FromRawFd;
+    let mut accepting: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `accepting`.
+    let listening = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut accepting as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    } == 0
+        && accepting == 1;
+    let wrong = || {
+        VmError::Usage(format!(
+            "--listen-fd {fd} is not a socket listening on party {party}'s address"
+        ))
+    };
+    if !listening {
+        return Err(wrong());
+    }
+    // SAFETY: `fd` is an open listening socket (checked above) that nothing else owns.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    let bound = listener.local_addr().map_err(|_| wrong())?.to_string();
+    match hosts.0.get(party) {
+        Some(h) if h.address == bound => Ok(listener),
+        _ => Err(wrong()),
+    }
+}
+
+/// A directory of this process's own, fresh and readable by its owner only.
+fn private_dir() -> Result<PathBuf, VmError> {
+    use std::os::unix::fs::DirBuilderExt;
+    loop {
+        let dir =
+            std::env::temp_dir().join(format!("mpcvm-run-local-{:016x}", rand::random::<u64>()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_error("create", &dir, e)),
+        }
+    }
+}
+
+/// The file descriptor a party process finds its listening socket on.
+const CHILD_LISTEN_FD: i32 = 3;
+
 /// Starts every party as its own process on loopback and waits for all of them.
+/// Every input is checked before any party starts; the listening sockets are
+/// bound here and handed to the parties, so no port is ever free for another
+/// process to take; a party that fails stops the others at once, and the parties
+/// die with this process whatever ends it.
 fn run_local(args: &RunArgs) -> Result<(), VmError> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
     let program = load(&args.program)?;
+    let everyone: Vec<usize> = (0..program.parties as usize).collect();
     let Some(n) = args.protocol.parties() else {
         eprintln!("{}", run::banner(args.protocol, args.seed));
-        let inputs = mpcvm::io::load_inputs(&program, &args.inputs)?;
+        let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
         let outcome = run::run_local(&program, &inputs, args.seed)?;
-        let parties: Vec<usize> = (0..program.parties as usize).collect();
-        return report(&program, args, &outcome, &parties, None);
+        return report(&program, args, &outcome, &everyone, None);
     };
-    args.protocol.check(&program)?;
-    let dir = std::env::temp_dir().join(format!("mpcvm-run-local-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
-    let addresses: Vec<String> = (0..n)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.to_string())
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| VmError::Network(format!("no free port on loopback: {e}")))?;
-    for p in 0..n {
-        let (key, cert) = tls::generate(p).map_err(VmError::Usage)?;
-        std::fs::write(dir.join(format!("party{p}.key")), key)
-            .map_err(|e| io_error("write", &dir, e))?;
-        std::fs::write(dir.join(format!("party{p}.crt")), cert)
-            .map_err(|e| io_error("write", &dir, e))?;
+    if args.seed.is_some() {
+        return Err(VmError::Usage(format!("--seed applies to the clear backend only; {} draws its randomness from the operating system", args.protocol.name())));
     }
-    let hosts = dir.join("hosts.toml");
-    Hosts::write(&hosts, &addresses).map_err(VmError::Usage)?;
-    let exe = std::env::current_exe()
-        .map_err(|e| VmError::Io(format!("cannot find mpcvm itself: {e}")))?;
-    let children: Vec<_> = (0..n)
-        .map(|p| {
+    args.protocol.check(&program)?;
+    mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
+    let dir = private_dir()?;
+    let result = (|| {
+        let listeners: Vec<std::net::TcpListener> = (0..n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+            .collect::<Result<_, _>>()
+            .map_err(|e| VmError::Network(format!("cannot listen on loopback: {e}")))?;
+        let addresses: Vec<String> = listeners
+            .iter()
+            .map(|l| l.local_addr().map(|a| a.to_string()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| VmError::Network(e.to_string()))?;
+        for p in 0..n {
+            tls::write_identity(&dir, p).map_err(VmError::Usage)?;
+        }
+        let hosts = dir.join("hosts.toml");
+        Hosts::write(&hosts, &addresses).map_err(VmError::Usage)?;
+        let exe = std::env::current_exe()
+            .map_err(|e| VmError::Io(format!("cannot find mpcvm itself: {e}")))?;
+        let mut children = Vec::new();
+        for (p, listener) in listeners.iter().enumerate() {
             let mut cmd = std::process::Command::new(&exe);
             cmd.arg("run")
                 .arg("--party")
                 .arg(p.to_string())
                 .arg("--hosts")
                 .arg(&hosts);
+            cmd.arg("--listen-fd").arg(CHILD_LISTEN_FD.to_string());
             cmd.arg(&args.program)
                 .arg("--protocol")
-                .arg(args.protocol.name())
-                .arg("--out")
-                .arg(&args.out);
+                .arg(args.protocol.name());
+            cmd.arg("--out").arg(&args.out);
             cmd.arg("--connect-timeout")
-                .arg(args.connect_timeout.to_string())
-                .arg("--timeout")
-                .arg(args.timeout.to_string());
+                .arg(args.connect_timeout.to_string());
+            cmd.arg("--timeout").arg(args.timeout.to_string());
             cmd.arg("--sim-latency-ms")
                 .arg(args.sim_latency_ms.to_string());
             if let Some(b) = args.sim_bandwidth_mbps {
@@ -253,72 +361,163 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             }
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
-            cmd.spawn()
-                .map_err(|e| VmError::Io(format!("cannot start party {p}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut failed = Vec::new();
-    for (p, child) in children.into_iter().enumerate() {
-        let out = child
-            .wait_with_output()
-            .map_err(|e| VmError::Io(format!("party {p}: {e}")))?;
-        print!("{}", String::from_utf8_lossy(&out.stdout));
-        let err = String::from_utf8_lossy(&out.stderr);
-        if out.status.success() {
-            if p == 0 {
-                eprint!("{err}");
+            let fd = listener.as_raw_fd();
+            // SAFETY: between fork and exec the closure calls only dup2 and prctl,
+            // which are async-signal-safe, and touches no memory of the parent.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // The party's listening socket as fd 3, open across exec (dup2
+                    // clears close-on-exec, but does nothing if it is fd 3 already).
+                    let moved = if fd == CHILD_LISTEN_FD {
+                        libc::fcntl(fd, libc::F_SETFD, 0)
+                    } else {
+                        libc::dup2(fd, CHILD_LISTEN_FD)
+                    };
+                    if moved < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // The party dies with run-local, whatever ends it.
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
             }
-        } else {
-            eprint!("party {p}: {err}");
-            failed.push(p);
+            let child = cmd
+                .spawn()
+                .map_err(|e| VmError::Io(format!("cannot start party {p}: {e}")))?;
+            children.push(PartyProcess::watch(child));
+        }
+        drop(listeners);
+        supervise(children)
+    })();
+    std::fs::remove_dir_all(&dir).ok();
+    result
+}
+
+/// A party's process, with its output collected as it comes.
+struct PartyProcess {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl PartyProcess {
+    fn watch(mut child: std::process::Child) -> PartyProcess {
+        use std::io::Read;
+        let collect = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                let _ = r.read_to_end(&mut b);
+                b
+            })
+        };
+        let stdout = collect(Box::new(child.stdout.take().expect("piped")));
+        let stderr = collect(Box::new(child.stderr.take().expect("piped")));
+        PartyProcess {
+            child,
+            stdout,
+            stderr,
         }
     }
-    std::fs::remove_dir_all(&dir).ok();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(VmError::Usage(format!("parties {failed:?} failed")))
+}
+
+/// Waits for every party; the first to fail stops the others, and its error is
+/// printed first.
+fn supervise(mut parties: Vec<PartyProcess>) -> Result<(), VmError> {
+    let mut status = vec![None; parties.len()];
+    let mut first_failure = None;
+    while status.iter().any(Option::is_none) {
+        for (p, party) in parties.iter_mut().enumerate() {
+            if status[p].is_none() {
+                if let Some(s) = party
+                    .child
+                    .try_wait()
+                    .map_err(|e| VmError::Io(format!("party {p}: {e}")))?
+                {
+                    if !s.success() && first_failure.is_none() {
+                        first_failure = Some(p);
+                    }
+                    status[p] = Some(s);
+                }
+            }
+        }
+        if first_failure.is_some() {
+            for party in parties.iter_mut() {
+                let _ = party.child.kill();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let outputs: Vec<(Vec<u8>, Vec<u8>)> = parties
+        .into_iter()
+        .map(|p| {
+            (
+                p.stdout.join().unwrap_or_default(),
+                p.stderr.join().unwrap_or_default(),
+            )
+        })
+        .collect();
+    for (out, _) in &outputs {
+        print!("{}", String::from_utf8_lossy(out));
+    }
+    match first_failure {
+        None => {
+            eprint!("{}", String::from_utf8_lossy(&outputs[0].1));
+            Ok(())
+        }
+        Some(f) => {
+            let last_line = |b: &[u8]| {
+                String::from_utf8_lossy(b)
+                    .lines()
+                    .filter(|l| !l.starts_with("protocol "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            eprintln!("party {f} failed: {}", last_line(&outputs[f].1));
+            for (p, (_, err)) in outputs.iter().enumerate() {
+                let err = last_line(err);
+                if p != f && !err.is_empty() {
+                    eprintln!("  (then party {p}: {err})");
+                }
+            }
+            Err(VmError::Usage(format!(
+                "party {f} failed; the other parties were stopped"
+            )))
+        }
     }
 }
 
 fn main() -> ExitCode {
     mpcvm::memory::keep_freed_memory();
     let cli = Cli::parse();
-    let result =
-        match &cli.command {
-            Command::Run {
-                party,
-                hosts,
-                key,
-                cert,
-                args,
-            } => run_one(
-                *party,
-                hosts.as_deref(),
-                key.as_deref(),
-                cert.as_deref(),
-                args,
-            ),
-            Command::RunLocal { args } => run_local(args),
-            Command::Keygen { party, dir } => tls::generate(*party)
-                .map_err(VmError::Usage)
-                .and_then(|(key, cert)| {
-                    let (k, c) = (
-                        dir.join(format!("party{party}.key")),
-                        dir.join(format!("party{party}.crt")),
-                    );
-                    std::fs::write(&k, key).map_err(|e| io_error("write", &k, e))?;
-                    std::fs::write(&c, cert).map_err(|e| io_error("write", &c, e))?;
-                    println!("wrote {} and {}", k.display(), c.display());
-                    Ok(())
-                }),
-            Command::Disasm { program } => std::fs::read(program)
-                .map_err(|e| io_error("read", program, e))
-                .and_then(|bytes| {
-                    print!("{}", disassemble(&Program::load(&bytes)?, &bytes));
-                    Ok(())
-                }),
-        };
+    let result = match &cli.command {
+        Command::Run {
+            party,
+            hosts,
+            key,
+            cert,
+            listen_fd,
+            args,
+        } => run_one(
+            *party,
+            hosts.as_deref(),
+            key.as_deref(),
+            cert.as_deref(),
+            *listen_fd,
+            args,
+        ),
+        Command::RunLocal { args } => run_local(args),
+        Command::Keygen { party, dir } => tls::write_identity(dir, *party)
+            .map_err(VmError::Usage)
+            .map(|(k, c)| println!("wrote {} and {}", k.display(), c.display())),
+        Command::Disasm { program } => std::fs::read(program)
+            .map_err(|e| io_error("read", program, e))
+            .and_then(|bytes| {
+                print!("{}", disassemble(&Program::load(&bytes)?, &bytes));
+                Ok(())
+            }),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

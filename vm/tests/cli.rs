@@ -366,3 +366,210 @@ fn run_local_runs_three_processes_under_rep3() {
     assert!(lines.iter().all(|l| l.contains("\"protocol\":\"rep3\"")));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn keygen_makes_its_directory_and_a_private_key_only_its_owner_reads() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = setup("keygen");
+    let out = mpcvm(&["keygen", "--party", "2", "--dir", "keys/new"], &dir);
+    assert_succeeded(&out);
+    let mode = |f: &str| {
+        std::fs::metadata(dir.join("keys/new").join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("party2.key"), 0o600);
+    assert_eq!(
+        mode("party2.crt") & 0o077 & 0o022,
+        0,
+        "the certificate is not writable by others"
+    );
+    // Over an existing world-readable key, the new key is private too.
+    std::fs::set_permissions(
+        dir.join("keys/new/party2.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    assert_succeeded(&mpcvm(
+        &["keygen", "--party", "2", "--dir", "keys/new"],
+        &dir,
+    ));
+    assert_eq!(mode("party2.key"), 0o600);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_bad_input_stops_run_local_before_any_party_starts() {
+    let dir = setup("bad-input");
+    write_npy(&dir.join("wrong.npy"), &[3, 3], &[0; 9]);
+    let started = std::time::Instant::now();
+    let out = mpcvm(
+        &[
+            "run-local",
+            "--protocol",
+            "rep3",
+            "matmul.mpcb",
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=wrong.npy",
+            "--connect-timeout",
+            "30",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.starts_with("error: input error: input 'b'") && err.contains("shape"),
+        "{err}"
+    );
+    assert!(!err.contains("refused"), "{err}");
+    // A missing input names the variable and the flag to add.
+    let out = mpcvm(
+        &[
+            "run-local",
+            "--protocol",
+            "rep3",
+            "matmul.mpcb",
+            "--input",
+            "0=a.npy",
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("input 'b'") && err.contains("--input 1=b.npy"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_failing_party_stops_the_others_and_is_named_first() {
+    let dir = setup("fail-first");
+    long_program(&dir);
+    // Party 0's output directory cannot be made: a file stands in its way. Party 1
+    // receives the output, and fails when it writes it, after the computation;
+    // until then the parties compute for seconds.
+    std::fs::write(dir.join("blocked"), b"").unwrap();
+    let started = std::time::Instant::now();
+    let out = mpcvm(
+        &[
+            "run-local",
+            "--protocol",
+            "rep3",
+            "long.mpcb",
+            "--input",
+            "0=x.npy",
+            "--out",
+            "blocked/out",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("party 1 failed: error: cannot create"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn killing_run_local_stops_its_parties() {
+    let dir = setup("kill-parent");
+    long_program(&dir);
+    let mut parent = Command::new(env!("CARGO_BIN_EXE_mpcvm"))
+        .args([
+            "run-local",
+            "--protocol",
+            "rep3",
+            "long.mpcb",
+            "--input",
+            "0=x.npy",
+            "--sim-latency-ms",
+            "1",
+        ])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|c| c.parse().unwrap())
+            .collect()
+    };
+    let parties = children(parent.id());
+    assert_eq!(parties.len(), 3, "three party processes");
+    // SIGTERM to the parent alone.
+    unsafe { libc::kill(parent.id() as i32, libc::SIGTERM) };
+    parent.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for p in parties {
+        let state = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "party process {p} still runs: {state}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_command_line_values_are_refused_with_a_message() {
+    let dir = setup("cli-values");
+    for bad in [
+        &["--timeout=-1"][..],
+        &["--timeout=nan"],
+        &["--timeout=1e30"],
+        &["--connect-timeout=0"],
+        &["--sim-latency-ms=-5"],
+        &["--sim-latency-ms=inf"],
+        &["--sim-bandwidth-mbps", "0"],
+        &["--seed", "3"],
+        &["--input", "7=a.npy"],
+        &["--input", "0=a.npy", "--input", "0=b.npy"],
+    ] {
+        let mut args = vec![
+            "run-local",
+            "--protocol",
+            "rep3",
+            "matmul.mpcb",
+            "--input",
+            "1=b.npy",
+        ];
+        args.extend_from_slice(bad);
+        if !bad.iter().any(|a| a.starts_with("0=")) {
+            args.extend(["--input", "0=a.npy"]);
+        }
+        let out = mpcvm(&args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(
+                if bad[0].starts_with("--") && !matches!(bad[0], "--seed" | "--input") {
+                    2
+                } else {
+                    1
+                }
+            ),
+            "{bad:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{bad:?}: {err}");
+        assert!(err.contains("error"), "{bad:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -44,6 +44,7 @@ fn config(dir: &Path, party: usize, key_of: usize) -> NetConfig {
         io_timeout: Duration::from_secs(5),
         latency: Duration::ZERO,
         bandwidth_bits_per_second: None,
+        listener: None,
     }
 }
 

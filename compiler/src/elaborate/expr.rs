@@ -500,7 +500,7 @@ impl Elaborator<'_> {
             .map(|v| v.abs())
             .fold(f64::INFINITY, f64::min);
         let largest = divisors.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        if !(smallest > 0.0) || !largest.is_finite() {
+        if smallest.is_nan() || smallest <= 0.0 || !largest.is_finite() {
             return Err(
                 Diagnostic::new(c_span, "division by zero or by a non-finite constant")
                     .help("divide by a nonzero constant"),

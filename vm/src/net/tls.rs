@@ -12,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn provider() -> Arc<CryptoProvider> {
@@ -29,6 +29,33 @@ pub fn generate(party: usize) -> Result<(String, String), String> {
     let ck = rcgen::generate_simple_self_signed(vec![party_name(party)])
         .map_err(|e| format!("cannot make a certificate: {e}"))?;
     Ok((ck.key_pair.serialize_pem(), ck.cert.pem()))
+}
+
+/// Makes `party`'s key and certificate as `<dir>/party<P>.key` (readable by its
+/// owner only) and `<dir>/party<P>.crt`, creating `dir`; returns both paths.
+pub fn write_identity(dir: &Path, party: usize) -> Result<(PathBuf, PathBuf), String> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let (key, cert) = generate(party)?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let (k, c) = (
+        dir.join(format!("party{party}.key")),
+        dir.join(format!("party{party}.crt")),
+    );
+    let fail = |p: &Path, e: std::io::Error| format!("cannot write {}: {e}", p.display());
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&k)
+        .map_err(|e| fail(&k, e))?;
+    // An existing file keeps its mode when opened: make it private before writing.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|_| file.write_all(key.as_bytes()))
+        .map_err(|e| fail(&k, e))?;
+    std::fs::write(&c, cert).map_err(|e| fail(&c, e))?;
+    Ok((k, c))
 }
 
 pub fn load_certificate(path: &Path) -> Result<CertificateDer<'static>, String> {

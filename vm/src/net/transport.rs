@@ -123,6 +123,10 @@ pub struct NetConfig {
     pub latency: Duration,
     /// Simulated bandwidth of every link, in bits per second.
     pub bandwidth_bits_per_second: Option<f64>,
+    /// A socket already listening on this party's address (`run-local` binds
+    /// them before starting the parties, so no port is free in between);
+    /// otherwise the party binds its address itself.
+    pub listener: Option<TcpListener>,
 }
 
 /// A TCP stream whose reads and writes fail once `deadline` has passed. During
@@ -243,7 +247,7 @@ fn tally(errors: &[String]) -> String {
             None => counts.push((e, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     counts
         .iter()
         .map(|(m, n)| {
@@ -330,8 +334,11 @@ impl Network {
         }
         let deadline = Instant::now() + config.connect_timeout;
         let own = &config.hosts.0[me].address;
-        let listener = TcpListener::bind(own)
-            .map_err(|e| format!("party {me} cannot listen on {own}: {e}"))?;
+        let listener = match config.listener {
+            Some(l) => l,
+            None => TcpListener::bind(own)
+                .map_err(|e| format!("party {me} cannot listen on {own}: {e}"))?,
+        };
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let peers: Vec<usize> = (0..n).filter(|&j| j != me).collect();
         let certs: Vec<_> = config
