@@ -341,7 +341,11 @@ fn compile_inner(
     })?;
     let main = module.main.expect("elaboration sets main");
     let f = &module.functions[main];
-    let program = codegen::emit(f, codegen::allocate(f), module.parties);
+    let locate = |span: Span| {
+        let (line, col) = sources.line_col(span.file, span.start);
+        format!("{}:{line}:{col}", sources.name(span.file))
+    };
+    let program = codegen::emit(f, codegen::allocate(f), module.parties, &locate);
     if let Err(e) = mpcvm::bytecode::verify(&program) {
         panic!("internal compiler error: emitted bytecode fails verification: {e}");
     }

@@ -79,7 +79,6 @@ pub fn inputs(program: &Program, values: &[(&str, Vec<f64>)]) -> Vec<Option<Ring
         .collect()
 }
 
-/// Runs under the clear backend with a fixed seed.
 /// The model owner's inputs of an imported TFLite model, by name.
 pub fn weight_values(im: &mpcc::tflite::import::Imported) -> Vec<(&str, Vec<f64>)> {
     im.weights
@@ -93,8 +92,9 @@ pub fn weight_values(im: &mpcc::tflite::import::Imported) -> Vec<(&str, Vec<f64>
         .collect()
 }
 
+/// Runs under the clear backend with a fixed seed and the range check on.
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
-    run_local(program, inputs, Some(seed)).unwrap_or_else(|e| panic!("run failed: {e}"))
+    run_local(program, inputs, Some(seed), true).unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
 /// The output called `name`, decoded to numbers.

@@ -40,7 +40,7 @@ fn run_if_verified(bytes: &[u8]) -> bool {
                     .iter()
                     .map(|d| Some(RingTensor::zeros(&d.ty.shape)))
                     .collect();
-                let _ = mpcvm::run::run_local(&p, &inputs, Some(1));
+                let _ = mpcvm::run::run_local(&p, &inputs, Some(1), true);
             }
             true
         }
@@ -62,6 +62,8 @@ enum Edit {
 fn apply(p: &mut Program, e: &Edit) {
     let n = p.code.len();
     let m = p.registers.len();
+    // Edited code has no location table (which the decoder would hold to the code's length).
+    p.locations.clear();
     match *e {
         Edit::Delete(i) => {
             p.code.remove(i % n);

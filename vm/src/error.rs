@@ -17,6 +17,8 @@ pub enum VmError {
     Usage(String),
     /// A failure of the network or of a peer.
     Network(String),
+    /// A value outside its declared type, found by the range check.
+    Range(String),
 }
 
 impl fmt::Display for VmError {
@@ -31,6 +33,7 @@ impl fmt::Display for VmError {
             VmError::Io(m) => write!(f, "{m}"),
             VmError::Usage(m) => write!(f, "{m}"),
             VmError::Network(m) => write!(f, "network error: {m}"),
+            VmError::Range(m) => write!(f, "{m}"),
         }
     }
 }

@@ -28,6 +28,7 @@ struct Machine<'p, B: Backend> {
     regs: Vec<Option<Value<B::Share>>>,
     live_elements: usize,
     peak_elements: usize,
+    range_check: bool,
 }
 
 fn usize2(p: [u32; 2]) -> [usize; 2] {
@@ -40,6 +41,18 @@ pub fn run<B: Backend>(
     backend: &mut B,
     inputs: &[Option<RingTensor>],
 ) -> Result<RunOutcome, VmError> {
+    run_checked(program, backend, inputs, false)
+}
+
+/// [`run`], and with `range_check` every result the backend holds in the clear
+/// (public values, and the reference backend's secrets) is held to its declared
+/// bit length: the first that leaves it stops the run, naming the operation.
+pub fn run_checked<B: Backend>(
+    program: &Program,
+    backend: &mut B,
+    inputs: &[Option<RingTensor>],
+    range_check: bool,
+) -> Result<RunOutcome, VmError> {
     let start = Instant::now();
     let mut m = Machine {
         program,
@@ -47,6 +60,7 @@ pub fn run<B: Backend>(
         regs: vec![None; program.registers.len()],
         live_elements: 0,
         peak_elements: 0,
+        range_check,
     };
     let mut outputs = vec![None; program.outputs.len()];
     let code = &program.code;
@@ -104,10 +118,14 @@ pub fn run<B: Backend>(
             Instr::Round { len } => {
                 let batch = &code[pc + 1..pc + 1 + *len as usize];
                 m.round(pc, batch, inputs, &mut outputs)?;
+                for (k, i) in batch.iter().enumerate() {
+                    m.check_range(pc + 1 + k, i)?;
+                }
                 pc += 1 + *len as usize;
             }
             i => {
                 m.local(pc, i)?;
+                m.check_range(pc, i)?;
                 pc += 1;
             }
         }
@@ -148,6 +166,35 @@ impl<B: Backend> Machine<'_, B> {
     }
     fn bits(&self, r: Reg) -> u8 {
         self.program.registers[r as usize].elem.bits()
+    }
+
+    /// With the range check on, refuses a result of instruction `pc` that its
+    /// register's type does not hold.
+    fn check_range(&self, pc: usize, i: &Instr) -> Result<(), VmError> {
+        if !self.range_check {
+            return Ok(());
+        }
+        let Some(dst) = crate::bytecode::operands(i).1 else {
+            return Ok(());
+        };
+        let t = match self.get(dst) {
+            Value::Public(t) => t,
+            Value::Secret(s) => match self.backend.plaintext(s) {
+                Some(t) => t,
+                None => return Ok(()),
+            },
+        };
+        let ty = &self.program.registers[dst as usize];
+        match crate::ring::first_outside(t, ty.elem) {
+            None => Ok(()),
+            Some(x) => Err(VmError::Range(range_message(
+                self.program
+                    .location(pc)
+                    .unwrap_or("an operation of the program"),
+                x,
+                ty.elem,
+            ))),
+        }
     }
 
     /// Applies `f`, linear in every operand that is secret, to public values or shares.
@@ -458,4 +505,30 @@ impl<B: Backend> Machine<'_, B> {
         }
         Ok(())
     }
+}
+
+/// What a range error says: where, the value as the program sees it, the range
+/// of its type, and a type that would hold it.
+fn range_message(location: &str, x: u64, elem: crate::types::Elem) -> String {
+    use crate::types::Elem;
+    let value = crate::io::decode_f64(&RingTensor::scalar(x), Elem::Int { bits: 64 })[0]
+        / 2f64.powi(elem.frac() as i32);
+    let needed = 65 - (signed(x) ^ (signed(x) >> 63)).leading_zeros() as u8;
+    let fix = match elem {
+        Elem::Fix { frac, .. } if needed as usize + frac as usize <= 63 => {
+            format!(
+                "declare it sfix<{frac}, {needed}> ({})",
+                Elem::Fix { frac, bits: needed }.range_text()
+            )
+        }
+        Elem::Fix { frac, .. } => format!(
+            "no fixed-point type with {frac} fractional bits holds it: use fewer fractional bits"
+        ),
+        Elem::Int { .. } => format!("declare it sint<{needed}>"),
+        Elem::Bit => "a bit is 0 or 1: check the arithmetic on bits".into(),
+    };
+    format!(
+        "{location}: overflow: the result {value} is outside the range of {elem} ({}); {fix}, or keep the values smaller (the clear backend checks every result; --no-range-check skips this)",
+        elem.range_text()
+    )
 }

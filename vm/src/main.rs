@@ -42,6 +42,9 @@ struct RunArgs {
     /// Fixes the clear backend's randomness. INSECURE: for tests and reproducible experiments only.
     #[arg(long)]
     seed: Option<u64>,
+    /// Under the clear backend, skip checking every result against its declared type.
+    #[arg(long)]
+    no_range_check: bool,
     /// Seconds to keep trying to reach the other parties at start.
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     connect_timeout: f64,
@@ -195,7 +198,7 @@ fn run_one(
         }
         let everyone: Vec<usize> = (0..program.parties as usize).collect();
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, &inputs, args.seed)?;
+        let outcome = run::run_local(&program, &inputs, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, &[party], Some(party));
     }
     if args.seed.is_some() {
@@ -309,7 +312,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     let Some(n) = args.protocol.parties() else {
         eprintln!("{}", run::banner(args.protocol, args.seed));
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, &inputs, args.seed)?;
+        let outcome = run::run_local(&program, &inputs, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, &everyone, None);
     };
     if args.seed.is_some() {

@@ -357,6 +357,22 @@ impl RingTensor {
     }
 }
 
+/// The first element of `t` that kind `elem` does not hold: bits are 0 or 1,
+/// other kinds fit their bit length as two's-complement integers.
+pub fn first_outside(t: &RingTensor, elem: crate::types::Elem) -> Option<u64> {
+    let bits = elem.bits();
+    if elem == crate::types::Elem::Bit {
+        return t.data.iter().copied().find(|&x| x > 1);
+    }
+    if bits >= 64 {
+        return None;
+    }
+    t.data
+        .iter()
+        .copied()
+        .find(|&x| signed_bits(x, bits) != signed(x))
+}
+
 /// Reads `x` as a `bits`-bit two's-complement integer (its lower bits only), as a
 /// protocol that decomposes the lower `bits` bits would.
 #[inline]

@@ -70,13 +70,15 @@ impl Protocol {
 }
 
 /// Runs `program` under the clear backend, every party emulated in this process.
-/// `seed` fixes the randomness (tests and reproducible experiments only).
+/// `seed` fixes the randomness (tests and reproducible experiments only); with
+/// `range_check`, every result is held to its declared type.
 pub fn run_local(
     program: &Program,
     inputs: &[Option<RingTensor>],
     seed: Option<u64>,
+    range_check: bool,
 ) -> Result<RunOutcome, VmError> {
-    interp::run(program, &mut Clear::new(seed), inputs)
+    interp::run_checked(program, &mut Clear::new(seed), inputs, range_check)
 }
 
 /// Runs party `config.party` of a networked protocol; `inputs` holds this party's own inputs.

@@ -17,10 +17,29 @@ struct Emitter<'f> {
     outputs: Vec<OutputDecl>,
     /// Where the `Yield` of the innermost loop body or branch writes.
     yield_targets: Vec<Vec<Reg>>,
+    /// Names a span as `file:line:col`.
+    locate: &'f dyn Fn(crate::source::Span) -> String,
+    sources: Vec<String>,
+    source_index: HashMap<String, u32>,
+    /// Per emitted instruction, its source.
+    locations: Vec<u32>,
+    /// The source of the IR instruction being emitted.
+    current: u32,
 }
 
-pub fn emit(f: &Function, alloc: Allocation, parties: u8) -> Program {
+/// Emits `f`; `locate` names a span as `file:line:col` for the location table.
+pub fn emit(
+    f: &Function,
+    alloc: Allocation,
+    parties: u8,
+    locate: &dyn Fn(crate::source::Span) -> String,
+) -> Program {
     let mut e = Emitter {
+        locate,
+        sources: vec![],
+        source_index: HashMap::new(),
+        locations: vec![],
+        current: mpcvm::bytecode::NO_SOURCE,
         f,
         alloc,
         code: vec![],
@@ -39,12 +58,20 @@ pub fn emit(f: &Function, alloc: Allocation, parties: u8) -> Program {
         inputs: e.inputs,
         outputs: e.outputs,
         code: e.code,
+        sources: e.sources,
+        locations: e.locations,
     };
     p.manifest = derive_manifest(&p);
     p
 }
 
 impl Emitter<'_> {
+    /// Appends an instruction of the current source.
+    fn push(&mut self, i: Instr) {
+        self.code.push(i);
+        self.locations.push(self.current);
+    }
+
     fn r(&self, v: Value) -> Reg {
         self.alloc.reg[&v]
     }
@@ -59,7 +86,7 @@ impl Emitter<'_> {
             .collect();
         if !regs.is_empty() {
             regs.sort_unstable();
-            self.code.push(Instr::Free { regs });
+            self.push(Instr::Free { regs });
         }
     }
 
@@ -77,12 +104,12 @@ impl Emitter<'_> {
                 let ty: TensorType = self.alloc.registers[m.1 as usize].clone();
                 self.alloc.registers.push(ty);
                 let tmp = (self.alloc.registers.len() - 1) as Reg;
-                self.code.push(Instr::Move { dst: tmp, src: m.1 });
+                self.push(Instr::Move { dst: tmp, src: m.1 });
                 m.1 = tmp;
             }
         }
         for (dst, src) in moves {
-            self.code.push(Instr::Move { dst, src });
+            self.push(Instr::Move { dst, src });
         }
     }
 
@@ -93,6 +120,12 @@ impl Emitter<'_> {
 
     fn inst(&mut self, i: Inst) {
         let d = &self.f.insts[i];
+        let here = (self.locate)(d.span);
+        let next = self.sources.len() as u32;
+        self.current = *self.source_index.entry(here.clone()).or_insert(next);
+        if self.current == next {
+            self.sources.push(here);
+        }
         let a: Vec<Reg> = d.args.iter().map(|v| self.r(*v)).collect();
         let dst = d.results.first().map(|v| self.r(*v)).unwrap_or(0);
         let instr = match &d.op {
@@ -255,7 +288,7 @@ impl Emitter<'_> {
                 self.parallel_move(&params[1..], &a);
                 self.free(&[Point::BeforeLoop(i)]);
                 let begin = self.code.len();
-                self.code.push(Instr::Loop {
+                self.push(Instr::Loop {
                     counter: params[0],
                     lo: *lo,
                     hi: *hi,
@@ -265,7 +298,7 @@ impl Emitter<'_> {
                 self.block(*body);
                 self.yield_targets.pop();
                 let end = self.code.len();
-                self.code.push(Instr::EndLoop {
+                self.push(Instr::EndLoop {
                     begin: begin as u32,
                 });
                 if let Instr::Loop { end: e, .. } = &mut self.code[begin] {
@@ -280,18 +313,18 @@ impl Emitter<'_> {
             } => {
                 let results: Vec<Reg> = d.results.iter().map(|v| self.r(*v)).collect();
                 let start = self.code.len();
-                self.code.push(Instr::If {
+                self.push(Instr::If {
                     cond: a[0],
                     else_at: 0,
                 });
                 self.yield_targets.push(results);
                 self.block(*then_block);
                 let else_at = self.code.len();
-                self.code.push(Instr::Else { end: 0 });
+                self.push(Instr::Else { end: 0 });
                 self.block(*else_block);
                 self.yield_targets.pop();
                 let end = self.code.len();
-                self.code.push(Instr::EndIf);
+                self.push(Instr::EndIf);
                 if let Instr::If { else_at: e, .. } = &mut self.code[start] {
                     *e = else_at as u32;
                 }
@@ -314,7 +347,7 @@ impl Emitter<'_> {
             Op::Return => return,
             Op::Call(_) => unreachable!("calls are inlined before emission"),
         };
-        self.code.push(instr);
+        self.push(instr);
     }
 
     fn block_range(&mut self, insts: &[Inst]) {
@@ -330,7 +363,7 @@ impl Emitter<'_> {
                 1
             };
             if batch != 0 {
-                self.code.push(Instr::Round { len: n as u32 });
+                self.push(Instr::Round { len: n as u32 });
             }
             for &i in &insts[k..k + n] {
                 self.inst(i);

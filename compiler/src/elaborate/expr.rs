@@ -452,10 +452,14 @@ impl Elaborator<'_> {
         match op {
             BinOp::And => prod,
             _ => {
-                // a | b = a + b - ab ; a ^ b = a + b - 2ab
-                let sum = self.push(cx, Op::Add, &[a, b], t.clone(), span);
+                // a | b = a + b - ab ; a ^ b = a + b - 2ab, with sums of up to 2.
+                let small = TensorType {
+                    elem: Elem::Int { bits: 3 },
+                    ..t.clone()
+                };
+                let sum = self.push(cx, Op::Add, &[a, b], small.clone(), span);
                 let twice = if op == BinOp::Xor {
-                    self.push(cx, Op::Shl(1), &[prod], t.clone(), span)
+                    self.push(cx, Op::Shl(1), &[prod], small, span)
                 } else {
                     prod
                 };

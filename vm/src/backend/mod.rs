@@ -141,5 +141,11 @@ pub trait Backend {
     /// Whether this process receives outputs revealed to `to`.
     fn receives(&self, to: PartySet) -> bool;
 
+    /// The value a share stands for, where this backend holds it in the clear
+    /// (the reference backend): what the range check reads.
+    fn plaintext<'s>(&self, _share: &'s Self::Share) -> Option<&'s RingTensor> {
+        None
+    }
+
     fn figures(&self) -> CommFigures;
 }

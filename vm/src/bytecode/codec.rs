@@ -142,6 +142,14 @@ pub fn encode(p: &Program) -> Vec<u8> {
     for i in &p.code {
         encode_instr(&mut w, i);
     }
+    w.len(p.sources.len());
+    for s in &p.sources {
+        w.str(s);
+    }
+    w.len(p.locations.len());
+    for &l in &p.locations {
+        w.u32(l);
+    }
     let body = w.0;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
@@ -372,7 +380,7 @@ impl<'a> Reader<'a> {
         let b = self.take(n)?;
         match std::str::from_utf8(b) {
             Ok(s) => Ok(s.to_string()),
-            Err(_) => self.err("name is not UTF-8"),
+            Err(_) => self.err("a name is not UTF-8"),
         }
     }
     fn shape(&mut self) -> R<Vec<usize>> {
@@ -515,6 +523,22 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
     for _ in 0..r.len(1)? {
         code.push(decode_instr(&mut r)?);
     }
+    let sources = (0..r.len(4)?).map(|_| r.str()).collect::<R<Vec<_>>>()?;
+    let n = r.len(4)?;
+    if n != 0 && n != code.len() {
+        return r.err(format!(
+            "{n} source locations for {} instructions",
+            code.len()
+        ));
+    }
+    let mut locations = Vec::with_capacity(n);
+    for _ in 0..n {
+        let l = r.u32()?;
+        if l != NO_SOURCE && l as usize >= sources.len() {
+            return r.err(format!("source location {l} of {}", sources.len()));
+        }
+        locations.push(l);
+    }
     if r.at != bytes.len() {
         return r.err(format!("{} bytes of trailing garbage", bytes.len() - r.at));
     }
@@ -526,6 +550,8 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         inputs,
         outputs,
         code,
+        sources,
+        locations,
     })
 }
 

@@ -21,7 +21,7 @@ use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
 
 pub const MAGIC: &[u8; 4] = b"MPCB";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 
 /// A register number; its type is `Program::registers[r]`.
 pub type Reg = u32;
@@ -56,6 +56,21 @@ pub struct Program {
     pub inputs: Vec<InputDecl>,
     pub outputs: Vec<OutputDecl>,
     pub code: Vec<Instr>,
+    /// Source locations (`file:line:col`), for messages about a run.
+    pub sources: Vec<String>,
+    /// Per instruction of `code`: an index into `sources`, or [`NO_SOURCE`].
+    pub locations: Vec<u32>,
+}
+
+/// The location of an instruction the compiler made up (moves, frees).
+pub const NO_SOURCE: u32 = u32::MAX;
+
+impl Program {
+    /// Where instruction `pc` came from, if the compiler said.
+    pub fn location(&self, pc: usize) -> Option<&str> {
+        let i = *self.locations.get(pc)?;
+        self.sources.get(i as usize).map(String::as_str)
+    }
 }
 
 /// One instruction. Each acts on whole tensors held in registers; the secrecy
