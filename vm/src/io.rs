@@ -16,7 +16,9 @@ enum Numbers {
     Float(Vec<f64>),
 }
 
-fn read_numbers(path: &Path) -> Result<(Vec<usize>, Numbers), String> {
+/// Reads a `.npy` file's numbers; its header must announce the shape of `ty`
+/// and no more data than the file holds, before anything is allocated for it.
+fn read_numbers(path: &Path, ty: &TensorType) -> Result<(Vec<usize>, Numbers), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let npy = npyz::NpyFile::new(&bytes[..])
         .map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
@@ -27,12 +29,26 @@ fn read_numbers(path: &Path) -> Result<(Vec<usize>, Numbers), String> {
         ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    if shape != ty.shape {
+        return Err(format!(
+            "{} has shape {shape:?}, but the program declares {ty}",
+            path.display()
+        ));
+    }
     let DType::Plain(ts) = npy.dtype() else {
         return Err(format!(
             "{} holds a structured array; expected plain numbers",
             path.display()
         ));
     };
+    let announced = (ty.len() as u64).saturating_mul(ts.size_field() as u64);
+    if announced > bytes.len() as u64 {
+        return Err(format!(
+            "{} announces {announced} bytes of data but holds {}: it is truncated or corrupt",
+            path.display(),
+            bytes.len()
+        ));
+    }
     let bad = |e: std::io::Error| format!("cannot read the data of {}: {e}", path.display());
     let ints = |v: Vec<i128>| Numbers::Int(v);
     let numbers = match (ts.type_char(), ts.size_field()) {
@@ -208,14 +224,9 @@ pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor
     let (shape, numbers) = if is_raw_bytes(path) {
         read_raw_bytes(path, ty).map(|n| (ty.shape.clone(), n))
     } else {
-        read_numbers(path)
+        read_numbers(path, ty)
     }
     .map_err(|e| VmError::Input(format!("input '{name}': {e}")))?;
-    if shape != ty.shape {
-        return Err(VmError::Input(format!(
-            "{what} has shape {shape:?}, but the program declares {ty}"
-        )));
-    }
     let data = to_ring(numbers, ty.elem, &what).map_err(VmError::Input)?;
     Ok(RingTensor::new(shape, data))
 }
@@ -399,6 +410,35 @@ mod tests {
         );
         let long = render(&t(vec![20], (0..20).collect()), &ty(vec![20]));
         assert!(long.ends_with("14, 15, ...]"), "{long}");
+    }
+
+    #[test]
+    fn a_npy_header_announcing_more_than_its_file_is_refused_before_allocating() {
+        // Version 2.0 header for 2^29 float64 values (4 GiB), and no data.
+        let mut header =
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (536870912,), }".to_vec();
+        while (12 + header.len() + 1) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut file = b"\x93NUMPY\x02\x00".to_vec();
+        file.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        file.extend_from_slice(&header);
+        let path = std::env::temp_dir().join(format!("mpcvm-huge-{}.npy", std::process::id()));
+        std::fs::write(&path, &file).unwrap();
+        let ty = TensorType::new(true, Elem::Int { bits: 32 }, vec![1 << 29]);
+        let e = read_input(&path, &ty, "x").unwrap_err().to_string();
+        assert!(e.contains("announces 4294967296 bytes"), "{e}");
+        // A header with another shape than the program's is refused before its data too.
+        let e = read_input(
+            &path,
+            &TensorType::new(true, Elem::Int { bits: 32 }, vec![3]),
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("has shape [536870912]"), "{e}");
+        std::fs::remove_file(&path).ok();
     }
 
     #[test]

@@ -95,9 +95,13 @@ pub fn run_party(
         party: config.party,
         parties: protocol.parties().expect("a networked protocol"),
     };
-    let net = Network::connect(config, &hello).map_err(VmError::Network)?;
+    let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     match protocol {
-        Protocol::Rep3 => interp::run(program, &mut Rep3::setup(net)?, inputs),
+        Protocol::Rep3 => {
+            // Set-up sends keys of 16 bytes; then no message exceeds the program's largest.
+            net.limit_frames(rep3::largest_message(program).max(64));
+            interp::run(program, &mut Rep3::setup(net)?, inputs)
+        }
         Protocol::Clear => unreachable!("clear runs in one process"),
     }
 }

@@ -77,6 +77,7 @@ fn three_parties_exchange_large_messages_and_count_them() {
     setup(&dir, 3);
     let figures = each_party(3, |p| {
         let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
+        net.limit_frames(8 << 20);
         for round in 0..3u8 {
             // 8 MB to every peer at once: more than the kernel buffers.
             let out: Vec<Vec<u8>> = (0..3)
@@ -321,4 +322,19 @@ fn a_server_that_accepts_and_never_answers_fails_within_the_connect_timeout() {
         e.contains("party 1") && e.contains("no answer before the connect timeout"),
         "{e}"
     );
+}
+
+#[test]
+fn a_frame_longer_than_the_round_carries_is_refused() {
+    let dir = scratch("frame-limit");
+    setup(&dir, 3);
+    let results = each_party(3, |p| {
+        let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
+        if p == 0 {
+            net.limit_frames(100);
+        }
+        net.exchange(vec![vec![1u8; 1000]; 3])
+    });
+    let e = results[0].as_ref().unwrap_err();
+    assert!(e.contains("1000 bytes announced, but at most 100"), "{e}");
 }

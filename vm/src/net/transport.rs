@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Largest frame a peer may announce (a corrupt length must not allocate terabytes).
-const MAX_FRAME: u64 = 1 << 34;
+/// Largest frame a peer may announce until the protocol sets the limit that its
+/// program needs (set-up messages are small).
+const MAX_FRAME: u64 = 1 << 20;
 /// Largest hello a connection may send before it is authenticated.
 const MAX_HELLO: u64 = 1 << 10;
 const HELLO_MAGIC: &[u8; 4] = b"MPCH";
@@ -265,6 +266,9 @@ struct Link {
     sender: Sender<Vec<u8>>,
     writer: JoinHandle<()>,
     reader: Reader,
+    /// The outgoing connection's socket, to cut it when the run failed (a writer
+    /// blocked on a peer that no longer reads would otherwise never be joined).
+    outgoing: TcpStream,
 }
 
 pub struct Network {
@@ -273,6 +277,10 @@ pub struct Network {
     /// The first error of any writer thread.
     writer_error: Arc<Mutex<Option<String>>>,
     io_timeout: Duration,
+    /// Largest frame a peer may announce (see [`Network::limit_frames`]).
+    max_frame: u64,
+    /// Whether a round failed: then the connections are cut rather than drained.
+    failed: bool,
     figures: CommFigures,
 }
 
@@ -289,7 +297,7 @@ fn read_frame(r: &mut impl Read, max: u64) -> std::io::Result<Vec<u8>> {
     if len > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes announced"),
+            format!("frame of {len} bytes announced, but at most {max} are expected"),
         ));
     }
     let mut payload = Vec::new();
@@ -489,6 +497,7 @@ impl Network {
         let mut links: Vec<Option<Link>> = (0..n).map(|_| None).collect();
         for (j, w) in writers.into_iter().enumerate() {
             let Some(mut stream) = w else { continue };
+            let outgoing = stream.sock.sock.try_clone().map_err(|e| e.to_string())?;
             let (sender, frames) = channel::<Vec<u8>>();
             let errors = writer_error.clone();
             let (latency, bandwidth) = (config.latency, config.bandwidth_bits_per_second);
@@ -517,6 +526,7 @@ impl Network {
                 sender,
                 writer,
                 reader,
+                outgoing,
             });
         }
         Ok(Network {
@@ -524,6 +534,8 @@ impl Network {
             links,
             writer_error,
             io_timeout,
+            max_frame: MAX_FRAME,
+            failed: false,
             figures: CommFigures::default(),
         })
     }
@@ -532,13 +544,26 @@ impl Network {
         self.party
     }
 
+    /// From now on a peer's message may be at most `bytes` long: a protocol that
+    /// knows its largest message (from the program) refuses a peer's frame that
+    /// announces more before allocating for it.
+    pub fn limit_frames(&mut self, bytes: u64) {
+        self.max_frame = bytes;
+    }
+
     pub fn parties(&self) -> usize {
         self.links.len()
     }
 
     /// One round: `outgoing[j]` goes to party `j` (our own entry is ignored);
     /// returns what each peer sent (our own entry empty).
-    pub fn exchange(&mut self, mut outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+    pub fn exchange(&mut self, outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+        let result = self.try_exchange(outgoing);
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn try_exchange(&mut self, mut outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
         if let Some(e) = self.writer_error.lock().expect("not poisoned").clone() {
             return Err(e);
         }
@@ -559,7 +584,7 @@ impl Network {
         let mut incoming = vec![Vec::new(); self.links.len()];
         for (j, slot) in incoming.iter_mut().enumerate() {
             if let Some(link) = &mut self.links[j] {
-                let frame = read_frame(&mut link.reader, MAX_FRAME)
+                let frame = read_frame(&mut link.reader, self.max_frame)
                     .map_err(|e| read_error(j, &e, self.io_timeout))?;
                 self.figures.bytes_received += frame.len() as u64;
                 *slot = frame;
@@ -577,6 +602,9 @@ impl Drop for Network {
     fn drop(&mut self) {
         for link in self.links.iter_mut().filter_map(Option::take) {
             drop(link.sender);
+            if self.failed {
+                let _ = link.outgoing.shutdown(std::net::Shutdown::Both);
+            }
             let _ = link.writer.join();
         }
     }

@@ -180,3 +180,13 @@ pub fn bytes_sent(program: &Program) -> [u64; 3] {
     });
     sent
 }
+
+/// The longest message any party sends in one round of `program`, in bytes: at
+/// most all that the party sends in one batch. A peer's frame may not announce more.
+pub fn largest_message(program: &Program) -> u64 {
+    let mut largest = 0;
+    batches(program, |c, _| {
+        largest = c.sent.iter().fold(largest, |m, &s| m.max(8 * s));
+    });
+    largest
+}
