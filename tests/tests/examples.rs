@@ -208,3 +208,28 @@ fn max_pooling_moves_before_relu_with_the_same_results() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn the_static_peak_of_registers_bounds_every_run() {
+    for name in example_names() {
+        let c = compile_example(&name, Options::default());
+        let zeros: Vec<Option<mpcvm::ring::RingTensor>> = c
+            .program
+            .inputs
+            .iter()
+            .map(|d| Some(mpcvm::ring::RingTensor::zeros(&d.ty.shape)))
+            .collect();
+        let out = run_clear(&c.program, &zeros, 1);
+        let bound = c.program.peak_register_elements();
+        assert!(
+            bound >= out.peak_register_elements as u64,
+            "{name}: {bound} < {}",
+            out.peak_register_elements
+        );
+        assert!(
+            bound <= 2 * out.peak_register_elements as u64,
+            "{name}: {bound} is far above {}",
+            out.peak_register_elements
+        );
+    }
+}

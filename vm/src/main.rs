@@ -45,6 +45,10 @@ struct RunArgs {
     /// Under the clear backend, skip checking every result against its declared type.
     #[arg(long)]
     no_range_check: bool,
+    /// Most memory a party may need for its tensors (bytes, or with K, M, G or T;
+    /// default: half of this machine's memory, shared by run-local's parties).
+    #[arg(long, value_parser = parse_bytes)]
+    max_memory: Option<u64>,
     /// Seconds to keep trying to reach the other parties at start.
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     connect_timeout: f64,
@@ -70,6 +74,42 @@ fn number_in(s: &str, lo: f64, lo_ok: bool, hi: f64, what: &str) -> Result<f64, 
     } else {
         Err(format!("{what}, not {s}"))
     }
+}
+
+/// A size in bytes: `1073741824`, `512M`, `16G`.
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let scale = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1u64,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "'{s}' is not a size: use bytes, or a number with K, M, G or T"
+            ))
+        }
+    };
+    let v: f64 = digits.parse().map_err(|_| format!("'{s}' is not a size"))?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("'{s}' is not a positive size"));
+    }
+    Ok((v * scale as f64) as u64)
+}
+
+/// The memory limit of one of `parties` parties on this machine.
+fn memory_limit(args: &RunArgs, parties: u64) -> u64 {
+    args.max_memory
+        .unwrap_or(run::physical_memory() / 2 / parties)
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
@@ -189,6 +229,7 @@ fn run_one(
 ) -> Result<(), VmError> {
     let program = load(&args.program)?;
     eprintln!("{}", run::banner(args.protocol, args.seed));
+    run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
     if args.protocol == Protocol::Clear {
         if party >= program.parties as usize {
             return Err(VmError::Usage(format!(
@@ -311,6 +352,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     let everyone: Vec<usize> = (0..program.parties as usize).collect();
     let Some(n) = args.protocol.parties() else {
         eprintln!("{}", run::banner(args.protocol, args.seed));
+        run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
         let outcome = run::run_local(&program, &inputs, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, &everyone, None);
@@ -319,6 +361,8 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
         return Err(VmError::Usage(format!("--seed applies to the clear backend only; {} draws its randomness from the operating system", args.protocol.name())));
     }
     args.protocol.check(&program)?;
+    let per_party = memory_limit(args, n as u64);
+    run::check_memory(&program, args.protocol, per_party)?;
     mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
     let dir = private_dir()?;
     let result = (|| {
@@ -356,6 +400,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             cmd.arg("--timeout").arg(args.timeout.to_string());
             cmd.arg("--sim-latency-ms")
                 .arg(args.sim_latency_ms.to_string());
+            cmd.arg("--max-memory").arg(per_party.to_string());
             if let Some(b) = args.sim_bandwidth_mbps {
                 cmd.arg("--sim-bandwidth-mbps").arg(b.to_string());
             }

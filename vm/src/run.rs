@@ -69,6 +69,41 @@ impl Protocol {
     }
 }
 
+/// Physical memory of this machine, in bytes.
+pub fn physical_memory() -> u64 {
+    // SAFETY: sysconf only reads system configuration.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages.max(0) as u64).saturating_mul(size.max(0) as u64)
+}
+
+/// Refuses, before any input is read or any peer reached, a program whose
+/// registers would hold more than `max_bytes` in this party (each element is
+/// one word in the clear, two as a rep3 share; the protocols' working memory
+/// doubles it).
+pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Result<(), VmError> {
+    let words = match protocol {
+        Protocol::Clear => 1,
+        Protocol::Rep3 => 2,
+    };
+    let elements = program.peak_register_elements();
+    let bytes = elements.saturating_mul(8 * words * 2);
+    if bytes > max_bytes {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(VmError::Usage(format!(
+            "the program holds up to {elements} tensor elements at once, about {:.1} GiB under {}, above the limit of {:.1} GiB: raise --max-memory if this machine has the memory, or use smaller tensors",
+            gib(bytes),
+            protocol.name(),
+            gib(max_bytes)
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `program` under the clear backend, every party emulated in this process.
 /// `seed` fixes the randomness (tests and reproducible experiments only); with
 /// `range_check`, every result is held to its declared type.

@@ -573,3 +573,52 @@ fn bad_command_line_values_are_refused_with_a_message() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
+    let dir = setup("memory");
+    let c = mpcc::driver::compile_source(
+        "huge.mpc",
+        "party a = 0; fn main() { let x: sint[65536, 65536] = input(a); let y = x + x; reveal y to a; }",
+        None,
+        Default::default(),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("huge.mpcb"), &c.bytes).unwrap();
+    for protocol in ["clear", "rep3"] {
+        let out = mpcvm(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "huge.mpcb",
+                "--input",
+                "0=a.npy",
+            ],
+            &dir,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("holds up to 8589934592 tensor elements") && err.contains("--max-memory"),
+            "{protocol}: {err}"
+        );
+    }
+    let out = mpcvm(
+        &[
+            "run-local",
+            "huge.mpcb",
+            "--max-memory",
+            "1T",
+            "--input",
+            "0=a.npy",
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shape"),
+        "past the memory check, the input is refused: {err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

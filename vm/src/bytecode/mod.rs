@@ -66,6 +66,37 @@ pub struct Program {
 pub const NO_SOURCE: u32 = u32::MAX;
 
 impl Program {
+    /// The most tensor elements its registers hold at once in any run: written
+    /// registers count from their first write to their `Free` (a loop body and
+    /// both arms of a branch are walked once, in order, so this bounds what the
+    /// interpreter reports as `peak_register_elements`). Known before a run
+    /// starts, so a party can refuse a program too large for it.
+    pub fn peak_register_elements(&self) -> u64 {
+        let mut live = vec![false; self.registers.len()];
+        let (mut now, mut peak) = (0u64, 0u64);
+        for i in &self.code {
+            let written = match i {
+                Instr::Loop { counter, .. } => Some(*counter),
+                Instr::Free { regs } => {
+                    for &r in regs {
+                        if std::mem::take(&mut live[r as usize]) {
+                            now -= self.registers[r as usize].len() as u64;
+                        }
+                    }
+                    None
+                }
+                i => operands(i).1,
+            };
+            if let Some(r) = written {
+                if !std::mem::replace(&mut live[r as usize], true) {
+                    now += self.registers[r as usize].len() as u64;
+                    peak = peak.max(now);
+                }
+            }
+        }
+        peak
+    }
+
     /// Where instruction `pc` came from, if the compiler said.
     pub fn location(&self, pc: usize) -> Option<&str> {
         let i = *self.locations.get(pc)?;
