@@ -114,7 +114,7 @@ fn division_by_a_constant_is_within_one_unit_of_the_true_quotient() {
         ("sfix<8, 24>", 8, 24),
         ("sfix<20, 43>", 20, 43),
     ] {
-        for c in [3.0, -7.0, 255.0, 1.5, 0.3, 1000.0, 0.75, 1e-3] {
+        for c in [3.0f64, -7.0, 255.0, 1.5, 0.3, 1000.0, 0.75, 1e-3] {
             // Dividends whose quotients fit the type (the range check refuses others).
             let limit = 2f64.powi(bits - 1 - frac) * 0.999 * f64::min(1.0, c.abs());
             let mut x = rng.vec(300, -limit, limit);

@@ -185,16 +185,37 @@ impl<B: Backend> Machine<'_, B> {
             },
         };
         let ty = &self.program.registers[dst as usize];
-        match crate::ring::first_outside(t, ty.elem) {
-            None => Ok(()),
-            Some(x) => Err(VmError::Range(range_message(
-                self.program
-                    .location(pc)
-                    .unwrap_or("an operation of the program"),
-                x,
-                ty.elem,
-            ))),
-        }
+        let Some(x) = crate::ring::first_outside(t, ty.elem) else {
+            return Ok(());
+        };
+        // A product of fixed-point values holds its factors' fractional bits
+        // until it is truncated: speak of it as of the truncated result.
+        let elem = |r: &Reg| self.program.registers[*r as usize].elem;
+        let (x, shown) = match (i, ty.elem) {
+            (
+                Instr::Mul { a, b, .. }
+                | Instr::MatMul { a, b, .. }
+                | Instr::Conv2d { x: a, w: b, .. },
+                crate::types::Elem::Fix { frac, bits },
+            ) if elem(a).frac() > 0 && elem(b).frac() > 0 => {
+                let extra = elem(b).frac();
+                (
+                    (signed(x) >> extra) as u64,
+                    crate::types::Elem::Fix {
+                        frac,
+                        bits: bits - extra,
+                    },
+                )
+            }
+            _ => (x, ty.elem),
+        };
+        Err(VmError::Range(range_message(
+            self.program
+                .location(pc)
+                .unwrap_or("an operation of the program"),
+            x,
+            shown,
+        )))
     }
 
     /// Applies `f`, linear in every operand that is secret, to public values or shares.

@@ -41,7 +41,7 @@ fn read_numbers(path: &Path, ty: &TensorType) -> Result<(Vec<usize>, Numbers), S
             path.display()
         ));
     };
-    let announced = (ty.len() as u64).saturating_mul(ts.size_field() as u64);
+    let announced = (ty.len() as u64).saturating_mul(ts.size_field());
     if announced > bytes.len() as u64 {
         return Err(format!(
             "{} announces {announced} bytes of data but holds {}: it is truncated or corrupt",
@@ -417,7 +417,7 @@ mod tests {
         // Version 2.0 header for 2^29 float64 values (4 GiB), and no data.
         let mut header =
             b"{'descr': '<f8', 'fortran_order': False, 'shape': (536870912,), }".to_vec();
-        while (12 + header.len() + 1) % 64 != 0 {
+        while !(12 + header.len() + 1).is_multiple_of(64) {
             header.push(b' ');
         }
         header.push(b'\n');

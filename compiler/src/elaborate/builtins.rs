@@ -320,20 +320,26 @@ impl Elaborator<'_> {
                         a.positional[2].span,
                     );
                     let mut result = x.clone();
+                    let mut kind = None;
                     for (op, bound, sb) in [(BinOp::Lt, lo, sl), (BinOp::Gt, hi, sh)] {
                         let Val::T(c) =
                             self.binary(cx, op, (x.clone(), sx), (bound.clone(), sb), span)?
                         else {
                             unreachable!("a comparison with a tensor is a tensor")
                         };
-                        let gap =
-                            self.binary(cx, BinOp::Sub, (bound, sb), (x.clone(), sx), span)?;
+                        let (gap, k) = self.difference(cx, (bound, sb), (x.clone(), sx), span)?;
+                        kind = k;
                         let moved =
                             self.binary(cx, BinOp::Mul, (Val::T(c), span), (gap, span), span)?;
                         result =
                             self.binary(cx, BinOp::Add, (result, span), (moved, span), span)?;
+                        // x plus one gap may leave the range; the sum of both is x clamped.
+                        if let Val::T(r) = &result {
+                            cx.func.values[*r].ty.elem =
+                                super::expr::widened(kind.unwrap_or(self.ty(cx, *r).elem), 1);
+                        }
                     }
-                    return Ok(result);
+                    return Ok(self.retyped(cx, result, kind));
                 }
                 let lower = self.elementwise_max(
                     cx,
@@ -670,9 +676,37 @@ impl Elaborator<'_> {
         span: Span,
     ) -> Result<Val> {
         let cspan = span;
-        let diff = self.binary(cx, BinOp::Sub, a, b.clone(), span)?;
+        let (diff, kind) = self.difference(cx, a, b.clone(), span)?;
         let scaled = self.binary(cx, BinOp::Mul, (Val::T(c), cspan), (diff, span), span)?;
-        self.binary(cx, BinOp::Add, b, (scaled, span), span)
+        let chosen = self.binary(cx, BinOp::Add, b, (scaled, span), span)?;
+        Ok(self.retyped(cx, chosen, kind))
+    }
+
+    /// `a - b` typed with one more bit than its operands (the difference of two
+    /// k-bit values needs k + 1), and the kind it would have had: a result that is
+    /// one of `a` and `b` again (a select, a clamp) gets that kind back.
+    fn difference(
+        &mut self,
+        cx: &mut Cx,
+        a: (Val, Span),
+        b: (Val, Span),
+        span: Span,
+    ) -> Result<(Val, Option<Elem>)> {
+        let diff = self.binary(cx, BinOp::Sub, a, b, span)?;
+        let Val::T(d) = diff else {
+            return Ok((diff, None));
+        };
+        let kind = self.ty(cx, d).elem;
+        cx.func.values[d].ty.elem = super::expr::widened(kind, 1);
+        Ok((diff, Some(kind)))
+    }
+
+    /// `v` with element kind `kind`, if one is given.
+    fn retyped(&mut self, cx: &mut Cx, v: Val, kind: Option<Elem>) -> Val {
+        if let (Val::T(t), Some(kind)) = (&v, kind) {
+            cx.func.values[*t].ty.elem = kind;
+        }
+        v
     }
 
     /// Elementwise `max(a, b) = a + (a < b) * (b - a)`, or min.
@@ -717,11 +751,17 @@ fn extreme_const(a: Val, b: Val, is_max: bool) -> Option<Val> {
 }
 
 /// The kind of a sum of `terms` values of kind `elem`: bits are counted, so their
-/// sum is an integer wide enough for the count; other kinds keep their bit length.
+/// sum is an integer wide enough for the count; integers grow by the bits the
+/// count needs; fixed point keeps its declared bit length (its type is the
+/// program's promise, which the clear backend checks).
 pub(crate) fn counted(elem: Elem, terms: usize) -> Elem {
+    let growth = (usize::BITS - terms.saturating_sub(1).leading_zeros()) as u8;
     match elem {
         Elem::Bit => Elem::Int {
             bits: (usize::BITS - terms.leading_zeros()) as u8 + 1,
+        },
+        Elem::Int { bits } => Elem::Int {
+            bits: (bits + growth).min(64),
         },
         e => e,
     }

@@ -8,7 +8,7 @@ use mpcvm::shape;
 /// How two element kinds combine in `+`, `-`, `*`: the result kind, and by how
 /// many bits each operand must first be shifted left to align binary points.
 /// `elem` with `more` extra bits, as far as the ring holds.
-fn widened(elem: Elem, more: u8) -> Elem {
+pub(crate) fn widened(elem: Elem, more: u8) -> Elem {
     match elem {
         Elem::Int { bits } => Elem::Int {
             bits: (bits + more).min(64),

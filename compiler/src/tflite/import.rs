@@ -139,12 +139,14 @@ fn clamp_range(
     })
 }
 
-/// `expr` less the zero point `zp`, in the program's syntax.
+/// `expr` as a 32-bit integer (TFLite's accumulator) less the zero point `zp`,
+/// in the program's syntax: widened first, since an 8-bit value less its zero
+/// point needs 9 bits.
 fn less_zero_point(expr: &str, zp: i64) -> String {
     match zp {
-        0 => expr.to_string(),
-        z if z > 0 => format!("({expr} - {z})"),
-        z => format!("({expr} + {})", -z),
+        0 => format!("{expr} as sint<32>"),
+        z if z > 0 => format!("({expr} as sint<32> - {z})"),
+        z => format!("({expr} as sint<32> + {})", -z),
     }
 }
 
@@ -543,7 +545,7 @@ impl<'m> Importer<'m> {
         let range = clamp_range(*activation, layer.output, layer.ty, op)?;
         let xin = self.input(x, op)?;
         let acc = format!(
-            "{} as sint<32> @ {} as sint<32> + {bname}",
+            "{} @ {} + {bname}",
             less_zero_point(
                 &format!("reshape({xin}, [{batches}, {depth}])"),
                 layer.input.1
@@ -607,7 +609,7 @@ impl<'m> Importer<'m> {
         let name = format!("t{y}");
         let _ = writeln!(
             self.body,
-            "    // op {} ADD: scales {sa} + {sb} -> {sy}\n    let {name} = tflite::requantize(tflite::multiply_by_quantized_multiplier({} as sint<32> << {LEFT_SHIFT}, {ma}, {sha}, EXACT) + tflite::multiply_by_quantized_multiplier({} as sint<32> << {LEFT_SHIFT}, {mb}, {shb}, EXACT), {my}, {shy}, {zy}, {lo}, {hi}, EXACT);",
+            "    // op {} ADD: scales {sa} + {sb} -> {sy}\n    let {name} = tflite::requantize(tflite::multiply_by_quantized_multiplier({} << {LEFT_SHIFT}, {ma}, {sha}, EXACT) + tflite::multiply_by_quantized_multiplier({} << {LEFT_SHIFT}, {mb}, {shb}, EXACT), {my}, {shy}, {zy}, {lo}, {hi}, EXACT);",
             op.index,
             less_zero_point(&ain, za),
             less_zero_point(&bin, zb)
@@ -677,7 +679,7 @@ impl<'m> Importer<'m> {
             "conv2d"
         };
         let acc = format!(
-            "{f}({} as sint<32>, {} as sint<32>, stride = [{}, {}], padding = {}) + {bname}",
+            "{f}({}, {}, stride = [{}, {}], padding = {}) + {bname}",
             less_zero_point(&xin, layer.input.1),
             less_zero_point(&wname, layer.filter.zero_point),
             stride[0],
@@ -792,7 +794,7 @@ impl<'m> Importer<'m> {
             stride[1],
             pad(padding)
         );
-        let mut numerator = format!("s{y} + {}", table(&adds, &positions));
+        let mut numerator = format!("s{y} as sint<63> + {}", table(&adds, &positions));
         if evens.contains(&1) {
             // The sum's sign, compared on the bits its largest magnitude needs.
             let largest = 128 * geo.window[0] as u64 * geo.window[1] as u64;
@@ -804,7 +806,7 @@ impl<'m> Importer<'m> {
         }
         let _ = writeln!(
             self.body,
-            "    // op {} AVERAGE_POOL_2D\n    let s{y} = {sum};\n    let t{y} = clamp(((({numerator}) as sint<63> * {}) >> {SHIFT}){}, {lo}, {hi});",
+            "    // op {} AVERAGE_POOL_2D\n    let s{y} = {sum};\n    let t{y} = clamp(((({numerator}) * {}) >> {SHIFT}){}, {lo}, {hi});",
             op.index,
             table(&magics, &positions),
             if signed { " - 128" } else { "" }
