@@ -303,13 +303,14 @@ fn compile_inner(
         let Some((path, text)) = find_module(&m.name, from_dir.as_deref()) else {
             return Err(
                 Diagnostic::new(m.span, format!("module `{}` not found", m.name)).help(format!(
-                    "put {}.mpc next to the importing file; the standard library has: {}",
+                    "put {}.mpc next to the importing file; the standard library has: {}.{}",
                     m.name,
                     STDLIB
                         .iter()
                         .map(|(n, _)| *n)
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    crate::suggest::did_you_mean(&m.name, STDLIB.iter().map(|(n, _)| *n))
                 )),
             );
         };

@@ -15,6 +15,7 @@ pub mod lexer;
 pub mod passes;
 pub mod source;
 pub mod stats;
+pub mod suggest;
 pub mod tflite;
 
 #[allow(clippy::all, unused)]

@@ -20,7 +20,9 @@ enum Emit {
 #[command(
     name = "mpcc",
     version,
-    about = "Compiles mpcc programs (.mpc) to bytecode (.mpcb) for mpcvm"
+    about = "Compiles mpcc programs (.mpc) to bytecode (.mpcb) for mpcvm",
+    override_usage = "mpcc [OPTIONS] <INPUT>\n       mpcc import [OPTIONS] --output <DIR> <MODEL>",
+    after_help = "Commands:\n  import  Imports a quantized TFLite model as an mpcc program and the model owner's weights (mpcc import --help)"
 )]
 struct Cli {
     /// The program to compile.
@@ -28,6 +30,7 @@ struct Cli {
     /// Where to write the bytecode (default: the input's name with .mpcb, in the current directory).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// What to produce.
     #[arg(long, value_enum, default_value = "bytecode")]
     emit: Emit,
     /// Print, per function, interactive operations, rounds and registers.

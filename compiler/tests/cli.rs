@@ -81,3 +81,17 @@ fn a_missing_file_is_an_error_not_a_panic() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+#[test]
+fn help_lists_the_import_command() {
+    let out = mpcc(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("mpcc import") && text.contains("TFLite"),
+        "{text}"
+    );
+    assert!(
+        text.contains("What to produce"),
+        "every flag has a help line: {text}"
+    );
+}

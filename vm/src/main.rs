@@ -194,6 +194,14 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> VmError {
 
 fn load(path: &Path) -> Result<Program, VmError> {
     let bytes = std::fs::read(path).map_err(|e| io_error("read", path, e))?;
+    if path.extension().is_some_and(|e| e == "mpc") && !bytes.starts_with(mpcvm::bytecode::MAGIC) {
+        return Err(VmError::Usage(format!(
+            "{} is mpcc source: compile it first, `mpcc {} -o {}`, and run the .mpcb",
+            path.display(),
+            path.display(),
+            path.with_extension("mpcb").display()
+        )));
+    }
     Program::load(&bytes)
 }
 

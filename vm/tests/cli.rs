@@ -622,3 +622,17 @@ fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_source_file_is_refused_with_the_command_that_compiles_it() {
+    let dir = setup("source");
+    std::fs::write(dir.join("prog.mpc"), "party a = 0; fn main() {}").unwrap();
+    let out = mpcvm(&["run-local", "prog.mpc"], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("is mpcc source") && err.contains("mpcc prog.mpc -o prog.mpcb"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -54,7 +54,10 @@ impl<'e> Args<'e> {
                     n.span,
                     format!("`{name}` has no argument `{}`", n.name),
                 )
-                .help(format!("its named arguments are: {allowed}")));
+                .help(format!(
+                    "its named arguments are: {allowed}.{}",
+                    crate::suggest::did_you_mean(&n.name, named.iter().copied())
+                )));
             }
         }
         Ok(Args {
@@ -100,9 +103,21 @@ impl Elaborator<'_> {
             } else {
                 "check the module's functions"
             };
+            let mut known: Vec<&str> = self.modules[&module]
+                .fns
+                .keys()
+                .map(String::as_str)
+                .collect();
+            if callee.len() == 1 {
+                known.extend(BUILTINS);
+            }
+            let guess = crate::suggest::nearest(&fname.name, known);
             return Err(
-                Diagnostic::new(fname.span, format!("unknown function `{}`", fname.name))
-                    .help(hint),
+                Diagnostic::new(fname.span, format!("unknown function `{}`", fname.name)).help(
+                    guess.map_or(hint.to_string(), |g| {
+                        format!("did you mean `{g}`? Otherwise {hint}")
+                    }),
+                ),
             );
         };
         if fname.name == "main" {

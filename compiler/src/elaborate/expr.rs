@@ -189,8 +189,18 @@ impl Elaborator<'_> {
             .map(|i| i.name.as_str())
             .collect::<Vec<_>>()
             .join("::");
-        Err(Diagnostic::new(span, format!("unknown name `{name}`"))
-            .help("declare it with `let` or `const` before using it"))
+        let module = &self.modules[&cx.module];
+        let guess = match p {
+            [n] => crate::suggest::nearest(
+                &n.name,
+                cx.names().chain(module.consts.keys().map(String::as_str)),
+            ),
+            _ => None,
+        };
+        Err(Diagnostic::new(span, format!("unknown name `{name}`")).help(match guess {
+            Some(g) => format!("did you mean `{g}`? Otherwise declare it with `let` or `const` before using it"),
+            None => "declare it with `let` or `const` before using it".into(),
+        }))
     }
 
     /// `1 - b` for bits `b`.

@@ -81,6 +81,17 @@ struct Var {
 }
 
 /// The function instantiation being built.
+impl Cx {
+    /// The variables and dimensions in scope, for suggestions.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.scopes
+            .iter()
+            .flat_map(|s| s.keys())
+            .chain(self.dims.keys())
+            .map(String::as_str)
+    }
+}
+
 pub(crate) struct Cx {
     func: Function,
     block: Block,
@@ -501,11 +512,18 @@ impl<'m> Elaborator<'m> {
             }
             Stmt::Assign { name, value, span } => {
                 let Some(var) = self.lookup(cx, &name.name).cloned() else {
+                    let guess = crate::suggest::nearest(&name.name, cx.names());
                     return Err(Diagnostic::new(
                         name.span,
                         format!("unknown variable `{}`", name.name),
                     )
-                    .help(format!("declare it first: `let mut {} = ...;`", name.name)));
+                    .help(match guess {
+                        Some(g) => format!(
+                            "did you mean `{g}`? Otherwise declare it first: `let mut {} = ...;`",
+                            name.name
+                        ),
+                        None => format!("declare it first: `let mut {} = ...;`", name.name),
+                    }));
                 };
                 if !var.mutable {
                     return Err(Diagnostic::new(
@@ -767,9 +785,13 @@ impl<'m> Elaborator<'m> {
 
     pub(crate) fn party(&self, id: &Ident) -> Result<u8> {
         self.parties.get(&id.name).copied().ok_or_else(|| {
-            let known: Vec<&str> = self.parties.keys().map(|s| s.as_str()).collect();
-            Diagnostic::new(id.span, format!("unknown party `{}`", id.name))
-                .help(format!("the declared parties are: {}", known.join(", ")))
+            let mut known: Vec<&str> = self.parties.keys().map(|s| s.as_str()).collect();
+            known.sort_unstable();
+            Diagnostic::new(id.span, format!("unknown party `{}`", id.name)).help(format!(
+                "the declared parties are: {}.{}",
+                known.join(", "),
+                crate::suggest::did_you_mean(&id.name, known.iter().copied())
+            ))
         })
     }
 
