@@ -86,6 +86,13 @@ fn import(cli: ImportCli) -> Result<String, String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let im = import(&model, &name, reveal).map_err(|e| format!("{}: {e}", cli.model.display()))?;
+    // Stale weight files of another model would be read as this one's inputs.
+    if std::fs::read_dir(&cli.output).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(format!(
+            "{} is not empty: import into a new directory, or remove it first",
+            cli.output.display()
+        ));
+    }
     let weights = cli.output.join("weights");
     std::fs::create_dir_all(&weights)
         .map_err(|e| format!("cannot create {}: {e}", weights.display()))?;

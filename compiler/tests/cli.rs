@@ -95,3 +95,24 @@ fn help_lists_the_import_command() {
         "every flag has a help line: {text}"
     );
 }
+
+#[test]
+fn import_refuses_a_directory_that_is_not_empty() {
+    let model = repo().join("../shared/models/MNISTnet_uint8_quant.tflite");
+    let dir = std::env::temp_dir().join(format!("mpcc-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, out) = (model.display().to_string(), dir.display().to_string());
+    let first = mpcc(&["import", &model, "-o", &out]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let again = mpcc(&["import", &model, "-o", &out]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && err.contains("is not empty"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

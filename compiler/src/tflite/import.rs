@@ -72,6 +72,20 @@ pub fn quantize_multiplier(m: f64) -> (i64, i32) {
     (fixed, shift)
 }
 
+/// The operators the importer translates.
+const SUPPORTED: &[i32] = &[
+    code::CONV_2D,
+    code::DEPTHWISE_CONV_2D,
+    code::FULLY_CONNECTED,
+    code::ADD,
+    code::AVERAGE_POOL_2D,
+    code::MAX_POOL_2D,
+    code::RESHAPE,
+    code::SOFTMAX,
+];
+const SUPPORTED_NAMES: &str =
+    "CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and SOFTMAX";
+
 fn refuse(op: &Operator, what: &str) -> String {
     format!(
         "operator {} ({}) is not supported: {what}",
@@ -889,6 +903,19 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
     }
     let image_shape = im.shape(*input);
     im.names.insert(*input, "image".into());
+    // Every operator this version cannot import, named at once, before any other check.
+    let unsupported: Vec<String> = model
+        .operators
+        .iter()
+        .filter(|op| !SUPPORTED.contains(&op.code))
+        .map(|op| format!("{} ({})", op.index, operator_name(op.code)))
+        .collect();
+    if !unsupported.is_empty() {
+        return Err(format!(
+            "the model has operators this version does not import: {}; it imports {SUPPORTED_NAMES}",
+            unsupported.join(", ")
+        ));
+    }
     let mut result = None;
     for (k, op) in model.operators.iter().enumerate() {
         if op.inputs.is_empty() || op.outputs.is_empty() {
@@ -903,7 +930,12 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
             code::RESHAPE => {
                 let (x, y) = (op.inputs[0], op.outputs[0]);
                 let xin = im.input(x, op)?;
-                let _ = writeln!(im.body, "    // op {} RESHAPE\n    let t{y} = reshape({xin}, [{}]);", op.index, dims(&im.shape(y)));
+                let _ = writeln!(
+                    im.body,
+                    "    // op {} RESHAPE\n    let t{y} = reshape({xin}, [{}]);",
+                    op.index,
+                    dims(&im.shape(y))
+                );
                 im.names.insert(y, format!("t{y}"));
             }
             code::SOFTMAX if k + 1 == model.operators.len() && reveal != Reveal::Output => {
@@ -911,7 +943,7 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
                 result = Some(op.inputs[0]);
             }
             code::SOFTMAX => im.softmax(op)?,
-            _ => return Err(refuse(op, "this version imports CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a final SOFTMAX")),
+            _ => unreachable!("unsupported operators are refused above"),
         }
     }
     let logits = result.unwrap_or(model.outputs[0]);
@@ -1015,7 +1047,7 @@ mod tests {
     use crate::tflite::model::{Operator, Options};
 
     #[test]
-    fn an_unsupported_operator_is_refused_by_name_and_index() {
+    fn every_unsupported_operator_is_named_at_once_before_other_checks() {
         let image = Tensor {
             name: "input".into(),
             shape: vec![1, 4],
@@ -1032,14 +1064,25 @@ mod tests {
                     ..image
                 },
             ],
-            operators: vec![Operator {
-                index: 0,
-                code: 18,
-                version: 1,
-                inputs: vec![0, 0],
-                outputs: vec![1],
-                options: Options::None,
-            }],
+            operators: vec![
+                Operator {
+                    index: 0,
+                    code: 18,
+                    version: 1,
+                    inputs: vec![0, 0],
+                    outputs: vec![1],
+                    options: Options::None,
+                },
+                Operator {
+                    index: 1,
+                    code: 99,
+                    version: 1,
+                    // Malformed too: the operator check comes first.
+                    inputs: vec![],
+                    outputs: vec![],
+                    options: Options::None,
+                },
+            ],
             inputs: vec![0],
             outputs: vec![1],
             buffers: vec![vec![]],
@@ -1047,7 +1090,10 @@ mod tests {
         let e = import(&model, "m.tflite", Reveal::Logits)
             .err()
             .expect("refused");
-        assert!(e.starts_with("operator 0 (MUL) is not supported"), "{e}");
+        assert!(
+            e.starts_with("the model has operators this version does not import: 0 (MUL), 1 (SQUARED_DIFFERENCE); it imports CONV_2D"),
+            "{e}"
+        );
     }
 
     #[test]
