@@ -534,3 +534,21 @@ fn min_max_and_clamp_of_constants_fold_correctly() {
     );
     assert_eq!(out["y"], vec![3000.0 + 500.0 + 255.0 + 2.0]);
 }
+
+#[test]
+fn an_output_keeps_its_variables_name_at_every_party_that_receives_it() {
+    let c = compile_text(
+        "party a = 0;\nparty b = 1;\nfn main() {\n    let s: sint<32> = input(a);\n    reveal s to a;\n    reveal s to b;\n    reveal s + 1 to a;\n    reveal s + 2 to b;\n    reveal s + 3 to a;\n}\n",
+        Options::default(),
+    );
+    let names: Vec<(&str, u64)> = c
+        .program
+        .outputs
+        .iter()
+        .map(|o| (o.name.as_str(), o.to.0))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("s", 1), ("s", 2), ("out", 1), ("out", 2), ("out_2", 1)]
+    );
+}

@@ -112,7 +112,8 @@ pub struct Elaborator<'m> {
     in_progress: HashSet<String>,
     parties: BTreeMap<String, u8>,
     input_names: HashSet<(u8, String)>,
-    output_names: HashSet<String>,
+    /// Outputs so far, with their receivers.
+    output_names: Vec<(String, PartySet)>,
     options: Options,
 }
 
@@ -144,7 +145,7 @@ impl<'m> Elaborator<'m> {
             in_progress: HashSet::new(),
             parties: BTreeMap::new(),
             input_names: HashSet::new(),
-            output_names: HashSet::new(),
+            output_names: Vec::new(),
             options,
         }
     }
@@ -811,16 +812,22 @@ impl<'m> Elaborator<'m> {
                 .help("reveal values computed from inputs"))
             }
         };
+        // An output is named after its variable at every party that receives it;
+        // only a party that would receive two of one name gets a suffix.
         let base = match &value.kind {
             ExprKind::Path(p) if p.len() == 1 => p[0].name.clone(),
-            _ => format!("out{}", self.output_names.len()),
+            _ => "out".to_string(),
+        };
+        let taken = |names: &Vec<(String, PartySet)>, n: &str| {
+            names.iter().any(|(m, to)| m == n && to.0 & parties.0 != 0)
         };
         let mut name = base.clone();
         let mut k = 2;
-        while !self.output_names.insert(name.clone()) {
+        while taken(&self.output_names, &name) {
             name = format!("{base}_{k}");
             k += 1;
         }
+        self.output_names.push((name.clone(), parties));
         cx.func
             .push(cx.block, Op::Output { name, to: parties }, &[v], &[], span);
         Ok(())
