@@ -926,6 +926,28 @@ mod layers {
         }
     }
 
+    /// A RESHAPE to another number of elements is refused at import.
+    #[test]
+    fn a_reshape_that_changes_the_element_count_is_refused_at_import() {
+        let bytes = model(
+            &[
+                tensor(Activations::UInt8, vec![1, 4], 0.1, 0, vec![]),
+                tensor(Activations::UInt8, vec![1, 241], 0.1, 0, vec![]),
+            ],
+            vec![(22, vec![0], vec![1], 0, vec![])],
+            vec![0],
+            vec![1],
+        );
+        let e = import(
+            &mpcc::tflite::parse(&bytes).unwrap(),
+            "m.tflite",
+            Reveal::Logits,
+        )
+        .err()
+        .expect("refused");
+        assert!(e.contains("reshapes [1, 4] to [1, 241]"), "{e}");
+    }
+
     /// An operator code above 127 lives only in the 32-bit field (the 8-bit one
     /// holds 127): the refusal names the code read from there.
     #[test]

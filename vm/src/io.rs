@@ -242,10 +242,24 @@ pub fn party_input_paths(
         .filter(|&i| program.inputs[i].party as usize == party)
         .collect();
     if path.is_dir() {
-        return mine
+        let files: Vec<(usize, PathBuf)> = mine
             .iter()
             .map(|&i| Ok((i, npy_file(path, &program.inputs[i].name)?)))
-            .collect();
+            .collect::<Result<_, VmError>>()?;
+        // A stale file (of another model, say) is not silently ignored.
+        if let Ok(entries) = std::fs::read_dir(path) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "npy") && !files.iter().any(|(_, f)| *f == p)
+                {
+                    eprintln!(
+                        "warning: {} is not an input of party {party} in this program; it is not read",
+                        p.display()
+                    );
+                }
+            }
+        }
+        return Ok(files);
     }
     match mine.as_slice() {
         [one] => Ok(vec![(*one, path.to_path_buf())]),
@@ -367,11 +381,15 @@ pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), 
 /// in row-major order, and the shape when the tensor has more than one axis.
 pub fn render(t: &RingTensor, ty: &TensorType) -> String {
     let items: Vec<String> = match ty.elem {
-        Elem::Fix { .. } => decode_f64(t, ty.elem)
-            .iter()
-            .take(16)
-            .map(|v| format!("{v:.4}"))
-            .collect(),
+        // As many decimals as the type resolves: f bits are f log10(2) digits.
+        Elem::Fix { frac, .. } => {
+            let digits = (frac as f64 * std::f64::consts::LOG10_2).ceil() as usize;
+            decode_f64(t, ty.elem)
+                .iter()
+                .take(16)
+                .map(|v| format!("{v:.digits$}"))
+                .collect()
+        }
         _ => t
             .data
             .iter()
@@ -408,6 +426,9 @@ mod tests {
             render(&t(vec![2, 2], vec![1, 2, 3, u64::MAX]), &ty(vec![2, 2])),
             "[1, 2, 3, -1] of shape [2, 2]"
         );
+        let fix = |frac| TensorType::new(true, Elem::Fix { frac, bits: 32 }, vec![]);
+        assert_eq!(render(&t(vec![], vec![98304]), &fix(16)), "1.50000");
+        assert_eq!(render(&t(vec![], vec![3]), &fix(2)), "0.8");
         let long = render(&t(vec![20], (0..20).collect()), &ty(vec![20]));
         assert!(long.ends_with("14, 15, ...]"), "{long}");
     }

@@ -636,3 +636,29 @@ fn a_source_file_is_refused_with_the_command_that_compiles_it() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_file_the_program_does_not_read_is_warned_about() {
+    let dir = setup("stale");
+    std::fs::create_dir_all(dir.join("p0")).unwrap();
+    std::fs::copy(dir.join("a.npy"), dir.join("p0/a.npy")).unwrap();
+    std::fs::copy(dir.join("a.npy"), dir.join("p0/stale.npy")).unwrap();
+    let out = mpcvm(
+        &[
+            "run-local",
+            "matmul.mpcb",
+            "--input",
+            "0=p0",
+            "--input",
+            "1=b.npy",
+        ],
+        &dir,
+    );
+    assert_succeeded(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stale.npy is not an input of party 0"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -929,6 +929,15 @@ pub fn import(model: &Model, source: &str, reveal: Reveal) -> Result<Imported, S
             code::ADD => im.add(op)?,
             code::RESHAPE => {
                 let (x, y) = (op.inputs[0], op.outputs[0]);
+                let (from, to) = (im.shape(x), im.shape(y));
+                if from.iter().product::<usize>() != to.iter().product::<usize>() {
+                    return Err(refuse(
+                        op,
+                        &format!(
+                            "it reshapes {from:?} to {to:?}, which has another number of elements"
+                        ),
+                    ));
+                }
                 let xin = im.input(x, op)?;
                 let _ = writeln!(
                     im.body,
