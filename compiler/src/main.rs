@@ -39,6 +39,12 @@ struct Cli {
     /// Truncate fixed-point products exactly instead of probabilistically.
     #[arg(long)]
     exact_truncation: bool,
+    /// With --stats: the one-way network latency, in milliseconds, of the run-time estimate.
+    #[arg(long, default_value_t = 0.1)]
+    latency_ms: f64,
+    /// With --stats: the bandwidth of every link, in megabits per second, of the run-time estimate.
+    #[arg(long, default_value_t = 10000.0)]
+    bandwidth_mbps: f64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -122,6 +128,37 @@ fn import(cli: ImportCli) -> Result<String, String> {
     ))
 }
 
+const STATS_LEGEND: &str =
+    "Per function instance: interactive = operations that communicate, in the code;
+executed = those one call runs (loops times their trip counts); batches = groups
+of independent communication the compiler formed, one after another (each takes
+one or more network rounds, depending on the protocol); registers = tensor
+registers of its code.
+";
+
+/// rep3's network rounds and bytes per party, in all, by source line, and the
+/// run time they imply on a network of the given latency and bandwidth.
+fn print_rep3_costs(program: &mpcvm::bytecode::Program, latency_ms: f64, bandwidth_mbps: f64) {
+    let b = mpcvm::backend::rep3::bytes_sent(program);
+    let r = mpcvm::backend::rep3::rounds(program);
+    println!("\nrep3: {r} network rounds (messages one after another), bytes sent per party {b:?}");
+    println!(
+        "{:>8} {:>14} {:>14} {:>14}  source",
+        "rounds", "bytes p0", "bytes p1", "bytes p2"
+    );
+    for (place, rounds, bytes) in mpcvm::backend::rep3::by_location(program) {
+        println!(
+            "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
+            bytes[0], bytes[1], bytes[2]
+        );
+    }
+    let busiest = *b.iter().max().unwrap_or(&0) as f64;
+    let seconds = r as f64 * latency_ms / 1e3 + busiest * 8.0 / (bandwidth_mbps * 1e6);
+    println!(
+        "estimated network time at {latency_ms} ms latency and {bandwidth_mbps} Mbit/s: {seconds:.3} s (rounds x latency + the busiest party's bytes / bandwidth; computation not included)"
+    );
+}
+
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("import") {
         let cli = ImportCli::parse_from(std::env::args().skip(1));
@@ -167,13 +204,9 @@ fn main() -> ExitCode {
         }
     }
     if cli.stats {
-        print!("{}", mpcc::stats::render(&compiled.module));
+        print!("{STATS_LEGEND}{}", mpcc::stats::render(&compiled.module));
         match mpcvm::run::Protocol::Rep3.check(&compiled.program) {
-            Ok(()) => {
-                let b = mpcvm::backend::rep3::bytes_sent(&compiled.program);
-                let r = mpcvm::backend::rep3::rounds(&compiled.program);
-                println!("rep3: {r} rounds, bytes sent per party {b:?}");
-            }
+            Ok(()) => print_rep3_costs(&compiled.program, cli.latency_ms, cli.bandwidth_mbps),
             Err(e) => println!("rep3: {e}"),
         }
     }

@@ -14,7 +14,8 @@ pub struct FnStats {
     pub interactive_static: u64,
     /// Interactive operations executed by one call.
     pub interactive_executed: u64,
-    /// Communication rounds (round batches) executed by one call.
+    /// Round batches (the compiler's groups of independent communication)
+    /// executed by one call; a protocol takes one or more network rounds for each.
     pub rounds: u64,
     pub registers: usize,
 }
@@ -67,7 +68,7 @@ pub fn render(m: &Module) -> String {
     let _ = writeln!(
         s,
         "{:>12} {:>12} {:>8} {:>9}  function",
-        "interactive", "executed", "rounds", "registers"
+        "interactive", "executed", "batches", "registers"
     );
     for f in m.functions.values() {
         let st = function_stats(f);

@@ -50,7 +50,19 @@ fn every_example_emits_ir_asm_and_stats() {
         assert!(stats.status.success());
         let text = String::from_utf8_lossy(&stats.stdout);
         assert!(text.lines().any(|l| l.ends_with("  main")), "{text}");
-        assert!(text.lines().last().unwrap().starts_with("rep3: "), "{text}");
+        assert!(
+            text.starts_with("Per function instance: interactive ="),
+            "{text}"
+        );
+        assert!(text.lines().any(|l| l.starts_with("rep3: ")), "{text}");
+        assert!(text.lines().any(|l| l.ends_with("  source")), "{text}");
+        assert!(
+            text.lines()
+                .last()
+                .unwrap()
+                .starts_with("estimated network time at 0.1 ms"),
+            "{text}"
+        );
         assert!(std::fs::read(&out).unwrap().starts_with(b"MPCB"));
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -233,3 +233,23 @@ fn the_static_peak_of_registers_bounds_every_run() {
         );
     }
 }
+
+#[test]
+fn the_rep3_cost_by_source_line_adds_up_to_the_whole() {
+    for name in example_names() {
+        let c = compile_example(&name, Options::default());
+        let rows = mpcvm::backend::rep3::by_location(&c.program);
+        let rounds: u64 = rows.iter().map(|r| r.1).sum();
+        assert_eq!(rounds, mpcvm::backend::rep3::rounds(&c.program), "{name}");
+        let bytes = [0, 1, 2].map(|p| rows.iter().map(|r| r.2[p]).sum::<u64>());
+        assert_eq!(
+            bytes,
+            mpcvm::backend::rep3::bytes_sent(&c.program),
+            "{name}"
+        );
+        assert!(
+            rows.iter().all(|r| r.0.contains(".mpc:")),
+            "{name}: {rows:?}"
+        );
+    }
+}

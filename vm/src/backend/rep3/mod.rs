@@ -33,7 +33,7 @@ mod cost;
 mod planes;
 mod trunc;
 
-pub use cost::{bytes_sent, largest_message, rounds};
+pub use cost::{by_location, bytes_sent, largest_message, rounds};
 
 use super::prf::Prf;
 use super::*;
