@@ -17,6 +17,19 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// A help line: `did you mean `x`? Otherwise <hint>` when a candidate is close,
+/// else just the hint.
+pub fn or_hint<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    hint: &str,
+) -> String {
+    match nearest(word, candidates) {
+        Some(c) => format!("did you mean `{c}`? Otherwise {hint}"),
+        None => hint.to_string(),
+    }
+}
+
 /// ` Did you mean `x`?` for the nearest candidate, or nothing.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     nearest(word, candidates).map_or(String::new(), |c| format!(" Did you mean `{c}`?"))

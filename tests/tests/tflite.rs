@@ -926,6 +926,17 @@ mod layers {
         }
     }
 
+    /// Why importing `bytes` is refused (it must be).
+    fn refusal(bytes: &[u8]) -> String {
+        import(
+            &mpcc::tflite::parse(bytes).unwrap(),
+            "m.tflite",
+            Reveal::Logits,
+        )
+        .err()
+        .expect("refused")
+    }
+
     /// A RESHAPE to another number of elements is refused at import.
     #[test]
     fn a_reshape_that_changes_the_element_count_is_refused_at_import() {
@@ -938,13 +949,7 @@ mod layers {
             vec![0],
             vec![1],
         );
-        let e = import(
-            &mpcc::tflite::parse(&bytes).unwrap(),
-            "m.tflite",
-            Reveal::Logits,
-        )
-        .err()
-        .expect("refused");
+        let e = refusal(&bytes);
         assert!(e.contains("reshapes [1, 4] to [1, 241]"), "{e}");
     }
 
@@ -959,13 +964,7 @@ mod layers {
             vec![0],
             vec![1],
         );
-        let e = import(
-            &mpcc::tflite::parse(&bytes).unwrap(),
-            "m.tflite",
-            Reveal::Logits,
-        )
-        .err()
-        .expect("refused");
+        let e = refusal(&bytes);
         assert!(e.contains("does not import: 0 (GELU)"), "{e}");
     }
 

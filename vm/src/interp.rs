@@ -532,8 +532,7 @@ impl<B: Backend> Machine<'_, B> {
 /// of its type, and a type that would hold it.
 fn range_message(location: &str, x: u64, elem: crate::types::Elem) -> String {
     use crate::types::Elem;
-    let value = crate::io::decode_f64(&RingTensor::scalar(x), Elem::Int { bits: 64 })[0]
-        / 2f64.powi(elem.frac() as i32);
+    let value = signed(x) as f64 / 2f64.powi(elem.frac() as i32);
     let needed = 65 - (signed(x) ^ (signed(x) >> 63)).leading_zeros() as u8;
     let fix = match elem {
         Elem::Fix { frac, .. } if needed as usize + frac as usize <= 63 => {

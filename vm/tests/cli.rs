@@ -21,6 +21,13 @@ fn mpcvm(args: &[&str], dir: &Path) -> std::process::Output {
         .expect("mpcvm runs")
 }
 
+/// Runs `mpcvm args` in `dir`, which must fail; returns what it printed on stderr.
+fn failure(args: &[&str], dir: &Path) -> String {
+    let out = mpcvm(args, dir);
+    assert!(!out.status.success(), "{args:?} must fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn assert_succeeded(out: &std::process::Output) {
     assert!(
         out.status.success(),
@@ -405,7 +412,7 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
     let dir = setup("bad-input");
     write_npy(&dir.join("wrong.npy"), &[3, 3], &[0; 9]);
     let started = std::time::Instant::now();
-    let out = mpcvm(
+    let err = failure(
         &[
             "run-local",
             "--protocol",
@@ -420,8 +427,6 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
         ],
         &dir,
     );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
         "{:?}",
@@ -433,7 +438,7 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
     );
     assert!(!err.contains("refused"), "{err}");
     // A missing input names the variable and the flag to add.
-    let out = mpcvm(
+    let err = failure(
         &[
             "run-local",
             "--protocol",
@@ -444,7 +449,6 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
         ],
         &dir,
     );
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("input 'b'") && err.contains("--input 1=b.npy"),
         "{err}"
@@ -461,7 +465,7 @@ fn a_failing_party_stops_the_others_and_is_named_first() {
     // until then the parties compute for seconds.
     std::fs::write(dir.join("blocked"), b"").unwrap();
     let started = std::time::Instant::now();
-    let out = mpcvm(
+    let err = failure(
         &[
             "run-local",
             "--protocol",
@@ -474,8 +478,6 @@ fn a_failing_party_stops_the_others_and_is_named_first() {
         ],
         &dir,
     );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.starts_with("party 1 failed: error: cannot create"),
         "{err}"
@@ -586,7 +588,7 @@ fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
     .unwrap_or_else(|f| panic!("{}", f.render()));
     std::fs::write(dir.join("huge.mpcb"), &c.bytes).unwrap();
     for protocol in ["clear", "rep3"] {
-        let out = mpcvm(
+        let err = failure(
             &[
                 "run-local",
                 "--protocol",
@@ -597,14 +599,12 @@ fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
             ],
             &dir,
         );
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success());
         assert!(
             err.contains("holds up to 8589934592 tensor elements") && err.contains("--max-memory"),
             "{protocol}: {err}"
         );
     }
-    let out = mpcvm(
+    let err = failure(
         &[
             "run-local",
             "huge.mpcb",
@@ -615,7 +615,6 @@ fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
         ],
         &dir,
     );
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("shape"),
         "past the memory check, the input is refused: {err}"
@@ -627,9 +626,7 @@ fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
 fn a_source_file_is_refused_with_the_command_that_compiles_it() {
     let dir = setup("source");
     std::fs::write(dir.join("prog.mpc"), "party a = 0; fn main() {}").unwrap();
-    let out = mpcvm(&["run-local", "prog.mpc"], &dir);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failure(&["run-local", "prog.mpc"], &dir);
     assert!(
         err.contains("is mpcc source") && err.contains("mpcc prog.mpc -o prog.mpcb"),
         "{err}"

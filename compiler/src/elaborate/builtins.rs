@@ -111,13 +111,9 @@ impl Elaborator<'_> {
             if callee.len() == 1 {
                 known.extend(BUILTINS);
             }
-            let guess = crate::suggest::nearest(&fname.name, known);
             return Err(
-                Diagnostic::new(fname.span, format!("unknown function `{}`", fname.name)).help(
-                    guess.map_or(hint.to_string(), |g| {
-                        format!("did you mean `{g}`? Otherwise {hint}")
-                    }),
-                ),
+                Diagnostic::new(fname.span, format!("unknown function `{}`", fname.name))
+                    .help(crate::suggest::or_hint(&fname.name, known, hint)),
             );
         };
         if fname.name == "main" {
@@ -348,11 +344,6 @@ impl Elaborator<'_> {
                             self.binary(cx, BinOp::Mul, (Val::T(c), span), (gap, span), span)?;
                         result =
                             self.binary(cx, BinOp::Add, (result, span), (moved, span), span)?;
-                        // x plus one gap may leave the range; the sum of both is x clamped.
-                        if let Val::T(r) = &result {
-                            cx.func.values[*r].ty.elem =
-                                super::expr::widened(kind.unwrap_or(self.ty(cx, *r).elem), 1);
-                        }
                     }
                     return Ok(self.retyped(cx, result, kind));
                 }
@@ -562,8 +553,7 @@ impl Elaborator<'_> {
                 let sum_elem = match counted(t.elem, w[0] * w[1]) {
                     Elem::Fix { frac, bits } if n == "avg_pool" => Elem::Fix {
                         frac,
-                        bits: (bits + (w[0] * w[1]).next_power_of_two().trailing_zeros() as u8)
-                            .min(62),
+                        bits: (bits + growth(w[0] * w[1])).min(62),
                     },
                     e => e,
                 };
@@ -770,7 +760,7 @@ fn extreme_const(a: Val, b: Val, is_max: bool) -> Option<Val> {
 /// count needs; fixed point keeps its declared bit length (its type is the
 /// program's promise, which the clear backend checks).
 pub(crate) fn counted(elem: Elem, terms: usize) -> Elem {
-    let growth = (usize::BITS - terms.saturating_sub(1).leading_zeros()) as u8;
+    let growth = growth(terms);
     match elem {
         Elem::Bit => Elem::Int {
             bits: (usize::BITS - terms.leading_zeros()) as u8 + 1,
@@ -780,4 +770,9 @@ pub(crate) fn counted(elem: Elem, terms: usize) -> Elem {
         },
         e => e,
     }
+}
+
+/// ceil(log2(terms)): the bits a sum of `terms` values needs beyond theirs.
+fn growth(terms: usize) -> u8 {
+    (usize::BITS - terms.saturating_sub(1).leading_zeros()) as u8
 }

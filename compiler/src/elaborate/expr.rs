@@ -5,8 +5,6 @@ use super::consts::{fold_binary, ConstT, Num};
 use super::*;
 use mpcvm::shape;
 
-/// How two element kinds combine in `+`, `-`, `*`: the result kind, and by how
-/// many bits each operand must first be shifted left to align binary points.
 /// `elem` with `more` extra bits, as far as the ring holds.
 pub(crate) fn widened(elem: Elem, more: u8) -> Elem {
     match elem {
@@ -21,6 +19,8 @@ pub(crate) fn widened(elem: Elem, more: u8) -> Elem {
     }
 }
 
+/// How two element kinds combine in `+`, `-`, `*`: the result kind, and by how
+/// many bits each operand must first be shifted left to align binary points.
 fn combine(op: BinOp, a: Elem, b: Elem) -> std::result::Result<(Elem, u8, u8), String> {
     use Elem::*;
     let additive = matches!(op, BinOp::Add | BinOp::Sub);
@@ -189,18 +189,17 @@ impl Elaborator<'_> {
             .map(|i| i.name.as_str())
             .collect::<Vec<_>>()
             .join("::");
+        let hint = "declare it with `let` or `const` before using it";
         let module = &self.modules[&cx.module];
-        let guess = match p {
-            [n] => crate::suggest::nearest(
+        let help = match p {
+            [n] => crate::suggest::or_hint(
                 &n.name,
                 cx.names().chain(module.consts.keys().map(String::as_str)),
+                hint,
             ),
-            _ => None,
+            _ => hint.to_string(),
         };
-        Err(Diagnostic::new(span, format!("unknown name `{name}`")).help(match guess {
-            Some(g) => format!("did you mean `{g}`? Otherwise declare it with `let` or `const` before using it"),
-            None => "declare it with `let` or `const` before using it".into(),
-        }))
+        Err(Diagnostic::new(span, format!("unknown name `{name}`")).help(help))
     }
 
     /// `1 - b` for bits `b`.

@@ -513,18 +513,16 @@ impl<'m> Elaborator<'m> {
             }
             Stmt::Assign { name, value, span } => {
                 let Some(var) = self.lookup(cx, &name.name).cloned() else {
-                    let guess = crate::suggest::nearest(&name.name, cx.names());
+                    let hint = format!("declare it first: `let mut {} = ...;`", name.name);
                     return Err(Diagnostic::new(
                         name.span,
                         format!("unknown variable `{}`", name.name),
                     )
-                    .help(match guess {
-                        Some(g) => format!(
-                            "did you mean `{g}`? Otherwise declare it first: `let mut {} = ...;`",
-                            name.name
-                        ),
-                        None => format!("declare it first: `let mut {} = ...;`", name.name),
-                    }));
+                    .help(crate::suggest::or_hint(
+                        &name.name,
+                        cx.names(),
+                        &hint,
+                    )));
                 };
                 if !var.mutable {
                     return Err(Diagnostic::new(

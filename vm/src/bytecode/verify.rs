@@ -79,39 +79,30 @@ pub fn verify(p: &Program) -> V<()> {
     // Names become file names (`<dir>/<name>.npy`): only identifiers, and no two
     // files of one party alike, so a program can neither reach outside its
     // directories nor overwrite one of its own files.
-    for (i, d) in p.inputs.iter().enumerate() {
-        check_name(&d.name).map_err(|m| VerifyError {
+    let files = p
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ("input", i, &d.name, 1u64 << d.party))
+        .chain(
+            p.outputs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| ("output", i, &d.name, d.to.0)),
+        )
+        .collect::<Vec<_>>();
+    for (k, &(what, i, name, parties)) in files.iter().enumerate() {
+        check_name(name).map_err(|m| VerifyError {
             pc: None,
-            message: format!("input {i}: {m}"),
+            message: format!("{what} {i}: {m}"),
         })?;
-        if p.inputs[..i]
+        if files[..k]
             .iter()
-            .any(|e| e.party == d.party && e.name == d.name)
+            .any(|&(w, _, n, ps)| w == what && n == name && ps & parties != 0)
         {
             return fail(
                 None,
-                format!(
-                    "input {i}: party {} has two inputs named '{}'",
-                    d.party, d.name
-                ),
-            );
-        }
-    }
-    for (i, d) in p.outputs.iter().enumerate() {
-        check_name(&d.name).map_err(|m| VerifyError {
-            pc: None,
-            message: format!("output {i}: {m}"),
-        })?;
-        if p.outputs[..i]
-            .iter()
-            .any(|e| e.to.0 & d.to.0 != 0 && e.name == d.name)
-        {
-            return fail(
-                None,
-                format!(
-                    "output {i}: a party receives two outputs named '{}'",
-                    d.name
-                ),
+                format!("{what} {i}: a party has two {what}s named '{name}'"),
             );
         }
     }
