@@ -342,9 +342,15 @@ fn compile_inner(
     })?;
     let main = module.main.expect("elaboration sets main");
     let f = &module.functions[main];
+    // Locations name files by their base name: the bytecode (and so its hash,
+    // which the parties compare) must not depend on where the source was compiled.
     let locate = |span: Span| {
         let (line, col) = sources.line_col(span.file, span.start);
-        format!("{}:{line}:{col}", sources.name(span.file))
+        let name = sources.name(span.file);
+        let file = Path::new(name)
+            .file_name()
+            .map_or(name.into(), |f| f.to_string_lossy());
+        format!("{file}:{line}:{col}")
     };
     let program = codegen::emit(f, codegen::allocate(f), module.parties, &locate);
     if let Err(e) = mpcvm::bytecode::verify(&program) {

@@ -253,3 +253,24 @@ fn the_rep3_cost_by_source_line_adds_up_to_the_whole() {
         );
     }
 }
+
+#[test]
+fn the_bytecode_does_not_depend_on_where_the_source_was_compiled() {
+    let text = std::fs::read_to_string(program_path("lenet")).unwrap();
+    let dirs = [
+        std::env::temp_dir().join("mpcc-here"),
+        std::env::temp_dir().join("mpcc-there/deeper"),
+    ];
+    let bytes: Vec<Vec<u8>> = dirs
+        .iter()
+        .map(|d| {
+            std::fs::create_dir_all(d).unwrap();
+            let path = d.join("lenet.mpc");
+            std::fs::write(&path, &text).unwrap();
+            mpcc::driver::compile_file(&path, Options::default())
+                .unwrap_or_else(|f| panic!("{}", f.render()))
+                .bytes
+        })
+        .collect();
+    assert_eq!(bytes[0], bytes[1]);
+}
