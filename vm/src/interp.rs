@@ -471,7 +471,7 @@ impl<B: Backend> Machine<'_, B> {
                 .map(|i| match i {
                     Input { input, .. } => {
                         let decl = &program.inputs[*input as usize];
-                        Interaction::Input { party: decl.party as usize, ty: &decl.ty, data: inputs.get(*input as usize).cloned().flatten() }
+                        Interaction::Input { party: decl.party as usize, ty: &decl.ty, data: inputs.get(*input as usize).and_then(Option::as_ref) }
                     }
                     Mul { dst, a, b, masks } => Interaction::Mul { a: s(a), b: s(b), out_shape: &program.registers[*dst as usize].shape, masks: *masks },
                     MatMul { a, b, masks, .. } => Interaction::MatMul { a: s(a), b: s(b), masks: *masks },

@@ -7,170 +7,201 @@ use crate::ring::{signed_bits, RingTensor};
 use crate::types::{Elem, TensorType};
 use crate::VmError;
 use npyz::{DType, TypeChar, WriterBuilder};
-use std::io::BufWriter;
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 
-/// Numbers as read from a file, before conversion to the ring.
-enum Numbers {
-    Int(Vec<i128>),
-    Float(Vec<f64>),
+/// A number as a file stores it, before conversion to the ring.
+#[derive(Clone, Copy)]
+enum Number {
+    Int(i128),
+    Float(f64),
 }
 
-/// Reads a `.npy` file's numbers; its header must announce the shape of `ty`
-/// and no more data than the file holds, before anything is allocated for it.
-fn read_numbers(path: &Path, ty: &TensorType) -> Result<(Vec<usize>, Numbers), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(&bytes[..])
+/// How a stored element of one dtype becomes a [`Number`].
+type Decode = fn(&[u8]) -> Result<Number, String>;
+
+/// The decoder of a plain dtype, if the VM reads it.
+fn decoder(ts: &npyz::TypeStr) -> Option<Decode> {
+    use npyz::Endianness::Big;
+    macro_rules! int {
+        ($t:ty) => {
+            if ts.endianness() == Big {
+                |c: &[u8]| {
+                    Ok(Number::Int(
+                        <$t>::from_be_bytes(c.try_into().expect("element size")) as i128,
+                    ))
+                }
+            } else {
+                |c: &[u8]| {
+                    Ok(Number::Int(
+                        <$t>::from_le_bytes(c.try_into().expect("element size")) as i128,
+                    ))
+                }
+            }
+        };
+    }
+    macro_rules! float {
+        ($t:ty) => {
+            if ts.endianness() == Big {
+                |c: &[u8]| {
+                    Ok(Number::Float(
+                        <$t>::from_be_bytes(c.try_into().expect("element size")) as f64,
+                    ))
+                }
+            } else {
+                |c: &[u8]| {
+                    Ok(Number::Float(
+                        <$t>::from_le_bytes(c.try_into().expect("element size")) as f64,
+                    ))
+                }
+            }
+        };
+    }
+    Some(match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Float, 8) => float!(f64),
+        (TypeChar::Float, 4) => float!(f32),
+        (TypeChar::Int, 1) => int!(i8),
+        (TypeChar::Int, 2) => int!(i16),
+        (TypeChar::Int, 4) => int!(i32),
+        (TypeChar::Int, 8) => int!(i64),
+        (TypeChar::Uint, 1) => int!(u8),
+        (TypeChar::Uint, 2) => int!(u16),
+        (TypeChar::Uint, 4) => int!(u32),
+        (TypeChar::Uint, 8) => int!(u64),
+        (TypeChar::Bool, 1) => |c: &[u8]| match c[0] {
+            b @ (0 | 1) => Ok(Number::Int(b as i128)),
+            b => Err(format!("a boolean is stored as {b}, not 0 or 1")),
+        },
+        _ => return None,
+    })
+}
+
+/// Reads a `.npy` file as ring elements of `ty`; its header must announce the
+/// shape of `ty` and no more data than the file holds, before anything is
+/// allocated for it. The data is decoded as it streams in, a chunk at a time.
+fn read_npy(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let file_len = file.metadata().map_err(cannot)?.len();
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let header = npyz::NpyHeader::from_reader(&mut reader)
         .map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
-    if npy.order() == npyz::Order::Fortran {
+    if header.order() == npyz::Order::Fortran {
         return Err(format!(
             "{} is stored in Fortran order; save it in C order (numpy.ascontiguousarray)",
             path.display()
         ));
     }
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
     if shape != ty.shape {
         return Err(format!(
             "{} has shape {shape:?}, but the program declares {ty}",
             path.display()
         ));
     }
-    let DType::Plain(ts) = npy.dtype() else {
+    let DType::Plain(ts) = header.dtype() else {
         return Err(format!(
             "{} holds a structured array; expected plain numbers",
             path.display()
         ));
     };
-    let announced = (ty.len() as u64).saturating_mul(ts.size_field());
-    if announced > bytes.len() as u64 {
+    let Some(decode) = decoder(&ts) else {
         return Err(format!(
-            "{} announces {announced} bytes of data but holds {}: it is truncated or corrupt",
-            path.display(),
-            bytes.len()
+            "{} has dtype {ts}; expected integers, floats or booleans",
+            path.display()
+        ));
+    };
+    let size = ts.size_field() as usize;
+    let announced = (ty.len() as u64).saturating_mul(size as u64);
+    if announced > file_len {
+        return Err(format!(
+            "{} announces {announced} bytes of data but holds {file_len}: it is truncated or corrupt",
+            path.display()
         ));
     }
-    let bad = |e: std::io::Error| format!("cannot read the data of {}: {e}", path.display());
-    let ints = |v: Vec<i128>| Numbers::Int(v);
-    let numbers = match (ts.type_char(), ts.size_field()) {
-        (TypeChar::Float, 8) => Numbers::Float(npy.into_vec::<f64>().map_err(bad)?),
-        (TypeChar::Float, 4) => Numbers::Float(
-            npy.into_vec::<f32>()
-                .map_err(bad)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-        ),
-        (TypeChar::Int, 1) => ints(
-            npy.into_vec::<i8>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Int, 2) => ints(
-            npy.into_vec::<i16>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Int, 4) => ints(
-            npy.into_vec::<i32>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Int, 8) => ints(
-            npy.into_vec::<i64>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Uint, 1) => ints(
-            npy.into_vec::<u8>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Uint, 2) => ints(
-            npy.into_vec::<u16>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Uint, 4) => ints(
-            npy.into_vec::<u32>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Uint, 8) => ints(
-            npy.into_vec::<u64>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        (TypeChar::Bool, 1) => ints(
-            npy.into_vec::<bool>()
-                .map_err(bad)?
-                .into_iter()
-                .map(i128::from)
-                .collect(),
-        ),
-        _ => {
-            return Err(format!(
-                "{} has dtype {ts}; expected integers, floats or booleans",
-                path.display()
-            ))
+    let encoder = Encoder::new(ty.elem);
+    let bad = |e: String| format!("cannot read the data of {}: {e}", path.display());
+    const CHUNK: usize = 8192;
+    let mut buf = vec![0u8; CHUNK * size];
+    let mut out = Vec::with_capacity(ty.len());
+    while out.len() < ty.len() {
+        let bytes = &mut buf[..(ty.len() - out.len()).min(CHUNK) * size];
+        reader.read_exact(bytes).map_err(|e| bad(e.to_string()))?;
+        for element in bytes.chunks_exact(size) {
+            let number = decode(element).map_err(bad)?;
+            let element = encoder
+                .encode(out.len(), number)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            out.push(element);
         }
-    };
-    Ok((shape, numbers))
+    }
+    Ok(out)
 }
 
-/// Converts numbers to ring elements of kind `elem`, checking each against its range.
-fn to_ring(numbers: Numbers, elem: Elem, what: &str) -> Result<Vec<u64>, String> {
-    let bits = elem.bits();
-    let (lo, hi) = match elem {
-        Elem::Bit => (0i128, 2i128),
-        // 64-bit integers also accept unsigned values: they are ring elements as they are.
-        Elem::Int { bits: 64 } => (-(1i128 << 63), 1i128 << 64),
-        _ => (-(1i128 << (bits - 1)), 1i128 << (bits - 1)),
-    };
-    let scale = (1u64 << elem.frac()) as f64;
-    let check = |i: usize, v: i128| -> Result<u64, String> {
-        if v < lo || v >= hi {
-            return Err(format!("{what}: element {i} is {v} in the ring encoding, outside the range [{lo}, {hi}) of {elem}"));
+/// `x` rounded to the nearest integer, halves away from zero (as `f64::round`,
+/// without its library call); `x` is finite and below 2^100 in magnitude.
+fn nearest(x: f64) -> i128 {
+    if x.abs() < 2f64.powi(62) {
+        let t = x as i64;
+        let rest = x - t as f64;
+        (t + (rest >= 0.5) as i64 - (rest <= -0.5) as i64) as i128
+    } else {
+        x as i128 // an integer already
+    }
+}
+
+/// Converts numbers to ring elements of one kind, checking each against its range.
+struct Encoder {
+    elem: Elem,
+    lo: i128,
+    hi: i128,
+    scale: f64,
+}
+
+impl Encoder {
+    fn new(elem: Elem) -> Encoder {
+        let bits = elem.bits();
+        let (lo, hi) = match elem {
+            Elem::Bit => (0i128, 2i128),
+            // 64-bit integers also accept unsigned values: they are ring elements as they are.
+            Elem::Int { bits: 64 } => (-(1i128 << 63), 1i128 << 64),
+            _ => (-(1i128 << (bits - 1)), 1i128 << (bits - 1)),
+        };
+        Encoder {
+            elem,
+            lo,
+            hi,
+            scale: (1u64 << elem.frac()) as f64,
         }
-        Ok(v as u64)
-    };
-    match numbers {
-        Numbers::Int(v) => v
-            .into_iter()
-            .enumerate()
-            .map(|(i, x)| check(i, x << elem.frac()))
-            .collect(),
-        Numbers::Float(v) => v
-            .into_iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let scaled = x * scale;
-                if !scaled.is_finite() || (elem.frac() == 0 && x.fract() != 0.0) {
-                    return Err(format!("{what}: element {i} is {x}, not a value of {elem}"));
+    }
+
+    /// Element `i`, `number`, as a ring element.
+    fn encode(&self, i: usize, number: Number) -> Result<u64, String> {
+        let elem = self.elem;
+        let v = match number {
+            Number::Int(x) => x << elem.frac(),
+            Number::Float(x) => {
+                let scaled = x * self.scale;
+                if !scaled.is_finite() {
+                    return Err(format!("element {i} is {x}, not a value of {elem}"));
                 }
                 if scaled.abs() >= 2f64.powi(100) {
-                    return Err(format!(
-                        "{what}: element {i} is {x}, outside the range of {elem}"
-                    ));
+                    return Err(format!("element {i} is {x}, outside the range of {elem}"));
                 }
-                check(i, scaled.round() as i128)
-            })
-            .collect(),
+                let v = nearest(scaled);
+                if elem.frac() == 0 && v as f64 != x {
+                    return Err(format!("element {i} is {x}, not a value of {elem}"));
+                }
+                v
+            }
+        };
+        if v < self.lo || v >= self.hi {
+            return Err(format!(
+                "element {i} is {v} in the ring encoding, outside the range [{}, {}) of {elem}",
+                self.lo, self.hi
+            ));
+        }
+        Ok(v as u64)
     }
 }
 
@@ -182,7 +213,13 @@ pub fn encode_f64(data: &[f64], ty: &TensorType) -> Result<RingTensor, VmError> 
             data.len()
         )));
     }
-    let ring = to_ring(Numbers::Float(data.to_vec()), ty.elem, "value").map_err(VmError::Input)?;
+    let encoder = Encoder::new(ty.elem);
+    let ring = data
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| encoder.encode(i, Number::Float(x)))
+        .collect::<Result<_, _>>()
+        .map_err(VmError::Input)?;
     Ok(RingTensor::new(ty.shape.clone(), ring))
 }
 
@@ -198,7 +235,7 @@ fn is_raw_bytes(path: &Path) -> bool {
 /// Reads raw bytes as the values of a tensor of type `ty`: two's complement
 /// bytes (-128 to 127) for an 8-bit integer type, which holds no larger value,
 /// unsigned bytes (0 to 255) otherwise.
-fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Numbers, String> {
+fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
     let shape = &ty.shape;
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let want: usize = shape.iter().product();
@@ -210,25 +247,27 @@ fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Numbers, String> {
         ));
     }
     let signed = ty.elem == Elem::Int { bits: 8 };
-    Ok(Numbers::Int(
-        bytes
-            .into_iter()
-            .map(|b| if signed { b as i8 as i128 } else { b as i128 })
-            .collect(),
-    ))
+    let encoder = Encoder::new(ty.elem);
+    bytes
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let x = if signed { b as i8 as i128 } else { b as i128 };
+            encoder.encode(i, Number::Int(x))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Reads one input of type `ty` from a `.npy` file or a raw-bytes file.
 pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor, VmError> {
-    let what = format!("input '{name}' ({})", path.display());
-    let (shape, numbers) = if is_raw_bytes(path) {
-        read_raw_bytes(path, ty).map(|n| (ty.shape.clone(), n))
+    let data = if is_raw_bytes(path) {
+        read_raw_bytes(path, ty)
     } else {
-        read_numbers(path, ty)
+        read_npy(path, ty)
     }
     .map_err(|e| VmError::Input(format!("input '{name}': {e}")))?;
-    let data = to_ring(numbers, ty.elem, &what).map_err(VmError::Input)?;
-    Ok(RingTensor::new(shape, data))
+    Ok(RingTensor::new(ty.shape.clone(), data))
 }
 
 /// Where one party's inputs come from: a single `.npy` file (for a party with
@@ -459,6 +498,127 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("has shape [536870912]"), "{e}");
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn nearest_rounds_as_f64_round_does() {
+        let edges = [
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            2f64.powi(52),
+            2f64.powi(62) - 512.0,
+            2f64.powi(62),
+            2f64.powi(63),
+            1e20,
+            0.0,
+            1e-300,
+        ];
+        let mut x = 0.1f64;
+        for v in edges.iter().copied().chain((0..2000).map(|_| {
+            x = (x * 1.618_034 + 0.37) % 1e6;
+            x
+        })) {
+            for v in [v, -v] {
+                assert_eq!(nearest(v), v.round() as i128, "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_plain_dtype_is_decoded_in_either_byte_order() {
+        let path = std::env::temp_dir().join(format!("mpcvm-dtypes-{}.npy", std::process::id()));
+        let int = |bits| TensorType::new(true, Elem::Int { bits }, vec![3]);
+        let fix = TensorType::new(true, Elem::Fix { frac: 2, bits: 32 }, vec![3]);
+        // (descr, data bytes, type, expected ring elements)
+        let cases: Vec<(&str, Vec<u8>, TensorType, Vec<i64>)> = vec![
+            (
+                "<f8",
+                [1.25f64, -2.0, 0.5]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+                fix.clone(),
+                vec![5, -8, 2],
+            ),
+            (
+                ">f8",
+                [1.25f64, -2.0, 0.5]
+                    .iter()
+                    .flat_map(|x| x.to_be_bytes())
+                    .collect(),
+                fix.clone(),
+                vec![5, -8, 2],
+            ),
+            (
+                "<f4",
+                [1.25f32, -2.0, 0.5]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+                fix,
+                vec![5, -8, 2],
+            ),
+            ("|i1", vec![0xff, 0, 0x7f], int(8), vec![-1, 0, 127]),
+            ("|u1", vec![0xff, 0, 0x7f], int(16), vec![255, 0, 127]),
+            (
+                ">i2",
+                [-300i16, 2, 3]
+                    .iter()
+                    .flat_map(|x| x.to_be_bytes())
+                    .collect(),
+                int(16),
+                vec![-300, 2, 3],
+            ),
+            (
+                "<u4",
+                [7u32, 0, 1 << 31]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+                int(64),
+                vec![7, 0, 1 << 31],
+            ),
+            (
+                "<i8",
+                [-5i64, i64::MIN, i64::MAX]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+                int(64),
+                vec![-5, i64::MIN, i64::MAX],
+            ),
+            (
+                "<u8",
+                [u64::MAX, 1, 2]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+                int(64),
+                vec![-1, 1, 2],
+            ),
+            ("|b1", vec![1, 0, 1], int(8), vec![1, 0, 1]),
+        ];
+        for (descr, data, ty, expected) in cases {
+            let mut header =
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}")
+                    .into_bytes();
+            while !(10 + header.len() + 1).is_multiple_of(64) {
+                header.push(b' ');
+            }
+            header.push(b'\n');
+            let mut file = b"\x93NUMPY\x01\x00".to_vec();
+            file.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            file.extend_from_slice(&header);
+            file.extend_from_slice(&data);
+            std::fs::write(&path, &file).unwrap();
+            let got = read_input(&path, &ty, "x").unwrap_or_else(|e| panic!("{descr}: {e}"));
+            let got: Vec<i64> = got.data.iter().map(|&v| v as i64).collect();
+            assert_eq!(got, expected, "{descr}");
+        }
         std::fs::remove_file(&path).ok();
     }
 

@@ -2,9 +2,15 @@
 
 use mpcvm::net::hosts::Hosts;
 use mpcvm::net::tls::{self, Identity};
-use mpcvm::net::{Hello, NetConfig, Network};
+use mpcvm::net::{Hello, NetConfig, Network, Part};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A round's messages: `words` to every party (in one part).
+fn to_all(words: Vec<u64>) -> Vec<Vec<Part>> {
+    vec![vec![Arc::new(words)]; 3]
+}
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mpcvm-net-{name}-{}", std::process::id()));
@@ -78,16 +84,31 @@ fn three_parties_exchange_large_messages_and_count_them() {
     let figures = each_party(3, |p| {
         let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
         net.limit_frames(8 << 20);
-        for round in 0..3u8 {
-            // 8 MB to every peer at once: more than the kernel buffers.
-            let out: Vec<Vec<u8>> = (0..3)
-                .map(|j| vec![round ^ (p as u8) ^ (j as u8); 8 << 20])
+        for round in 0..3u64 {
+            // 8 MB to every peer at once (more than the kernel buffers), in a
+            // small part and a large one that arrive as one message.
+            let out: Vec<Vec<Part>> = (0..3)
+                .map(|j| {
+                    let word = (round << 8) ^ ((p as u64) << 4) ^ j as u64;
+                    vec![
+                        Arc::new(vec![word; 3]),
+                        Arc::new(vec![!word; (1 << 20) - 3]),
+                    ]
+                })
                 .collect();
+            let kept = out[(p + 1) % 3][1].clone();
             let got = net.exchange(out).unwrap();
+            assert_eq!(
+                Arc::strong_count(&kept),
+                1,
+                "the writer let go of what it sent"
+            );
             for (j, msg) in got.iter().enumerate() {
                 if j != p {
-                    assert_eq!(msg.len(), 8 << 20);
-                    assert!(msg.iter().all(|&b| b == round ^ (j as u8) ^ (p as u8)));
+                    let word = (round << 8) ^ ((j as u64) << 4) ^ p as u64;
+                    assert_eq!(msg.len(), 1 << 20);
+                    assert!(msg[..3].iter().all(|&w| w == word));
+                    assert!(msg[3..].iter().all(|&w| w == !word));
                 }
             }
         }
@@ -163,12 +184,12 @@ fn a_vanished_peer_is_reported_quickly() {
     setup(&dir, 3);
     let outcomes = each_party(3, |p| {
         let mut net = Network::connect(config(&dir, p, p), &hello(p, 7)).unwrap();
-        net.exchange(vec![vec![1]; 3]).unwrap();
+        net.exchange(to_all(vec![1])).unwrap();
         if p == 1 {
             return None; // party 1 exits: its connections close
         }
         let start = Instant::now();
-        let e = net.exchange(vec![vec![2]; 3]).expect_err("the round fails");
+        let e = net.exchange(to_all(vec![2])).expect_err("the round fails");
         Some((e, start.elapsed()))
     });
     for (p, outcome) in outcomes.into_iter().enumerate() {
@@ -190,7 +211,7 @@ fn simulated_latency_delays_every_round() {
         let mut net = Network::connect(c, &hello(p, 7)).unwrap();
         let start = Instant::now();
         for _ in 0..5 {
-            net.exchange(vec![vec![1]; 3]).unwrap();
+            net.exchange(to_all(vec![1])).unwrap();
         }
         start.elapsed()
     });
@@ -215,7 +236,7 @@ fn a_silent_peer_fails_the_round_after_the_timeout() {
             return None;
         }
         let start = Instant::now();
-        let e = net.exchange(vec![vec![1]; 3]).expect_err("the round fails");
+        let e = net.exchange(to_all(vec![1])).expect_err("the round fails");
         Some((e, start.elapsed()))
     });
     for (e, took) in outcomes.into_iter().flatten() {
@@ -276,7 +297,7 @@ fn silent_trickling_and_garbage_clients_do_not_delay_the_parties() {
         std::thread::sleep(Duration::from_millis(100)); // the strangers come first
         let results = each_party(3, |p| {
             let mut net = Network::connect(config(&dir, p, p), &hello(p, 7))?;
-            net.exchange(vec![vec![p as u8]; 3])
+            net.exchange(to_all(vec![p as u64]))
         });
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         for (p, r) in results.iter().enumerate() {
@@ -333,7 +354,7 @@ fn a_frame_longer_than_the_round_carries_is_refused() {
         if p == 0 {
             net.limit_frames(100);
         }
-        net.exchange(vec![vec![1u8; 1000]; 3])
+        net.exchange(to_all(vec![1; 125]))
     });
     let e = results[0].as_ref().unwrap_err();
     assert!(e.contains("1000 bytes announced, but at most 100"), "{e}");

@@ -30,7 +30,7 @@ pub enum Interaction<'a, S> {
     Input {
         party: usize,
         ty: &'a TensorType,
-        data: Option<RingTensor>,
+        data: Option<&'a RingTensor>,
     },
     Mul {
         a: &'a S,

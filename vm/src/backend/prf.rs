@@ -19,20 +19,63 @@ impl Prf {
         }
     }
 
+    /// Hands the next `n` elements of the stream to `f`, a chunk at a time with
+    /// the chunk's offset, so no buffer of the whole stream is ever made. A draw
+    /// of `n` elements always spends `ceil(n / 2)` blocks, whatever consumes it.
+    fn draw(&mut self, n: usize, mut f: impl FnMut(usize, &[u64])) {
+        const BLOCKS: usize = 64;
+        let mut blocks = [aes::Block::default(); BLOCKS];
+        let mut words = [0u64; 2 * BLOCKS];
+        let mut at = 0;
+        while at < n {
+            let count = (n - at).div_ceil(2).min(BLOCKS);
+            for (i, b) in blocks[..count].iter_mut().enumerate() {
+                *b = (self.counter + i as u128).to_le_bytes().into();
+            }
+            self.counter += count as u128;
+            self.cipher.encrypt_blocks(&mut blocks[..count]);
+            for (i, b) in blocks[..count].iter().enumerate() {
+                words[2 * i] = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+                words[2 * i + 1] = u64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
+            }
+            let len = (2 * count).min(n - at);
+            f(at, &words[..len]);
+            at += len;
+        }
+    }
+
     /// The next `n` ring elements of the stream.
     pub fn elements(&mut self, n: usize) -> Vec<u64> {
-        let mut blocks: Vec<aes::Block> = (0..n.div_ceil(2))
-            .map(|i| (self.counter + i as u128).to_le_bytes().into())
-            .collect();
-        self.counter += blocks.len() as u128;
-        self.cipher.encrypt_blocks(&mut blocks);
         let mut out = Vec::with_capacity(n);
-        for b in &blocks {
-            out.push(u64::from_le_bytes(b[..8].try_into().expect("8 bytes")));
-            out.push(u64::from_le_bytes(b[8..].try_into().expect("8 bytes")));
-        }
-        out.truncate(n);
+        self.draw(n, |_, chunk| out.extend_from_slice(chunk));
         out
+    }
+
+    /// Adds the next `v.len()` elements to `v`, elementwise in the ring.
+    pub fn add_into(&mut self, v: &mut [u64]) {
+        self.draw(v.len(), |at, chunk| {
+            for (x, r) in v[at..].iter_mut().zip(chunk) {
+                *x = x.wrapping_add(*r);
+            }
+        });
+    }
+
+    /// Subtracts the next `v.len()` elements from `v`, elementwise in the ring.
+    pub fn sub_from(&mut self, v: &mut [u64]) {
+        self.draw(v.len(), |at, chunk| {
+            for (x, r) in v[at..].iter_mut().zip(chunk) {
+                *x = x.wrapping_sub(*r);
+            }
+        });
+    }
+
+    /// XORs the next `v.len()` elements into `v`.
+    pub fn xor_into(&mut self, v: &mut [u64]) {
+        self.draw(v.len(), |at, chunk| {
+            for (x, r) in v[at..].iter_mut().zip(chunk) {
+                *x ^= *r;
+            }
+        });
     }
 }
 
@@ -47,5 +90,31 @@ mod tests {
         assert_eq!(x, b.elements(5));
         assert_ne!(x, a.elements(5));
         assert_ne!(Prf::new([8; 16]).elements(5), x);
+    }
+
+    #[test]
+    fn in_place_draws_combine_the_same_stream_as_elements() {
+        // Lengths across the chunk size, odd and even (an odd draw spends a whole block).
+        for n in [1, 2, 127, 128, 129, 1000] {
+            let (mut a, mut b) = (Prf::new([3; 16]), Prf::new([3; 16]));
+            let v: Vec<u64> = (0..n as u64).map(|i| i * 0x9e37_79b9).collect();
+            let (mut added, mut subtracted, mut xored) = (v.clone(), v.clone(), v.clone());
+            b.add_into(&mut added);
+            b.sub_from(&mut subtracted);
+            b.xor_into(&mut xored);
+            for k in 0..3 {
+                let r = a.elements(n);
+                let expected: Vec<u64> = match k {
+                    0 => v.iter().zip(&r).map(|(x, r)| x.wrapping_add(*r)).collect(),
+                    1 => v.iter().zip(&r).map(|(x, r)| x.wrapping_sub(*r)).collect(),
+                    _ => v.iter().zip(&r).map(|(x, r)| x ^ r).collect(),
+                };
+                assert_eq!(
+                    [&added, &subtracted, &xored][k],
+                    &expected,
+                    "n = {n}, draw {k}"
+                );
+            }
+        }
     }
 }

@@ -7,8 +7,11 @@
 //! So a round in which everybody sends large messages at once cannot deadlock.
 //!
 //! A round is [`Network::exchange`]: exactly one framed message to every peer
-//! (empty if there is nothing to say), then exactly one from every peer. Bytes
-//! (payload) and rounds are counted. A peer that is silent for the I/O timeout,
+//! (empty if there is nothing to say), then exactly one from every peer; it ends
+//! when every message of the round is written and read. A round's messages are
+//! 64-bit words, sent as they lie in memory (little-endian on the wire) and
+//! received straight into the vector the protocol keeps, so a large share is
+//! never copied or converted on its way. Bytes (payload) and rounds are counted. A peer that is silent for the I/O timeout,
 //! or that disconnects, is an error naming it. Latency and bandwidth can be
 //! simulated in the writer threads, since kernel traffic shaping is unavailable.
 
@@ -19,7 +22,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, ServerConnection, StreamOwned};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -262,8 +265,15 @@ fn tally(errors: &[String]) -> String {
         .join("; ")
 }
 
+/// A part of a round's message: 64-bit words, shared so that a protocol can
+/// keep a value it sends without copying it (the writer lets go of it before
+/// the round ends).
+pub type Part = Arc<Vec<u64>>;
+
 struct Link {
-    sender: Sender<Vec<u8>>,
+    sender: Sender<Vec<Part>>,
+    /// One signal per round's message written (and its parts released).
+    written: Receiver<()>,
     writer: JoinHandle<()>,
     reader: Reader,
     /// The outgoing connection's socket, to cut it when the run failed (a writer
@@ -306,6 +316,48 @@ fn read_frame(r: &mut impl Read, max: u64) -> std::io::Result<Vec<u8>> {
         return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
     Ok(payload)
+}
+
+/// Writes a round's message: its length in bytes, then its words little-endian.
+/// Small parts are gathered into one buffer (a TLS record each would cost more
+/// than the data); large ones go to the stream directly.
+fn write_words(w: &mut impl Write, parts: &[Part]) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    let len: u64 = parts.iter().map(|p| 8 * p.len() as u64).sum();
+    w.write_all(&len.to_le_bytes())?;
+    for part in parts {
+        if cfg!(target_endian = "little") {
+            w.write_all(bytemuck::cast_slice(part))?;
+        } else {
+            for chunk in part.chunks(1024) {
+                let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+                w.write_all(&bytes)?;
+            }
+        }
+    }
+    w.flush()
+}
+
+/// Reads a round's message of at most `max` bytes, refusing a larger announced
+/// length before allocating for it.
+fn read_words(r: &mut impl Read, max: u64) -> std::io::Result<Vec<u64>> {
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len)?;
+    let len = u64::from_le_bytes(len);
+    if len > max || len % 8 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes announced, but at most {max} bytes of whole 64-bit words are expected"),
+        ));
+    }
+    let mut words = vec![0u64; (len / 8) as usize];
+    r.read_exact(bytemuck::cast_slice_mut(&mut words))?;
+    if cfg!(target_endian = "big") {
+        for w in &mut words {
+            *w = u64::from_le(*w);
+        }
+    }
+    Ok(words)
 }
 
 /// Explains a failed read from `peer`.
@@ -498,23 +550,29 @@ impl Network {
         for (j, w) in writers.into_iter().enumerate() {
             let Some(mut stream) = w else { continue };
             let outgoing = stream.sock.sock.try_clone().map_err(|e| e.to_string())?;
-            let (sender, frames) = channel::<Vec<u8>>();
+            let (sender, frames) = channel::<Vec<Part>>();
+            let (done, written) = channel::<()>();
             let errors = writer_error.clone();
             let (latency, bandwidth) = (config.latency, config.bandwidth_bits_per_second);
             let writer = std::thread::spawn(move || {
-                for frame in frames {
+                for parts in frames {
+                    let bytes: usize = parts.iter().map(|p| 8 * p.len()).sum();
                     let delay = latency
                         + bandwidth.map_or(Duration::ZERO, |b| {
-                            Duration::from_secs_f64(frame.len() as f64 * 8.0 / b)
+                            Duration::from_secs_f64(bytes as f64 * 8.0 / b)
                         });
                     if !delay.is_zero() {
                         std::thread::sleep(delay);
                     }
-                    if let Err(e) = write_frame(&mut stream, &frame) {
+                    if let Err(e) = write_words(&mut stream, &parts) {
                         errors
                             .lock()
                             .expect("not poisoned")
                             .get_or_insert(format!("sending to party {j} failed: {e}"));
+                        return;
+                    }
+                    drop(parts);
+                    if done.send(()).is_err() {
                         return;
                     }
                 }
@@ -524,6 +582,7 @@ impl Network {
             let reader = readers[j].take().expect("every peer connected");
             links[j] = Some(Link {
                 sender,
+                written,
                 writer,
                 reader,
                 outgoing,
@@ -556,38 +615,51 @@ impl Network {
     }
 
     /// One round: `outgoing[j]` goes to party `j` (our own entry is ignored);
-    /// returns what each peer sent (our own entry empty).
-    pub fn exchange(&mut self, outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+    /// returns what each peer sent (our own entry empty). When it returns, the
+    /// writers hold none of `outgoing`'s parts any more.
+    pub fn exchange(&mut self, outgoing: Vec<Vec<Part>>) -> Result<Vec<Vec<u64>>, String> {
         let result = self.try_exchange(outgoing);
         self.failed |= result.is_err();
         result
     }
 
-    fn try_exchange(&mut self, mut outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+    fn writer_failed(&self, j: usize) -> String {
+        self.writer_error
+            .lock()
+            .expect("not poisoned")
+            .clone()
+            .unwrap_or(format!("sending to party {j} failed"))
+    }
+
+    fn try_exchange(&mut self, mut outgoing: Vec<Vec<Part>>) -> Result<Vec<Vec<u64>>, String> {
         if let Some(e) = self.writer_error.lock().expect("not poisoned").clone() {
             return Err(e);
         }
         outgoing.resize(self.links.len(), Vec::new());
         self.figures.rounds += 1;
-        for (j, msg) in outgoing.into_iter().enumerate() {
+        for (j, parts) in outgoing.into_iter().enumerate() {
             if let Some(link) = &self.links[j] {
-                self.figures.bytes_sent += msg.len() as u64;
-                link.sender.send(msg).map_err(|_| {
-                    self.writer_error
-                        .lock()
-                        .expect("not poisoned")
-                        .clone()
-                        .unwrap_or(format!("sending to party {j} failed"))
-                })?;
+                self.figures.bytes_sent += parts.iter().map(|p| 8 * p.len() as u64).sum::<u64>();
+                if link.sender.send(parts).is_err() {
+                    return Err(self.writer_failed(j));
+                }
             }
         }
         let mut incoming = vec![Vec::new(); self.links.len()];
         for (j, slot) in incoming.iter_mut().enumerate() {
             if let Some(link) = &mut self.links[j] {
-                let frame = read_frame(&mut link.reader, self.max_frame)
+                let words = read_words(&mut link.reader, self.max_frame)
                     .map_err(|e| read_error(j, &e, self.io_timeout))?;
-                self.figures.bytes_received += frame.len() as u64;
-                *slot = frame;
+                self.figures.bytes_received += 8 * words.len() as u64;
+                *slot = words;
+            }
+        }
+        // Every peer reads its message in this round, so the writers finish.
+        for j in 0..self.links.len() {
+            if let Some(link) = &self.links[j] {
+                if link.written.recv().is_err() {
+                    return Err(self.writer_failed(j));
+                }
             }
         }
         Ok(incoming)

@@ -191,11 +191,7 @@ impl Rep3 {
         let zeros = || vec![0u64; n];
         let wait = |a: Vec<u64>| Task::Dealt {
             shape: vec![n],
-            dealt: Dealt {
-                n,
-                local: Some((a, vec![0; n])),
-                from_prev: None,
-            },
+            dealt: Dealt::known(a, vec![0; n]),
             words: false,
         };
         let beta_task = match me {
@@ -208,11 +204,7 @@ impl Rep3 {
             // Party 1 receives beta from party 0, its predecessor.
             1 => Task::Dealt {
                 shape: vec![n],
-                dealt: Dealt {
-                    n,
-                    local: None,
-                    from_prev: Some(zeros()),
-                },
+                dealt: Dealt::FromPrev(zeros()),
                 words: false,
             },
             _ => wait(self.next.elements(n)),

@@ -37,9 +37,10 @@ pub use cost::{by_location, bytes_sent, largest_message, rounds};
 
 use super::prf::Prf;
 use super::*;
-use crate::net::Network;
+use crate::net::{Network, Part};
 use rand::{SeedableRng, TryRngCore};
 use rand_chacha::ChaCha20Rng;
+use std::sync::Arc;
 
 /// This party's pair of arithmetic shares.
 #[derive(Clone, Debug)]
@@ -134,10 +135,11 @@ enum Task {
         dealt: Dealt,
         words: bool,
     },
-    /// A product: this party's new first share; the second arrives from next.
+    /// A product: this party's new first share (also on its way to prev); the
+    /// second arrives from next.
     Product {
         shape: Vec<usize>,
-        z: Vec<u64>,
+        z: Part,
         words: bool,
     },
     /// An opening: the sum of own shares; the missing one arrives from prev.
@@ -211,69 +213,101 @@ pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     }
 }
 
-/// A value being dealt by its owner: the shares known before the round, or
-/// the second share, with the first still to arrive from the owner (prev).
-struct Dealt {
-    n: usize,
-    local: Option<(Vec<u64>, Vec<u64>)>,
-    from_prev: Option<Vec<u64>>,
+/// A value being dealt by its owner: the shares known before the round (the
+/// second perhaps also on its way to next), or the second share, with the
+/// first still to arrive from the owner (prev).
+enum Dealt {
+    Known(Vec<u64>, Part),
+    FromPrev(Vec<u64>),
 }
 
-/// Messages of a round, built directly in their wire form (little-endian
-/// elements) so nothing is copied again before sending.
+impl Dealt {
+    fn known(a: Vec<u64>, b: Vec<u64>) -> Dealt {
+        Dealt::Known(a, Arc::new(b))
+    }
+}
+
+/// A part this party sent, back in its hands once the round is over (the
+/// network's writers have let go of it by then; a copy only if one has not).
+fn reclaim(part: Part) -> Vec<u64> {
+    Arc::try_unwrap(part).unwrap_or_else(|shared| shared.to_vec())
+}
+
+/// Messages of a round, as parts of 64-bit words sent without further copies.
 #[derive(Default)]
 struct Msgs {
-    to_prev: Vec<u8>,
-    to_next: Vec<u8>,
+    to_prev: Vec<Part>,
+    to_next: Vec<Part>,
 }
 
 impl Msgs {
-    fn append(buf: &mut Vec<u8>, v: &[u64]) {
-        buf.reserve(8 * v.len());
-        for x in v {
-            buf.extend_from_slice(&x.to_le_bytes());
-        }
-    }
     fn prev(&mut self, v: &[u64]) {
-        Self::append(&mut self.to_prev, v)
+        self.to_prev.push(Arc::new(v.to_vec()))
     }
     fn next(&mut self, v: &[u64]) {
-        Self::append(&mut self.to_next, v)
+        self.to_next.push(Arc::new(v.to_vec()))
+    }
+    /// Sends `v` to prev and keeps it, without a copy.
+    fn prev_kept(&mut self, v: Vec<u64>) -> Part {
+        let part = Arc::new(v);
+        self.to_prev.push(part.clone());
+        part
+    }
+    /// Sends `v` to next and keeps it, without a copy.
+    fn next_kept(&mut self, v: Vec<u64>) -> Part {
+        let part = Arc::new(v);
+        self.to_next.push(part.clone());
+        part
+    }
+    fn is_empty(&self) -> bool {
+        self.to_prev.is_empty() && self.to_next.is_empty()
     }
 }
 
-/// Incoming messages of a round (as received), consumed operation by operation.
-struct Inbox<'a> {
-    from_prev: &'a [u8],
-    from_next: &'a [u8],
-    me: usize,
+/// A message received in a round, consumed operation by operation.
+struct Incoming {
+    words: Vec<u64>,
+    at: usize,
+    peer: usize,
 }
 
-impl Inbox<'_> {
-    fn take(part: &mut &[u8], n: usize, peer: usize) -> Result<Vec<u64>, VmError> {
-        if part.len() < 8 * n {
+impl Incoming {
+    /// The next `n` words: the whole message itself when it is exactly that.
+    fn take(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
+        if self.words.len() - self.at < n {
             return Err(VmError::Network(format!(
-                "party {peer} sent a short message: a protocol violation or a bug"
+                "party {} sent a short message: a protocol violation or a bug",
+                self.peer
             )));
         }
-        let (head, rest) = part.split_at(8 * n);
-        *part = rest;
-        Ok(head
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect())
+        if self.at == 0 && n == self.words.len() {
+            return Ok(std::mem::take(&mut self.words));
+        }
+        self.at += n;
+        Ok(self.words[self.at - n..self.at].to_vec())
     }
+    fn is_consumed(&self) -> bool {
+        self.at == self.words.len()
+    }
+}
+
+/// Incoming messages of a round.
+struct Inbox {
+    from_prev: Incoming,
+    from_next: Incoming,
+}
+
+impl Inbox {
     fn prev(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
-        Self::take(&mut self.from_prev, n, prev(self.me))
+        self.from_prev.take(n)
     }
     fn next(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
-        Self::take(&mut self.from_next, n, next(self.me))
+        self.from_next.take(n)
     }
     fn dealt(&mut self, d: Dealt) -> Result<(Vec<u64>, Vec<u64>), VmError> {
-        Ok(match (d.local, d.from_prev) {
-            (Some(ab), _) => ab,
-            (None, Some(b)) => (self.prev(d.n)?, b),
-            _ => unreachable!("a dealt value knows where its shares come from"),
+        Ok(match d {
+            Dealt::Known(a, b) => (a, reclaim(b)),
+            Dealt::FromPrev(b) => (self.prev(b.len())?, b),
         })
     }
 }
@@ -298,10 +332,9 @@ impl Rep3 {
         let mut seed = [0u8; 32];
         rand::rngs::OsRng.try_fill_bytes(&mut seed).map_err(os)?;
         let mut out = vec![Vec::new(); 3];
-        out[prev(me)] = key.to_vec();
+        out[prev(me)] = vec![Arc::new(bytemuck::cast_slice::<u8, u64>(&key).to_vec())];
         let got = net.exchange(out).map_err(VmError::Network)?;
-        let next_key: [u8; 16] = got[next(me)]
-            .as_slice()
+        let next_key: [u8; 16] = bytemuck::cast_slice::<u64, u8>(&got[next(me)])
             .try_into()
             .map_err(|_| VmError::Network(format!("party {} sent a malformed key", next(me))))?;
         let setup = net.figures();
@@ -330,7 +363,6 @@ impl Rep3 {
         out: &mut Msgs,
     ) -> Dealt {
         let me = self.me;
-        let zeros = || vec![0u64; n];
         if owner == me {
             let x = values.expect("the owner knows the values");
             let first = self.own.elements(n);
@@ -339,26 +371,13 @@ impl Rep3 {
             } else {
                 sub(x, &first)
             };
-            out.next(&second);
-            Dealt {
-                n,
-                local: Some((first, second)),
-                from_prev: None,
-            }
+            Dealt::Known(first, out.next_kept(second))
         } else if owner == prev(me) {
             // We hold (share owner + 1, share owner + 2 = 0); the first arrives from the owner.
-            Dealt {
-                n,
-                local: None,
-                from_prev: Some(zeros()),
-            }
+            Dealt::FromPrev(vec![0; n])
         } else {
             // We hold (share owner + 2 = 0, share owner), the latter from the owner's key.
-            Dealt {
-                n,
-                local: Some((zeros(), self.next.elements(n))),
-                from_prev: None,
-            }
+            Dealt::known(vec![0; n], self.next.elements(n))
         }
     }
 
@@ -379,17 +398,24 @@ impl Rep3 {
     }
 
     /// Starts a product whose local cross terms are `z` (ring elements or words).
-    fn product_task(&mut self, shape: &[usize], z: Vec<u64>, words: bool, out: &mut Msgs) -> Task {
-        let (f, g) = (self.own.elements(z.len()), self.next.elements(z.len()));
-        let z_i = if words {
-            xor(&xor(&z, &f), &g)
+    /// Its zero-sharing F(K_i) - F(K_{i+1}) (XOR for words) is added in place.
+    fn product_task(
+        &mut self,
+        shape: &[usize],
+        mut z: Vec<u64>,
+        words: bool,
+        out: &mut Msgs,
+    ) -> Task {
+        if words {
+            self.own.xor_into(&mut z);
+            self.next.xor_into(&mut z);
         } else {
-            add(&z, &sub(&f, &g))
-        };
-        out.prev(&z_i);
+            self.own.add_into(&mut z);
+            self.next.sub_from(&mut z);
+        }
         Task::Product {
             shape: shape.to_vec(),
-            z: z_i,
+            z: out.prev_kept(z),
             words,
         }
     }
@@ -545,6 +571,7 @@ impl Rep3 {
             }
             Task::Product { shape, z, words } => {
                 let z_next = inbox.next(z.len())?;
+                let z = reclaim(z);
                 Task::Done(if words {
                     Val::Words(Words { a: z, b: z_next })
                 } else {
@@ -657,11 +684,18 @@ impl Backend for Rep3 {
             let sent = std::mem::take(&mut out);
             msgs[prev(me)] = sent.to_prev;
             msgs[next(me)] = sent.to_next;
-            let got = self.net.exchange(msgs).map_err(VmError::Network)?;
+            let mut got = self.net.exchange(msgs).map_err(VmError::Network)?;
             let mut inbox = Inbox {
-                from_prev: &got[prev(me)],
-                from_next: &got[next(me)],
-                me,
+                from_prev: Incoming {
+                    words: std::mem::take(&mut got[prev(me)]),
+                    at: 0,
+                    peer: prev(me),
+                },
+                from_next: Incoming {
+                    words: std::mem::take(&mut got[next(me)]),
+                    at: 0,
+                    peer: next(me),
+                },
             };
             let mut advanced = Vec::with_capacity(tasks.len());
             for t in tasks {
@@ -671,13 +705,13 @@ impl Backend for Rep3 {
                 });
             }
             tasks = advanced;
-            if !inbox.from_prev.is_empty() || !inbox.from_next.is_empty() {
+            if !inbox.from_prev.is_consumed() || !inbox.from_next.is_consumed() {
                 return Err(VmError::Network(
                     "a peer sent more than the round needs: a protocol violation or a bug".into(),
                 ));
             }
         }
-        if !out.to_prev.is_empty() || !out.to_next.is_empty() {
+        if !out.is_empty() {
             unreachable!("finished operations send nothing");
         }
         Ok(tasks
