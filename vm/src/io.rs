@@ -17,60 +17,61 @@ enum Number {
     Float(f64),
 }
 
-/// How a stored element of one dtype becomes a [`Number`].
-type Decode = fn(&[u8]) -> Result<Number, String>;
+/// Decodes a chunk of whole stored elements of one dtype, appending them to
+/// `out` as ring elements.
+type Decode = fn(&[u8], &Encoder, &mut Vec<u64>) -> Result<(), String>;
+
+/// [`Decode`] for elements of `W` bytes read by `number` (inlined per dtype).
+fn decode_chunk<const W: usize>(
+    bytes: &[u8],
+    encoder: &Encoder,
+    out: &mut Vec<u64>,
+    number: impl Fn([u8; W]) -> Result<Number, String>,
+) -> Result<(), String> {
+    for element in bytes.chunks_exact(W) {
+        let n = number(element.try_into().expect("W bytes"))?;
+        let e = encoder.encode(out.len(), n)?;
+        out.push(e);
+    }
+    Ok(())
+}
 
 /// The decoder of a plain dtype, if the VM reads it.
 fn decoder(ts: &npyz::TypeStr) -> Option<Decode> {
     use npyz::Endianness::Big;
-    macro_rules! int {
-        ($t:ty) => {
+    macro_rules! plain {
+        ($t:ty, $kind:ident, $as:ty) => {
             if ts.endianness() == Big {
-                |c: &[u8]| {
-                    Ok(Number::Int(
-                        <$t>::from_be_bytes(c.try_into().expect("element size")) as i128,
-                    ))
+                |b, e, o| {
+                    decode_chunk(b, e, o, |c| {
+                        Ok(Number::$kind(<$t>::from_be_bytes(c) as $as))
+                    })
                 }
             } else {
-                |c: &[u8]| {
-                    Ok(Number::Int(
-                        <$t>::from_le_bytes(c.try_into().expect("element size")) as i128,
-                    ))
-                }
-            }
-        };
-    }
-    macro_rules! float {
-        ($t:ty) => {
-            if ts.endianness() == Big {
-                |c: &[u8]| {
-                    Ok(Number::Float(
-                        <$t>::from_be_bytes(c.try_into().expect("element size")) as f64,
-                    ))
-                }
-            } else {
-                |c: &[u8]| {
-                    Ok(Number::Float(
-                        <$t>::from_le_bytes(c.try_into().expect("element size")) as f64,
-                    ))
+                |b, e, o| {
+                    decode_chunk(b, e, o, |c| {
+                        Ok(Number::$kind(<$t>::from_le_bytes(c) as $as))
+                    })
                 }
             }
         };
     }
     Some(match (ts.type_char(), ts.size_field()) {
-        (TypeChar::Float, 8) => float!(f64),
-        (TypeChar::Float, 4) => float!(f32),
-        (TypeChar::Int, 1) => int!(i8),
-        (TypeChar::Int, 2) => int!(i16),
-        (TypeChar::Int, 4) => int!(i32),
-        (TypeChar::Int, 8) => int!(i64),
-        (TypeChar::Uint, 1) => int!(u8),
-        (TypeChar::Uint, 2) => int!(u16),
-        (TypeChar::Uint, 4) => int!(u32),
-        (TypeChar::Uint, 8) => int!(u64),
-        (TypeChar::Bool, 1) => |c: &[u8]| match c[0] {
-            b @ (0 | 1) => Ok(Number::Int(b as i128)),
-            b => Err(format!("a boolean is stored as {b}, not 0 or 1")),
+        (TypeChar::Float, 8) => plain!(f64, Float, f64),
+        (TypeChar::Float, 4) => plain!(f32, Float, f64),
+        (TypeChar::Int, 1) => plain!(i8, Int, i128),
+        (TypeChar::Int, 2) => plain!(i16, Int, i128),
+        (TypeChar::Int, 4) => plain!(i32, Int, i128),
+        (TypeChar::Int, 8) => plain!(i64, Int, i128),
+        (TypeChar::Uint, 1) => plain!(u8, Int, i128),
+        (TypeChar::Uint, 2) => plain!(u16, Int, i128),
+        (TypeChar::Uint, 4) => plain!(u32, Int, i128),
+        (TypeChar::Uint, 8) => plain!(u64, Int, i128),
+        (TypeChar::Bool, 1) => |b, e, o| {
+            decode_chunk(b, e, o, |[c]: [u8; 1]| match c {
+                0 | 1 => Ok(Number::Int(c as i128)),
+                c => Err(format!("a boolean is stored as {c}, not 0 or 1")),
+            })
         },
         _ => return None,
     })
@@ -127,26 +128,21 @@ fn read_npy(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
     while out.len() < ty.len() {
         let bytes = &mut buf[..(ty.len() - out.len()).min(CHUNK) * size];
         reader.read_exact(bytes).map_err(|e| bad(e.to_string()))?;
-        for element in bytes.chunks_exact(size) {
-            let number = decode(element).map_err(bad)?;
-            let element = encoder
-                .encode(out.len(), number)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            out.push(element);
-        }
+        decode(bytes, &encoder, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(out)
 }
 
 /// `x` rounded to the nearest integer, halves away from zero (as `f64::round`,
-/// without its library call); `x` is finite and below 2^100 in magnitude.
-fn nearest(x: f64) -> i128 {
+/// without its library call), and whether `x` is an integer; `x` is finite.
+fn nearest(x: f64) -> (i128, bool) {
     if x.abs() < 2f64.powi(62) {
         let t = x as i64;
         let rest = x - t as f64;
-        (t + (rest >= 0.5) as i64 - (rest <= -0.5) as i64) as i128
+        let rounded = t + (rest >= 0.5) as i64 - (rest <= -0.5) as i64;
+        (rounded as i128, rest == 0.0)
     } else {
-        x as i128 // an integer already
+        (x as i128, true) // an integer already
     }
 }
 
@@ -188,8 +184,8 @@ impl Encoder {
                 if scaled.abs() >= 2f64.powi(100) {
                     return Err(format!("element {i} is {x}, outside the range of {elem}"));
                 }
-                let v = nearest(scaled);
-                if elem.frac() == 0 && v as f64 != x {
+                let (v, integral) = nearest(scaled);
+                if elem.frac() == 0 && !integral {
                     return Err(format!("element {i} is {x}, not a value of {elem}"));
                 }
                 v
@@ -523,7 +519,7 @@ mod tests {
             x
         })) {
             for v in [v, -v] {
-                assert_eq!(nearest(v), v.round() as i128, "{v}");
+                assert_eq!(nearest(v), (v.round() as i128, v.fract() == 0.0), "{v}");
             }
         }
     }
