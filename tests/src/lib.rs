@@ -94,7 +94,8 @@ pub fn weight_values(im: &mpcc::tflite::import::Imported) -> Vec<(&str, Vec<f64>
 
 /// Runs under the clear backend with a fixed seed and the range check on.
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
-    run_local(program, inputs, Some(seed), true).unwrap_or_else(|e| panic!("run failed: {e}"))
+    run_local(program, inputs.to_vec(), Some(seed), true)
+        .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
 /// The output called `name`, decoded to numbers.
@@ -287,7 +288,7 @@ pub fn run_rep3(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutc
                         bandwidth_bits_per_second: None,
                         listener: None,
                     };
-                    mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, &own)
+                    mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, own)
                         .unwrap_or_else(|e| panic!("party {p}: {e}"))
                 })
             })

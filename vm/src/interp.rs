@@ -35,11 +35,12 @@ fn usize2(p: [u32; 2]) -> [usize; 2] {
     [p[0] as usize, p[1] as usize]
 }
 
-/// Runs `program`; `inputs[i]` is input `i`'s tensor where this process holds it.
+/// Runs `program`; `inputs[i]` is input `i`'s tensor where this process holds it
+/// (the run consumes it: a protocol may turn an input into its shares in place).
 pub fn run<B: Backend>(
     program: &Program,
     backend: &mut B,
-    inputs: &[Option<RingTensor>],
+    inputs: Vec<Option<RingTensor>>,
 ) -> Result<RunOutcome, VmError> {
     run_checked(program, backend, inputs, false)
 }
@@ -50,7 +51,7 @@ pub fn run<B: Backend>(
 pub fn run_checked<B: Backend>(
     program: &Program,
     backend: &mut B,
-    inputs: &[Option<RingTensor>],
+    mut inputs: Vec<Option<RingTensor>>,
     range_check: bool,
 ) -> Result<RunOutcome, VmError> {
     let start = Instant::now();
@@ -117,7 +118,7 @@ pub fn run_checked<B: Backend>(
             }
             Instr::Round { len } => {
                 let batch = &code[pc + 1..pc + 1 + *len as usize];
-                m.round(pc, batch, inputs, &mut outputs)?;
+                m.round(pc, batch, &mut inputs, &mut outputs)?;
                 for (k, i) in batch.iter().enumerate() {
                     m.check_range(pc + 1 + k, i)?;
                 }
@@ -452,7 +453,7 @@ impl<B: Backend> Machine<'_, B> {
         &mut self,
         pc: usize,
         batch: &[Instr],
-        inputs: &[Option<RingTensor>],
+        inputs: &mut [Option<RingTensor>],
         outputs: &mut [Option<RingTensor>],
     ) -> Result<(), VmError> {
         use Instr::*;
@@ -471,7 +472,7 @@ impl<B: Backend> Machine<'_, B> {
                 .map(|i| match i {
                     Input { input, .. } => {
                         let decl = &program.inputs[*input as usize];
-                        Interaction::Input { party: decl.party as usize, ty: &decl.ty, data: inputs.get(*input as usize).and_then(Option::as_ref) }
+                        Interaction::Input { party: decl.party as usize, ty: &decl.ty, data: inputs.get_mut(*input as usize).and_then(Option::take) }
                     }
                     Mul { dst, a, b, masks } => Interaction::Mul { a: s(a), b: s(b), out_shape: &program.registers[*dst as usize].shape, masks: *masks },
                     MatMul { a, b, masks, .. } => Interaction::MatMul { a: s(a), b: s(b), masks: *masks },

@@ -136,7 +136,8 @@ fn read_npy(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
 /// `x` rounded to the nearest integer, halves away from zero (as `f64::round`,
 /// without its library call), and whether `x` is an integer; `x` is finite.
 fn nearest(x: f64) -> (i128, bool) {
-    if x.abs() < 2f64.powi(62) {
+    if x.abs() < 4611686018427387904.0 {
+        // 2^62: the truncation below is exact
         let t = x as i64;
         let rest = x - t as f64;
         let rounded = t + (rest >= 0.5) as i64 - (rest <= -0.5) as i64;
@@ -172,32 +173,53 @@ impl Encoder {
     }
 
     /// Element `i`, `number`, as a ring element.
+    #[inline]
     fn encode(&self, i: usize, number: Number) -> Result<u64, String> {
-        let elem = self.elem;
+        /// Magnitude from which a scaled value cannot be in any type's range.
+        const HUGE: f64 = 1.2676506002282294e30; // 2^100
         let v = match number {
-            Number::Int(x) => x << elem.frac(),
+            Number::Int(x) => x << self.elem.frac(),
             Number::Float(x) => {
                 let scaled = x * self.scale;
-                if !scaled.is_finite() {
-                    return Err(format!("element {i} is {x}, not a value of {elem}"));
-                }
-                if scaled.abs() >= 2f64.powi(100) {
-                    return Err(format!("element {i} is {x}, outside the range of {elem}"));
+                // One test for infinities, NaN and huge values (NaN compares false).
+                if !(scaled.abs() < HUGE) {
+                    return Err(self.refuse(i, number));
                 }
                 let (v, integral) = nearest(scaled);
-                if elem.frac() == 0 && !integral {
-                    return Err(format!("element {i} is {x}, not a value of {elem}"));
+                if self.elem.frac() == 0 && !integral {
+                    return Err(self.refuse(i, number));
                 }
                 v
             }
         };
         if v < self.lo || v >= self.hi {
             return Err(format!(
-                "element {i} is {v} in the ring encoding, outside the range [{}, {}) of {elem}",
-                self.lo, self.hi
+                "element {i} is {v} in the ring encoding, outside the range [{}, {}) of {}",
+                self.lo, self.hi, self.elem
             ));
         }
         Ok(v as u64)
+    }
+
+    /// Why float element `i` is refused before its range is checked.
+    #[cold]
+    fn refuse(&self, i: usize, number: Number) -> String {
+        let elem = self.elem;
+        match number {
+            Number::Float(x)
+                if x.is_finite()
+                    && (x * self.scale).is_finite()
+                    && elem.frac() == 0
+                    && x.fract() != 0.0 =>
+            {
+                format!("element {i} is {x}, not a value of {elem}")
+            }
+            Number::Float(x) if x.is_finite() => {
+                format!("element {i} is {x}, outside the range of {elem}")
+            }
+            Number::Float(x) => format!("element {i} is {x}, not a value of {elem}"),
+            Number::Int(x) => format!("element {i} is {x}, outside the range of {elem}"),
+        }
     }
 }
 

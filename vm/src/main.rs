@@ -247,7 +247,7 @@ fn run_one(
         }
         let everyone: Vec<usize> = (0..program.parties as usize).collect();
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, &inputs, args.seed, !args.no_range_check)?;
+        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, &[party], Some(party));
     }
     if args.seed.is_some() {
@@ -289,7 +289,7 @@ fn run_one(
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
         listener,
     };
-    let outcome = run::run_party(&program, args.protocol, config, &inputs)?;
+    let outcome = run::run_party(&program, args.protocol, config, inputs)?;
     report(&program, args, &outcome, &[party], Some(party))
 }
 
@@ -362,7 +362,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
         eprintln!("{}", run::banner(args.protocol, args.seed));
         run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, &inputs, args.seed, !args.no_range_check)?;
+        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, &everyone, None);
     };
     if args.seed.is_some() {

@@ -109,7 +109,7 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
 /// `range_check`, every result is held to its declared type.
 pub fn run_local(
     program: &Program,
-    inputs: &[Option<RingTensor>],
+    inputs: Vec<Option<RingTensor>>,
     seed: Option<u64>,
     range_check: bool,
 ) -> Result<RunOutcome, VmError> {
@@ -121,7 +121,7 @@ pub fn run_party(
     program: &Program,
     protocol: Protocol,
     config: NetConfig,
-    inputs: &[Option<RingTensor>],
+    inputs: Vec<Option<RingTensor>>,
 ) -> Result<RunOutcome, VmError> {
     protocol.check(program)?;
     let hello = Hello {

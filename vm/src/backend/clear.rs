@@ -76,7 +76,7 @@ impl Backend for Clear {
         for op in ops {
             out.push(match op {
                 Interaction::Input { data, ty, party } => {
-                    Outcome::Secret(data.cloned().ok_or_else(|| {
+                    Outcome::Secret(data.ok_or_else(|| {
                         VmError::Input(format!(
                             "the clear backend needs party {party}'s input of type {ty}"
                         ))

@@ -30,7 +30,7 @@ pub enum Interaction<'a, S> {
     Input {
         party: usize,
         ty: &'a TensorType,
-        data: Option<&'a RingTensor>,
+        data: Option<RingTensor>,
     },
     Mul {
         a: &'a S,

@@ -80,7 +80,7 @@ impl Rep3 {
         let shape = x.a.shape.clone();
         let me = self.me;
         let sum = (me == 0).then(|| Planes::from_values(&add(&x.a.data, &x.b.data), k).to_stream());
-        let dealt = self.deal_task(0, sum.as_deref(), &[(n * k).div_ceil(64)], true, out);
+        let dealt = self.deal_task(0, sum, &[(n * k).div_ceil(64)], true, out);
         // x2 sits at sharing position 2: party 1 holds it second, party 2 first.
         let (zeros, x2) = (
             || Planes::zeros(n, k),
@@ -243,8 +243,8 @@ impl Rep3 {
                     _ => (None, None),
                 };
                 let parts = vec![
-                    rep.deal_task(2, a_val.as_deref(), &shape, false, out),
-                    rep.deal_task(1, b_val.as_deref(), &shape, false, out),
+                    rep.deal_task(2, a_val, &shape, false, out),
+                    rep.deal_task(1, b_val, &shape, false, out),
                 ];
                 Ok(Task::Then(
                     Box::new(Task::All(parts)),

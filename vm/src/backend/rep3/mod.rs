@@ -185,10 +185,6 @@ fn add(a: &[u64], b: &[u64]) -> Vec<u64> {
     a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y)).collect()
 }
 
-fn xor(a: &[u64], b: &[u64]) -> Vec<u64> {
-    a.iter().zip(b).map(|(x, y)| x ^ y).collect()
-}
-
 /// Bits `lo..hi` of `x` as an integer.
 fn bits(x: u64, lo: u32, hi: u32) -> u64 {
     let width = hi - lo;
@@ -353,24 +349,23 @@ impl Rep3 {
     /// the key the owner shares with its predecessor, share `owner + 2` (held by
     /// the two others) is zero, and share `owner + 1` completes the value and goes
     /// to the successor: one element per value. Each other party sees one share
-    /// that is uniform to it and a zero.
+    /// that is uniform to it and a zero. The owner's values become its second
+    /// share in place.
     fn deal(
         &mut self,
         owner: usize,
-        values: Option<&[u64]>,
+        values: Option<Vec<u64>>,
         n: usize,
         words: bool,
         out: &mut Msgs,
     ) -> Dealt {
         let me = self.me;
         if owner == me {
-            let x = values.expect("the owner knows the values");
+            let mut second = values.expect("the owner knows the values");
             let first = self.own.elements(n);
-            let second = if words {
-                xor(x, &first)
-            } else {
-                sub(x, &first)
-            };
+            for (x, f) in second.iter_mut().zip(&first) {
+                *x = if words { *x ^ f } else { x.wrapping_sub(*f) };
+            }
             Dealt::Known(first, out.next_kept(second))
         } else if owner == prev(me) {
             // We hold (share owner + 1, share owner + 2 = 0); the first arrives from the owner.
@@ -384,7 +379,7 @@ impl Rep3 {
     fn deal_task(
         &mut self,
         owner: usize,
-        values: Option<&[u64]>,
+        values: Option<Vec<u64>>,
         shape: &[usize],
         words: bool,
         out: &mut Msgs,
@@ -476,20 +471,15 @@ impl Rep3 {
                         "party {me} has no value for its input of type {ty}"
                     )));
                 }
-                self.deal_task(
-                    party,
-                    data.as_ref().map(|d| d.data.as_slice()),
-                    &ty.shape,
-                    false,
-                    out,
-                )
+                self.deal_task(party, data.map(|d| d.data), &ty.shape, false, out)
             }
+            Interaction::Mul { a, b, .. } if a.a.shape == b.a.shape => self.mul(a, b, out),
             Interaction::Mul {
                 a, b, out_shape, ..
             } => {
+                // Broadcasting: x_i (y_i + y_{i+1}) + x_{i+1} y_i.
                 let z =
-                    a.a.mul(&b.a, out_shape)
-                        .add(&a.a.mul(&b.b, out_shape), out_shape)
+                    a.a.mul(&b.a.add(&b.b, &b.a.shape), out_shape)
                         .add(&a.b.mul(&b.a, out_shape), out_shape);
                 self.product_task(out_shape, z.data, false, out)
             }

@@ -81,9 +81,9 @@ impl Rep3 {
             let msb: Vec<u64> = r.iter().map(|&r| bits(r, k - 1, k)).collect();
             let lo: Vec<u64> = r.iter().map(|&r| bits(r, 0, m)).collect();
             (
-                self.deal(DEALER, Some(&v), n, false, out),
-                self.deal(DEALER, Some(&msb), n, false, out),
-                exact.then(|| self.deal(DEALER, Some(&lo), n, false, out)),
+                self.deal(DEALER, Some(v), n, false, out),
+                self.deal(DEALER, Some(msb), n, false, out),
+                exact.then(|| self.deal(DEALER, Some(lo), n, false, out)),
             )
         } else {
             (
@@ -147,11 +147,9 @@ impl Rep3 {
                 let lo: Option<Vec<u64>> = c
                     .as_ref()
                     .map(|c| c.iter().map(|&c| bits(c, 0, m)).collect());
-                let u = self.deal(MASKED, u.as_deref(), n, false, out);
-                let c_msb = self.deal(MASKED, msb.as_deref(), n, false, out);
-                let c_lo = r_lo
-                    .is_some()
-                    .then(|| self.deal(MASKED, lo.as_deref(), n, false, out));
+                let u = self.deal(MASKED, u, n, false, out);
+                let c_msb = self.deal(MASKED, msb, n, false, out);
+                let c_lo = r_lo.is_some().then(|| self.deal(MASKED, lo, n, false, out));
                 Task::Trunc(Box::new(Trunc::Revealed {
                     k,
                     m,
