@@ -110,6 +110,12 @@ pub enum Stmt {
         to: Target,
         span: Span,
     },
+    /// `print("text {}", x, ...)`: shows public values at run time.
+    Print {
+        text: String,
+        args: Vec<Expr>,
+        span: Span,
+    },
     Return {
         value: Expr,
         span: Span,

@@ -50,8 +50,16 @@ fn describe_expected(expected: &[String]) -> String {
     format!("{}{more}", names.join(", "))
 }
 
-fn parse_error(file: FileId, e: ParseError<usize, Tok, LexError>) -> Diagnostic {
+fn parse_error(file: FileId, text: &str, e: ParseError<usize, Tok, LexError>) -> Diagnostic {
     match e {
+        ParseError::User {
+            error: LexError { start, .. },
+        } if text[start..].starts_with('"') => Diagnostic::new(
+            Span::new(file, start, start + 1),
+            "a text that is not closed on its line or holds a control character",
+        )
+        .label("this text")
+        .help(r#"a text is one line between double quotes, without tabs or other control characters; write \" for a quote and \\ for a backslash"#),
         ParseError::InvalidToken { location }
         | ParseError::User {
             error: LexError {
@@ -116,7 +124,7 @@ fn parse_error(file: FileId, e: ParseError<usize, Tok, LexError>) -> Diagnostic 
 pub fn parse(sources: &SourceMap, file: FileId) -> Result<Vec<Item>, Diagnostic> {
     crate::grammar::ProgramParser::new()
         .parse(file, tokens(sources.text(file)))
-        .map_err(|e| parse_error(file, e))
+        .map_err(|e| parse_error(file, sources.text(file), e))
 }
 
 /// Collects a module's declarations, checking for duplicates.

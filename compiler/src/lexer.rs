@@ -26,6 +26,8 @@ pub enum Tok {
     Return,
     #[token("reveal")]
     Reveal,
+    #[token("print")]
+    Print,
     #[token("to")]
     To,
     #[token("all")]
@@ -56,6 +58,10 @@ pub enum Tok {
     Bit,
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string())]
     Ident(String),
+    /// A text in double quotes: `\"` and `\\` escape a quote and a backslash;
+    /// control characters are not part of a text.
+    #[regex(r#""([^"\\]|\\["\\])*""#, |lex| text(lex.slice()))]
+    Str(String),
     #[regex(r"[0-9][0-9_]*", |lex| lex.slice().replace('_', "").parse::<u64>().ok())]
     IntLit(u64),
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?", |lex| lex.slice().replace('_', "").parse::<f64>().ok())]
@@ -134,6 +140,7 @@ impl fmt::Display for Tok {
             Tok::Ident(s) => write!(f, "identifier `{s}`"),
             Tok::IntLit(v) => write!(f, "integer `{v}`"),
             Tok::FloatLit(v) => write!(f, "number `{v}`"),
+            Tok::Str(s) => write!(f, "text {s:?}"),
             other => write!(f, "`{}`", token_text(other)),
         }
     }
@@ -151,6 +158,7 @@ fn token_text(t: &Tok) -> &'static str {
         Else => "else",
         Return => "return",
         Reveal => "reveal",
+        Print => "print",
         To => "to",
         All => "all",
         Party => "party",
@@ -198,7 +206,7 @@ fn token_text(t: &Tok) -> &'static str {
         Bang => "!",
         AndAnd => "&&",
         OrOr => "||",
-        Ident(_) | IntLit(_) | FloatLit(_) => "",
+        Ident(_) | IntLit(_) | FloatLit(_) | Str(_) => "",
     }
 }
 
@@ -207,6 +215,22 @@ fn token_text(t: &Tok) -> &'static str {
 pub struct LexError {
     pub start: usize,
     pub end: usize,
+}
+
+/// The text between the quotes of a string literal, unescaped; none if it
+/// holds a control character.
+fn text(quoted: &str) -> Option<String> {
+    let inner = &quoted[1..quoted.len() - 1];
+    if inner.chars().any(char::is_control) {
+        return None;
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        // The pattern lets only `"` and `\` follow a backslash.
+        out.extend(if c == '\\' { chars.next() } else { Some(c) });
+    }
+    Some(out)
 }
 
 /// The token stream in the form lalrpop expects.

@@ -44,7 +44,10 @@ fn every_example_emits_ir_asm_and_stats() {
         assert!(String::from_utf8_lossy(&ir.stdout).contains("fn main"));
         let asm = mpcc(&[&p, "--emit", "asm"]);
         assert!(asm.status.success());
-        assert!(String::from_utf8_lossy(&asm.stdout).starts_with("; mpcb format 2"));
+        assert!(String::from_utf8_lossy(&asm.stdout).starts_with(&format!(
+            "; mpcb format {}",
+            mpcvm::bytecode::FORMAT_VERSION
+        )));
         let out = dir.join("x.mpcb");
         let stats = mpcc(&[&p, "--stats", "-o", out.to_str().unwrap()]);
         assert!(stats.status.success());

@@ -94,7 +94,7 @@ pub fn weight_values(im: &mpcc::tflite::import::Imported) -> Vec<(&str, Vec<f64>
 
 /// Runs under the clear backend with a fixed seed and the range check on.
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
-    run_local(program, inputs.to_vec(), Some(seed), true)
+    run_local(program, inputs.to_vec(), Some(seed), true, &mut |_| {})
         .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
@@ -227,6 +227,17 @@ pub fn proptest_cases(default: u32) -> u32 {
 /// Runs `program` under rep3 with the three parties as threads of this process,
 /// over TLS on loopback; `inputs` as for [`run_clear`] (each party gets only its own).
 pub fn run_rep3(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutcome> {
+    run_rep3_printing(program, inputs)
+        .into_iter()
+        .map(|(outcome, _)| outcome)
+        .collect()
+}
+
+/// [`run_rep3`], with the lines each party printed.
+pub fn run_rep3_printing(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+) -> Vec<(RunOutcome, Vec<String>)> {
     use mpcvm::net::hosts::Hosts;
     use mpcvm::net::tls::{self, Identity};
     use mpcvm::net::NetConfig;
@@ -288,8 +299,16 @@ pub fn run_rep3(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutc
                         bandwidth_bits_per_second: None,
                         listener: None,
                     };
-                    mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, own)
-                        .unwrap_or_else(|e| panic!("party {p}: {e}"))
+                    let mut printed = Vec::new();
+                    let outcome = mpcvm::run::run_party(
+                        program,
+                        mpcvm::run::Protocol::Rep3,
+                        config,
+                        own,
+                        &mut |line| printed.push(line.to_string()),
+                    )
+                    .unwrap_or_else(|e| panic!("party {p}: {e}"));
+                    (outcome, printed)
                 })
             })
             .collect();

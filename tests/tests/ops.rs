@@ -163,7 +163,7 @@ fn the_clear_backend_stops_at_the_first_result_outside_its_type() {
         &c.program,
         &[("s", vec![50_000.0, 90_000.0, 66_000.0, 70_000.0])],
     );
-    let e = mpcvm::run::run_local(&c.program, ins.clone(), Some(1), true)
+    let e = mpcvm::run::run_local(&c.program, ins.clone(), Some(1), true, &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("test.mpc:6:19: overflow: the result"), "{e}");
@@ -172,7 +172,7 @@ fn the_clear_backend_stops_at_the_first_result_outside_its_type() {
         "{e}"
     );
     // Without the check the run goes on (and its answer is wrong, as the check said).
-    assert!(mpcvm::run::run_local(&c.program, ins, Some(1), false).is_ok());
+    assert!(mpcvm::run::run_local(&c.program, ins, Some(1), false, &mut |_| {}).is_ok());
 }
 
 #[test]

@@ -37,12 +37,14 @@ fn usize2(p: [u32; 2]) -> [usize; 2] {
 
 /// Runs `program`; `inputs[i]` is input `i`'s tensor where this process holds it
 /// (the run consumes it: a protocol may turn an input into its shares in place).
+/// Each line the program prints goes to `print` as it is printed.
 pub fn run<B: Backend>(
     program: &Program,
     backend: &mut B,
     inputs: Vec<Option<RingTensor>>,
+    print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
-    run_checked(program, backend, inputs, false)
+    run_checked(program, backend, inputs, false, print)
 }
 
 /// [`run`], and with `range_check` every result the backend holds in the clear
@@ -53,6 +55,7 @@ pub fn run_checked<B: Backend>(
     backend: &mut B,
     mut inputs: Vec<Option<RingTensor>>,
     range_check: bool,
+    print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
     let start = Instant::now();
     let mut m = Machine {
@@ -108,6 +111,18 @@ pub fn run_checked<B: Backend>(
                 pc += 1;
             }
             Instr::EndIf => pc += 1,
+            Instr::Print { text, args } => {
+                let mut line = String::new();
+                let mut pieces = program.texts[*text as usize].split("{}");
+                line.push_str(pieces.next().unwrap_or_default());
+                for (a, piece) in args.iter().zip(pieces) {
+                    let ty = &program.registers[*a as usize];
+                    line.push_str(&crate::io::render(m.public(*a)?, ty));
+                    line.push_str(piece);
+                }
+                print(&line);
+                pc += 1;
+            }
             Instr::Output { output, a } => {
                 // A public output needs no interaction: its receivers already know it.
                 let to = program.outputs[*output as usize].to;
@@ -432,6 +447,7 @@ impl<B: Backend> Machine<'_, B> {
                 self.apply(parts, |x| RingTensor::concat(x, axis))
             }
             Output { .. }
+            | Print { .. }
             | Input { .. }
             | Open { .. }
             | Round { .. }

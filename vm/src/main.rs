@@ -45,6 +45,9 @@ struct RunArgs {
     /// Under the clear backend, skip checking every result against its declared type.
     #[arg(long)]
     no_range_check: bool,
+    /// Do not show the lines the program prints (run-local shows party 0's only).
+    #[arg(long, hide = true)]
+    no_print: bool,
     /// Most memory a party may need for its tensors (bytes, or with K, M, G or T;
     /// default: half of this machine's memory, shared by run-local's parties).
     #[arg(long, value_parser = parse_bytes)]
@@ -206,6 +209,11 @@ fn load(path: &Path) -> Result<Program, VmError> {
 }
 
 /// Prints the outputs a party received and the JSON line of figures.
+/// Shows a line the program printed, as it runs.
+fn show(line: &str) {
+    println!("{line}");
+}
+
 fn report(
     program: &Program,
     args: &RunArgs,
@@ -247,7 +255,7 @@ fn run_one(
         }
         let everyone: Vec<usize> = (0..program.parties as usize).collect();
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check)?;
+        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check, &mut show)?;
         return report(&program, args, &outcome, &[party], Some(party));
     }
     if args.seed.is_some() {
@@ -289,7 +297,17 @@ fn run_one(
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
         listener,
     };
-    let outcome = run::run_party(&program, args.protocol, config, inputs)?;
+    let outcome = run::run_party(
+        &program,
+        args.protocol,
+        config,
+        inputs,
+        &mut |line: &str| {
+            if !args.no_print {
+                show(line)
+            }
+        },
+    )?;
     report(&program, args, &outcome, &[party], Some(party))
 }
 
@@ -362,7 +380,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
         eprintln!("{}", run::banner(args.protocol, args.seed));
         run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
         let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check)?;
+        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check, &mut show)?;
         return report(&program, args, &outcome, &everyone, None);
     };
     if args.seed.is_some() {
@@ -409,6 +427,9 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             cmd.arg("--sim-latency-ms")
                 .arg(args.sim_latency_ms.to_string());
             cmd.arg("--max-memory").arg(per_party.to_string());
+            if p != 0 {
+                cmd.arg("--no-print");
+            }
             if let Some(b) = args.sim_bandwidth_mbps {
                 cmd.arg("--sim-bandwidth-mbps").arg(b.to_string());
             }
@@ -442,7 +463,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             let child = cmd
                 .spawn()
                 .map_err(|e| VmError::Io(format!("cannot start party {p}: {e}")))?;
-            children.push(PartyProcess::watch(child));
+            children.push(PartyProcess::watch(child, p == 0));
         }
         drop(listeners);
         supervise(children)
@@ -459,8 +480,10 @@ struct PartyProcess {
 }
 
 impl PartyProcess {
-    fn watch(mut child: std::process::Child) -> PartyProcess {
-        use std::io::Read;
+    /// Collects the party's output; with `live`, its standard output is passed
+    /// on line by line as it comes (the lines the program prints), not collected.
+    fn watch(mut child: std::process::Child, live: bool) -> PartyProcess {
+        use std::io::{BufRead, Read};
         let collect = |mut r: Box<dyn Read + Send>| {
             std::thread::spawn(move || {
                 let mut b = Vec::new();
@@ -468,7 +491,17 @@ impl PartyProcess {
                 b
             })
         };
-        let stdout = collect(Box::new(child.stdout.take().expect("piped")));
+        let out = child.stdout.take().expect("piped");
+        let stdout = if live {
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    println!("{line}");
+                }
+                Vec::new()
+            })
+        } else {
+            collect(Box::new(out))
+        };
         let stderr = collect(Box::new(child.stderr.take().expect("piped")));
         PartyProcess {
             child,

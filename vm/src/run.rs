@@ -106,14 +106,16 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
 
 /// Runs `program` under the clear backend, every party emulated in this process.
 /// `seed` fixes the randomness (tests and reproducible experiments only); with
-/// `range_check`, every result is held to its declared type.
+/// `range_check`, every result is held to its declared type. Printed lines go
+/// to `print`.
 pub fn run_local(
     program: &Program,
     inputs: Vec<Option<RingTensor>>,
     seed: Option<u64>,
     range_check: bool,
+    print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
-    interp::run_checked(program, &mut Clear::new(seed), inputs, range_check)
+    interp::run_checked(program, &mut Clear::new(seed), inputs, range_check, print)
 }
 
 /// Runs party `config.party` of a networked protocol; `inputs` holds this party's own inputs.
@@ -122,6 +124,7 @@ pub fn run_party(
     protocol: Protocol,
     config: NetConfig,
     inputs: Vec<Option<RingTensor>>,
+    print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
     protocol.check(program)?;
     let hello = Hello {
@@ -135,7 +138,7 @@ pub fn run_party(
         Protocol::Rep3 => {
             // Set-up sends keys of 16 bytes; then no message exceeds the program's largest.
             net.limit_frames(rep3::largest_message(program).max(64));
-            interp::run(program, &mut Rep3::setup(net)?, inputs)
+            interp::run(program, &mut Rep3::setup(net)?, inputs, print)
         }
         Protocol::Clear => unreachable!("clear runs in one process"),
     }

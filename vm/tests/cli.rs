@@ -659,3 +659,37 @@ fn a_file_the_program_does_not_read_is_warned_about() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn run_local_shows_what_the_program_prints_once() {
+    let dir = std::env::temp_dir().join(format!("mpcvm-cli-print-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = "party a = 0; party b = 1; fn main() { let x: sint<32> = input(a);
+        for i in 0..3 { print(\"step {} of 3: {}\", i, open(x + i)); } reveal x to b; }";
+    let c = mpcc::driver::compile_source("print.mpc", source, None, Default::default())
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("print.mpcb"), &c.bytes).unwrap();
+    write_npy(&dir.join("x.npy"), &[], &[40]);
+    for protocol in ["clear", "rep3"] {
+        let out = mpcvm(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "print.mpcb",
+                "--input",
+                "0=x.npy",
+            ],
+            &dir,
+        );
+        assert_succeeded(&out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let printed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("step")).collect();
+        assert_eq!(
+            printed,
+            ["step 0 of 3: 40", "step 1 of 3: 41", "step 2 of 3: 42"],
+            "{protocol}: {stdout}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -15,6 +15,7 @@ struct Emitter<'f> {
     constant_index: HashMap<RingTensor, u32>,
     inputs: Vec<InputDecl>,
     outputs: Vec<OutputDecl>,
+    texts: Vec<String>,
     /// Where the `Yield` of the innermost loop body or branch writes.
     yield_targets: Vec<Vec<Reg>>,
     /// Names a span as `file:line:col`.
@@ -47,6 +48,7 @@ pub fn emit(
         constant_index: HashMap::new(),
         inputs: vec![],
         outputs: vec![],
+        texts: vec![],
         yield_targets: vec![],
     };
     e.block(f.entry);
@@ -58,6 +60,7 @@ pub fn emit(
         inputs: e.inputs,
         outputs: e.outputs,
         code: e.code,
+        texts: e.texts,
         sources: e.sources,
         locations: e.locations,
     };
@@ -158,6 +161,19 @@ impl Emitter<'_> {
                 Instr::Output {
                     output: self.outputs.len() as u32 - 1,
                     a: a[0],
+                }
+            }
+            Op::Print(text) => {
+                let index = match self.texts.iter().position(|t| t == text) {
+                    Some(i) => i,
+                    None => {
+                        self.texts.push(text.clone());
+                        self.texts.len() - 1
+                    }
+                };
+                Instr::Print {
+                    text: index as u32,
+                    args: a.to_vec(),
                 }
             }
             Op::Classify => Instr::Classify { dst, src: a[0] },

@@ -29,6 +29,36 @@ pub struct ConstT {
     pub boolean: bool,
 }
 
+impl std::fmt::Display for ConstT {
+    /// As a literal: `3`, `0.5`, `true`, nested brackets for arrays.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn nested(
+            c: &ConstT,
+            f: &mut std::fmt::Formatter<'_>,
+            axis: usize,
+            at: usize,
+        ) -> std::fmt::Result {
+            if axis == c.shape.len() {
+                return match (c.data[at], c.boolean) {
+                    (n, true) => write!(f, "{}", n.as_f64() != 0.0),
+                    (Num::Int(i), _) => write!(f, "{i}"),
+                    (Num::Float(x), _) => write!(f, "{x}"),
+                };
+            }
+            let stride: usize = c.shape[axis + 1..].iter().product();
+            write!(f, "[")?;
+            for k in 0..c.shape[axis] {
+                if k > 0 {
+                    write!(f, ", ")?;
+                }
+                nested(c, f, axis + 1, at + k * stride)?;
+            }
+            write!(f, "]")
+        }
+        nested(self, f, 0, 0)
+    }
+}
+
 impl ConstT {
     pub fn scalar(n: Num) -> Self {
         ConstT {

@@ -561,6 +561,7 @@ impl<'m> Elaborator<'m> {
                 span,
             } => self.if_stmt(cx, cond, then, otherwise.as_ref(), *span)?,
             Stmt::Reveal { value, to, span } => self.reveal(cx, value, to, *span)?,
+            Stmt::Print { text, args, span } => self.print(cx, text, args, *span)?,
             Stmt::Return { span, .. } => {
                 return Err(Diagnostic::new(
                     *span,
@@ -828,6 +829,48 @@ impl<'m> Elaborator<'m> {
         self.output_names.push((name.clone(), parties));
         cx.func
             .push(cx.block, Op::Output { name, to: parties }, &[v], &[], span);
+        Ok(())
+    }
+
+    /// `print(text, args...)`: constants are written into the text now; run-time
+    /// values must be public, and the VM shows them with their type's precision.
+    fn print(&mut self, cx: &mut Cx, text: &str, args: &[Expr], span: Span) -> Result<()> {
+        let places = text.matches("{}").count();
+        if places != args.len() {
+            return Err(Diagnostic::new(
+                span,
+                format!(
+                    "the text has {places} places `{{}}` for {} values",
+                    args.len()
+                ),
+            )
+            .help("write one `{}` per value, e.g. `print(\"step {}: loss {}\", i, loss);`"));
+        }
+        mpcvm::bytecode::check_text(text)
+            .map_err(|m| Diagnostic::new(span, m).help("print a shorter text"))?;
+        let mut pieces = text.split("{}");
+        let mut shown = pieces.next().unwrap_or_default().to_string();
+        let mut values = Vec::new();
+        for (arg, piece) in args.iter().zip(pieces) {
+            match self.expr(cx, arg, None)? {
+                Val::Const(c) => shown.push_str(&c.to_string()),
+                Val::T(v) if cx.func.ty(v).secret => {
+                    return Err(Diagnostic::new(arg.span, "print shows public values, and this is secret")
+                        .label("secret")
+                        .help("`open(x)` reveals a secret to every party first, if that is intended: `print(\"{}\", open(x));`"))
+                }
+                Val::T(v) => {
+                    shown.push_str("{}");
+                    values.push(v);
+                }
+                Val::Unit => {
+                    return Err(Diagnostic::new(arg.span, "this call returns nothing")
+                        .help("print values, or the results of functions that `return` one"))
+                }
+            }
+            shown.push_str(piece);
+        }
+        cx.func.push(cx.block, Op::Print(shown), &values, &[], span);
         Ok(())
     }
 

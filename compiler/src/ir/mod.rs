@@ -103,6 +103,8 @@ pub enum Op {
         name: String,
         to: PartySet,
     },
+    /// Shows the text at run time, each `{}` replaced by the next (public) arg.
+    Print(String),
     Call(FuncRef),
     /// `for counter in lo..hi`; args are the initial loop-carried values, results the final ones.
     For {
@@ -127,7 +129,12 @@ impl Op {
     pub fn has_effect(&self) -> bool {
         matches!(
             self,
-            Op::Input { .. } | Op::Output { .. } | Op::Yield | Op::Return | Op::Call(_)
+            Op::Input { .. }
+                | Op::Output { .. }
+                | Op::Print(_)
+                | Op::Yield
+                | Op::Return
+                | Op::Call(_)
         )
     }
     /// Operations whose result depends only on their arguments: no effect and no

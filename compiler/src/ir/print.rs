@@ -79,6 +79,7 @@ fn op_text(m: &Module, op: &Op) -> String {
         },
         Op::Concat(a) => format!("concat axis {a}"),
         Op::Open => "open".into(),
+        Op::Print(text) => format!("print {text:?}"),
         Op::Output { name, to } => format!(
             "output \"{name}\" to {{{}}}",
             to.iter()

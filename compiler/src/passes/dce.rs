@@ -1,5 +1,6 @@
 //! Dead-code elimination: operations without effects whose results are unused
-//! are removed, repeatedly, including loops and branches that compute nothing used.
+//! are removed, repeatedly, including loops and branches that compute nothing
+//! used and print nothing.
 
 use crate::ir::*;
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ pub fn dce(f: &mut Function) {
                 .into_iter()
                 .filter(|&i| {
                     let d = &f.insts[i];
-                    d.op.has_effect()
+                    has_effect(f, i)
                         || d.results
                             .iter()
                             .any(|r| uses.get(r).copied().unwrap_or(0) > 0)
@@ -29,6 +30,14 @@ pub fn dce(f: &mut Function) {
             break;
         }
     }
+}
+
+/// Whether `i`, or anything in the blocks it holds, has an effect.
+fn has_effect(f: &Function, i: Inst) -> bool {
+    f.insts[i].op.has_effect()
+        || f.nested_blocks(i)
+            .iter()
+            .any(|&b| f.blocks[b].insts.iter().any(|&j| has_effect(f, j)))
 }
 
 /// Counts uses by the instructions reachable from `b`.

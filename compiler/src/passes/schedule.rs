@@ -39,13 +39,19 @@ fn schedule_segment(
     let mut ready: HashMap<Value, u32> = HashMap::new();
     let mut level = Vec::with_capacity(segment.len());
     let mut depth = 0;
+    // Prints keep their order: none is placed before an earlier one.
+    let mut last_print = 0;
     for &i in segment {
-        let r_in = f.insts[i]
+        let mut r_in = f.insts[i]
             .args
             .iter()
             .map(|a| ready.get(a).copied().unwrap_or(0))
             .max()
             .unwrap_or(0);
+        if matches!(f.insts[i].op, Op::Print(_)) {
+            r_in = r_in.max(last_print);
+            last_print = r_in;
+        }
         let interactive = f.is_interactive(i);
         let r_out = if interactive { r_in + 1 } else { r_in };
         depth = depth.max(r_out);

@@ -142,6 +142,10 @@ pub fn encode(p: &Program) -> Vec<u8> {
     for i in &p.code {
         encode_instr(&mut w, i);
     }
+    w.len(p.texts.len());
+    for t in &p.texts {
+        w.str(t);
+    }
     w.len(p.sources.len());
     for s in &p.sources {
         w.str(s);
@@ -264,6 +268,10 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
             w.regs(parts);
         }
         Output { output, a } => w.regs(&[*output, *a]),
+        Print { text, args } => {
+            w.u32(*text);
+            w.regs(args);
+        }
         Round { len } => w.u32(*len),
         Loop {
             counter,
@@ -322,6 +330,7 @@ fn opcode(i: &Instr) -> u8 {
         Else { .. } => 33,
         EndIf => 34,
         Free { .. } => 35,
+        Print { .. } => 36,
     }
 }
 
@@ -523,6 +532,7 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
     for _ in 0..r.len(1)? {
         code.push(decode_instr(&mut r)?);
     }
+    let texts = (0..r.len(4)?).map(|_| r.str()).collect::<R<Vec<_>>>()?;
     let sources = (0..r.len(4)?).map(|_| r.str()).collect::<R<Vec<_>>>()?;
     let n = r.len(4)?;
     if n != 0 && n != code.len() {
@@ -550,6 +560,7 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         inputs,
         outputs,
         code,
+        texts,
         sources,
         locations,
     })
@@ -716,6 +727,10 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
         33 => Else { end: r.u32()? },
         34 => EndIf,
         35 => Free { regs: r.regs()? },
+        36 => Print {
+            text: r.u32()?,
+            args: r.regs()?,
+        },
         _ => return r.err(format!("unknown opcode {op}")),
     })
 }

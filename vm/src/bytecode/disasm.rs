@@ -155,6 +155,7 @@ pub fn instr_text(i: &Instr) -> String {
         Concat { dst, axis, parts } => format!("concat r{dst}, [{}] axis {axis}", regs(parts)),
         Open { dst, a } => format!("open r{dst}, r{a}"),
         Output { output, a } => format!("output out{output}, r{a}"),
+        Print { text, args } => format!("print text{text}, [{}]", regs(args)),
         Round { len } => format!("round {len} {{"),
         Loop {
             counter,

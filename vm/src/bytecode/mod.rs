@@ -4,7 +4,8 @@
 //! Layout (little-endian): magic `MPCB`, format version (u16), ring bit length
 //! (u8), number of parties (u8), blake3 hash of the body (32 bytes), body. The
 //! body holds the preprocessing manifest, the register table (every register has
-//! one static type), the constant pool, the input and output tables, and the code.
+//! one static type), the constant pool, the input and output tables, the code,
+//! the texts of `print` instructions, and the source locations.
 
 mod codec;
 mod disasm;
@@ -14,14 +15,14 @@ mod verify;
 pub use codec::{content_hash, DecodeError, HEADER_LEN};
 pub use disasm::disassemble;
 pub use manifest::{derive_manifest, for_each_weighted, ManifestEntry, Primitive};
-pub use verify::{check_name, operands, verify, VerifyError};
+pub use verify::{check_name, check_text, operands, verify, VerifyError};
 
 use crate::ring::RingTensor;
 use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
 
 pub const MAGIC: &[u8; 4] = b"MPCB";
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 
 /// A register number; its type is `Program::registers[r]`.
 pub type Reg = u32;
@@ -56,6 +57,8 @@ pub struct Program {
     pub inputs: Vec<InputDecl>,
     pub outputs: Vec<OutputDecl>,
     pub code: Vec<Instr>,
+    /// The texts `Print` shows, each with one `{}` per value.
+    pub texts: Vec<String>,
     /// Source locations (`file:line:col`), for messages about a run.
     pub sources: Vec<String>,
     /// Per instruction of `code`: an index into `sources`, or [`NO_SOURCE`].
@@ -262,6 +265,12 @@ pub enum Instr {
     Output {
         output: u32,
         a: Reg,
+    },
+    /// Shows `texts[text]` at run time with each `{}` replaced by the public value
+    /// of the next of `args`.
+    Print {
+        text: u32,
+        args: Vec<Reg>,
     },
     /// The registers' values are dead: the VM drops them (so memory follows the
     /// live tensors) and reading them again before a write is an error.

@@ -106,6 +106,12 @@ pub fn verify(p: &Program) -> V<()> {
             );
         }
     }
+    for (i, t) in p.texts.iter().enumerate() {
+        check_text(t).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("text {i}: {m}"),
+        })?;
+    }
     let mut v = Verifier {
         p,
         defined: vec![false; p.registers.len()],
@@ -353,7 +359,25 @@ impl Verifier<'_> {
             self.read(pc, *r)?;
         }
         let Some(dst) = dst.map(|d| self.reg(pc, d)).transpose()? else {
-            // Output: the only data instruction without a destination.
+            // Output and Print: the data instructions without a destination.
+            if let Print { text, args } = i {
+                let Some(t) = self.p.texts.get(*text as usize) else {
+                    return fail(Some(pc), format!("text {text} does not exist"));
+                };
+                if t.matches("{}").count() != args.len() {
+                    return fail(
+                        Some(pc),
+                        format!(
+                            "text {text} has {} places for {} values",
+                            t.matches("{}").count(),
+                            args.len()
+                        ),
+                    );
+                }
+                if let Some(a) = args.iter().find(|a| self.p.registers[**a as usize].secret) {
+                    return fail(Some(pc), format!("print of r{a}, a secret"));
+                }
+            }
             if let Output { output, a } = i {
                 let Some(decl) = self.p.outputs.get(*output as usize) else {
                     return fail(Some(pc), format!("output {output} does not exist"));
@@ -558,6 +582,7 @@ impl Verifier<'_> {
                 shape_is(ty(a).shape.clone())?;
             }
             Output { .. }
+            | Print { .. }
             | Round { .. }
             | Loop { .. }
             | EndLoop { .. }
@@ -613,9 +638,22 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
         }
         Concat { dst, parts, .. } => (parts.clone(), Some(*dst)),
         Output { a, .. } => (vec![*a], None),
+        Print { args, .. } => (args.clone(), None),
         If { cond, .. } => (vec![*cond], None),
         Loop { counter, .. } => (vec![], Some(*counter)),
         Round { .. } | EndLoop { .. } | Else { .. } | EndIf | Free { .. } => (vec![], None),
+    }
+}
+
+/// Refuses a text to print that could do more than show itself on a terminal:
+/// control characters (escape sequences, newlines), or more than 1000 characters.
+pub fn check_text(text: &str) -> Result<(), String> {
+    if text.chars().count() > 1000 {
+        return Err("a text to print is longer than 1000 characters".into());
+    }
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!("a text to print holds the control character {c:?}")),
+        None => Ok(()),
     }
 }
 
