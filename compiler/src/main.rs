@@ -136,21 +136,31 @@ one or more network rounds, depending on the protocol); registers = tensor
 registers of its code.
 ";
 
-/// rep3's network rounds and bytes per party, in all, by source line, and the
-/// run time they imply on a network of the given latency and bandwidth.
-fn print_rep3_costs(program: &mpcvm::bytecode::Program, latency_ms: f64, bandwidth_mbps: f64) {
+/// rep3's network rounds and bytes per party, in all, by function and by source
+/// line, and the run time they imply on a network of the given latency and bandwidth.
+fn print_rep3_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidth_mbps: f64) {
+    let program = &compiled.program;
     let b = mpcvm::backend::rep3::bytes_sent(program);
     let r = mpcvm::backend::rep3::rounds(program);
     println!("\nrep3: {r} network rounds (messages one after another), bytes sent per party {b:?}");
-    println!(
-        "{:>8} {:>14} {:>14} {:>14}  source",
-        "rounds", "bytes p0", "bytes p1", "bytes p2"
-    );
-    for (place, rounds, bytes) in mpcvm::backend::rep3::by_location(program) {
+    let by_line = mpcvm::backend::rep3::by_location(program);
+    for (title, rows) in [
+        (
+            "function (all its calls)",
+            mpcc::stats::by_function(&compiled.sources, &by_line),
+        ),
+        ("source", by_line.clone()),
+    ] {
         println!(
-            "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
-            bytes[0], bytes[1], bytes[2]
+            "{:>8} {:>14} {:>14} {:>14}  {title}",
+            "rounds", "bytes p0", "bytes p1", "bytes p2"
         );
+        for (place, rounds, bytes) in rows {
+            println!(
+                "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
+                bytes[0], bytes[1], bytes[2]
+            );
+        }
     }
     let busiest = *b.iter().max().unwrap_or(&0) as f64;
     let seconds = r as f64 * latency_ms / 1e3 + busiest * 8.0 / (bandwidth_mbps * 1e6);
@@ -206,7 +216,7 @@ fn main() -> ExitCode {
     if cli.stats {
         print!("{STATS_LEGEND}{}", mpcc::stats::render(&compiled.module));
         match mpcvm::run::Protocol::Rep3.check(&compiled.program) {
-            Ok(()) => print_rep3_costs(&compiled.program, cli.latency_ms, cli.bandwidth_mbps),
+            Ok(()) => print_rep3_costs(&compiled, cli.latency_ms, cli.bandwidth_mbps),
             Err(e) => println!("rep3: {e}"),
         }
     }

@@ -235,7 +235,7 @@ fn the_static_peak_of_registers_bounds_every_run() {
 }
 
 #[test]
-fn the_rep3_cost_by_source_line_adds_up_to_the_whole() {
+fn the_rep3_cost_by_source_line_and_by_function_adds_up_to_the_whole() {
     for name in example_names() {
         let c = compile_example(&name, Options::default());
         let rows = mpcvm::backend::rep3::by_location(&c.program);
@@ -251,7 +251,31 @@ fn the_rep3_cost_by_source_line_adds_up_to_the_whole() {
             rows.iter().all(|r| r.0.contains(".mpc:")),
             "{name}: {rows:?}"
         );
+        // By function: the same totals, every location inside a definition.
+        let functions = mpcc::stats::by_function(&c.sources, &rows);
+        let rounds: u64 = functions.iter().map(|r| r.1).sum();
+        assert_eq!(rounds, mpcvm::backend::rep3::rounds(&c.program), "{name}");
+        let sum = [0, 1, 2].map(|p| functions.iter().map(|r| r.2[p]).sum::<u64>());
+        assert_eq!(sum, bytes, "{name}");
+        assert!(
+            functions.iter().all(|r| !r.0.contains(".mpc:")),
+            "{name}: {functions:?}"
+        );
     }
+    let c = compile_example("lenet", Options::default());
+    let functions =
+        mpcc::stats::by_function(&c.sources, &mpcvm::backend::rep3::by_location(&c.program));
+    let names: Vec<&str> = functions.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "main",
+            "nn::conv",
+            "nn::dense",
+            "nn::dense_relu",
+            "nn::predict"
+        ]
+    );
 }
 
 #[test]
