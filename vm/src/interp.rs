@@ -310,18 +310,25 @@ impl<B: Backend> Machine<'_, B> {
             Add { dst, a, b } | Sub { dst, a, b } => {
                 let out = self.shape(*dst).to_vec();
                 let is_sub = matches!(i, Sub { .. });
-                match (self.get(*a).clone(), self.get(*b).clone()) {
+                let regs = &self.regs;
+                let get = |r: &Reg| regs[*r as usize].as_ref().expect("verified");
+                match (get(a), get(b)) {
                     (Value::Secret(s), Value::Public(p)) => {
-                        let p = if is_sub { p.neg() } else { p };
-                        Value::Secret(self.backend.add_public(&s, &p, &out))
+                        let negated;
+                        let p = if is_sub {
+                            negated = p.neg();
+                            &negated
+                        } else {
+                            p
+                        };
+                        Value::Secret(self.backend.add_public(s, p, &out))
+                    }
+                    (Value::Public(p), Value::Secret(s)) if is_sub => {
+                        let s = self.backend.linear(&[s], &|x| x[0].neg());
+                        Value::Secret(self.backend.add_public(&s, p, &out))
                     }
                     (Value::Public(p), Value::Secret(s)) => {
-                        let s = if is_sub {
-                            self.backend.linear(&[&s], &|x| x[0].neg())
-                        } else {
-                            s
-                        };
-                        Value::Secret(self.backend.add_public(&s, &p, &out))
+                        Value::Secret(self.backend.add_public(s, p, &out))
                     }
                     _ if is_sub => self.apply(&[*a, *b], |x| x[0].sub(x[1], &out)),
                     _ => self.apply(&[*a, *b], |x| x[0].add(x[1], &out)),

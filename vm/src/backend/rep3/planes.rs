@@ -64,7 +64,7 @@ impl Planes {
 
     /// Planes `j` for each `j` of `which`, in that order.
     pub fn select(&self, which: impl Iterator<Item = usize>) -> Planes {
-        let mut words = Vec::new();
+        let mut words = Vec::with_capacity(self.words.len());
         for j in which {
             words.extend_from_slice(self.plane(j));
         }
