@@ -7,7 +7,7 @@ use crate::ring::{signed_bits, RingTensor};
 use crate::types::{Elem, TensorType};
 use crate::VmError;
 use npyz::{DType, TypeChar, WriterBuilder};
-use std::io::{BufWriter, Read};
+use std::io::{BufWriter, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// A number as a file stores it, before conversion to the ring.
@@ -81,6 +81,27 @@ fn decoder(ts: &npyz::TypeStr) -> Option<Decode> {
 /// shape of `ty` and no more data than the file holds, before anything is
 /// allocated for it. The data is decoded as it streams in, a chunk at a time.
 fn read_npy(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
+    let (mut reader, decode, size) = open_npy(path, ty)?;
+    let encoder = Encoder::new(ty.elem);
+    let bad = |e: String| format!("cannot read the data of {}: {e}", path.display());
+    const CHUNK: usize = 8192;
+    let mut buf = vec![0u8; CHUNK * size];
+    let mut out = Vec::with_capacity(ty.len());
+    while out.len() < ty.len() {
+        let bytes = &mut buf[..(ty.len() - out.len()).min(CHUNK) * size];
+        reader.read_exact(bytes).map_err(|e| bad(e.to_string()))?;
+        decode(bytes, &encoder, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(out)
+}
+
+/// Opens a `.npy` file whose header announces the shape of `ty`, a dtype the VM
+/// reads and no more data than the file holds after it: the reader at the data,
+/// its decoder and element size.
+fn open_npy(
+    path: &Path,
+    ty: &TensorType,
+) -> Result<(std::io::BufReader<std::fs::File>, Decode, usize), String> {
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     let file = std::fs::File::open(path).map_err(cannot)?;
     let file_len = file.metadata().map_err(cannot)?.len();
@@ -114,23 +135,14 @@ fn read_npy(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
     };
     let size = ts.size_field() as usize;
     let announced = (ty.len() as u64).saturating_mul(size as u64);
-    if announced > file_len {
+    let held = file_len.saturating_sub(reader.stream_position().map_err(cannot)?);
+    if announced > held {
         return Err(format!(
-            "{} announces {announced} bytes of data but holds {file_len}: it is truncated or corrupt",
+            "{} announces {announced} bytes of data but holds {held} after its header: it is truncated or corrupt",
             path.display()
         ));
     }
-    let encoder = Encoder::new(ty.elem);
-    let bad = |e: String| format!("cannot read the data of {}: {e}", path.display());
-    const CHUNK: usize = 8192;
-    let mut buf = vec![0u8; CHUNK * size];
-    let mut out = Vec::with_capacity(ty.len());
-    while out.len() < ty.len() {
-        let bytes = &mut buf[..(ty.len() - out.len()).min(CHUNK) * size];
-        reader.read_exact(bytes).map_err(|e| bad(e.to_string()))?;
-        decode(bytes, &encoder, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(out)
+    Ok((reader, decode, size))
 }
 
 /// `x` rounded to the nearest integer, halves away from zero (as `f64::round`,
@@ -254,16 +266,8 @@ fn is_raw_bytes(path: &Path) -> bool {
 /// bytes (-128 to 127) for an 8-bit integer type, which holds no larger value,
 /// unsigned bytes (0 to 255) otherwise.
 fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
-    let shape = &ty.shape;
+    check_raw_length(path, ty)?;
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let want: usize = shape.iter().product();
-    if bytes.len() != want {
-        return Err(format!(
-            "{} holds {} bytes, but the program declares {want} elements of shape {shape:?} (raw inputs are one byte per element)",
-            path.display(),
-            bytes.len()
-        ));
-    }
     let signed = ty.elem == Elem::Int { bits: 8 };
     let encoder = Encoder::new(ty.elem);
     bytes
@@ -275,6 +279,22 @@ fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
         })
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Refuses a raw-bytes file that does not hold one byte per element of `ty`.
+fn check_raw_length(path: &Path, ty: &TensorType) -> Result<(), String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    let shape = &ty.shape;
+    if len != ty.len() as u64 {
+        return Err(format!(
+            "{} holds {len} bytes, but the program declares {} elements of shape {shape:?} (raw inputs are one byte per element)",
+            path.display(),
+            ty.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Reads one input of type `ty` from a `.npy` file or a raw-bytes file.
@@ -351,6 +371,43 @@ pub fn load_inputs(
     needed: &[usize],
 ) -> Result<Vec<Option<RingTensor>>, VmError> {
     let mut inputs = vec![None; program.inputs.len()];
+    each_input(program, given, needed, &mut |i, file| {
+        let decl = &program.inputs[i];
+        inputs[i] = Some(read_input(file, &decl.ty, &decl.name)?);
+        Ok(())
+    })?;
+    Ok(inputs)
+}
+
+/// [`load_inputs`] without reading the data: every file exists and its header
+/// (or a raw file's length) fits its declared type. Values are checked as a
+/// party reads them.
+pub fn check_inputs(
+    program: &Program,
+    given: &[(usize, PathBuf)],
+    needed: &[usize],
+) -> Result<(), VmError> {
+    each_input(program, given, needed, &mut |i, file| {
+        let decl = &program.inputs[i];
+        let checked = if is_raw_bytes(file) {
+            check_raw_length(file, &decl.ty)
+        } else {
+            open_npy(file, &decl.ty).map(|_| ())
+        };
+        checked.map_err(|e| VmError::Input(format!("input '{}': {e}", decl.name)))
+    })
+}
+
+/// Calls `visit` with each input given for a party (its index and file), after
+/// checking the `--input` flags, and refuses an input of a party in `needed`
+/// that is missing.
+fn each_input(
+    program: &Program,
+    given: &[(usize, PathBuf)],
+    needed: &[usize],
+    visit: &mut dyn FnMut(usize, &Path) -> Result<(), VmError>,
+) -> Result<(), VmError> {
+    let mut found = vec![false; program.inputs.len()];
     for (i, (party, path)) in given.iter().enumerate() {
         if *party >= program.parties as usize {
             return Err(VmError::Usage(format!(
@@ -365,15 +422,15 @@ pub fn load_inputs(
             )));
         }
         for (i, file) in party_input_paths(program, *party, path)? {
-            let decl = &program.inputs[i];
-            inputs[i] = Some(read_input(&file, &decl.ty, &decl.name)?);
+            visit(i, &file)?;
+            found[i] = true;
         }
     }
     if let Some(decl) = program
         .inputs
         .iter()
-        .zip(&inputs)
-        .find_map(|(d, v)| (v.is_none() && needed.contains(&(d.party as usize))).then_some(d))
+        .zip(&found)
+        .find_map(|(d, &f)| (!f && needed.contains(&(d.party as usize))).then_some(d))
     {
         let p = decl.party;
         return Err(VmError::Usage(format!(
@@ -384,7 +441,7 @@ pub fn load_inputs(
             decl.name
         )));
     }
-    Ok(inputs)
+    Ok(())
 }
 
 /// The integer a ring element of kind `elem` stands for (bits are 0 or 1, not signed).

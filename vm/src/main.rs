@@ -367,7 +367,7 @@ fn private_dir() -> Result<PathBuf, VmError> {
 const CHILD_LISTEN_FD: i32 = 3;
 
 /// Starts every party as its own process on loopback and waits for all of them.
-/// Every input is checked before any party starts; the listening sockets are
+/// Every input file and header is checked before any party starts; the listening sockets are
 /// bound here and handed to the parties, so no port is ever free for another
 /// process to take; a party that fails stops the others at once, and the parties
 /// die with this process whatever ends it.
@@ -389,7 +389,9 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     args.protocol.check(&program)?;
     let per_party = memory_limit(args, n as u64);
     run::check_memory(&program, args.protocol, per_party)?;
-    mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
+    // Every party's files and headers now, before any party starts; each party
+    // checks its values as it reads them, and the first to fail stops the others.
+    mpcvm::io::check_inputs(&program, &args.inputs, &everyone)?;
     let dir = private_dir()?;
     let result = (|| {
         let listeners: Vec<std::net::TcpListener> = (0..n)

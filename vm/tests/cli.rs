@@ -437,6 +437,34 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
         "{err}"
     );
     assert!(!err.contains("refused"), "{err}");
+    // A value out of its type's range is found by its party as it reads it,
+    // which stops the others at once and is reported first.
+    let mut values = vec![0i64; 24];
+    values[5] = 1 << 40;
+    write_npy(&dir.join("huge.npy"), &[8, 3], &values);
+    let started = std::time::Instant::now();
+    let err = failure(
+        &[
+            "run-local",
+            "--protocol",
+            "rep3",
+            "matmul.mpcb",
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=huge.npy",
+        ],
+        &dir,
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.starts_with("party 1 failed: ") && err.contains("element 5 is 1099511627776"),
+        "{err}"
+    );
     // A missing input names the variable and the flag to add.
     let err = failure(
         &[
