@@ -407,11 +407,11 @@ fn keygen_makes_its_directory_and_a_private_key_only_its_owner_reads() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn a_bad_input_stops_run_local_before_any_party_starts() {
-    let dir = setup("bad-input");
-    write_npy(&dir.join("wrong.npy"), &[3, 3], &[0; 9]);
+/// `run-local --protocol rep3` of matmul with party 1's input `b_file`, which
+/// must fail within 5 s (the connect timeout is 30 s); returns its stderr.
+fn rep3_run_failing_quickly(dir: &Path, b_file: &str) -> String {
     let started = std::time::Instant::now();
+    let b = format!("1={b_file}");
     let err = failure(
         &[
             "run-local",
@@ -421,17 +421,25 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
             "--input",
             "0=a.npy",
             "--input",
-            "1=wrong.npy",
+            &b,
             "--connect-timeout",
             "30",
         ],
-        &dir,
+        dir,
     );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
+    err
+}
+
+#[test]
+fn a_bad_input_stops_run_local_before_any_party_starts() {
+    let dir = setup("bad-input");
+    write_npy(&dir.join("wrong.npy"), &[3, 3], &[0; 9]);
+    let err = rep3_run_failing_quickly(&dir, "wrong.npy");
     assert!(
         err.starts_with("error: input error: input 'b'") && err.contains("shape"),
         "{err}"
@@ -442,25 +450,7 @@ fn a_bad_input_stops_run_local_before_any_party_starts() {
     let mut values = vec![0i64; 24];
     values[5] = 1 << 40;
     write_npy(&dir.join("huge.npy"), &[8, 3], &values);
-    let started = std::time::Instant::now();
-    let err = failure(
-        &[
-            "run-local",
-            "--protocol",
-            "rep3",
-            "matmul.mpcb",
-            "--input",
-            "0=a.npy",
-            "--input",
-            "1=huge.npy",
-        ],
-        &dir,
-    );
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    let err = rep3_run_failing_quickly(&dir, "huge.npy");
     assert!(
         err.starts_with("party 1 failed: ") && err.contains("element 5 is 1099511627776"),
         "{err}"
