@@ -11,8 +11,9 @@
 //! when every message of the round is written and read. A round's messages are
 //! 64-bit words, sent as they lie in memory (little-endian on the wire) and
 //! received straight into the vector the protocol keeps, so a large share is
-//! never copied or converted on its way. Bytes (payload) and rounds are counted. A peer that is silent for the I/O timeout,
-//! or that disconnects, is an error naming it. Latency and bandwidth can be
+//! never copied or converted on its way. Bytes (payload) and rounds are
+//! counted. A peer that is silent for the I/O timeout, or that disconnects, is
+//! an error naming it. Latency and bandwidth can be
 //! simulated in the writer threads, since kernel traffic shaping is unavailable.
 
 use super::hosts::Hosts;
