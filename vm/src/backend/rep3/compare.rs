@@ -39,10 +39,20 @@ impl SharedPlanes {
             b: Planes::from_stream(&w.b, n, count),
         }
     }
-    fn to_streams(&self) -> Words {
+    /// The planes `which` of each of `sources`, in that order, as streams.
+    fn stream_of(sources: &[(&SharedPlanes, &[usize])]) -> Words {
+        let n = sources.first().map_or(0, |(s, _)| s.a.n);
+        let component = |pick: fn(&SharedPlanes) -> &Planes| {
+            Planes::stream_of(
+                n,
+                sources
+                    .iter()
+                    .flat_map(move |(s, which)| which.iter().map(move |&j| pick(s).plane(j))),
+            )
+        };
         Words {
-            a: self.a.to_stream(),
-            b: self.b.to_stream(),
+            a: component(|s| &s.a),
+            b: component(|s| &s.b),
         }
     }
     fn select(&self, which: impl Iterator<Item = usize> + Clone) -> SharedPlanes {
@@ -111,9 +121,10 @@ impl Rep3 {
                 }
                 // Generate and propagate of the k-1 bits below the top one.
                 let w = k - 1;
+                let low: Vec<usize> = (0..w).collect();
                 let g = rep.and(
-                    &a.select(0..w).to_streams(),
-                    &b.select(0..w).to_streams(),
+                    &SharedPlanes::stream_of(&[(&a, &low)]),
+                    &SharedPlanes::stream_of(&[(&b, &low)]),
                     out,
                 );
                 let p = p.select(0..w);
@@ -147,16 +158,19 @@ impl Rep3 {
         let f = w / 2;
         let last = f + w % 2 == 1;
         let (highs, lows) = ((0..f).map(|j| 2 * j + 1), (0..f).map(|j| 2 * j));
-        let p_hi = p.select(highs.clone());
+        let (hi, lo): (Vec<usize>, Vec<usize>) = (highs.clone().collect(), lows.collect());
         let (x, y) = if last {
-            (p_hi, g.select(lows))
+            (
+                SharedPlanes::stream_of(&[(&p, &hi)]),
+                SharedPlanes::stream_of(&[(&g, &lo)]),
+            )
         } else {
             (
-                p_hi.select((0..f).chain(0..f)),
-                g.select(lows.clone()).concat(&p.select(lows)),
+                SharedPlanes::stream_of(&[(&p, &hi), (&p, &hi)]),
+                SharedPlanes::stream_of(&[(&g, &lo), (&p, &lo)]),
             )
         };
-        let t = self.and(&x.to_streams(), &y.to_streams(), out);
+        let t = self.and(&x, &y, out);
         Task::Then(
             Box::new(t),
             Box::new(move |rep, t, out| {

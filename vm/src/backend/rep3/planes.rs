@@ -104,11 +104,17 @@ impl Planes {
 
     /// The planes concatenated densely, `n` bits each.
     pub fn to_stream(&self) -> Vec<u64> {
-        let count = self.count();
-        let mut stream = vec![0u64; (count * self.n).div_ceil(64)];
-        for j in 0..count {
-            let (at, shift) = ((j * self.n) / 64, (j * self.n) % 64);
-            for (t, &w) in self.plane(j).iter().enumerate() {
+        Planes::stream_of(self.n, (0..self.count()).map(|j| self.plane(j)))
+    }
+
+    /// Planes of `n` bits each, from wherever they lie, concatenated densely in
+    /// one pass (what selecting them into one `Planes` and streaming it gives).
+    pub fn stream_of<'a>(n: usize, planes: impl Iterator<Item = &'a [u64]>) -> Vec<u64> {
+        let planes: Vec<&[u64]> = planes.collect();
+        let mut stream = vec![0u64; (planes.len() * n).div_ceil(64)];
+        for (j, plane) in planes.iter().enumerate() {
+            let (at, shift) = ((j * n) / 64, (j * n) % 64);
+            for (t, &w) in plane.iter().enumerate() {
                 stream[at + t] |= w << shift;
                 if shift > 0 && at + t + 1 < stream.len() {
                     stream[at + t + 1] |= w >> (64 - shift);
@@ -164,6 +170,25 @@ mod tests {
                 let want: Vec<u64> = v.iter().map(|x| (x >> j) & 1).collect();
                 assert_eq!(p.lanes(j), want, "n {n}, plane {j}");
             }
+        }
+    }
+
+    #[test]
+    fn streaming_chosen_planes_equals_selecting_then_streaming() {
+        for n in [1, 63, 64, 100] {
+            let (p, q) = (
+                Planes::from_values(&values(n), 9),
+                Planes::from_values(&values(n).iter().map(|v| !v).collect::<Vec<_>>(), 9),
+            );
+            let (which, more) = ([7, 1, 1, 4], [0, 8]);
+            let selected = p
+                .select(which.iter().copied())
+                .concat(&q.select(more.iter().copied()));
+            let planes = which
+                .iter()
+                .map(|&j| p.plane(j))
+                .chain(more.iter().map(|&j| q.plane(j)));
+            assert_eq!(Planes::stream_of(n, planes), selected.to_stream(), "n {n}");
         }
     }
 
