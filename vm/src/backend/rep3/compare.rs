@@ -39,33 +39,35 @@ impl SharedPlanes {
             b: Planes::from_stream(&w.b, n, count),
         }
     }
-    /// The planes `which` of each of `sources`, in that order, as streams.
-    fn stream_of(sources: &[(&SharedPlanes, &[usize])]) -> Words {
+    /// `combine` applied to the planes `which` of each of `sources`, in that
+    /// order, of each share component: (the first components', the second's).
+    fn each_component<T>(
+        sources: &[(&SharedPlanes, &[usize])],
+        combine: impl Fn(usize, &mut dyn Iterator<Item = &[u64]>) -> T,
+    ) -> (T, T) {
         let n = sources.first().map_or(0, |(s, _)| s.a.n);
         let component = |pick: fn(&SharedPlanes) -> &Planes| {
-            Planes::stream_of(
-                n,
-                sources
-                    .iter()
-                    .flat_map(move |(s, which)| which.iter().map(move |&j| pick(s).plane(j))),
-            )
+            let mut planes = sources
+                .iter()
+                .flat_map(move |(s, which)| which.iter().map(move |&j| pick(s).plane(j)));
+            combine(n, &mut planes)
         };
-        Words {
-            a: component(|s| &s.a),
-            b: component(|s| &s.b),
-        }
+        (component(|s| &s.a), component(|s| &s.b))
     }
-    fn select(&self, which: impl Iterator<Item = usize> + Clone) -> SharedPlanes {
-        SharedPlanes {
-            a: self.a.select(which.clone()),
-            b: self.b.select(which),
-        }
+    /// The planes `which` of each of `sources`, in that order, as streams.
+    fn stream_of(sources: &[(&SharedPlanes, &[usize])]) -> Words {
+        let (a, b) = Self::each_component(sources, |n, planes| Planes::stream_of(n, planes));
+        Words { a, b }
     }
-    fn concat(self, o: &SharedPlanes) -> SharedPlanes {
-        SharedPlanes {
-            a: self.a.concat(&o.a),
-            b: self.b.concat(&o.b),
-        }
+    /// The planes `which` of each of `sources`, in that order.
+    fn gather(sources: &[(&SharedPlanes, &[usize])]) -> SharedPlanes {
+        let (a, b) = Self::each_component(sources, |n, planes| Planes::gather(n, planes));
+        SharedPlanes { a, b }
+    }
+    /// XORs the first `count` planes of `o` into the first `count` of these.
+    fn xor_front(&mut self, o: &SharedPlanes, count: usize) {
+        self.a.xor_front(&o.a, count);
+        self.b.xor_front(&o.b, count);
     }
     fn xor(&self, o: &SharedPlanes) -> SharedPlanes {
         SharedPlanes {
@@ -127,7 +129,7 @@ impl Rep3 {
                     &SharedPlanes::stream_of(&[(&b, &low)]),
                     out,
                 );
-                let p = p.select(0..w);
+                let p = SharedPlanes::gather(&[(&p, &low)]);
                 Ok(Task::Then(
                     Box::new(g),
                     Box::new(move |rep, g, out| {
@@ -157,8 +159,8 @@ impl Rep3 {
         }
         let f = w / 2;
         let last = f + w % 2 == 1;
-        let (highs, lows) = ((0..f).map(|j| 2 * j + 1), (0..f).map(|j| 2 * j));
-        let (hi, lo): (Vec<usize>, Vec<usize>) = (highs.clone().collect(), lows.collect());
+        let hi: Vec<usize> = (0..f).map(|j| 2 * j + 1).collect();
+        let lo: Vec<usize> = (0..f).map(|j| 2 * j).collect();
         let (x, y) = if last {
             (
                 SharedPlanes::stream_of(&[(&p, &hi)]),
@@ -175,15 +177,15 @@ impl Rep3 {
             Box::new(t),
             Box::new(move |rep, t, out| {
                 let t = SharedPlanes::from_streams(t.words(), n, if last { f } else { 2 * f });
-                let passing = (w % 2 == 1).then_some(w - 1).into_iter();
-                let next_g = g
-                    .select(highs)
-                    .xor(&t.select(0..f))
-                    .concat(&g.select(passing.clone()));
+                let passing: Vec<usize> = (w % 2 == 1).then_some(w - 1).into_iter().collect();
+                // G = G_hi ^ (P_hi G_lo): the products are t's first f planes.
+                let mut next_g = SharedPlanes::gather(&[(&g, &hi), (&g, &passing)]);
+                next_g.xor_front(&t, f);
+                let products: Vec<usize> = (f..2 * f).collect();
                 let next_p = if last {
-                    p.select(0..0)
+                    SharedPlanes::gather(&[(&p, &[])])
                 } else {
-                    t.select(f..2 * f).concat(&p.select(passing))
+                    SharedPlanes::gather(&[(&t, &products), (&p, &passing)])
                 };
                 Ok(rep.carry_level(next_g, next_p, top, shape, out))
             }),

@@ -62,23 +62,23 @@ impl Planes {
         &self.words[j * self.stride..(j + 1) * self.stride]
     }
 
-    /// Planes `j` for each `j` of `which`, in that order.
-    pub fn select(&self, which: impl Iterator<Item = usize>) -> Planes {
-        let mut words = Vec::with_capacity(self.words.len());
-        for j in which {
-            words.extend_from_slice(self.plane(j));
+    /// Planes of `n` bits each, from wherever they lie, gathered in order.
+    pub fn gather<'a>(n: usize, planes: impl Iterator<Item = &'a [u64]>) -> Planes {
+        let planes: Vec<&[u64]> = planes.collect();
+        let stride = n.div_ceil(64);
+        let mut words = Vec::with_capacity(planes.len() * stride);
+        for plane in planes {
+            words.extend_from_slice(plane);
         }
-        Planes {
-            n: self.n,
-            stride: self.stride,
-            words,
-        }
+        Planes { n, stride, words }
     }
 
-    /// These planes followed by `other`'s.
-    pub fn concat(mut self, other: &Planes) -> Planes {
-        self.words.extend_from_slice(&other.words);
-        self
+    /// XORs the first `count` planes of `other` into the first `count` of these.
+    pub fn xor_front(&mut self, other: &Planes, count: usize) {
+        let words = count * self.stride;
+        for (x, y) in self.words[..words].iter_mut().zip(&other.words[..words]) {
+            *x ^= y;
+        }
     }
 
     pub fn xor(&self, other: &Planes) -> Planes {
@@ -174,21 +174,42 @@ mod tests {
     }
 
     #[test]
-    fn streaming_chosen_planes_equals_selecting_then_streaming() {
+    fn chosen_planes_gather_and_stream_alike_and_xor_only_the_front() {
         for n in [1, 63, 64, 100] {
             let (p, q) = (
                 Planes::from_values(&values(n), 9),
                 Planes::from_values(&values(n).iter().map(|v| !v).collect::<Vec<_>>(), 9),
             );
             let (which, more) = ([7, 1, 1, 4], [0, 8]);
-            let selected = p
-                .select(which.iter().copied())
-                .concat(&q.select(more.iter().copied()));
-            let planes = which
-                .iter()
-                .map(|&j| p.plane(j))
-                .chain(more.iter().map(|&j| q.plane(j)));
-            assert_eq!(Planes::stream_of(n, planes), selected.to_stream(), "n {n}");
+            let chosen = || {
+                which
+                    .iter()
+                    .map(|&j| p.plane(j))
+                    .chain(more.iter().map(|&j| q.plane(j)))
+            };
+            let mut gathered = Planes::gather(n, chosen());
+            assert_eq!(gathered.count(), 6);
+            for (k, plane) in chosen().enumerate() {
+                assert_eq!(gathered.plane(k), plane, "n {n}, plane {k}");
+            }
+            assert_eq!(
+                Planes::stream_of(n, chosen()),
+                gathered.to_stream(),
+                "n {n}"
+            );
+            gathered.xor_front(&q, 2);
+            for k in 0..6 {
+                let want: Vec<u64> = match k {
+                    0 | 1 => p
+                        .plane(which[k])
+                        .iter()
+                        .zip(q.plane(k))
+                        .map(|(x, y)| x ^ y)
+                        .collect(),
+                    _ => chosen().nth(k).unwrap().to_vec(),
+                };
+                assert_eq!(gathered.plane(k), want, "n {n}, plane {k} after the xor");
+            }
         }
     }
 
