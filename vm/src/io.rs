@@ -608,31 +608,26 @@ mod tests {
         let path = std::env::temp_dir().join(format!("mpcvm-dtypes-{}.npy", std::process::id()));
         let int = |bits| TensorType::new(true, Elem::Int { bits }, vec![3]);
         let fix = TensorType::new(true, Elem::Fix { frac: 2, bits: 32 }, vec![3]);
+        let floats = [1.25f64, -2.0, 0.5];
         // (descr, data bytes, type, expected ring elements)
         let cases: Vec<(&str, Vec<u8>, TensorType, Vec<i64>)> = vec![
             (
                 "<f8",
-                [1.25f64, -2.0, 0.5]
-                    .iter()
-                    .flat_map(|x| x.to_le_bytes())
-                    .collect(),
+                floats.iter().flat_map(|x| x.to_le_bytes()).collect(),
                 fix.clone(),
                 vec![5, -8, 2],
             ),
             (
                 ">f8",
-                [1.25f64, -2.0, 0.5]
-                    .iter()
-                    .flat_map(|x| x.to_be_bytes())
-                    .collect(),
+                floats.iter().flat_map(|x| x.to_be_bytes()).collect(),
                 fix.clone(),
                 vec![5, -8, 2],
             ),
             (
                 "<f4",
-                [1.25f32, -2.0, 0.5]
+                floats
                     .iter()
-                    .flat_map(|x| x.to_le_bytes())
+                    .flat_map(|&x| (x as f32).to_le_bytes())
                     .collect(),
                 fix,
                 vec![5, -8, 2],
