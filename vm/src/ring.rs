@@ -421,9 +421,14 @@ impl RingTensor {
 }
 /// `row += a * b` elementwise in the ring: the inner loop of matrix products
 /// and convolutions.
-/// With AVX2 (checked at run time) it runs four lanes at a time, the 64-bit
-/// products built from 32-bit ones.
+/// With AVX-512DQ (checked at run time) it runs eight lanes at a time with
+/// native 64-bit products; with AVX2, four, the products built from 32-bit ones.
 fn axpy(row: &mut [u64], a: u64, b: &[u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512dq") {
+        // SAFETY: the CPU has AVX-512F and DQ (DQ implies F), checked just above.
+        return unsafe { axpy_avx512(row, a, b) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -438,9 +443,58 @@ unsafe fn axpy_avx2(row: &mut [u64], a: u64, b: &[u64]) {
     axpy_scalar(row, a, b)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn axpy_avx512(row: &mut [u64], a: u64, b: &[u64]) {
+    axpy_scalar(row, a, b)
+}
+
 #[inline(always)]
 fn axpy_scalar(row: &mut [u64], a: u64, b: &[u64]) {
     for (r, &b) in row.iter_mut().zip(b) {
         *r = r.wrapping_add(a.wrapping_mul(b));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every vector kernel this CPU runs gives the scalar loop's sums, on
+    /// lengths that leave a remainder after the vector lanes.
+    #[test]
+    fn the_vector_axpy_kernels_agree_with_the_scalar_one() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut word = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state
+        };
+        for len in [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 128, 131] {
+            let a = word();
+            let b: Vec<u64> = (0..len).map(|_| word()).collect();
+            let start: Vec<u64> = (0..len).map(|_| word()).collect();
+            let mut want = start.clone();
+            axpy_scalar(&mut want, a, &b);
+            let mut got = start.clone();
+            axpy(&mut got, a, &b);
+            assert_eq!(got, want, "dispatched kernel, length {len}");
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx512dq") {
+                    let mut got = start.clone();
+                    unsafe { axpy_avx512(&mut got, a, &b) };
+                    assert_eq!(got, want, "AVX-512, length {len}");
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    let mut got = start.clone();
+                    unsafe { axpy_avx2(&mut got, a, &b) };
+                    assert_eq!(got, want, "AVX2, length {len}");
+                }
+            }
+            let naive: Vec<u64> = (0..len)
+                .map(|i| start[i].wrapping_add(a.wrapping_mul(b[i])))
+                .collect();
+            assert_eq!(want, naive, "scalar, length {len}");
+        }
     }
 }
