@@ -8,8 +8,10 @@
 //! processes over TLS on loopback, reading their inputs from the files and
 //! sharing them, as MP-SPDZ's processes did. "own" is the slowest party's
 //! reported `seconds` (input sharing included, connection set-up not, as
-//! MP-SPDZ's `Time =`), "wall" the whole `run-local` command (certificates,
-//! processes, TLS and output files included); each is the median of the three.
+//! MP-SPDZ's `Time =`; a party reads and checks its `.npy` files before it
+//! connects, so their reading falls outside it), "wall" the whole `run-local`
+//! command (file reading, certificates, processes, TLS and output files
+//! included); each is the median of the three.
 //! Ratios are against MP-SPDZ's figures measured on this kind of machine.
 
 use mpc_tests::*;
