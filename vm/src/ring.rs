@@ -466,7 +466,9 @@ mod tests {
     fn the_vector_axpy_kernels_agree_with_the_scalar_one() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut word = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             state
         };
         for len in [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 128, 131] {
