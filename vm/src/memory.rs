@@ -7,7 +7,7 @@
 //! system sets them (mimalloc asks for them on its regions): on these virtual
 //! machines a fresh party's first touch of its tensors costs about a third as
 //! much in 2 MiB pages as in 4 KiB ones (1M multiplications ran 17% faster,
-//! MobileNet 8%, than with them turned off).
+//! MobileNet 7%, than with them turned off).
 
 /// `mi_option_purge_delay` in mimalloc.h (the Rust bindings leave it unnamed).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;

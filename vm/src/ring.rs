@@ -484,11 +484,13 @@ mod tests {
             {
                 if std::is_x86_feature_detected!("avx512dq") {
                     let mut got = start.clone();
+                    // SAFETY: the CPU has AVX-512DQ, checked just above.
                     unsafe { axpy_avx512(&mut got, a, &b) };
                     assert_eq!(got, want, "AVX-512, length {len}");
                 }
                 if std::is_x86_feature_detected!("avx2") {
                     let mut got = start.clone();
+                    // SAFETY: the CPU has AVX2, checked just above.
                     unsafe { axpy_avx2(&mut got, a, &b) };
                     assert_eq!(got, want, "AVX2, length {len}");
                 }
