@@ -682,3 +682,18 @@ impl Drop for Network {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::tally;
+
+    #[test]
+    fn retry_failures_are_reported_once_each_with_a_count_most_frequent_first() {
+        let mut failures = vec!["connection refused".to_string(); 190];
+        failures.insert(3, "the TLS handshake failed: timed out".to_string());
+        assert_eq!(
+            tally(&failures),
+            "connection refused (190 times); the TLS handshake failed: timed out"
+        );
+    }
+}
