@@ -30,7 +30,8 @@ pub struct FnDecl {
     pub name: Ident,
     pub generics: Vec<Ident>,
     pub params: Vec<Param>,
-    pub ret: Option<TypeExpr>,
+    /// The declared result types: none (taken from the returned values), one, or a tuple.
+    pub ret: Vec<TypeExpr>,
     pub body: Block,
     pub span: Span,
 }
@@ -87,8 +88,20 @@ pub enum Stmt {
         value: Expr,
         span: Span,
     },
+    /// `let (a, mut b) = f(...);`: binds each value of a call that returns several.
+    LetTuple {
+        names: Vec<(bool, Ident)>,
+        value: Expr,
+        span: Span,
+    },
     Assign {
         name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    /// `(a, b) = f(...);`: assigns each value of a call to a `let mut` variable.
+    AssignTuple {
+        names: Vec<Ident>,
         value: Expr,
         span: Span,
     },
@@ -116,8 +129,9 @@ pub enum Stmt {
         args: Vec<Expr>,
         span: Span,
     },
+    /// `return x;` or `return (a, b, ...);`.
     Return {
-        value: Expr,
+        values: Vec<Expr>,
         span: Span,
     },
     Expr(Expr),

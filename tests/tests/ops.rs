@@ -506,6 +506,39 @@ fn generic_functions_instantiate_per_shape() {
     );
 }
 
+/// Functions return several values; callers destructure them with `let (..)`
+/// or assign them to `let mut` variables (also as a loop's carried values), and
+/// `return f(x);` passes all of f's results on.
+#[test]
+fn functions_return_several_values_that_callers_destructure() {
+    let out = run(
+        "let x: sint<32>[3] = input(a);
+         let (s, d, mut p) = sum_diff_product(x, x * 2);
+         let mut acc: sint<32>[3] = fill(0, [3]);
+         let mut steps: sint<32>[3] = fill(0, [3]);
+         for i in 0..4 {
+             (acc, steps) = step(acc, steps, x);
+         }
+         let (q, r) = forwarded(x);
+         p = p + 1;
+         reveal s to a; reveal d to a; reveal p to a; reveal acc to a; reveal steps to a; reveal q to a; reveal r to a;
+     }
+     fn sum_diff_product(a: sint<32>[3], b: sint<32>[3]) -> (sint<32>[3], sint<32>[3], sint<32>[3]) {
+         return (a + b, a - b, a * b);
+     }
+     fn step(acc, steps, x) { return (acc + x, steps + 1); }
+     fn forwarded(x) { return step(x, x, x);",
+        &[("x", vec![1.0, -2.0, 5.0])],
+    );
+    assert_eq!(out["s"], vec![3.0, -6.0, 15.0]);
+    assert_eq!(out["d"], vec![-1.0, 2.0, -5.0]);
+    assert_eq!(out["p"], vec![3.0, 9.0, 51.0]);
+    assert_eq!(out["acc"], vec![4.0, -8.0, 20.0]);
+    assert_eq!(out["steps"], vec![4.0, 4.0, 4.0]);
+    assert_eq!(out["q"], vec![2.0, -4.0, 10.0]);
+    assert_eq!(out["r"], vec![2.0, -1.0, 6.0]);
+}
+
 /// A `let` bound to a constant (here computed from a function's constant
 /// argument) serves as a dimension or a bit length.
 #[test]

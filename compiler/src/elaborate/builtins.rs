@@ -138,7 +138,7 @@ impl Elaborator<'_> {
         match self.expr(cx, e, None)? {
             Val::T(v) => Ok(v),
             Val::Const(_) => Err(Diagnostic::new(e.span, "a tensor is needed here, not a constant").help("constants get a type when combined with a tensor; declare one with `let c: int<32>[3] = [1, 2, 3];`")),
-            Val::Unit => Err(Diagnostic::new(e.span, "this call returns nothing").help("pass a value")),
+            Val::Tuple(vs) => Err(not_one_value(e.span, &vs)),
         }
     }
 

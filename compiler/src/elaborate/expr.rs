@@ -143,10 +143,7 @@ impl Elaborator<'_> {
                     }
                     (UnOp::Not, _) => Err(Diagnostic::new(x.span, "`!` needs a boolean or bits")
                         .help("compare values to get bits")),
-                    (_, Val::Unit) => {
-                        Err(Diagnostic::new(x.span, "this call returns nothing")
-                            .help("use a value"))
-                    }
+                    (_, Val::Tuple(vs)) => Err(not_one_value(x.span, &vs)),
                 }
             }
             ExprKind::Binary(op, a, b) => {
@@ -232,9 +229,7 @@ impl Elaborator<'_> {
                 };
                 self.materialize(cx, &c, elem, span)
             }
-            Val::Unit => {
-                Err(Diagnostic::new(span, "this call returns nothing").help("use a value"))
-            }
+            Val::Tuple(vs) => Err(not_one_value(span, &vs)),
         }
     }
 
@@ -672,9 +667,7 @@ impl Elaborator<'_> {
                 )?))
             }
             Val::T(x) => x,
-            Val::Unit => {
-                return Err(Diagnostic::new(vspan, "this call returns nothing").help("cast a value"))
-            }
+            Val::Tuple(vs) => return Err(not_one_value(vspan, &vs)),
         };
         let t = self.ty(cx, x);
         if !target.shape.is_empty() && target.shape != t.shape {
@@ -867,9 +860,7 @@ impl Elaborator<'_> {
                     }
                     dynamic = Some((axis as u32, offset));
                 }
-                Val::Unit => {
-                    return Err(Diagnostic::new(s, "index has no value").help("use an integer"))
-                }
+                Val::Tuple(vs) => return Err(not_one_value(s, &vs)),
             }
             sizes[axis] = len as usize;
         }

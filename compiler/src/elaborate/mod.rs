@@ -71,7 +71,26 @@ pub struct ModuleInfo {
 pub(crate) enum Val {
     Const(ConstT),
     T(Value),
-    Unit,
+    /// The results of a call that returns none or several: usable only by a
+    /// statement (`f(x);`) or a destructuring `let (a, b) = f(x);`.
+    Tuple(Vec<Value>),
+}
+
+/// The diagnostic for a call's results used where one value is needed.
+pub(crate) fn not_one_value(span: Span, results: &[Value]) -> Diagnostic {
+    if results.is_empty() {
+        Diagnostic::new(span, "this call returns nothing")
+            .help("use a value, or a function that `return`s one")
+    } else {
+        Diagnostic::new(
+            span,
+            format!(
+                "this call returns {} values where one is needed",
+                results.len()
+            ),
+        )
+        .help("bind them first, `let (a, b) = f(...);`, and use them one by one")
+    }
 }
 
 #[derive(Clone)]
@@ -201,7 +220,7 @@ impl<'m> Elaborator<'m> {
             );
         }
         let mut cx = Cx {
-            func: Function::new("main", &[], None),
+            func: Function::new("main", &[], Vec::new()),
             block: Block::from_u32(0),
             scopes: vec![HashMap::new()],
             dims: HashMap::new(),
@@ -239,7 +258,7 @@ impl<'m> Elaborator<'m> {
         concrete.sort_by_key(|f| f.span.start);
         for decl in concrete {
             let mut caller = Cx {
-                func: Function::new("check", &[], None),
+                func: Function::new("check", &[], Vec::new()),
                 block: Block::from_u32(0),
                 scopes: vec![HashMap::new()],
                 dims: HashMap::new(),
@@ -252,7 +271,7 @@ impl<'m> Elaborator<'m> {
             for p in &decl.params {
                 tys.push(self.resolve_type(&mut caller, p.ty.as_ref().expect("typed"))?);
             }
-            caller.func = Function::new("check", &tys, None);
+            caller.func = Function::new("check", &tys, Vec::new());
             caller.block = caller.func.entry;
             let args = caller.func.blocks[caller.block]
                 .params
@@ -413,7 +432,7 @@ impl<'m> Elaborator<'m> {
             return Ok(None);
         };
         let mut ccx = Cx {
-            func: Function::new("const", &[], None),
+            func: Function::new("const", &[], Vec::new()),
             block: Block::from_u32(0),
             scopes: vec![HashMap::new()],
             dims: HashMap::new(),
@@ -462,16 +481,20 @@ impl<'m> Elaborator<'m> {
     }
 
     /// Elaborates a function body or a nested block's statements; returns the
-    /// value of a final `return`.
-    fn body(&mut self, cx: &mut Cx, block: &crate::ast::Block) -> Result<Option<Val>> {
+    /// values of a final `return`, each with its span.
+    fn body(&mut self, cx: &mut Cx, block: &crate::ast::Block) -> Result<Option<Vec<(Val, Span)>>> {
         let n = block.stmts.len();
         for (k, s) in block.stmts.iter().enumerate() {
-            if let Stmt::Return { value, span } = s {
+            if let Stmt::Return { values, span } = s {
                 if k + 1 != n || cx.is_main || cx.scopes.len() != 1 {
                     return Err(Diagnostic::new(*span, "`return` must be the last statement of a function body")
                         .help("compute the result in a variable and return it at the end; select between values with select(c, a, b)"));
                 }
-                return Ok(Some(self.expr(cx, value, None)?));
+                let mut returned = Vec::with_capacity(values.len());
+                for v in values {
+                    returned.push((self.expr(cx, v, None)?, v.span));
+                }
+                return Ok(Some(returned));
             }
             self.stmt(cx, s)?;
         }
@@ -500,10 +523,7 @@ impl<'m> Elaborator<'m> {
                 cx.binding = None;
                 let v = v?;
                 let v = match (&expected, v) {
-                    (_, Val::Unit) => {
-                        return Err(Diagnostic::new(value.span, "this call returns nothing")
-                            .help("only bind values of functions that `return` one"))
-                    }
+                    (_, Val::Tuple(vs)) => return Err(not_one_value(value.span, &vs)),
                     (Some(t), v) => {
                         Val::T(self.coerce(cx, v, t, value.span, &format!("`{}`", name.name))?)
                     }
@@ -511,41 +531,26 @@ impl<'m> Elaborator<'m> {
                 };
                 self.bind(cx, &name.name, v, *mutable);
             }
-            Stmt::Assign { name, value, span } => {
-                let Some(var) = self.lookup(cx, &name.name).cloned() else {
-                    let hint = format!("declare it first: `let mut {} = ...;`", name.name);
-                    return Err(Diagnostic::new(
-                        name.span,
-                        format!("unknown variable `{}`", name.name),
-                    )
-                    .help(crate::suggest::or_hint(
-                        &name.name,
-                        cx.names(),
-                        &hint,
-                    )));
-                };
-                if !var.mutable {
-                    return Err(Diagnostic::new(
-                        name.span,
-                        format!("`{}` is not mutable", name.name),
-                    )
-                    .help(format!("declare it with `let mut {}`", name.name)));
+            Stmt::LetTuple { names, value, .. } => {
+                let values = self.tuple(cx, value, names.len())?;
+                for ((mutable, name), v) in names.iter().zip(values) {
+                    self.bind(cx, &name.name, Val::T(v), *mutable);
                 }
+            }
+            Stmt::Assign { name, value, span } => {
+                let var = self.assignable(cx, name)?;
                 let v = self.expr(cx, value, None)?;
-                let v = match var.val {
-                    Val::T(old) => {
-                        let t = self.ty(cx, old);
-                        Val::T(self.coerce(
-                            cx,
-                            v,
-                            &t,
-                            *span,
-                            &format!("assignment to `{}`", name.name),
-                        )?)
-                    }
-                    _ => v,
-                };
-                self.assign(cx, &name.name, v);
+                self.assign_to(cx, name, var, v, *span)?;
+            }
+            Stmt::AssignTuple { names, value, span } => {
+                let vars = names
+                    .iter()
+                    .map(|n| self.assignable(cx, n))
+                    .collect::<Result<Vec<_>>>()?;
+                let values = self.tuple(cx, value, names.len())?;
+                for ((name, var), v) in names.iter().zip(vars).zip(values) {
+                    self.assign_to(cx, name, var, Val::T(v), *span)?;
+                }
             }
             Stmt::For {
                 var,
@@ -576,12 +581,65 @@ impl<'m> Elaborator<'m> {
         Ok(())
     }
 
+    /// The variable `name` if an assignment may change it.
+    fn assignable(&self, cx: &Cx, name: &Ident) -> Result<Var> {
+        let Some(var) = self.lookup(cx, &name.name).cloned() else {
+            let hint = format!("declare it first: `let mut {} = ...;`", name.name);
+            return Err(
+                Diagnostic::new(name.span, format!("unknown variable `{}`", name.name))
+                    .help(crate::suggest::or_hint(&name.name, cx.names(), &hint)),
+            );
+        };
+        if !var.mutable {
+            return Err(
+                Diagnostic::new(name.span, format!("`{}` is not mutable", name.name))
+                    .help(format!("declare it with `let mut {}`", name.name)),
+            );
+        }
+        Ok(var)
+    }
+
+    /// Assigns `v` to the variable `var` named `name`; the value keeps the variable's type.
+    fn assign_to(&mut self, cx: &mut Cx, name: &Ident, var: Var, v: Val, span: Span) -> Result<()> {
+        let v = match var.val {
+            Val::T(old) => {
+                let t = self.ty(cx, old);
+                Val::T(self.coerce(cx, v, &t, span, &format!("assignment to `{}`", name.name))?)
+            }
+            _ => v,
+        };
+        self.assign(cx, &name.name, v);
+        Ok(())
+    }
+
+    /// The `n` values of the call `e`, for a destructuring `let` or assignment.
+    fn tuple(&mut self, cx: &mut Cx, e: &Expr, n: usize) -> Result<Vec<Value>> {
+        match self.expr(cx, e, None)? {
+            Val::Tuple(vs) if vs.len() == n => Ok(vs),
+            Val::Tuple(vs) if vs.is_empty() => Err(not_one_value(e.span, &vs)),
+            Val::Tuple(vs) => Err(Diagnostic::new(
+                e.span,
+                format!("this call returns {} values, not {n}", vs.len()),
+            )
+            .help("name one variable per returned value")),
+            _ => Err(Diagnostic::new(e.span, format!("{n} names, but this is one value"))
+                .help("destructure only calls of functions that return several values, `return (a, b);`")),
+        }
+    }
+
     /// Names assigned (not declared) anywhere in `block`.
     fn assigned_names(block: &crate::ast::Block, out: &mut Vec<Ident>) {
         for s in &block.stmts {
             match s {
                 Stmt::Assign { name, .. } if !out.iter().any(|n| n.name == name.name) => {
                     out.push(name.clone())
+                }
+                Stmt::AssignTuple { names, .. } => {
+                    for name in names {
+                        if !out.iter().any(|n| n.name == name.name) {
+                            out.push(name.clone())
+                        }
+                    }
                 }
                 Stmt::For { body, .. } => Self::assigned_names(body, out),
                 Stmt::If {
@@ -704,11 +762,7 @@ impl<'m> Elaborator<'m> {
                 return otherwise.map_or(Ok(()), |o| self.nested(cx, o));
             }
             Val::T(v) => v,
-            Val::Unit => {
-                return Err(
-                    Diagnostic::new(cond.span, "condition has no value").help("use a comparison")
-                )
-            }
+            Val::Tuple(vs) => return Err(not_one_value(cond.span, &vs)),
         };
         let ct = self.ty(cx, c);
         if ct.secret {
@@ -863,10 +917,7 @@ impl<'m> Elaborator<'m> {
                     shown.push_str("{}");
                     values.push(v);
                 }
-                Val::Unit => {
-                    return Err(Diagnostic::new(arg.span, "this call returns nothing")
-                        .help("print values, or the results of functions that `return` one"))
-                }
+                Val::Tuple(vs) => return Err(not_one_value(arg.span, &vs)),
             }
             shown.push_str(piece);
         }
@@ -924,10 +975,7 @@ impl<'m> Elaborator<'m> {
                     Err(type_error(span, t, &vt, what))
                 }
             }
-            Val::Unit => Err(
-                Diagnostic::new(span, format!("{what}: this call returns nothing"))
-                    .help("use a function that returns a value"),
-            ),
+            Val::Tuple(vs) => Err(not_one_value(span, &vs)),
         }
     }
 
@@ -993,7 +1041,7 @@ impl<'m> Elaborator<'m> {
         }
         let generics: HashSet<&str> = decl.generics.iter().map(|g| g.name.as_str()).collect();
         let mut callee = Cx {
-            func: Function::new(qualified.clone(), &[], None),
+            func: Function::new(qualified.clone(), &[], Vec::new()),
             block: Block::from_u32(0),
             scopes: vec![HashMap::new()],
             dims: HashMap::new(),
@@ -1055,11 +1103,7 @@ impl<'m> Elaborator<'m> {
                     key.push_str(&format!("|{c:?}"));
                     bindings.push((p.name.name.clone(), Some(c)));
                 }
-                (None, Val::Unit) => {
-                    return Err(
-                        Diagnostic::new(aspan, "this argument has no value").help("pass a value")
-                    )
-                }
+                (None, Val::Tuple(vs)) => return Err(not_one_value(aspan, &vs)),
             }
         }
         let f = match self.instances.get(&key) {
@@ -1077,7 +1121,7 @@ impl<'m> Elaborator<'m> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                callee.func = Function::new(name, &param_tys, None);
+                callee.func = Function::new(name, &param_tys, Vec::new());
                 callee.block = callee.func.entry;
                 let params = callee.func.blocks[callee.func.entry].params.clone();
                 let mut next = params.into_iter();
@@ -1102,20 +1146,22 @@ impl<'m> Elaborator<'m> {
         let results = cx
             .func
             .push(cx.block, Op::Call(f), &tensor_args, ret.as_slice(), span);
-        Ok(results.first().map_or(Val::Unit, |v| Val::T(*v)))
+        Ok(match results.as_slice() {
+            [one] => Val::T(*one),
+            _ => Val::Tuple(results.to_vec()),
+        })
     }
 
     /// Elaborates a callee's body; returns its result type.
-    fn instantiate(&mut self, callee: &mut Cx, decl: &FnDecl) -> Result<Option<TensorType>> {
+    fn instantiate(&mut self, callee: &mut Cx, decl: &FnDecl) -> Result<Vec<TensorType>> {
         let declared = decl
             .ret
-            .as_ref()
+            .iter()
             .map(|t| self.resolve_type(callee, t))
-            .transpose()?;
-        let ret = self.body(callee, &decl.body)?;
-        let value = match (ret, &declared) {
-            (None, None) => None,
-            (None, Some(_)) => {
+            .collect::<Result<Vec<_>>>()?;
+        let returned = match self.body(callee, &decl.body)? {
+            None if declared.is_empty() => Vec::new(),
+            None => {
                 return Err(Diagnostic::new(
                     decl.name.span,
                     format!(
@@ -1125,30 +1171,44 @@ impl<'m> Elaborator<'m> {
                 )
                 .help("end the body with `return value;`"))
             }
-            (Some(Val::Unit), _) => {
-                return Err(
-                    Diagnostic::new(decl.body.span, "the returned call has no value")
-                        .help("return a tensor"),
-                )
-            }
-            (Some(v), Some(t)) => {
-                Some(self.coerce(callee, v, t, decl.body.span, "returned value")?)
-            }
-            (Some(Val::T(v)), None) => Some(v),
-            (Some(Val::Const(_)), None) => {
-                return Err(
-                    Diagnostic::new(decl.body.span, "returning an untyped constant")
-                        .help("declare the result type, e.g. `-> int<32>`"),
-                )
-            }
+            // `return f(x);` passes on all of f's results.
+            Some(r) => match r.as_slice() {
+                [(Val::Tuple(vs), span)] if vs.len() > 1 => {
+                    vs.iter().map(|v| (Val::T(*v), *span)).collect()
+                }
+                _ => r,
+            },
         };
-        let ty = value.map(|v| self.ty(callee, v));
-        callee.func.ret = ty.clone();
-        let args: Vec<Value> = value.into_iter().collect();
+        if !declared.is_empty() && declared.len() != returned.len() {
+            return Err(Diagnostic::new(
+                returned.first().map_or(decl.body.span, |r| r.1),
+                format!(
+                    "`{}` declares {} results but returns {}",
+                    decl.name.name,
+                    declared.len(),
+                    returned.len()
+                ),
+            )
+            .help("return one value per declared result type"));
+        }
+        let mut values = Vec::with_capacity(returned.len());
+        for (k, (v, span)) in returned.into_iter().enumerate() {
+            values.push(match (v, declared.get(k)) {
+                (Val::Tuple(vs), _) => return Err(not_one_value(span, &vs)),
+                (v, Some(t)) => self.coerce(callee, v, t, span, "returned value")?,
+                (Val::T(v), None) => v,
+                (Val::Const(_), None) => {
+                    return Err(Diagnostic::new(span, "returning an untyped constant")
+                        .help("declare the result type, e.g. `-> int<32>`"))
+                }
+            });
+        }
+        let tys: Vec<TensorType> = values.iter().map(|v| self.ty(callee, *v)).collect();
+        callee.func.ret = tys.clone();
         callee
             .func
-            .push(callee.block, Op::Return, &args, &[], decl.body.span);
-        Ok(ty)
+            .push(callee.block, Op::Return, &values, &[], decl.body.span);
+        Ok(tys)
     }
 
     /// Binds the generic dimensions in `te` to the corresponding parts of `actual`.

@@ -170,11 +170,12 @@ pub struct Function {
     pub blocks: PrimaryMap<Block, BlockData>,
     pub insts: PrimaryMap<Inst, InstData>,
     pub values: PrimaryMap<Value, ValueData>,
-    pub ret: Option<TensorType>,
+    /// The result types: none, one, or several (a tuple).
+    pub ret: Vec<TensorType>,
 }
 
 impl Function {
-    pub fn new(name: impl Into<String>, params: &[TensorType], ret: Option<TensorType>) -> Self {
+    pub fn new(name: impl Into<String>, params: &[TensorType], ret: Vec<TensorType>) -> Self {
         let mut f = Function {
             name: name.into(),
             entry: Block::from_u32(0),

@@ -146,7 +146,17 @@ fn print_block(f: &Function, m: &Module, b: Block, depth: usize, s: &mut String)
 
 pub fn print_function(f: &Function, m: &Module) -> String {
     let mut s = String::new();
-    let ret = f.ret.as_ref().map_or(String::new(), |t| format!(" -> {t}"));
+    let ret = match f.ret.as_slice() {
+        [] => String::new(),
+        [t] => format!(" -> {t}"),
+        ts => format!(
+            " -> ({})",
+            ts.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let _ = writeln!(s, "fn {}{ret} {{", f.name);
     print_block(f, m, f.entry, 1, &mut s);
     let _ = writeln!(s, "}}");

@@ -77,10 +77,10 @@ fn check_block(
                 if yields.is_some() {
                     return Err(format!("{i}: return inside a nested block"));
                 }
-                let got = d.args.first().map(|a| f.ty(*a).clone());
+                let got: Vec<TensorType> = d.args.iter().map(|a| f.ty(*a).clone()).collect();
                 if got != f.ret {
                     return Err(format!(
-                        "{i} returns a value of another type than the function's"
+                        "{i} returns values of other types than the function's"
                     ));
                 }
             }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 pub fn inline_all(m: &mut Module) {
     for f in m.functions.keys().collect::<Vec<_>>() {
-        let mut func = std::mem::replace(&mut m.functions[f], Function::new("", &[], None));
+        let mut func = std::mem::replace(&mut m.functions[f], Function::new("", &[], Vec::new()));
         inline_calls(&mut func, m);
         m.functions[f] = func;
     }
