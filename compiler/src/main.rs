@@ -111,8 +111,12 @@ fn import(cli: ImportCli) -> Result<String, String> {
     };
     write(cli.output.join("model.mpc"), &program)?;
     write(cli.output.join("README.txt"), &im.description)?;
-    let int64 = mpcvm::types::TensorType::new(false, mpcvm::types::Elem::Int { bits: 64 }, vec![]);
     for w in &im.weights {
+        let int64 = mpcvm::types::TensorType::new(
+            false,
+            mpcvm::types::Elem::Int { bits: 64 },
+            w.shape.clone(),
+        );
         let t = mpcvm::ring::RingTensor::new(
             w.shape.clone(),
             w.values.iter().map(|&v| v as u64).collect(),

@@ -94,8 +94,20 @@ pub fn weight_values(im: &mpcc::tflite::import::Imported) -> Vec<(&str, Vec<f64>
 
 /// Runs under the clear backend with a fixed seed and the range check on.
 pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) -> RunOutcome {
-    run_local(program, inputs.to_vec(), Some(seed), true, &mut |_| {})
+    run_clear_with(program, inputs, seed, true, &mut |_| {})
         .unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+/// Runs under the clear backend with inputs in memory, printed lines to `print`.
+pub fn run_clear_with(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    seed: u64,
+    range_check: bool,
+    print: &mut dyn FnMut(&str),
+) -> Result<RunOutcome, mpcvm::VmError> {
+    let mut io = mpcvm::interp::MemoryIo::new(inputs.to_vec(), print);
+    run_local(program, &mut io, Some(seed), range_check)
 }
 
 /// The output called `name`, decoded to numbers.
@@ -300,14 +312,11 @@ pub fn run_rep3_printing(
                         listener: None,
                     };
                     let mut printed = Vec::new();
-                    let outcome = mpcvm::run::run_party(
-                        program,
-                        mpcvm::run::Protocol::Rep3,
-                        config,
-                        own,
-                        &mut |line| printed.push(line.to_string()),
-                    )
-                    .unwrap_or_else(|e| panic!("party {p}: {e}"));
+                    let mut print = |line: &str| printed.push(line.to_string());
+                    let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
+                    let outcome =
+                        mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, &mut io)
+                            .unwrap_or_else(|e| panic!("party {p}: {e}"));
                     (outcome, printed)
                 })
             })

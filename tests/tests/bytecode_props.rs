@@ -40,7 +40,7 @@ fn run_if_verified(bytes: &[u8]) -> bool {
                     .iter()
                     .map(|d| Some(RingTensor::zeros(&d.ty.shape)))
                     .collect();
-                let _ = mpcvm::run::run_local(&p, inputs.clone(), Some(1), true, &mut |_| {});
+                let _ = run_clear_with(&p, &inputs, 1, true, &mut |_| {});
             }
             true
         }
@@ -178,4 +178,46 @@ fn names_that_are_not_identifiers_are_refused_so_no_path_leaves_its_directory() 
     assert!(e.contains("two outputs named"), "{e}");
     let e = mpcvm::io::npy_file(std::path::Path::new("out"), "../x").unwrap_err();
     assert!(e.to_string().contains("not an identifier"));
+}
+
+/// An input or output inside a loop is a file of one row per iteration: a
+/// declared shape that does not say so, or an input read by two instructions,
+/// is refused before anything runs; so is an input no instruction reads.
+#[test]
+fn files_read_or_written_inside_loops_must_declare_a_row_per_iteration() {
+    let c = compile_text(
+        "party a = 0;
+        fn main() {
+            for i in 0..3 {
+                let x: sint<32>[2] = input(a);
+                reveal x to a;
+            }
+        }",
+        Options::default(),
+    );
+    assert_eq!(c.program.inputs[0].ty.shape, vec![3, 2]);
+    for (input, shape) in [
+        (true, vec![2]),
+        (true, vec![4, 2]),
+        (false, vec![2, 3]),
+        (false, vec![1, 3, 2]),
+    ] {
+        let mut p = c.program.clone();
+        let ty = if input {
+            &mut p.inputs[0].ty
+        } else {
+            &mut p.outputs[0].ty
+        };
+        ty.shape = shape.clone();
+        let e = Program::load(&p.encode()).expect_err("refused").to_string();
+        assert!(
+            e.contains("per iteration of the loops around it"),
+            "{shape:?}: {e}"
+        );
+    }
+    let mut p = c.program.clone();
+    p.inputs.push(p.inputs[0].clone());
+    p.inputs[1].name = "y".into();
+    let e = Program::load(&p.encode()).expect_err("refused").to_string();
+    assert!(e.contains("input 1 is never read"), "{e}");
 }

@@ -163,7 +163,7 @@ fn the_clear_backend_stops_at_the_first_result_outside_its_type() {
         &c.program,
         &[("s", vec![50_000.0, 90_000.0, 66_000.0, 70_000.0])],
     );
-    let e = mpcvm::run::run_local(&c.program, ins.clone(), Some(1), true, &mut |_| {})
+    let e = run_clear_with(&c.program, &ins, 1, true, &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("test.mpc:6:19: overflow: the result"), "{e}");
@@ -172,7 +172,7 @@ fn the_clear_backend_stops_at_the_first_result_outside_its_type() {
         "{e}"
     );
     // Without the check the run goes on (and its answer is wrong, as the check said).
-    assert!(mpcvm::run::run_local(&c.program, ins, Some(1), false, &mut |_| {}).is_ok());
+    assert!(run_clear_with(&c.program, &ins, 1, false, &mut |_| {}).is_ok());
 }
 
 #[test]
@@ -537,6 +537,87 @@ fn functions_return_several_values_that_callers_destructure() {
     assert_eq!(out["steps"], vec![4.0, 4.0, 4.0]);
     assert_eq!(out["q"], vec![2.0, -4.0, 10.0]);
     assert_eq!(out["r"], vec![2.0, -1.0, 6.0]);
+}
+
+/// Inside loops, `input` reads the next row of its file and `reveal` writes
+/// the next row of its output: leading axes of the loops' trip counts, nested
+/// loops giving several, a loop that never runs an empty output.
+const STREAMED: &str = "party a = 0;
+party b = 1;
+fn main() {
+    let w: sint<32>[3] = input(a);
+    let mut acc: sint<32>[3] = fill(0, [3]);
+    for i in 0..4 {
+        let xs: sint<32>[3] = input(b);
+        acc = acc + xs * w;
+        reveal acc to a;
+        for j in 0..2 {
+            let scaled = acc * j + i;
+            reveal scaled to b;
+        }
+    }
+    for k in 0..0 {
+        let never = acc;
+        reveal never to all;
+    }
+    reveal acc to b;
+}";
+
+#[test]
+fn inputs_and_outputs_inside_loops_are_read_and_written_a_row_per_iteration() {
+    let c = compile_text(STREAMED, Options::default());
+    let types: Vec<(&str, Vec<usize>)> = c
+        .program
+        .inputs
+        .iter()
+        .map(|d| (d.name.as_str(), d.ty.shape.clone()))
+        .chain(
+            c.program
+                .outputs
+                .iter()
+                .map(|d| (d.name.as_str(), d.ty.shape.clone())),
+        )
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            ("w", vec![3]),
+            ("xs", vec![4, 3]),
+            ("acc", vec![4, 3]),
+            ("scaled", vec![4, 2, 3]),
+            ("never", vec![0, 3]),
+            ("acc", vec![3]),
+        ]
+    );
+    let (w, xs) = (
+        vec![1.0, -2.0, 3.0],
+        (0..12).map(|v| v as f64 - 5.0).collect::<Vec<_>>(),
+    );
+    let out = run_clear(
+        &c.program,
+        &inputs(&c.program, &[("w", w.clone()), ("xs", xs.clone())]),
+        1,
+    );
+    let mut acc = [0.0; 3];
+    let (mut rows, mut scaled) = (Vec::new(), Vec::new());
+    for i in 0..4 {
+        for k in 0..3 {
+            acc[k] += xs[i * 3 + k] * w[k];
+        }
+        rows.extend(acc);
+        for j in 0..2 {
+            scaled.extend(acc.iter().map(|a| a * j as f64 + i as f64));
+        }
+    }
+    let got = |k: usize| output(&c.program, &out, &c.program.outputs[k].name);
+    assert_eq!(output(&c.program, &out, "acc"), rows);
+    assert_eq!(got(1), scaled);
+    assert_eq!(got(2), Vec::<f64>::new());
+    let last = mpcvm::io::decode_f64(
+        out.outputs[3].as_ref().unwrap(),
+        c.program.outputs[3].ty.elem,
+    );
+    assert_eq!(last, acc.to_vec());
 }
 
 /// A `let` bound to a constant (here computed from a function's constant

@@ -46,7 +46,7 @@ fn printed_lines_come_in_program_order_under_clear_and_at_every_rep3_party() {
     let c = compile_text(PROGRAM, Default::default());
     let ins = inputs(&c.program, &[("x", vec![0.25, -1.5]), ("y", vec![41.0])]);
     let mut printed = Vec::new();
-    mpcvm::run::run_local(&c.program, ins.clone(), Some(1), true, &mut |l| {
+    run_clear_with(&c.program, &ins, 1, true, &mut |l| {
         printed.push(l.to_string())
     })
     .unwrap();

@@ -8,6 +8,7 @@
 use crate::backend::{Backend, CommFigures, Interaction, Outcome, Value};
 use crate::bytecode::{Instr, Program, Reg};
 use crate::ring::{signed, RingTensor};
+use crate::types::TensorType;
 use crate::VmError;
 use std::time::Instant;
 
@@ -35,27 +36,89 @@ fn usize2(p: [u32; 2]) -> [usize; 2] {
     [p[0] as usize, p[1] as usize]
 }
 
-/// Runs `program`; `inputs[i]` is input `i`'s tensor where this process holds it
-/// (the run consumes it: a protocol may turn an input into its shares in place).
-/// Each line the program prints goes to `print` as it is printed.
+/// Where a run's inputs come from and where its outputs and printed lines go,
+/// as the program runs. An input or output inside loops is a file of rows, one
+/// per iteration: each execution of its instruction reads or writes the next.
+pub trait Io {
+    /// The next row (of type `row`) of input `index`, where this party holds it;
+    /// the whole input for one read outside loops.
+    fn input(&mut self, index: usize, row: &TensorType) -> Result<Option<RingTensor>, VmError>;
+    /// The next row of output `index`, revealed to this party.
+    fn output(&mut self, index: usize, row: &RingTensor) -> Result<(), VmError>;
+    /// A line the program prints.
+    fn print(&mut self, line: &str);
+}
+
+/// Inputs held in memory, whole (`inputs[i]` is input `i`'s tensor where this
+/// process holds it); outputs only collected into the [`RunOutcome`]; printed
+/// lines handed to a callback.
+pub struct MemoryIo<'a> {
+    inputs: Vec<Option<RingTensor>>,
+    rows_read: Vec<usize>,
+    print: &'a mut dyn FnMut(&str),
+}
+
+impl<'a> MemoryIo<'a> {
+    pub fn new(inputs: Vec<Option<RingTensor>>, print: &'a mut dyn FnMut(&str)) -> Self {
+        MemoryIo {
+            rows_read: vec![0; inputs.len()],
+            inputs,
+            print,
+        }
+    }
+}
+
+impl Io for MemoryIo<'_> {
+    fn input(&mut self, index: usize, row: &TensorType) -> Result<Option<RingTensor>, VmError> {
+        let Some(whole) = self.inputs.get_mut(index).and_then(Option::as_mut) else {
+            return Ok(None);
+        };
+        if whole.shape == row.shape {
+            // Read once: the run consumes it (a protocol may share it in place).
+            return Ok(self.inputs[index].take());
+        }
+        let n = row.len();
+        let at = self.rows_read[index] * n;
+        let data = whole.data.get(at..at + n).ok_or_else(|| {
+            VmError::Input(format!(
+                "input {index} has no row {} of shape {:?}",
+                self.rows_read[index], row.shape
+            ))
+        })?;
+        self.rows_read[index] += 1;
+        Ok(Some(RingTensor::new(row.shape.clone(), data.to_vec())))
+    }
+
+    fn output(&mut self, _: usize, _: &RingTensor) -> Result<(), VmError> {
+        Ok(())
+    }
+
+    fn print(&mut self, line: &str) {
+        (self.print)(line)
+    }
+}
+
+/// Runs `program` with its inputs in memory (see [`MemoryIo`]); each line the
+/// program prints goes to `print` as it is printed.
 pub fn run<B: Backend>(
     program: &Program,
     backend: &mut B,
     inputs: Vec<Option<RingTensor>>,
     print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
-    run_checked(program, backend, inputs, false, print)
+    run_with(program, backend, &mut MemoryIo::new(inputs, print), false)
 }
 
-/// [`run`], and with `range_check` every result the backend holds in the clear
-/// (public values, and the reference backend's secrets) is held to its declared
-/// bit length: the first that leaves it stops the run, naming the operation.
-pub fn run_checked<B: Backend>(
+/// Runs `program` reading and writing through `io`; with `range_check` every
+/// result the backend holds in the clear (public values, and the reference
+/// backend's secrets) is held to its declared bit length: the first that leaves
+/// it stops the run, naming the operation. The outcome holds every output this
+/// party receives, whole (rows written inside loops joined).
+pub fn run_with<B: Backend>(
     program: &Program,
     backend: &mut B,
-    mut inputs: Vec<Option<RingTensor>>,
+    io: &mut dyn Io,
     range_check: bool,
-    print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
     let start = Instant::now();
     let mut m = Machine {
@@ -66,7 +129,7 @@ pub fn run_checked<B: Backend>(
         peak_elements: 0,
         range_check,
     };
-    let mut outputs = vec![None; program.outputs.len()];
+    let mut outputs = Outputs::new(program, &*m.backend);
     let code = &program.code;
     let mut pc = 0;
     while pc < code.len() {
@@ -120,20 +183,20 @@ pub fn run_checked<B: Backend>(
                     line.push_str(&crate::io::render(m.public(*a)?, ty));
                     line.push_str(piece);
                 }
-                print(&line);
+                io.print(&line);
                 pc += 1;
             }
             Instr::Output { output, a } => {
                 // A public output needs no interaction: its receivers already know it.
                 let to = program.outputs[*output as usize].to;
                 if m.backend.receives(to) {
-                    outputs[*output as usize] = Some(m.public(*a)?.clone());
+                    outputs.row(*output as usize, m.public(*a)?.clone(), io)?;
                 }
                 pc += 1;
             }
             Instr::Round { len } => {
                 let batch = &code[pc + 1..pc + 1 + *len as usize];
-                m.round(pc, batch, &mut inputs, &mut outputs)?;
+                m.round(pc, batch, io, &mut outputs)?;
                 for (k, i) in batch.iter().enumerate() {
                     m.check_range(pc + 1 + k, i)?;
                 }
@@ -147,7 +210,7 @@ pub fn run_checked<B: Backend>(
         }
     }
     Ok(RunOutcome {
-        outputs,
+        outputs: outputs.finish()?,
         figures: m.backend.figures(),
         seconds: start.elapsed().as_secs_f64(),
         peak_register_elements: m.peak_elements,
@@ -476,11 +539,19 @@ impl<B: Backend> Machine<'_, B> {
         &mut self,
         pc: usize,
         batch: &[Instr],
-        inputs: &mut [Option<RingTensor>],
-        outputs: &mut [Option<RingTensor>],
+        io: &mut dyn Io,
+        outputs: &mut Outputs,
     ) -> Result<(), VmError> {
         use Instr::*;
         let program = self.program;
+        // Each input's next row, read before the batch borrows the registers.
+        let mut rows = Vec::new();
+        for i in batch {
+            if let Input { input, dst } = i {
+                rows.push(io.input(*input as usize, &program.registers[*dst as usize])?);
+            }
+        }
+        let mut rows = rows.into_iter();
         let results = {
             let regs = &self.regs;
             let s = |r: &Reg| match regs[*r as usize].as_ref().expect("verified") {
@@ -493,9 +564,9 @@ impl<B: Backend> Machine<'_, B> {
             let ops: Vec<Interaction<'_, B::Share>> = batch
                 .iter()
                 .map(|i| match i {
-                    Input { input, .. } => {
+                    Input { input, dst } => {
                         let decl = &program.inputs[*input as usize];
-                        Interaction::Input { party: decl.party as usize, ty: &decl.ty, data: inputs.get_mut(*input as usize).and_then(Option::take) }
+                        Interaction::Input { party: decl.party as usize, ty: &program.registers[*dst as usize], data: rows.next().expect("a row per input") }
                     }
                     Mul { dst, a, b, masks } => Interaction::Mul { a: s(a), b: s(b), out_shape: &program.registers[*dst as usize].shape, masks: *masks },
                     MatMul { a, b, masks, .. } => Interaction::MatMul { a: s(a), b: s(b), masks: *masks },
@@ -538,7 +609,9 @@ impl<B: Backend> Machine<'_, B> {
                 (Outcome::Secret(s), Some(d), _) => self.set(d, Value::Secret(s)),
                 (Outcome::Public(t), Some(d), _) => self.set(d, Value::Public(t)),
                 (Outcome::Revealed(t), None, Output { output, .. }) => {
-                    outputs[*output as usize] = t
+                    if let Some(t) = t {
+                        outputs.row(*output as usize, t, io)?;
+                    }
                 }
                 _ => {
                     return Err(VmError::Runtime {
@@ -549,6 +622,60 @@ impl<B: Backend> Machine<'_, B> {
             }
         }
         Ok(())
+    }
+}
+
+/// The outputs a party receives, assembled row by row as the run writes them.
+struct Outputs<'p> {
+    program: &'p Program,
+    /// Per output: its rows so far, where this party receives it.
+    data: Vec<Option<Vec<u64>>>,
+}
+
+impl<'p> Outputs<'p> {
+    fn new<B: Backend>(program: &'p Program, backend: &B) -> Self {
+        let data = program
+            .outputs
+            .iter()
+            .map(|d| backend.receives(d.to).then(Vec::new))
+            .collect();
+        Outputs { program, data }
+    }
+
+    /// Output `index`'s next row: kept, and handed to `io` to be written now.
+    fn row(&mut self, index: usize, row: RingTensor, io: &mut dyn Io) -> Result<(), VmError> {
+        io.output(index, &row)?;
+        let data = self.data[index].get_or_insert_with(Vec::new);
+        if data.is_empty() {
+            *data = row.data; // an output written once is moved, not copied
+        } else {
+            data.extend_from_slice(&row.data);
+        }
+        Ok(())
+    }
+
+    /// Every received output, whole; an output a loop wrote fewer rows of than
+    /// its file declares is an error.
+    fn finish(self) -> Result<Vec<Option<RingTensor>>, VmError> {
+        self.data
+            .into_iter()
+            .zip(&self.program.outputs)
+            .map(|(data, decl)| {
+                data.map(|data| {
+                    if data.len() == decl.ty.len() {
+                        Ok(RingTensor::new(decl.ty.shape.clone(), data))
+                    } else {
+                        Err(VmError::Io(format!(
+                            "output '{}' got {} of its {} elements",
+                            decl.name,
+                            data.len(),
+                            decl.ty.len()
+                        )))
+                    }
+                })
+                .transpose()
+            })
+            .collect()
     }
 }
 

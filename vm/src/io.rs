@@ -6,8 +6,8 @@ use crate::bytecode::Program;
 use crate::ring::{signed_bits, RingTensor};
 use crate::types::{Elem, TensorType};
 use crate::VmError;
-use npyz::{DType, TypeChar, WriterBuilder};
-use std::io::{BufWriter, Read, Seek};
+use npyz::{DType, TypeChar};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// A number as a file stores it, before conversion to the ring.
@@ -77,22 +77,59 @@ fn decoder(ts: &npyz::TypeStr) -> Option<Decode> {
     })
 }
 
-/// Reads a `.npy` file as ring elements of `ty`; its header must announce the
-/// shape of `ty` and no more data than the file holds, before anything is
-/// allocated for it. The data is decoded as it streams in, a chunk at a time.
-fn read_npy(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
-    let (mut reader, decode, size) = open_npy(path, ty)?;
-    let encoder = Encoder::new(ty.elem);
-    let bad = |e: String| format!("cannot read the data of {}: {e}", path.display());
-    const CHUNK: usize = 8192;
-    let mut buf = vec![0u8; CHUNK * size];
-    let mut out = Vec::with_capacity(ty.len());
-    while out.len() < ty.len() {
-        let bytes = &mut buf[..(ty.len() - out.len()).min(CHUNK) * size];
-        reader.read_exact(bytes).map_err(|e| bad(e.to_string()))?;
-        decode(bytes, &encoder, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
+/// An input file, read as ring elements of its declared type a row at a time:
+/// all of it for an input read once, the next row on each iteration for one
+/// read inside loops. Opening checks the header (or a raw file's length)
+/// against the whole declared type before anything is allocated; the data is
+/// decoded as it streams in, a chunk at a time.
+pub struct InputReader {
+    reader: std::io::BufReader<std::fs::File>,
+    decode: Decode,
+    /// Bytes per stored element.
+    size: usize,
+    encoder: Encoder,
+    path: PathBuf,
+    rows_read: usize,
+}
+
+impl InputReader {
+    pub fn open(path: &Path, ty: &TensorType) -> Result<InputReader, String> {
+        let (reader, decode, size) = if is_raw_bytes(path) {
+            open_raw_bytes(path, ty)?
+        } else {
+            open_npy(path, ty)?
+        };
+        Ok(InputReader {
+            reader,
+            decode,
+            size,
+            encoder: Encoder::new(ty.elem),
+            path: path.to_path_buf(),
+            rows_read: 0,
+        })
     }
-    Ok(out)
+
+    /// The next row of `n` elements.
+    pub fn next_row(&mut self, n: usize) -> Result<Vec<u64>, String> {
+        const CHUNK: usize = 8192;
+        let path = self.path.display();
+        let row = match self.rows_read {
+            0 => String::new(),
+            r => format!(" (row {r})"),
+        };
+        let mut buf = vec![0u8; CHUNK.min(n) * self.size];
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let bytes = &mut buf[..(n - out.len()).min(CHUNK) * self.size];
+            self.reader
+                .read_exact(bytes)
+                .map_err(|e| format!("cannot read the data of {path}{row}: {e}"))?;
+            (self.decode)(bytes, &self.encoder, &mut out)
+                .map_err(|e| format!("{path}{row}: {e}"))?;
+        }
+        self.rows_read += 1;
+        Ok(out)
+    }
 }
 
 /// Opens a `.npy` file whose header announces the shape of `ty`, a dtype the VM
@@ -262,23 +299,22 @@ fn is_raw_bytes(path: &Path) -> bool {
     )
 }
 
-/// Reads raw bytes as the values of a tensor of type `ty`: two's complement
+/// Opens raw bytes as the values of a tensor of type `ty`: two's complement
 /// bytes (-128 to 127) for an 8-bit integer type, which holds no larger value,
 /// unsigned bytes (0 to 255) otherwise.
-fn read_raw_bytes(path: &Path, ty: &TensorType) -> Result<Vec<u64>, String> {
+fn open_raw_bytes(
+    path: &Path,
+    ty: &TensorType,
+) -> Result<(std::io::BufReader<std::fs::File>, Decode, usize), String> {
     check_raw_length(path, ty)?;
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let signed = ty.elem == Elem::Int { bits: 8 };
-    let encoder = Encoder::new(ty.elem);
-    bytes
-        .into_iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let x = if signed { b as i8 as i128 } else { b as i128 };
-            encoder.encode(i, Number::Int(x))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let decode: Decode = if ty.elem == (Elem::Int { bits: 8 }) {
+        |b, e, o| decode_chunk(b, e, o, |[c]: [u8; 1]| Ok(Number::Int(c as i8 as i128)))
+    } else {
+        |b, e, o| decode_chunk(b, e, o, |[c]: [u8; 1]| Ok(Number::Int(c as i128)))
+    };
+    Ok((std::io::BufReader::with_capacity(1 << 16, file), decode, 1))
 }
 
 /// Refuses a raw-bytes file that does not hold one byte per element of `ty`.
@@ -299,12 +335,9 @@ fn check_raw_length(path: &Path, ty: &TensorType) -> Result<(), String> {
 
 /// Reads one input of type `ty` from a `.npy` file or a raw-bytes file.
 pub fn read_input(path: &Path, ty: &TensorType, name: &str) -> Result<RingTensor, VmError> {
-    let data = if is_raw_bytes(path) {
-        read_raw_bytes(path, ty)
-    } else {
-        read_npy(path, ty)
-    }
-    .map_err(|e| VmError::Input(format!("input '{name}': {e}")))?;
+    let data = InputReader::open(path, ty)
+        .and_then(|mut r| r.next_row(ty.len()))
+        .map_err(|e| VmError::Input(format!("input '{name}': {e}")))?;
     Ok(RingTensor::new(ty.shape.clone(), data))
 }
 
@@ -363,23 +396,8 @@ pub fn party_input_paths(
     }
 }
 
-/// Loads the inputs in `given` (`--input P=PATH`), which must hold every input of
-/// the parties in `needed`; inputs of other parties stay `None`.
-pub fn load_inputs(
-    program: &Program,
-    given: &[(usize, PathBuf)],
-    needed: &[usize],
-) -> Result<Vec<Option<RingTensor>>, VmError> {
-    let mut inputs = vec![None; program.inputs.len()];
-    each_input(program, given, needed, &mut |i, file| {
-        let decl = &program.inputs[i];
-        inputs[i] = Some(read_input(file, &decl.ty, &decl.name)?);
-        Ok(())
-    })?;
-    Ok(inputs)
-}
-
-/// [`load_inputs`] without reading the data: every file exists and its header
+/// Checks the inputs in `given` (`--input P=PATH`), which must hold every input of
+/// the parties in `needed`, without reading the data: every file exists and its header
 /// (or a raw file's length) fits its declared type. Values are checked as a
 /// party reads them.
 pub fn check_inputs(
@@ -389,19 +407,16 @@ pub fn check_inputs(
 ) -> Result<(), VmError> {
     each_input(program, given, needed, &mut |i, file| {
         let decl = &program.inputs[i];
-        let checked = if is_raw_bytes(file) {
-            check_raw_length(file, &decl.ty)
-        } else {
-            open_npy(file, &decl.ty).map(|_| ())
-        };
-        checked.map_err(|e| VmError::Input(format!("input '{}': {e}", decl.name)))
+        InputReader::open(file, &decl.ty)
+            .map(|_| ())
+            .map_err(|e| VmError::Input(format!("input '{}': {e}", decl.name)))
     })
 }
 
 /// Calls `visit` with each input given for a party (its index and file), after
 /// checking the `--input` flags, and refuses an input of a party in `needed`
 /// that is missing.
-fn each_input(
+pub(crate) fn each_input(
     program: &Program,
     given: &[(usize, PathBuf)],
     needed: &[usize],
@@ -463,32 +478,148 @@ pub fn decode_f64(t: &RingTensor, elem: Elem) -> Vec<f64> {
 
 /// Writes an output: fixed-point values as float64, integers and bits as int64.
 pub fn write_output(path: &Path, t: &RingTensor, ty: &TensorType) -> Result<(), VmError> {
-    let io = |e: std::io::Error| VmError::Io(format!("cannot write {}: {e}", path.display()));
-    let file = BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
-    match ty.elem {
-        Elem::Fix { .. } => {
-            let mut w = npyz::WriteOptions::<f64>::new()
-                .default_dtype()
-                .shape(&shape)
-                .writer(file)
-                .begin_nd()
-                .map_err(io)?;
-            w.extend(decode_f64(t, ty.elem)).map_err(io)?;
-            w.finish().map_err(io)
+    let mut w = OutputWriter::create(path, ty, 0)?;
+    w.write_row(t)?;
+    Ok(())
+}
+
+/// An output file written as its rows come: fixed-point values as float64,
+/// integers and bits as int64. After each row the header is rewritten in place
+/// (it keeps one length), so the file is a valid `.npy` of the rows so far at
+/// every moment: while a loop runs its first axis counts them, and once every
+/// row is in it has the declared shape.
+pub struct OutputWriter {
+    file: std::fs::File,
+    path: PathBuf,
+    ty: TensorType,
+    /// The row shape, and how many rows the declared shape holds.
+    row_shape: Vec<usize>,
+    rows: usize,
+    written: usize,
+    header_len: usize,
+}
+
+impl OutputWriter {
+    /// Creates the file of an output of type `ty` whose first `leading` axes
+    /// count rows (the loops around its `reveal`); it starts with no rows.
+    pub fn create(path: &Path, ty: &TensorType, leading: usize) -> Result<OutputWriter, VmError> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| VmError::Io(format!("cannot write {}: {e}", path.display())))?;
+        let rows = ty.shape[..leading].iter().product();
+        let row_shape = ty.shape[leading..].to_vec();
+        let mut counted = vec![rows];
+        counted.extend_from_slice(&row_shape);
+        let header_len = npy_header(ty.elem, &ty.shape, 0)
+            .len()
+            .max(npy_header(ty.elem, &counted, 0).len());
+        let mut w = OutputWriter {
+            file,
+            path: path.to_path_buf(),
+            ty: ty.clone(),
+            row_shape,
+            rows,
+            written: 0,
+            header_len,
+        };
+        if leading > 0 {
+            w.write_header()?;
         }
-        _ => {
-            let mut w = npyz::WriteOptions::<i64>::new()
-                .default_dtype()
-                .shape(&shape)
-                .writer(file)
-                .begin_nd()
-                .map_err(io)?;
-            w.extend(t.data.iter().map(|&x| integer(x, ty.elem)))
-                .map_err(io)?;
-            w.finish().map_err(io)
-        }
+        Ok(w)
     }
+
+    fn io(&self, e: std::io::Error) -> VmError {
+        VmError::Io(format!("cannot write {}: {e}", self.path.display()))
+    }
+
+    fn write_header(&mut self) -> Result<(), VmError> {
+        use std::io::{SeekFrom, Write};
+        let shape = if self.written == self.rows {
+            self.ty.shape.clone()
+        } else {
+            let mut s = vec![self.written];
+            s.extend_from_slice(&self.row_shape);
+            s
+        };
+        let header = npy_header(self.ty.elem, &shape, self.header_len);
+        let at = self.file.stream_position().map_err(|e| self.io(e))?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.file.write_all(&header))
+            .map_err(|e| self.io(e))?;
+        if at > header.len() as u64 {
+            self.file
+                .seek(SeekFrom::Start(at))
+                .map_err(|e| self.io(e))?;
+        }
+        Ok(())
+    }
+
+    /// Appends the next row and makes it visible in the header.
+    pub fn write_row(&mut self, row: &RingTensor) -> Result<(), VmError> {
+        use std::io::Write;
+        if self.written == self.rows || row.shape != self.row_shape {
+            return Err(VmError::Io(format!(
+                "{}: row {} of shape {:?} does not fit {}",
+                self.path.display(),
+                self.written,
+                row.shape,
+                self.ty
+            )));
+        }
+        let bytes: Vec<u8> = match self.ty.elem {
+            Elem::Fix { .. } => decode_f64(row, self.ty.elem)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+            elem => row
+                .data
+                .iter()
+                .flat_map(|&x| integer(x, elem).to_le_bytes())
+                .collect(),
+        };
+        if self.written == 0 && self.file.stream_position().map_err(|e| self.io(e))? == 0 {
+            self.write_header()?;
+        }
+        self.file.write_all(&bytes).map_err(|e| self.io(e))?;
+        self.written += 1;
+        self.write_header()
+    }
+
+    /// Rows still to come.
+    pub fn missing(&self) -> usize {
+        self.rows - self.written
+    }
+}
+
+/// A `.npy` version 1.0 header for little-endian float64 (fixed point) or
+/// int64 values of `shape`, padded with spaces to `len` bytes (at least its
+/// own length, rounded up to a multiple of 64).
+fn npy_header(elem: Elem, shape: &[usize], len: usize) -> Vec<u8> {
+    let descr = if matches!(elem, Elem::Fix { .. }) {
+        "<f8"
+    } else {
+        "<i8"
+    };
+    let dims = match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
+    let own = (10 + dict.len() + 1).div_ceil(64) * 64;
+    let total = own.max(len);
+    let mut h = b"\x93NUMPY\x01\x00".to_vec();
+    h.extend_from_slice(&((total - 10) as u16).to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h.resize(total - 1, b' ');
+    h.push(b'\n');
+    h
 }
 
 /// A short human-readable rendering of an output value: its first 16 elements
@@ -529,6 +660,58 @@ pub fn npy_file(dir: &Path, name: &str) -> Result<PathBuf, VmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The file's shape and values, as numpy would read them.
+    fn read_back(path: &Path) -> (Vec<u64>, Vec<f64>) {
+        let bytes = std::fs::read(path).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        let shape = npy.shape().to_vec();
+        let values = match npy.dtype() {
+            DType::Plain(t) if t.type_char() == TypeChar::Float => npy.into_vec::<f64>().unwrap(),
+            _ => npy
+                .into_vec::<i64>()
+                .unwrap()
+                .into_iter()
+                .map(|v| v as f64)
+                .collect(),
+        };
+        (shape, values)
+    }
+
+    #[test]
+    fn an_output_written_row_by_row_is_a_valid_npy_of_the_rows_so_far_at_every_moment() {
+        let dir = std::env::temp_dir().join(format!("mpcvm-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("loss.npy");
+        // Two nested loops of 3 and 2 iterations around a reveal of a [2] fixed-point value.
+        let ty = TensorType::new(false, Elem::Fix { frac: 2, bits: 20 }, vec![3, 2, 2]);
+        let mut w = OutputWriter::create(&path, &ty, 2).unwrap();
+        assert_eq!(read_back(&path), (vec![0, 2], vec![]));
+        let mut want = Vec::new();
+        for k in 0..6u64 {
+            let row = RingTensor::new(vec![2], vec![4 * k + 1, (-(k as i64) as u64) << 1]);
+            w.write_row(&row).unwrap();
+            want.extend([k as f64 + 0.25, -(k as f64) / 2.0]);
+            let shape = if k == 5 {
+                vec![3, 2, 2]
+            } else {
+                vec![k + 1, 2]
+            };
+            assert_eq!(read_back(&path), (shape, want.clone()), "after row {k}");
+        }
+        assert_eq!(w.missing(), 0);
+        assert!(w.write_row(&RingTensor::new(vec![2], vec![0, 0])).is_err());
+        // An integer output written once, as outside loops.
+        let ints = TensorType::new(false, Elem::Int { bits: 8 }, vec![2, 2]);
+        write_output(
+            &path,
+            &RingTensor::new(vec![2, 2], vec![1, 2, 3, u64::MAX]),
+            &ints,
+        )
+        .unwrap();
+        assert_eq!(read_back(&path), (vec![2, 2], vec![1.0, 2.0, 3.0, -1.0]));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn outputs_render_their_values_and_only_a_useful_shape() {

@@ -11,6 +11,7 @@ pub mod interp;
 pub mod io;
 pub mod memory;
 pub mod net;
+pub mod party_files;
 pub mod ring;
 pub mod run;
 pub mod shape;

@@ -5,6 +5,7 @@ use mpcvm::bytecode::{disassemble, Program};
 use mpcvm::net::hosts::Hosts;
 use mpcvm::net::tls::{self, Identity};
 use mpcvm::net::NetConfig;
+use mpcvm::party_files::PartyFiles;
 use mpcvm::run::{self, Protocol};
 use mpcvm::VmError;
 use std::path::{Path, PathBuf};
@@ -208,20 +209,36 @@ fn load(path: &Path) -> Result<Program, VmError> {
     Program::load(&bytes)
 }
 
-/// Prints the outputs a party received and the JSON line of figures.
 /// Shows a line the program printed, as it runs.
 fn show(line: &str) {
     println!("{line}");
 }
 
+/// The files of `parties` in this run, with printed lines shown unless `quiet`.
+fn files<'p>(
+    program: &'p Program,
+    args: &RunArgs,
+    parties: &[usize],
+    quiet: bool,
+) -> Result<PartyFiles<'p>, VmError> {
+    let print: Box<dyn FnMut(&str)> = if quiet {
+        Box::new(|_| {})
+    } else {
+        Box::new(show)
+    };
+    PartyFiles::open(program, &args.inputs, parties, parties, &args.out, print)
+}
+
+/// Closes the run's output files and prints what each party received and the
+/// JSON line of figures.
 fn report(
     program: &Program,
     args: &RunArgs,
     outcome: &mpcvm::interp::RunOutcome,
-    parties: &[usize],
+    files: PartyFiles,
     party: Option<usize>,
 ) -> Result<(), VmError> {
-    for (p, i, path) in run::write_outputs(program, outcome, &args.out, parties)? {
+    for (p, i, path) in files.finish()? {
         let decl = &program.outputs[i];
         let value = outcome.outputs[i].as_ref().expect("written outputs exist");
         println!(
@@ -254,9 +271,16 @@ fn run_one(
             )));
         }
         let everyone: Vec<usize> = (0..program.parties as usize).collect();
-        let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check, &mut show)?;
-        return report(&program, args, &outcome, &[party], Some(party));
+        let mut io = PartyFiles::open(
+            &program,
+            &args.inputs,
+            &everyone,
+            &[party],
+            &args.out,
+            Box::new(show),
+        )?;
+        let outcome = run::run_local(&program, &mut io, args.seed, !args.no_range_check)?;
+        return report(&program, args, &outcome, io, Some(party));
     }
     if args.seed.is_some() {
         return Err(VmError::Usage(format!("--seed applies to the clear backend only; {} draws its randomness from the operating system", args.protocol.name())));
@@ -279,7 +303,7 @@ fn run_one(
             "party {party} was given party {p}'s input: each party passes only its own"
         )));
     }
-    let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &[party])?;
+    let mut io = files(&program, args, &[party], args.no_print)?;
     let hosts = Hosts::load(hosts).map_err(VmError::Usage)?;
     let listener = listen_fd
         .map(|fd| inherited_listener(fd, &hosts, party))
@@ -297,18 +321,8 @@ fn run_one(
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
         listener,
     };
-    let outcome = run::run_party(
-        &program,
-        args.protocol,
-        config,
-        inputs,
-        &mut |line: &str| {
-            if !args.no_print {
-                show(line)
-            }
-        },
-    )?;
-    report(&program, args, &outcome, &[party], Some(party))
+    let outcome = run::run_party(&program, args.protocol, config, &mut io)?;
+    report(&program, args, &outcome, io, Some(party))
 }
 
 /// The listening socket `run-local` handed down as file descriptor `fd`: it must
@@ -379,9 +393,9 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     let Some(n) = args.protocol.parties() else {
         eprintln!("{}", run::banner(args.protocol, args.seed));
         run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
-        let inputs = mpcvm::io::load_inputs(&program, &args.inputs, &everyone)?;
-        let outcome = run::run_local(&program, inputs, args.seed, !args.no_range_check, &mut show)?;
-        return report(&program, args, &outcome, &everyone, None);
+        let mut io = files(&program, args, &everyone, false)?;
+        let outcome = run::run_local(&program, &mut io, args.seed, !args.no_range_check)?;
+        return report(&program, args, &outcome, io, None);
     };
     if args.seed.is_some() {
         return Err(VmError::Usage(format!("--seed applies to the clear backend only; {} draws its randomness from the operating system", args.protocol.name())));

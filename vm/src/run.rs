@@ -4,11 +4,9 @@
 use crate::backend::clear::Clear;
 use crate::backend::rep3::{self, Rep3};
 use crate::bytecode::{content_hash, Program};
-use crate::interp::{self, RunOutcome};
+use crate::interp::{self, Io, RunOutcome};
 use crate::net::{Hello, NetConfig, Network};
-use crate::ring::RingTensor;
 use crate::VmError;
-use std::path::{Path, PathBuf};
 
 /// The protocols this VM can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -106,25 +104,22 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
 
 /// Runs `program` under the clear backend, every party emulated in this process.
 /// `seed` fixes the randomness (tests and reproducible experiments only); with
-/// `range_check`, every result is held to its declared type. Printed lines go
-/// to `print`.
+/// `range_check`, every result is held to its declared type.
 pub fn run_local(
     program: &Program,
-    inputs: Vec<Option<RingTensor>>,
+    io: &mut dyn Io,
     seed: Option<u64>,
     range_check: bool,
-    print: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
-    interp::run_checked(program, &mut Clear::new(seed), inputs, range_check, print)
+    interp::run_with(program, &mut Clear::new(seed), io, range_check)
 }
 
-/// Runs party `config.party` of a networked protocol; `inputs` holds this party's own inputs.
+/// Runs party `config.party` of a networked protocol; `io` holds this party's own inputs.
 pub fn run_party(
     program: &Program,
     protocol: Protocol,
     config: NetConfig,
-    inputs: Vec<Option<RingTensor>>,
-    print: &mut dyn FnMut(&str),
+    io: &mut dyn Io,
 ) -> Result<RunOutcome, VmError> {
     protocol.check(program)?;
     let hello = Hello {
@@ -138,7 +133,7 @@ pub fn run_party(
         Protocol::Rep3 => {
             // Set-up sends keys of 16 bytes; then no message exceeds the program's largest.
             net.limit_frames(rep3::largest_message(program).max(64));
-            interp::run(program, &mut Rep3::setup(net)?, inputs, print)
+            interp::run_with(program, &mut Rep3::setup(net)?, io, false)
         }
         Protocol::Clear => unreachable!("clear runs in one process"),
     }
@@ -155,31 +150,6 @@ pub fn banner(protocol: Protocol, seed: Option<u64>) -> String {
         protocol.name(),
         protocol.threat_model()
     )
-}
-
-/// Writes each output into `<out>/party<P>/<name>.npy` for every receiver `P`
-/// among `parties`; returns `(party, output index, path)` for each file.
-pub fn write_outputs(
-    program: &Program,
-    outcome: &RunOutcome,
-    out: &Path,
-    parties: &[usize],
-) -> Result<Vec<(usize, usize, PathBuf)>, VmError> {
-    let mut written = Vec::new();
-    for (i, decl) in program.outputs.iter().enumerate() {
-        let Some(value) = &outcome.outputs[i] else {
-            continue;
-        };
-        for &p in parties.iter().filter(|&&p| decl.to.contains(p)) {
-            let dir = out.join(format!("party{p}"));
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
-            let path = crate::io::npy_file(&dir, &decl.name)?;
-            crate::io::write_output(&path, value, &decl.ty)?;
-            written.push((p, i, path));
-        }
-    }
-    Ok(written)
 }
 
 /// One line of JSON with the figures of a run.

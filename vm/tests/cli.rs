@@ -711,3 +711,73 @@ fn run_local_shows_what_the_program_prints_once() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A program that reads its data a row per iteration and reveals a running
+/// sum per iteration: both files have a leading axis of the trip count, the
+/// input file's length is checked before any party starts, and the output
+/// files hold every row, under clear and under rep3.
+#[test]
+fn inputs_and_outputs_inside_loops_are_files_of_rows() {
+    let dir = setup("rows");
+    let c = mpcc::driver::compile_source(
+        "rows.mpc",
+        "party a = 0;
+        party b = 1;
+        fn main() {
+            let mut total: sint<32>[2] = fill(0, [2]);
+            for step in 0..5 {
+                let x: sint<32>[2] = input(a);
+                total = total + x;
+                reveal total to b;
+            }
+        }",
+        None,
+        Default::default(),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("rows.mpcb"), &c.bytes).unwrap();
+    write_npy(&dir.join("x.npy"), &[5, 2], &(0..10).collect::<Vec<_>>());
+    write_npy(&dir.join("short.npy"), &[4, 2], &(0..8).collect::<Vec<_>>());
+    let sums = vec![0, 1, 2, 4, 6, 9, 12, 16, 20, 25];
+    for protocol in ["clear", "rep3"] {
+        let out = mpcvm(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "rows.mpcb",
+                "--input",
+                "0=x.npy",
+                "--out",
+                protocol,
+            ],
+            &dir,
+        );
+        assert_succeeded(&out);
+        let file = dir.join(format!("{protocol}/party1/total.npy"));
+        let bytes = std::fs::read(&file).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[5, 2], "{protocol}");
+        assert_eq!(read_npy(&file), sums, "{protocol}");
+        let e = failure(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "rows.mpcb",
+                "--input",
+                "0=short.npy",
+            ],
+            &dir,
+        );
+        assert!(
+            e.contains("has shape [4, 2], but the program declares sint<32>[5, 2]"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("party 1"),
+            "refused before any party starts: {e}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -141,22 +141,22 @@ impl Emitter<'_> {
                 });
                 Instr::Const { dst, index }
             }
-            Op::Input { party, name } => {
+            Op::Input { party, name, rows } => {
                 self.inputs.push(InputDecl {
                     party: *party,
                     name: name.clone(),
-                    ty: self.f.ty(d.results[0]).clone(),
+                    ty: file_type(self.f.ty(d.results[0]), rows),
                 });
                 Instr::Input {
                     dst,
                     input: self.inputs.len() as u32 - 1,
                 }
             }
-            Op::Output { name, to } => {
+            Op::Output { name, to, rows } => {
                 self.outputs.push(OutputDecl {
                     to: *to,
                     name: name.clone(),
-                    ty: self.f.ty(d.args[0]).clone(),
+                    ty: file_type(self.f.ty(d.args[0]), rows),
                 });
                 Instr::Output {
                     output: self.outputs.len() as u32 - 1,
@@ -389,4 +389,12 @@ impl Emitter<'_> {
             k += n;
         }
     }
+}
+
+/// The type of the file an input or output inside loops reads or writes: one
+/// `row` per iteration, the loops' trip counts as leading axes.
+fn file_type(row: &TensorType, rows: &[usize]) -> TensorType {
+    let mut shape = rows.to_vec();
+    shape.extend_from_slice(&row.shape);
+    TensorType::new(row.secret, row.elem, shape)
 }

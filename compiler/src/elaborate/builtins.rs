@@ -224,7 +224,6 @@ impl Elaborator<'_> {
         match n {
             "input" => {
                 let a = Args::new(n, args, 1, 1, &[], span)?;
-                self.top_level_only(cx, span, "input")?;
                 let ExprKind::Path(p) = &a.positional[0].kind else {
                     return Err(
                         Diagnostic::new(a.positional[0].span, "input needs a party name")
@@ -236,6 +235,7 @@ impl Elaborator<'_> {
                     return Err(Diagnostic::new(span, "input needs a declared type")
                         .help("declare it: `let x: sfix<16>[10] = input(alice);`"));
                 };
+                let rows = self.io_rows(cx, span, "input", t)?;
                 let Some(var) = cx.binding.clone() else {
                     return Err(
                         Diagnostic::new(span, "input must be bound directly with `let`")
@@ -247,7 +247,11 @@ impl Elaborator<'_> {
                 }
                 Ok(Val::T(self.push(
                     cx,
-                    Op::Input { party, name: var },
+                    Op::Input {
+                        party,
+                        name: var,
+                        rows,
+                    },
                     &[],
                     t.clone(),
                     span,

@@ -118,8 +118,10 @@ pub(crate) struct Cx {
     dims: HashMap<String, i128>,
     module: String,
     is_main: bool,
-    /// Loops and run-time branches around the current statement.
-    nesting: usize,
+    /// The trip counts of the loops around the current statement, outermost first.
+    loops: Vec<usize>,
+    /// The run-time branches around the current statement.
+    branches: usize,
     /// The variable a `let` is binding, for naming inputs.
     binding: Option<String>,
 }
@@ -226,7 +228,8 @@ impl<'m> Elaborator<'m> {
             dims: HashMap::new(),
             module: main_module.to_string(),
             is_main: true,
-            nesting: 0,
+            loops: Vec::new(),
+            branches: 0,
             binding: None,
         };
         cx.block = cx.func.entry;
@@ -264,7 +267,8 @@ impl<'m> Elaborator<'m> {
                 dims: HashMap::new(),
                 module: main_module.to_string(),
                 is_main: false,
-                nesting: 0,
+                loops: Vec::new(),
+                branches: 0,
                 binding: None,
             };
             let mut tys = Vec::new();
@@ -438,7 +442,8 @@ impl<'m> Elaborator<'m> {
             dims: HashMap::new(),
             module: module.clone(),
             is_main: false,
-            nesting: 0,
+            loops: Vec::new(),
+            branches: 0,
             binding: None,
         };
         if self
@@ -703,7 +708,7 @@ impl<'m> Elaborator<'m> {
         let params = cx.func.blocks[body_block].params.clone();
         let outer = cx.block;
         cx.block = body_block;
-        cx.nesting += 1;
+        cx.loops.push(hi.saturating_sub(lo).max(0) as usize);
         for ((name, _), p) in carried.iter().zip(&params[1..]) {
             self.assign(cx, name, Val::T(*p));
         }
@@ -720,7 +725,7 @@ impl<'m> Elaborator<'m> {
             })
             .collect();
         cx.func.push(body_block, Op::Yield, &yields, &[], span);
-        cx.nesting -= 1;
+        cx.loops.pop();
         cx.block = outer;
         let inits: Vec<Value> = carried.iter().map(|(_, v)| *v).collect();
         let tys: Vec<TensorType> = param_tys[1..].to_vec();
@@ -791,9 +796,9 @@ impl<'m> Elaborator<'m> {
             for (name, v) in &carried {
                 this.assign(cx, name, Val::T(*v));
             }
-            cx.nesting += 1;
+            cx.branches += 1;
             let r = this.nested(cx, b);
-            cx.nesting -= 1;
+            cx.branches -= 1;
             r?;
             let yields: Vec<Value> = carried
                 .iter()
@@ -825,16 +830,29 @@ impl<'m> Elaborator<'m> {
     }
 
     /// Checks that an input or output statement is at the top level of main.
-    fn top_level_only(&self, cx: &Cx, span: Span, what: &str) -> Result<()> {
+    /// Where `input` and `reveal` may appear: in `main`, outside run-time
+    /// branches; inside loops they read or write one row per iteration.
+    /// Returns the trip counts of the loops around (the file's leading axes).
+    fn io_rows(&self, cx: &Cx, span: Span, what: &str, row: &TensorType) -> Result<Vec<usize>> {
         if !cx.is_main {
             return Err(Diagnostic::new(span, format!("{what} inside a function other than main"))
                 .help("read inputs and reveal outputs in main, and pass values to functions as arguments"));
         }
-        if cx.nesting > 0 {
-            return Err(Diagnostic::new(span, format!("{what} inside a loop or run-time branch"))
-                .help("each input is read once and each output written once: read the whole data before the loop and slice it with the loop variable; collect results into a tensor and reveal it after the loop"));
+        if cx.branches > 0 {
+            return Err(Diagnostic::new(span, format!("{what} inside a run-time branch"))
+                .help("a file is read or written the same way in every run: move it out of the `if`, and select values with select(c, a, b)"));
         }
-        Ok(())
+        let rank = cx.loops.len() + row.shape.len();
+        let elements = cx
+            .loops
+            .iter()
+            .try_fold(row.len(), |n, &t| n.checked_mul(t));
+        if rank > 8 || elements.is_none_or(|n| n > MAX_TENSOR_ELEMENTS) {
+            let shape: Vec<usize> = cx.loops.iter().chain(&row.shape).copied().collect();
+            return Err(Diagnostic::new(span, format!("{what} inside loops makes a file too large"))
+                .help(format!("one row per iteration makes a file of shape {shape:?}; files have rank at most 8 and at most {MAX_TENSOR_ELEMENTS} elements")));
+        }
+        Ok(cx.loops.clone())
     }
 
     pub(crate) fn party(&self, id: &Ident) -> Result<u8> {
@@ -850,7 +868,6 @@ impl<'m> Elaborator<'m> {
     }
 
     fn reveal(&mut self, cx: &mut Cx, value: &Expr, to: &Target, span: Span) -> Result<()> {
-        self.top_level_only(cx, span, "reveal")?;
         let parties = match to {
             Target::All(_) => PartySet::all(self.module.parties as usize),
             Target::Party(p) => PartySet::single(self.party(p)? as usize),
@@ -865,6 +882,7 @@ impl<'m> Elaborator<'m> {
                 .help("reveal values computed from inputs"))
             }
         };
+        let rows = self.io_rows(cx, span, "reveal", &self.ty(cx, v))?;
         // An output is named after its variable at every party that receives it;
         // only a party that would receive two of one name gets a suffix.
         let base = match &value.kind {
@@ -881,8 +899,17 @@ impl<'m> Elaborator<'m> {
             k += 1;
         }
         self.output_names.push((name.clone(), parties));
-        cx.func
-            .push(cx.block, Op::Output { name, to: parties }, &[v], &[], span);
+        cx.func.push(
+            cx.block,
+            Op::Output {
+                name,
+                to: parties,
+                rows,
+            },
+            &[v],
+            &[],
+            span,
+        );
         Ok(())
     }
 
@@ -1047,7 +1074,8 @@ impl<'m> Elaborator<'m> {
             dims: HashMap::new(),
             module: module.to_string(),
             is_main: false,
-            nesting: 0,
+            loops: Vec::new(),
+            branches: 0,
             binding: None,
         };
         // Bind generic dimensions from the argument types.

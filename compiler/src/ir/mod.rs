@@ -52,9 +52,12 @@ pub struct ValueData {
 pub enum Op {
     /// A public constant; the data are ring elements in row-major order.
     Const(Vec<u64>),
+    /// A party's input; inside loops (`rows`: their trip counts, outermost
+    /// first) each execution reads the next row of the file.
     Input {
         party: u8,
         name: String,
+        rows: Vec<usize>,
     },
     Classify,
     Add,
@@ -99,9 +102,11 @@ pub enum Op {
     },
     Concat(u32),
     Open,
+    /// An output; inside loops each execution writes the next row of the file.
     Output {
         name: String,
         to: PartySet,
+        rows: Vec<usize>,
     },
     /// Shows the text at run time, each `{}` replaced by the next (public) arg.
     Print(String),

@@ -28,7 +28,9 @@ fn op_text(m: &Module, op: &Op) -> String {
                 if data.len() > 4 { ", ..." } else { "" }
             )
         }
-        Op::Input { party, name } => format!("input party {party} \"{name}\""),
+        Op::Input { party, name, rows } => {
+            format!("input party {party} \"{name}\"{}", per_row(rows))
+        }
         Op::Classify => "classify".into(),
         Op::Add => "add".into(),
         Op::Sub => "sub".into(),
@@ -80,12 +82,13 @@ fn op_text(m: &Module, op: &Op) -> String {
         Op::Concat(a) => format!("concat axis {a}"),
         Op::Open => "open".into(),
         Op::Print(text) => format!("print {text:?}"),
-        Op::Output { name, to } => format!(
-            "output \"{name}\" to {{{}}}",
+        Op::Output { name, to, rows } => format!(
+            "output \"{name}\" to {{{}}}{}",
             to.iter()
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            per_row(rows)
         ),
         Op::Call(callee) => format!(
             "call {callee} ({})",
@@ -170,4 +173,13 @@ pub fn print_module(m: &Module) -> String {
         .map(|f| print_function(f, m))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// How an input or output inside loops is shown: the file's leading axes.
+fn per_row(rows: &[usize]) -> String {
+    if rows.is_empty() {
+        String::new()
+    } else {
+        format!(" rows {rows:?}")
+    }
 }

@@ -22,7 +22,7 @@ use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
 
 pub const MAGIC: &[u8; 4] = b"MPCB";
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// A register number; its type is `Program::registers[r]`.
 pub type Reg = u32;

@@ -115,27 +115,16 @@ pub fn verify(p: &Program) -> V<()> {
     let mut v = Verifier {
         p,
         defined: vec![false; p.registers.len()],
-        inputs_read: vec![0; p.inputs.len()],
-        outputs_written: vec![0; p.outputs.len()],
+        input_read_at: vec![None; p.inputs.len()],
+        output_written_at: vec![None; p.outputs.len()],
+        around: Vec::new(),
     };
-    v.block(0, p.code.len(), 0)?;
-    if let Some(i) = v.inputs_read.iter().position(|&n| n != 1) {
-        return fail(
-            None,
-            format!(
-                "input {i} is read {} times; each input is read exactly once",
-                v.inputs_read[i]
-            ),
-        );
+    v.block(0, p.code.len())?;
+    if let Some(i) = v.input_read_at.iter().position(Option::is_none) {
+        return fail(None, format!("input {i} is never read"));
     }
-    if let Some(i) = v.outputs_written.iter().position(|&n| n != 1) {
-        return fail(
-            None,
-            format!(
-                "output {i} is written {} times; each output is written exactly once",
-                v.outputs_written[i]
-            ),
-        );
+    if let Some(i) = v.output_written_at.iter().position(Option::is_none) {
+        return fail(None, format!("output {i} is never written"));
     }
     if derive_manifest(p) != p.manifest {
         return fail(
@@ -162,8 +151,51 @@ fn check_type(t: &TensorType) -> Result<(), String> {
 struct Verifier<'a> {
     p: &'a Program,
     defined: Vec<bool>,
-    inputs_read: Vec<u32>,
-    outputs_written: Vec<u32>,
+    /// The one instruction that reads each input (a loop body is verified
+    /// more than once, so the same instruction may come again).
+    input_read_at: Vec<Option<usize>>,
+    output_written_at: Vec<Option<usize>>,
+    /// The loops (their trip counts) and branches (`None`) around the instruction being verified.
+    around: Vec<Option<usize>>,
+}
+
+impl Verifier<'_> {
+    /// The shape of the file that `what` (an input or output declared `declared`)
+    /// reads or writes, checked: one row of the register's shape per iteration
+    /// of each loop around it, outermost first; never inside a run-time branch;
+    /// and only this instruction uses it.
+    fn file_rows(
+        &mut self,
+        pc: usize,
+        what: &str,
+        declared: &TensorType,
+        row: &TensorType,
+        used_at: impl Fn(&mut Self) -> &mut Option<usize>,
+    ) -> V<()> {
+        let Some(trips) = self.around.iter().copied().collect::<Option<Vec<usize>>>() else {
+            return fail(Some(pc), format!("{what} inside a run-time branch"));
+        };
+        let mut shape = trips;
+        shape.extend_from_slice(&row.shape);
+        if declared.shape != shape || declared.elem != row.elem || declared.secret != row.secret {
+            return fail(
+                Some(pc),
+                format!(
+                    "{what} is declared {declared} but is {row} per iteration of the loops around it (expected shape {shape:?})"
+                ),
+            );
+        }
+        match used_at(self) {
+            Some(at) if *at != pc => fail(
+                Some(pc),
+                format!("{what} is also used at instruction {at}; each is used by one instruction"),
+            ),
+            slot => {
+                *slot = Some(pc);
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Verifier<'_> {
@@ -203,7 +235,7 @@ impl Verifier<'_> {
     }
 
     /// Verifies the instructions in `pc..end` (a properly nested region).
-    fn block(&mut self, mut pc: usize, end: usize, depth: usize) -> V<()> {
+    fn block(&mut self, mut pc: usize, end: usize) -> V<()> {
         while pc < end {
             match &self.p.code[pc] {
                 Instr::Loop {
@@ -236,9 +268,11 @@ impl Verifier<'_> {
                     // the loop only if the loop runs at all.
                     let before = self.defined.clone();
                     let mut entry = before.clone();
+                    self.around
+                        .push(Some(hi.saturating_sub(*lo).max(0) as usize));
                     loop {
                         self.defined = entry.clone();
-                        self.block(pc + 1, le, depth + 1)?;
+                        self.block(pc + 1, le)?;
                         let next: Vec<bool> = entry
                             .iter()
                             .zip(&self.defined)
@@ -249,6 +283,7 @@ impl Verifier<'_> {
                         }
                         entry = next;
                     }
+                    self.around.pop();
                     if hi <= lo {
                         self.defined = before;
                     }
@@ -267,9 +302,11 @@ impl Verifier<'_> {
                     }
                     self.public_scalar(pc, *cond, "condition")?;
                     let before = self.defined.clone();
-                    self.block(pc + 1, ea, depth + 1)?;
+                    self.around.push(None);
+                    self.block(pc + 1, ea)?;
                     let then_defined = std::mem::replace(&mut self.defined, before);
-                    self.block(ea + 1, ie, depth + 1)?;
+                    self.block(ea + 1, ie)?;
+                    self.around.pop();
                     for (d, t) in self.defined.iter_mut().zip(then_defined) {
                         *d &= t;
                     }
@@ -308,7 +345,7 @@ impl Verifier<'_> {
                         ) {
                             return fail(Some(at), "control flow inside a round batch");
                         }
-                        self.instr(at, i, depth)?;
+                        self.instr(at, i)?;
                         if consumption(self.p, i).is_none() {
                             return fail(Some(at), "local instruction inside a round batch");
                         }
@@ -337,7 +374,7 @@ impl Verifier<'_> {
                     pc += len + 1;
                 }
                 i => {
-                    self.instr(pc, i, depth)?;
+                    self.instr(pc, i)?;
                     if consumption(self.p, i).is_some() {
                         return fail(Some(pc), "interactive instruction outside a round batch");
                     }
@@ -352,7 +389,7 @@ impl Verifier<'_> {
     }
 
     /// Type-checks one data instruction (its reads must be defined; its result is not yet marked).
-    fn instr(&mut self, pc: usize, i: &Instr, depth: usize) -> V<()> {
+    fn instr(&mut self, pc: usize, i: &Instr) -> V<()> {
         use Instr::*;
         let (reads, dst) = operands(i);
         for r in &reads {
@@ -382,17 +419,11 @@ impl Verifier<'_> {
                 let Some(decl) = self.p.outputs.get(*output as usize) else {
                     return fail(Some(pc), format!("output {output} does not exist"));
                 };
-                let t = self.read(pc, *a)?;
-                if t.shape != decl.ty.shape || t.secret != decl.ty.secret {
-                    return fail(
-                        Some(pc),
-                        format!("output {output} is declared {} but r{a} is {t}", decl.ty),
-                    );
-                }
-                if depth > 0 {
-                    return fail(Some(pc), "output inside a loop or branch");
-                }
-                self.outputs_written[*output as usize] += 1;
+                let t = self.read(pc, *a)?.clone();
+                let o = *output as usize;
+                self.file_rows(pc, &format!("output {output}"), &decl.ty, &t, |v| {
+                    &mut v.output_written_at[o]
+                })?;
             }
             return Ok(());
         };
@@ -438,19 +469,10 @@ impl Verifier<'_> {
                 let Some(decl) = self.p.inputs.get(*input as usize) else {
                     return fail(Some(pc), format!("input {input} does not exist"));
                 };
-                if decl.ty != *dst {
-                    return fail(
-                        Some(pc),
-                        format!(
-                            "input {input} is declared {} but its register is {dst}",
-                            decl.ty
-                        ),
-                    );
-                }
-                if depth > 0 {
-                    return fail(Some(pc), "input inside a loop or branch");
-                }
-                self.inputs_read[*input as usize] += 1;
+                let (dst, n) = (dst.clone(), *input as usize);
+                self.file_rows(pc, &format!("input {input}"), &decl.ty, &dst, |v| {
+                    &mut v.input_read_at[n]
+                })?;
             }
             Classify { src, .. } => {
                 if ty(src).secret {

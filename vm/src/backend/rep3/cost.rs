@@ -113,9 +113,9 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
     let len = |r: &u32| reg(r).len() as u64;
     let bits = |r: &u32| reg(r).elem.bits() as u32;
     match i {
-        Instr::Input { input, .. } => {
+        Instr::Input { input, dst } => {
             let d = &program.inputs[*input as usize];
-            deal(d.party as usize % 3, d.ty.len() as u64)
+            deal(d.party as usize % 3, len(dst))
         }
         Instr::Mul { dst, .. } | Instr::MatMul { dst, .. } | Instr::Conv2d { dst, .. } => {
             Cost::each(1, len(dst))

@@ -1,0 +1,162 @@
+//! The files of the parties one process plays in a run (one party, or every
+//! party under the clear backend): their inputs, read whole before the run or
+//! a row per iteration for an input read inside loops, and the outputs they
+//! receive, written to `<out>/party<P>/<name>.npy` as their rows come.
+
+use crate::bytecode::{Instr, Program};
+use crate::interp::Io;
+use crate::io::{InputReader, OutputWriter};
+use crate::ring::RingTensor;
+use crate::types::TensorType;
+use crate::VmError;
+use std::path::{Path, PathBuf};
+
+enum Source {
+    /// Not this process's input.
+    Absent,
+    /// Read before the run; taken by its one read.
+    Whole(Option<RingTensor>),
+    /// Read a row at a time as the program runs.
+    Rows(InputReader, String),
+}
+
+/// One output file of one receiving party.
+struct Sink {
+    party: usize,
+    path: PathBuf,
+    /// Created at the output's first row.
+    writer: Option<OutputWriter>,
+}
+
+pub struct PartyFiles<'a> {
+    program: &'a Program,
+    sources: Vec<Source>,
+    /// Per output: a file for each of its receivers among the parties played here.
+    sinks: Vec<Vec<Sink>>,
+    print: Box<dyn FnMut(&str) + 'a>,
+}
+
+/// The register type of each input's instruction: one row of its file (all
+/// of it, outside loops).
+fn input_rows(program: &Program) -> Vec<Option<&TensorType>> {
+    let mut rows = vec![None; program.inputs.len()];
+    for i in &program.code {
+        if let Instr::Input { input, dst } = i {
+            rows[*input as usize] = Some(&program.registers[*dst as usize]);
+        }
+    }
+    rows
+}
+
+impl<'a> PartyFiles<'a> {
+    /// Opens the inputs in `given` (`--input P=PATH`), which must hold every
+    /// input of the parties in `inputs_of`: inputs read once are read now,
+    /// whole; those read inside loops are checked now (header and length
+    /// against the whole declared type) and read as the program goes. Outputs
+    /// received by the parties in `outputs_of` will be written under `out`.
+    pub fn open(
+        program: &'a Program,
+        given: &[(usize, PathBuf)],
+        inputs_of: &[usize],
+        outputs_of: &[usize],
+        out: &Path,
+        print: Box<dyn FnMut(&str) + 'a>,
+    ) -> Result<Self, VmError> {
+        let rows = input_rows(program);
+        let mut sources: Vec<Source> = program.inputs.iter().map(|_| Source::Absent).collect();
+        crate::io::each_input(program, given, inputs_of, &mut |i, file| {
+            let decl = &program.inputs[i];
+            let whole = rows[i].is_none_or(|row| row.shape == decl.ty.shape);
+            sources[i] = if whole {
+                Source::Whole(Some(crate::io::read_input(file, &decl.ty, &decl.name)?))
+            } else {
+                let reader = InputReader::open(file, &decl.ty)
+                    .map_err(|e| VmError::Input(format!("input '{}': {e}", decl.name)))?;
+                Source::Rows(reader, decl.name.clone())
+            };
+            Ok(())
+        })?;
+        let mut sinks = Vec::new();
+        for decl in &program.outputs {
+            let mut files = Vec::new();
+            for &p in outputs_of.iter().filter(|&&p| decl.to.contains(p)) {
+                let dir = out.join(format!("party{p}"));
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
+                files.push(Sink {
+                    party: p,
+                    path: crate::io::npy_file(&dir, &decl.name)?,
+                    writer: None,
+                });
+            }
+            sinks.push(files);
+        }
+        Ok(PartyFiles {
+            program,
+            sources,
+            sinks,
+            print,
+        })
+    }
+
+    fn leading_axes(&self, output: usize, row: &RingTensor) -> usize {
+        self.program.outputs[output].ty.shape.len() - row.shape.len()
+    }
+
+    /// Ends the run's files: an output inside a loop that ran no iteration gets
+    /// its empty file. Returns `(party, output index, path)` of every file written.
+    pub fn finish(self) -> Result<Vec<(usize, usize, PathBuf)>, VmError> {
+        let mut written = Vec::new();
+        for (i, files) in self.sinks.into_iter().enumerate() {
+            let ty = &self.program.outputs[i].ty;
+            for s in files {
+                let w = match s.writer {
+                    Some(w) => w,
+                    None if ty.is_empty() => OutputWriter::create(&s.path, ty, 1)?,
+                    None => continue,
+                };
+                if w.missing() > 0 {
+                    return Err(VmError::Io(format!(
+                        "{}: {} rows are missing",
+                        s.path.display(),
+                        w.missing()
+                    )));
+                }
+                written.push((s.party, i, s.path));
+            }
+        }
+        Ok(written)
+    }
+}
+
+impl Io for PartyFiles<'_> {
+    fn input(&mut self, index: usize, row: &TensorType) -> Result<Option<RingTensor>, VmError> {
+        match &mut self.sources[index] {
+            Source::Absent => Ok(None),
+            Source::Whole(t) => Ok(t.take()),
+            Source::Rows(reader, name) => {
+                let data = reader
+                    .next_row(row.len())
+                    .map_err(|e| VmError::Input(format!("input '{name}': {e}")))?;
+                Ok(Some(RingTensor::new(row.shape.clone(), data)))
+            }
+        }
+    }
+
+    fn output(&mut self, index: usize, row: &RingTensor) -> Result<(), VmError> {
+        let leading = self.leading_axes(index, row);
+        let ty = &self.program.outputs[index].ty;
+        for s in &mut self.sinks[index] {
+            let w = match &mut s.writer {
+                Some(w) => w,
+                None => s.writer.insert(OutputWriter::create(&s.path, ty, leading)?),
+            };
+            w.write_row(row)?;
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, line: &str) {
+        (self.print)(line)
+    }
+}
