@@ -3,6 +3,7 @@
 
 use crate::ast::Item;
 use crate::diag::Diagnostic;
+use crate::elaborate::math::PRELUDE;
 use crate::elaborate::{Elaborator, ModuleInfo, Options, BUILTINS};
 use crate::lexer::{tokens, LexError, Tok};
 use crate::source::{FileId, SourceMap, Span};
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 const STDLIB: &[(&str, &str)] = &[
     ("nn", include_str!("../../stdlib/nn.mpc")),
     ("tflite", include_str!("../../stdlib/tflite.mpc")),
+    (PRELUDE, include_str!("../../stdlib/math.mpc")),
 ];
 
 /// A successful compilation.
@@ -171,7 +173,8 @@ fn module_info(
             }
             Item::Fn(f) => {
                 check_returns(&f.body, true)?;
-                if BUILTINS.contains(&f.name.name.as_str()) {
+                // The prelude defines the builtins that are written in the language.
+                if BUILTINS.contains(&f.name.name.as_str()) && name != PRELUDE {
                     return Err(Diagnostic::new(
                         f.name.span,
                         format!("`{}` is a builtin operation", f.name.name),
@@ -304,7 +307,26 @@ fn compile_inner(
         })
         .collect();
     modules.insert(main_name.clone(), info);
+    // The prelude comes with every program, from the standard library.
+    pending.insert(
+        0,
+        (
+            crate::ast::Ident {
+                name: PRELUDE.into(),
+                span: Span::new(main_file, 0, 0),
+            },
+            None,
+        ),
+    );
     while let Some((m, from_dir)) = pending.pop() {
+        if m.name == PRELUDE
+            && from_dir
+                .as_deref()
+                .is_some_and(|d| d.join(format!("{PRELUDE}.mpc")).exists())
+        {
+            return Err(Diagnostic::new(m.span, format!("`{PRELUDE}` is the standard library's prelude, which every program has"))
+                .help(format!("rename {PRELUDE}.mpc and its import; the prelude's functions are `{PRELUDE}::...` after `import {PRELUDE};`")));
+        }
         if modules.contains_key(&m.name) {
             continue;
         }

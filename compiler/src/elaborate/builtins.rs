@@ -671,6 +671,55 @@ impl Elaborator<'_> {
                 let x = self.tensor(cx, a.positional[0])?;
                 Ok(Val::Const(ConstT::int(self.ty(cx, x).len() as i128)))
             }
+            "poly" => {
+                let a = Args::new(n, args, 2, 2, &[], span)?;
+                let x = self.tensor(cx, a.positional[0])?;
+                let Val::Const(c) = self.expr(cx, a.positional[1], None)? else {
+                    return Err(Diagnostic::new(
+                        a.positional[1].span,
+                        "poly takes constant coefficients",
+                    )
+                    .help("e.g. poly(x, [1.0, 0.5, 0.25]) for 1 + x/2 + x^2/4"));
+                };
+                Ok(Val::T(self.poly(cx, x, &c, span)?))
+            }
+            "range" => {
+                let a = Args::new(n, args, 2, 2, &[], span)?;
+                let mut ends = [0i128; 2];
+                for (end, e) in ends.iter_mut().zip(&a.positional) {
+                    *end = match self.expr(cx, e, None)? {
+                        Val::Const(c) => c.as_int(),
+                        _ => None,
+                    }
+                    .ok_or_else(|| {
+                        Diagnostic::new(e.span, "range takes two integer constants")
+                            .help("e.g. range(0, 8)")
+                    })?;
+                }
+                self.range(ends[0], ends[1], span)
+            }
+            "pow" => {
+                let a = Args::new(n, args, 2, 2, &[], span)?;
+                let (Val::Const(x), Val::Const(e)) = (
+                    self.expr(cx, a.positional[0], None)?,
+                    self.expr(cx, a.positional[1], None)?,
+                ) else {
+                    return Err(Diagnostic::new(span, "pow takes constants")
+                        .help("it computes tables at compile time, e.g. pow(2.0, range(-4, 4))"));
+                };
+                self.pow(&x, &e, span)
+            }
+            f if super::math::PRELUDE_FUNCTIONS.contains(&f) => {
+                let named: &[&str] = if f == "softmax" { &["axis"] } else { &[] };
+                let a = Args::new(n, args, 1, 1, named, span)?;
+                let x = self.expr(cx, a.positional[0], None)?;
+                let rank = match &x {
+                    Val::T(v) => self.ty(cx, *v).shape.len(),
+                    _ => 0,
+                };
+                let axis = self.axis(cx, a.get("axis"), rank)?;
+                self.call_prelude(cx, name, x, a.positional[0].span, axis, span)
+            }
             _ => unreachable!("every builtin is handled"),
         }
     }

@@ -7,6 +7,7 @@
 mod builtins;
 mod consts;
 mod expr;
+pub mod math;
 
 pub use consts::{ConstT, Num};
 
@@ -41,6 +42,16 @@ pub const BUILTINS: &[&str] = &[
     "fill",
     "dim",
     "size",
+    "poly",
+    "range",
+    "pow",
+    "exp",
+    "log",
+    "sigmoid",
+    "tanh",
+    "sqrt",
+    "rsqrt",
+    "softmax",
 ];
 
 /// Largest bit length of a raw fixed-point product (`k + f`): truncation needs a

@@ -828,7 +828,7 @@ impl<'m> Importer<'m> {
         Ok(())
     }
 
-    /// SOFTMAX, computed securely by `tflite::softmax` along the last axis.
+    /// SOFTMAX, computed securely by `tflite::quantized_softmax` along the last axis.
     fn softmax(&mut self, op: &Operator) -> Result<(), String> {
         let ([x], [y]) = (op.inputs.as_slice(), op.outputs.as_slice()) else {
             return Err(refuse(op, "it must have one input and one output"));
@@ -855,7 +855,7 @@ impl<'m> Importer<'m> {
         let xin = self.input(*x, op)?;
         let _ = writeln!(
             self.body,
-            "    // op {} SOFTMAX: beta {beta}, scale {sx} -> {sy}\n    let t{y} = reshape(tflite::softmax(reshape({xin}, [{rows}, {n}]), {beta_scale}, {sy}, {zy}, {lo}, {hi}, {iterations}), [{}]);",
+            "    // op {} SOFTMAX: beta {beta}, scale {sx} -> {sy}\n    let t{y} = reshape(tflite::quantized_softmax(reshape({xin}, [{rows}, {n}]), {beta_scale}, {sy}, {zy}, {lo}, {hi}, {iterations}), [{}]);",
             op.index,
             dims(&self.shape(*y))
         );

@@ -1,0 +1,278 @@
+//! The elementary functions of the prelude (stdlib/math.mpc) against f64 over
+//! their documented domains, under clear (a dense grid) and rep3 (a sample):
+//! every result within the documented bound, `err <= E 2^-F max(1, |f(x)|)`,
+//! with E per function as docs/LANGUAGE.md states it. With
+//! `MATH_REPORT=1 cargo test --test math -- --nocapture` each test prints the
+//! largest E it saw and the function's rep3 rounds, the figures in the docs.
+
+use mpc_tests::*;
+use mpcc::elaborate::Options;
+
+const F: i32 = 16;
+
+/// One function under test: its name in the language, the f64 reference, the
+/// domain for sfix<16> (inputs are exact multiples of 2^-16), and the bound E.
+struct Case {
+    call: &'static str,
+    reference: fn(f64, f64) -> f64,
+    domain: (f64, f64),
+    /// For `/`: the divisor's domain (the dividend is drawn from `domain`).
+    divisor: Option<(f64, f64)>,
+    bound: f64,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            call: "exp(x)",
+            reference: |x, _| x.exp(),
+            domain: (-16.0, 10.39),
+            divisor: None,
+            bound: 3.0,
+        },
+        Case {
+            call: "log(x)",
+            reference: |x, _| x.ln(),
+            domain: (1.0 / 65536.0, 32767.0),
+            divisor: None,
+            bound: 3.0,
+        },
+        Case {
+            call: "sqrt(x)",
+            reference: |x, _| x.sqrt(),
+            domain: (0.0, 32767.0),
+            divisor: None,
+            bound: 5.0,
+        },
+        Case {
+            call: "rsqrt(x)",
+            reference: |x, _| 1.0 / x.sqrt(),
+            domain: (1.0 / 65536.0, 32767.0),
+            divisor: None,
+            bound: 5.0,
+        },
+        Case {
+            call: "sigmoid(x)",
+            reference: |x, _| 1.0 / (1.0 + (-x).exp()),
+            domain: (-32767.0, 32767.0),
+            divisor: None,
+            bound: 3.0,
+        },
+        Case {
+            call: "tanh(x)",
+            reference: |x, _| x.tanh(),
+            domain: (-16383.0, 16383.0),
+            divisor: None,
+            bound: 6.0,
+        },
+        Case {
+            call: "x / y",
+            reference: |x, y| x / y,
+            domain: (-1000.0, 1000.0),
+            divisor: Some((0.05, 1000.0)),
+            bound: 4.0,
+        },
+    ]
+}
+
+/// Values over `(lo, hi)` as multiples of 2^-16: denser near zero (a
+/// geometric spread of magnitudes, with both signs where the domain has them).
+fn grid(lo: f64, hi: f64, n: usize, rng: &mut TestRng) -> Vec<f64> {
+    let q = |v: f64| (v * 65536.0).round() / 65536.0;
+    (0..n)
+        .map(|i| {
+            let v = match i % 3 {
+                0 => rng.uniform(lo, hi),
+                _ => {
+                    let (a, b) = (lo.abs().max(1.0 / 65536.0), hi.abs().max(1.0 / 65536.0));
+                    let magnitude =
+                        (rng.uniform(-16.0 * std::f64::consts::LN_2, a.max(b).ln())).exp();
+                    let negative = lo < 0.0 && (hi <= 0.0 || rng.next_u64().is_multiple_of(2));
+                    if negative {
+                        -magnitude
+                    } else {
+                        magnitude
+                    }
+                }
+            };
+            q(v.clamp(lo, hi))
+        })
+        .collect()
+}
+
+/// Compiles the case as a program of `n` values, runs it, and returns the
+/// largest E and the rep3 rounds of the program (less those of its input and output).
+fn measure(case: &Case, n: usize, rep3: bool, rng: &mut TestRng) -> (f64, u64) {
+    let text = format!(
+        "party a = 0;\nfn main() {{\n    let x: sfix<16>[{n}] = input(a);\n    let y: sfix<16>[{n}] = input(a);\n    let r = {};\n    reveal r to a;\n}}\n",
+        case.call
+    );
+    let c = compile_text(&text, Options::default());
+    let (lo, hi) = case.domain;
+    let x = grid(lo, hi, n, rng);
+    let y = match case.divisor {
+        Some((a, b)) => grid(a, b, n, rng)
+            .into_iter()
+            .map(|v| {
+                if rng.next_u64().is_multiple_of(2) {
+                    -v
+                } else {
+                    v
+                }
+            })
+            .collect(),
+        None => vec![0.0; n],
+    };
+    let ins = inputs(&c.program, &[("x", x.clone()), ("y", y.clone())]);
+    let got = if rep3 {
+        let out = run_rep3(&c.program, &ins);
+        mpcvm::io::decode_f64(
+            out[0].outputs[0].as_ref().unwrap(),
+            c.program.outputs[0].ty.elem,
+        )
+    } else {
+        output(&c.program, &run_clear(&c.program, &ins, 3), "r")
+    };
+    let ulp = 2f64.powi(-F);
+    let mut worst: f64 = 0.0;
+    for i in 0..n {
+        let want = (case.reference)(x[i], y[i]);
+        if case.divisor.is_some() && want.abs() >= 32767.0 {
+            continue; // outside the type
+        }
+        let e = (got[i] - want).abs() / (ulp * want.abs().max(1.0));
+        assert!(
+            e <= case.bound,
+            "{}: x = {}, y = {}: {} against {want} ({e:.2} units, bound {})",
+            case.call,
+            x[i],
+            y[i],
+            got[i],
+            case.bound
+        );
+        worst = worst.max(e);
+    }
+    let io = {
+        let bare = compile_text(
+            &format!("party a = 0;\nfn main() {{\n    let x: sfix<16>[{n}] = input(a);\n    let y: sfix<16>[{n}] = input(a);\n    let r = x + y;\n    reveal r to a;\n}}\n"),
+            Options::default(),
+        );
+        mpcvm::backend::rep3::rounds(&bare.program)
+    };
+    (worst, mpcvm::backend::rep3::rounds(&c.program) - io)
+}
+
+fn report(what: &str, worst: f64, rounds: u64) {
+    if std::env::var_os("MATH_REPORT").is_some() {
+        println!("{what}: largest error {worst:.2} units, {rounds} rep3 rounds");
+    }
+}
+
+#[test]
+fn every_function_is_within_its_bound_over_its_domain_under_clear() {
+    let mut rng = TestRng(91);
+    for case in cases() {
+        let (worst, rounds) = measure(&case, 20_000, false, &mut rng);
+        report(case.call, worst, rounds);
+    }
+}
+
+#[test]
+fn every_function_is_within_its_bound_under_rep3() {
+    let mut rng = TestRng(92);
+    for case in cases() {
+        let (worst, rounds) = measure(&case, 300, true, &mut rng);
+        report(&format!("{} (rep3)", case.call), worst, rounds);
+    }
+}
+
+/// softmax along an axis of any rank, against f64: each probability within
+/// the bound, and rows of a constant sum.
+#[test]
+fn softmax_along_any_axis_matches_f64() {
+    let mut rng = TestRng(93);
+    let (a, b, c) = (3, 4, 10);
+    let x: Vec<f64> = (0..a * b * c)
+        .map(|_| (rng.uniform(-12.0, 12.0) * 65536.0).round() / 65536.0)
+        .collect();
+    for axis in 0..3 {
+        let text = format!(
+            "party a = 0;\nfn main() {{\n    let x: sfix<16>[{a}, {b}, {c}] = input(a);\n    let p = softmax(x, axis = {axis});\n    reveal p to a;\n}}\n"
+        );
+        let prog = compile_text(&text, Options::default());
+        let got = output(
+            &prog.program,
+            &run_clear(
+                &prog.program,
+                &inputs(&prog.program, &[("x", x.clone())]),
+                1,
+            ),
+            "p",
+        );
+        let dims = [a, b, c];
+        let stride = |k: usize| dims[k + 1..].iter().product::<usize>();
+        for (i, g) in got.iter().enumerate() {
+            let at = (i / stride(axis)) % dims[axis];
+            let base = i - at * stride(axis);
+            let row: Vec<f64> = (0..dims[axis])
+                .map(|k| x[base + k * stride(axis)])
+                .collect();
+            let max = row.iter().cloned().fold(f64::MIN, f64::max);
+            let total: f64 = row.iter().map(|v| (v - max).exp()).sum();
+            let want = (x[i] - max).exp() / total;
+            assert!(
+                (g - want).abs() <= 6.0 * 2f64.powi(-F),
+                "axis {axis}, element {i}: {g} against {want}"
+            );
+        }
+    }
+}
+
+/// poly computes its powers in ceil(log2 d) rounds of products and sums the
+/// terms before one truncation: within a unit of f64, in log depth.
+#[test]
+fn poly_is_exact_to_a_unit_in_logarithmic_depth() {
+    let mut rng = TestRng(94);
+    let coeffs = [
+        0.5, -1.25, 0.75, 0.125, -0.0625, 0.03125, 0.01, -0.005, 0.001,
+    ];
+    let x: Vec<f64> = (0..1000)
+        .map(|_| (rng.uniform(-2.0, 2.0) * 65536.0).round() / 65536.0)
+        .collect();
+    let mut depths = Vec::new();
+    for degree in [1usize, 2, 3, 4, 5, 8] {
+        let list = coeffs[..=degree]
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!("party a = 0;\nfn main() {{\n    let x: sfix<16>[1000] = input(a);\n    let p = poly(x, [{list}]);\n    reveal p to a;\n}}\n");
+        let c = compile_text(&text, Options::default());
+        let got = output(
+            &c.program,
+            &run_clear(&c.program, &inputs(&c.program, &[("x", x.clone())]), 2),
+            "p",
+        );
+        for (g, v) in got.iter().zip(&x) {
+            let want: f64 = coeffs[..=degree]
+                .iter()
+                .enumerate()
+                .map(|(k, c)| c * v.powi(k as i32))
+                .sum();
+            // Each power is off by at most a unit per product before it.
+            assert!(
+                (g - want).abs() <= 2.0 * (degree as f64) * 2f64.powi(-F),
+                "degree {degree}, x = {v}: {g} against {want}"
+            );
+        }
+        depths.push(mpcvm::backend::rep3::rounds(&c.program));
+    }
+    // Beyond degree 1 (no product), each level of products costs the same rounds.
+    let level = depths[1] - depths[0];
+    let levels: Vec<u64> = depths.iter().map(|d| (d - depths[0]) / level).collect();
+    assert_eq!(levels, vec![0, 1, 2, 2, 3, 3], "rounds: {depths:?}");
+    assert!(
+        depths.iter().all(|d| (d - depths[0]) % level == 0),
+        "rounds: {depths:?}"
+    );
+}
