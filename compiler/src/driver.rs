@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 const STDLIB: &[(&str, &str)] = &[
     ("nn", include_str!("../../stdlib/nn.mpc")),
     ("tflite", include_str!("../../stdlib/tflite.mpc")),
+    ("train", include_str!("../../stdlib/train.mpc")),
     (PRELUDE, include_str!("../../stdlib/math.mpc")),
 ];
 

@@ -104,3 +104,42 @@ pub fn margin(v: &[f64]) -> f64 {
     s.sort_by(|a, b| b.partial_cmp(a).unwrap());
     s[0] - s.get(1).copied().unwrap_or(f64::MIN)
 }
+
+/// The gradients `(dw, dx)` of a stride-1 `conv2d` (not depthwise) for the
+/// gradient `g` of its output: the adjoint of the forward loop above, term by term.
+pub fn conv2d_backward(
+    x: &Array4<f64>,
+    w: &Array4<f64>,
+    g: &Array4<f64>,
+    same: bool,
+) -> (Array4<f64>, Array4<f64>) {
+    let (n, h, wd, c) = x.dim();
+    let (kh, kw, _, o) = w.dim();
+    let (oh, ph) = window_axis(h, kh, 1, same);
+    let (ow, pw) = window_axis(wd, kw, 1, same);
+    let mut dw = Array4::zeros(w.dim());
+    let mut dx = Array4::zeros(x.dim());
+    for b in 0..n {
+        for y in 0..oh {
+            for xx in 0..ow {
+                for dy in 0..kh {
+                    for dxx in 0..kw {
+                        let iy = (y + dy) as isize - ph as isize;
+                        let ix = (xx + dxx) as isize - pw as isize;
+                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                            continue;
+                        }
+                        let (iy, ix) = (iy as usize, ix as usize);
+                        for ci in 0..c {
+                            for k in 0..o {
+                                dw[[dy, dxx, ci, k]] += x[[b, iy, ix, ci]] * g[[b, y, xx, k]];
+                                dx[[b, iy, ix, ci]] += w[[dy, dxx, ci, k]] * g[[b, y, xx, k]];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (dw, dx)
+}

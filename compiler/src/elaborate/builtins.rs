@@ -671,6 +671,13 @@ impl Elaborator<'_> {
                 let x = self.tensor(cx, a.positional[0])?;
                 Ok(Val::Const(ConstT::int(self.ty(cx, x).len() as i128)))
             }
+            "reverse" => {
+                let a = Args::new(n, args, 1, 1, &["axis"], span)?;
+                let x = self.tensor(cx, a.positional[0])?;
+                let t = self.ty(cx, x);
+                let axis = self.axis(cx, a.get("axis"), t.shape.len())?.unwrap_or(0) as usize;
+                Ok(Val::T(self.reverse(cx, x, axis, span)))
+            }
             "poly" => {
                 let a = Args::new(n, args, 2, 2, &[], span)?;
                 let x = self.tensor(cx, a.positional[0])?;

@@ -304,6 +304,36 @@ impl Elaborator<'_> {
         )
     }
 
+    /// `reverse(x, axis = k)`: the positions along axis k in the opposite
+    /// order, as slices of one position joined back (local).
+    pub(crate) fn reverse(&mut self, cx: &mut Cx, x: Value, axis: usize, span: Span) -> Value {
+        let t = self.ty(cx, x);
+        let n = t.shape.get(axis).copied().unwrap_or(0);
+        if n <= 1 {
+            return x;
+        }
+        let mut one = t.shape.clone();
+        one[axis] = 1;
+        let parts: Vec<Value> = (0..n)
+            .rev()
+            .map(|k| {
+                let mut starts = vec![0u32; t.shape.len()];
+                starts[axis] = k as u32;
+                self.push(
+                    cx,
+                    Op::Slice {
+                        starts,
+                        dynamic_axis: None,
+                    },
+                    &[x],
+                    TensorType::new(t.secret, t.elem, one.clone()),
+                    span,
+                )
+            })
+            .collect();
+        self.push(cx, Op::Concat(axis as u32), &parts, t, span)
+    }
+
     /// `range(lo, hi)`: the integers `lo, lo + 1, ..., hi - 1` as a constant.
     pub(crate) fn range(&mut self, lo: i128, hi: i128, span: Span) -> Result<Val> {
         if hi < lo || hi - lo > MAX_CONST_ELEMENTS as i128 {

@@ -43,6 +43,7 @@ pub const BUILTINS: &[&str] = &[
     "dim",
     "size",
     "poly",
+    "reverse",
     "range",
     "pow",
     "exp",
