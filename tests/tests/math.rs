@@ -276,3 +276,57 @@ fn poly_is_exact_to_a_unit_in_logarithmic_depth() {
         "rounds: {depths:?}"
     );
 }
+
+/// On public values the functions compute publicly (locally, no rounds), with
+/// the results of the secret computation.
+#[test]
+fn on_public_values_the_functions_cost_no_rounds_and_agree_with_the_secret_ones() {
+    let mut rng = TestRng(95);
+    let x = grid(0.01, 9.0, 300, &mut rng);
+    let y = grid(-8.0, 8.0, 300, &mut rng);
+    let body = |v: &str, w: &str| {
+        format!("let e = exp({v}); let l = log({v}); let s = sqrt({v}); let r = rsqrt({v}); let g = sigmoid({w}); let t = tanh({w}); let q = {w} / {v}; let m = softmax(reshape({w}, [30, 10]));
+        reveal e to a; reveal l to a; reveal s to a; reveal r to a; reveal g to a; reveal t to a; reveal q to a; reveal m to a;")
+    };
+    let program = |public: bool| {
+        let (v, w) = if public { ("xp", "yp") } else { ("x", "y") };
+        format!(
+            "party a = 0;\nfn main() {{\n    let x: sfix<16>[300] = input(a);\n    let y: sfix<16>[300] = input(a);\n    let xp = open(x);\n    let yp = open(y);\n    {}\n}}\n",
+            body(v, w)
+        )
+    };
+    let secret = compile_text(&program(false), Options::default());
+    let public = compile_text(&program(true), Options::default());
+    // The public program's rounds: its inputs, the two openings and the outputs.
+    let bare = compile_text(
+        "party a = 0;\nfn main() {\n    let x: sfix<16>[300] = input(a);\n    let y: sfix<16>[300] = input(a);\n    let xp = open(x);\n    let yp = open(y);\n    reveal xp to a; reveal yp to a;\n}\n",
+        Options::default(),
+    );
+    assert_eq!(
+        mpcvm::backend::rep3::rounds(&public.program),
+        mpcvm::backend::rep3::rounds(&bare.program)
+    );
+    assert!(public.program.manifest.iter().all(|m| !matches!(
+        m.primitive,
+        mpcvm::bytecode::Primitive::Mul
+            | mpcvm::bytecode::Primitive::LtZ
+            | mpcvm::bytecode::Primitive::TruncPr
+    )));
+    let values = [("x", x), ("y", y)];
+    let a = run_clear(&secret.program, &inputs(&secret.program, &values), 4);
+    let b = run_clear(&public.program, &inputs(&public.program, &values), 4);
+    for (i, decl) in secret.program.outputs.iter().enumerate() {
+        let (s, p) = (
+            output(&secret.program, &a, &decl.name),
+            output(&public.program, &b, &decl.name),
+        );
+        for (u, v) in s.iter().zip(&p) {
+            assert!(
+                (u - v).abs() <= 8.0 * 2f64.powi(-F) * u.abs().max(1.0),
+                "{}: {u} secret, {v} public",
+                decl.name
+            );
+        }
+        assert_eq!(public.program.outputs[i].ty.secret, false, "{}", decl.name);
+    }
+}

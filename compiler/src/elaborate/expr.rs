@@ -291,12 +291,9 @@ impl Elaborator<'_> {
         let b = self.operand(cx, vb, sb, like_a)?;
         let (ta, tb) = (self.ty(cx, a), self.ty(cx, b));
         let secret = ta.secret || tb.secret;
-        // Division of secret fixed point by a tensor: the prelude's `div`.
-        if op == BinOp::Div
-            && secret
-            && matches!((ta.elem, tb.elem), (Elem::Fix { .. }, Elem::Fix { .. }))
-        {
-            return self.divide_secret(cx, a, b, span);
+        // Division of fixed point by a tensor: the prelude's `div`.
+        if op == BinOp::Div && matches!((ta.elem, tb.elem), (Elem::Fix { .. }, Elem::Fix { .. })) {
+            return self.divide_tensors(cx, a, b, span);
         }
         let shape_err = |m: String| {
             Diagnostic::new(span, m)

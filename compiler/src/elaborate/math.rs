@@ -1,7 +1,8 @@
 //! The elementary functions: `exp`, `log`, `sigmoid`, `tanh`, `sqrt`, `rsqrt`,
 //! `softmax` and `/` between secrets are written in the language, in the
 //! prelude module `math` (stdlib/math.mpc), over the primitive operations, so
-//! every backend gets them; here are the calls into it (a tensor of any shape
+//! every backend gets them (on public arguments they compute publicly,
+//! locally: see `Cx::public_only`); here are the calls into it (a tensor of any shape
 //! is flattened for the elementwise functions, and `softmax` works on rows),
 //! and the builtins the module stands on: `poly` (a public polynomial with its
 //! powers in logarithmic depth) and the constant helpers `range` and `pow`.
@@ -107,9 +108,9 @@ impl Elaborator<'_> {
         Ok(Val::T(transposed(self, cx, r, &back)))
     }
 
-    /// `a / b` for fixed-point tensors, at least one secret: both broadcast to
-    /// the result's shape, flattened, and divided by the prelude's `div`.
-    pub(crate) fn divide_secret(
+    /// `a / b` for fixed-point tensors: both broadcast to the result's shape,
+    /// flattened, and divided by the prelude's `div` (secret if either is).
+    pub(crate) fn divide_tensors(
         &mut self,
         cx: &mut Cx,
         a: Value,
@@ -117,6 +118,7 @@ impl Elaborator<'_> {
         span: Span,
     ) -> Result<Val> {
         let (ta, tb) = (self.ty(cx, a), self.ty(cx, b));
+        let secret = ta.secret || tb.secret;
         let (Elem::Fix { frac: fa, bits: ka }, Elem::Fix { frac: fb, bits: kb }) =
             (ta.elem, tb.elem)
         else {
@@ -161,7 +163,7 @@ impl Elaborator<'_> {
                     span,
                 )
             };
-            let secret = TensorType::new(true, elem, vec![n]);
+            let flat_type = TensorType::new(secret, elem, vec![n]);
             let v = self.push(
                 cx,
                 Op::Reshape,
@@ -170,7 +172,7 @@ impl Elaborator<'_> {
                 span,
             );
             flat.push((
-                Val::T(self.coerce(cx, Val::T(v), &secret, span, "`/`")?),
+                Val::T(self.coerce(cx, Val::T(v), &flat_type, span, "`/`")?),
                 span,
             ));
         }
@@ -182,7 +184,7 @@ impl Elaborator<'_> {
             cx,
             Op::Reshape,
             &[q],
-            TensorType::new(true, elem, out),
+            TensorType::new(secret, elem, out),
             span,
         )))
     }

@@ -136,6 +136,9 @@ pub(crate) struct Cx {
     branches: usize,
     /// The variable a `let` is binding, for naming inputs.
     binding: Option<String>,
+    /// An instance of a prelude function for public arguments: its secret
+    /// types are public (it computes on public values locally).
+    public_only: bool,
 }
 
 pub struct Elaborator<'m> {
@@ -243,6 +246,7 @@ impl<'m> Elaborator<'m> {
             loops: Vec::new(),
             branches: 0,
             binding: None,
+            public_only: false,
         };
         cx.block = cx.func.entry;
         let ret = self.body(&mut cx, &main.body)?;
@@ -282,6 +286,7 @@ impl<'m> Elaborator<'m> {
                 loops: Vec::new(),
                 branches: 0,
                 binding: None,
+                public_only: false,
             };
             let mut tys = Vec::new();
             for p in &decl.params {
@@ -434,7 +439,7 @@ impl<'m> Elaborator<'m> {
                 )),
             );
         }
-        Ok(TensorType::new(t.secret, elem, shape))
+        Ok(TensorType::new(t.secret && !cx.public_only, elem, shape))
     }
 
     /// The value of a `const` item, if `path` names one.
@@ -457,6 +462,7 @@ impl<'m> Elaborator<'m> {
             loops: Vec::new(),
             branches: 0,
             binding: None,
+            public_only: false,
         };
         if self
             .in_progress
@@ -1079,6 +1085,13 @@ impl<'m> Elaborator<'m> {
             .help("pass one argument per parameter"));
         }
         let generics: HashSet<&str> = decl.generics.iter().map(|g| g.name.as_str()).collect();
+        // The prelude's functions are secrecy-generic: on public arguments they
+        // compute publicly.
+        let public_only = module == math::PRELUDE
+            && args.iter().all(|(a, _)| match a {
+                Val::T(v) => !self.ty(cx, *v).secret,
+                _ => true,
+            });
         let mut callee = Cx {
             func: Function::new(qualified.clone(), &[], Vec::new()),
             block: Block::from_u32(0),
@@ -1089,6 +1102,7 @@ impl<'m> Elaborator<'m> {
             loops: Vec::new(),
             branches: 0,
             binding: None,
+            public_only,
         };
         // Bind generic dimensions from the argument types.
         for (p, (a, aspan)) in decl.params.iter().zip(&args) {
