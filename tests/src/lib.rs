@@ -6,6 +6,7 @@ pub mod mobilenet;
 pub mod reference;
 pub mod tflite_builder;
 pub mod tflite_reference;
+pub mod training;
 
 use mpcc::driver::{compile_file, compile_source, Compiled};
 use mpcc::elaborate::Options;
@@ -51,6 +52,26 @@ pub fn example_names() -> Vec<String> {
 pub fn compile_example(name: &str, options: Options) -> Compiled {
     compile_file(&program_path(name), options)
         .unwrap_or_else(|f| panic!("{name} does not compile:\n{}", f.render()))
+}
+
+/// The size constants of the examples whose full runs are documented commands
+/// (the training programs: an epoch of MNIST), with the values that make them
+/// quick enough to run in every test.
+const FULL_SIZES: &[(&str, &str)] = &[
+    ("const STEPS = 468;", "const STEPS = 2;"),
+    ("const B = 128;", "const B = 8;"),
+    ("const TEST_STEPS = 100;", "const TEST_STEPS = 1;"),
+    ("const TB = 100;", "const TB = 10;"),
+];
+
+/// Compiles an example to run in a test: as shipped, or with the size
+/// constants of a long run reduced (the program is otherwise the same).
+pub fn compile_example_to_run(name: &str, options: Options) -> Compiled {
+    let mut text = std::fs::read_to_string(program_path(name)).expect("the example exists");
+    for (full, small) in FULL_SIZES {
+        text = text.replace(full, small);
+    }
+    compile_text(&text, options)
 }
 
 /// Compiles program text (imports resolve against `programs/` and the stdlib).
@@ -325,4 +346,51 @@ pub fn run_rep3_printing(
     });
     std::fs::remove_dir_all(&dir).ok();
     outcomes
+}
+
+/// The rounds and bytes party `p` measured are those the rep3 cost model predicts.
+pub fn assert_predicted_costs(c: &Compiled, p: usize, out: &RunOutcome) {
+    assert_eq!(
+        out.figures.rounds,
+        mpcvm::backend::rep3::rounds(&c.program),
+        "party {p}: rounds"
+    );
+    assert_eq!(
+        out.figures.bytes_sent,
+        mpcvm::backend::rep3::bytes_sent(&c.program)[p],
+        "party {p}: bytes sent"
+    );
+}
+
+/// Runs `c` under clear and rep3: every output a party receives (and only
+/// those) within `tolerance(name)` of the clear backend's, with the predicted
+/// rounds and bytes.
+pub fn close_to_clear(
+    c: &Compiled,
+    values: &[(&str, Vec<f64>)],
+    tolerance: impl Fn(&str) -> f64,
+) -> Vec<RunOutcome> {
+    let ins = inputs(&c.program, values);
+    let clear = run_clear(&c.program, &ins, 1);
+    let rep3 = run_rep3(&c.program, &ins);
+    for (p, out) in rep3.iter().enumerate() {
+        for (i, decl) in c.program.outputs.iter().enumerate() {
+            let Some(got) = &out.outputs[i] else {
+                assert!(!decl.to.contains(p));
+                continue;
+            };
+            let got = mpcvm::io::decode_f64(got, decl.ty.elem);
+            let want = mpcvm::io::decode_f64(clear.outputs[i].as_ref().unwrap(), decl.ty.elem);
+            let allowed = tolerance(&decl.name);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= allowed,
+                    "party {p}, {}: {g} vs {w}",
+                    decl.name
+                );
+            }
+        }
+        assert_predicted_costs(c, p, out);
+    }
+    rep3
 }

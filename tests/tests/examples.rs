@@ -29,7 +29,7 @@ fn zero_inputs(c: &mpcc::driver::Compiled) -> Vec<Option<mpcvm::ring::RingTensor
 #[test]
 fn measured_rounds_equal_the_compilers_prediction() {
     for name in example_names() {
-        let c = compile_example(&name, Options::default());
+        let c = compile_example_to_run(&name, Options::default());
         let main = c.module.main.unwrap();
         let predicted = mpcc::stats::function_stats(&c.module.functions[main]);
         let out = run_clear(&c.program, &zero_inputs(&c), 1);
@@ -212,7 +212,7 @@ fn max_pooling_moves_before_relu_with_the_same_results() {
 #[test]
 fn the_static_peak_of_registers_bounds_every_run() {
     for name in example_names() {
-        let c = compile_example(&name, Options::default());
+        let c = compile_example_to_run(&name, Options::default());
         let zeros: Vec<Option<mpcvm::ring::RingTensor>> = c
             .program
             .inputs

@@ -518,6 +518,27 @@ impl Elaborator<'_> {
                     .help("divide by a nonzero constant"),
             );
         }
+        // A power of two (the same for all elements) is one truncation: below a unit.
+        if let Some(&d) = divisors
+            .first()
+            .filter(|&&d| divisors.iter().all(|&e| e == d))
+        {
+            let k = d.log2();
+            if d > 1.0 && k.fract() == 0.0 && k < 63.0 {
+                let exact = self.options.exact_fixed_point;
+                let out = TensorType::new(t.secret, Elem::Fix { frac, bits: kq }, shape);
+                return Ok(self.push(
+                    cx,
+                    Op::Trunc {
+                        amount: k as u8,
+                        exact,
+                    },
+                    &[x],
+                    out,
+                    span,
+                ));
+            }
+        }
         let too_small = || {
             Diagnostic::new(c_span, format!("divisor {smallest} is too small for {}", t.elem))
                 .help("every quotient would leave the type's range: multiply instead, or use a wider type")
