@@ -666,3 +666,45 @@ fn an_output_keeps_its_variables_name_at_every_party_that_receives_it() {
         vec![("s", 1), ("s", 2), ("out", 1), ("out", 2), ("out_2", 1)]
     );
 }
+
+/// A product divided by a power of two truncates once, by both amounts: within
+/// one unit of the true value, one truncation in the manifest.
+#[test]
+fn a_product_divided_by_a_power_of_two_truncates_once() {
+    let c = compile_text(
+        "party a = 0;\nfn main() {\n    let x: sfix<16>[64] = input(a);\n    let y: sfix<16>[64] = input(a);\n    let q = x * y / 8;\n    reveal q to a;\n}\n",
+        Options::default(),
+    );
+    let truncations: Vec<_> = c
+        .program
+        .manifest
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.primitive,
+                mpcvm::bytecode::Primitive::TruncPr | mpcvm::bytecode::Primitive::TruncExact
+            )
+        })
+        .collect();
+    assert_eq!(truncations.len(), 1, "{:?}", c.program.manifest);
+    assert_eq!(
+        truncations[0].params[0], 19,
+        "one truncation by 16 + 3 bits"
+    );
+    let mut rng = TestRng(44);
+    let (x, y) = (rng.vec(64, -100.0, 100.0), rng.vec(64, -100.0, 100.0));
+    let q = |v: f64| (v * 65536.0).round() / 65536.0;
+    let (x, y): (Vec<f64>, Vec<f64>) = (
+        x.into_iter().map(q).collect(),
+        y.into_iter().map(q).collect(),
+    );
+    let out = run_clear(
+        &c.program,
+        &inputs(&c.program, &[("x", x.clone()), ("y", y.clone())]),
+        3,
+    );
+    for (i, g) in output(&c.program, &out, "q").iter().enumerate() {
+        let want = x[i] * y[i] / 8.0;
+        assert!((g - want).abs() < 1.0 / 65536.0, "{g} against {want}");
+    }
+}

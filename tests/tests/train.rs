@@ -256,3 +256,53 @@ fn sgd_with_and_without_momentum() {
         0.0,
     );
 }
+
+/// The fused convolution and 2x2 average pooling equals the two layers, and
+/// its backward equals their gradients.
+#[test]
+fn convolution_and_pooling_in_one_stride_two_convolution() {
+    let mut rng = TestRng(106);
+    let (n, h, w, c, k, o) = (2, 6, 8, 2, 3, 3);
+    let x = values(&mut rng, n * h * w * c, -1.0, 1.0);
+    let kernel = values(&mut rng, k * k * c * o, -0.5, 0.5);
+    let bias = values(&mut rng, o, -0.5, 0.5);
+    let g = values(&mut rng, n * (h / 2) * (w / 2) * o, -1.0, 1.0);
+    let out = run(
+        "let x: sfix<16>[2, 6, 8, 2] = input(a); let k: sfix<16>[3, 3, 2, 3] = input(a); let b: sfix<16>[3] = input(a); let g: sfix<16>[2, 3, 4, 3] = input(a);",
+        "let y = train::conv_same_pool2(x, k, b); let (dw, db, dx) = train::conv_same_pool2_backward(x, k, g);
+         reveal y to a; reveal dw to a; reveal db to a; reveal dx to a;",
+        &[("x", x.clone()), ("k", kernel.clone()), ("b", bias.clone()), ("g", g.clone())],
+    );
+    let xa = Array4::from_shape_vec((n, h, w, c), x).unwrap();
+    let ka = Array4::from_shape_vec((k, k, c, o), kernel).unwrap();
+    let mut conv = reference::conv2d(&xa, &ka, 1, true, false);
+    for ((_, _, _, ch), v) in conv.indexed_iter_mut() {
+        *v += bias[ch];
+    }
+    let pooled = reference::pool(&conv, 2, 2, false, false);
+    close(
+        "conv_same_pool2",
+        &out["y"],
+        &pooled.into_raw_vec_and_offset().0,
+        4.0 * UNIT,
+    );
+    let mut spread = Array4::zeros((n, h, w, o));
+    for ((b, i, j, ch), v) in spread.indexed_iter_mut() {
+        *v = g[((b * (h / 2) + i / 2) * (w / 2) + j / 2) * o + ch] / 4.0;
+    }
+    let (dw, dx) = reference::conv2d_backward(&xa, &ka, &spread, true);
+    close(
+        "dw",
+        &out["dw"],
+        &dw.into_raw_vec_and_offset().0,
+        2.0 * UNIT,
+    );
+    close(
+        "dx",
+        &out["dx"],
+        &dx.into_raw_vec_and_offset().0,
+        4.0 * UNIT,
+    );
+    let db: Vec<f64> = (0..o).map(|j| g.iter().skip(j).step_by(o).sum()).collect();
+    close("db", &out["db"], &db, 0.0);
+}

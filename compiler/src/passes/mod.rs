@@ -1,7 +1,8 @@
 //! IR passes, run in this order by [`run_all`]: inlining (calls to the
 //! monomorphized instances disappear), constant folding, loop-invariant code
-//! motion, common-subexpression elimination, dead-code elimination, peephole
-//! rewrites (max pooling before ReLU), mask ids, and round scheduling.
+//! motion, common-subexpression elimination, merged truncations, dead-code
+//! elimination, peephole rewrites (max pooling before ReLU), mask ids, and
+//! round scheduling.
 
 mod cse;
 mod dce;
@@ -22,6 +23,7 @@ pub fn run_all(m: &mut Module) -> Result<(), String> {
         fold::fold(f);
         licm::hoist_invariants(f);
         cse::eliminate_common_subexpressions(f);
+        peephole::merge_truncations(f);
         dce::dce(f);
         peephole::pool_before_relu(f);
         masks::assign_masks(f);
