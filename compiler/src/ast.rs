@@ -129,6 +129,12 @@ pub enum Stmt {
         args: Vec<Expr>,
         span: Span,
     },
+    /// `keep w as "name";`: each party writes its own share of `w`.
+    Keep {
+        var: Ident,
+        name: String,
+        span: Span,
+    },
     /// `return x;` or `return (a, b, ...);`.
     Return {
         values: Vec<Expr>,
@@ -211,6 +217,8 @@ pub enum ExprKind {
     Cast(Box<Expr>, TypeExpr),
     Index(Box<Expr>, Vec<IndexItem>),
     Array(Vec<Expr>),
+    /// `load("name")`: this party's share that an earlier run kept.
+    Load(String),
 }
 
 #[derive(Clone, Debug)]

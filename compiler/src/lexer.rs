@@ -28,6 +28,10 @@ pub enum Tok {
     Reveal,
     #[token("print")]
     Print,
+    #[token("keep")]
+    Keep,
+    #[token("load")]
+    Load,
     #[token("to")]
     To,
     #[token("all")]
@@ -159,6 +163,8 @@ fn token_text(t: &Tok) -> &'static str {
         Return => "return",
         Reveal => "reveal",
         Print => "print",
+        Keep => "keep",
+        Load => "load",
         To => "to",
         All => "all",
         Party => "party",

@@ -119,6 +119,32 @@ pub fn run_clear(program: &Program, inputs: &[Option<RingTensor>], seed: u64) ->
         .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
+/// Zeros for every share `program` loads, as `components` words each (clear
+/// has one, rep3 two), so an example that loads a model runs in a test.
+pub fn zero_shares(program: &Program, components: usize) -> Shares {
+    program
+        .shares
+        .iter()
+        .map(|s| (!s.kept).then(|| vec![vec![0; s.ty.len()]; components]))
+        .collect()
+}
+
+/// Runs under the clear backend, given the values of the shares it loads;
+/// returns the outcome and the values it kept.
+pub fn run_clear_sharing(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    seed: u64,
+    shares: Shares,
+) -> (RunOutcome, Shares) {
+    let mut print = |_: &str| {};
+    let mut io = mpcvm::interp::MemoryIo::new(inputs.to_vec(), &mut print);
+    io.shares = shares;
+    let outcome =
+        run_local(program, &mut io, Some(seed), true).unwrap_or_else(|e| panic!("run failed: {e}"));
+    (outcome, std::mem::take(&mut io.shares))
+}
+
 /// Runs under the clear backend with inputs in memory, printed lines to `print`.
 pub fn run_clear_with(
     program: &Program,
@@ -271,6 +297,30 @@ pub fn run_rep3_printing(
     program: &Program,
     inputs: &[Option<RingTensor>],
 ) -> Vec<(RunOutcome, Vec<String>)> {
+    run_rep3_parties(program, inputs, vec![Vec::new(); 3])
+        .into_iter()
+        .map(|r| (r.outcome, r.printed))
+        .collect()
+}
+
+/// Each share's words, by the share's index in the program (see `MemoryIo::shares`).
+pub type Shares = Vec<Option<Vec<Vec<u64>>>>;
+
+/// What one party of an in-process rep3 run produced.
+pub struct PartyRun {
+    pub outcome: RunOutcome,
+    pub printed: Vec<String>,
+    /// The shares it kept (and those it was given, minus the ones it loaded).
+    pub shares: Shares,
+}
+
+/// [`run_rep3`], each party given its own shares to load (`shares[p]`) and
+/// returning what it printed and kept.
+pub fn run_rep3_parties(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    shares: Vec<Shares>,
+) -> Vec<PartyRun> {
     use mpcvm::net::hosts::Hosts;
     use mpcvm::net::tls::{self, Identity};
     use mpcvm::net::NetConfig;
@@ -302,8 +352,10 @@ pub fn run_rep3_printing(
     }
     Hosts::write(&dir.join("hosts.toml"), &addresses).unwrap();
     let outcomes = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..3)
-            .map(|p| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .enumerate()
+            .map(|(p, given)| {
                 let own: Vec<Option<RingTensor>> = program
                     .inputs
                     .iter()
@@ -335,10 +387,17 @@ pub fn run_rep3_printing(
                     let mut printed = Vec::new();
                     let mut print = |line: &str| printed.push(line.to_string());
                     let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
+                    io.shares = given;
                     let outcome =
                         mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, &mut io)
                             .unwrap_or_else(|e| panic!("party {p}: {e}"));
-                    (outcome, printed)
+                    let shares = std::mem::take(&mut io.shares);
+                    drop(io);
+                    PartyRun {
+                        outcome,
+                        printed,
+                        shares,
+                    }
                 })
             })
             .collect();

@@ -32,7 +32,8 @@ fn measured_rounds_equal_the_compilers_prediction() {
         let c = compile_example_to_run(&name, Options::default());
         let main = c.module.main.unwrap();
         let predicted = mpcc::stats::function_stats(&c.module.functions[main]);
-        let out = run_clear(&c.program, &zero_inputs(&c), 1);
+        let (out, _) =
+            run_clear_sharing(&c.program, &zero_inputs(&c), 1, zero_shares(&c.program, 1));
         assert_eq!(out.figures.rounds, predicted.rounds, "{name}");
     }
 }
@@ -219,7 +220,7 @@ fn the_static_peak_of_registers_bounds_every_run() {
             .iter()
             .map(|d| Some(mpcvm::ring::RingTensor::zeros(&d.ty.shape)))
             .collect();
-        let out = run_clear(&c.program, &zeros, 1);
+        let (out, _) = run_clear_sharing(&c.program, &zeros, 1, zero_shares(&c.program, 1));
         let bound = c.program.peak_register_elements();
         assert!(
             bound >= out.peak_register_elements as u64,

@@ -347,7 +347,11 @@ fn every_example_under_rep3_measures_what_the_compiler_predicts() {
                 )
             })
             .collect();
-        let out = run_rep3(&c.program, &inputs(&c.program, &values));
+        let shares = vec![zero_shares(&c.program, 2); 3];
+        let out: Vec<_> = run_rep3_parties(&c.program, &inputs(&c.program, &values), shares)
+            .into_iter()
+            .map(|r| r.outcome)
+            .collect();
         for (p, o) in out.iter().enumerate() {
             assert_eq!(
                 o.figures.rounds,

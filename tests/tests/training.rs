@@ -178,3 +178,72 @@ fn a_training_run_under_rep3_equals_clear() {
     let named: Vec<(&str, Vec<f64>)> = v.iter().map(|(n, x)| (n.as_str(), x.clone())).collect();
     close_to_clear(&c, &named, |name| if name == "hits" { 2.0 } else { 1e-3 });
 }
+
+/// A model trained privately and kept secret-shared serves private
+/// predictions: under rep3, each party keeps its own shares of the trained
+/// weights and a later run loads them; the predicted digits equal the clear
+/// backend's (train, keep, load, predict), and nobody receives the weights.
+#[test]
+fn a_privately_trained_model_kept_as_shares_serves_private_predictions() {
+    let trainer = program(
+        Net::Shallow,
+        &[("const KEEP_MODEL = false;", "const KEEP_MODEL = true;")],
+    );
+    assert!(trainer
+        .program
+        .outputs
+        .iter()
+        .all(|o| o.name == "loss" || o.name == "hits"));
+    let v = values(Net::Shallow);
+    let named: Vec<(&str, Vec<f64>)> = v.iter().map(|(n, x)| (n.as_str(), x.clone())).collect();
+    let ins = inputs(&trainer.program, &named);
+    let parties = run_rep3_parties(&trainer.program, &ins, vec![Vec::new(); 3]);
+    let (_, clear_kept) = run_clear_sharing(&trainer.program, &ins, 11, Vec::new());
+
+    let text = std::fs::read_to_string(program_path("predict_shallow"))
+        .unwrap()
+        .replace("const N = 100;", "const N = 20;");
+    let predictor = compile_text(&text, Options::default());
+    let (_, test_pixels) = mnist::images("t10k");
+    let pixels: Vec<f64> = test_pixels[..20 * 784].iter().map(|&p| p as f64).collect();
+    let ins = inputs(&predictor.program, &[("pixels", pixels)]);
+    // The predictor loads in its own order: map the trainer's kept shares by name.
+    let by_name = |kept: &Shares| -> Shares {
+        predictor
+            .program
+            .shares
+            .iter()
+            .map(|s| {
+                let i = trainer
+                    .program
+                    .shares
+                    .iter()
+                    .position(|t| t.name == s.name)
+                    .expect("kept");
+                kept[i].clone()
+            })
+            .collect()
+    };
+    let served = run_rep3_parties(
+        &predictor.program,
+        &ins,
+        parties.iter().map(|p| by_name(&p.shares)).collect(),
+    );
+    let (clear, _) = run_clear_sharing(&predictor.program, &ins, 11, by_name(&clear_kept));
+    let want = output(&predictor.program, &clear, "digits");
+    let got = mpcvm::io::decode_f64(
+        served[0].outcome.outputs[0].as_ref().unwrap(),
+        predictor.program.outputs[0].ty.elem,
+    );
+    let differ = got.iter().zip(&want).filter(|(g, w)| g != w).count();
+    assert!(differ <= 1, "{got:?} against clear's {want:?}");
+    assert!(served[1].outcome.outputs[0].is_none() && served[2].outcome.outputs[0].is_none());
+    // And the predictions are mostly right after three small steps of training.
+    let labels = mnist::labels("t10k");
+    let right = want
+        .iter()
+        .zip(&labels)
+        .filter(|(d, l)| **d as u8 == **l)
+        .count();
+    assert!(right >= 8, "{right} of 20 right");
+}

@@ -47,6 +47,10 @@ pub trait Io {
     fn output(&mut self, index: usize, row: &RingTensor) -> Result<(), VmError>;
     /// A line the program prints.
     fn print(&mut self, line: &str);
+    /// Keeps this party's share of `shares[index]`: its words, component by component.
+    fn keep(&mut self, index: usize, words: Vec<Vec<u64>>) -> Result<(), VmError>;
+    /// The words of this party's share of `shares[index]`, as a run kept them.
+    fn load(&mut self, index: usize) -> Result<Vec<Vec<u64>>, VmError>;
 }
 
 /// Inputs held in memory, whole (`inputs[i]` is input `i`'s tensor where this
@@ -56,6 +60,8 @@ pub struct MemoryIo<'a> {
     inputs: Vec<Option<RingTensor>>,
     rows_read: Vec<usize>,
     print: &'a mut dyn FnMut(&str),
+    /// Per share of the program: the words kept, or to be loaded.
+    pub shares: Vec<Option<Vec<Vec<u64>>>>,
 }
 
 impl<'a> MemoryIo<'a> {
@@ -64,6 +70,7 @@ impl<'a> MemoryIo<'a> {
             rows_read: vec![0; inputs.len()],
             inputs,
             print,
+            shares: Vec::new(),
         }
     }
 }
@@ -95,6 +102,21 @@ impl Io for MemoryIo<'_> {
 
     fn print(&mut self, line: &str) {
         (self.print)(line)
+    }
+
+    fn keep(&mut self, index: usize, words: Vec<Vec<u64>>) -> Result<(), VmError> {
+        if self.shares.len() <= index {
+            self.shares.resize(index + 1, None);
+        }
+        self.shares[index] = Some(words);
+        Ok(())
+    }
+
+    fn load(&mut self, index: usize) -> Result<Vec<Vec<u64>>, VmError> {
+        self.shares
+            .get_mut(index)
+            .and_then(Option::take)
+            .ok_or_else(|| VmError::Input(format!("no share {index} was given")))
     }
 }
 
@@ -184,6 +206,20 @@ pub fn run_with<B: Backend>(
                     line.push_str(piece);
                 }
                 io.print(&line);
+                pc += 1;
+            }
+            Instr::Keep { share, a } => {
+                let Value::Secret(s) = m.get(*a) else {
+                    unreachable!("the verifier keeps secrets only")
+                };
+                io.keep(*share as usize, m.backend.share_words(s))?;
+                pc += 1;
+            }
+            Instr::Load { dst, share } => {
+                let shape = &program.registers[*dst as usize].shape;
+                let words = io.load(*share as usize)?;
+                let s = m.backend.share_from_words(shape, words)?;
+                m.set(*dst, Value::Secret(s));
                 pc += 1;
             }
             Instr::Output { output, a } => {
@@ -517,6 +553,8 @@ impl<B: Backend> Machine<'_, B> {
                 self.apply(parts, |x| RingTensor::concat(x, axis))
             }
             Output { .. }
+            | Keep { .. }
+            | Load { .. }
             | Print { .. }
             | Input { .. }
             | Open { .. }

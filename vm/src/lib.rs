@@ -15,6 +15,7 @@ pub mod party_files;
 pub mod ring;
 pub mod run;
 pub mod shape;
+pub mod shares;
 pub mod types;
 
 pub use error::VmError;

@@ -5,7 +5,7 @@ use mpcvm::bytecode::{disassemble, Program};
 use mpcvm::net::hosts::Hosts;
 use mpcvm::net::tls::{self, Identity};
 use mpcvm::net::NetConfig;
-use mpcvm::party_files::PartyFiles;
+use mpcvm::party_files::{PartyFiles, ShareFiles};
 use mpcvm::run::{self, Protocol};
 use mpcvm::VmError;
 use std::path::{Path, PathBuf};
@@ -37,9 +37,12 @@ struct RunArgs {
     /// A party's inputs: `P=FILE.npy` (a party with one input) or `P=DIR` (holding `<name>.npy` per input).
     #[arg(long = "input", value_parser = parse_input)]
     inputs: Vec<(usize, PathBuf)>,
-    /// Directory for outputs: `<out>/party<P>/<name>.npy`.
+    /// Directory for outputs: `<out>/party<P>/<name>.npy`, and kept shares: `<out>/party<P>/<name>.share`.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// The --out directory of the run that kept the shares this program loads (each party reads its own).
+    #[arg(long)]
+    shares: Option<PathBuf>,
     /// Fixes the clear backend's randomness. INSECURE: for tests and reproducible experiments only.
     #[arg(long)]
     seed: Option<u64>,
@@ -214,11 +217,12 @@ fn show(line: &str) {
     println!("{line}");
 }
 
-/// The files of `parties` in this run, with printed lines shown unless `quiet`.
+/// The files of this run: the inputs of the parties `inputs_of`, the outputs
+/// and kept shares of the parties `outputs_of`, printed lines shown unless `quiet`.
 fn files<'p>(
     program: &'p Program,
-    args: &RunArgs,
-    parties: &[usize],
+    args: &'p RunArgs,
+    (inputs_of, outputs_of): (&[usize], &[usize]),
     quiet: bool,
 ) -> Result<PartyFiles<'p>, VmError> {
     let print: Box<dyn FnMut(&str)> = if quiet {
@@ -226,7 +230,21 @@ fn files<'p>(
     } else {
         Box::new(show)
     };
-    PartyFiles::open(program, &args.inputs, parties, parties, &args.out, print)
+    let shares = ShareFiles {
+        protocol: args.protocol.name(),
+        parties: args.protocol.parties().unwrap_or(program.parties as usize),
+        program_hash: mpcvm::bytecode::content_hash(&program.encode()),
+        from: args.shares.as_deref(),
+    };
+    PartyFiles::open(
+        program,
+        &args.inputs,
+        inputs_of,
+        outputs_of,
+        &args.out,
+        shares,
+        print,
+    )
 }
 
 /// Closes the run's output files and prints what each party received and the
@@ -238,6 +256,9 @@ fn report(
     files: PartyFiles,
     party: Option<usize>,
 ) -> Result<(), VmError> {
+    for (p, path) in files.kept() {
+        println!("party {p}: kept its share ({})", path.display());
+    }
     for (p, i, path) in files.finish()? {
         let decl = &program.outputs[i];
         let value = outcome.outputs[i].as_ref().expect("written outputs exist");
@@ -271,14 +292,7 @@ fn run_one(
             )));
         }
         let everyone: Vec<usize> = (0..program.parties as usize).collect();
-        let mut io = PartyFiles::open(
-            &program,
-            &args.inputs,
-            &everyone,
-            &[party],
-            &args.out,
-            Box::new(show),
-        )?;
+        let mut io = files(&program, args, (&everyone, &[party]), false)?;
         let outcome = run::run_local(&program, &mut io, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, io, Some(party));
     }
@@ -303,7 +317,7 @@ fn run_one(
             "party {party} was given party {p}'s input: each party passes only its own"
         )));
     }
-    let mut io = files(&program, args, &[party], args.no_print)?;
+    let mut io = files(&program, args, (&[party], &[party]), args.no_print)?;
     let hosts = Hosts::load(hosts).map_err(VmError::Usage)?;
     let listener = listen_fd
         .map(|fd| inherited_listener(fd, &hosts, party))
@@ -393,7 +407,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     let Some(n) = args.protocol.parties() else {
         eprintln!("{}", run::banner(args.protocol, args.seed));
         run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
-        let mut io = files(&program, args, &everyone, false)?;
+        let mut io = files(&program, args, (&everyone, &everyone), false)?;
         let outcome = run::run_local(&program, &mut io, args.seed, !args.no_range_check)?;
         return report(&program, args, &outcome, io, None);
     };
@@ -406,6 +420,22 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     // Every party's files and headers now, before any party starts; each party
     // checks its values as it reads them, and the first to fail stops the others.
     mpcvm::io::check_inputs(&program, &args.inputs, &everyone)?;
+    // And every party's share files, so a mix-up is reported once, as it is.
+    if let Some(from) = &args.shares {
+        for p in 0..n {
+            for decl in program.shares.iter().filter(|s| !s.kept) {
+                let reader = mpcvm::shares::Reader {
+                    protocol: args.protocol.name(),
+                    party: p,
+                    parties: n,
+                };
+                let path = from
+                    .join(format!("party{p}"))
+                    .join(format!("{}.share", decl.name));
+                mpcvm::shares::read(&path, &reader, &decl.ty)?;
+            }
+        }
+    }
     let dir = private_dir()?;
     let result = (|| {
         let listeners: Vec<std::net::TcpListener> = (0..n)
@@ -437,6 +467,9 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
                 .arg("--protocol")
                 .arg(args.protocol.name());
             cmd.arg("--out").arg(&args.out);
+            if let Some(s) = &args.shares {
+                cmd.arg("--shares").arg(s);
+            }
             cmd.arg("--connect-timeout")
                 .arg(args.connect_timeout.to_string());
             cmd.arg("--timeout").arg(args.timeout.to_string());

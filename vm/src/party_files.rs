@@ -28,12 +28,27 @@ struct Sink {
     writer: Option<OutputWriter>,
 }
 
+/// Where a run keeps and loads shares (`<dir>/party<P>/<name>.share`).
+pub struct ShareFiles<'a> {
+    /// The protocol's name and the program's party count and hash.
+    pub protocol: &'a str,
+    pub parties: usize,
+    pub program_hash: [u8; 32],
+    /// The directory of an earlier run's kept shares (`--shares`).
+    pub from: Option<&'a Path>,
+}
+
 pub struct PartyFiles<'a> {
     program: &'a Program,
     sources: Vec<Source>,
     /// Per output: a file for each of its receivers among the parties played here.
     sinks: Vec<Vec<Sink>>,
     print: Box<dyn FnMut(&str) + 'a>,
+    out: PathBuf,
+    /// The parties played here whose shares are kept (and loaded: the first).
+    players: Vec<usize>,
+    shares: ShareFiles<'a>,
+    kept: Vec<(usize, PathBuf)>,
 }
 
 /// The register type of each input's instruction: one row of its file (all
@@ -60,6 +75,7 @@ impl<'a> PartyFiles<'a> {
         inputs_of: &[usize],
         outputs_of: &[usize],
         out: &Path,
+        shares: ShareFiles<'a>,
         print: Box<dyn FnMut(&str) + 'a>,
     ) -> Result<Self, VmError> {
         let rows = input_rows(program);
@@ -91,16 +107,39 @@ impl<'a> PartyFiles<'a> {
             }
             sinks.push(files);
         }
+        if program.shares.iter().any(|s| !s.kept) && shares.from.is_none() {
+            return Err(VmError::Usage(
+                "the program loads kept shares: pass --shares DIR, the --out directory of the run that kept them".into(),
+            ));
+        }
         Ok(PartyFiles {
             program,
             sources,
             sinks,
             print,
+            out: out.to_path_buf(),
+            players: outputs_of.to_vec(),
+            shares,
+            kept: Vec::new(),
         })
     }
 
     fn leading_axes(&self, output: usize, row: &RingTensor) -> usize {
         self.program.outputs[output].ty.shape.len() - row.shape.len()
+    }
+
+    fn origin(&self, party: usize) -> crate::shares::Origin {
+        crate::shares::Origin {
+            protocol: self.shares.protocol.to_string(),
+            party,
+            parties: self.shares.parties,
+            program_hash: self.shares.program_hash,
+        }
+    }
+
+    /// The share files kept: `(party, path)`.
+    pub fn kept(&self) -> &[(usize, PathBuf)] {
+        &self.kept
     }
 
     /// Ends the run's files: an output inside a loop that ran no iteration gets
@@ -158,5 +197,36 @@ impl Io for PartyFiles<'_> {
 
     fn print(&mut self, line: &str) {
         (self.print)(line)
+    }
+
+    fn keep(&mut self, index: usize, words: Vec<Vec<u64>>) -> Result<(), VmError> {
+        let decl = &self.program.shares[index];
+        for &p in &self.players.clone() {
+            let dir = self.out.join(format!("party{p}"));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
+            crate::bytecode::check_name(&decl.name).map_err(VmError::Usage)?;
+            let path = dir.join(format!("{}.share", decl.name));
+            crate::shares::write(&path, &self.origin(p), &decl.ty, &words)?;
+            self.kept.push((p, path));
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, index: usize) -> Result<Vec<Vec<u64>>, VmError> {
+        let decl = &self.program.shares[index];
+        let (Some(from), Some(&p)) = (self.shares.from, self.players.first()) else {
+            return Err(VmError::Usage("no --shares directory to load from".into()));
+        };
+        crate::bytecode::check_name(&decl.name).map_err(VmError::Usage)?;
+        let path = from
+            .join(format!("party{p}"))
+            .join(format!("{}.share", decl.name));
+        let reader = crate::shares::Reader {
+            protocol: self.shares.protocol,
+            party: p,
+            parties: self.shares.parties,
+        };
+        crate::shares::read(&path, &reader, &decl.ty)
     }
 }

@@ -781,3 +781,131 @@ fn inputs_and_outputs_inside_loops_are_files_of_rows() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A value kept as shares by one run is loaded by a later one (under clear and
+/// rep3, with the same results); a party's share file alone does not hold the
+/// value; shares of another protocol, of another party or of another type are
+/// refused.
+#[test]
+fn kept_shares_are_loaded_by_a_later_run_and_refused_when_mixed_up() {
+    let dir = setup("shares");
+    let compile = |name: &str, text: &str| {
+        let c = mpcc::driver::compile_source(name, text, None, Default::default())
+            .unwrap_or_else(|f| panic!("{}", f.render()));
+        std::fs::write(dir.join(name).with_extension("mpcb"), &c.bytes).unwrap();
+    };
+    compile(
+        "keep.mpc",
+        "party a = 0;\nparty b = 1;\nfn main() {\n    let x: sint<32>[4] = input(a);\n    let w = x * 1000 + 77;\n    keep w as \"model\";\n}\n",
+    );
+    compile(
+        "use.mpc",
+        "party a = 0;\nparty b = 1;\nfn main() {\n    let w: sint<32>[4] = load(\"model\");\n    let y: sint<32>[4] = input(b);\n    let z = w * y;\n    reveal z to b;\n}\n",
+    );
+    compile(
+        "other.mpc",
+        "party a = 0;\nparty b = 1;\nfn main() {\n    let w: sint<32>[5] = load(\"model\");\n    reveal w to b;\n}\n",
+    );
+    write_npy(&dir.join("x.npy"), &[4], &[1, -2, 3, 4]);
+    write_npy(&dir.join("y.npy"), &[4], &[5, 6, -7, 8]);
+    let want: Vec<i64> = [1i64, -2, 3, 4]
+        .iter()
+        .zip([5i64, 6, -7, 8])
+        .map(|(x, y)| (x * 1000 + 77) * y)
+        .collect();
+    for protocol in ["clear", "rep3"] {
+        let kept = format!("kept_{protocol}");
+        let out = mpcvm(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "keep.mpcb",
+                "--input",
+                "0=x.npy",
+                "--out",
+                &kept,
+            ],
+            &dir,
+        );
+        assert_succeeded(&out);
+        let used = format!("used_{protocol}");
+        let out = mpcvm(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "use.mpcb",
+                "--input",
+                "1=y.npy",
+                "--shares",
+                &kept,
+                "--out",
+                &used,
+            ],
+            &dir,
+        );
+        assert_succeeded(&out);
+        assert_eq!(
+            read_npy(&dir.join(format!("{used}/party1/z.npy"))),
+            want,
+            "{protocol}"
+        );
+        let e = failure(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "other.mpcb",
+                "--shares",
+                &kept,
+            ],
+            &dir,
+        );
+        assert!(
+            e.contains("the share is of a sint<32>[4]; the program loads a sint<32>[5]"),
+            "{e}"
+        );
+    }
+    // A rep3 party's file holds two random-looking components, not the value.
+    let file = std::fs::read(dir.join("kept_rep3/party0/model.share")).unwrap();
+    for v in [1077i64, -1923, 3077, 4077] {
+        assert!(
+            !file.windows(8).any(|w| w == v.to_le_bytes()),
+            "{v} appears in party 0's share file"
+        );
+    }
+    // Another protocol's shares, and another party's, and none.
+    let use_shares = |from: &str| {
+        let mut args = vec![
+            "run-local",
+            "--protocol",
+            "rep3",
+            "use.mpcb",
+            "--input",
+            "1=y.npy",
+        ];
+        if !from.is_empty() {
+            args.extend(["--shares", from]);
+        }
+        failure(&args, &dir)
+    };
+    let e = use_shares("kept_clear");
+    assert!(
+        e.contains("these are clear shares; this run is rep3"),
+        "{e}"
+    );
+    for (from, to) in [(0, 1), (1, 0), (2, 2)] {
+        std::fs::create_dir_all(dir.join(format!("swapped/party{to}"))).unwrap();
+        std::fs::copy(
+            dir.join(format!("kept_rep3/party{from}/model.share")),
+            dir.join(format!("swapped/party{to}/model.share")),
+        )
+        .unwrap();
+    }
+    let e = use_shares("swapped");
+    assert!(e.contains("share of 3 parties; this is party"), "{e}");
+    let e = use_shares("");
+    assert!(e.contains("pass --shares DIR"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

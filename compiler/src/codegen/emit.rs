@@ -2,7 +2,7 @@
 
 use super::regalloc::{Allocation, Point};
 use crate::ir::*;
-use mpcvm::bytecode::{derive_manifest, InputDecl, Instr, OutputDecl, Program, Reg};
+use mpcvm::bytecode::{derive_manifest, InputDecl, Instr, OutputDecl, Program, Reg, ShareDecl};
 use mpcvm::ring::RingTensor;
 use mpcvm::types::TensorType;
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ struct Emitter<'f> {
     constant_index: HashMap<RingTensor, u32>,
     inputs: Vec<InputDecl>,
     outputs: Vec<OutputDecl>,
+    shares: Vec<ShareDecl>,
     texts: Vec<String>,
     /// Where the `Yield` of the innermost loop body or branch writes.
     yield_targets: Vec<Vec<Reg>>,
@@ -48,6 +49,7 @@ pub fn emit(
         constant_index: HashMap::new(),
         inputs: vec![],
         outputs: vec![],
+        shares: vec![],
         texts: vec![],
         yield_targets: vec![],
     };
@@ -59,6 +61,7 @@ pub fn emit(
         constants: e.constants,
         inputs: e.inputs,
         outputs: e.outputs,
+        shares: e.shares,
         code: e.code,
         texts: e.texts,
         sources: e.sources,
@@ -161,6 +164,28 @@ impl Emitter<'_> {
                 Instr::Output {
                     output: self.outputs.len() as u32 - 1,
                     a: a[0],
+                }
+            }
+            Op::Keep { name } => {
+                self.shares.push(ShareDecl {
+                    name: name.clone(),
+                    ty: self.f.ty(d.args[0]).clone(),
+                    kept: true,
+                });
+                Instr::Keep {
+                    share: self.shares.len() as u32 - 1,
+                    a: a[0],
+                }
+            }
+            Op::Load { name } => {
+                self.shares.push(ShareDecl {
+                    name: name.clone(),
+                    ty: self.f.ty(d.results[0]).clone(),
+                    kept: false,
+                });
+                Instr::Load {
+                    dst,
+                    share: self.shares.len() as u32 - 1,
                 }
             }
             Op::Print(text) => {

@@ -61,6 +61,7 @@ impl Elaborator<'_> {
         expected: Option<&TensorType>,
     ) -> Result<Val> {
         match &e.kind {
+            ExprKind::Load(name) => self.load(cx, name, expected, e.span),
             ExprKind::Int(v) => Ok(Val::Const(ConstT::int(*v as i128))),
             ExprKind::Float(v) => Ok(Val::Const(ConstT::scalar(Num::Float(*v)))),
             ExprKind::Bool(b) => Ok(Val::Const(ConstT::bool(*b))),

@@ -150,6 +150,8 @@ pub struct Elaborator<'m> {
     input_names: HashSet<(u8, String)>,
     /// Outputs so far, with their receivers.
     output_names: Vec<(String, PartySet)>,
+    /// Share names kept (true) and loaded (false) so far.
+    share_names: HashSet<(bool, String)>,
     options: Options,
 }
 
@@ -182,6 +184,7 @@ impl<'m> Elaborator<'m> {
             parties: BTreeMap::new(),
             input_names: HashSet::new(),
             output_names: Vec::new(),
+            share_names: HashSet::new(),
             options,
         }
     }
@@ -590,6 +593,7 @@ impl<'m> Elaborator<'m> {
             } => self.if_stmt(cx, cond, then, otherwise.as_ref(), *span)?,
             Stmt::Reveal { value, to, span } => self.reveal(cx, value, to, *span)?,
             Stmt::Print { text, args, span } => self.print(cx, text, args, *span)?,
+            Stmt::Keep { var, name, span } => self.keep(cx, var, name, *span)?,
             Stmt::Return { span, .. } => {
                 return Err(Diagnostic::new(
                     *span,
@@ -929,6 +933,94 @@ impl<'m> Elaborator<'m> {
             span,
         );
         Ok(())
+    }
+
+    /// Where `keep` and `load` may appear: at the top level of `main` (each
+    /// share file is written or read once), under an identifier not used
+    /// before for the same direction.
+    fn share_name(
+        &mut self,
+        cx: &Cx,
+        what: &str,
+        name: &str,
+        kept: bool,
+        span: Span,
+    ) -> Result<()> {
+        if !cx.is_main || !cx.loops.is_empty() || cx.branches > 0 {
+            return Err(
+                Diagnostic::new(span, format!("`{what}` outside the top level of main"))
+                    .help("keep and load shares once, in main, outside loops and branches"),
+            );
+        }
+        mpcvm::bytecode::check_name(name).map_err(|m| {
+            Diagnostic::new(span, format!("share name \"{name}\": {m}"))
+                .help("name shares like variables, e.g. \"model\"")
+        })?;
+        if !self.share_names.insert((kept, name.to_string())) {
+            let twice = if kept { "kept" } else { "loaded" };
+            return Err(Diagnostic::new(
+                span,
+                format!("a share named \"{name}\" is {twice} twice"),
+            )
+            .help("give each share its own name"));
+        }
+        Ok(())
+    }
+
+    /// `keep w as "name";`: every party writes its own share of the secret `w`.
+    fn keep(&mut self, cx: &mut Cx, var: &Ident, name: &str, span: Span) -> Result<()> {
+        self.share_name(cx, "keep", name, true, span)?;
+        let v = match self.lookup(cx, &var.name).map(|v| v.val.clone()) {
+            Some(Val::T(v)) if self.ty(cx, v).secret => v,
+            Some(_) => {
+                return Err(Diagnostic::new(
+                    var.span,
+                    format!("`{}` is not a secret tensor", var.name),
+                )
+                .help("keep secrets as shares; reveal public values instead"))
+            }
+            None => {
+                return Err(
+                    Diagnostic::new(var.span, format!("unknown variable `{}`", var.name)).help(
+                        crate::suggest::or_hint(&var.name, cx.names(), "keep a variable of main"),
+                    ),
+                )
+            }
+        };
+        cx.func.push(
+            cx.block,
+            Op::Keep {
+                name: name.to_string(),
+            },
+            &[v],
+            &[],
+            span,
+        );
+        Ok(())
+    }
+
+    /// `load("name")` as the value of a `let` of a secret type: this party's share.
+    pub(crate) fn load(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        expected: Option<&TensorType>,
+        span: Span,
+    ) -> Result<Val> {
+        self.share_name(cx, "load", name, false, span)?;
+        let Some(t) = expected.filter(|t| t.secret) else {
+            return Err(Diagnostic::new(span, "load needs a declared secret type")
+                .help("declare it: `let w: sfix<16>[784, 10] = load(\"model\");`"));
+        };
+        Ok(Val::T(self.push(
+            cx,
+            Op::Load {
+                name: name.to_string(),
+            },
+            &[],
+            t.clone(),
+            span,
+        )))
     }
 
     /// `print(text, args...)`: constants are written into the text now; run-time

@@ -110,6 +110,14 @@ pub enum Op {
     },
     /// Shows the text at run time, each `{}` replaced by the next (public) arg.
     Print(String),
+    /// Each party writes its share of the arg to the share file `name`.
+    Keep {
+        name: String,
+    },
+    /// This party's share read from the share file `name` an earlier run kept.
+    Load {
+        name: String,
+    },
     Call(FuncRef),
     /// `for counter in lo..hi`; args are the initial loop-carried values, results the final ones.
     For {
@@ -136,6 +144,8 @@ impl Op {
             self,
             Op::Input { .. }
                 | Op::Output { .. }
+                | Op::Keep { .. }
+                | Op::Load { .. }
                 | Op::Print(_)
                 | Op::Yield
                 | Op::Return

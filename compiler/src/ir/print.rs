@@ -82,6 +82,8 @@ fn op_text(m: &Module, op: &Op) -> String {
         Op::Concat(a) => format!("concat axis {a}"),
         Op::Open => "open".into(),
         Op::Print(text) => format!("print {text:?}"),
+        Op::Keep { name } => format!("keep \"{name}\""),
+        Op::Load { name } => format!("load \"{name}\""),
         Op::Output { name, to, rows } => format!(
             "output \"{name}\" to {{{}}}{}",
             to.iter()

@@ -131,6 +131,24 @@ impl Backend for Clear {
         true
     }
 
+    fn share_words(&self, s: &RingTensor) -> Vec<Vec<u64>> {
+        vec![s.data.clone()]
+    }
+
+    fn share_from_words(
+        &mut self,
+        shape: &[usize],
+        mut words: Vec<Vec<u64>>,
+    ) -> Result<RingTensor, VmError> {
+        match words.as_mut_slice() {
+            [value] => Ok(RingTensor::new(shape.to_vec(), std::mem::take(value))),
+            _ => Err(VmError::Input(format!(
+                "a clear share has one component, not {}",
+                words.len()
+            ))),
+        }
+    }
+
     fn plaintext<'s>(&self, share: &'s RingTensor) -> Option<&'s RingTensor> {
         Some(share)
     }

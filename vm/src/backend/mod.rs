@@ -141,6 +141,17 @@ pub trait Backend {
     /// Whether this process receives outputs revealed to `to`.
     fn receives(&self, to: PartySet) -> bool;
 
+    /// This party's share as the words a share file keeps: one vector per
+    /// component (a replicated share has two). Alone they reveal nothing
+    /// (except under the clear backend, whose "share" is the value).
+    fn share_words(&self, s: &Self::Share) -> Vec<Vec<u64>>;
+    /// A share of shape `shape` from the words `share_words` gave.
+    fn share_from_words(
+        &mut self,
+        shape: &[usize],
+        words: Vec<Vec<u64>>,
+    ) -> Result<Self::Share, VmError>;
+
     /// The value a share stands for, where this backend holds it in the clear
     /// (the reference backend): what the range check reads.
     fn plaintext<'s>(&self, _share: &'s Self::Share) -> Option<&'s RingTensor> {

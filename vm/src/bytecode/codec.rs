@@ -138,6 +138,12 @@ pub fn encode(p: &Program) -> Vec<u8> {
         w.str(&o.name);
         w.ty(&o.ty);
     }
+    w.len(p.shares.len());
+    for s in &p.shares {
+        w.u8(s.kept as u8);
+        w.str(&s.name);
+        w.ty(&s.ty);
+    }
     w.len(p.code.len());
     for i in &p.code {
         encode_instr(&mut w, i);
@@ -268,6 +274,8 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
             w.regs(parts);
         }
         Output { output, a } => w.regs(&[*output, *a]),
+        Keep { share, a } => w.regs(&[*share, *a]),
+        Load { dst, share } => w.regs(&[*dst, *share]),
         Print { text, args } => {
             w.u32(*text);
             w.regs(args);
@@ -331,6 +339,8 @@ fn opcode(i: &Instr) -> u8 {
         EndIf => 34,
         Free { .. } => 35,
         Print { .. } => 36,
+        Keep { .. } => 37,
+        Load { .. } => 38,
     }
 }
 
@@ -528,6 +538,19 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
             ty: r.ty()?,
         });
     }
+    let mut shares = Vec::new();
+    for _ in 0..r.len(10)? {
+        let kept = match r.u8()? {
+            0 => false,
+            1 => true,
+            k => return r.err(format!("share kind {k}")),
+        };
+        shares.push(ShareDecl {
+            kept,
+            name: r.str()?,
+            ty: r.ty()?,
+        });
+    }
     let mut code = Vec::new();
     for _ in 0..r.len(1)? {
         code.push(decode_instr(&mut r)?);
@@ -559,6 +582,7 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         constants,
         inputs,
         outputs,
+        shares,
         code,
         texts,
         sources,
@@ -731,6 +755,14 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
             text: r.u32()?,
             args: r.regs()?,
         },
+        37 => {
+            let [share, a] = r.fixed_regs()?;
+            Keep { share, a }
+        }
+        38 => {
+            let [dst, share] = r.fixed_regs()?;
+            Load { dst, share }
+        }
         _ => return r.err(format!("unknown opcode {op}")),
     })
 }

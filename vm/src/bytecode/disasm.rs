@@ -155,6 +155,8 @@ pub fn instr_text(i: &Instr) -> String {
         Concat { dst, axis, parts } => format!("concat r{dst}, [{}] axis {axis}", regs(parts)),
         Open { dst, a } => format!("open r{dst}, r{a}"),
         Output { output, a } => format!("output out{output}, r{a}"),
+        Keep { share, a } => format!("keep share{share}, r{a}"),
+        Load { dst, share } => format!("r{dst} = load share{share}"),
         Print { text, args } => format!("print text{text}, [{}]", regs(args)),
         Round { len } => format!("round {len} {{"),
         Loop {

@@ -4,7 +4,7 @@
 //! Layout (little-endian): magic `MPCB`, format version (u16), ring bit length
 //! (u8), number of parties (u8), blake3 hash of the body (32 bytes), body. The
 //! body holds the preprocessing manifest, the register table (every register has
-//! one static type), the constant pool, the input and output tables, the code,
+//! one static type), the constant pool, the input, output and share tables, the code,
 //! the texts of `print` instructions, and the source locations.
 
 mod codec;
@@ -22,7 +22,7 @@ use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
 
 pub const MAGIC: &[u8; 4] = b"MPCB";
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 
 /// A register number; its type is `Program::registers[r]`.
 pub type Reg = u32;
@@ -47,6 +47,16 @@ pub struct OutputDecl {
     pub ty: TensorType,
 }
 
+/// A secret value kept as shares (`keep x as "name";`: each party writes its
+/// own share) or loaded from shares a run kept (`load("name")`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareDecl {
+    pub name: String,
+    pub ty: TensorType,
+    /// Kept by this program (written), else loaded (read).
+    pub kept: bool,
+}
+
 /// A whole compiled program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
@@ -56,6 +66,8 @@ pub struct Program {
     pub constants: Vec<RingTensor>,
     pub inputs: Vec<InputDecl>,
     pub outputs: Vec<OutputDecl>,
+    /// Values kept as shares or loaded from them.
+    pub shares: Vec<ShareDecl>,
     pub code: Vec<Instr>,
     /// The texts `Print` shows, each with one `{}` per value.
     pub texts: Vec<String>,
@@ -265,6 +277,16 @@ pub enum Instr {
     Output {
         output: u32,
         a: Reg,
+    },
+    /// Writes this party's share of `a` as `shares[share]` (no communication).
+    Keep {
+        share: u32,
+        a: Reg,
+    },
+    /// `dst = ` this party's share read from `shares[share]` (no communication).
+    Load {
+        dst: Reg,
+        share: u32,
     },
     /// Shows `texts[text]` at run time with each `{}` replaced by the public value
     /// of the next of `args`.

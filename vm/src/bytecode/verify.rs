@@ -76,6 +76,15 @@ pub fn verify(p: &Program) -> V<()> {
             message: format!("output {i}: {m}"),
         })?;
     }
+    for (i, d) in p.shares.iter().enumerate() {
+        check_type(&d.ty).map_err(|m| VerifyError {
+            pc: None,
+            message: format!("share {i}: {m}"),
+        })?;
+        if !d.ty.secret {
+            return fail(None, format!("share {i} is of a public type"));
+        }
+    }
     // Names become file names (`<dir>/<name>.npy`): only identifiers, and no two
     // files of one party alike, so a program can neither reach outside its
     // directories nor overwrite one of its own files.
@@ -90,6 +99,14 @@ pub fn verify(p: &Program) -> V<()> {
                 .enumerate()
                 .map(|(i, d)| ("output", i, &d.name, d.to.0)),
         )
+        .chain(p.shares.iter().enumerate().map(|(i, d)| {
+            (
+                if d.kept { "kept share" } else { "loaded share" },
+                i,
+                &d.name,
+                u64::MAX,
+            )
+        }))
         .collect::<Vec<_>>();
     for (k, &(what, i, name, parties)) in files.iter().enumerate() {
         check_name(name).map_err(|m| VerifyError {
@@ -117,6 +134,7 @@ pub fn verify(p: &Program) -> V<()> {
         defined: vec![false; p.registers.len()],
         input_read_at: vec![None; p.inputs.len()],
         output_written_at: vec![None; p.outputs.len()],
+        share_used_at: vec![None; p.shares.len()],
         around: Vec::new(),
     };
     v.block(0, p.code.len())?;
@@ -125,6 +143,9 @@ pub fn verify(p: &Program) -> V<()> {
     }
     if let Some(i) = v.output_written_at.iter().position(Option::is_none) {
         return fail(None, format!("output {i} is never written"));
+    }
+    if let Some(i) = v.share_used_at.iter().position(Option::is_none) {
+        return fail(None, format!("share {i} is never kept or loaded"));
     }
     if derive_manifest(p) != p.manifest {
         return fail(
@@ -155,6 +176,7 @@ struct Verifier<'a> {
     /// more than once, so the same instruction may come again).
     input_read_at: Vec<Option<usize>>,
     output_written_at: Vec<Option<usize>>,
+    share_used_at: Vec<Option<usize>>,
     /// The loops (their trip counts) and branches (`None`) around the instruction being verified.
     around: Vec<Option<usize>>,
 }
@@ -185,6 +207,25 @@ impl Verifier<'_> {
                 ),
             );
         }
+        self.used_once(pc, what, used_at)
+    }
+
+    /// A share is kept or loaded once, outside loops and branches.
+    fn share_used(&mut self, pc: usize, share: u32) -> V<()> {
+        if !self.around.is_empty() {
+            return fail(Some(pc), format!("share {share} inside a loop or branch"));
+        }
+        let n = share as usize;
+        self.used_once(pc, &format!("share {share}"), |v| &mut v.share_used_at[n])
+    }
+
+    /// Marks `what` used by instruction `pc`, and by no other.
+    fn used_once(
+        &mut self,
+        pc: usize,
+        what: &str,
+        used_at: impl Fn(&mut Self) -> &mut Option<usize>,
+    ) -> V<()> {
         match used_at(self) {
             Some(at) if *at != pc => fail(
                 Some(pc),
@@ -415,6 +456,19 @@ impl Verifier<'_> {
                     return fail(Some(pc), format!("print of r{a}, a secret"));
                 }
             }
+            if let Keep { share, a } = i {
+                let Some(decl) = self.p.shares.get(*share as usize) else {
+                    return fail(Some(pc), format!("share {share} does not exist"));
+                };
+                let t = self.read(pc, *a)?;
+                if !decl.kept || decl.ty != *t || !t.secret {
+                    return fail(
+                        Some(pc),
+                        format!("keep of r{a} ({t}) as share {share} ({})", decl.ty),
+                    );
+                }
+                self.share_used(pc, *share)?;
+            }
             if let Output { output, a } = i {
                 let Some(decl) = self.p.outputs.get(*output as usize) else {
                     return fail(Some(pc), format!("output {output} does not exist"));
@@ -603,7 +657,20 @@ impl Verifier<'_> {
                 same_secrecy(false)?;
                 shape_is(ty(a).shape.clone())?;
             }
+            Load { share, .. } => {
+                let Some(decl) = self.p.shares.get(*share as usize) else {
+                    return fail(Some(pc), format!("share {share} does not exist"));
+                };
+                if decl.kept || decl.ty != *dst {
+                    return fail(
+                        Some(pc),
+                        format!("load of share {share} ({}) into {dst}", decl.ty),
+                    );
+                }
+                self.share_used(pc, *share)?;
+            }
             Output { .. }
+            | Keep { .. }
             | Print { .. }
             | Round { .. }
             | Loop { .. }
@@ -659,7 +726,8 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
             (r, Some(*dst))
         }
         Concat { dst, parts, .. } => (parts.clone(), Some(*dst)),
-        Output { a, .. } => (vec![*a], None),
+        Output { a, .. } | Keep { a, .. } => (vec![*a], None),
+        Load { dst, .. } => (vec![], Some(*dst)),
         Print { args, .. } => (args.clone(), None),
         If { cond, .. } => (vec![*cond], None),
         Loop { counter, .. } => (vec![], Some(*counter)),

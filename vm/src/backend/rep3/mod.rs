@@ -719,6 +719,24 @@ impl Backend for Rep3 {
         to.contains(self.me)
     }
 
+    fn share_words(&self, s: &Share) -> Vec<Vec<u64>> {
+        vec![s.a.data.clone(), s.b.data.clone()]
+    }
+
+    fn share_from_words(
+        &mut self,
+        shape: &[usize],
+        words: Vec<Vec<u64>>,
+    ) -> Result<Share, VmError> {
+        match <[Vec<u64>; 2]>::try_from(words) {
+            Ok([a, b]) => Ok(Share::pair(shape, (a, b))),
+            Err(w) => Err(VmError::Input(format!(
+                "a rep3 share has two components, not {}",
+                w.len()
+            ))),
+        }
+    }
+
     fn figures(&self) -> CommFigures {
         let f = self.net.figures();
         CommFigures {
