@@ -51,6 +51,9 @@ pub trait Io {
     fn keep(&mut self, index: usize, words: Vec<Vec<u64>>) -> Result<(), VmError>;
     /// The words of this party's share of `shares[index]`, as a run kept them.
     fn load(&mut self, index: usize) -> Result<Vec<Vec<u64>>, VmError>;
+    /// Iteration `done` of `total` of an outermost loop has finished (for a
+    /// progress bar).
+    fn iteration(&mut self, _done: u64, _total: u64) {}
 }
 
 /// Inputs held in memory, whole (`inputs[i]` is input `i`'s tensor where this
@@ -154,6 +157,8 @@ pub fn run_with<B: Backend>(
     let mut outputs = Outputs::new(program, &*m.backend);
     let code = &program.code;
     let mut pc = 0;
+    // Loops entered and not yet left: progress is reported for the outermost.
+    let mut depth = 0usize;
     while pc < code.len() {
         match &code[pc] {
             Instr::Loop {
@@ -166,18 +171,29 @@ pub fn run_with<B: Backend>(
                     pc = *end as usize + 1;
                 } else {
                     m.set(*counter, Value::Public(RingTensor::scalar(*lo as u64)));
+                    depth += 1;
+                    if depth == 1 {
+                        io.iteration(0, hi.abs_diff(*lo));
+                    }
                     pc += 1;
                 }
             }
             Instr::EndLoop { begin } => {
-                let Instr::Loop { counter, hi, .. } = &code[*begin as usize] else {
+                let Instr::Loop {
+                    counter, lo, hi, ..
+                } = &code[*begin as usize]
+                else {
                     unreachable!("verified")
                 };
                 let next = signed(m.public(*counter)?.data[0]) + 1;
+                if depth == 1 {
+                    io.iteration(next.abs_diff(*lo), hi.abs_diff(*lo));
+                }
                 if next < *hi {
                     m.set(*counter, Value::Public(RingTensor::scalar(next as u64)));
                     pc = *begin as usize + 1;
                 } else {
+                    depth -= 1;
                     pc += 1;
                 }
             }

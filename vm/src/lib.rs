@@ -12,6 +12,7 @@ pub mod io;
 pub mod memory;
 pub mod net;
 pub mod party_files;
+pub mod progress;
 pub mod ring;
 pub mod run;
 pub mod shape;

@@ -6,6 +6,7 @@ use mpcvm::net::hosts::Hosts;
 use mpcvm::net::tls::{self, Identity};
 use mpcvm::net::NetConfig;
 use mpcvm::party_files::{PartyFiles, ShareFiles};
+use mpcvm::progress::Progress;
 use mpcvm::run::{self, Protocol};
 use mpcvm::VmError;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,12 @@ struct RunArgs {
     /// Do not show the lines the program prints (run-local shows party 0's only).
     #[arg(long, hide = true)]
     no_print: bool,
+    /// No progress bar (it shows only when standard output is a terminal).
+    #[arg(long)]
+    quiet: bool,
+    /// Report progress as lines for run-local, which draws the bar.
+    #[arg(long, hide = true)]
+    progress_lines: bool,
     /// Most memory a party may need for its tensors (bytes, or with K, M, G or T;
     /// default: half of this machine's memory, shared by run-local's parties).
     #[arg(long, value_parser = parse_bytes)]
@@ -212,29 +219,26 @@ fn load(path: &Path) -> Result<Program, VmError> {
     Program::load(&bytes)
 }
 
-/// Shows a line the program printed, as it runs.
-fn show(line: &str) {
-    println!("{line}");
-}
-
 /// The files of this run: the inputs of the parties `inputs_of`, the outputs
-/// and kept shares of the parties `outputs_of`, printed lines shown unless `quiet`.
+/// and kept shares of the parties `outputs_of`, printed lines shown unless
+/// `quiet`, and progress on a bar when standard output is a terminal (or as
+/// lines for run-local).
 fn files<'p>(
     program: &'p Program,
     args: &'p RunArgs,
     (inputs_of, outputs_of): (&[usize], &[usize]),
     quiet: bool,
 ) -> Result<PartyFiles<'p>, VmError> {
-    let print: Box<dyn FnMut(&str)> = if quiet {
-        Box::new(|_| {})
-    } else {
-        Box::new(show)
-    };
     let shares = ShareFiles {
         protocol: args.protocol.name(),
         parties: args.protocol.parties().unwrap_or(program.parties as usize),
         program_hash: mpcvm::bytecode::content_hash(&program.encode()),
         from: args.shares.as_deref(),
+    };
+    let progress = if args.progress_lines {
+        Progress::Lines
+    } else {
+        Progress::for_terminal(args.quiet)
     };
     PartyFiles::open(
         program,
@@ -243,7 +247,8 @@ fn files<'p>(
         outputs_of,
         &args.out,
         shares,
-        print,
+        !quiet,
+        progress,
     )
 }
 
@@ -479,6 +484,9 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             if p != 0 {
                 cmd.arg("--no-print");
             }
+            // Party 0 reports its progress for the one bar of the run, drawn here.
+            let bar = p == 0 && matches!(Progress::for_terminal(args.quiet), Progress::Bar(_));
+            cmd.arg(if bar { "--progress-lines" } else { "--quiet" });
             if let Some(b) = args.sim_bandwidth_mbps {
                 cmd.arg("--sim-bandwidth-mbps").arg(b.to_string());
             }
@@ -512,7 +520,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             let child = cmd
                 .spawn()
                 .map_err(|e| VmError::Io(format!("cannot start party {p}: {e}")))?;
-            children.push(PartyProcess::watch(child, p == 0));
+            children.push(PartyProcess::watch(child, p == 0, args.quiet));
         }
         drop(listeners);
         supervise(children)
@@ -530,8 +538,9 @@ struct PartyProcess {
 
 impl PartyProcess {
     /// Collects the party's output; with `live`, its standard output is passed
-    /// on line by line as it comes (the lines the program prints), not collected.
-    fn watch(mut child: std::process::Child, live: bool) -> PartyProcess {
+    /// on line by line as it comes (the lines the program prints), not
+    /// collected, and its progress lines drawn as the run's bar.
+    fn watch(mut child: std::process::Child, live: bool, quiet: bool) -> PartyProcess {
         use std::io::{BufRead, Read};
         let collect = |mut r: Box<dyn Read + Send>| {
             std::thread::spawn(move || {
@@ -543,9 +552,14 @@ impl PartyProcess {
         let out = child.stdout.take().expect("piped");
         let stdout = if live {
             std::thread::spawn(move || {
+                let progress = Progress::for_terminal(quiet);
                 for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                    println!("{line}");
+                    match (mpcvm::progress::parse_line(&line), &progress) {
+                        (Some((done, total, news)), p) => p.update(done, total, &news),
+                        (None, p) => p.println(&line),
+                    }
                 }
+                progress.finish();
                 Vec::new()
             })
         } else {

@@ -6,6 +6,7 @@
 use crate::bytecode::{Instr, Program};
 use crate::interp::Io;
 use crate::io::{InputReader, OutputWriter};
+use crate::progress::Progress;
 use crate::ring::RingTensor;
 use crate::types::TensorType;
 use crate::VmError;
@@ -43,12 +44,16 @@ pub struct PartyFiles<'a> {
     sources: Vec<Source>,
     /// Per output: a file for each of its receivers among the parties played here.
     sinks: Vec<Vec<Sink>>,
-    print: Box<dyn FnMut(&str) + 'a>,
+    /// Whether the lines the program prints are shown (on standard output).
+    show_prints: bool,
     out: PathBuf,
     /// The parties played here whose shares are kept (and loaded: the first).
     players: Vec<usize>,
     shares: ShareFiles<'a>,
     kept: Vec<(usize, PathBuf)>,
+    progress: Progress,
+    /// The latest scalar received inside a loop, shown beside the progress.
+    news: String,
 }
 
 /// The register type of each input's instruction: one row of its file (all
@@ -76,7 +81,8 @@ impl<'a> PartyFiles<'a> {
         outputs_of: &[usize],
         out: &Path,
         shares: ShareFiles<'a>,
-        print: Box<dyn FnMut(&str) + 'a>,
+        show_prints: bool,
+        progress: Progress,
     ) -> Result<Self, VmError> {
         let rows = input_rows(program);
         let mut sources: Vec<Source> = program.inputs.iter().map(|_| Source::Absent).collect();
@@ -116,11 +122,13 @@ impl<'a> PartyFiles<'a> {
             program,
             sources,
             sinks,
-            print,
+            show_prints,
             out: out.to_path_buf(),
             players: outputs_of.to_vec(),
             shares,
             kept: Vec::new(),
+            progress,
+            news: String::new(),
         })
     }
 
@@ -145,6 +153,7 @@ impl<'a> PartyFiles<'a> {
     /// Ends the run's files: an output inside a loop that ran no iteration gets
     /// its empty file. Returns `(party, output index, path)` of every file written.
     pub fn finish(self) -> Result<Vec<(usize, usize, PathBuf)>, VmError> {
+        self.progress.finish();
         let mut written = Vec::new();
         for (i, files) in self.sinks.into_iter().enumerate() {
             let ty = &self.program.outputs[i].ty;
@@ -184,7 +193,12 @@ impl Io for PartyFiles<'_> {
 
     fn output(&mut self, index: usize, row: &RingTensor) -> Result<(), VmError> {
         let leading = self.leading_axes(index, row);
-        let ty = &self.program.outputs[index].ty;
+        let decl = &self.program.outputs[index];
+        let ty = &decl.ty;
+        if leading > 0 && row.len() == 1 {
+            let row_type = TensorType::new(ty.secret, ty.elem, vec![]);
+            self.news = format!("{} = {}", decl.name, crate::io::render(row, &row_type));
+        }
         for s in &mut self.sinks[index] {
             let w = match &mut s.writer {
                 Some(w) => w,
@@ -196,7 +210,13 @@ impl Io for PartyFiles<'_> {
     }
 
     fn print(&mut self, line: &str) {
-        (self.print)(line)
+        if self.show_prints {
+            self.progress.println(line);
+        }
+    }
+
+    fn iteration(&mut self, done: u64, total: u64) {
+        self.progress.update(done, total, &self.news);
     }
 
     fn keep(&mut self, index: usize, words: Vec<Vec<u64>>) -> Result<(), VmError> {

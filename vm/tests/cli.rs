@@ -754,6 +754,13 @@ fn inputs_and_outputs_inside_loops_are_files_of_rows() {
             &dir,
         );
         assert_succeeded(&out);
+        // Not a terminal: no progress bar, and no progress lines from the parties.
+        let shown = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !shown.contains('\u{1e}') && !shown.contains("eta"),
+            "{shown}"
+        );
         let file = dir.join(format!("{protocol}/party1/total.npy"));
         let bytes = std::fs::read(&file).unwrap();
         let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
