@@ -5,7 +5,7 @@ use mpcvm::bytecode::{disassemble, Program};
 use mpcvm::net::hosts::Hosts;
 use mpcvm::net::tls::{self, Identity};
 use mpcvm::net::NetConfig;
-use mpcvm::party_files::{PartyFiles, ShareFiles};
+use mpcvm::party_files::{PartyFiles, Setup, ShareFiles};
 use mpcvm::progress::Progress;
 use mpcvm::run::{self, Protocol};
 use mpcvm::VmError;
@@ -242,13 +242,15 @@ fn files<'p>(
     };
     PartyFiles::open(
         program,
-        &args.inputs,
-        inputs_of,
-        outputs_of,
-        &args.out,
-        shares,
-        !quiet,
-        progress,
+        Setup {
+            given: &args.inputs,
+            inputs_of,
+            outputs_of,
+            out: &args.out,
+            shares,
+            show_prints: !quiet,
+            progress,
+        },
     )
 }
 

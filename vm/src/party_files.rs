@@ -68,22 +68,37 @@ fn input_rows(program: &Program) -> Vec<Option<&TensorType>> {
     rows
 }
 
+/// What a run's files are: see [`PartyFiles::open`].
+pub struct Setup<'a> {
+    /// The `--input P=PATH` flags.
+    pub given: &'a [(usize, PathBuf)],
+    /// The parties whose inputs this process reads.
+    pub inputs_of: &'a [usize],
+    /// The parties whose outputs and kept shares this process writes.
+    pub outputs_of: &'a [usize],
+    pub out: &'a Path,
+    pub shares: ShareFiles<'a>,
+    /// Whether the lines the program prints are shown.
+    pub show_prints: bool,
+    pub progress: Progress,
+}
+
 impl<'a> PartyFiles<'a> {
-    /// Opens the inputs in `given` (`--input P=PATH`), which must hold every
-    /// input of the parties in `inputs_of`: inputs read once are read now,
-    /// whole; those read inside loops are checked now (header and length
-    /// against the whole declared type) and read as the program goes. Outputs
-    /// received by the parties in `outputs_of` will be written under `out`.
-    pub fn open(
-        program: &'a Program,
-        given: &[(usize, PathBuf)],
-        inputs_of: &[usize],
-        outputs_of: &[usize],
-        out: &Path,
-        shares: ShareFiles<'a>,
-        show_prints: bool,
-        progress: Progress,
-    ) -> Result<Self, VmError> {
+    /// Opens the inputs in `given`, which must hold every input of the
+    /// parties in `inputs_of`: inputs read once are read now, whole; those
+    /// read inside loops are checked now (header and length against the whole
+    /// declared type) and read as the program goes. Outputs received by the
+    /// parties in `outputs_of` will be written under `out`.
+    pub fn open(program: &'a Program, setup: Setup<'a>) -> Result<Self, VmError> {
+        let Setup {
+            given,
+            inputs_of,
+            outputs_of,
+            out,
+            shares,
+            show_prints,
+            progress,
+        } = setup;
         let rows = input_rows(program);
         let mut sources: Vec<Source> = program.inputs.iter().map(|_| Source::Absent).collect();
         crate::io::each_input(program, given, inputs_of, &mut |i, file| {
