@@ -68,15 +68,16 @@ fn input_rows(program: &Program) -> Vec<Option<&TensorType>> {
     rows
 }
 
-/// What a run's files are: see [`PartyFiles::open`].
-pub struct Setup<'a> {
+/// What a run's files are: see [`PartyFiles::open`] (`'s`: what is only read
+/// while opening).
+pub struct Setup<'a, 's> {
     /// The `--input P=PATH` flags.
-    pub given: &'a [(usize, PathBuf)],
+    pub given: &'s [(usize, PathBuf)],
     /// The parties whose inputs this process reads.
-    pub inputs_of: &'a [usize],
+    pub inputs_of: &'s [usize],
     /// The parties whose outputs and kept shares this process writes.
-    pub outputs_of: &'a [usize],
-    pub out: &'a Path,
+    pub outputs_of: &'s [usize],
+    pub out: &'s Path,
     pub shares: ShareFiles<'a>,
     /// Whether the lines the program prints are shown.
     pub show_prints: bool,
@@ -89,7 +90,7 @@ impl<'a> PartyFiles<'a> {
     /// read inside loops are checked now (header and length against the whole
     /// declared type) and read as the program goes. Outputs received by the
     /// parties in `outputs_of` will be written under `out`.
-    pub fn open(program: &'a Program, setup: Setup<'a>) -> Result<Self, VmError> {
+    pub fn open(program: &'a Program, setup: Setup<'a, '_>) -> Result<Self, VmError> {
         let Setup {
             given,
             inputs_of,
