@@ -8,12 +8,15 @@ use ndarray::{Array2, Array4, Axis};
 use npyz::WriterBuilder;
 use std::path::Path;
 
-/// The two networks: conv 3x3 SAME (32 filters) -> avg_pool 2 -> ReLU, once
-/// (shallow, 6,272 inputs to the dense layer) or twice (deep, 1,568), then dense 10.
+/// The networks: Seggers and van der Veen's, conv 3x3 SAME (32 filters) ->
+/// avg_pool 2 -> ReLU, once (shallow, 6,272 inputs to the dense layer) or
+/// twice (deep, 1,568), then dense 10; and LeNet (programs/train_lenet.mpc),
+/// which the f64 twin does not cover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Net {
     Shallow,
     Deep,
+    LeNet,
 }
 
 impl Net {
@@ -21,6 +24,7 @@ impl Net {
         match self {
             Net::Shallow => 1,
             Net::Deep => 2,
+            Net::LeNet => panic!("the f64 training covers the shallow and deep networks"),
         }
     }
     /// Inputs to the dense layer.
@@ -30,6 +34,22 @@ impl Net {
     }
     /// The program's weight names and shapes, in order.
     pub fn parameters(self) -> Vec<(String, Vec<usize>)> {
+        if self == Net::LeNet {
+            let shapes: [(&str, &[usize]); 8] = [
+                ("k1", &[5, 5, 1, 20]),
+                ("c1", &[20]),
+                ("k2", &[5, 5, 20, 50]),
+                ("c2", &[50]),
+                ("w3", &[800, 500]),
+                ("b3", &[500]),
+                ("w4", &[500, 10]),
+                ("b4", &[10]),
+            ];
+            return shapes
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_vec()))
+                .collect();
+        }
         let mut p = Vec::new();
         for i in 1..=self.blocks() {
             let c = if i == 1 { 1 } else { 32 };
@@ -63,12 +83,13 @@ impl Options {
         self.0.iter().any(|a| a == name)
     }
 
-    /// `--net shallow` (the default) or `--net deep`.
+    /// `--net shallow` (the default), `deep` or `lenet`.
     pub fn net(&self) -> Net {
         match self.value("--net") {
             None | Some("shallow") => Net::Shallow,
             Some("deep") => Net::Deep,
-            Some(other) => panic!("--net is shallow or deep, not {other}"),
+            Some("lenet") => Net::LeNet,
+            Some(other) => panic!("--net is shallow, deep or lenet, not {other}"),
         }
     }
 }
@@ -81,9 +102,10 @@ pub fn initial_weights(net: Net, seed: u64) -> Vec<Vec<f64>> {
         .iter()
         .map(|(name, shape)| {
             let n: usize = shape.iter().product();
-            let bound = match name.as_str() {
-                "w" => (6.0 / (shape[0] + shape[1]) as f64).sqrt(),
-                _ if name.starts_with('k') => (6.0 / (9 * shape[2]) as f64).sqrt(),
+            let bound = match (name.as_str(), shape.as_slice()) {
+                ("w" | "w4", [i, o]) => (6.0 / (i + o) as f64).sqrt(),
+                (_, [i, _]) => (6.0 / *i as f64).sqrt(),
+                (_, [kh, kw, c, _]) => (6.0 / (kh * kw * c) as f64).sqrt(),
                 _ => 0.0,
             };
             rng.vec(n, -bound, bound)
@@ -108,12 +130,13 @@ fn write_u8(path: &Path, shape: &[u64], data: &[u8]) {
 
 /// Writes a run's files: `dir/data/{pixels,labels,test_pixels,test_labels}.npy`
 /// (the data owner's: `steps` batches of `batch` training images in file order,
-/// `test_steps` of `test_batch` test images, uint8) and `dir/model/*.npy` (the
-/// model owner's initial weights).
+/// or for LeNet `epochs` such passes, each after the first in another order
+/// drawn from `seed`; `test_steps` of `test_batch` test images; uint8) and
+/// `dir/model/*.npy` (the model owner's initial weights).
 pub fn write_run_files(
     dir: &Path,
     net: Net,
-    (steps, batch): (usize, usize),
+    (epochs, steps, batch): (usize, usize, usize),
     (test_steps, test_batch): (usize, usize),
     seed: u64,
 ) {
@@ -132,16 +155,30 @@ pub fn write_run_files(
             "{set} has {n} images, not {}",
             count * per
         );
-        write_u8(
-            &data.join(format!("{name}pixels.npy")),
-            &[count as u64, per as u64, 28, 28, 1],
-            &pixels[..count * per * 784],
-        );
-        write_u8(
-            &data.join(format!("{name}labels.npy")),
-            &[count as u64, per as u64],
-            &labels[..count * per],
-        );
+        let (passes, mut order): (usize, Vec<usize>) = match (set, net) {
+            ("train", Net::LeNet) => (epochs, (0..count * per).collect()),
+            _ => (1, (0..count * per).collect()),
+        };
+        let (mut images, mut classes) = (Vec::new(), Vec::new());
+        let mut rng = TestRng(seed ^ 0x5eed);
+        for pass in 0..passes {
+            if pass > 0 {
+                for i in (1..order.len()).rev() {
+                    order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+                }
+            }
+            for &i in &order {
+                images.extend_from_slice(&pixels[i * 784..(i + 1) * 784]);
+                classes.push(labels[i]);
+            }
+        }
+        let mut shape = vec![count as u64, per as u64];
+        if set == "train" && net == Net::LeNet {
+            shape.insert(0, passes as u64);
+        }
+        write_u8(&data.join(format!("{name}labels.npy")), &shape, &classes);
+        shape.extend([28, 28, 1]);
+        write_u8(&data.join(format!("{name}pixels.npy")), &shape, &images);
     }
     for ((name, shape), values) in net.parameters().iter().zip(initial_weights(net, seed)) {
         crate::write_npy(&model.join(format!("{name}.npy")), shape, &values);
