@@ -13,11 +13,11 @@ const TEST_STEPS: usize = 1;
 const TB: usize = 50;
 
 /// Steps and batch size of a run: the deep network's second convolution is
-/// 32 times the first's work, so its runs are smaller.
+/// 32 times the first's work, and LeNet's larger still, so their runs are smaller.
 fn size(net: Net) -> (usize, usize) {
     match net {
         Net::Shallow => (3, 32),
-        Net::Deep => (2, 8),
+        Net::Deep | Net::LeNet => (2, 8),
     }
 }
 
@@ -26,6 +26,7 @@ fn program(net: Net, changes: &[(&str, &str)]) -> Compiled {
     let name = match net {
         Net::Shallow => "train_shallow",
         Net::Deep => "train_deep",
+        Net::LeNet => "train_lenet",
     };
     let mut text = std::fs::read_to_string(program_path(name)).unwrap();
     let (steps, batch) = size(net);
@@ -246,4 +247,14 @@ fn a_privately_trained_model_kept_as_shares_serves_private_predictions() {
         .filter(|(d, l)| **d as u8 == **l)
         .count();
     assert!(right >= 8, "{right} of 20 right");
+}
+
+/// LeNet (SGD with momentum, max pooling) trains under rep3 as under clear,
+/// with the predicted rounds and bytes.
+#[test]
+fn lenet_trains_under_rep3_as_under_clear() {
+    let c = program(Net::LeNet, &[]);
+    let v = values(Net::LeNet);
+    let named: Vec<(&str, Vec<f64>)> = v.iter().map(|(n, x)| (n.as_str(), x.clone())).collect();
+    close_to_clear(&c, &named, |name| if name == "hits" { 2.0 } else { 2e-3 });
 }
