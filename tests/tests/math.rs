@@ -240,6 +240,14 @@ fn poly_is_exact_to_a_unit_in_logarithmic_depth() {
         .map(|_| (rng.uniform(-2.0, 2.0) * 65536.0).round() / 65536.0)
         .collect();
     let mut depths = Vec::new();
+    // Degree 0 is the constant, as a tensor of x's shape and kind.
+    let c = compile_text("party a = 0;\nfn main() {\n    let x: sfix<16>[3] = input(a);\n    let p = poly(x, [2.5]);\n    reveal p to a;\n}\n", Options::default());
+    let out = run_clear(
+        &c.program,
+        &inputs(&c.program, &[("x", vec![1.0, 2.0, 3.0])]),
+        2,
+    );
+    assert_eq!(output(&c.program, &out, "p"), vec![2.5; 3]);
     for degree in [1usize, 2, 3, 4, 5, 8] {
         let list = coeffs[..=degree]
             .iter()

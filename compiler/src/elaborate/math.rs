@@ -1,5 +1,5 @@
 //! The elementary functions: `exp`, `log`, `sigmoid`, `tanh`, `sqrt`, `rsqrt`,
-//! `softmax` and `/` between secrets are written in the language, in the
+//! `softmax` and `/` between fixed-point tensors are written in the language, in the
 //! prelude module `math` (stdlib/math.mpc), over the primitive operations, so
 //! every backend gets them (on public arguments they compute publicly,
 //! locally: see `Cx::public_only`); here are the calls into it (a tensor of any shape
@@ -215,7 +215,7 @@ impl Elaborator<'_> {
             );
         }
         let degree = coeffs.data.len() - 1;
-        let mut powers = vec![x];
+        let mut powers = if degree == 0 { Vec::new() } else { vec![x] };
         while powers.len() < degree {
             let m = powers.len();
             let top = powers[m - 1];
