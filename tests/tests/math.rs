@@ -335,6 +335,6 @@ fn on_public_values_the_functions_cost_no_rounds_and_agree_with_the_secret_ones(
                 decl.name
             );
         }
-        assert_eq!(public.program.outputs[i].ty.secret, false, "{}", decl.name);
+        assert!(!public.program.outputs[i].ty.secret, "{}", decl.name);
     }
 }
