@@ -15,20 +15,9 @@ use mpc_tests::training::{write_run_files, Net};
 use mpc_tests::*;
 use mpcc::elaborate::Options;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// MP-SPDZ's best figures for one step of the shallow network (row e).
 const PEER: (f64, f64, u64) = (13.1, 113.6, 123_037);
-
-fn mpcvm() -> PathBuf {
-    let exe = repo_root().join("target/release/mpcvm");
-    assert!(
-        exe.exists(),
-        "{} is missing: run `cargo build --release` first",
-        exe.display()
-    );
-    exe
-}
 
 /// The program with `steps` steps and no test batches, compiled to `dir`.
 fn compiled(net: Net, steps: usize, dir: &Path) -> (PathBuf, mpcc::driver::Compiled) {
@@ -49,24 +38,8 @@ fn compiled(net: Net, steps: usize, dir: &Path) -> (PathBuf, mpcc::driver::Compi
 
 /// The slowest party's seconds for one run-local command on the files in `dir`.
 fn seconds(program: &Path, dir: &Path) -> f64 {
-    let out = Command::new(mpcvm())
-        .args(["run-local", "--protocol", "rep3", "--quiet"])
-        .arg(program)
-        .arg("--input")
-        .arg(format!("0={}", dir.join("data").display()))
-        .arg("--input")
-        .arg(format!("1={}", dir.join("model").display()))
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .expect("mpcvm runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    let inputs = [(0, dir.join("data")), (1, dir.join("model"))];
+    run_local_rep3(program, &inputs, &dir.join("out"))
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| {

@@ -15,8 +15,7 @@
 //! Ratios are against MP-SPDZ's figures measured on this kind of machine.
 
 use mpc_tests::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
 struct Row {
@@ -30,16 +29,6 @@ struct Row {
 
 const RUNS: usize = 3;
 
-fn mpcvm() -> PathBuf {
-    let exe = repo_root().join("target/release/mpcvm");
-    assert!(
-        exe.exists(),
-        "{} is missing: run `cargo build --release` first",
-        exe.display()
-    );
-    exe
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -48,25 +37,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// One `run-local` command: (slowest party's seconds, wall seconds, bytes sent by party 0).
 fn run_once(program: &Path, dir: &Path) -> (f64, f64, u64) {
     let start = Instant::now();
-    let out = Command::new(mpcvm())
-        .arg("run-local")
-        .args(["--protocol", "rep3"])
-        .arg(program)
-        .arg("--input")
-        .arg(format!("0={}", dir.join("party0").display()))
-        .arg("--input")
-        .arg(format!("1={}", dir.join("party1").display()))
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .expect("mpcvm runs");
+    let inputs = [(0, dir.join("party0")), (1, dir.join("party1"))];
+    let stdout = run_local_rep3(program, &inputs, &dir.join("out"));
     let wall = start.elapsed().as_secs_f64();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "run-local failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut own: f64 = 0.0;
     let mut bytes = 0;
     for line in stdout.lines().filter(|l| l.starts_with('{')) {

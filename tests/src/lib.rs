@@ -453,3 +453,29 @@ pub fn close_to_clear(
     }
     rep3
 }
+
+/// Runs `target/release/mpcvm run-local --protocol rep3` (built first: the
+/// benchmarks measure the release binary) on `program` with `--input` for
+/// each `(party, path)`, and returns what it printed; panics if it fails.
+pub fn run_local_rep3(program: &Path, inputs: &[(usize, PathBuf)], out: &Path) -> String {
+    let exe = repo_root().join("target/release/mpcvm");
+    assert!(
+        exe.exists(),
+        "{} is missing: run `cargo build --release` first",
+        exe.display()
+    );
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["run-local", "--protocol", "rep3", "--quiet"])
+        .arg(program);
+    for (p, path) in inputs {
+        cmd.arg("--input").arg(format!("{p}={}", path.display()));
+    }
+    let done = cmd.arg("--out").arg(out).output().expect("mpcvm runs");
+    let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert!(
+        done.status.success(),
+        "run-local failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    stdout
+}
