@@ -368,7 +368,7 @@ fn compile_inner(
             );
         }
     }
-    passes::run_all(&mut module).map_err(|e| {
+    passes::run_all(&mut module, options.mask_reuse).map_err(|e| {
         Diagnostic::new(Span::new(main_file, 0, 0), e).help("please report this bug")
     })?;
     let main = module.main.expect("elaboration sets main");

@@ -16,6 +16,16 @@ enum Emit {
     Asm,
 }
 
+/// The protocol a program is compiled for (it decides how products are made).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProtocolArg {
+    /// Replicated sharing (also runs under clear).
+    Rep3,
+    /// Additive sharing with Beaver products: each product operand's mask is
+    /// opened once for all its products (also runs under clear).
+    Semi2k,
+}
+
 #[derive(Parser)]
 #[command(
     name = "mpcc",
@@ -39,6 +49,13 @@ struct Cli {
     /// Truncate fixed-point products exactly instead of probabilistically.
     #[arg(long)]
     exact_truncation: bool,
+    /// The protocol to compile for.
+    #[arg(long, value_enum, default_value = "rep3")]
+    protocol: ProtocolArg,
+    /// With --protocol semi2k: mask every product's operands afresh instead
+    /// of opening each value's mask once (for comparison).
+    #[arg(long)]
+    no_mask_reuse: bool,
     /// With --stats: the one-way network latency, in milliseconds, of the run-time estimate.
     #[arg(long, default_value_t = 0.1)]
     latency_ms: f64,
@@ -188,8 +205,13 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
+    if cli.no_mask_reuse && cli.protocol != ProtocolArg::Semi2k {
+        eprintln!("error: --no-mask-reuse is a choice of --protocol semi2k");
+        return ExitCode::FAILURE;
+    }
     let options = Options {
         exact_fixed_point: cli.exact_truncation,
+        mask_reuse: cli.protocol == ProtocolArg::Semi2k && !cli.no_mask_reuse,
     };
     let compiled = match compile_file(&cli.input, options) {
         Ok(c) => c,

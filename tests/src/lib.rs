@@ -62,6 +62,7 @@ const FULL_SIZES: &[(&str, &str)] = &[
     ("const B = 128;", "const B = 8;"),
     ("const TEST_STEPS = 100;", "const TEST_STEPS = 1;"),
     ("const TB = 100;", "const TB = 10;"),
+    ("const EPOCHS = 4;", "const EPOCHS = 1;"),
 ];
 
 /// Compiles an example to run in a test: as shipped, or with the size

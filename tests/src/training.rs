@@ -131,7 +131,8 @@ fn write_u8(path: &Path, shape: &[u64], data: &[u8]) {
 /// Writes a run's files: `dir/data/{pixels,labels,test_pixels,test_labels}.npy`
 /// (the data owner's: `steps` batches of `batch` training images in file order,
 /// or for LeNet `epochs` such passes, each after the first in another order
-/// drawn from `seed`; `test_steps` of `test_batch` test images; uint8) and
+/// drawn from `seed`; `test_steps` of `test_batch` test images, for LeNet once
+/// per epoch; uint8) and
 /// `dir/model/*.npy` (the model owner's initial weights).
 pub fn write_run_files(
     dir: &Path,
@@ -156,13 +157,13 @@ pub fn write_run_files(
             count * per
         );
         let (passes, mut order): (usize, Vec<usize>) = match (set, net) {
-            ("train", Net::LeNet) => (epochs, (0..count * per).collect()),
+            (_, Net::LeNet) => (epochs, (0..count * per).collect()),
             _ => (1, (0..count * per).collect()),
         };
         let (mut images, mut classes) = (Vec::new(), Vec::new());
         let mut rng = TestRng(seed ^ 0x5eed);
         for pass in 0..passes {
-            if pass > 0 {
+            if pass > 0 && set == "train" {
                 for i in (1..order.len()).rev() {
                     order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
                 }
@@ -173,7 +174,7 @@ pub fn write_run_files(
             }
         }
         let mut shape = vec![count as u64, per as u64];
-        if set == "train" && net == Net::LeNet {
+        if net == Net::LeNet {
             shape.insert(0, passes as u64);
         }
         write_u8(&data.join(format!("{name}labels.npy")), &shape, &classes);

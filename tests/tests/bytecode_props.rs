@@ -13,9 +13,18 @@ use std::sync::OnceLock;
 fn examples() -> &'static Vec<Vec<u8>> {
     static BYTES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     BYTES.get_or_init(|| {
+        let mask_reuse = Options {
+            mask_reuse: true,
+            ..Options::default()
+        };
         example_names()
             .iter()
-            .map(|n| compile_example(n, Options::default()).bytes)
+            .flat_map(|n| {
+                [
+                    compile_example(n, Options::default()).bytes,
+                    compile_example(n, mask_reuse).bytes,
+                ]
+            })
             .collect()
     })
 }
@@ -62,7 +71,8 @@ enum Edit {
 fn apply(p: &mut Program, e: &Edit) {
     let n = p.code.len();
     let m = p.registers.len();
-    // Edited code has no location table (which the decoder would hold to the code's length).
+    // Edited code has no location table (which the decoder would hold to the
+    // code's length); its masked instructions are left where they were.
     p.locations.clear();
     match *e {
         Edit::Delete(i) => {
@@ -220,4 +230,98 @@ fn files_read_or_written_inside_loops_must_declare_a_row_per_iteration() {
     p.inputs[1].name = "y".into();
     let e = Program::load(&p.encode()).expect_err("refused").to_string();
     assert!(e.contains("input 1 is never read"), "{e}");
+}
+
+/// Masks are derived only from masked operands by linear operations that
+/// multiply by constants, and a product outside a round batch needs both
+/// operands masked: edits that break this are refused.
+#[test]
+fn masks_are_derived_only_as_a_dealer_could_replay_them() {
+    use mpcvm::bytecode::Instr;
+    let c = compile_text(
+        "party a = 0; party b = 1;
+        fn main() {
+            let x: sint<16>[4, 4] = input(a);
+            let y: sint<16>[4, 4] = input(b);
+            let two: int<16>[4, 4] = fill(2, [4, 4]);
+            let p = x @ y;
+            let q = transpose(x * two) @ y;
+            reveal p to a;
+            reveal q to a;
+        }",
+        Options {
+            mask_reuse: true,
+            ..Options::default()
+        },
+    );
+    let p = &c.program;
+    let at = |f: &dyn Fn(&Instr) -> bool| p.code.iter().position(f).unwrap();
+    let transpose = at(&|i| matches!(i, Instr::Transpose { .. }));
+    let scaled = at(&|i| matches!(i, Instr::Mul { .. }));
+    assert!(p.masked.contains(&(transpose as u32)) && p.masked.contains(&(scaled as u32)));
+    let refused = |edit: &dyn Fn(&mut Program)| {
+        let mut q = p.clone();
+        q.locations.clear();
+        edit(&mut q);
+        Program::load(&q.encode()).expect_err("refused").to_string()
+    };
+    // The transpose no longer derives its mask: the product's operand has none.
+    let e = refused(&|q| q.masked.retain(|&m| m as usize != transpose));
+    assert!(e.contains("operand that is not masked"), "{e}");
+    // A mask replaced by a copy.
+    let e = refused(&|q| {
+        for i in q.code.iter_mut() {
+            if let Instr::Mask { dst, a } = *i {
+                *i = Instr::Move { dst, src: a };
+            }
+        }
+    });
+    assert!(e.contains("round batch") || e.contains("not masked"), "{e}");
+    // An input does not derive a mask.
+    let input = at(&|i| matches!(i, Instr::Input { .. }));
+    let e = refused(&|q| {
+        q.masked.insert(0, input as u32);
+        q.masked.sort_unstable();
+    });
+    assert!(e.contains("derives a mask"), "{e}");
+    // The scaling factor is no longer known to be a constant (copied onto itself first).
+    let Instr::Mul { a, b, .. } = p.code[scaled] else {
+        unreachable!()
+    };
+    let public = if p.registers[a as usize].secret { b } else { a };
+    let e = refused(&|q| {
+        q.code.insert(
+            scaled,
+            Instr::Move {
+                dst: public,
+                src: public,
+            },
+        );
+        for m in q.masked.iter_mut() {
+            if *m as usize >= scaled {
+                *m += 1;
+            }
+        }
+        fix_jumps(q, scaled);
+    });
+    assert!(e.contains("multiplying by constants only"), "{e}");
+}
+
+/// After inserting an instruction at `at`, moves the jump targets behind it.
+fn fix_jumps(p: &mut Program, at: usize) {
+    use mpcvm::bytecode::Instr;
+    let shift = |x: &mut u32| {
+        if *x as usize >= at {
+            *x += 1
+        }
+    };
+    for i in p.code.iter_mut() {
+        match i {
+            Instr::Loop { end, .. } => shift(end),
+            Instr::EndLoop { begin } => shift(begin),
+            Instr::If { else_at, .. } => shift(else_at),
+            Instr::Else { end } => shift(end),
+            _ => {}
+        }
+    }
 }

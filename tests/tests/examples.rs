@@ -299,3 +299,69 @@ fn the_bytecode_does_not_depend_on_where_the_source_was_compiled() {
         .collect();
     assert_eq!(bytes[0], bytes[1]);
 }
+
+/// Random inputs of the declared types, small enough for any example: integers
+/// in [0, 10), fixed point in [-0.5, 0.5), bits.
+fn random_inputs(c: &mpcc::driver::Compiled, seed: u64) -> Vec<Option<mpcvm::ring::RingTensor>> {
+    use mpcvm::types::Elem;
+    let mut rng = TestRng(seed);
+    let values: Vec<(String, Vec<f64>)> = c
+        .program
+        .inputs
+        .iter()
+        .map(|d| {
+            let n = d.ty.len();
+            let v = match d.ty.elem {
+                Elem::Fix { .. } => rng.vec(n, -0.5, 0.5),
+                Elem::Int { .. } => rng.vec(n, 0.0, 10.0).into_iter().map(f64::floor).collect(),
+                Elem::Bit => rng.vec(n, 0.0, 2.0).into_iter().map(f64::floor).collect(),
+            };
+            (d.name.clone(), v)
+        })
+        .collect();
+    let named: Vec<(&str, Vec<f64>)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.clone()))
+        .collect();
+    inputs(&c.program, &named)
+}
+
+/// Compiled for mask reuse (`--protocol semi2k`), every example computes
+/// exactly what it computes compiled for rep3, under the clear backend, and
+/// its products of secrets are all local (their operands masked).
+#[test]
+fn mask_reuse_changes_no_result() {
+    use mpcvm::bytecode::Primitive;
+    for name in example_names() {
+        let exact = Options {
+            exact_fixed_point: true,
+            ..Options::default()
+        };
+        let plain = compile_example_to_run(&name, exact);
+        let masked = compile_example_to_run(
+            &name,
+            Options {
+                mask_reuse: true,
+                ..exact
+            },
+        );
+        let inputs = random_inputs(&plain, 3);
+        let shares = |c: &mpcc::driver::Compiled| zero_shares(&c.program, 1);
+        let (want, _) = run_clear_sharing(&plain.program, &inputs, 7, shares(&plain));
+        let (got, _) = run_clear_sharing(&masked.program, &inputs, 7, shares(&masked));
+        assert_eq!(got.outputs, want.outputs, "{name}");
+        let fresh =
+            |p: Primitive| matches!(p, Primitive::Mul | Primitive::MatMul | Primitive::Conv2d);
+        assert!(
+            !masked.program.manifest.iter().any(|e| fresh(e.primitive)),
+            "{name}: a product masks its operands afresh"
+        );
+        let any_product = plain.program.manifest.iter().any(|e| fresh(e.primitive));
+        let any_mask = masked
+            .program
+            .manifest
+            .iter()
+            .any(|e| e.primitive == Primitive::Mask);
+        assert_eq!(any_product, any_mask, "{name}");
+    }
+}

@@ -74,6 +74,7 @@ fn fixed_point_products_are_within_one_unit() {
         (
             Options {
                 exact_fixed_point: true,
+                ..Options::default()
             },
             1.0,
         ),
@@ -124,7 +125,10 @@ fn division_by_a_constant_is_within_one_unit_of_the_true_quotient() {
                 let out = run_with(
                     &format!("let x: {ty}[{n}] = input(a); let q = x / {c:?}; reveal q to all;"),
                     &[("x", x.clone())],
-                    Options { exact_fixed_point },
+                    Options {
+                        exact_fixed_point,
+                        ..Options::default()
+                    },
                     5,
                 );
                 let unit = 2f64.powi(-frac);

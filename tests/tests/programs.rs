@@ -143,6 +143,7 @@ fn fx(v: f64) -> i64 {
 fn mnist_dense_with_exact_truncation_is_bit_exact() {
     let c = dense_with_logits(Options {
         exact_fixed_point: true,
+        ..Options::default()
     });
     let d = trained_dense();
     let (_, pixels) = mnist::images("t10k");
@@ -178,6 +179,7 @@ fn mnist_dense_with_exact_truncation_is_bit_exact() {
 fn mnist_dense_probabilistic_truncation_stays_within_its_bound() {
     let exact = dense_with_logits(Options {
         exact_fixed_point: true,
+        ..Options::default()
     });
     let prob = dense_with_logits(Options::default());
     let d = trained_dense();

@@ -253,7 +253,7 @@ fn a_privately_trained_model_kept_as_shares_serves_private_predictions() {
 /// with the predicted rounds and bytes.
 #[test]
 fn lenet_trains_under_rep3_as_under_clear() {
-    let c = program(Net::LeNet, &[]);
+    let c = program(Net::LeNet, &[("const EPOCHS = 4;", "const EPOCHS = 1;")]);
     let v = values(Net::LeNet);
     let named: Vec<(&str, Vec<f64>)> = v.iter().map(|(n, x)| (n.as_str(), x.clone())).collect();
     close_to_clear(&c, &named, |name| if name == "hits" { 2.0 } else { 2e-3 });

@@ -5,7 +5,7 @@
 //! tensor registers, does the local algebra itself (through the backend's
 //! `linear` for shares) and hands each round batch to the backend in one call.
 
-use crate::backend::{Backend, CommFigures, Interaction, Outcome, Value};
+use crate::backend::{Backend, CommFigures, Interaction, Outcome, Product, Value};
 use crate::bytecode::{Instr, Program, Reg};
 use crate::ring::{signed, RingTensor};
 use crate::types::TensorType;
@@ -30,6 +30,8 @@ struct Machine<'p, B: Backend> {
     live_elements: usize,
     peak_elements: usize,
     range_check: bool,
+    /// Per instruction: whether it derives its result's mask (`Program::masked`).
+    derives_mask: Vec<bool>,
 }
 
 fn usize2(p: [u32; 2]) -> [usize; 2] {
@@ -153,6 +155,13 @@ pub fn run_with<B: Backend>(
         live_elements: 0,
         peak_elements: 0,
         range_check,
+        derives_mask: {
+            let mut flags = vec![false; program.code.len()];
+            for &pc in &program.masked {
+                flags[pc as usize] = true;
+            }
+            flags
+        },
     };
     let mut outputs = Outputs::new(program, &*m.backend);
     let code = &program.code;
@@ -349,8 +358,14 @@ impl<B: Backend> Machine<'_, B> {
         )))
     }
 
-    /// Applies `f`, linear in every operand that is secret, to public values or shares.
-    fn apply(&mut self, args: &[Reg], f: impl Fn(&[&RingTensor]) -> RingTensor) -> Value<B::Share> {
+    /// Applies `f`, linear in every operand that is secret, to public values or
+    /// shares (and masks, if instruction `pc` derives its result's).
+    fn apply(
+        &mut self,
+        pc: usize,
+        args: &[Reg],
+        f: impl Fn(&[&RingTensor]) -> RingTensor,
+    ) -> Value<B::Share> {
         let values: Vec<&Value<B::Share>> = args
             .iter()
             .map(|r| self.regs[*r as usize].as_ref().expect("verified"))
@@ -410,16 +425,67 @@ impl<B: Backend> Machine<'_, B> {
                 .collect();
             f(&full)
         };
-        Value::Secret(self.backend.linear(&shares, &map))
+        Value::Secret(if self.derives_mask[pc] {
+            self.backend.linear_masked(&shares, &map)
+        } else {
+            self.backend.linear(&shares, &map)
+        })
+    }
+
+    /// The product instruction `i` of the secrets in its operand registers.
+    fn product<'a>(
+        program: &'a Program,
+        regs: &'a [Option<Value<B::Share>>],
+        i: &Instr,
+    ) -> Product<'a, B::Share> {
+        let s = |r: &Reg| match regs[*r as usize].as_ref().expect("verified") {
+            Value::Secret(s) => s,
+            Value::Public(_) => unreachable!("the verifier checks products of secrets"),
+        };
+        match i {
+            Instr::Mul { dst, a, b } => Product::Mul {
+                a: s(a),
+                b: s(b),
+                out_shape: &program.registers[*dst as usize].shape,
+            },
+            Instr::MatMul { a, b, .. } => Product::MatMul { a: s(a), b: s(b) },
+            Instr::Conv2d {
+                x,
+                w,
+                stride,
+                padding,
+                depthwise,
+                ..
+            } => Product::Conv2d {
+                x: s(x),
+                w: s(w),
+                stride: usize2(*stride),
+                padding: *padding,
+                depthwise: *depthwise,
+            },
+            other => unreachable!("not a product: {other:?}"),
+        }
     }
 
     fn local(&mut self, pc: usize, i: &Instr) -> Result<(), VmError> {
         use Instr::*;
+        let masked = self.derives_mask[pc];
         let value = match i {
             Const { index, .. } => Value::Public(self.program.constants[*index as usize].clone()),
             Classify { src, .. } => {
                 let t = self.public(*src)?.clone();
-                Value::Secret(self.backend.classify(&t))
+                Value::Secret(if masked {
+                    self.backend.classify_masked(&t)
+                } else {
+                    self.backend.classify(&t)
+                })
+            }
+            Mul { a, b, .. } | MatMul { a, b, .. } | Conv2d { x: a, w: b, .. }
+                if self.program.registers[*a as usize].secret
+                    && self.program.registers[*b as usize].secret =>
+            {
+                let p = Self::product(self.program, &self.regs, i);
+                Value::Secret(self.backend.masked_product(p)?)
             }
             Move { src, .. } => self.get(*src).clone(),
             Add { dst, a, b } | Sub { dst, a, b } => {
@@ -427,6 +493,14 @@ impl<B: Backend> Machine<'_, B> {
                 let is_sub = matches!(i, Sub { .. });
                 let regs = &self.regs;
                 let get = |r: &Reg| regs[*r as usize].as_ref().expect("verified");
+                let backend = &mut *self.backend;
+                let add_public = |backend: &mut B, s: &B::Share, p: &RingTensor| {
+                    if masked {
+                        backend.add_public_masked(s, p, &out)
+                    } else {
+                        backend.add_public(s, p, &out)
+                    }
+                };
                 match (get(a), get(b)) {
                     (Value::Secret(s), Value::Public(p)) => {
                         let negated;
@@ -436,25 +510,29 @@ impl<B: Backend> Machine<'_, B> {
                         } else {
                             p
                         };
-                        Value::Secret(self.backend.add_public(s, p, &out))
+                        Value::Secret(add_public(backend, s, p))
                     }
                     (Value::Public(p), Value::Secret(s)) if is_sub => {
-                        let s = self.backend.linear(&[s], &|x| x[0].neg());
-                        Value::Secret(self.backend.add_public(&s, p, &out))
+                        let negated = if masked {
+                            backend.linear_masked(&[s], &|x| x[0].neg())
+                        } else {
+                            backend.linear(&[s], &|x| x[0].neg())
+                        };
+                        Value::Secret(add_public(backend, &negated, p))
                     }
                     (Value::Public(p), Value::Secret(s)) => {
-                        Value::Secret(self.backend.add_public(s, p, &out))
+                        Value::Secret(add_public(backend, s, p))
                     }
-                    _ if is_sub => self.apply(&[*a, *b], |x| x[0].sub(x[1], &out)),
-                    _ => self.apply(&[*a, *b], |x| x[0].add(x[1], &out)),
+                    _ if is_sub => self.apply(pc, &[*a, *b], |x| x[0].sub(x[1], &out)),
+                    _ => self.apply(pc, &[*a, *b], |x| x[0].add(x[1], &out)),
                 }
             }
-            Neg { a, .. } => self.apply(&[*a], |x| x[0].neg()),
+            Neg { a, .. } => self.apply(pc, &[*a], |x| x[0].neg()),
             Mul { dst, a, b, .. } => {
                 let out = self.shape(*dst).to_vec();
-                self.apply(&[*a, *b], |x| x[0].mul(x[1], &out))
+                self.apply(pc, &[*a, *b], |x| x[0].mul(x[1], &out))
             }
-            MatMul { a, b, .. } => self.apply(&[*a, *b], |x| x[0].matmul(x[1])),
+            MatMul { a, b, .. } => self.apply(pc, &[*a, *b], |x| x[0].matmul(x[1])),
             Conv2d {
                 x,
                 w,
@@ -464,7 +542,7 @@ impl<B: Backend> Machine<'_, B> {
                 ..
             } => {
                 let (s, p, d) = (usize2(*stride), *padding, *depthwise);
-                self.apply(&[*x, *w], |t| t[0].conv2d(t[1], s, p, d))
+                self.apply(pc, &[*x, *w], |t| t[0].conv2d(t[1], s, p, d))
             }
             Div { dst, a, b } | Rem { dst, a, b } => {
                 let out = self.shape(*dst).to_vec();
@@ -487,7 +565,7 @@ impl<B: Backend> Machine<'_, B> {
             }
             Shl { a, amount, .. } => {
                 let k = *amount as u32;
-                self.apply(&[*a], |x| x[0].shl(k))
+                self.apply(pc, &[*a], |x| x[0].shl(k))
             }
             Trunc { a, amount, .. } => Value::Public(self.public(*a)?.shr_signed(*amount as u32)),
             LtZ { a, .. } => Value::Public(self.public(*a)?.ltz(self.bits(*a))),
@@ -514,7 +592,7 @@ impl<B: Backend> Machine<'_, B> {
             )),
             Sum { a, axis, .. } => {
                 let axis = axis.map(|x| x as usize);
-                self.apply(&[*a], |x| x[0].sum(axis))
+                self.apply(pc, &[*a], |x| x[0].sum(axis))
             }
             SumPool {
                 x,
@@ -524,15 +602,17 @@ impl<B: Backend> Machine<'_, B> {
                 ..
             } => {
                 let (w, s, p) = (usize2(*window), usize2(*stride), *padding);
-                self.apply(&[*x], |t| t[0].sum_pool(w, s, p))
+                self.apply(pc, &[*x], |t| t[0].sum_pool(w, s, p))
             }
             Reshape { dst, a } => {
                 let shape = self.shape(*dst).to_vec();
-                self.apply(&[*a], |x| RingTensor::new(shape.clone(), x[0].data.clone()))
+                self.apply(pc, &[*a], |x| {
+                    RingTensor::new(shape.clone(), x[0].data.clone())
+                })
             }
             Transpose { a, perm, .. } => {
                 let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
-                self.apply(&[*a], |x| x[0].transpose(&perm))
+                self.apply(pc, &[*a], |x| x[0].transpose(&perm))
             }
             Slice {
                 dst,
@@ -562,11 +642,11 @@ impl<B: Backend> Machine<'_, B> {
                         }
                     }
                 }
-                self.apply(&[*a], |x| x[0].slice(&starts, &sizes))
+                self.apply(pc, &[*a], |x| x[0].slice(&starts, &sizes))
             }
             Concat { axis, parts, .. } => {
                 let axis = *axis as usize;
-                self.apply(parts, |x| RingTensor::concat(x, axis))
+                self.apply(pc, parts, |x| RingTensor::concat(x, axis))
             }
             Output { .. }
             | Keep { .. }
@@ -574,6 +654,7 @@ impl<B: Backend> Machine<'_, B> {
             | Print { .. }
             | Input { .. }
             | Open { .. }
+            | Mask { .. }
             | Round { .. }
             | Loop { .. }
             | EndLoop { .. }
@@ -622,11 +703,8 @@ impl<B: Backend> Machine<'_, B> {
                         let decl = &program.inputs[*input as usize];
                         Interaction::Input { party: decl.party as usize, ty: &program.registers[*dst as usize], data: rows.next().expect("a row per input") }
                     }
-                    Mul { dst, a, b, masks } => Interaction::Mul { a: s(a), b: s(b), out_shape: &program.registers[*dst as usize].shape, masks: *masks },
-                    MatMul { a, b, masks, .. } => Interaction::MatMul { a: s(a), b: s(b), masks: *masks },
-                    Conv2d { x, w, stride, padding, depthwise, masks, .. } => {
-                        Interaction::Conv2d { x: s(x), w: s(w), stride: usize2(*stride), padding: *padding, depthwise: *depthwise, masks: *masks }
-                    }
+                    Mul { .. } | MatMul { .. } | Conv2d { .. } => Interaction::Product(Self::product(program, regs, i)),
+                    Mask { a, .. } => Interaction::Mask { a: s(a) },
                     Trunc { a, amount, exact, .. } => Interaction::Trunc { a: s(a), amount: *amount as u32, exact: *exact, bits: bits(a) },
                     LtZ { a, .. } => Interaction::LtZ { a: s(a), bits: bits(a) },
                     EqZ { a, .. } => Interaction::EqZ { a: s(a), bits: bits(a) },

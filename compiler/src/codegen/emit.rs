@@ -25,6 +25,8 @@ struct Emitter<'f> {
     source_index: HashMap<String, u32>,
     /// Per emitted instruction, its source.
     locations: Vec<u32>,
+    /// The emitted instructions that derive their result's mask.
+    masked: Vec<u32>,
     /// The source of the IR instruction being emitted.
     current: u32,
 }
@@ -41,6 +43,7 @@ pub fn emit(
         sources: vec![],
         source_index: HashMap::new(),
         locations: vec![],
+        masked: vec![],
         current: mpcvm::bytecode::NO_SOURCE,
         f,
         alloc,
@@ -66,6 +69,7 @@ pub fn emit(
         texts: e.texts,
         sources: e.sources,
         locations: e.locations,
+        masked: e.masked,
     };
     p.manifest = derive_manifest(&p);
     p
@@ -217,13 +221,11 @@ impl Emitter<'_> {
                 dst,
                 a: a[0],
                 b: a[1],
-                masks: d.masks,
             },
             Op::MatMul => Instr::MatMul {
                 dst,
                 a: a[0],
                 b: a[1],
-                masks: d.masks,
             },
             Op::Conv2d {
                 stride,
@@ -236,7 +238,6 @@ impl Emitter<'_> {
                 stride: *stride,
                 padding: *padding,
                 depthwise: *depthwise,
-                masks: d.masks,
             },
             Op::Div => Instr::Div {
                 dst,
@@ -320,6 +321,7 @@ impl Emitter<'_> {
                 parts: a,
             },
             Op::Open => Instr::Open { dst, a: a[0] },
+            Op::Mask => Instr::Mask { dst, a: a[0] },
             Op::For { lo, hi, body } => {
                 let params: Vec<Reg> = self.f.blocks[*body]
                     .params
@@ -389,6 +391,9 @@ impl Emitter<'_> {
             Op::Call(_) => unreachable!("calls are inlined before emission"),
         };
         self.push(instr);
+        if d.masked {
+            self.masked.push(self.code.len() as u32 - 1);
+        }
     }
 
     fn block_range(&mut self, insts: &[Inst]) {

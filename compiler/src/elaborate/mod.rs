@@ -68,6 +68,10 @@ pub const MAX_CONST_ELEMENTS: usize = 1 << 24;
 pub struct Options {
     /// Fixed-point products truncate exactly instead of probabilistically.
     pub exact_fixed_point: bool,
+    /// Compile for a Beaver-style backend (semi2k) with mask reuse: every
+    /// product operand's mask is opened once for all its products
+    /// (`passes/masks.rs`). Such a program runs under semi2k and clear only.
+    pub mask_reuse: bool,
 }
 
 /// One parsed source file with its declarations.

@@ -101,6 +101,10 @@ pub enum Op {
         dynamic_axis: Option<u32>,
     },
     Concat(u32),
+    /// The argument with a fresh random mask opened (Beaver backends): products
+    /// whose operands are masked, or derived linearly from masked values, reuse
+    /// the opening instead of masking their operands again.
+    Mask,
     Open,
     /// An output; inside loops each execution writes the next row of the file.
     Output {
@@ -164,8 +168,9 @@ pub struct InstData {
     pub op: Op,
     pub args: SmallVec<[Value; 4]>,
     pub results: SmallVec<[Value; 2]>,
-    /// Mask ids of the two operands of a multiplicative operation (0: none).
-    pub masks: [u32; 2],
+    /// The result carries a mask derived from its (masked) operands': a linear
+    /// operation applied to the openings and the masks too (see passes/masks.rs).
+    pub masked: bool,
     /// The round batch of an interactive operation within its block (from 1), 0 if local.
     pub batch: u32,
     pub span: Span,
@@ -224,11 +229,25 @@ impl Function {
         results: &[TensorType],
         span: Span,
     ) -> SmallVec<[Value; 2]> {
+        let at = self.blocks[block].insts.len();
+        self.insert(block, at, op, args, results, span)
+    }
+
+    /// Inserts an instruction at position `at` of `block` and returns its results.
+    pub fn insert(
+        &mut self,
+        block: Block,
+        at: usize,
+        op: Op,
+        args: &[Value],
+        results: &[TensorType],
+        span: Span,
+    ) -> SmallVec<[Value; 2]> {
         let inst = self.insts.push(InstData {
             op,
             args: args.into(),
             results: SmallVec::new(),
-            masks: [0, 0],
+            masked: false,
             batch: 0,
             span,
         });
@@ -239,7 +258,7 @@ impl Function {
             });
             self.insts[inst].results.push(v);
         }
-        self.blocks[block].insts.push(inst);
+        self.blocks[block].insts.insert(at, inst);
         self.insts[inst].results.clone()
     }
 
@@ -247,13 +266,26 @@ impl Function {
         &self.values[v].ty
     }
 
-    /// Whether `inst` needs communication: decided by its operation and the secrecy of its operands.
+    /// Whether `v` is masked: the result of a `Mask` or of an operation that
+    /// derives its mask from its operands'.
+    pub fn is_masked(&self, v: Value) -> bool {
+        match self.values[v].def {
+            ValueDef::Result(i, _) => self.insts[i].op == Op::Mask || self.insts[i].masked,
+            ValueDef::Param(..) => false,
+        }
+    }
+
+    /// Whether `inst` needs communication: decided by its operation and the
+    /// secrecy of its operands. A product of two masked secrets is local (the
+    /// openings are known; the correlated mask product is preprocessed).
     pub fn is_interactive(&self, inst: Inst) -> bool {
         let d = &self.insts[inst];
         let secret = |i: usize| d.args.get(i).is_some_and(|v| self.ty(*v).secret);
         match d.op {
-            Op::Input { .. } | Op::Open => true,
-            Op::Mul | Op::MatMul | Op::Conv2d { .. } => secret(0) && secret(1),
+            Op::Input { .. } | Op::Open | Op::Mask => true,
+            Op::Mul | Op::MatMul | Op::Conv2d { .. } => {
+                secret(0) && secret(1) && !(self.is_masked(d.args[0]) && self.is_masked(d.args[1]))
+            }
             Op::Trunc { .. }
             | Op::LtZ
             | Op::EqZ

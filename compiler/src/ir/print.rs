@@ -36,6 +36,7 @@ fn op_text(m: &Module, op: &Op) -> String {
         Op::Sub => "sub".into(),
         Op::Neg => "neg".into(),
         Op::Mul => "mul".into(),
+        Op::Mask => "mask".into(),
         Op::MatMul => "matmul".into(),
         Op::Conv2d {
             stride,
@@ -132,11 +133,7 @@ fn print_block(f: &Function, m: &Module, b: Block, depth: usize, s: &mut String)
             format!("{} = ", results.join(", "))
         };
         let args: Vec<String> = d.args.iter().map(|v| v.to_string()).collect();
-        let masks = if d.masks != [0, 0] {
-            format!(" masks {:?}", d.masks)
-        } else {
-            String::new()
-        };
+        let masks = if d.masked { " masked" } else { "" };
         let operands = if args.is_empty() {
             String::new()
         } else {

@@ -1,7 +1,8 @@
 //! The IR verifier: run after every pass in debug builds and by the tests.
 //! It checks that every use is dominated by its definition (in structured
 //! form: defined earlier in the same block or in an enclosing one), that blocks
-//! end in the right terminator, and that loop and branch values agree in type.
+//! end in the right terminator, that loop and branch values agree in type, and
+//! that masks are derived only from masked operands.
 
 use super::*;
 use std::collections::HashSet;
@@ -34,6 +35,17 @@ fn check_block(
             if !visible.contains(a) {
                 return Err(format!("{i} uses {a}, which is not defined before it"));
             }
+        }
+        if d.masked && d.args.iter().any(|a| f.ty(*a).secret && !f.is_masked(*a)) {
+            return Err(format!("{i} derives a mask from an operand without one"));
+        }
+        if d.op == Op::Mask
+            && (d.args.len() != 1
+                || d.results.len() != 1
+                || !f.ty(d.args[0]).secret
+                || f.ty(d.args[0]) != f.ty(d.results[0]))
+        {
+            return Err(format!("{i} must mask one secret into its own type"));
         }
         if d.op.is_terminator() != (k + 1 == insts.len()) {
             return Err(format!("{b} must end in exactly one terminator ({i})"));

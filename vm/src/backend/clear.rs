@@ -67,6 +67,11 @@ impl Backend for Clear {
         s.add(p, out_shape)
     }
 
+    fn masked_product(&mut self, p: Product<'_, RingTensor>) -> Result<RingTensor, VmError> {
+        let (a, b) = p.operands();
+        Ok(p.of(a, b))
+    }
+
     fn round(
         &mut self,
         ops: Vec<Interaction<'_, RingTensor>>,
@@ -82,18 +87,8 @@ impl Backend for Clear {
                         ))
                     })?)
                 }
-                Interaction::Mul {
-                    a, b, out_shape, ..
-                } => Outcome::Secret(a.mul(b, out_shape)),
-                Interaction::MatMul { a, b, .. } => Outcome::Secret(a.matmul(b)),
-                Interaction::Conv2d {
-                    x,
-                    w,
-                    stride,
-                    padding,
-                    depthwise,
-                    ..
-                } => Outcome::Secret(x.conv2d(w, stride, padding, depthwise)),
+                Interaction::Product(p) => Outcome::Secret(self.masked_product(p)?),
+                Interaction::Mask { a } => Outcome::Secret(a.clone()),
                 Interaction::Trunc {
                     a,
                     amount,

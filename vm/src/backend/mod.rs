@@ -10,7 +10,6 @@ pub mod clear;
 mod prf;
 pub mod rep3;
 
-use crate::bytecode::MaskId;
 use crate::ring::RingTensor;
 use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
@@ -32,24 +31,12 @@ pub enum Interaction<'a, S> {
         ty: &'a TensorType,
         data: Option<RingTensor>,
     },
-    Mul {
+    /// A product of two secrets (a Beaver backend masks both operands afresh).
+    Product(Product<'a, S>),
+    /// The secret with a fresh random mask opened, for products to reuse
+    /// (backends without masks: the same sharing).
+    Mask {
         a: &'a S,
-        b: &'a S,
-        out_shape: &'a [usize],
-        masks: [MaskId; 2],
-    },
-    MatMul {
-        a: &'a S,
-        b: &'a S,
-        masks: [MaskId; 2],
-    },
-    Conv2d {
-        x: &'a S,
-        w: &'a S,
-        stride: [usize; 2],
-        padding: Padding,
-        depthwise: bool,
-        masks: [MaskId; 2],
     },
     Trunc {
         a: &'a S,
@@ -97,6 +84,51 @@ pub enum Interaction<'a, S> {
     },
 }
 
+/// A product of two secrets: elementwise (broadcasting to `out_shape`), of
+/// matrices, or a convolution of `x` by the kernel `w`.
+pub enum Product<'a, S> {
+    Mul {
+        a: &'a S,
+        b: &'a S,
+        out_shape: &'a [usize],
+    },
+    MatMul {
+        a: &'a S,
+        b: &'a S,
+    },
+    Conv2d {
+        x: &'a S,
+        w: &'a S,
+        stride: [usize; 2],
+        padding: Padding,
+        depthwise: bool,
+    },
+}
+
+impl<'a, S> Product<'a, S> {
+    /// The two factors.
+    pub fn operands(&self) -> (&'a S, &'a S) {
+        match *self {
+            Product::Mul { a, b, .. } | Product::MatMul { a, b } => (a, b),
+            Product::Conv2d { x, w, .. } => (x, w),
+        }
+    }
+    /// The same product of plain tensors (bilinear: a protocol applies it to
+    /// shares, openings and masks).
+    pub fn of(&self, a: &RingTensor, b: &RingTensor) -> RingTensor {
+        match *self {
+            Product::Mul { out_shape, .. } => a.mul(b, out_shape),
+            Product::MatMul { .. } => a.matmul(b),
+            Product::Conv2d {
+                stride,
+                padding,
+                depthwise,
+                ..
+            } => a.conv2d(b, stride, padding, depthwise),
+        }
+    }
+}
+
 /// What an interaction yields at this party.
 pub enum Outcome<S> {
     Secret(S),
@@ -131,6 +163,33 @@ pub trait Backend {
     ) -> Self::Share;
     /// `s + p` for a public `p`, broadcast to `out_shape`.
     fn add_public(&mut self, s: &Self::Share, p: &RingTensor, out_shape: &[usize]) -> Self::Share;
+
+    /// `classify`, `linear` and `add_public` for an instruction whose result
+    /// derives its mask from its operands' (`Program::masked`): a Beaver
+    /// backend applies the map to the openings and the masks as well. Backends
+    /// without masks compute the value alone.
+    fn classify_masked(&mut self, t: &RingTensor) -> Self::Share {
+        self.classify(t)
+    }
+    fn linear_masked(
+        &mut self,
+        args: &[&Self::Share],
+        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
+    ) -> Self::Share {
+        self.linear(args, f)
+    }
+    fn add_public_masked(
+        &mut self,
+        s: &Self::Share,
+        p: &RingTensor,
+        out_shape: &[usize],
+    ) -> Self::Share {
+        self.add_public(s, p, out_shape)
+    }
+    /// A product of two masked secrets (after `Interaction::Mask` or derived
+    /// masks), local to a Beaver backend given the preprocessed product of the
+    /// masks; a backend without masks refuses it or computes it in the clear.
+    fn masked_product(&mut self, p: Product<'_, Self::Share>) -> Result<Self::Share, VmError>;
 
     /// Runs one round batch; the outcomes come in the order of `ops`.
     fn round(

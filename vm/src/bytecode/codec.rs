@@ -160,6 +160,10 @@ pub fn encode(p: &Program) -> Vec<u8> {
     for &l in &p.locations {
         w.u32(l);
     }
+    w.len(p.masked.len());
+    for &m in &p.masked {
+        w.u32(m);
+    }
     let body = w.0;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
@@ -188,11 +192,9 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
         | EqZ { dst, a }
         | Relu { dst, a }
         | Reshape { dst, a }
+        | Mask { dst, a }
         | Open { dst, a } => w.regs(&[*dst, *a]),
-        Mul { dst, a, b, masks } | MatMul { dst, a, b, masks } => {
-            w.regs(&[*dst, *a, *b]);
-            w.pair(*masks);
-        }
+        Mul { dst, a, b } | MatMul { dst, a, b } => w.regs(&[*dst, *a, *b]),
         Conv2d {
             dst,
             x,
@@ -200,13 +202,11 @@ fn encode_instr(w: &mut Writer, i: &Instr) {
             stride,
             padding,
             depthwise,
-            masks,
         } => {
             w.regs(&[*dst, *x, *f]);
             w.pair(*stride);
             w.padding(*padding);
             w.u8(*depthwise as u8);
-            w.pair(*masks);
         }
         Shl { dst, a, amount } => {
             w.regs(&[*dst, *a]);
@@ -341,6 +341,7 @@ fn opcode(i: &Instr) -> u8 {
         Print { .. } => 36,
         Keep { .. } => 37,
         Load { .. } => 38,
+        Mask { .. } => 39,
     }
 }
 
@@ -572,6 +573,17 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         }
         locations.push(l);
     }
+    let mut masked: Vec<u32> = Vec::new();
+    for _ in 0..r.len(4)? {
+        let m = r.u32()?;
+        if m as usize >= code.len() || masked.last().is_some_and(|&before| m <= before) {
+            return r.err(format!(
+                "masked instruction {m}: not increasing or not among {} instructions",
+                code.len()
+            ));
+        }
+        masked.push(m);
+    }
     if r.at != bytes.len() {
         return r.err(format!("{} bytes of trailing garbage", bytes.len() - r.at));
     }
@@ -587,6 +599,7 @@ pub fn decode(bytes: &[u8]) -> R<Program> {
         texts,
         sources,
         locations,
+        masked,
     })
 }
 
@@ -602,7 +615,7 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
             let [dst, input] = r.fixed_regs()?;
             Input { dst, input }
         }
-        3 | 4 | 7 | 15 | 16 | 17 | 23 | 27 => {
+        3 | 4 | 7 | 15 | 16 | 17 | 23 | 27 | 39 => {
             let [dst, a] = r.fixed_regs()?;
             match op {
                 3 => Classify { dst, src: a },
@@ -612,6 +625,7 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
                 16 => EqZ { dst, a },
                 17 => Relu { dst, a },
                 23 => Reshape { dst, a },
+                39 => Mask { dst, a },
                 _ => Open { dst, a },
             }
         }
@@ -626,11 +640,10 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
         }
         8 | 9 => {
             let [dst, a, b] = r.fixed_regs()?;
-            let masks = r.pair()?;
             if op == 8 {
-                Mul { dst, a, b, masks }
+                Mul { dst, a, b }
             } else {
-                MatMul { dst, a, b, masks }
+                MatMul { dst, a, b }
             }
         }
         10 => {
@@ -642,7 +655,6 @@ fn decode_instr(r: &mut Reader) -> R<Instr> {
                 stride: r.pair()?,
                 padding: r.padding()?,
                 depthwise: r.bool()?,
-                masks: r.pair()?,
             }
         }
         13 => {

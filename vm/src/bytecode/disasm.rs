@@ -10,21 +10,6 @@ fn regs(rs: &[u32]) -> String {
         .join(", ")
 }
 
-fn masks(m: &[MaskId; 2]) -> String {
-    if m == &[0, 0] {
-        String::new()
-    } else {
-        let show = |x: MaskId| {
-            if x == 0 {
-                "-".to_string()
-            } else {
-                format!("m{x}")
-            }
-        };
-        format!(" masks({}, {})", show(m[0]), show(m[1]))
-    }
-}
-
 fn pad(p: Padding) -> &'static str {
     match p {
         Padding::Same => "same",
@@ -65,18 +50,9 @@ pub fn instr_text(i: &Instr) -> String {
         Add { dst, a, b } => format!("add r{dst}, r{a}, r{b}"),
         Sub { dst, a, b } => format!("sub r{dst}, r{a}, r{b}"),
         Neg { dst, a } => format!("neg r{dst}, r{a}"),
-        Mul {
-            dst,
-            a,
-            b,
-            masks: m,
-        } => format!("mul r{dst}, r{a}, r{b}{}", masks(m)),
-        MatMul {
-            dst,
-            a,
-            b,
-            masks: m,
-        } => format!("matmul r{dst}, r{a}, r{b}{}", masks(m)),
+        Mul { dst, a, b } => format!("mul r{dst}, r{a}, r{b}"),
+        MatMul { dst, a, b } => format!("matmul r{dst}, r{a}, r{b}"),
+        Mask { dst, a } => format!("mask r{dst}, r{a}"),
         Conv2d {
             dst,
             x,
@@ -84,14 +60,12 @@ pub fn instr_text(i: &Instr) -> String {
             stride,
             padding,
             depthwise,
-            masks: m,
         } => format!(
-            "{} r{dst}, r{x}, r{w} stride({}, {}) {}{}",
+            "{} r{dst}, r{x}, r{w} stride({}, {}) {}",
             if *depthwise { "dwconv2d" } else { "conv2d" },
             stride[0],
             stride[1],
             pad(*padding),
-            masks(m)
         ),
         Div { dst, a, b } => format!("div r{dst}, r{a}, r{b}"),
         Rem { dst, a, b } => format!("rem r{dst}, r{a}, r{b}"),
@@ -206,11 +180,19 @@ pub fn disassemble(p: &Program, bytes: &[u8]) -> String {
     }
     let mut depth = 0usize;
     let mut batch_left = 0u32;
+    let mut masked = p.masked.iter().peekable();
     for (pc, i) in p.code.iter().enumerate() {
         if matches!(i, Instr::EndLoop { .. } | Instr::Else { .. } | Instr::EndIf) {
             depth = depth.saturating_sub(1);
         }
-        let _ = writeln!(s, "{pc:5}  {}{}", "  ".repeat(depth), instr_text(i));
+        let derives = masked.next_if(|&&m| m as usize == pc).is_some();
+        let _ = writeln!(
+            s,
+            "{pc:5}  {}{}{}",
+            "  ".repeat(depth),
+            instr_text(i),
+            if derives { " ; masked" } else { "" }
+        );
         match i {
             Instr::Loop { .. } | Instr::If { .. } | Instr::Else { .. } | Instr::Round { .. } => {
                 depth += 1

@@ -38,14 +38,42 @@ pub enum Primitive {
     Open = 13,
     /// Openings to some parties (outputs); count = elements.
     Output = 14,
+    /// Masks opened for reuse (`Mask`); count = elements.
+    Mask = 15,
+    /// Elementwise products of masked secrets (local given the product of
+    /// their masks); count = output elements.
+    MaskedMul = 16,
+    /// Squares of masked secrets (one mask: its square); count = elements.
+    MaskedSquare = 17,
+    /// Matrix products of masked secrets; params `[m, k, n]`, count = products.
+    MaskedMatMul = 18,
+    /// Convolutions of masked secrets; params as `Conv2d`, count = convolutions.
+    MaskedConv2d = 19,
 }
 
 impl Primitive {
     pub fn from_code(c: u8) -> Option<Primitive> {
         use Primitive::*;
         [
-            Input, Mul, MatMul, Conv2d, TruncPr, TruncExact, LtZ, EqZ, Relu, Max, Argmax, MaxPool,
-            Open, Output,
+            Input,
+            Mul,
+            MatMul,
+            Conv2d,
+            TruncPr,
+            TruncExact,
+            LtZ,
+            EqZ,
+            Relu,
+            Max,
+            Argmax,
+            MaxPool,
+            Open,
+            Output,
+            Mask,
+            MaskedMul,
+            MaskedSquare,
+            MaskedMatMul,
+            MaskedConv2d,
         ]
         .into_iter()
         .find(|p| *p as u8 == c)
@@ -67,7 +95,21 @@ impl Primitive {
             MaxPool => "maxpool",
             Open => "open",
             Output => "output",
+            Mask => "mask",
+            MaskedMul => "masked_mul",
+            MaskedSquare => "masked_square",
+            MaskedMatMul => "masked_matmul",
+            MaskedConv2d => "masked_conv2d",
         }
+    }
+    /// A product of masked secrets: local, consuming the product of the masks.
+    pub fn is_masked_product(self) -> bool {
+        use Primitive::*;
+        matches!(self, MaskedMul | MaskedSquare | MaskedMatMul | MaskedConv2d)
+    }
+    /// Material only a Beaver backend with mask reuse provides.
+    pub fn needs_mask_reuse(self) -> bool {
+        self == Primitive::Mask || self.is_masked_product()
     }
 }
 
@@ -78,25 +120,40 @@ pub struct ManifestEntry {
     pub count: u64,
 }
 
-/// The primitive and parameters an interactive instruction consumes, and how
-/// many units one execution of it takes; `None` for local instructions.
-pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>, u64)> {
+/// The primitive and parameters an instruction consumes, and how many units
+/// one execution of it takes; `None` for local instructions. A product of two
+/// secrets in a round batch (`batched`) masks its operands; outside one, its
+/// operands are masked already (the verifier checks) and it is local.
+pub(crate) fn consumption(
+    p: &Program,
+    i: &Instr,
+    batched: bool,
+) -> Option<(Primitive, Vec<u64>, u64)> {
     use Instr::*;
+    use Primitive as P;
     let reg = |r: &u32| -> &TensorType { &p.registers[*r as usize] };
     let secret = |r: &u32| reg(r).secret;
     let n = |r: &u32| reg(r).len() as u64;
     let bits = |r: &u32| reg(r).elem.bits() as u64;
+    let kind = |fresh: Primitive, masked: Primitive| if batched { fresh } else { masked };
     Some(match i {
         Input { dst, input } => (
             Primitive::Input,
             vec![p.inputs[*input as usize].party as u64],
             n(dst),
         ),
-        Mul { dst, a, b, .. } if secret(a) && secret(b) => (Primitive::Mul, vec![], n(dst)),
+        Mul { dst, a, b } if secret(a) && secret(b) => {
+            let masked = if a == b {
+                P::MaskedSquare
+            } else {
+                P::MaskedMul
+            };
+            (kind(P::Mul, masked), vec![], n(dst))
+        }
         MatMul { a, b, .. } if secret(a) && secret(b) => {
             let (sa, sb) = (&reg(a).shape, &reg(b).shape);
             (
-                Primitive::MatMul,
+                kind(P::MatMul, P::MaskedMatMul),
                 vec![sa[0] as u64, sa[1] as u64, sb[1] as u64],
                 1,
             )
@@ -121,7 +178,7 @@ pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>
                 (*padding == crate::shape::Padding::Same) as u64,
                 *depthwise as u64,
             ]);
-            (Primitive::Conv2d, params, 1)
+            (kind(P::Conv2d, P::MaskedConv2d), params, 1)
         }
         Trunc {
             a, amount, exact, ..
@@ -150,6 +207,7 @@ pub(crate) fn consumption(p: &Program, i: &Instr) -> Option<(Primitive, Vec<u64>
             vec![bits(x), (window[0] * window[1]) as u64],
             n(dst),
         ),
+        Mask { a, .. } => (Primitive::Mask, vec![], n(a)),
         Open { a, .. } => (Primitive::Open, vec![], n(a)),
         Output { a, .. } if secret(a) => (Primitive::Output, vec![], n(a)),
         _ => return None,
@@ -178,8 +236,14 @@ pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(usize, &Instr, u64))
 /// Derives the manifest of a program whose structure has been verified.
 pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
     let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();
+    let mut batch_left = 0;
     for_each_weighted(p, |_, i, mult| {
-        if let Some((prim, params, count)) = consumption(p, i) {
+        let batched = batch_left > 0;
+        batch_left = match i {
+            Instr::Round { len } => *len,
+            _ => batch_left.saturating_sub(1),
+        };
+        if let Some((prim, params, count)) = consumption(p, i, batched) {
             let e = totals.entry((prim, params)).or_default();
             *e = e.saturating_add(count.saturating_mul(mult));
         }

@@ -22,14 +22,10 @@ use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
 
 pub const MAGIC: &[u8; 4] = b"MPCB";
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 
 /// A register number; its type is `Program::registers[r]`.
 pub type Reg = u32;
-
-/// A mask id names one masked-and-opened secret operand of a multiplicative
-/// instruction; operands with the same id share one mask. 0 means "no id".
-pub type MaskId = u32;
 
 /// One input a party provides: read from that party's input file named `name`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +71,9 @@ pub struct Program {
     pub sources: Vec<String>,
     /// Per instruction of `code`: an index into `sources`, or [`NO_SOURCE`].
     pub locations: Vec<u32>,
+    /// The instructions (indices into `code`, increasing) whose results derive
+    /// their masks from their operands' (mask reuse; see `Instr::Mask`).
+    pub masked: Vec<u32>,
 }
 
 /// The location of an instruction the compiler made up (moves, frees).
@@ -160,13 +159,11 @@ pub enum Instr {
         dst: Reg,
         a: Reg,
         b: Reg,
-        masks: [MaskId; 2],
     },
     MatMul {
         dst: Reg,
         a: Reg,
         b: Reg,
-        masks: [MaskId; 2],
     },
     Conv2d {
         dst: Reg,
@@ -175,7 +172,6 @@ pub enum Instr {
         stride: [u32; 2],
         padding: Padding,
         depthwise: bool,
-        masks: [MaskId; 2],
     },
     /// Floor division of public integers.
     Div {
@@ -267,6 +263,14 @@ pub enum Instr {
         dst: Reg,
         axis: u32,
         parts: Vec<Reg>,
+    },
+    /// `dst` is the secret `a` with a fresh random mask whose opening every
+    /// party learns (Beaver backends; elsewhere a copy): a product of two
+    /// masked secrets, or of secrets whose masks are derived from masked ones
+    /// by the instructions `Program::masked` lists, is then local.
+    Mask {
+        dst: Reg,
+        a: Reg,
     },
     /// Reveals a secret to every party: `dst` is public.
     Open {

@@ -2,8 +2,10 @@
 //! further checks except the run-time bound of dynamic slices: every register
 //! index is in range, every operand has the type its instruction needs, every
 //! register is written before it is read on every path, control flow is properly
-//! nested, each round batch holds independent interactive instructions only, and
-//! the header's manifest is exactly what the code consumes.
+//! nested, each round batch holds independent interactive instructions only,
+//! masks are derived only from masked operands (and multiplied only by
+//! constants, which a dealer knows), and the header's manifest is exactly what
+//! the code consumes.
 
 use super::manifest::consumption;
 use super::*;
@@ -131,7 +133,8 @@ pub fn verify(p: &Program) -> V<()> {
     }
     let mut v = Verifier {
         p,
-        defined: vec![false; p.registers.len()],
+        state: vec![Written::Unset; p.registers.len()],
+        masked: masked_flags(p)?,
         input_read_at: vec![None; p.inputs.len()],
         output_written_at: vec![None; p.outputs.len()],
         share_used_at: vec![None; p.shares.len()],
@@ -171,7 +174,10 @@ fn check_type(t: &TensorType) -> Result<(), String> {
 
 struct Verifier<'a> {
     p: &'a Program,
-    defined: Vec<bool>,
+    /// What each register holds at the instruction being verified.
+    state: Vec<Written>,
+    /// Per instruction: whether it derives its result's mask (`Program::masked`).
+    masked: Vec<bool>,
     /// The one instruction that reads each input (a loop body is verified
     /// more than once, so the same instruction may come again).
     input_read_at: Vec<Option<usize>>,
@@ -239,7 +245,97 @@ impl Verifier<'_> {
     }
 }
 
+/// What a register holds at a point of the program (the meet of every path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    Unset,
+    Set,
+    /// A secret with a mask (`Mask`, or derived from masked operands).
+    Masked,
+    /// A public value from the constant pool.
+    Constant,
+}
+
+impl Written {
+    fn meet(self, other: Written) -> Written {
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Written::Unset, _) | (_, Written::Unset) => Written::Unset,
+            _ => Written::Set,
+        }
+    }
+}
+
+/// `Program::masked` as a flag per instruction, checked: increasing, in range.
+fn masked_flags(p: &Program) -> V<Vec<bool>> {
+    let mut flags = vec![false; p.code.len()];
+    let mut last = None;
+    for &m in &p.masked {
+        if m as usize >= p.code.len() || last.is_some_and(|l| m <= l) {
+            return fail(
+                None,
+                format!("masked instruction {m}: not increasing or not in the code"),
+            );
+        }
+        flags[m as usize] = true;
+        last = Some(m);
+    }
+    Ok(flags)
+}
+
 impl Verifier<'_> {
+    /// Marks instruction `pc`'s result written; one that derives a mask must be
+    /// linear in its secret operands, all masked, and multiply only by constants.
+    fn written(&mut self, pc: usize) -> V<()> {
+        use Instr::*;
+        let i = &self.p.code[pc];
+        let (reads, dst) = operands(i);
+        let Some(dst) = dst else {
+            if self.masked[pc] {
+                return fail(Some(pc), "an instruction without a result derives a mask");
+            }
+            return Ok(());
+        };
+        let secret = |r: &Reg| self.p.registers[*r as usize].secret;
+        let state = |r: &Reg| self.state[*r as usize];
+        self.state[dst as usize] = if matches!(i, Mask { .. }) {
+            Written::Masked
+        } else if self.masked[pc] {
+            let linear = match i {
+                Add { .. } | Sub { .. } | Neg { .. } | Classify { .. } | Shl { .. } => true,
+                Sum { .. } | SumPool { .. } | Reshape { .. } | Transpose { .. } | Concat { .. } => {
+                    true
+                }
+                Slice { dynamic, .. } => dynamic.is_none(),
+                Mul { .. } | MatMul { .. } | Conv2d { .. } => {
+                    reads.iter().filter(|r| secret(r)).count() == 1
+                        && reads
+                            .iter()
+                            .all(|r| secret(r) || state(r) == Written::Constant)
+                }
+                _ => false,
+            };
+            if !linear || !self.p.registers[dst as usize].secret {
+                return fail(
+                    Some(pc),
+                    "only a local operation linear in its secrets, multiplying by constants only, derives a mask",
+                );
+            }
+            if reads
+                .iter()
+                .any(|r| secret(r) && state(r) != Written::Masked)
+            {
+                return fail(Some(pc), "a mask derived from an operand without one");
+            }
+            Written::Masked
+        } else if matches!(i, Const { .. }) {
+            Written::Constant
+        } else {
+            Written::Set
+        };
+        Ok(())
+    }
+
     fn reg(&self, pc: usize, r: Reg) -> V<&TensorType> {
         match self.p.registers.get(r as usize) {
             Some(t) => Ok(t),
@@ -255,7 +351,7 @@ impl Verifier<'_> {
 
     fn read(&self, pc: usize, r: Reg) -> V<&TensorType> {
         let t = self.reg(pc, r)?;
-        if !self.defined[r as usize] {
+        if self.state[r as usize] == Written::Unset {
             return fail(
                 Some(pc),
                 format!("register r{r} is read before it is written"),
@@ -302,22 +398,22 @@ impl Verifier<'_> {
                             format!("loop counter r{counter} must have type int<64>, not {t}"),
                         );
                     }
-                    self.defined[*counter as usize] = true;
+                    self.state[*counter as usize] = Written::Set;
                     // An iteration starts with what is defined before the loop and at the
                     // end of the previous iteration (a body may free registers): verify
                     // the body until that state is stable. What the body writes survives
                     // the loop only if the loop runs at all.
-                    let before = self.defined.clone();
+                    let before = self.state.clone();
                     let mut entry = before.clone();
                     self.around
                         .push(Some(hi.saturating_sub(*lo).max(0) as usize));
                     loop {
-                        self.defined = entry.clone();
+                        self.state = entry.clone();
                         self.block(pc + 1, le)?;
-                        let next: Vec<bool> = entry
+                        let next: Vec<Written> = entry
                             .iter()
-                            .zip(&self.defined)
-                            .map(|(a, b)| *a && *b)
+                            .zip(&self.state)
+                            .map(|(a, b)| a.meet(*b))
                             .collect();
                         if next == entry {
                             break;
@@ -326,7 +422,7 @@ impl Verifier<'_> {
                     }
                     self.around.pop();
                     if hi <= lo {
-                        self.defined = before;
+                        self.state = before;
                     }
                     pc = le + 1;
                 }
@@ -342,14 +438,23 @@ impl Verifier<'_> {
                         return fail(Some(ea), "else has no matching end-if inside its region");
                     }
                     self.public_scalar(pc, *cond, "condition")?;
-                    let before = self.defined.clone();
+                    let before = self.state.clone();
                     self.around.push(None);
                     self.block(pc + 1, ea)?;
-                    let then_defined = std::mem::replace(&mut self.defined, before);
+                    let then_state = std::mem::replace(&mut self.state, before);
                     self.block(ea + 1, ie)?;
                     self.around.pop();
-                    for (d, t) in self.defined.iter_mut().zip(then_defined) {
-                        *d &= t;
+                    for (d, t) in self.state.iter_mut().zip(then_state) {
+                        *d = d.meet(t);
+                    }
+                    // Which arm ran is not known to a dealer replaying the masks:
+                    // a register either arm writes holds no mask it could know.
+                    for i in &self.p.code[pc + 1..ie] {
+                        if let (_, Some(d)) = operands(i) {
+                            if self.state[d as usize] == Written::Masked {
+                                self.state[d as usize] = Written::Set;
+                            }
+                        }
                     }
                     pc = ie + 1;
                 }
@@ -359,7 +464,7 @@ impl Verifier<'_> {
                 Instr::Free { regs } => {
                     for r in regs {
                         self.reg(pc, *r)?;
-                        self.defined[*r as usize] = false;
+                        self.state[*r as usize] = Written::Unset;
                     }
                     pc += 1;
                 }
@@ -387,7 +492,7 @@ impl Verifier<'_> {
                             return fail(Some(at), "control flow inside a round batch");
                         }
                         self.instr(at, i)?;
-                        if consumption(self.p, i).is_none() {
+                        if consumption(self.p, i, true).is_none() {
                             return fail(Some(at), "local instruction inside a round batch");
                         }
                     }
@@ -408,20 +513,25 @@ impl Verifier<'_> {
                         }
                     }
                     for at in batch {
-                        if let (_, Some(d)) = operands(&self.p.code[at]) {
-                            self.defined[d as usize] = true;
-                        }
+                        self.written(at)?;
                     }
                     pc += len + 1;
                 }
                 i => {
                     self.instr(pc, i)?;
-                    if consumption(self.p, i).is_some() {
-                        return fail(Some(pc), "interactive instruction outside a round batch");
+                    if let Some((primitive, ..)) = consumption(self.p, i, false) {
+                        if !primitive.is_masked_product() {
+                            return fail(Some(pc), "interactive instruction outside a round batch");
+                        }
+                        let (reads, _) = operands(i);
+                        if reads
+                            .iter()
+                            .any(|r| self.state[*r as usize] != Written::Masked)
+                        {
+                            return fail(Some(pc), "product of secrets outside a round batch with an operand that is not masked");
+                        }
                     }
-                    if let (_, Some(d)) = operands(i) {
-                        self.defined[d as usize] = true;
-                    }
+                    self.written(pc)?;
                     pc += 1;
                 }
             }
@@ -650,6 +760,11 @@ impl Verifier<'_> {
                 let shapes: Vec<&[usize]> = parts.iter().map(|r| ty(r).shape.as_slice()).collect();
                 shape_is(shape::concat(&shapes, *axis as usize).map_err(err)?)?;
             }
+            Mask { a, .. } => {
+                if !ty(a).secret || ty(a) != dst {
+                    return fail(Some(pc), format!("mask of {} into {dst}", ty(a)));
+                }
+            }
             Open { a, .. } => {
                 if !ty(a).secret {
                     return fail(Some(pc), "open of a public value");
@@ -716,6 +831,7 @@ pub fn operands(i: &Instr) -> (Vec<Reg>, Option<Reg>) {
         | Argmax { dst, a, .. }
         | Reshape { dst, a }
         | Transpose { dst, a, .. }
+        | Mask { dst, a }
         | Open { dst, a } => (vec![*a], Some(*dst)),
         SumPool { dst, x, .. } | MaxPool { dst, x, .. } => (vec![*x], Some(*dst)),
         Slice {

@@ -197,10 +197,17 @@ fn bits(x: u64, lo: u32, hi: u32) -> u64 {
 }
 
 /// Why rep3 cannot run a program needing `entry`, if it cannot. It runs every
-/// primitive; a truncation needs its value and the truncated part to fit the ring
-/// with one bit to spare (see `trunc.rs`).
+/// primitive but the masks of mask reuse (a Beaver backend's); a truncation
+/// needs its value and the truncated part to fit the ring with one bit to spare
+/// (see `trunc.rs`).
 pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     use crate::bytecode::Primitive::{TruncExact, TruncPr};
+    if entry.primitive.needs_mask_reuse() {
+        return Some(
+            "masks for reuse (the program was compiled with --protocol semi2k; compile it for rep3)"
+                .into(),
+        );
+    }
     match (entry.primitive, entry.params.as_slice()) {
         (TruncPr | TruncExact, &[amount, bits]) if bits.max(amount + 1) > 63 => Some(format!(
             "a truncation by {amount} of a {bits}-bit value (rep3 truncates values of at most 63 bits)"
@@ -473,37 +480,38 @@ impl Rep3 {
                 }
                 self.deal_task(party, data.map(|d| d.data), &ty.shape, false, out)
             }
-            Interaction::Mul { a, b, .. } if a.a.shape == b.a.shape => self.mul(a, b, out),
-            Interaction::Mul {
-                a, b, out_shape, ..
-            } => {
+            Interaction::Product(Product::Mul { a, b, .. }) if a.a.shape == b.a.shape => {
+                self.mul(a, b, out)
+            }
+            Interaction::Product(Product::Mul { a, b, out_shape }) => {
                 // Broadcasting: x_i (y_i + y_{i+1}) + x_{i+1} y_i.
                 let z =
                     a.a.mul(&b.a.add(&b.b, &b.a.shape), out_shape)
                         .add(&a.b.mul(&b.a, out_shape), out_shape);
                 self.product_task(out_shape, z.data, false, out)
             }
-            Interaction::MatMul { a, b, .. } => {
+            Interaction::Product(Product::MatMul { a, b }) => {
                 let sum_b = b.a.add(&b.b, &b.a.shape);
                 let z = a.a.matmul(&sum_b);
                 let shape = z.shape.clone();
                 let z = z.add(&a.b.matmul(&b.a), &shape);
                 self.product_task(&shape, z.data, false, out)
             }
-            Interaction::Conv2d {
+            Interaction::Product(Product::Conv2d {
                 x,
                 w,
                 stride,
                 padding,
                 depthwise,
-                ..
-            } => {
+            }) => {
                 let sum_w = w.a.add(&w.b, &w.a.shape);
                 let z = x.a.conv2d(&sum_w, stride, padding, depthwise);
                 let shape = z.shape.clone();
                 let z = z.add(&x.b.conv2d(&w.a, stride, padding, depthwise), &shape);
                 self.product_task(&shape, z.data, false, out)
             }
+            // Programs compiled for mask reuse are refused before they run (`refuses`).
+            Interaction::Mask { a } => Task::Done(Val::Arith(a.clone())),
             Interaction::Open { a } => {
                 out.next(&a.a.data);
                 Task::Open {
@@ -713,6 +721,12 @@ impl Backend for Rep3 {
                 _ => unreachable!("every operation yields a sharing, a public value or an output"),
             })
             .collect())
+    }
+
+    fn masked_product(&mut self, _: Product<'_, Share>) -> Result<Share, VmError> {
+        Err(VmError::Usage(
+            "rep3 multiplies in rounds: this program was compiled for mask reuse (semi2k)".into(),
+        ))
     }
 
     fn receives(&self, to: PartySet) -> bool {
