@@ -322,90 +322,150 @@ pub fn run_rep3_parties(
     inputs: &[Option<RingTensor>],
     shares: Vec<Shares>,
 ) -> Vec<PartyRun> {
-    use mpcvm::net::hosts::Hosts;
-    use mpcvm::net::tls::{self, Identity};
-    use mpcvm::net::NetConfig;
-    use std::time::Duration;
-    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mpc-tests-rep3-{}-{}",
-        std::process::id(),
-        RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let addresses: Vec<String> = {
-        let ls: Vec<_> = (0..3)
-            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
-        ls.iter()
-            .map(|l| l.local_addr().unwrap().to_string())
-            .collect()
-    };
-    let mut identities = Vec::new();
-    for p in 0..3 {
-        let (key, cert) = tls::generate(p).unwrap();
-        std::fs::write(dir.join(format!("party{p}.crt")), &cert).unwrap();
-        std::fs::write(dir.join(format!("party{p}.key")), &key).unwrap();
-        identities.push((
-            dir.join(format!("party{p}.crt")),
-            dir.join(format!("party{p}.key")),
-        ));
-    }
-    Hosts::write(&dir.join("hosts.toml"), &addresses).unwrap();
-    let outcomes = std::thread::scope(|s| {
+    let network = LocalNetwork::new(3);
+    std::thread::scope(|s| {
         let handles: Vec<_> = shares
             .into_iter()
             .enumerate()
             .map(|(p, given)| {
-                let own: Vec<Option<RingTensor>> = program
-                    .inputs
-                    .iter()
-                    .zip(inputs)
-                    .map(|(d, v)| {
-                        if d.party as usize == p {
-                            v.clone()
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                let (cert, key) = identities[p].clone();
-                let hosts = dir.join("hosts.toml");
+                let config = network.config(p);
                 s.spawn(move || {
-                    let config = NetConfig {
-                        party: p,
-                        hosts: Hosts::load(&hosts).unwrap(),
-                        identity: Identity {
-                            certificate: tls::load_certificate(&cert).unwrap(),
-                            key: tls::load_key(&key).unwrap(),
-                        },
-                        connect_timeout: Duration::from_secs(10),
-                        io_timeout: Duration::from_secs(20),
-                        latency: Duration::ZERO,
-                        bandwidth_bits_per_second: None,
-                        listener: None,
-                    };
-                    let mut printed = Vec::new();
-                    let mut print = |line: &str| printed.push(line.to_string());
-                    let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
-                    io.shares = given;
-                    let outcome =
-                        mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, &mut io)
-                            .unwrap_or_else(|e| panic!("party {p}: {e}"));
-                    let shares = std::mem::take(&mut io.shares);
-                    drop(io);
-                    PartyRun {
-                        outcome,
-                        printed,
-                        shares,
-                    }
+                    run_party_thread(program, inputs, p, given, |io| {
+                        mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, io)
+                    })
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    std::fs::remove_dir_all(&dir).ok();
-    outcomes
+    })
+}
+
+/// Runs `program` under semi2k with `parties` parties and a dealer
+/// (`--prep dealer`) as threads of this process, over TLS on loopback.
+pub fn run_semi2k(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    parties: usize,
+) -> Vec<RunOutcome> {
+    let network = LocalNetwork::new(parties + 1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parties)
+            .map(|p| {
+                let config = network.config(p);
+                s.spawn(move || {
+                    run_party_thread(program, inputs, p, zero_shares(program, 1), |io| {
+                        mpcvm::run::run_semi2k_party(program, config, io)
+                    })
+                    .outcome
+                })
+            })
+            .collect();
+        let dealer = network.config(parties);
+        mpcvm::run::run_dealer(program, dealer).unwrap_or_else(|e| panic!("dealer: {e}"));
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Party `p` of an in-process run: its own inputs only, the shares it is given,
+/// and what it printed and kept.
+fn run_party_thread(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    p: usize,
+    given: Shares,
+    run: impl FnOnce(&mut mpcvm::interp::MemoryIo) -> Result<RunOutcome, mpcvm::VmError>,
+) -> PartyRun {
+    let own: Vec<Option<RingTensor>> = program
+        .inputs
+        .iter()
+        .zip(inputs)
+        .map(|(d, v)| {
+            if d.party as usize == p {
+                v.clone()
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut printed = Vec::new();
+    let mut print = |line: &str| printed.push(line.to_string());
+    let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
+    io.shares = given;
+    let outcome = run(&mut io).unwrap_or_else(|e| panic!("party {p}: {e}"));
+    let shares = std::mem::take(&mut io.shares);
+    drop(io);
+    PartyRun {
+        outcome,
+        printed,
+        shares,
+    }
+}
+
+/// Certificates, keys and a hosts file for `nodes` nodes on loopback, in a
+/// fresh directory removed when this is dropped.
+struct LocalNetwork {
+    dir: PathBuf,
+    identities: Vec<(PathBuf, PathBuf)>,
+}
+
+impl LocalNetwork {
+    fn new(nodes: usize) -> LocalNetwork {
+        use mpcvm::net::hosts::Hosts;
+        use mpcvm::net::tls;
+        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "mpc-tests-net-{}-{}",
+            std::process::id(),
+            RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let addresses: Vec<String> = {
+            let ls: Vec<_> = (0..nodes)
+                .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+                .collect();
+            ls.iter()
+                .map(|l| l.local_addr().unwrap().to_string())
+                .collect()
+        };
+        let mut identities = Vec::new();
+        for p in 0..nodes {
+            let (key, cert) = tls::generate(p).unwrap();
+            std::fs::write(dir.join(format!("party{p}.crt")), &cert).unwrap();
+            std::fs::write(dir.join(format!("party{p}.key")), &key).unwrap();
+            identities.push((
+                dir.join(format!("party{p}.crt")),
+                dir.join(format!("party{p}.key")),
+            ));
+        }
+        Hosts::write(&dir.join("hosts.toml"), &addresses).unwrap();
+        LocalNetwork { dir, identities }
+    }
+
+    fn config(&self, p: usize) -> mpcvm::net::NetConfig {
+        use mpcvm::net::hosts::Hosts;
+        use mpcvm::net::tls::{self, Identity};
+        use std::time::Duration;
+        let (cert, key) = &self.identities[p];
+        mpcvm::net::NetConfig {
+            party: p,
+            hosts: Hosts::load(&self.dir.join("hosts.toml")).unwrap(),
+            identity: Identity {
+                certificate: tls::load_certificate(cert).unwrap(),
+                key: tls::load_key(key).unwrap(),
+            },
+            connect_timeout: Duration::from_secs(10),
+            io_timeout: Duration::from_secs(20),
+            latency: Duration::ZERO,
+            bandwidth_bits_per_second: None,
+            listener: None,
+        }
+    }
+}
+
+impl Drop for LocalNetwork {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
 }
 
 /// The rounds and bytes party `p` measured are those the rep3 cost model predicts.

@@ -210,10 +210,14 @@ pub fn run_with<B: Backend>(
                 pc = if m.public(*cond)?.data[0] != 0 {
                     pc + 1
                 } else {
+                    m.backend.skip(pc + 1..*else_at as usize)?;
                     *else_at as usize + 1
                 };
             }
-            Instr::Else { end } => pc = *end as usize + 1,
+            Instr::Else { end } => {
+                m.backend.skip(pc + 1..*end as usize)?;
+                pc = *end as usize + 1
+            }
             Instr::Free { regs } => {
                 for r in regs {
                     m.clear(*r);
@@ -523,26 +527,11 @@ impl<B: Backend> Machine<'_, B> {
                     (Value::Public(p), Value::Secret(s)) => {
                         Value::Secret(add_public(backend, s, p))
                     }
-                    _ if is_sub => self.apply(pc, &[*a, *b], |x| x[0].sub(x[1], &out)),
-                    _ => self.apply(pc, &[*a, *b], |x| x[0].add(x[1], &out)),
+                    _ => {
+                        let map = linear_map(self.program, i).expect("a linear operation");
+                        self.apply(pc, &[*a, *b], map)
+                    }
                 }
-            }
-            Neg { a, .. } => self.apply(pc, &[*a], |x| x[0].neg()),
-            Mul { dst, a, b, .. } => {
-                let out = self.shape(*dst).to_vec();
-                self.apply(pc, &[*a, *b], |x| x[0].mul(x[1], &out))
-            }
-            MatMul { a, b, .. } => self.apply(pc, &[*a, *b], |x| x[0].matmul(x[1])),
-            Conv2d {
-                x,
-                w,
-                stride,
-                padding,
-                depthwise,
-                ..
-            } => {
-                let (s, p, d) = (usize2(*stride), *padding, *depthwise);
-                self.apply(pc, &[*x, *w], |t| t[0].conv2d(t[1], s, p, d))
             }
             Div { dst, a, b } | Rem { dst, a, b } => {
                 let out = self.shape(*dst).to_vec();
@@ -562,10 +551,6 @@ impl<B: Backend> Machine<'_, B> {
                         p.div_euclid(q)
                     }) as u64
                 }))
-            }
-            Shl { a, amount, .. } => {
-                let k = *amount as u32;
-                self.apply(pc, &[*a], |x| x[0].shl(k))
             }
             Trunc { a, amount, .. } => Value::Public(self.public(*a)?.shr_signed(*amount as u32)),
             LtZ { a, .. } => Value::Public(self.public(*a)?.ltz(self.bits(*a))),
@@ -590,63 +575,48 @@ impl<B: Backend> Machine<'_, B> {
                 *padding,
                 self.bits(*x),
             )),
-            Sum { a, axis, .. } => {
-                let axis = axis.map(|x| x as usize);
-                self.apply(pc, &[*a], |x| x[0].sum(axis))
-            }
-            SumPool {
-                x,
-                window,
-                stride,
-                padding,
-                ..
-            } => {
-                let (w, s, p) = (usize2(*window), usize2(*stride), *padding);
-                self.apply(pc, &[*x], |t| t[0].sum_pool(w, s, p))
-            }
-            Reshape { dst, a } => {
-                let shape = self.shape(*dst).to_vec();
-                self.apply(pc, &[*a], |x| {
-                    RingTensor::new(shape.clone(), x[0].data.clone())
-                })
-            }
-            Transpose { a, perm, .. } => {
-                let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
-                self.apply(pc, &[*a], |x| x[0].transpose(&perm))
-            }
             Slice {
                 dst,
                 a,
                 starts,
-                dynamic,
+                dynamic: Some((axis, r)),
             } => {
                 let mut starts: Vec<usize> = starts.iter().map(|&s| s as usize).collect();
                 let sizes = self.shape(*dst).to_vec();
-                if let Some((axis, r)) = dynamic {
-                    let axis = *axis as usize;
-                    let offset = signed(self.public(*r)?.data[0]);
-                    let limit = self.shape(*a)[axis];
-                    let start = usize::try_from(offset)
-                        .ok()
-                        .and_then(|o| o.checked_add(starts[axis]));
-                    match start {
-                        Some(s) if s + sizes[axis] <= limit => starts[axis] = s,
-                        _ => {
-                            return Err(VmError::Runtime {
-                                pc,
-                                message: format!(
-                                    "slice start {} + {offset} on axis {axis} with length {} exceeds the size {limit}",
-                                    starts[axis], sizes[axis]
-                                ),
-                            })
-                        }
+                let axis = *axis as usize;
+                let offset = signed(self.public(*r)?.data[0]);
+                let limit = self.shape(*a)[axis];
+                let start = usize::try_from(offset)
+                    .ok()
+                    .and_then(|o| o.checked_add(starts[axis]));
+                match start {
+                    Some(s) if s + sizes[axis] <= limit => starts[axis] = s,
+                    _ => {
+                        return Err(VmError::Runtime {
+                            pc,
+                            message: format!(
+                                "slice start {} + {offset} on axis {axis} with length {} exceeds the size {limit}",
+                                starts[axis], sizes[axis]
+                            ),
+                        })
                     }
                 }
                 self.apply(pc, &[*a], |x| x[0].slice(&starts, &sizes))
             }
-            Concat { axis, parts, .. } => {
-                let axis = *axis as usize;
-                self.apply(pc, parts, |x| RingTensor::concat(x, axis))
+            Neg { .. }
+            | Mul { .. }
+            | MatMul { .. }
+            | Conv2d { .. }
+            | Shl { .. }
+            | Sum { .. }
+            | SumPool { .. }
+            | Reshape { .. }
+            | Transpose { .. }
+            | Slice { dynamic: None, .. }
+            | Concat { .. } => {
+                let map = linear_map(self.program, i).expect("a linear operation");
+                let (reads, _) = crate::bytecode::operands(i);
+                self.apply(pc, &reads, map)
             }
             Output { .. }
             | Keep { .. }
@@ -755,6 +725,68 @@ impl<B: Backend> Machine<'_, B> {
         }
         Ok(())
     }
+}
+
+/// The map of a local instruction linear in its operands (public ones are
+/// constants of it), as the interpreter applies it to public values, shares,
+/// and openings and masks; a dealer replaying masks applies it to masks.
+/// `None` for other instructions (and slices with a run-time start).
+pub(crate) fn linear_map<'p>(
+    program: &'p Program,
+    i: &Instr,
+) -> Option<Box<dyn Fn(&[&RingTensor]) -> RingTensor + 'p>> {
+    use Instr::*;
+    let shape = |r: &Reg| program.registers[*r as usize].shape.clone();
+    Some(match i.clone() {
+        Add { dst, .. } => {
+            let out = shape(&dst);
+            Box::new(move |x| x[0].add(x[1], &out))
+        }
+        Sub { dst, .. } => {
+            let out = shape(&dst);
+            Box::new(move |x| x[0].sub(x[1], &out))
+        }
+        Neg { .. } => Box::new(|x| x[0].neg()),
+        Mul { dst, .. } => {
+            let out = shape(&dst);
+            Box::new(move |x| x[0].mul(x[1], &out))
+        }
+        MatMul { .. } => Box::new(|x| x[0].matmul(x[1])),
+        Conv2d {
+            stride,
+            padding,
+            depthwise,
+            ..
+        } => Box::new(move |t| t[0].conv2d(t[1], usize2(stride), padding, depthwise)),
+        Shl { amount, .. } => Box::new(move |x| x[0].shl(amount as u32)),
+        Sum { axis, .. } => Box::new(move |x| x[0].sum(axis.map(|a| a as usize))),
+        SumPool {
+            window,
+            stride,
+            padding,
+            ..
+        } => Box::new(move |t| t[0].sum_pool(usize2(window), usize2(stride), padding)),
+        Reshape { dst, .. } => {
+            let out = shape(&dst);
+            Box::new(move |x| RingTensor::new(out.clone(), x[0].data.clone()))
+        }
+        Transpose { perm, .. } => {
+            let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
+            Box::new(move |x| x[0].transpose(&perm))
+        }
+        Slice {
+            dst,
+            starts,
+            dynamic: None,
+            ..
+        } => {
+            let starts: Vec<usize> = starts.iter().map(|&s| s as usize).collect();
+            let sizes = shape(&dst);
+            Box::new(move |x| x[0].slice(&starts, &sizes))
+        }
+        Concat { axis, .. } => Box::new(move |x| RingTensor::concat(x, axis as usize)),
+        _ => return None,
+    })
 }
 
 /// The outputs a party receives, assembled row by row as the run writes them.

@@ -2,7 +2,10 @@
 //! outputs to the parties they are revealed to, and the JSON line of figures.
 
 use crate::backend::clear::Clear;
+use crate::backend::prep;
 use crate::backend::rep3::{self, Rep3};
+use crate::backend::semi2k::{self, Semi2k};
+use crate::backend::CommFigures;
 use crate::bytecode::{content_hash, Program};
 use crate::interp::{self, Io, RunOutcome};
 use crate::net::{Hello, NetConfig, Network};
@@ -137,6 +140,79 @@ pub fn run_party(
         }
         Protocol::Clear => unreachable!("clear runs in one process"),
     }
+}
+
+/// Runs party `config.party` of semi2k, with a dealer (`--prep dealer`) as
+/// the network's last node (`config.hosts` lists the parties, then the dealer).
+pub fn run_semi2k_party(
+    program: &Program,
+    config: NetConfig,
+    io: &mut dyn Io,
+) -> Result<RunOutcome, VmError> {
+    let nodes = config.hosts.0.len();
+    check_semi2k(program, nodes)?;
+    let hello = semi2k_hello(program, config.party, nodes);
+    let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
+    net.limit_frames(semi2k::largest_message(program).max(64));
+    let program_arc = std::sync::Arc::new(program.clone());
+    let mut backend = Semi2k::setup_with_dealer(net, program_arc)?;
+    interp::run_with(program, &mut backend, io, false)
+}
+
+/// Runs the dealer of a semi2k run (`--prep dealer`: INSECURE, a trusted
+/// third party), the network's last node; returns its communication.
+pub fn run_dealer(program: &Program, config: NetConfig) -> Result<CommFigures, VmError> {
+    let nodes = config.hosts.0.len();
+    check_semi2k(program, nodes)?;
+    let hello = semi2k_hello(program, config.party, nodes);
+    let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
+    let parties = nodes - 1;
+    let mut seeds = Vec::with_capacity(parties);
+    let mut out = vec![Vec::new(); nodes];
+    for o in out.iter_mut().take(parties) {
+        let seed = semi2k::fresh_key()?;
+        o.push(std::sync::Arc::new(
+            bytemuck::cast_slice::<u8, u64>(&seed).to_vec(),
+        ));
+        seeds.push(seed);
+    }
+    net.exchange(out).map_err(VmError::Network)?;
+    let mut to_last = net.take_stream(parties - 1);
+    prep::dealer::deal(program, &seeds, &mut to_last)?;
+    let mut figures = net.figures();
+    figures.bytes_sent += to_last.figures().bytes_sent;
+    Ok(figures)
+}
+
+/// The hello of a semi2k run's node: every party and the dealer.
+fn semi2k_hello(program: &Program, party: usize, nodes: usize) -> Hello {
+    Hello {
+        program_hash: content_hash(&program.encode()),
+        protocol: "semi2k".to_string(),
+        party,
+        parties: nodes,
+    }
+}
+
+/// Refuses a program semi2k cannot run, or too few nodes (parties and a dealer).
+fn check_semi2k(program: &Program, nodes: usize) -> Result<(), VmError> {
+    if nodes < 3 || program.parties as usize > nodes - 1 {
+        return Err(VmError::Usage(format!(
+            "semi2k with a dealer needs at least 2 parties and the dealer, and as many parties as the program's {}; the hosts file lists {nodes} nodes",
+            program.parties
+        )));
+    }
+    if let Some((why, m)) = program
+        .manifest
+        .iter()
+        .find_map(|m| Some((semi2k::refuses(m)?, m)))
+    {
+        return Err(VmError::Usage(format!(
+            "semi2k cannot run this program: it needs {why}, {} times",
+            m.count
+        )));
+    }
+    Ok(())
 }
 
 /// The threat model line every run prints at start.

@@ -7,8 +7,10 @@
 //! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
 
 pub mod clear;
-mod prf;
+pub mod prep;
+pub(crate) mod prf;
 pub mod rep3;
+pub mod semi2k;
 
 use crate::ring::RingTensor;
 use crate::shape::Padding;
@@ -145,6 +147,17 @@ pub struct CommFigures {
     pub bytes_received: u64,
 }
 
+impl CommFigures {
+    /// What was added after `start` (a protocol's set-up is not its run).
+    pub fn since(self, start: CommFigures) -> CommFigures {
+        CommFigures {
+            rounds: self.rounds - start.rounds,
+            bytes_sent: self.bytes_sent - start.bytes_sent,
+            bytes_received: self.bytes_received - start.bytes_received,
+        }
+    }
+}
+
 pub trait Backend {
     type Share: Clone;
 
@@ -196,6 +209,12 @@ pub trait Backend {
         &mut self,
         ops: Vec<Interaction<'_, Self::Share>>,
     ) -> Result<Vec<Outcome<Self::Share>>, VmError>;
+
+    /// Passes over the preprocessed material of the instructions in `range`,
+    /// an arm of a branch this run does not take (a dealer prepared both arms).
+    fn skip(&mut self, _range: std::ops::Range<usize>) -> Result<(), VmError> {
+        Ok(())
+    }
 
     /// Whether this process receives outputs revealed to `to`.
     fn receives(&self, to: PartySet) -> bool;

@@ -19,6 +19,14 @@ impl Prf {
         }
     }
 
+    /// Moves to the start of stream `item`: 2^64 blocks of its own, so each
+    /// item of a run's preprocessing is drawn the same wherever a party is in
+    /// its draws (a party that skips a branch's items lands where the dealer
+    /// does).
+    pub fn seek(&mut self, item: u64) {
+        self.counter = (item as u128) << 64;
+    }
+
     /// Hands the next `n` elements of the stream to `f`, a chunk at a time with
     /// the chunk's offset, so no buffer of the whole stream is ever made. A draw
     /// of `n` elements always spends `ceil(n / 2)` blocks, whatever consumes it.
@@ -90,6 +98,18 @@ mod tests {
         assert_eq!(x, b.elements(5));
         assert_ne!(x, a.elements(5));
         assert_ne!(Prf::new([8; 16]).elements(5), x);
+    }
+
+    #[test]
+    fn seeking_an_item_restarts_its_stream() {
+        let mut a = Prf::new([5; 16]);
+        a.seek(3);
+        let x = a.elements(4);
+        a.elements(9);
+        a.seek(3);
+        assert_eq!(a.elements(4), x);
+        a.seek(4);
+        assert_ne!(a.elements(4), x);
     }
 
     #[test]

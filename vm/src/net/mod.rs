@@ -4,4 +4,4 @@ pub mod hosts;
 pub mod tls;
 pub mod transport;
 
-pub use transport::{Hello, NetConfig, Network, Part};
+pub use transport::{Hello, NetConfig, Network, Part, Stream};

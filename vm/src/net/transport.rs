@@ -671,14 +671,121 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Takes the connections with `peer` out of the rounds, as a stream of
+    /// frames sent and read at each side's own pace (a dealer's material to a
+    /// party): rounds no longer include `peer`.
+    pub fn take_stream(&mut self, peer: usize) -> Stream {
+        let link = self.links.get_mut(peer).and_then(Option::take);
+        Stream {
+            peer,
+            link: Some(link.expect("a stream to a connected peer")),
+            in_flight: 0,
+            max_frame: self.max_frame,
+            io_timeout: self.io_timeout,
+            writer_error: self.writer_error.clone(),
+            failed: false,
+            figures: CommFigures::default(),
+        }
+    }
+}
+
+/// Frames written ahead of the reader at most: a sender blocks beyond them,
+/// so a fast sender does not buffer a whole run's material in memory.
+const STREAM_AHEAD: usize = 8;
+
+/// One peer's connections outside the rounds (see [`Network::take_stream`]).
+pub struct Stream {
+    peer: usize,
+    /// Present until the stream is dropped.
+    link: Option<Link>,
+    /// Frames handed to the writer and not yet written.
+    in_flight: usize,
+    max_frame: u64,
+    io_timeout: Duration,
+    writer_error: Arc<Mutex<Option<String>>>,
+    failed: bool,
+    figures: CommFigures,
+}
+
+impl Stream {
+    /// Sends one frame of `parts`, after waiting until fewer than
+    /// `STREAM_AHEAD` earlier frames are still unwritten.
+    pub fn send(&mut self, parts: Vec<Part>) -> Result<(), String> {
+        let result = self.try_send(parts);
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn try_send(&mut self, parts: Vec<Part>) -> Result<(), String> {
+        let failed = |s: &Stream| {
+            s.writer_error
+                .lock()
+                .expect("not poisoned")
+                .clone()
+                .unwrap_or(format!("sending to party {} failed", s.peer))
+        };
+        let link = self.link.as_ref().expect("open until dropped");
+        while self.in_flight >= STREAM_AHEAD {
+            if link.written.recv().is_err() {
+                return Err(failed(self));
+            }
+            self.in_flight -= 1;
+        }
+        self.figures.bytes_sent += parts.iter().map(|p| 8 * p.len() as u64).sum::<u64>();
+        if link.sender.send(parts).is_err() {
+            return Err(failed(self));
+        }
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// The next frame from the peer, of at most the frame limit.
+    pub fn receive(&mut self) -> Result<Vec<u64>, String> {
+        let link = self.link.as_mut().expect("open until dropped");
+        let words = read_words(&mut link.reader, self.max_frame)
+            .map_err(|e| read_error(self.peer, &e, self.io_timeout));
+        self.failed |= words.is_err();
+        let words = words?;
+        self.figures.bytes_received += 8 * words.len() as u64;
+        Ok(words)
+    }
+
+    /// Frames from the peer may be at most `bytes` long (as [`Network::limit_frames`]).
+    pub fn limit_frames(&mut self, bytes: u64) {
+        self.max_frame = bytes;
+    }
+
+    /// Bytes sent and received on this stream (rounds are not counted: it has none).
+    pub fn figures(&self) -> CommFigures {
+        self.figures
+    }
+}
+
+impl Link {
+    /// Ends the link: its writer finishes what it holds (or, after a failure,
+    /// the connection is cut so a writer blocked on a vanished reader returns).
+    fn close(self, failed: bool) {
+        drop(self.sender);
+        if failed {
+            let _ = self.outgoing.shutdown(std::net::Shutdown::Both);
+        }
+        let _ = self.writer.join();
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if let Some(link) = self.link.take() {
+            link.close(self.failed);
+        }
+    }
+}
+
 impl Drop for Network {
     fn drop(&mut self) {
         for link in self.links.iter_mut().filter_map(Option::take) {
-            drop(link.sender);
-            if self.failed {
-                let _ = link.outgoing.shutdown(std::net::Shutdown::Both);
-            }
-            let _ = link.writer.join();
+            link.close(self.failed);
         }
     }
 }

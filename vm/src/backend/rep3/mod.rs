@@ -752,11 +752,6 @@ impl Backend for Rep3 {
     }
 
     fn figures(&self) -> CommFigures {
-        let f = self.net.figures();
-        CommFigures {
-            rounds: f.rounds - self.setup.rounds,
-            bytes_sent: f.bytes_sent - self.setup.bytes_sent,
-            bytes_received: f.bytes_received - self.setup.bytes_received,
-        }
+        self.net.figures().since(self.setup)
     }
 }
