@@ -83,3 +83,56 @@ fn semi2k_equals_clear_with_and_without_mask_reuse() {
         }
     }
 }
+
+/// Fixed-point products truncate probabilistically: within one unit of the
+/// clear backend's result, and unbiased (an odd raw value halved rounds up
+/// half of the time).
+#[test]
+fn semi2k_truncates_products_probabilistically() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+        fn main() {
+            let x: sfix<16>[2048] = input(a);
+            let w: sfix<16>[8, 8] = input(b);
+            let m: sfix<16>[8, 8] = input(a);
+            let half = x * 0.5;
+            let p = m @ w;
+            reveal half to a;
+            reveal p to b;
+        }",
+        Options {
+            mask_reuse: true,
+            ..Options::default()
+        },
+    );
+    let mut rng = TestRng(9);
+    let unit = 2f64.powi(-16);
+    let values = vec![
+        ("x", vec![3.0 * unit; 2048]),
+        ("w", rng.vec(64, -2.0, 2.0)),
+        ("m", rng.vec(64, -2.0, 2.0)),
+    ];
+    let inputs = inputs(&c.program, &values);
+    let want = run_clear(&c.program, &inputs, 1);
+    for parties in [2, 3] {
+        let runs = run_semi2k(&c.program, &inputs, parties);
+        let half = output(&c.program, &runs[0], "half");
+        let ups = half.iter().filter(|&&h| h == 2.0 * unit).count();
+        assert!(
+            half.iter().all(|&h| h == unit || h == 2.0 * unit),
+            "{parties} parties: {half:?}"
+        );
+        assert!(
+            (900..1150).contains(&ups),
+            "{parties} parties: {ups} of 2048 rounded up"
+        );
+        let got = output(&c.program, &runs[1], "p");
+        let expected = output(&c.program, &want, "p");
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                (g - e).abs() <= 1.5 * unit,
+                "{parties} parties: {g} against {e}"
+            );
+        }
+    }
+}

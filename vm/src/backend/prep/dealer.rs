@@ -143,6 +143,18 @@ impl Dealer<'_> {
                 self.send(&c.data, others)?;
                 None
             }
+            Instr::Trunc {
+                a,
+                amount,
+                exact: false,
+                ..
+            } if secret(a) => {
+                let n = self.len(*a);
+                let (random, others) = self.draw(&[n], 2 * n);
+                let pair = crate::backend::semi2k::trunc_pair(&random[0].data, *amount as u32);
+                self.send(&pair, others)?;
+                None
+            }
             _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),
             _ if takes_item(p, i, batched) => {
                 return Err(VmError::Usage(format!(

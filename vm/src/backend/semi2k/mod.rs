@@ -53,14 +53,29 @@ impl Share {
 /// Why semi2k cannot run a program needing `entry`, if it cannot.
 pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     use crate::bytecode::Primitive::*;
-    match entry.primitive {
-        Input | Mul | MatMul | Conv2d | Open | Output | Mask | MaskedMul | MaskedSquare
-        | MaskedMatMul | MaskedConv2d => None,
-        other => Some(format!(
-            "{} (semi2k runs inputs, products and openings so far)",
+    match (entry.primitive, entry.params.as_slice()) {
+        (TruncPr, &[amount, bits]) if bits.max(amount + 1) > 63 => Some(format!(
+            "a truncation by {amount} of a {bits}-bit value (semi2k truncates values of at most 63 bits)"
+        )),
+        (
+            Input | Mul | MatMul | Conv2d | Open | Output | Mask | MaskedMul | MaskedSquare
+            | MaskedMatMul | MaskedConv2d | TruncPr,
+            _,
+        ) => None,
+        (other, _) => Some(format!(
+            "{} (semi2k runs inputs, products, probabilistic truncations and openings so far)",
             other.name()
         )),
     }
+}
+
+/// The preprocessed pair of a probabilistic truncation by `m` of each of the
+/// values `r` (uniform in the ring): its top bit r_msb and r_hi = floor((r mod
+/// 2^63) / 2^m), side by side (`[r_msb..., r_hi...]`).
+pub(crate) fn trunc_pair(r: &[u64], m: u32) -> Vec<u64> {
+    let mut pair: Vec<u64> = r.iter().map(|x| x >> 63).collect();
+    pair.extend(r.iter().map(|x| (x & (u64::MAX >> 1)) >> m));
+    pair
 }
 
 /// The longest message (bytes) a party sends a peer in one round of
@@ -76,9 +91,10 @@ pub fn largest_message(program: &Program) -> u64 {
             let words: u64 = batch
                 .iter()
                 .map(|i| match i {
-                    Instr::Mask { a, .. } | Instr::Open { a, .. } | Instr::Output { a, .. } => {
-                        len(a)
-                    }
+                    Instr::Mask { a, .. }
+                    | Instr::Open { a, .. }
+                    | Instr::Output { a, .. }
+                    | Instr::Trunc { a, .. } => len(a),
                     Instr::Mul { a, b, .. } | Instr::MatMul { a, b, .. } => len(a) + len(b),
                     Instr::Conv2d { x, w, .. } => len(x) + len(w),
                     _ => 0,
@@ -92,16 +108,18 @@ pub fn largest_message(program: &Program) -> u64 {
 }
 
 /// The longest frame (bytes) the dealer sends the last party: the largest
-/// product of masks.
+/// product of masks or truncation pair.
 pub fn largest_item(program: &Program) -> u64 {
     use crate::bytecode::Instr;
+    let len = |r: &u32| program.registers[*r as usize].len() as u64;
     program
         .code
         .iter()
         .filter_map(|i| match i {
             Instr::Mul { dst, .. } | Instr::MatMul { dst, .. } | Instr::Conv2d { dst, .. } => {
-                Some(8 * program.registers[*dst as usize].len() as u64)
+                Some(8 * len(dst))
             }
+            Instr::Trunc { a, .. } => Some(16 * len(a)),
             _ => None,
         })
         .max()
@@ -331,6 +349,12 @@ impl Semi2k {
                     ))))
                 })
             }
+            Interaction::Trunc {
+                a,
+                amount,
+                exact: false,
+                bits,
+            } => self.trunc_pr(a, amount, bits as u32, out)?,
             Interaction::Open { a } => {
                 let shape = a.x.shape.clone();
                 self.open(a.x.data.clone(), out, move |_, v| {
@@ -359,9 +383,61 @@ impl Semi2k {
     }
 }
 
+impl Semi2k {
+    /// floor(x / 2^m) or one more, with probability the discarded fraction
+    /// (Dalskov, Escudero and Keller, eprint 2019/131), for a K-bit x, K <= 63.
+    /// With r uniform in the ring and its top bit and r_hi = floor((r mod
+    /// 2^63) / 2^m) preprocessed, c = x + 2^(K-1) + r is opened (uniform, so
+    /// hiding); b = c_msb ^ r_msb is the carry out of the lower 63 bits, and
+    /// floor(c' / 2^m) - r_hi + b 2^(63-m) - 2^(K-1-m) (c' = c mod 2^63) is the
+    /// quotient plus [c' mod 2^m < r mod 2^m], whose probability is the
+    /// discarded fraction: the clear backend's distribution. One round.
+    fn trunc_pr(
+        &mut self,
+        x: &Share,
+        m: u32,
+        k: u32,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        let n = x.x.len();
+        let (r, pair) = self.material.correlated(&[n], 2 * n)?;
+        let offset = if self.me == 0 { 1u64 << (k - 1) } else { 0 };
+        let own: Vec<u64> =
+            x.x.data
+                .iter()
+                .zip(&r[0])
+                .map(|(v, r)| v.wrapping_add(*r).wrapping_add(offset))
+                .collect();
+        let (shape, first) = (x.x.shape.clone(), self.me == 0);
+        Ok(self.open(own, out, move |_, c| {
+            let (r_msb, r_hi) = pair.split_at(n);
+            let y = c
+                .iter()
+                .zip(r_msb.iter().zip(r_hi))
+                .map(|(&c, (&r_msb, &r_hi))| {
+                    let c_msb = c >> 63;
+                    // b = c_msb ^ r_msb = c_msb + r_msb - 2 c_msb r_msb, shared.
+                    let b = r_msb
+                        .wrapping_sub(2u64.wrapping_mul(c_msb).wrapping_mul(r_msb))
+                        .wrapping_add(if first { c_msb } else { 0 });
+                    let public = if first {
+                        ((c & (u64::MAX >> 1)) >> m).wrapping_sub(1u64 << (k - 1 - m))
+                    } else {
+                        0
+                    };
+                    public
+                        .wrapping_sub(r_hi)
+                        .wrapping_add(b.wrapping_mul(1u64 << (63 - m)))
+                })
+                .collect();
+            Ok(Outcome::Secret(Share::plain(RingTensor::new(shape, y))))
+        }))
+    }
+}
+
 fn interaction_name<S>(op: &Interaction<'_, S>) -> &'static str {
     match op {
-        Interaction::Trunc { .. } => "truncations",
+        Interaction::Trunc { .. } => "exact truncations",
         Interaction::LtZ { .. } | Interaction::EqZ { .. } => "comparisons",
         Interaction::Relu { .. } => "ReLU",
         Interaction::Max { .. } | Interaction::Argmax { .. } | Interaction::MaxPool { .. } => {
