@@ -1,8 +1,9 @@
 //! semi2k (with the dealer's preprocessing) against the clear backend, bit for
 //! bit, with 2 and 3 parties: inputs, products in rounds (fresh masks) and
 //! compiled for mask reuse (masks opened once, products local), matrix
-//! products and convolutions, openings, outputs, and a run-time branch whose
-//! untaken arm's material every party skips.
+//! products and convolutions, openings, outputs, comparisons (also of 64-bit
+//! values), equality, ReLU, and a run-time branch whose untaken arm's
+//! material every party skips.
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
@@ -30,6 +31,11 @@ fn main() {
         }
     }
     let total = open(sum(s));
+    let less = x < v;
+    let same = x == v;
+    let positive = relu(x - v);
+    let wide = (x as sint<64>) * 1000000000000;
+    let far = wide > v;
     reveal y to a;
     reveal g to b;
     reveal s to all;
@@ -37,6 +43,10 @@ fn main() {
     reveal d to b;
     reveal acc to a;
     reveal total to a;
+    reveal less to b;
+    reveal same to a;
+    reveal positive to b;
+    reveal far to a;
 }";
 
 fn values() -> Vec<(&'static str, Vec<f64>)> {

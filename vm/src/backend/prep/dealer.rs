@@ -9,7 +9,9 @@
 //! of the program and never learns an opened value.
 
 use super::plan::{self, takes_item};
+use super::{Combine, Layout};
 use crate::backend::prf::Prf;
+use crate::backend::semi2k;
 use crate::bytecode::{operands, Instr, Program, Reg};
 use crate::interp::linear_map;
 use crate::net::Stream;
@@ -70,39 +72,54 @@ impl Dealer<'_> {
         }
     }
 
-    /// Draws item `self.item`: per party, the random parts of sizes `random`,
-    /// summed over the parties, and the shares of a correlated part of `nc`
-    /// elements of every party but the last, summed.
-    fn draw(&mut self, random: &[usize], nc: usize) -> (Vec<RingTensor>, Vec<u64>) {
-        let mut sums: Vec<Vec<u64>> = random.iter().map(|&n| vec![0; n]).collect();
-        let mut others = vec![0u64; nc];
+    /// Draws item `self.item` of `layout` as every party does: its random
+    /// parts combined over all parties, and its correlated parts combined over
+    /// every party but the last (whose shares the dealer sends).
+    fn draw(&mut self, layout: &Layout) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
+        let combine = |into: &mut Vec<u64>, from: Vec<u64>, how: Combine| {
+            for (x, y) in into.iter_mut().zip(from) {
+                *x = match how {
+                    Combine::Add => x.wrapping_add(y),
+                    Combine::Xor => *x ^ y,
+                };
+            }
+        };
+        let mut random: Vec<Vec<u64>> = layout.random.iter().map(|(n, _)| vec![0; *n]).collect();
+        let mut others: Vec<Vec<u64>> =
+            layout.correlated.iter().map(|(n, _)| vec![0; *n]).collect();
         let last = self.parties.len() - 1;
         for (p, prf) in self.parties.iter_mut().enumerate() {
             prf.seek(self.item);
-            for sum in sums.iter_mut() {
-                prf.add_into(sum);
+            for (sum, (n, how)) in random.iter_mut().zip(&layout.random) {
+                combine(sum, prf.elements(*n), *how);
             }
             if p != last {
-                prf.add_into(&mut others);
+                for (sum, (n, how)) in others.iter_mut().zip(&layout.correlated) {
+                    combine(sum, prf.elements(*n), *how);
+                }
             }
         }
         self.item += 1;
-        let tensors = sums
-            .into_iter()
-            .map(|s| RingTensor::new(vec![s.len()], s))
-            .collect();
-        (tensors, others)
+        (random, others)
     }
 
-    /// Sends the last party `value - others` (its share of the correlated part).
-    fn send(&mut self, value: &[u64], others: Vec<u64>) -> Result<(), VmError> {
-        let correction: Vec<u64> = value
-            .iter()
-            .zip(&others)
-            .map(|(v, o)| v.wrapping_sub(*o))
-            .collect();
+    /// Sends the last party its shares of the correlated parts `values`: each
+    /// value minus (or XOR) the other parties' shares, in one frame.
+    fn send(
+        &mut self,
+        layout: &Layout,
+        values: &[Vec<u64>],
+        others: Vec<Vec<u64>>,
+    ) -> Result<(), VmError> {
+        let mut frame = Vec::new();
+        for ((value, other), (_, how)) in values.iter().zip(others).zip(&layout.correlated) {
+            frame.extend(value.iter().zip(other).map(|(v, o)| match how {
+                Combine::Add => v.wrapping_sub(o),
+                Combine::Xor => v ^ o,
+            }));
+        }
         self.to_last
-            .send(vec![Arc::new(correction)])
+            .send(vec![Arc::new(frame)])
             .map_err(VmError::Network)
     }
 
@@ -120,10 +137,10 @@ impl Dealer<'_> {
                 None
             }
             Instr::Mask { a, .. } => {
-                let (mut random, _) = self.draw(&[self.len(*a)], 0);
-                self.send(&[], vec![])?;
-                let mask = random.remove(0);
-                Some(Shadow::Mask(RingTensor::new(shape(a), mask.data)))
+                let layout = Layout::new(&[(self.len(*a), Combine::Add)], &[]);
+                let (mut random, others) = self.draw(&layout);
+                self.send(&layout, &[], others)?;
+                Some(Shadow::Mask(RingTensor::new(shape(a), random.remove(0))))
             }
             Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
                 if reads.iter().all(secret) =>
@@ -131,16 +148,17 @@ impl Dealer<'_> {
                 let product = linear_map(p, i).expect("a product is bilinear");
                 let nc = self.len(dst.expect("a product writes"));
                 let (a, b) = (reads[0], reads[1]);
+                let layout = semi2k::product_layout(batched, self.len(a), self.len(b), nc);
                 let (c, others) = if batched {
-                    let (random, others) = self.draw(&[self.len(a), self.len(b)], nc);
-                    let x = RingTensor::new(shape(&a), random[0].data.clone());
-                    let y = RingTensor::new(shape(&b), random[1].data.clone());
+                    let (mut random, others) = self.draw(&layout);
+                    let y = RingTensor::new(shape(&b), random.remove(1));
+                    let x = RingTensor::new(shape(&a), random.remove(0));
                     (product(&[&x, &y]), others)
                 } else {
                     let c = product(&[self.mask(a)?, self.mask(b)?]);
-                    (c, self.draw(&[], nc).1)
+                    (c, self.draw(&layout).1)
                 };
-                self.send(&c.data, others)?;
+                self.send(&layout, &[c.data], others)?;
                 None
             }
             Instr::Trunc {
@@ -149,10 +167,22 @@ impl Dealer<'_> {
                 exact: false,
                 ..
             } if secret(a) => {
-                let n = self.len(*a);
-                let (random, others) = self.draw(&[n], 2 * n);
-                let pair = crate::backend::semi2k::trunc_pair(&random[0].data, *amount as u32);
-                self.send(&pair, others)?;
+                let layout = semi2k::trunc_layout(self.len(*a));
+                let (random, others) = self.draw(&layout);
+                let pair = semi2k::trunc_pair(&random[0], *amount as u32);
+                self.send(&layout, &pair, others)?;
+                None
+            }
+            Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } if secret(a) => {
+                let kind = match i {
+                    Instr::LtZ { .. } => semi2k::Compare::LtZ,
+                    Instr::EqZ { .. } => semi2k::Compare::EqZ,
+                    _ => semi2k::Compare::Relu,
+                };
+                let (n, k) = (self.len(*a), p.registers[*a as usize].elem.bits() as usize);
+                let layout = kind.layout(n, k);
+                let (random, others) = self.draw(&layout);
+                self.send(&layout, &kind.correlated(&random, n), others)?;
                 None
             }
             _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),

@@ -19,6 +19,43 @@ use super::prf::Prf;
 use crate::net::Stream;
 use crate::VmError;
 
+/// How the parties' shares of a part of an item make its value: a sum in the
+/// ring, or an XOR (bits, as planes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    Add,
+    Xor,
+}
+
+/// The parts of an item: random ones (each party's share drawn from its seed)
+/// and correlated ones (functions of the random ones, or of masks of earlier
+/// items), by their sizes in words and how shares combine.
+pub struct Layout {
+    pub random: Vec<(usize, Combine)>,
+    pub correlated: Vec<(usize, Combine)>,
+}
+
+impl Layout {
+    pub fn new(random: &[(usize, Combine)], correlated: &[(usize, Combine)]) -> Layout {
+        Layout {
+            random: random.to_vec(),
+            correlated: correlated.to_vec(),
+        }
+    }
+    /// This item's parts followed by `next`'s (an operation built of several).
+    pub fn then(mut self, next: Layout) -> Layout {
+        self.random.extend(next.random);
+        self.correlated.extend(next.correlated);
+        self
+    }
+}
+
+/// This party's shares of an item's parts, in the order of its layout.
+pub struct Item {
+    pub random: Vec<Vec<u64>>,
+    pub correlated: Vec<Vec<u64>>,
+}
+
 /// This party's source of preprocessed items, in plan order.
 pub struct Material {
     /// Draws of this party's shares, from the seed the dealer gave it.
@@ -46,37 +83,46 @@ impl Material {
         item
     }
 
-    /// Random shares of `n` elements (a mask), independent of everything.
-    pub fn mask(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
-        let (mut parts, _) = self.correlated(&[n], 0)?;
-        Ok(parts.remove(0))
-    }
-
-    /// The shares of one item, drawn in a fixed order: random parts of the
-    /// sizes `random` (a triple's `a` and `b`), then shares of the correlated
-    /// part of `nc` elements (a product of `a` and `b`, or of masks earlier
-    /// items drew), which the last party receives from the dealer instead.
-    pub fn correlated(
-        &mut self,
-        random: &[usize],
-        nc: usize,
-    ) -> Result<(Vec<Vec<u64>>, Vec<u64>), VmError> {
+    /// The shares of the next item of `layout`: its random parts, then its
+    /// correlated parts, each drawn from the seed in that order, except that
+    /// the last party receives all its correlated parts from the dealer in one
+    /// frame.
+    pub fn take(&mut self, layout: &Layout) -> Result<Item, VmError> {
         let item = self.next();
-        let parts = random.iter().map(|&n| self.prf.elements(n)).collect();
-        let c = match &mut self.corrections {
+        let random = layout
+            .random
+            .iter()
+            .map(|(n, _)| self.prf.elements(*n))
+            .collect();
+        let sizes: Vec<usize> = layout.correlated.iter().map(|(n, _)| *n).collect();
+        let correlated = match &mut self.corrections {
             Some(stream) => {
-                let c = stream.receive().map_err(VmError::Network)?;
-                if c.len() != nc {
+                let frame = stream.receive().map_err(VmError::Network)?;
+                let total: usize = sizes.iter().sum();
+                if frame.len() != total {
                     return Err(VmError::Network(format!(
-                        "the dealer sent {} elements for item {item}, which needs {nc}: a protocol violation or a bug",
-                        c.len()
+                        "the dealer sent {} elements for item {item}, which needs {total}: a protocol violation or a bug",
+                        frame.len()
                     )));
                 }
-                c
+                let mut at = 0;
+                sizes
+                    .iter()
+                    .map(|n| {
+                        at += n;
+                        frame[at - n..at].to_vec()
+                    })
+                    .collect()
             }
-            None => self.prf.elements(nc),
+            None => sizes.iter().map(|n| self.prf.elements(*n)).collect(),
         };
-        Ok((parts, c))
+        Ok(Item { random, correlated })
+    }
+
+    /// Random shares of `n` elements (a mask), independent of everything.
+    pub fn mask(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
+        let mut item = self.take(&Layout::new(&[(n, Combine::Add)], &[]))?;
+        Ok(item.random.remove(0))
     }
 
     /// Passes over `items` items (those of a branch not taken; the last

@@ -22,8 +22,8 @@
 //!   position standing in for by the window's first real element. At K = 64 the
 //!   difference does not fit the ring: see [`Rep3::less`].
 
-use super::planes::Planes;
 use super::*;
+use crate::backend::planes::Planes;
 use crate::shape::PoolGeometry;
 
 /// Bit planes of both share components (bit operations act on both alike, so they are local).

@@ -30,7 +30,6 @@
 
 mod compare;
 mod cost;
-mod planes;
 mod trunc;
 
 pub use cost::{by_location, bytes_sent, largest_message, rounds};

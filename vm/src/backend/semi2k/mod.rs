@@ -19,11 +19,14 @@
 //!
 //! The preprocessing ([`super::prep`]) gives each item's shares in plan order.
 
-use super::prep::{plan, Material};
+mod compare;
+
+use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
 use super::*;
 use crate::bytecode::Program;
 use crate::net::{Network, Part};
+use compare::{ltz_correlated, ltz_layout, LtzMaterial};
 use rand::TryRngCore;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -59,23 +62,79 @@ pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
         )),
         (
             Input | Mul | MatMul | Conv2d | Open | Output | Mask | MaskedMul | MaskedSquare
-            | MaskedMatMul | MaskedConv2d | TruncPr,
+            | MaskedMatMul | MaskedConv2d | TruncPr | LtZ | EqZ | Relu,
             _,
         ) => None,
         (other, _) => Some(format!(
-            "{} (semi2k runs inputs, products, probabilistic truncations and openings so far)",
+            "{} (semi2k runs inputs, products, probabilistic truncations, comparisons, ReLU and openings so far)",
             other.name()
         )),
     }
 }
 
-/// The preprocessed pair of a probabilistic truncation by `m` of each of the
+/// A product's item: in a round batch a triple (masks `a`, `b` of `na`, `nb`
+/// elements and their product of `nc`), else the product of masks drawn by
+/// earlier items.
+pub(crate) fn product_layout(batched: bool, na: usize, nb: usize, nc: usize) -> Layout {
+    let random: &[(usize, Combine)] = if batched {
+        &[(na, Combine::Add), (nb, Combine::Add)]
+    } else {
+        &[]
+    };
+    Layout::new(random, &[(nc, Combine::Add)])
+}
+
+/// The comparisons semi2k runs, and what they preprocess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compare {
+    LtZ,
+    EqZ,
+    Relu,
+}
+
+impl Compare {
+    /// The item of this comparison of `n` values on `k` bits: one `ltz`
+    /// (two for equality) and, but for `ltz` itself, a triple for the product.
+    pub(crate) fn layout(self, n: usize, k: usize) -> Layout {
+        let triple = || product_layout(true, n, n, n);
+        match self {
+            Compare::LtZ => ltz_layout(n, k),
+            Compare::Relu => ltz_layout(n, k).then(triple()),
+            Compare::EqZ => ltz_layout(n, k).then(ltz_layout(n, k)).then(triple()),
+        }
+    }
+
+    /// The correlated parts of its item from the random ones (the dealer's).
+    pub(crate) fn correlated(self, random: &[Vec<u64>], n: usize) -> Vec<Vec<u64>> {
+        let comparisons = if self == Compare::EqZ { 2 } else { 1 };
+        let mut parts: Vec<Vec<u64>> = (0..comparisons)
+            .flat_map(|i| ltz_correlated(&random[4 * i..4 * i + 4], n))
+            .collect();
+        if self != Compare::LtZ {
+            let (a, b) = (&random[4 * comparisons], &random[4 * comparisons + 1]);
+            parts.push(a.iter().zip(b).map(|(a, b)| a.wrapping_mul(*b)).collect());
+        }
+        parts
+    }
+}
+
+/// A probabilistic truncation's item for `n` values: r uniform in the ring,
+/// then its top bit and its high part (see [`trunc_pair`]).
+pub(crate) fn trunc_layout(n: usize) -> Layout {
+    Layout::new(
+        &[(n, Combine::Add)],
+        &[(n, Combine::Add), (n, Combine::Add)],
+    )
+}
+
+/// The correlated parts of a probabilistic truncation by `m` of each of the
 /// values `r` (uniform in the ring): its top bit r_msb and r_hi = floor((r mod
-/// 2^63) / 2^m), side by side (`[r_msb..., r_hi...]`).
-pub(crate) fn trunc_pair(r: &[u64], m: u32) -> Vec<u64> {
-    let mut pair: Vec<u64> = r.iter().map(|x| x >> 63).collect();
-    pair.extend(r.iter().map(|x| (x & (u64::MAX >> 1)) >> m));
-    pair
+/// 2^63) / 2^m).
+pub(crate) fn trunc_pair(r: &[u64], m: u32) -> Vec<Vec<u64>> {
+    vec![
+        r.iter().map(|x| x >> 63).collect(),
+        r.iter().map(|x| (x & (u64::MAX >> 1)) >> m).collect(),
+    ]
 }
 
 /// The longest message (bytes) a party sends a peer in one round of
@@ -95,6 +154,10 @@ pub fn largest_message(program: &Program) -> u64 {
                     | Instr::Open { a, .. }
                     | Instr::Output { a, .. }
                     | Instr::Trunc { a, .. } => len(a),
+                    // The widest round: both comparisons' AND openings (two planes per gate) or their products.
+                    Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } => {
+                        4 * len(a) + 4 * len(a).div_ceil(64) * 64
+                    }
                     Instr::Mul { a, b, .. } | Instr::MatMul { a, b, .. } => len(a) + len(b),
                     Instr::Conv2d { x, w, .. } => len(x) + len(w),
                     _ => 0,
@@ -120,28 +183,52 @@ pub fn largest_item(program: &Program) -> u64 {
                 Some(8 * len(dst))
             }
             Instr::Trunc { a, .. } => Some(16 * len(a)),
+            Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } => {
+                let bits = program.registers[*a as usize].elem.bits() as usize;
+                let kind = match i {
+                    Instr::LtZ { .. } => Compare::LtZ,
+                    Instr::EqZ { .. } => Compare::EqZ,
+                    _ => Compare::Relu,
+                };
+                let layout = kind.layout(len(a) as usize, bits);
+                Some(
+                    8 * layout
+                        .correlated
+                        .iter()
+                        .map(|(n, _)| *n as u64)
+                        .sum::<u64>(),
+                )
+            }
             _ => None,
         })
         .max()
         .unwrap_or(0)
 }
 
-/// What finishes an opening, given the opened values.
-type Finish = Box<dyn FnOnce(&mut Semi2k, Vec<u64>) -> Result<Outcome<Share>, VmError>>;
+/// What follows an opening, given the opened values: the next task (which
+/// may open more, adding its messages to the next round's).
+type Next = Box<dyn FnOnce(&mut Semi2k, Vec<u64>, &mut [Vec<Part>]) -> Result<Task, VmError>>;
 
-/// An operation between rounds.
-enum Task {
-    /// Waits for every peer's share of an opening of `own.len()` elements,
-    /// then finishes with the opened values.
+/// What follows a group of tasks, given their outcomes.
+type Joined =
+    Box<dyn FnOnce(&mut Semi2k, Vec<Outcome<Share>>, &mut [Vec<Part>]) -> Result<Task, VmError>>;
+
+/// An operation (or part of one) between rounds.
+pub(super) enum Task {
+    /// Waits for every peer's share of an opening of `own.len()` words (added
+    /// in the ring, or XORed for bits), then goes on with the opened values.
     Opening {
         own: Vec<u64>,
-        then: Finish,
+        xor: bool,
+        then: Next,
     },
     /// An output this party receives (with its own share) or not.
     Output {
         shape: Vec<usize>,
         own: Option<Vec<u64>>,
     },
+    /// Tasks side by side, then what follows them all.
+    All(Vec<Task>, Joined),
     Done(Outcome<Share>),
 }
 
@@ -156,10 +243,6 @@ pub struct Semi2k {
     /// Items in each branch arm, by its code range (counted once).
     arm_items: HashMap<(usize, usize), u64>,
     setup: CommFigures,
-}
-
-fn add(a: &[u64], b: &[u64]) -> Vec<u64> {
-    a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y)).collect()
 }
 
 fn sub(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -236,23 +319,106 @@ impl Semi2k {
         }
     }
 
-    /// Opens `own` (this party's shares), then `then` finishes with the values.
-    fn open(
+    /// Opens `own` (this party's shares; XORed if `xor`), then goes on with
+    /// `then` and the opened values.
+    pub(super) fn open(
         &self,
         own: Vec<u64>,
+        xor: bool,
         out: &mut [Vec<Part>],
-        then: impl FnOnce(&mut Semi2k, Vec<u64>) -> Result<Outcome<Share>, VmError> + 'static,
+        then: impl FnOnce(&mut Semi2k, Vec<u64>, &mut [Vec<Part>]) -> Result<Task, VmError> + 'static,
     ) -> Task {
         let part = Arc::new(own.clone());
-        for (j, o) in out.iter_mut().enumerate() {
+        for (j, o) in out.iter_mut().enumerate().take(self.parties) {
             if j != self.me {
                 o.push(part.clone());
             }
         }
         Task::Opening {
             own,
+            xor,
             then: Box::new(then),
         }
+    }
+
+    /// Advances `task` by one round's messages (`take(peer, words)` reads them).
+    fn advance(
+        &mut self,
+        task: Task,
+        take: &mut dyn FnMut(usize, usize) -> Result<Vec<u64>, VmError>,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let mut gather = |own: Vec<u64>, xor: bool| -> Result<Vec<u64>, VmError> {
+            let mut sum = own;
+            for j in (0..parties).filter(|&j| j != me) {
+                let theirs = take(j, sum.len())?;
+                for (s, t) in sum.iter_mut().zip(theirs) {
+                    *s = if xor { *s ^ t } else { s.wrapping_add(t) };
+                }
+            }
+            Ok(sum)
+        };
+        let task = match task {
+            Task::Opening { own, xor, then } => {
+                let opened = gather(own, xor)?;
+                then(self, opened, out)?
+            }
+            Task::Output { shape, own } => Task::Done(Outcome::Revealed(match own {
+                Some(own) => Some(RingTensor::new(shape, gather(own, false)?)),
+                None => None,
+            })),
+            Task::All(tasks, then) => {
+                let mut next = Vec::with_capacity(tasks.len());
+                for t in tasks {
+                    next.push(match t {
+                        Task::Done(o) => Task::Done(o),
+                        t => self.advance(t, take, out)?,
+                    });
+                }
+                Task::All(next, then)
+            }
+            Task::Done(o) => Task::Done(o),
+        };
+        self.settle(task, out)
+    }
+
+    /// Runs what follows a group whose tasks have all finished.
+    fn settle(&mut self, task: Task, out: &mut [Vec<Part>]) -> Result<Task, VmError> {
+        match task {
+            Task::All(tasks, then) if tasks.iter().all(|t| matches!(t, Task::Done(_))) => {
+                let outcomes = tasks.into_iter().map(finished).collect();
+                let next = then(self, outcomes, out)?;
+                self.settle(next, out)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The product of the secrets `x` and `y` (this party's shares) with the
+    /// triple `item` (random masks a, b; correlated c): e = x - a and f = y - b
+    /// are opened, then the Beaver product.
+    fn multiply(
+        &self,
+        product: OwnedProduct,
+        x: RingTensor,
+        y: RingTensor,
+        mut item: Item,
+        out: &mut [Vec<Part>],
+    ) -> Task {
+        let c = item.correlated.remove(0);
+        let b = RingTensor::new(y.shape.clone(), item.random.remove(1));
+        let a = RingTensor::new(x.shape.clone(), item.random.remove(0));
+        let mut own = sub(&x.data, &a.data);
+        own.extend(sub(&y.data, &b.data));
+        let split = x.len();
+        self.open(own, false, out, move |s, ef, _| {
+            let e = RingTensor::new(a.shape.clone(), ef[..split].to_vec());
+            let f = RingTensor::new(b.shape.clone(), ef[split..].to_vec());
+            let p = product.borrow(&a, &b);
+            let z = s.beaver(&p, (&e, &f), (&a, &b), c);
+            Ok(Task::Done(Outcome::Secret(Share::plain(z))))
+        })
     }
 
     /// A product of the secrets `x = e + A`, `y = f + B` whose masks' product
@@ -317,37 +483,57 @@ impl Semi2k {
                 let mask = RingTensor::new(shape.clone(), self.material.mask(a.x.len())?);
                 let x = a.x.clone();
                 let own = sub(&x.data, &mask.data);
-                self.open(own, out, move |_, e| {
-                    Ok(Outcome::Secret(Share {
+                self.open(own, false, out, move |_, e, _| {
+                    Ok(Task::Done(Outcome::Secret(Share {
                         x,
                         mask: Some(Box::new(Masked {
                             e: RingTensor::new(shape, e),
                             a: mask,
                         })),
-                    }))
+                    })))
                 })
             }
             Interaction::Product(p) => {
                 let (x, y) = p.operands();
                 let nc = p.of(&x.x, &y.x).len();
-                let (masks, c) = self.material.correlated(&[x.x.len(), y.x.len()], nc)?;
-                let a = RingTensor::new(x.x.shape.clone(), masks[0].clone());
-                let b = RingTensor::new(y.x.shape.clone(), masks[1].clone());
-                let mut own = sub(&x.x.data, &a.data);
-                own.extend(sub(&y.x.data, &b.data));
-                let product = owned_product(&p);
-                let split = x.x.len();
-                self.open(own, out, move |s, ef| {
-                    let e = RingTensor::new(a.shape.clone(), ef[..split].to_vec());
-                    let f = RingTensor::new(b.shape.clone(), ef[split..].to_vec());
-                    let p = product.borrow(&a, &b);
-                    Ok(Outcome::Secret(Share::plain(s.beaver(
-                        &p,
-                        (&e, &f),
-                        (&a, &b),
-                        c,
-                    ))))
-                })
+                let item = self
+                    .material
+                    .take(&product_layout(true, x.x.len(), y.x.len(), nc))?;
+                self.multiply(owned_product(&p), x.x.clone(), y.x.clone(), item, out)
+            }
+            Interaction::LtZ { a, bits } => {
+                let mut item = self
+                    .material
+                    .take(&Compare::LtZ.layout(a.x.len(), bits as usize))?;
+                self.ltz(&a.x, bits as usize, LtzMaterial::from_front(&mut item), out)
+            }
+            Interaction::Relu { a, bits } => {
+                let (x, k) = (a.x.clone(), bits as usize);
+                let mut item = self.material.take(&Compare::Relu.layout(x.len(), k))?;
+                let sign = self.ltz(&x, k, LtzMaterial::from_front(&mut item), out);
+                let shape = x.shape.clone();
+                Task::All(
+                    vec![sign],
+                    Box::new(move |s, signs, out| {
+                        let positive = s.not(&secret(&signs, 0));
+                        Ok(s.multiply(OwnedProduct::Mul(shape), x, positive, item, out))
+                    }),
+                )
+            }
+            Interaction::EqZ { a, bits } => {
+                let (x, k) = (&a.x, bits as usize);
+                let mut item = self.material.take(&Compare::EqZ.layout(x.len(), k))?;
+                let below = self.ltz(x, k, LtzMaterial::from_front(&mut item), out);
+                let above = self.ltz(&x.neg(), k, LtzMaterial::from_front(&mut item), out);
+                let shape = x.shape.clone();
+                Task::All(
+                    vec![below, above],
+                    Box::new(move |s, signs, out| {
+                        let (not_below, not_above) =
+                            (s.not(&secret(&signs, 0)), s.not(&secret(&signs, 1)));
+                        Ok(s.multiply(OwnedProduct::Mul(shape), not_below, not_above, item, out))
+                    }),
+                )
             }
             Interaction::Trunc {
                 a,
@@ -357,8 +543,8 @@ impl Semi2k {
             } => self.trunc_pr(a, amount, bits as u32, out)?,
             Interaction::Open { a } => {
                 let shape = a.x.shape.clone();
-                self.open(a.x.data.clone(), out, move |_, v| {
-                    Ok(Outcome::Public(RingTensor::new(shape, v)))
+                self.open(a.x.data.clone(), false, out, move |_, v, _| {
+                    Ok(Task::Done(Outcome::Public(RingTensor::new(shape, v))))
                 })
             }
             Interaction::Output { a, to } => {
@@ -400,7 +586,8 @@ impl Semi2k {
         out: &mut [Vec<Part>],
     ) -> Result<Task, VmError> {
         let n = x.x.len();
-        let (r, pair) = self.material.correlated(&[n], 2 * n)?;
+        let item = self.material.take(&trunc_layout(n))?;
+        let (r, pair) = (item.random, item.correlated);
         let offset = if self.me == 0 { 1u64 << (k - 1) } else { 0 };
         let own: Vec<u64> =
             x.x.data
@@ -409,8 +596,8 @@ impl Semi2k {
                 .map(|(v, r)| v.wrapping_add(*r).wrapping_add(offset))
                 .collect();
         let (shape, first) = (x.x.shape.clone(), self.me == 0);
-        Ok(self.open(own, out, move |_, c| {
-            let (r_msb, r_hi) = pair.split_at(n);
+        Ok(self.open(own, false, out, move |_, c, _| {
+            let (r_msb, r_hi) = (&pair[0], &pair[1]);
             let y = c
                 .iter()
                 .zip(r_msb.iter().zip(r_hi))
@@ -430,7 +617,9 @@ impl Semi2k {
                         .wrapping_add(b.wrapping_mul(1u64 << (63 - m)))
                 })
                 .collect();
-            Ok(Outcome::Secret(Share::plain(RingTensor::new(shape, y))))
+            Ok(Task::Done(Outcome::Secret(Share::plain(RingTensor::new(
+                shape, y,
+            )))))
         }))
     }
 }
@@ -563,7 +752,8 @@ impl Backend for Semi2k {
             unreachable!("the verifier checks a product outside a round has masked operands")
         };
         let nc = p.of(&x.x, &y.x).len();
-        let (_, c) = self.material.correlated(&[], nc)?;
+        let layout = product_layout(false, x.x.len(), y.x.len(), nc);
+        let c = self.material.take(&layout)?.correlated.remove(0);
         Ok(Share::plain(self.beaver(
             &p,
             (&mx.e, &my.e),
@@ -585,54 +775,37 @@ impl Backend for Semi2k {
         let mut out = vec![Vec::new(); self.net.parties()];
         let mut tasks = Vec::with_capacity(ops.len());
         for op in ops {
-            tasks.push(self.start(op, &mut out)?);
+            let task = self.start(op, &mut out)?;
+            tasks.push(self.settle(task, &mut out)?);
         }
-        if tasks.iter().all(|t| matches!(t, Task::Done(_))) {
-            return Ok(tasks.into_iter().map(finished).collect());
-        }
-        let mut got = self.net.exchange(out).map_err(VmError::Network)?;
-        let mut at = vec![0usize; got.len()];
-        let mut take = |j: usize, n: usize| -> Result<Vec<u64>, VmError> {
-            let words = &got[j];
-            if words.len() - at[j] < n {
-                return Err(VmError::Network(format!(
-                    "party {j} sent a short message: a protocol violation or a bug"
-                )));
-            }
-            at[j] += n;
-            Ok(words[at[j] - n..at[j]].to_vec())
-        };
-        let me = self.me;
-        let parties = self.parties;
-        let mut done = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            done.push(match t {
-                Task::Opening { own, then } => {
-                    let mut sum = own;
-                    for j in (0..parties).filter(|&j| j != me) {
-                        sum = add(&sum, &take(j, sum.len())?);
-                    }
-                    then(self, sum)?
+        while !tasks.iter().all(|t| matches!(t, Task::Done(_))) {
+            let sent = std::mem::replace(&mut out, vec![Vec::new(); self.net.parties()]);
+            let got = self.net.exchange(sent).map_err(VmError::Network)?;
+            let mut at = vec![0usize; got.len()];
+            let mut take = |j: usize, n: usize| -> Result<Vec<u64>, VmError> {
+                if got[j].len() - at[j] < n {
+                    return Err(VmError::Network(format!(
+                        "party {j} sent a short message: a protocol violation or a bug"
+                    )));
                 }
-                Task::Output { shape, own } => Outcome::Revealed(match own {
-                    Some(mut sum) => {
-                        for j in (0..parties).filter(|&j| j != me) {
-                            sum = add(&sum, &take(j, sum.len())?);
-                        }
-                        Some(RingTensor::new(shape, sum))
-                    }
-                    None => None,
-                }),
-                Task::Done(o) => o,
-            });
+                at[j] += n;
+                Ok(got[j][at[j] - n..at[j]].to_vec())
+            };
+            let mut next = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                next.push(match t {
+                    Task::Done(o) => Task::Done(o),
+                    t => self.advance(t, &mut take, &mut out)?,
+                });
+            }
+            tasks = next;
+            if (0..got.len()).any(|j| at[j] != got[j].len()) {
+                return Err(VmError::Network(
+                    "a peer sent more than the round needs: a protocol violation or a bug".into(),
+                ));
+            }
         }
-        if (0..parties).any(|j| at[j] != got[j].len()) {
-            return Err(VmError::Network(
-                "a peer sent more than the round needs: a protocol violation or a bug".into(),
-            ));
-        }
-        got.clear();
-        Ok(done)
+        Ok(tasks.into_iter().map(finished).collect())
     }
 
     fn receives(&self, to: PartySet) -> bool {
@@ -659,6 +832,14 @@ impl Backend for Semi2k {
 
     fn figures(&self) -> CommFigures {
         self.net.figures().since(self.setup)
+    }
+}
+
+/// The share of the `k`-th outcome, a secret.
+fn secret(outcomes: &[Outcome<Share>], k: usize) -> RingTensor {
+    match &outcomes[k] {
+        Outcome::Secret(s) => s.x.clone(),
+        _ => unreachable!("a comparison yields a secret"),
     }
 }
 

@@ -6,7 +6,7 @@
 /// `count` planes of `n` bits each, `stride` words per plane; bits past `n` in
 /// a plane's last word are zero.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Planes {
+pub(crate) struct Planes {
     pub n: usize,
     pub stride: usize,
     pub words: Vec<u64>,
@@ -52,6 +52,22 @@ impl Planes {
             }
         }
         planes
+    }
+
+    /// The values whose low `count()` bits these planes hold (the inverse of
+    /// [`Planes::from_values`]).
+    pub fn to_values(&self) -> Vec<u64> {
+        let mut values = vec![0u64; self.n];
+        let mut block = [0u64; 64];
+        for (w, chunk) in values.chunks_mut(64).enumerate() {
+            block.fill(0);
+            for (j, bits) in block.iter_mut().enumerate().take(self.count()) {
+                *bits = self.words[j * self.stride + w];
+            }
+            transpose64(&mut block);
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+        values
     }
 
     pub fn count(&self) -> usize {
@@ -158,6 +174,14 @@ mod tests {
         (0..n as u64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
             .collect()
+    }
+
+    #[test]
+    fn values_come_back_from_their_planes() {
+        for n in [1, 63, 64, 65, 200] {
+            let v: Vec<u64> = values(n).iter().map(|x| x & 0xFFFF_FFFF).collect();
+            assert_eq!(Planes::from_values(&v, 32).to_values(), v, "n = {n}");
+        }
     }
 
     #[test]
