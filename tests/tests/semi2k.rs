@@ -146,3 +146,54 @@ fn semi2k_truncates_products_probabilistically() {
         }
     }
 }
+
+/// With exact truncation, fixed-point products equal the clear backend's bit
+/// for bit, negative values and odd raw values included.
+#[test]
+fn semi2k_truncates_exactly_when_asked() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+        fn main() {
+            let x: sfix<16>[300] = input(a);
+            let y: sfix<16>[300] = input(b);
+            let w: sfix<16>[6, 5] = input(b);
+            let m: sfix<16>[4, 6] = input(a);
+            let p = x * y;
+            let q = m @ w;
+            let third = x * 0.3;
+            reveal p to a;
+            reveal q to b;
+            reveal third to all;
+        }",
+        Options {
+            exact_fixed_point: true,
+            mask_reuse: true,
+        },
+    );
+    let mut rng = TestRng(21);
+    let values = vec![
+        ("x", rng.vec(300, -30.0, 30.0)),
+        ("y", rng.vec(300, -30.0, 30.0)),
+        ("w", rng.vec(30, -2.0, 2.0)),
+        ("m", rng.vec(24, -2.0, 2.0)),
+    ];
+    let inputs = inputs(&c.program, &values);
+    let want = run_clear(&c.program, &inputs, 1);
+    for parties in [2, 3] {
+        let runs = run_semi2k(&c.program, &inputs, parties);
+        for (p, run) in runs.iter().enumerate() {
+            for (k, decl) in c.program.outputs.iter().enumerate() {
+                let expected = decl
+                    .to
+                    .contains(p)
+                    .then(|| want.outputs[k].clone())
+                    .flatten();
+                assert_eq!(
+                    run.outputs[k], expected,
+                    "{parties} parties: party {p}, {}",
+                    decl.name
+                );
+            }
+        }
+    }
+}

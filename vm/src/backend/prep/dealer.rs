@@ -162,15 +162,13 @@ impl Dealer<'_> {
                 None
             }
             Instr::Trunc {
-                a,
-                amount,
-                exact: false,
-                ..
+                a, amount, exact, ..
             } if secret(a) => {
-                let layout = semi2k::trunc_layout(self.len(*a));
+                let n = self.len(*a);
+                let layout = semi2k::trunc_layout(n, *amount as usize, *exact);
                 let (random, others) = self.draw(&layout);
-                let pair = semi2k::trunc_pair(&random[0], *amount as u32);
-                self.send(&layout, &pair, others)?;
+                let parts = semi2k::trunc_correlated(&random, n, *amount as u32, *exact);
+                self.send(&layout, &parts, others)?;
                 None
             }
             Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } if secret(a) => {

@@ -21,7 +21,7 @@ use crate::backend::planes::Planes;
 
 /// The AND gates (of whole planes) of the carry tree over `w` leaves: a level
 /// of m blocks combines m / 2 pairs, two gates each but one for the lowest.
-fn tree_ands(w: usize) -> usize {
+pub(super) fn tree_ands(w: usize) -> usize {
     let (mut blocks, mut total) = (w, 0);
     while blocks > 1 {
         let pairs = blocks / 2;
@@ -135,21 +135,11 @@ impl Semi2k {
                 stride,
                 words: m.r_bits,
             };
-            // Party 0 adds the public terms of XOR sharings.
-            let public = |p: u64| if first { p } else { 0 };
-            let leaves: Vec<Block> = (0..k - 1)
-                .map(|j| {
-                    let (cj, rj) = (c.plane(j), r.plane(j));
-                    let g = rj.iter().zip(cj).map(|(r, c)| r & !c).collect();
-                    let p = rj.iter().zip(cj).map(|(r, c)| r ^ public(!c)).collect();
-                    (g, (j > 0).then_some(p))
-                })
-                .collect();
             let top = r
                 .plane(k - 1)
                 .iter()
                 .zip(c.plane(k - 1))
-                .map(|(r, c)| r ^ public(*c))
+                .map(|(r, c)| if first { r ^ c } else { *r })
                 .collect();
             let triples = AndTriples {
                 a: m.and_a,
@@ -158,8 +148,37 @@ impl Semi2k {
                 used: 0,
                 stride,
             };
-            Ok(s.carry(leaves, top, triples, (m.d_bit, m.d), shape, out))
+            Ok(s.below(&c, &r, k - 1, top, triples, (m.d_bit, m.d), shape, out))
         })
+    }
+
+    /// `top ^ [c mod 2^w < r mod 2^w]` as arithmetic bits, for public `c` and
+    /// XOR-shared `r` (as planes): generate and propagate of each of the `w`
+    /// low bits are local, their carry tree takes `triples`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn below(
+        &self,
+        c: &Planes,
+        r: &Planes,
+        w: usize,
+        top: Vec<u64>,
+        triples: AndTriples,
+        dabit: (Vec<u64>, Vec<u64>),
+        shape: Vec<usize>,
+        out: &mut [Vec<Part>],
+    ) -> Task {
+        // Party 0 adds the public terms of XOR sharings.
+        let first = self.me == 0;
+        let public = |p: u64| if first { p } else { 0 };
+        let leaves: Vec<Block> = (0..w)
+            .map(|j| {
+                let (cj, rj) = (c.plane(j), r.plane(j));
+                let g = rj.iter().zip(cj).map(|(r, c)| r & !c).collect();
+                let p = rj.iter().zip(cj).map(|(r, c)| r ^ public(!c)).collect();
+                (g, (j > 0).then_some(p))
+            })
+            .collect();
+        self.carry(leaves, top, triples, dabit, shape, out)
     }
 
     /// One level of the carry tree (or, with one block left, the sign bit
@@ -256,12 +275,12 @@ impl Semi2k {
 }
 
 /// The AND triples of one comparison, used level by level.
-struct AndTriples {
-    a: Vec<u64>,
-    b: Vec<u64>,
-    c: Vec<u64>,
-    used: usize,
-    stride: usize,
+pub(super) struct AndTriples {
+    pub a: Vec<u64>,
+    pub b: Vec<u64>,
+    pub c: Vec<u64>,
+    pub used: usize,
+    pub stride: usize,
 }
 
 impl AndTriples {

@@ -24,6 +24,7 @@ mod compare;
 use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
 use super::*;
+use crate::backend::planes::Planes;
 use crate::bytecode::Program;
 use crate::net::{Network, Part};
 use compare::{ltz_correlated, ltz_layout, LtzMaterial};
@@ -57,16 +58,16 @@ impl Share {
 pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     use crate::bytecode::Primitive::*;
     match (entry.primitive, entry.params.as_slice()) {
-        (TruncPr, &[amount, bits]) if bits.max(amount + 1) > 63 => Some(format!(
+        (TruncPr | TruncExact, &[amount, bits]) if bits.max(amount + 1) > 63 => Some(format!(
             "a truncation by {amount} of a {bits}-bit value (semi2k truncates values of at most 63 bits)"
         )),
         (
             Input | Mul | MatMul | Conv2d | Open | Output | Mask | MaskedMul | MaskedSquare
-            | MaskedMatMul | MaskedConv2d | TruncPr | LtZ | EqZ | Relu,
+            | MaskedMatMul | MaskedConv2d | TruncPr | TruncExact | LtZ | EqZ | Relu,
             _,
         ) => None,
         (other, _) => Some(format!(
-            "{} (semi2k runs inputs, products, probabilistic truncations, comparisons, ReLU and openings so far)",
+            "{} (semi2k runs inputs, products, truncations, comparisons, ReLU and openings so far)",
             other.name()
         )),
     }
@@ -118,23 +119,82 @@ impl Compare {
     }
 }
 
-/// A probabilistic truncation's item for `n` values: r uniform in the ring,
-/// then its top bit and its high part (see [`trunc_pair`]).
-pub(crate) fn trunc_layout(n: usize) -> Layout {
+/// A truncation's item for `n` values by `m` bits. Probabilistic: r uniform
+/// in the ring (random), its top bit and its high part (correlated).
+/// Exact: r's low m bits as planes and r_high with r = r_lo + 2^m r_high,
+/// the AND triples and daBit of the borrow's comparison (random); r_lo as
+/// ring elements, r's top bit and high part, the triples' c, the daBit as
+/// ring elements (correlated).
+pub(crate) fn trunc_layout(n: usize, m: usize, exact: bool) -> Layout {
+    if !exact {
+        return Layout::new(
+            &[(n, Combine::Add)],
+            &[(n, Combine::Add), (n, Combine::Add)],
+        );
+    }
+    let stride = n.div_ceil(64);
+    let ands = compare::tree_ands(m) * stride;
     Layout::new(
-        &[(n, Combine::Add)],
-        &[(n, Combine::Add), (n, Combine::Add)],
+        &[
+            (m * stride, Combine::Xor),
+            (n, Combine::Add),
+            (ands, Combine::Xor),
+            (ands, Combine::Xor),
+            (stride, Combine::Xor),
+        ],
+        &[
+            (n, Combine::Add),
+            (n, Combine::Add),
+            (n, Combine::Add),
+            (ands, Combine::Xor),
+            (n, Combine::Add),
+        ],
     )
 }
 
-/// The correlated parts of a probabilistic truncation by `m` of each of the
-/// values `r` (uniform in the ring): its top bit r_msb and r_hi = floor((r mod
-/// 2^63) / 2^m).
-pub(crate) fn trunc_pair(r: &[u64], m: u32) -> Vec<Vec<u64>> {
-    vec![
-        r.iter().map(|x| x >> 63).collect(),
-        r.iter().map(|x| (x & (u64::MAX >> 1)) >> m).collect(),
-    ]
+/// The correlated parts of a truncation's item by `m` bits from its random
+/// parts (the dealer's; see [`trunc_layout`]): for r, its top bit and
+/// floor((r mod 2^63) / 2^m).
+pub(crate) fn trunc_correlated(
+    random: &[Vec<u64>],
+    n: usize,
+    m: u32,
+    exact: bool,
+) -> Vec<Vec<u64>> {
+    let pair = |r: &[u64]| -> [Vec<u64>; 2] {
+        [
+            r.iter().map(|x| x >> 63).collect(),
+            r.iter().map(|x| (x & (u64::MAX >> 1)) >> m).collect(),
+        ]
+    };
+    if !exact {
+        return pair(&random[0]).to_vec();
+    }
+    let stride = n.div_ceil(64);
+    let low = Planes {
+        n,
+        stride,
+        words: random[0].clone(),
+    }
+    .to_values();
+    let r: Vec<u64> = low
+        .iter()
+        .zip(&random[1])
+        .map(|(l, h)| l.wrapping_add(h << m))
+        .collect();
+    let [msb, hi] = pair(&r);
+    let and: Vec<u64> = random[2]
+        .iter()
+        .zip(&random[3])
+        .map(|(a, b)| a & b)
+        .collect();
+    let d = Planes {
+        n,
+        stride,
+        words: random[4].clone(),
+    }
+    .lanes(0);
+    vec![low, msb, hi, and, d]
 }
 
 /// The longest message (bytes) a party sends a peer in one round of
@@ -150,14 +210,14 @@ pub fn largest_message(program: &Program) -> u64 {
             let words: u64 = batch
                 .iter()
                 .map(|i| match i {
-                    Instr::Mask { a, .. }
-                    | Instr::Open { a, .. }
-                    | Instr::Output { a, .. }
-                    | Instr::Trunc { a, .. } => len(a),
-                    // The widest round: both comparisons' AND openings (two planes per gate) or their products.
-                    Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } => {
-                        4 * len(a) + 4 * len(a).div_ceil(64) * 64
+                    Instr::Mask { a, .. } | Instr::Open { a, .. } | Instr::Output { a, .. } => {
+                        len(a)
                     }
+                    // The widest round: both comparisons' AND openings (two planes per gate) or their products.
+                    Instr::Trunc { a, .. }
+                    | Instr::LtZ { a, .. }
+                    | Instr::EqZ { a, .. }
+                    | Instr::Relu { a, .. } => 4 * len(a) + 4 * len(a).div_ceil(64) * 64,
                     Instr::Mul { a, b, .. } | Instr::MatMul { a, b, .. } => len(a) + len(b),
                     Instr::Conv2d { x, w, .. } => len(x) + len(w),
                     _ => 0,
@@ -182,7 +242,18 @@ pub fn largest_item(program: &Program) -> u64 {
             Instr::Mul { dst, .. } | Instr::MatMul { dst, .. } | Instr::Conv2d { dst, .. } => {
                 Some(8 * len(dst))
             }
-            Instr::Trunc { a, .. } => Some(16 * len(a)),
+            Instr::Trunc {
+                a, amount, exact, ..
+            } => {
+                let layout = trunc_layout(len(a) as usize, *amount as usize, *exact);
+                Some(
+                    8 * layout
+                        .correlated
+                        .iter()
+                        .map(|(n, _)| *n as u64)
+                        .sum::<u64>(),
+                )
+            }
             Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } => {
                 let bits = program.registers[*a as usize].elem.bits() as usize;
                 let kind = match i {
@@ -538,9 +609,9 @@ impl Semi2k {
             Interaction::Trunc {
                 a,
                 amount,
-                exact: false,
+                exact,
                 bits,
-            } => self.trunc_pr(a, amount, bits as u32, out)?,
+            } => self.trunc(a, amount, bits as u32, exact, out)?,
             Interaction::Open { a } => {
                 let shape = a.x.shape.clone();
                 self.open(a.x.data.clone(), false, out, move |_, v, _| {
@@ -578,29 +649,54 @@ impl Semi2k {
     /// floor(c' / 2^m) - r_hi + b 2^(63-m) - 2^(K-1-m) (c' = c mod 2^63) is the
     /// quotient plus [c' mod 2^m < r mod 2^m], whose probability is the
     /// discarded fraction: the clear backend's distribution. One round.
-    fn trunc_pr(
+    ///
+    /// Exact truncation also subtracts that borrow: r's low m bits come as
+    /// XOR-shared planes (r = r_lo + 2^m r_high, r_lo's ring value
+    /// preprocessed too), and [c mod 2^m < r_lo] is a comparison of a public
+    /// number with shared bits (see `compare.rs`): ceil(log2 m) + 2 rounds.
+    fn trunc(
         &mut self,
         x: &Share,
         m: u32,
         k: u32,
+        exact: bool,
         out: &mut [Vec<Part>],
     ) -> Result<Task, VmError> {
         let n = x.x.len();
-        let item = self.material.take(&trunc_layout(n))?;
-        let (r, pair) = (item.random, item.correlated);
+        let mut item = self.material.take(&trunc_layout(n, m as usize, exact))?;
+        let part = |parts: &mut Vec<Vec<u64>>, k: usize| std::mem::take(&mut parts[k]);
+        let (r, r_msb, r_hi) = if exact {
+            let (low, high) = (part(&mut item.correlated, 0), part(&mut item.random, 1));
+            let r = low
+                .iter()
+                .zip(&high)
+                .map(|(l, h)| l.wrapping_add(h << m))
+                .collect();
+            (
+                r,
+                part(&mut item.correlated, 1),
+                part(&mut item.correlated, 2),
+            )
+        } else {
+            (
+                part(&mut item.random, 0),
+                part(&mut item.correlated, 0),
+                part(&mut item.correlated, 1),
+            )
+        };
         let offset = if self.me == 0 { 1u64 << (k - 1) } else { 0 };
         let own: Vec<u64> =
             x.x.data
                 .iter()
-                .zip(&r[0])
+                .zip(&r)
                 .map(|(v, r)| v.wrapping_add(*r).wrapping_add(offset))
                 .collect();
         let (shape, first) = (x.x.shape.clone(), self.me == 0);
-        Ok(self.open(own, false, out, move |_, c, _| {
-            let (r_msb, r_hi) = (&pair[0], &pair[1]);
-            let y = c
+        let mut rest = item;
+        Ok(self.open(own, false, out, move |s, c, out| {
+            let y: Vec<u64> = c
                 .iter()
-                .zip(r_msb.iter().zip(r_hi))
+                .zip(r_msb.iter().zip(&r_hi))
                 .map(|(&c, (&r_msb, &r_hi))| {
                     let c_msb = c >> 63;
                     // b = c_msb ^ r_msb = c_msb + r_msb - 2 c_msb r_msb, shared.
@@ -617,16 +713,44 @@ impl Semi2k {
                         .wrapping_add(b.wrapping_mul(1u64 << (63 - m)))
                 })
                 .collect();
-            Ok(Task::Done(Outcome::Secret(Share::plain(RingTensor::new(
-                shape, y,
-            )))))
+            let y = RingTensor::new(shape.clone(), y);
+            if !exact {
+                return Ok(Task::Done(Outcome::Secret(Share::plain(y))));
+            }
+            let (w, stride) = (m as usize, n.div_ceil(64));
+            let low = Planes::from_values(&c, w);
+            let bits = Planes {
+                n,
+                stride,
+                words: std::mem::take(&mut rest.random[0]),
+            };
+            let triples = compare::AndTriples {
+                a: std::mem::take(&mut rest.random[2]),
+                b: std::mem::take(&mut rest.random[3]),
+                c: std::mem::take(&mut rest.correlated[3]),
+                used: 0,
+                stride,
+            };
+            let dabit = (
+                std::mem::take(&mut rest.random[4]),
+                std::mem::take(&mut rest.correlated[4]),
+            );
+            let borrow = s.below(&low, &bits, w, vec![0; stride], triples, dabit, shape, out);
+            Ok(Task::All(
+                vec![borrow],
+                Box::new(move |_, borrow, _| {
+                    let borrow = secret(&borrow, 0);
+                    Ok(Task::Done(Outcome::Secret(Share::plain(
+                        y.sub(&borrow, &y.shape),
+                    ))))
+                }),
+            ))
         }))
     }
 }
 
 fn interaction_name<S>(op: &Interaction<'_, S>) -> &'static str {
     match op {
-        Interaction::Trunc { .. } => "exact truncations",
         Interaction::LtZ { .. } | Interaction::EqZ { .. } => "comparisons",
         Interaction::Relu { .. } => "ReLU",
         Interaction::Max { .. } | Interaction::Argmax { .. } | Interaction::MaxPool { .. } => {
