@@ -7,7 +7,7 @@ use mpcvm::net::tls::{self, Identity};
 use mpcvm::net::NetConfig;
 use mpcvm::party_files::{PartyFiles, Setup, ShareFiles};
 use mpcvm::progress::Progress;
-use mpcvm::run::{self, Protocol};
+use mpcvm::run::{self, Prep, Protocol};
 use mpcvm::VmError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +35,15 @@ struct RunArgs {
     /// The protocol backend.
     #[arg(long, value_enum, default_value = "clear")]
     protocol: Protocol,
+    /// Where semi2k's correlated randomness comes from: `dealer` (INSECURE: a
+    /// trusted third party, run as the last entry of the hosts file, or by
+    /// run-local as an extra process).
+    #[arg(long, value_enum)]
+    prep: Option<Prep>,
+    /// semi2k: the number of computing parties (default: the program's, at
+    /// least 2); parties the program names no input or output for only compute.
+    #[arg(long)]
+    parties: Option<usize>,
     /// A party's inputs: `P=FILE.npy` (a party with one input) or `P=DIR` (holding `<name>.npy` per input).
     #[arg(long = "input", value_parser = parse_input)]
     inputs: Vec<(usize, PathBuf)>,
@@ -118,6 +127,22 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
         return Err(format!("'{s}' is not a positive size"));
     }
     Ok((v * scale as f64) as u64)
+}
+
+/// The number of parties of a networked run of `program` (`None` for clear).
+fn party_count(args: &RunArgs, program: &Program) -> Result<Option<usize>, VmError> {
+    let least = args.protocol.parties(program);
+    match (args.protocol, args.parties, least) {
+        (_, None, n) => Ok(n),
+        (Protocol::Semi2k, Some(n), Some(least)) if n >= least && n <= 64 => Ok(Some(n)),
+        (Protocol::Semi2k, Some(n), Some(least)) => Err(VmError::Usage(format!(
+            "--parties {n}: semi2k runs this program with {least} to 64 parties"
+        ))),
+        (p, Some(_), _) => Err(VmError::Usage(format!(
+            "--parties applies to semi2k only; {} has a fixed number of parties",
+            p.name()
+        ))),
+    }
 }
 
 /// The memory limit of one of `parties` parties on this machine.
@@ -231,7 +256,7 @@ fn files<'p>(
 ) -> Result<PartyFiles<'p>, VmError> {
     let shares = ShareFiles {
         protocol: args.protocol.name(),
-        parties: args.protocol.parties().unwrap_or(program.parties as usize),
+        parties: party_count(args, program)?.unwrap_or(program.parties as usize),
         program_hash: mpcvm::bytecode::content_hash(&program.encode()),
         from: args.shares.as_deref(),
     };
@@ -276,7 +301,10 @@ fn report(
             path.display()
         );
     }
-    println!("{}", run::figures_json(args.protocol, party, outcome));
+    println!(
+        "{}",
+        run::figures_json(args.protocol, args.prep, party, outcome)
+    );
     Ok(())
 }
 
@@ -289,7 +317,8 @@ fn run_one(
     args: &RunArgs,
 ) -> Result<(), VmError> {
     let program = load(&args.program)?;
-    eprintln!("{}", run::banner(args.protocol, args.seed));
+    args.protocol.check_prep(args.prep)?;
+    eprintln!("{}", run::banner(args.protocol, args.seed, args.prep));
     run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
     if args.protocol == Protocol::Clear {
         if party >= program.parties as usize {
@@ -324,8 +353,17 @@ fn run_one(
             "party {party} was given party {p}'s input: each party passes only its own"
         )));
     }
-    let mut io = files(&program, args, (&[party], &[party]), args.no_print)?;
+    let dealer = args.prep == Some(Prep::Dealer) && Some(party) == party_count(args, &program)?;
     let hosts = Hosts::load(hosts).map_err(VmError::Usage)?;
+    if let (Some(Prep::Dealer), Some(n)) = (args.prep, party_count(args, &program)?) {
+        if hosts.0.len() != n + 1 {
+            return Err(VmError::Usage(format!(
+                "the hosts file lists {} nodes, but a run of {n} parties with a dealer has {}",
+                hosts.0.len(),
+                n + 1
+            )));
+        }
+    }
     let listener = listen_fd
         .map(|fd| inherited_listener(fd, &hosts, party))
         .transpose()?;
@@ -342,7 +380,22 @@ fn run_one(
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
         listener,
     };
-    let outcome = run::run_party(&program, args.protocol, config, &mut io)?;
+    if dealer {
+        if !args.inputs.is_empty() {
+            return Err(VmError::Usage("the dealer has no inputs".into()));
+        }
+        let figures = run::run_dealer(&program, config)?;
+        println!(
+            "{}",
+            serde_json::json!({"dealer": party, "bytes_sent": figures.bytes_sent, "preprocessing": "dealer (INSECURE)"})
+        );
+        return Ok(());
+    }
+    let mut io = files(&program, args, (&[party], &[party]), args.no_print)?;
+    let outcome = match args.protocol {
+        Protocol::Semi2k => run::run_semi2k_party(&program, config, &mut io)?,
+        p => run::run_party(&program, p, config, &mut io)?,
+    };
     report(&program, args, &outcome, io, Some(party))
 }
 
@@ -410,9 +463,10 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let program = load(&args.program)?;
+    args.protocol.check_prep(args.prep)?;
     let everyone: Vec<usize> = (0..program.parties as usize).collect();
-    let Some(n) = args.protocol.parties() else {
-        eprintln!("{}", run::banner(args.protocol, args.seed));
+    let Some(n) = party_count(args, &program)? else {
+        eprintln!("{}", run::banner(args.protocol, args.seed, args.prep));
         run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
         let mut io = files(&program, args, (&everyone, &everyone), false)?;
         let outcome = run::run_local(&program, &mut io, args.seed, !args.no_range_check)?;
@@ -443,9 +497,11 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             }
         }
     }
+    // A dealer is one more process, the last node of the network.
+    let nodes = n + (args.prep == Some(Prep::Dealer)) as usize;
     let dir = private_dir()?;
     let result = (|| {
-        let listeners: Vec<std::net::TcpListener> = (0..n)
+        let listeners: Vec<std::net::TcpListener> = (0..nodes)
             .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
             .collect::<Result<_, _>>()
             .map_err(|e| VmError::Network(format!("cannot listen on loopback: {e}")))?;
@@ -454,7 +510,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             .map(|l| l.local_addr().map(|a| a.to_string()))
             .collect::<Result<_, _>>()
             .map_err(|e| VmError::Network(e.to_string()))?;
-        for p in 0..n {
+        for p in 0..nodes {
             tls::write_identity(&dir, p).map_err(VmError::Usage)?;
         }
         let hosts = dir.join("hosts.toml");
@@ -473,6 +529,12 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             cmd.arg(&args.program)
                 .arg("--protocol")
                 .arg(args.protocol.name());
+            if let Some(Prep::Dealer) = args.prep {
+                cmd.arg("--prep").arg("dealer");
+            }
+            if let Some(n) = args.parties {
+                cmd.arg("--parties").arg(n.to_string());
+            }
             cmd.arg("--out").arg(&args.out);
             if let Some(s) = &args.shares {
                 cmd.arg("--shares").arg(s);
@@ -521,14 +583,23 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             }
             let child = cmd
                 .spawn()
-                .map_err(|e| VmError::Io(format!("cannot start party {p}: {e}")))?;
+                .map_err(|e| VmError::Io(format!("cannot start {}: {e}", node_name(p, n))))?;
             children.push(PartyProcess::watch(child, p == 0, args.quiet));
         }
         drop(listeners);
-        supervise(children)
+        supervise(children, n)
     })();
     std::fs::remove_dir_all(&dir).ok();
     result
+}
+
+/// Node `p` of a run of `n` parties: a party, or the dealer after them.
+fn node_name(p: usize, n: usize) -> String {
+    if p == n {
+        "the dealer".into()
+    } else {
+        format!("party {p}")
+    }
 }
 
 /// A party's process, with its output collected as it comes.
@@ -578,7 +649,7 @@ impl PartyProcess {
 
 /// Waits for every party; the first to fail stops the others, and its error is
 /// printed first.
-fn supervise(mut parties: Vec<PartyProcess>) -> Result<(), VmError> {
+fn supervise(mut parties: Vec<PartyProcess>, n: usize) -> Result<(), VmError> {
     let mut status = vec![None; parties.len()];
     let mut first_failure = None;
     while status.iter().any(Option::is_none) {
@@ -587,7 +658,7 @@ fn supervise(mut parties: Vec<PartyProcess>) -> Result<(), VmError> {
                 if let Some(s) = party
                     .child
                     .try_wait()
-                    .map_err(|e| VmError::Io(format!("party {p}: {e}")))?
+                    .map_err(|e| VmError::Io(format!("{}: {e}", node_name(p, n))))?
                 {
                     if !s.success() && first_failure.is_none() {
                         first_failure = Some(p);
@@ -628,15 +699,16 @@ fn supervise(mut parties: Vec<PartyProcess>) -> Result<(), VmError> {
                     .collect::<Vec<_>>()
                     .join("\n")
             };
-            eprintln!("party {f} failed: {}", last_line(&outputs[f].1));
+            eprintln!("{} failed: {}", node_name(f, n), last_line(&outputs[f].1));
             for (p, (_, err)) in outputs.iter().enumerate() {
                 let err = last_line(err);
                 if p != f && !err.is_empty() {
-                    eprintln!("  (then party {p}: {err})");
+                    eprintln!("  (then {}: {err})", node_name(p, n));
                 }
             }
             Err(VmError::Usage(format!(
-                "party {f} failed; the other parties were stopped"
+                "{} failed; the other parties were stopped",
+                node_name(f, n)
             )))
         }
     }

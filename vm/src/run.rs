@@ -18,6 +18,17 @@ pub enum Protocol {
     Clear,
     /// Three parties, passive adversary, honest majority (replicated secret sharing).
     Rep3,
+    /// Two or more parties (as many as the program's), passive adversary,
+    /// dishonest majority (additive sharing, Beaver products); needs --prep.
+    Semi2k,
+}
+
+/// Where a Beaver protocol's correlated randomness comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Prep {
+    /// INSECURE: a trusted third party, an extra process, deals it (as
+    /// CrypTen's TTP mode); it must not collude with any party.
+    Dealer,
 }
 
 impl Protocol {
@@ -25,6 +36,7 @@ impl Protocol {
         match self {
             Protocol::Clear => "clear",
             Protocol::Rep3 => "rep3",
+            Protocol::Semi2k => "semi2k",
         }
     }
 
@@ -32,20 +44,38 @@ impl Protocol {
         match self {
             Protocol::Clear => "none: plaintext reference, all parties emulated in one process, NO SECURITY",
             Protocol::Rep3 => "passive adversary, honest majority (1 of 3 parties corrupted): replicated secret sharing",
+            Protocol::Semi2k => "passive adversary, dishonest majority (all parties but one corrupted): additive secret sharing with Beaver products",
         }
     }
 
-    /// The number of parties of a networked protocol.
-    pub fn parties(self) -> Option<usize> {
+    /// The number of parties of a networked protocol running `program`
+    /// (semi2k: the program's, at least 2, unless more are asked for).
+    pub fn parties(self, program: &Program) -> Option<usize> {
         match self {
             Protocol::Clear => None,
             Protocol::Rep3 => Some(3),
+            Protocol::Semi2k => Some((program.parties as usize).max(2)),
+        }
+    }
+
+    /// Checks the preprocessing chosen for this protocol: semi2k needs one
+    /// named (the dealer is insecure, so never a default); others take none.
+    pub fn check_prep(self, prep: Option<Prep>) -> Result<(), VmError> {
+        match (self, prep) {
+            (Protocol::Semi2k, Some(Prep::Dealer)) | (Protocol::Clear | Protocol::Rep3, None) => Ok(()),
+            (Protocol::Semi2k, None) => Err(VmError::Usage(
+                "semi2k needs its preprocessing named: --prep dealer (INSECURE: a trusted third party deals the correlated randomness; preprocessing by oblivious transfer is not built yet)".into(),
+            )),
+            (p, Some(_)) => Err(VmError::Usage(format!(
+                "--prep applies to semi2k only; {} needs no preprocessing",
+                p.name()
+            ))),
         }
     }
 
     /// Refuses, before any connection, a program this protocol cannot run.
     pub fn check(self, program: &Program) -> Result<(), VmError> {
-        let Some(n) = self.parties() else {
+        let Some(n) = self.parties(program) else {
             return Ok(());
         };
         if program.parties as usize > n {
@@ -57,6 +87,7 @@ impl Protocol {
         }
         let refuses = match self {
             Protocol::Rep3 => rep3::refuses,
+            Protocol::Semi2k => semi2k::refuses,
             Protocol::Clear => return Ok(()),
         };
         if let Some((why, m)) = program.manifest.iter().find_map(|m| Some((refuses(m)?, m))) {
@@ -90,6 +121,8 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
     let words = match protocol {
         Protocol::Clear => 1,
         Protocol::Rep3 => 2,
+        // A share, and for a masked value its opening and mask share.
+        Protocol::Semi2k => 3,
     };
     let elements = program.peak_register_elements();
     let bytes = elements.saturating_mul(8 * words * 2);
@@ -129,7 +162,7 @@ pub fn run_party(
         program_hash: content_hash(&program.encode()),
         protocol: protocol.name().to_string(),
         party: config.party,
-        parties: protocol.parties().expect("a networked protocol"),
+        parties: protocol.parties(program).expect("a networked protocol"),
     };
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     match protocol {
@@ -138,6 +171,9 @@ pub fn run_party(
             net.limit_frames(rep3::largest_message(program).max(64));
             interp::run_with(program, &mut Rep3::setup(net)?, io, false)
         }
+        Protocol::Semi2k => Err(VmError::Usage(
+            "semi2k runs with its preprocessing: see run_semi2k_party".into(),
+        )),
         Protocol::Clear => unreachable!("clear runs in one process"),
     }
 }
@@ -194,44 +230,49 @@ fn semi2k_hello(program: &Program, party: usize, nodes: usize) -> Hello {
     }
 }
 
-/// Refuses a program semi2k cannot run, or too few nodes (parties and a dealer).
+/// Refuses a program semi2k cannot run, or a hosts file without room for its
+/// parties (the nodes but the last, the dealer).
 fn check_semi2k(program: &Program, nodes: usize) -> Result<(), VmError> {
-    if nodes < 3 || program.parties as usize > nodes - 1 {
+    Protocol::Semi2k.check(program)?;
+    let least = Protocol::Semi2k.parties(program).expect("networked");
+    if nodes < least + 1 {
         return Err(VmError::Usage(format!(
-            "semi2k with a dealer needs at least 2 parties and the dealer, and as many parties as the program's {}; the hosts file lists {nodes} nodes",
-            program.parties
-        )));
-    }
-    if let Some((why, m)) = program
-        .manifest
-        .iter()
-        .find_map(|m| Some((semi2k::refuses(m)?, m)))
-    {
-        return Err(VmError::Usage(format!(
-            "semi2k cannot run this program: it needs {why}, {} times",
-            m.count
+            "semi2k with a dealer runs this program with at least {least} parties and the dealer, but the hosts file lists {nodes} nodes"
         )));
     }
     Ok(())
 }
 
 /// The threat model line every run prints at start.
-pub fn banner(protocol: Protocol, seed: Option<u64>) -> String {
+pub fn banner(protocol: Protocol, seed: Option<u64>, prep: Option<Prep>) -> String {
     let seeded = match seed {
         Some(s) => format!("; randomness FIXED by --seed {s} (reproducible, not for real use)"),
         None => String::new(),
     };
+    let dealt = match prep {
+        Some(Prep::Dealer) => "; preprocessing by a trusted dealer: INSECURE (the dealer must not collude with any party)",
+        None => "",
+    };
     format!(
-        "protocol {} (threat model: {}){seeded}",
+        "protocol {} (threat model: {}){seeded}{dealt}",
         protocol.name(),
         protocol.threat_model()
     )
 }
 
 /// One line of JSON with the figures of a run.
-pub fn figures_json(protocol: Protocol, party: Option<usize>, outcome: &RunOutcome) -> String {
+pub fn figures_json(
+    protocol: Protocol,
+    prep: Option<Prep>,
+    party: Option<usize>,
+    outcome: &RunOutcome,
+) -> String {
     serde_json::json!({
         "protocol": protocol.name(),
+        "preprocessing": match prep {
+            Some(Prep::Dealer) => "dealer (INSECURE)",
+            None => "none",
+        },
         "party": party,
         "seconds": outcome.seconds,
         "preprocessing_seconds": 0.0,

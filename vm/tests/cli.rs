@@ -916,3 +916,69 @@ fn kept_shares_are_loaded_by_a_later_run_and_refused_when_mixed_up() {
     assert!(e.contains("pass --shares DIR"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// semi2k runs its two parties and a dealer as three processes, only when the
+/// dealer is asked for by name, and says it is insecure in the banner and the
+/// JSON lines; compiled with mask reuse or without, the product is exact.
+#[test]
+fn run_local_runs_semi2k_with_a_dealer_only_when_asked() {
+    let dir = setup("semi2k");
+    let source = repo().join("programs/matmul.mpc");
+    let masked = mpcc::driver::compile_file(
+        &source,
+        mpcc::elaborate::Options {
+            mask_reuse: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("masked.mpcb"), &masked.bytes).unwrap();
+    for program in ["matmul.mpcb", "masked.mpcb"] {
+        let args = [
+            "run-local",
+            "--protocol",
+            "semi2k",
+            program,
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=b.npy",
+            "--out",
+            "out",
+        ];
+        let e = failure(&args, &dir);
+        assert!(e.contains("--prep dealer") && e.contains("INSECURE"), "{e}");
+        let mut dealt = args.to_vec();
+        dealt.extend(["--prep", "dealer"]);
+        let out = mpcvm(&dealt, &dir);
+        assert_succeeded(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("trusted dealer: INSECURE"));
+        for p in 0..2 {
+            assert_eq!(
+                read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+                expected_product(),
+                "{program}"
+            );
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+        assert_eq!(lines.len(), 3, "{stdout}");
+        assert!(
+            lines.iter().all(|l| l.contains("dealer (INSECURE)")),
+            "{stdout}"
+        );
+    }
+    let e = failure(
+        &[
+            "run-local",
+            "--protocol",
+            "rep3",
+            "masked.mpcb",
+            "--prep",
+            "dealer",
+        ],
+        &dir,
+    );
+    assert!(e.contains("--prep applies to semi2k only"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
