@@ -7,6 +7,27 @@
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
+use mpcvm::backend::semi2k;
+use mpcvm::bytecode::Program;
+
+/// Every party measured the rounds and bytes the semi2k cost model predicts
+/// (at most, with `branches`: the model counts both arms of a run-time `if`).
+fn assert_predicted(program: &Program, runs: &[mpcvm::interp::RunOutcome], branches: bool) {
+    let sent = semi2k::bytes_sent(program, runs.len());
+    let rounds = semi2k::rounds(program);
+    for (p, run) in runs.iter().enumerate() {
+        let f = run.figures;
+        if branches {
+            assert!(
+                f.rounds <= rounds && f.bytes_sent <= sent[p],
+                "party {p}: {f:?}"
+            );
+        } else {
+            assert_eq!(f.rounds, rounds, "party {p}: rounds");
+            assert_eq!(f.bytes_sent, sent[p], "party {p}: bytes sent");
+        }
+    }
+}
 
 const PROGRAM: &str = "
 party a = 0;
@@ -76,6 +97,7 @@ fn semi2k_equals_clear_with_and_without_mask_reuse() {
         let want = run_clear(&c.program, &inputs, 1);
         for parties in [2, 3] {
             let runs = run_semi2k(&c.program, &inputs, parties);
+            assert_predicted(&c.program, &runs, true);
             for (p, run) in runs.iter().enumerate() {
                 for (k, decl) in c.program.outputs.iter().enumerate() {
                     let expected = if decl.to.contains(p) {
@@ -126,6 +148,7 @@ fn semi2k_truncates_products_probabilistically() {
     let want = run_clear(&c.program, &inputs, 1);
     for parties in [2, 3] {
         let runs = run_semi2k(&c.program, &inputs, parties);
+        assert_predicted(&c.program, &runs, false);
         let half = output(&c.program, &runs[0], "half");
         let ups = half.iter().filter(|&&h| h == 2.0 * unit).count();
         assert!(
@@ -181,6 +204,53 @@ fn semi2k_truncates_exactly_when_asked() {
     let want = run_clear(&c.program, &inputs, 1);
     for parties in [2, 3] {
         let runs = run_semi2k(&c.program, &inputs, parties);
+        for (p, run) in runs.iter().enumerate() {
+            for (k, decl) in c.program.outputs.iter().enumerate() {
+                let expected = decl
+                    .to
+                    .contains(p)
+                    .then(|| want.outputs[k].clone())
+                    .flatten();
+                assert_eq!(
+                    run.outputs[k], expected,
+                    "{parties} parties: party {p}, {}",
+                    decl.name
+                );
+            }
+        }
+    }
+}
+
+/// Comparisons of 1 to 64 bits, equality and ReLU equal the clear backend's,
+/// with exactly the predicted rounds and bytes.
+#[test]
+fn semi2k_comparisons_cost_what_the_model_predicts() {
+    let c = compile_text(
+        "party a = 0; party b = 1;
+        fn main() {
+            let x: sint<20>[70] = input(a);
+            let y: sint<20>[70] = input(b);
+            let lt = x < y;
+            let flipped = lt < (y < x);
+            let eq = x == y;
+            let r = relu(x - y);
+            let wide = (x as sint<64>) * 1000000000000 > (y as sint<64>);
+            reveal lt to a;
+            reveal flipped to a;
+            reveal eq to b;
+            reveal r to all;
+            reveal wide to b;
+        }",
+        Options::default(),
+    );
+    let mut rng = TestRng(33);
+    let mut ints = |n| -> Vec<f64> { rng.vec(n, -6.0, 6.0).into_iter().map(f64::floor).collect() };
+    let values = vec![("x", ints(70)), ("y", ints(70))];
+    let inputs = inputs(&c.program, &values);
+    let want = run_clear(&c.program, &inputs, 1);
+    for parties in [2, 3] {
+        let runs = run_semi2k(&c.program, &inputs, parties);
+        assert_predicted(&c.program, &runs, false);
         for (p, run) in runs.iter().enumerate() {
             for (k, decl) in c.program.outputs.iter().enumerate() {
                 let expected = decl

@@ -20,6 +20,9 @@
 //! The preprocessing ([`super::prep`]) gives each item's shares in plan order.
 
 mod compare;
+mod cost;
+
+pub use cost::{bytes_sent, largest_message, rounds};
 
 use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
@@ -195,39 +198,6 @@ pub(crate) fn trunc_correlated(
     }
     .lanes(0);
     vec![low, msb, hi, and, d]
-}
-
-/// The longest message (bytes) a party sends a peer in one round of
-/// `program`: a batch's openings side by side.
-pub fn largest_message(program: &Program) -> u64 {
-    use crate::bytecode::Instr;
-    let len = |r: &u32| program.registers[*r as usize].len() as u64;
-    let mut largest = 0;
-    let mut at = 0;
-    while at < program.code.len() {
-        if let Instr::Round { len: n } = program.code[at] {
-            let batch = &program.code[at + 1..at + 1 + n as usize];
-            let words: u64 = batch
-                .iter()
-                .map(|i| match i {
-                    Instr::Mask { a, .. } | Instr::Open { a, .. } | Instr::Output { a, .. } => {
-                        len(a)
-                    }
-                    // The widest round: both comparisons' AND openings (two planes per gate) or their products.
-                    Instr::Trunc { a, .. }
-                    | Instr::LtZ { a, .. }
-                    | Instr::EqZ { a, .. }
-                    | Instr::Relu { a, .. } => 4 * len(a) + 4 * len(a).div_ceil(64) * 64,
-                    Instr::Mul { a, b, .. } | Instr::MatMul { a, b, .. } => len(a) + len(b),
-                    Instr::Conv2d { x, w, .. } => len(x) + len(w),
-                    _ => 0,
-                })
-                .sum();
-            largest = largest.max(8 * words);
-        }
-        at += 1;
-    }
-    largest
 }
 
 /// The longest frame (bytes) the dealer sends the last party: the largest
