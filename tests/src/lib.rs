@@ -540,3 +540,29 @@ pub fn run_local_rep3(program: &Path, inputs: &[(usize, PathBuf)], out: &Path) -
     );
     stdout
 }
+
+/// Random inputs of the declared types, small enough for any example: integers
+/// in [0, 10), fixed point in [-0.5, 0.5), bits.
+pub fn random_inputs(c: &Compiled, seed: u64) -> Vec<Option<RingTensor>> {
+    use mpcvm::types::Elem;
+    let mut rng = TestRng(seed);
+    let values: Vec<(String, Vec<f64>)> = c
+        .program
+        .inputs
+        .iter()
+        .map(|d| {
+            let n = d.ty.len();
+            let v = match d.ty.elem {
+                Elem::Fix { .. } => rng.vec(n, -0.5, 0.5),
+                Elem::Int { .. } => rng.vec(n, 0.0, 10.0).into_iter().map(f64::floor).collect(),
+                Elem::Bit => rng.vec(n, 0.0, 2.0).into_iter().map(f64::floor).collect(),
+            };
+            (d.name.clone(), v)
+        })
+        .collect();
+    let named: Vec<(&str, Vec<f64>)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.clone()))
+        .collect();
+    inputs(&c.program, &named)
+}

@@ -300,32 +300,6 @@ fn the_bytecode_does_not_depend_on_where_the_source_was_compiled() {
     assert_eq!(bytes[0], bytes[1]);
 }
 
-/// Random inputs of the declared types, small enough for any example: integers
-/// in [0, 10), fixed point in [-0.5, 0.5), bits.
-fn random_inputs(c: &mpcc::driver::Compiled, seed: u64) -> Vec<Option<mpcvm::ring::RingTensor>> {
-    use mpcvm::types::Elem;
-    let mut rng = TestRng(seed);
-    let values: Vec<(String, Vec<f64>)> = c
-        .program
-        .inputs
-        .iter()
-        .map(|d| {
-            let n = d.ty.len();
-            let v = match d.ty.elem {
-                Elem::Fix { .. } => rng.vec(n, -0.5, 0.5),
-                Elem::Int { .. } => rng.vec(n, 0.0, 10.0).into_iter().map(f64::floor).collect(),
-                Elem::Bit => rng.vec(n, 0.0, 2.0).into_iter().map(f64::floor).collect(),
-            };
-            (d.name.clone(), v)
-        })
-        .collect();
-    let named: Vec<(&str, Vec<f64>)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.clone()))
-        .collect();
-    inputs(&c.program, &named)
-}
-
 /// Compiled for mask reuse (`--protocol semi2k`), every example computes
 /// exactly what it computes compiled for rep3, under the clear backend, and
 /// its products of secrets are all local (their operands masked).

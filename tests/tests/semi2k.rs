@@ -10,6 +10,32 @@ use mpcc::elaborate::Options;
 use mpcvm::backend::semi2k;
 use mpcvm::bytecode::Program;
 
+/// Every party received exactly the outputs the clear run `want` gave its
+/// receivers, and nothing else.
+fn assert_outputs(
+    program: &Program,
+    runs: &[mpcvm::interp::RunOutcome],
+    want: &mpcvm::interp::RunOutcome,
+    context: &str,
+) {
+    for (p, run) in runs.iter().enumerate() {
+        for (k, decl) in program.outputs.iter().enumerate() {
+            let expected = decl
+                .to
+                .contains(p)
+                .then(|| want.outputs[k].clone())
+                .flatten();
+            assert_eq!(
+                run.outputs[k],
+                expected,
+                "{context}, {} parties: party {p}, {}",
+                runs.len(),
+                decl.name
+            );
+        }
+    }
+}
+
 /// Every party measured the rounds and bytes the semi2k cost model predicts
 /// (at most, with `branches`: the model counts both arms of a run-time `if`).
 fn assert_predicted(program: &Program, runs: &[mpcvm::interp::RunOutcome], branches: bool) {
@@ -98,20 +124,12 @@ fn semi2k_equals_clear_with_and_without_mask_reuse() {
         for parties in [2, 3] {
             let runs = run_semi2k(&c.program, &inputs, parties);
             assert_predicted(&c.program, &runs, true);
-            for (p, run) in runs.iter().enumerate() {
-                for (k, decl) in c.program.outputs.iter().enumerate() {
-                    let expected = if decl.to.contains(p) {
-                        want.outputs[k].clone()
-                    } else {
-                        None
-                    };
-                    assert_eq!(
-                        run.outputs[k], expected,
-                        "{} parties, mask reuse {mask_reuse}: party {p}, output {}",
-                        parties, decl.name
-                    );
-                }
-            }
+            assert_outputs(
+                &c.program,
+                &runs,
+                &want,
+                &format!("mask reuse {mask_reuse}"),
+            );
         }
     }
 }
@@ -204,20 +222,7 @@ fn semi2k_truncates_exactly_when_asked() {
     let want = run_clear(&c.program, &inputs, 1);
     for parties in [2, 3] {
         let runs = run_semi2k(&c.program, &inputs, parties);
-        for (p, run) in runs.iter().enumerate() {
-            for (k, decl) in c.program.outputs.iter().enumerate() {
-                let expected = decl
-                    .to
-                    .contains(p)
-                    .then(|| want.outputs[k].clone())
-                    .flatten();
-                assert_eq!(
-                    run.outputs[k], expected,
-                    "{parties} parties: party {p}, {}",
-                    decl.name
-                );
-            }
-        }
+        assert_outputs(&c.program, &runs, &want, "");
     }
 }
 
@@ -251,19 +256,30 @@ fn semi2k_comparisons_cost_what_the_model_predicts() {
     for parties in [2, 3] {
         let runs = run_semi2k(&c.program, &inputs, parties);
         assert_predicted(&c.program, &runs, false);
-        for (p, run) in runs.iter().enumerate() {
-            for (k, decl) in c.program.outputs.iter().enumerate() {
-                let expected = decl
-                    .to
-                    .contains(p)
-                    .then(|| want.outputs[k].clone())
-                    .flatten();
-                assert_eq!(
-                    run.outputs[k], expected,
-                    "{parties} parties: party {p}, {}",
-                    decl.name
-                );
-            }
+        assert_outputs(&c.program, &runs, &want, "");
+    }
+}
+
+/// Every example, compiled for mask reuse with exact truncation, runs under
+/// semi2k (with as many parties as it names, and one more) exactly as under
+/// the clear backend, within the rounds and bytes the cost model predicts.
+#[test]
+fn every_example_runs_under_semi2k_as_under_clear() {
+    for name in example_names() {
+        let c = compile_example_to_run(
+            &name,
+            Options {
+                exact_fixed_point: true,
+                mask_reuse: true,
+            },
+        );
+        let inputs = random_inputs(&c, 3);
+        let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
+        let least = (c.program.parties as usize).max(2);
+        for parties in [least, least + 1] {
+            let runs = run_semi2k(&c.program, &inputs, parties);
+            assert_predicted(&c.program, &runs, true);
+            assert_outputs(&c.program, &runs, &want, &name);
         }
     }
 }

@@ -7,6 +7,7 @@
 //! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
 
 pub mod clear;
+mod compose;
 mod planes;
 pub mod prep;
 pub(crate) mod prf;

@@ -171,16 +171,12 @@ impl Dealer<'_> {
                 self.send(&layout, &parts, others)?;
                 None
             }
-            Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } if secret(a) => {
-                let kind = match i {
-                    Instr::LtZ { .. } => semi2k::Compare::LtZ,
-                    Instr::EqZ { .. } => semi2k::Compare::EqZ,
-                    _ => semi2k::Compare::Relu,
-                };
-                let (n, k) = (self.len(*a), p.registers[*a as usize].elem.bits() as usize);
-                let layout = kind.layout(n, k);
-                let (random, others) = self.draw(&layout);
-                self.send(&layout, &kind.correlated(&random, n), others)?;
+            i if semi2k::Composed::of(p, i).is_some() => {
+                let recording = semi2k::Composed::of(p, i)
+                    .expect("just checked")
+                    .recording();
+                let (random, others) = self.draw(&recording.layout);
+                self.send(&recording.layout, &recording.correlated(&random), others)?;
                 None
             }
             _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),

@@ -62,7 +62,7 @@ pub struct Material {
     prf: Prf,
     /// The next item.
     item: u64,
-    /// At the last party: the dealer's corrections, a frame per correlated item.
+    /// At the last party: the dealer's corrections, a frame per item.
     corrections: Option<Stream>,
 }
 

@@ -23,8 +23,8 @@
 //!   difference does not fit the ring: see [`Rep3::less`].
 
 use super::*;
+use crate::backend::compose::{Composer, Then};
 use crate::backend::planes::Planes;
-use crate::shape::PoolGeometry;
 
 /// Bit planes of both share components (bit operations act on both alike, so they are local).
 struct SharedPlanes {
@@ -276,224 +276,44 @@ impl Rep3 {
             }),
         )
     }
+}
 
-    pub(super) fn relu(&mut self, x: &Share, k: u32, out: &mut Msgs) -> Task {
-        let x = x.clone();
-        let lt = self.ltz(&x, k, out);
-        Task::Then(
-            Box::new(lt),
-            Box::new(move |rep, b, out| {
-                let prod = rep.mul(&x, &b.arith(), out);
-                Ok(Task::Then(
-                    Box::new(prod),
-                    Box::new(move |_, xb, _| Ok(Task::Done(Val::Arith(x.sub(&xb.arith()))))),
-                ))
+/// The composed operations (`backend/compose.rs`) on replicated shares; rep3
+/// needs no preprocessed material.
+impl Composer for Rep3 {
+    type Share = Share;
+    type Task = Task;
+    type Out = Msgs;
+    type Material = ();
+
+    fn ltz(&mut self, _: &(), x: &Share, bits: u32, out: &mut Msgs) -> Result<Task, VmError> {
+        Ok(Rep3::ltz(self, x, bits, out))
+    }
+    fn mul(&mut self, _: &(), a: &Share, b: &Share, out: &mut Msgs) -> Result<Task, VmError> {
+        Ok(Rep3::mul(self, a, b, out))
+    }
+    fn join(&mut self, tasks: Vec<Task>, then: Then<Rep3>, _: &mut Msgs) -> Result<Task, VmError> {
+        Ok(Task::Then(
+            Box::new(Task::All(tasks)),
+            Box::new(move |rep, results, out| {
+                let shares = results.many().into_iter().map(Val::arith).collect();
+                then(rep, shares, out)
             }),
-        )
+        ))
     }
-
-    pub(super) fn eqz(&mut self, x: &Share, k: u32, out: &mut Msgs) -> Task {
-        let neg = x.map(|t| t.neg());
-        let both = Task::All(vec![self.ltz(x, k, out), self.ltz(&neg, k, out)]);
-        let one = self.constant(&RingTensor::new(x.a.shape.clone(), vec![1; x.a.len()]));
-        Task::Then(
-            Box::new(both),
-            Box::new(move |rep, bits, out| {
-                let mut bits = bits.many().into_iter();
-                let (p, q) = (
-                    bits.next().expect("ltz(x)").arith(),
-                    bits.next().expect("ltz(-x)").arith(),
-                );
-                Ok(rep.mul(&one.sub(&p), &one.sub(&q), out))
-            }),
-        )
+    fn done(s: Share) -> Task {
+        Task::Done(Val::Arith(s))
     }
-
-    /// [a < b] for `bits`-bit a and b: the sign of a - b on bits + 1 bits. At 64
-    /// bits the difference does not fit the ring, so where the signs sa, sb of a and
-    /// b differ they decide, and elsewhere the sign sd of the wrapped difference
-    /// does: [a < b] = sd + (sa ^ sb)(sa - sd), the three signs side by side, then
-    /// two products (the compiler lowers 64-bit comparisons the same way).
-    fn less(&mut self, a: &Share, b: &Share, bits: u32, out: &mut Msgs) -> Task {
-        let d = a.sub(b);
-        if bits < 64 {
-            return self.ltz(&d, bits + 1, out);
-        }
-        let signs = Task::All(vec![
-            self.ltz(a, 64, out),
-            self.ltz(b, 64, out),
-            self.ltz(&d, 64, out),
-        ]);
-        Task::Then(
-            Box::new(signs),
-            Box::new(|rep, signs, out| {
-                let mut s = signs.many().into_iter().map(Val::arith);
-                let (sa, sb, sd) = (
-                    s.next().expect("sa"),
-                    s.next().expect("sb"),
-                    s.next().expect("sd"),
-                );
-                let both = rep.mul(&sa, &sb, out);
-                Ok(Task::Then(
-                    Box::new(both),
-                    Box::new(move |rep, both, out| {
-                        let differ = sa.add(&sb).sub(&both.arith().map(|t| t.shl(1)));
-                        let fix = rep.mul(&differ, &sa.sub(&sd), out);
-                        Ok(Task::Then(
-                            Box::new(fix),
-                            Box::new(move |_, fix, _| {
-                                Ok(Task::Done(Val::Arith(sd.add(&fix.arith()))))
-                            }),
-                        ))
-                    }),
-                ))
-            }),
-        )
+    fn map(s: &Share, f: &dyn Fn(&RingTensor) -> RingTensor) -> Share {
+        s.map(f)
     }
-
-    /// Max (or argmax) along `axis` (all elements if `None`) by a tournament.
-    pub(super) fn max(
-        &mut self,
-        x: &Share,
-        axis: Option<usize>,
-        k: u32,
-        want_index: bool,
-        out: &mut Msgs,
-    ) -> Task {
-        let shape = &x.a.shape;
-        let (outer, len, inner, out_shape) = match axis {
-            None => (1, x.a.len(), 1, vec![]),
-            Some(a) => {
-                let mut s = shape.clone();
-                let len = s.remove(a);
-                (
-                    shape[..a].iter().product(),
-                    len,
-                    shape[a + 1..].iter().product(),
-                    s,
-                )
-            }
-        };
-        let flat = x.map(|t| RingTensor::new(vec![outer, len, inner], t.data.clone()));
-        let index: Vec<u64> = (0..outer)
-            .flat_map(|_| (0..len).flat_map(|j| std::iter::repeat_n(j as u64, inner)))
-            .collect();
-        let index = self.constant(&RingTensor::new(vec![outer, len, inner], index));
-        self.tournament(flat, index, k, want_index, out_shape, out)
+    fn zip(a: &Share, b: &Share, f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor) -> Share {
+        a.zip(b, f)
     }
-
-    /// One round of matches between neighbours along axis 1 of `[outer, len, inner]`
-    /// values of `k` bits.
-    fn tournament(
-        &mut self,
-        values: Share,
-        index: Share,
-        k: u32,
-        want_index: bool,
-        out_shape: Vec<usize>,
-        out: &mut Msgs,
-    ) -> Task {
-        let len = values.a.shape[1];
-        if len == 1 {
-            let won = if want_index { index } else { values };
-            return Task::Done(Val::Arith(
-                won.map(|t| RingTensor::new(out_shape.clone(), t.data.clone())),
-            ));
-        }
-        let half = len / 2;
-        let pick = |s: &Share, from: usize, step: usize, count: usize| {
-            s.map(|t| t.slice_strided(1, from, step, count))
-        };
-        let (a, b) = (pick(&values, 0, 2, half), pick(&values, 1, 2, half));
-        let (ia, ib) = (pick(&index, 0, 2, half), pick(&index, 1, 2, half));
-        let rest =
-            (len % 2 == 1).then(|| (pick(&values, len - 1, 1, 1), pick(&index, len - 1, 1, 1)));
-        let lt = self.less(&a, &b, k, out);
-        Task::Then(
-            Box::new(lt),
-            Box::new(move |rep, c, out| {
-                let c = c.arith();
-                let mut products = vec![rep.mul(&c, &b.sub(&a), out)];
-                if want_index {
-                    products.push(rep.mul(&c, &ib.sub(&ia), out));
-                }
-                Ok(Task::Then(
-                    Box::new(Task::All(products)),
-                    Box::new(move |rep, d, out| {
-                        let mut d = d.many().into_iter();
-                        let mut next_v = a.add(&d.next().expect("value").arith());
-                        let mut next_i = if want_index {
-                            ia.add(&d.next().expect("index").arith())
-                        } else {
-                            ia
-                        };
-                        if let Some((rv, ri)) = rest {
-                            next_v = next_v.zip(&rv, |x, y| RingTensor::concat(&[x, y], 1));
-                            next_i = next_i.zip(&ri, |x, y| RingTensor::concat(&[x, y], 1));
-                        }
-                        Ok(rep.tournament(next_v, next_i, k, want_index, out_shape, out))
-                    }),
-                ))
-            }),
-        )
+    fn constant(&self, t: &RingTensor) -> Share {
+        Rep3::constant(self, t)
     }
-
-    pub(super) fn max_pool(
-        &mut self,
-        x: &Share,
-        window: [usize; 2],
-        stride: [usize; 2],
-        padding: crate::shape::Padding,
-        k: u32,
-        out: &mut Msgs,
-    ) -> Task {
-        let (n, h, w, c) = (x.a.shape[0], x.a.shape[1], x.a.shape[2], x.a.shape[3]);
-        let geo = PoolGeometry::new([h, w], window, stride, padding);
-        let cells = window[0] * window[1];
-        let out_len = n * geo.out[0] * geo.out[1] * c;
-        // For each window position, the input element each output compares there.
-        let mut source = vec![0usize; cells * out_len];
-        let mut o = 0;
-        for b in 0..n {
-            for oy in 0..geo.out[0] {
-                for ox in 0..geo.out[1] {
-                    let valid: Vec<usize> = (0..cells)
-                        .filter_map(|cell| {
-                            let iy = geo.input_index(0, oy, cell / window[1])?;
-                            let ix = geo.input_index(1, ox, cell % window[1])?;
-                            Some((b * h + iy) * w + ix)
-                        })
-                        .collect();
-                    for cell in 0..cells {
-                        let pos = match (
-                            geo.input_index(0, oy, cell / window[1]),
-                            geo.input_index(1, ox, cell % window[1]),
-                        ) {
-                            (Some(iy), Some(ix)) => (b * h + iy) * w + ix,
-                            _ => valid[0],
-                        };
-                        for ch in 0..c {
-                            source[cell * out_len + o + ch] = pos * c + ch;
-                        }
-                    }
-                    o += c;
-                }
-            }
-        }
-        let stacked = x.map(|t| {
-            RingTensor::new(
-                vec![1, cells, out_len],
-                source.iter().map(|&i| t.data[i]).collect(),
-            )
-        });
-        let index = self.constant(&RingTensor::zeros(&[1, cells, out_len]));
-        self.tournament(
-            stacked,
-            index,
-            k,
-            false,
-            vec![n, geo.out[0], geo.out[1], c],
-            out,
-        )
+    fn shape(s: &Share) -> Vec<usize> {
+        s.a.shape.clone()
     }
 }

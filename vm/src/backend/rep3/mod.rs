@@ -34,6 +34,7 @@ mod trunc;
 
 pub use cost::{by_location, bytes_sent, largest_message, rounds};
 
+use super::compose;
 use super::prf::Prf;
 use super::*;
 use crate::net::{Network, Part};
@@ -79,7 +80,7 @@ impl Share {
 
 /// This party's pair of XOR shares of 64-bit words.
 #[derive(Clone, Debug)]
-struct Words {
+pub(in crate::backend) struct Words {
     a: Vec<u64>,
     b: Vec<u64>,
 }
@@ -94,7 +95,7 @@ impl Words {
 }
 
 /// What a finished task yields.
-enum Val {
+pub(in crate::backend) enum Val {
     Arith(Share),
     Words(Words),
     Public(RingTensor),
@@ -127,7 +128,7 @@ impl Val {
 type Continuation = Box<dyn FnOnce(&mut Rep3, Val, &mut Msgs) -> Result<Task, VmError>>;
 
 /// One operation (or part of one) between rounds.
-enum Task {
+pub(in crate::backend) enum Task {
     /// A dealt value: its shares complete when the round's messages arrive.
     Dealt {
         shape: Vec<usize>,
@@ -218,7 +219,7 @@ pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
 /// A value being dealt by its owner: the shares known before the round (the
 /// second perhaps also on its way to next), or the second share, with the
 /// first still to arrive from the owner (prev).
-enum Dealt {
+pub(in crate::backend) enum Dealt {
     Known(Vec<u64>, Part),
     FromPrev(Vec<u64>),
 }
@@ -237,7 +238,7 @@ fn reclaim(part: Part) -> Vec<u64> {
 
 /// Messages of a round, as parts of 64-bit words sent without further copies.
 #[derive(Default)]
-struct Msgs {
+pub(in crate::backend) struct Msgs {
     to_prev: Vec<Part>,
     to_next: Vec<Part>,
 }
@@ -534,11 +535,13 @@ impl Rep3 {
                 bits,
             } => self.trunc(a, amount, exact, bits, out)?,
             Interaction::LtZ { a, bits } => self.ltz(a, bits as u32, out),
-            Interaction::EqZ { a, bits } => self.eqz(a, bits as u32, out),
-            Interaction::Relu { a, bits } => self.relu(a, bits as u32, out),
-            Interaction::Max { a, axis, bits } => self.max(a, axis, bits as u32, false, out),
+            Interaction::EqZ { a, bits } => compose::eqz(self, &(), a, bits as u32, out)?,
+            Interaction::Relu { a, bits } => compose::relu(self, &(), a, bits as u32, out)?,
+            Interaction::Max { a, axis, bits } => {
+                compose::max(self, &(), a, &a.a.shape, axis, bits as u32, false, out)?
+            }
             Interaction::Argmax { a, axis, bits } => {
-                self.max(a, Some(axis), bits as u32, true, out)
+                compose::max(self, &(), a, &a.a.shape, Some(axis), bits as u32, true, out)?
             }
             Interaction::MaxPool {
                 x,
@@ -546,7 +549,17 @@ impl Rep3 {
                 stride,
                 padding,
                 bits,
-            } => self.max_pool(x, window, stride, padding, bits as u32, out),
+            } => compose::max_pool(
+                self,
+                &(),
+                x,
+                &x.a.shape,
+                window,
+                stride,
+                padding,
+                bits as u32,
+                out,
+            )?,
         })
     }
 

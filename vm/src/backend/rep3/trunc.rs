@@ -23,7 +23,7 @@ pub(super) const DEALER: usize = 2;
 pub(super) const MASKED: usize = 1;
 
 /// A truncation between rounds: each state holds what the next round completes.
-pub(super) enum Trunc {
+pub(in crate::backend) enum Trunc {
     /// After round 1: party 1 awaits the masked value; all await party 2's dealt values.
     Masked {
         x: Share,

@@ -13,8 +13,8 @@
 //! arithmetic with a daBit d (shared both ways): v = s ^ d is opened and
 //! s = v + d - 2 v d. So ltz takes ceil(log2(K - 1)) + 2 rounds.
 //!
-//! - ReLU: x (1 - ltz(x)), one more round (a triple).
-//! - Equality to zero: (1 - ltz(x)) (1 - ltz(-x)), the two side by side.
+//! ReLU, equality, max, argmax and max pooling build on ltz and products as
+//! for every protocol (`backend/compose.rs`).
 
 use super::*;
 use crate::backend::planes::Planes;
@@ -265,12 +265,6 @@ impl Semi2k {
                 shape, s,
             )))))
         })
-    }
-
-    /// 1 - b for a shared bit b.
-    pub(super) fn not(&self, b: &RingTensor) -> RingTensor {
-        let one = self.constant(&RingTensor::new(b.shape.clone(), vec![1; b.len()]));
-        one.sub(b, &b.shape)
     }
 }
 

@@ -5,20 +5,21 @@
 //! preprocessing's, not counted.
 
 use super::compare::tree_ands;
+use super::recorder::Composed;
 use crate::bytecode::{for_each_weighted, Instr, Program};
 use crate::types::PartySet;
 
 /// One execution of an operation: its rounds, the words a party sends every
 /// other party (openings go to all), and outputs (`n` words to each receiver).
 #[derive(Clone, Default)]
-struct Cost {
+pub(super) struct Cost {
     rounds: u64,
     to_each: u64,
     outputs: Vec<(u64, PartySet)>,
 }
 
 impl Cost {
-    fn open(words: u64) -> Cost {
+    pub(super) fn open(words: u64) -> Cost {
         Cost {
             rounds: 1,
             to_each: words,
@@ -26,14 +27,14 @@ impl Cost {
         }
     }
     /// `self`, then `o`.
-    fn then(mut self, o: Cost) -> Cost {
+    pub(super) fn then(mut self, o: Cost) -> Cost {
         self.rounds += o.rounds;
         self.to_each += o.to_each;
         self.outputs.extend(o.outputs);
         self
     }
     /// `self` and `o` side by side.
-    fn beside(mut self, o: Cost) -> Cost {
+    pub(super) fn beside(mut self, o: Cost) -> Cost {
         self.rounds = self.rounds.max(o.rounds);
         self.to_each += o.to_each;
         self.outputs.extend(o.outputs);
@@ -65,7 +66,7 @@ fn below(w: usize, n: u64) -> Cost {
     cost.then(Cost::open(stride))
 }
 
-fn ltz(k: usize, n: u64) -> Cost {
+pub(super) fn ltz(k: usize, n: u64) -> Cost {
     Cost::open(n).then(below(k - 1, n))
 }
 
@@ -73,7 +74,6 @@ fn ltz(k: usize, n: u64) -> Cost {
 fn instr_cost(program: &Program, i: &Instr) -> Cost {
     let reg = |r: &u32| &program.registers[*r as usize];
     let len = |r: &u32| reg(r).len() as u64;
-    let bits = |r: &u32| reg(r).elem.bits() as usize;
     match i {
         Instr::Mask { a, .. } | Instr::Open { a, .. } => Cost::open(len(a)),
         Instr::Mul { a, b, .. } | Instr::MatMul { a, b, .. } => Cost::open(len(a) + len(b)),
@@ -88,11 +88,14 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
                 opening
             }
         }
-        Instr::LtZ { a, .. } => ltz(bits(a), len(a)),
-        Instr::EqZ { a, .. } => ltz(bits(a), len(a))
-            .beside(ltz(bits(a), len(a)))
-            .then(Cost::open(2 * len(a))),
-        Instr::Relu { a, .. } => ltz(bits(a), len(a)).then(Cost::open(2 * len(a))),
+        Instr::LtZ { .. }
+        | Instr::EqZ { .. }
+        | Instr::Relu { .. }
+        | Instr::Max { .. }
+        | Instr::Argmax { .. }
+        | Instr::MaxPool { .. } => {
+            Composed::of(program, i).map_or(Cost::default(), |c| c.recording().cost)
+        }
         Instr::Output { output, a } => Cost {
             rounds: 1,
             to_each: 0,

@@ -21,19 +21,24 @@
 
 mod compare;
 mod cost;
+mod recorder;
 
 pub use cost::{bytes_sent, largest_message, rounds};
 
 use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
 use super::*;
+use crate::backend::compose::{Composer, Then};
 use crate::backend::planes::Planes;
 use crate::bytecode::Program;
 use crate::net::{Network, Part};
-use compare::{ltz_correlated, ltz_layout, LtzMaterial};
+use compare::LtzMaterial;
 use rand::TryRngCore;
+pub(crate) use recorder::Composed;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// This party's additive share, with the opening and this party's share of
@@ -57,22 +62,15 @@ impl Share {
     }
 }
 
-/// Why semi2k cannot run a program needing `entry`, if it cannot.
+/// Why semi2k cannot run a program needing `entry`, if it cannot: it runs
+/// every primitive, but truncates values of at most 63 bits.
 pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     use crate::bytecode::Primitive::*;
     match (entry.primitive, entry.params.as_slice()) {
         (TruncPr | TruncExact, &[amount, bits]) if bits.max(amount + 1) > 63 => Some(format!(
             "a truncation by {amount} of a {bits}-bit value (semi2k truncates values of at most 63 bits)"
         )),
-        (
-            Input | Mul | MatMul | Conv2d | Open | Output | Mask | MaskedMul | MaskedSquare
-            | MaskedMatMul | MaskedConv2d | TruncPr | TruncExact | LtZ | EqZ | Relu,
-            _,
-        ) => None,
-        (other, _) => Some(format!(
-            "{} (semi2k runs inputs, products, truncations, comparisons, ReLU and openings so far)",
-            other.name()
-        )),
+        _ => None,
     }
 }
 
@@ -86,40 +84,6 @@ pub(crate) fn product_layout(batched: bool, na: usize, nb: usize, nc: usize) -> 
         &[]
     };
     Layout::new(random, &[(nc, Combine::Add)])
-}
-
-/// The comparisons semi2k runs, and what they preprocess.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Compare {
-    LtZ,
-    EqZ,
-    Relu,
-}
-
-impl Compare {
-    /// The item of this comparison of `n` values on `k` bits: one `ltz`
-    /// (two for equality) and, but for `ltz` itself, a triple for the product.
-    pub(crate) fn layout(self, n: usize, k: usize) -> Layout {
-        let triple = || product_layout(true, n, n, n);
-        match self {
-            Compare::LtZ => ltz_layout(n, k),
-            Compare::Relu => ltz_layout(n, k).then(triple()),
-            Compare::EqZ => ltz_layout(n, k).then(ltz_layout(n, k)).then(triple()),
-        }
-    }
-
-    /// The correlated parts of its item from the random ones (the dealer's).
-    pub(crate) fn correlated(self, random: &[Vec<u64>], n: usize) -> Vec<Vec<u64>> {
-        let comparisons = if self == Compare::EqZ { 2 } else { 1 };
-        let mut parts: Vec<Vec<u64>> = (0..comparisons)
-            .flat_map(|i| ltz_correlated(&random[4 * i..4 * i + 4], n))
-            .collect();
-        if self != Compare::LtZ {
-            let (a, b) = (&random[4 * comparisons], &random[4 * comparisons + 1]);
-            parts.push(a.iter().zip(b).map(|(a, b)| a.wrapping_mul(*b)).collect());
-        }
-        parts
-    }
 }
 
 /// A truncation's item for `n` values by `m` bits. Probabilistic: r uniform
@@ -224,23 +188,14 @@ pub fn largest_item(program: &Program) -> u64 {
                         .sum::<u64>(),
                 )
             }
-            Instr::LtZ { a, .. } | Instr::EqZ { a, .. } | Instr::Relu { a, .. } => {
-                let bits = program.registers[*a as usize].elem.bits() as usize;
-                let kind = match i {
-                    Instr::LtZ { .. } => Compare::LtZ,
-                    Instr::EqZ { .. } => Compare::EqZ,
-                    _ => Compare::Relu,
-                };
-                let layout = kind.layout(len(a) as usize, bits);
-                Some(
-                    8 * layout
-                        .correlated
-                        .iter()
-                        .map(|(n, _)| *n as u64)
-                        .sum::<u64>(),
-                )
-            }
-            _ => None,
+            i => Composed::of(program, i).map(|c| {
+                let layout = c.recording().layout;
+                8 * layout
+                    .correlated
+                    .iter()
+                    .map(|(n, _)| *n as u64)
+                    .sum::<u64>()
+            }),
         })
         .max()
         .unwrap_or(0)
@@ -542,39 +497,24 @@ impl Semi2k {
                     .take(&product_layout(true, x.x.len(), y.x.len(), nc))?;
                 self.multiply(owned_product(&p), x.x.clone(), y.x.clone(), item, out)
             }
-            Interaction::LtZ { a, bits } => {
-                let mut item = self
-                    .material
-                    .take(&Compare::LtZ.layout(a.x.len(), bits as usize))?;
-                self.ltz(&a.x, bits as usize, LtzMaterial::from_front(&mut item), out)
-            }
-            Interaction::Relu { a, bits } => {
-                let (x, k) = (a.x.clone(), bits as usize);
-                let mut item = self.material.take(&Compare::Relu.layout(x.len(), k))?;
-                let sign = self.ltz(&x, k, LtzMaterial::from_front(&mut item), out);
-                let shape = x.shape.clone();
-                Task::All(
-                    vec![sign],
-                    Box::new(move |s, signs, out| {
-                        let positive = s.not(&secret(&signs, 0));
-                        Ok(s.multiply(OwnedProduct::Mul(shape), x, positive, item, out))
-                    }),
-                )
-            }
-            Interaction::EqZ { a, bits } => {
-                let (x, k) = (&a.x, bits as usize);
-                let mut item = self.material.take(&Compare::EqZ.layout(x.len(), k))?;
-                let below = self.ltz(x, k, LtzMaterial::from_front(&mut item), out);
-                let above = self.ltz(&x.neg(), k, LtzMaterial::from_front(&mut item), out);
-                let shape = x.shape.clone();
-                Task::All(
-                    vec![below, above],
-                    Box::new(move |s, signs, out| {
-                        let (not_below, not_above) =
-                            (s.not(&secret(&signs, 0)), s.not(&secret(&signs, 1)));
-                        Ok(s.multiply(OwnedProduct::Mul(shape), not_below, not_above, item, out))
-                    }),
-                )
+            op @ (Interaction::LtZ { .. }
+            | Interaction::EqZ { .. }
+            | Interaction::Relu { .. }
+            | Interaction::Max { .. }
+            | Interaction::Argmax { .. }
+            | Interaction::MaxPool { .. }) => {
+                let x = match op {
+                    Interaction::LtZ { a, .. }
+                    | Interaction::EqZ { a, .. }
+                    | Interaction::Relu { a, .. }
+                    | Interaction::Max { a, .. }
+                    | Interaction::Argmax { a, .. }
+                    | Interaction::MaxPool { x: a, .. } => a.x.clone(),
+                    _ => unreachable!("a composed operation"),
+                };
+                let composed = Composed::of_interaction(&op, &x.shape).expect("composed");
+                let item = self.material.take(&composed.recording().layout)?;
+                composed.run(self, &Rc::new(RefCell::new(item)), &x, out)?
             }
             Interaction::Trunc {
                 a,
@@ -599,12 +539,6 @@ impl Semi2k {
                     shape: a.x.shape.clone(),
                     own: to.contains(me).then(|| a.x.data.clone()),
                 }
-            }
-            other => {
-                return Err(VmError::Usage(format!(
-                    "semi2k cannot run {}: the program should have been refused",
-                    interaction_name(&other)
-                )))
             }
         })
     }
@@ -719,14 +653,73 @@ impl Semi2k {
     }
 }
 
-fn interaction_name<S>(op: &Interaction<'_, S>) -> &'static str {
-    match op {
-        Interaction::LtZ { .. } | Interaction::EqZ { .. } => "comparisons",
-        Interaction::Relu { .. } => "ReLU",
-        Interaction::Max { .. } | Interaction::Argmax { .. } | Interaction::MaxPool { .. } => {
-            "maxima"
-        }
-        _ => "this operation",
+/// The composed operations (`backend/compose.rs`) on additive shares, each
+/// primitive taking its parts of the operation's item in turn.
+impl Composer for Semi2k {
+    type Share = RingTensor;
+    type Task = Task;
+    type Out = [Vec<Part>];
+    type Material = Rc<RefCell<Item>>;
+
+    fn ltz(
+        &mut self,
+        m: &Self::Material,
+        x: &RingTensor,
+        bits: u32,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        let material = LtzMaterial::from_front(&mut m.borrow_mut());
+        Ok(Semi2k::ltz(self, x, bits as usize, material, out))
+    }
+    fn mul(
+        &mut self,
+        m: &Self::Material,
+        a: &RingTensor,
+        b: &RingTensor,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        let triple = {
+            let mut item = m.borrow_mut();
+            Item {
+                random: item.random.drain(..2).collect(),
+                correlated: item.correlated.drain(..1).collect(),
+            }
+        };
+        let product = OwnedProduct::Mul(a.shape.clone());
+        Ok(self.multiply(product, a.clone(), b.clone(), triple, out))
+    }
+    fn join(
+        &mut self,
+        tasks: Vec<Task>,
+        then: Then<Semi2k>,
+        _: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        Ok(Task::All(
+            tasks,
+            Box::new(move |s, outcomes, out| {
+                let shares = (0..outcomes.len()).map(|k| secret(&outcomes, k)).collect();
+                then(s, shares, out)
+            }),
+        ))
+    }
+    fn done(s: RingTensor) -> Task {
+        Task::Done(Outcome::Secret(Share::plain(s)))
+    }
+    fn map(s: &RingTensor, f: &dyn Fn(&RingTensor) -> RingTensor) -> RingTensor {
+        f(s)
+    }
+    fn zip(
+        a: &RingTensor,
+        b: &RingTensor,
+        f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor,
+    ) -> RingTensor {
+        f(a, b)
+    }
+    fn constant(&self, t: &RingTensor) -> RingTensor {
+        Semi2k::constant(self, t)
+    }
+    fn shape(s: &RingTensor) -> Vec<usize> {
+        s.shape.clone()
     }
 }
 
