@@ -182,7 +182,7 @@ impl Dealer<'_> {
             _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),
             _ if takes_item(p, i, batched) => {
                 return Err(VmError::Usage(format!(
-                    "the dealer cannot yet prepare {}",
+                    "the dealer has no preparation for {}: a bug",
                     crate::bytecode::instr_text(i)
                 )))
             }
