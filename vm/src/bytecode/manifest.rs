@@ -233,6 +233,16 @@ pub fn for_each_weighted(p: &Program, mut visit: impl FnMut(usize, &Instr, u64))
     }
 }
 
+/// Visits every round batch (its instructions, after the `Round`) with the
+/// number of times one run executes it.
+pub fn for_each_batch(p: &Program, mut visit: impl FnMut(&[Instr], u64)) {
+    for_each_weighted(p, |pc, i, times| {
+        if let Instr::Round { len } = i {
+            visit(&p.code[pc + 1..pc + 1 + *len as usize], times);
+        }
+    });
+}
+
 /// Derives the manifest of a program whose structure has been verified.
 pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
     let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();

@@ -4,7 +4,7 @@
 
 use super::prev;
 use super::trunc::{DEALER, MASKED};
-use crate::bytecode::{for_each_weighted, Instr, Program};
+use crate::bytecode::{for_each_batch, for_each_weighted, Instr, Program};
 
 /// One execution of an operation: rounds, and ring elements (or words) each party sends.
 #[derive(Clone, Copy, Default)]
@@ -149,14 +149,11 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
 
 /// The cost of every round batch of one run, with its multiplicity.
 fn batches(program: &Program, mut visit: impl FnMut(Cost, u64)) {
-    for_each_weighted(program, |pc, i, times| {
-        if let Instr::Round { len } = i {
-            let batch = &program.code[pc + 1..pc + 1 + *len as usize];
-            let cost = batch
-                .iter()
-                .fold(Cost::default(), |c, b| c.beside(instr_cost(program, b)));
-            visit(cost, times);
-        }
+    for_each_batch(program, |batch, times| {
+        let cost = batch
+            .iter()
+            .fold(Cost::default(), |c, b| c.beside(instr_cost(program, b)));
+        visit(cost, times);
     });
 }
 

@@ -6,7 +6,7 @@
 
 use super::compare::tree_ands;
 use super::recorder::Composed;
-use crate::bytecode::{for_each_weighted, Instr, Program};
+use crate::bytecode::{for_each_batch, Instr, Program};
 use crate::types::PartySet;
 
 /// One execution of an operation: its rounds, the words a party sends every
@@ -107,14 +107,11 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
 
 /// The cost of every round batch of one run, with its multiplicity.
 fn batches(program: &Program, mut visit: impl FnMut(Cost, u64)) {
-    for_each_weighted(program, |pc, i, times| {
-        if let Instr::Round { len } = i {
-            let batch = &program.code[pc + 1..pc + 1 + *len as usize];
-            let cost = batch
-                .iter()
-                .fold(Cost::default(), |c, b| c.beside(instr_cost(program, b)));
-            visit(cost, times);
-        }
+    for_each_batch(program, |batch, times| {
+        let cost = batch
+            .iter()
+            .fold(Cost::default(), |c, b| c.beside(instr_cost(program, b)));
+        visit(cost, times);
     });
 }
 
