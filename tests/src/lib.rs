@@ -403,13 +403,13 @@ fn run_party_thread(
 
 /// Certificates, keys and a hosts file for `nodes` nodes on loopback, in a
 /// fresh directory removed when this is dropped.
-struct LocalNetwork {
+pub struct LocalNetwork {
     dir: PathBuf,
     identities: Vec<(PathBuf, PathBuf)>,
 }
 
 impl LocalNetwork {
-    fn new(nodes: usize) -> LocalNetwork {
+    pub fn new(nodes: usize) -> LocalNetwork {
         use mpcvm::net::hosts::Hosts;
         use mpcvm::net::tls;
         static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -441,7 +441,7 @@ impl LocalNetwork {
         LocalNetwork { dir, identities }
     }
 
-    fn config(&self, p: usize) -> mpcvm::net::NetConfig {
+    pub fn config(&self, p: usize) -> mpcvm::net::NetConfig {
         use mpcvm::net::hosts::Hosts;
         use mpcvm::net::tls::{self, Identity};
         use std::time::Duration;
@@ -565,4 +565,32 @@ pub fn random_inputs(c: &Compiled, seed: u64) -> Vec<Option<RingTensor>> {
         .map(|(n, v)| (n.as_str(), v.clone()))
         .collect();
     inputs(&c.program, &named)
+}
+
+/// Runs `f` as each of `nodes` parties connected on loopback (threads of this
+/// process), with the hello of `protocol`; returns what each returned.
+pub fn on_local_network<T: Send>(
+    nodes: usize,
+    protocol: &str,
+    f: impl Fn(mpcvm::net::Network) -> T + Sync,
+) -> Vec<T> {
+    let network = LocalNetwork::new(nodes);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..nodes)
+            .map(|p| {
+                let config = network.config(p);
+                let f = &f;
+                s.spawn(move || {
+                    let hello = mpcvm::net::Hello {
+                        program_hash: [0; 32],
+                        protocol: protocol.into(),
+                        party: p,
+                        parties: nodes,
+                    };
+                    f(mpcvm::net::Network::connect(config, &hello).unwrap())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }

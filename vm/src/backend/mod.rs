@@ -8,7 +8,8 @@
 
 pub mod clear;
 mod compose;
-mod planes;
+pub mod ot;
+pub(crate) mod planes;
 pub mod prep;
 pub(crate) mod prf;
 pub mod rep3;

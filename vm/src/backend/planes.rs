@@ -13,7 +13,7 @@ pub(crate) struct Planes {
 }
 
 /// Transposes a 64x64 bit matrix in place: bit c of word r goes to bit r of word c.
-fn transpose64(a: &mut [u64; 64]) {
+pub(crate) fn transpose64(a: &mut [u64; 64]) {
     let mut j = 32;
     let mut m: u64 = 0x0000_0000_FFFF_FFFF;
     while j != 0 {

@@ -611,6 +611,11 @@ impl Network {
         self.max_frame = bytes;
     }
 
+    /// The longest frame a peer may now announce (bytes).
+    pub fn frame_limit(&self) -> u64 {
+        self.max_frame
+    }
+
     pub fn parties(&self) -> usize {
         self.links.len()
     }

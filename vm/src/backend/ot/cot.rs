@@ -1,0 +1,352 @@
+//! Correlated OTs with chosen messages, the unit of all OT-based
+//! preprocessing: a receiver's choice bit c and a sender's message x (a lane
+//! of `len` words of `width` bits) leave the sender s and the receiver r with
+//! s + r = c·x modulo 2^width, or s ⊕ r = c·x. (Gilboa's product of a bit of b
+//! with a word a, the cross terms of every triple, is one such OT.)
+//!
+//! From an extended OT q_j = t_j ⊕ c_j Δ the sender sends d = H(q_j) −
+//! H(q_j ⊕ Δ) + x (only `width` bits of it), keeps −H(q_j); the receiver's
+//! H(t_j) + c·d is then H(q_j) + c·x. The work is grouped in *stages*: one
+//! round for the extension, one for the corrections, with every peer at once.
+
+use super::base;
+use super::hash::Hash;
+use super::iknp::{self, Receiver, Sender};
+use super::KAPPA;
+use crate::net::{Network, Part};
+use crate::VmError;
+use std::sync::Arc;
+
+/// The shape of one OT's message: `len` words of `width` bits, combined by
+/// addition modulo 2^width, or by XOR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lane {
+    pub len: u32,
+    pub width: u8,
+    pub xor: bool,
+}
+
+impl Lane {
+    fn mask(&self) -> u64 {
+        if self.width >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.width) - 1
+        }
+    }
+}
+
+/// One side's OTs with one peer in a stage.
+#[derive(Default)]
+struct Side {
+    lanes: Vec<Lane>,
+    /// As the sender: the messages, one after another; as the receiver: the
+    /// choice bits, 64 to a word.
+    words: Vec<u64>,
+    /// Words of output so far.
+    len: usize,
+}
+
+/// The OTs this party runs with each peer in one stage (built the same way
+/// at both ends of every pair, so each side knows the other's lanes).
+pub struct Stage {
+    send: Vec<Side>,
+    receive: Vec<Side>,
+}
+
+/// A stage's results, per peer: this party's shares as the sender, and as
+/// the receiver, each lane's words one after another in the order queued.
+pub struct StageOut {
+    pub send: Vec<Vec<u64>>,
+    pub receive: Vec<Vec<u64>>,
+}
+
+impl Stage {
+    pub fn new(parties: usize) -> Stage {
+        Stage {
+            send: (0..parties).map(|_| Side::default()).collect(),
+            receive: (0..parties).map(|_| Side::default()).collect(),
+        }
+    }
+
+    /// Queues an OT to `peer` with message `x` (`lane.len` words); returns
+    /// where this party's share starts in [`StageOut::send`]`[peer]`.
+    pub fn send(&mut self, peer: usize, lane: Lane, x: &[u64]) -> usize {
+        debug_assert_eq!(x.len(), lane.len as usize);
+        let side = &mut self.send[peer];
+        side.lanes.push(lane);
+        side.words.extend_from_slice(x);
+        side.len += lane.len as usize;
+        side.len - lane.len as usize
+    }
+
+    /// Queues an OT from `peer` with choice `c`; returns where this party's
+    /// share starts in [`StageOut::receive`]`[peer]`.
+    pub fn receive(&mut self, peer: usize, lane: Lane, c: bool) -> usize {
+        let side = &mut self.receive[peer];
+        let j = side.lanes.len();
+        if j % 64 == 0 {
+            side.words.push(0);
+        }
+        side.words[j / 64] |= (c as u64) << (j % 64);
+        side.lanes.push(lane);
+        side.len += lane.len as usize;
+        side.len - lane.len as usize
+    }
+
+    /// OTs queued, over all peers and both sides.
+    pub fn ots(&self) -> usize {
+        self.send
+            .iter()
+            .chain(&self.receive)
+            .map(|s| s.lanes.len())
+            .sum()
+    }
+
+    /// Words of messages queued (a measure of the stage's size).
+    pub fn words(&self) -> usize {
+        self.send.iter().chain(&self.receive).map(|s| s.len).sum()
+    }
+}
+
+/// Packs values of given widths densely into words.
+#[derive(Default)]
+struct BitWriter {
+    words: Vec<u64>,
+    used: u32,
+}
+
+impl BitWriter {
+    fn push(&mut self, v: u64, width: u32) {
+        if width == 0 {
+            return;
+        }
+        if self.used == 0 || self.used == 64 {
+            self.words.push(0);
+            self.used = 0;
+        }
+        let last = self.words.len() - 1;
+        self.words[last] |= v << self.used;
+        let room = 64 - self.used;
+        if width > room {
+            self.words.push(v >> room);
+            self.used = width - room;
+        } else {
+            self.used += width;
+        }
+    }
+}
+
+struct BitReader<'a> {
+    words: &'a [u64],
+    at: usize,
+}
+
+impl BitReader<'_> {
+    fn read(&mut self, width: u32) -> u64 {
+        if width == 0 {
+            return 0;
+        }
+        let (w, b) = (self.at / 64, (self.at % 64) as u32);
+        let mut v = self.words[w] >> b;
+        if b + width > 64 {
+            v |= self.words[w + 1] << (64 - b);
+        }
+        self.at += width as usize;
+        if width == 64 {
+            v
+        } else {
+            v & ((1u64 << width) - 1)
+        }
+    }
+}
+
+/// Words of packed corrections of `lanes`.
+fn correction_words(lanes: &[Lane]) -> usize {
+    let bits: usize = lanes
+        .iter()
+        .map(|l| l.len as usize * l.width as usize)
+        .sum();
+    bits.div_ceil(64)
+}
+
+/// Both directions of the OTs with one peer.
+struct Peer {
+    sender: Sender,
+    receiver: Receiver,
+    /// OTs run so far in each direction: the next one's index for the hash.
+    sent: u64,
+    received: u64,
+}
+
+/// This party's OT extensions with every peer.
+pub struct Pairwise {
+    peers: Vec<Option<Peer>>,
+    hash: Hash,
+    /// OTs this party has taken part in, as sender or receiver.
+    pub ots: u64,
+}
+
+impl Pairwise {
+    /// Runs the base OTs with every other of the first `parties` nodes of `net`.
+    pub fn setup(net: &mut Network, parties: usize) -> Result<Pairwise, VmError> {
+        let keys = base::run(net, parties)?;
+        let peers = keys
+            .iter()
+            .map(|k| {
+                k.as_ref().map(|k| {
+                    let (sender, receiver) = iknp::from_base(k);
+                    Peer {
+                        sender,
+                        receiver,
+                        sent: 0,
+                        received: 0,
+                    }
+                })
+            })
+            .collect();
+        Ok(Pairwise {
+            peers,
+            hash: Hash::new(),
+            ots: 0,
+        })
+    }
+
+    /// Runs `stage` with every peer: two rounds.
+    pub fn run(&mut self, net: &mut Network, stage: Stage) -> Result<StageOut, VmError> {
+        let nodes = net.parties();
+        let parties = self.peers.len();
+        let limit = net.frame_limit();
+        let largest = |words: usize| 8 * words as u64;
+        // Round 1: the extension's columns to each sender.
+        let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
+        let mut rows = vec![Vec::new(); parties];
+        let mut expect = 0;
+        for (p, peer) in self.peers.iter_mut().enumerate() {
+            let Some(peer) = peer else { continue };
+            let side = &stage.receive[p];
+            if !side.lanes.is_empty() {
+                let (u, t) = peer.receiver.extend(&side.words);
+                out[p].push(Arc::new(u));
+                rows[p] = t;
+            }
+            expect = expect.max(KAPPA * stage.send[p].lanes.len().div_ceil(64));
+        }
+        net.limit_frames(limit.max(largest(expect)));
+        let got = net.exchange(out);
+        net.limit_frames(limit);
+        let got = got.map_err(VmError::Network)?;
+        // Round 2: the corrections to each receiver.
+        let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
+        let mut send_shares = vec![Vec::new(); parties];
+        let mut expect = 0;
+        for (p, peer) in self.peers.iter_mut().enumerate() {
+            let Some(peer) = peer else { continue };
+            let side = &stage.send[p];
+            expect = expect.max(correction_words(&stage.receive[p].lanes));
+            if side.lanes.is_empty() {
+                continue;
+            }
+            let words = side.lanes.len().div_ceil(64);
+            if got[p].len() != KAPPA * words {
+                return Err(VmError::Network(format!(
+                    "party {p} sent {} words of OT extension, not {}: a protocol violation",
+                    got[p].len(),
+                    KAPPA * words
+                )));
+            }
+            let q = peer.sender.extend(&got[p], words);
+            let delta = peer.sender.delta;
+            let first = peer.sent;
+            let q = &q;
+            let inputs = |flip: u128| {
+                side.lanes
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, l)| (q[i] ^ flip, first + i as u64, l.len as usize))
+            };
+            let mut pad0 = Vec::with_capacity(side.len);
+            self.hash.pads(inputs(0), &mut pad0);
+            let mut pad1 = Vec::with_capacity(side.len);
+            self.hash.pads(inputs(delta), &mut pad1);
+            let mut writer = BitWriter::default();
+            let mut shares = Vec::with_capacity(side.len);
+            let mut at = 0;
+            for lane in &side.lanes {
+                let mask = lane.mask();
+                for k in at..at + lane.len as usize {
+                    let (p0, p1, x) = (pad0[k], pad1[k], side.words[k]);
+                    if lane.xor {
+                        writer.push((p0 ^ p1 ^ x) & mask, lane.width as u32);
+                        shares.push(p0 & mask);
+                    } else {
+                        let d = p0.wrapping_sub(p1).wrapping_add(x);
+                        writer.push(d & mask, lane.width as u32);
+                        shares.push(p0.wrapping_neg() & mask);
+                    }
+                }
+                at += lane.len as usize;
+            }
+            peer.sent += side.lanes.len() as u64;
+            self.ots += side.lanes.len() as u64;
+            out[p].push(Arc::new(writer.words));
+            send_shares[p] = shares;
+        }
+        net.limit_frames(limit.max(largest(expect)));
+        let got = net.exchange(out);
+        net.limit_frames(limit);
+        let got = got.map_err(VmError::Network)?;
+        let mut receive_shares = vec![Vec::new(); parties];
+        for (p, peer) in self.peers.iter_mut().enumerate() {
+            let Some(peer) = peer else { continue };
+            let side = &stage.receive[p];
+            if side.lanes.is_empty() {
+                continue;
+            }
+            if got[p].len() != correction_words(&side.lanes) {
+                return Err(VmError::Network(format!(
+                    "party {p} sent {} words of OT corrections, not {}: a protocol violation",
+                    got[p].len(),
+                    correction_words(&side.lanes)
+                )));
+            }
+            let t = &rows[p];
+            let first = peer.received;
+            let mut pads = Vec::with_capacity(side.len);
+            self.hash.pads(
+                side.lanes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (t[i], first + i as u64, l.len as usize)),
+                &mut pads,
+            );
+            let mut reader = BitReader {
+                words: &got[p],
+                at: 0,
+            };
+            let mut shares = Vec::with_capacity(side.len);
+            let mut at = 0;
+            for (j, lane) in side.lanes.iter().enumerate() {
+                let c = side.words[j / 64] >> (j % 64) & 1 == 1;
+                let mask = lane.mask();
+                for pad in &pads[at..at + lane.len as usize] {
+                    let d = reader.read(lane.width as u32);
+                    let d = if c { d } else { 0 };
+                    shares.push(if lane.xor {
+                        (pad ^ d) & mask
+                    } else {
+                        pad.wrapping_add(d) & mask
+                    });
+                }
+                at += lane.len as usize;
+            }
+            peer.received += side.lanes.len() as u64;
+            self.ots += side.lanes.len() as u64;
+            receive_shares[p] = shares;
+        }
+        Ok(StageOut {
+            send: send_shares,
+            receive: receive_shares,
+        })
+    }
+}
