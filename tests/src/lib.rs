@@ -3,6 +3,7 @@
 //! and compiling and running programs in-process.
 
 pub mod mobilenet;
+pub mod peer_rows;
 pub mod reference;
 pub mod tflite_builder;
 pub mod tflite_reference;
@@ -340,28 +341,33 @@ pub fn run_rep3_parties(
     })
 }
 
-/// Runs `program` under semi2k with `parties` parties and a dealer
-/// (`--prep dealer`) as threads of this process, over TLS on loopback.
+/// Runs `program` under semi2k with `parties` parties as threads of this
+/// process, over TLS on loopback, with preprocessing `prep` (a dealer is one
+/// more thread).
 pub fn run_semi2k(
     program: &Program,
     inputs: &[Option<RingTensor>],
     parties: usize,
+    prep: mpcvm::run::Prep,
 ) -> Vec<RunOutcome> {
-    let network = LocalNetwork::new(parties + 1);
+    let dealer = prep == mpcvm::run::Prep::Dealer;
+    let network = LocalNetwork::new(parties + dealer as usize);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..parties)
             .map(|p| {
                 let config = network.config(p);
                 s.spawn(move || {
                     run_party_thread(program, inputs, p, zero_shares(program, 1), |io| {
-                        mpcvm::run::run_semi2k_party(program, config, io)
+                        mpcvm::run::run_semi2k_party(program, config, io, prep, None)
                     })
                     .outcome
                 })
             })
             .collect();
-        let dealer = network.config(parties);
-        mpcvm::run::run_dealer(program, dealer).unwrap_or_else(|e| panic!("dealer: {e}"));
+        if dealer {
+            let config = network.config(parties);
+            mpcvm::run::run_dealer(program, config).unwrap_or_else(|e| panic!("dealer: {e}"));
+        }
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }

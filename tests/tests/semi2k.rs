@@ -1,5 +1,5 @@
-//! semi2k (with the dealer's preprocessing) against the clear backend, bit for
-//! bit, with 2 and 3 parties: inputs, products in rounds (fresh masks) and
+//! semi2k, with preprocessing by OT and by a dealer, against the clear
+//! backend, bit for bit, with 2 and 3 parties: inputs, products in rounds (fresh masks) and
 //! compiled for mask reuse (masks opened once, products local), matrix
 //! products and convolutions, openings, outputs, comparisons (also of 64-bit
 //! values), equality, ReLU, and a run-time branch whose untaken arm's
@@ -7,8 +7,44 @@
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
+use mpcvm::backend::prep::ot;
 use mpcvm::backend::semi2k;
 use mpcvm::bytecode::Program;
+use mpcvm::run::Prep;
+
+/// Each of `parties` with each preprocessing: by OT and by a dealer.
+fn both_preps(parties: [usize; 2]) -> impl Iterator<Item = (usize, Prep)> {
+    parties
+        .into_iter()
+        .flat_map(|n| [(n, Prep::Ot), (n, Prep::Dealer)])
+}
+
+/// Whether the cost model puts `program`'s preprocessing by OT among
+/// `parties` under 2M OTs per party (about a second; LeNet's takes 10 s and
+/// the training examples' minutes: their online phase is tested with the
+/// dealer, and every kind of item by OT in the tests above).
+fn cheap_by_ot(program: &Program, parties: usize) -> bool {
+    ot::cost(program, parties).unwrap()[0].ots < 2_000_000
+}
+
+/// Every party measured the offline rounds, bytes and OTs the cost model
+/// predicts (none with a dealer).
+fn assert_offline_predicted(program: &Program, runs: &[mpcvm::interp::RunOutcome], prep: Prep) {
+    if prep == Prep::Dealer {
+        assert!(runs.iter().all(|r| r.offline.is_none()));
+        return;
+    }
+    let cost = ot::cost(program, runs.len()).unwrap();
+    for (p, (run, want)) in runs.iter().zip(&cost).enumerate() {
+        let got = run.offline.expect("an offline phase");
+        let got = ot::Cost {
+            rounds: got.comm.rounds,
+            bytes_sent: got.comm.bytes_sent,
+            ots: got.ots,
+        };
+        assert_eq!(got, *want, "party {p}");
+    }
+}
 
 /// Every party received exactly the outputs the clear run `want` gave its
 /// receivers, and nothing else.
@@ -121,14 +157,15 @@ fn semi2k_equals_clear_with_and_without_mask_reuse() {
         );
         let inputs = inputs(&c.program, &values());
         let want = run_clear(&c.program, &inputs, 1);
-        for parties in [2, 3] {
-            let runs = run_semi2k(&c.program, &inputs, parties);
+        for (parties, prep) in both_preps([2, 3]) {
+            let runs = run_semi2k(&c.program, &inputs, parties, prep);
             assert_predicted(&c.program, &runs, true);
+            assert_offline_predicted(&c.program, &runs, prep);
             assert_outputs(
                 &c.program,
                 &runs,
                 &want,
-                &format!("mask reuse {mask_reuse}"),
+                &format!("mask reuse {mask_reuse}, {prep:?}"),
             );
         }
     }
@@ -164,9 +201,10 @@ fn semi2k_truncates_products_probabilistically() {
     ];
     let inputs = inputs(&c.program, &values);
     let want = run_clear(&c.program, &inputs, 1);
-    for parties in [2, 3] {
-        let runs = run_semi2k(&c.program, &inputs, parties);
+    for (parties, prep) in both_preps([2, 3]) {
+        let runs = run_semi2k(&c.program, &inputs, parties, prep);
         assert_predicted(&c.program, &runs, false);
+        assert_offline_predicted(&c.program, &runs, prep);
         let half = output(&c.program, &runs[0], "half");
         let ups = half.iter().filter(|&&h| h == 2.0 * unit).count();
         assert!(
@@ -220,8 +258,8 @@ fn semi2k_truncates_exactly_when_asked() {
     ];
     let inputs = inputs(&c.program, &values);
     let want = run_clear(&c.program, &inputs, 1);
-    for parties in [2, 3] {
-        let runs = run_semi2k(&c.program, &inputs, parties);
+    for (parties, prep) in both_preps([2, 3]) {
+        let runs = run_semi2k(&c.program, &inputs, parties, prep);
         assert_outputs(&c.program, &runs, &want, "");
     }
 }
@@ -253,9 +291,10 @@ fn semi2k_comparisons_cost_what_the_model_predicts() {
     let values = vec![("x", ints(70)), ("y", ints(70))];
     let inputs = inputs(&c.program, &values);
     let want = run_clear(&c.program, &inputs, 1);
-    for parties in [2, 3] {
-        let runs = run_semi2k(&c.program, &inputs, parties);
+    for (parties, prep) in both_preps([2, 3]) {
+        let runs = run_semi2k(&c.program, &inputs, parties, prep);
         assert_predicted(&c.program, &runs, false);
+        assert_offline_predicted(&c.program, &runs, prep);
         assert_outputs(&c.program, &runs, &want, "");
     }
 }
@@ -276,10 +315,15 @@ fn every_example_runs_under_semi2k_as_under_clear() {
         let inputs = random_inputs(&c, 3);
         let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
         let least = (c.program.parties as usize).max(2);
-        for parties in [least, least + 1] {
-            let runs = run_semi2k(&c.program, &inputs, parties);
+        for (parties, prep) in both_preps([least, least + 1]) {
+            if prep == Prep::Ot && !cheap_by_ot(&c.program, parties) {
+                eprintln!("{name}, {parties} parties: preprocessing by OT left to the dealer runs (too slow for every test run)");
+                continue;
+            }
+            let runs = run_semi2k(&c.program, &inputs, parties, prep);
             assert_predicted(&c.program, &runs, true);
-            assert_outputs(&c.program, &runs, &want, &name);
+            assert_offline_predicted(&c.program, &runs, prep);
+            assert_outputs(&c.program, &runs, &want, &format!("{name}, {prep:?}"));
         }
     }
 }

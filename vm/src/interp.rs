@@ -5,7 +5,7 @@
 //! tensor registers, does the local algebra itself (through the backend's
 //! `linear` for shares) and hands each round batch to the backend in one call.
 
-use crate::backend::{Backend, CommFigures, Interaction, Outcome, Product, Value};
+use crate::backend::{Backend, CommFigures, Interaction, OfflineFigures, Outcome, Product, Value};
 use crate::bytecode::{Instr, Program, Reg};
 use crate::ring::{signed, RingTensor};
 use crate::types::TensorType;
@@ -19,6 +19,8 @@ pub struct RunOutcome {
     pub outputs: Vec<Option<RingTensor>>,
     pub figures: CommFigures,
     pub seconds: f64,
+    /// The preprocessing made before the run, where the backend made it.
+    pub offline: Option<OfflineFigures>,
     /// Most tensor elements held in registers at once.
     pub peak_register_elements: usize,
 }
@@ -278,6 +280,7 @@ pub fn run_with<B: Backend>(
         outputs: outputs.finish()?,
         figures: m.backend.figures(),
         seconds: start.elapsed().as_secs_f64(),
+        offline: m.backend.offline(),
         peak_register_elements: m.peak_elements,
     })
 }

@@ -28,6 +28,26 @@ struct Cli {
     command: Command,
 }
 
+/// Who one party of a networked run is.
+#[derive(clap::Args, Clone)]
+struct PartyArgs {
+    /// This party's id.
+    #[arg(long)]
+    party: usize,
+    /// The hosts file: every party's address and certificate (networked protocols).
+    #[arg(long)]
+    hosts: Option<PathBuf>,
+    /// This party's private key (default: party<P>.key beside the hosts file).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// This party's certificate (default: party<P>.crt beside the hosts file).
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// A listening socket inherited from `run-local` or `prep-local` (internal).
+    #[arg(long, hide = true)]
+    listen_fd: Option<i32>,
+}
+
 #[derive(clap::Args, Clone)]
 struct RunArgs {
     /// The compiled program.
@@ -35,11 +55,17 @@ struct RunArgs {
     /// The protocol backend.
     #[arg(long, value_enum, default_value = "clear")]
     protocol: Protocol,
-    /// Where semi2k's correlated randomness comes from: `dealer` (INSECURE: a
-    /// trusted third party, run as the last entry of the hosts file, or by
-    /// run-local as an extra process).
+    /// Where semi2k's correlated randomness comes from: `ot` (the default: the
+    /// parties make it by oblivious transfer, in an offline phase before the
+    /// online one) or `dealer` (INSECURE: a trusted third party, run as the
+    /// last entry of the hosts file, or by run-local as an extra process).
     #[arg(long, value_enum)]
     prep: Option<Prep>,
+    /// semi2k with `--prep ot`: the directory of the material `mpcvm prep` made
+    /// ahead of time (party<P>.prep for each party), used instead of an
+    /// offline phase; with `mpcvm prep`, where to write it.
+    #[arg(long)]
+    prep_dir: Option<PathBuf>,
     /// semi2k: the number of computing parties (default: the program's, at
     /// least 2); parties the program names no input or output for only compute.
     #[arg(long)]
@@ -175,27 +201,30 @@ enum Command {
     /// in the hosts file. The clear backend has no network: it recomputes the whole
     /// plaintext run, so it needs every party's inputs, and writes this party's outputs only.
     Run {
-        /// This party's id.
-        #[arg(long)]
-        party: usize,
-        /// The hosts file: every party's address and certificate (networked protocols).
-        #[arg(long)]
-        hosts: Option<PathBuf>,
-        /// This party's private key (default: party<P>.key beside the hosts file).
-        #[arg(long)]
-        key: Option<PathBuf>,
-        /// This party's certificate (default: party<P>.crt beside the hosts file).
-        #[arg(long)]
-        cert: Option<PathBuf>,
-        /// A listening socket inherited from `run-local` (internal).
-        #[arg(long, hide = true)]
-        listen_fd: Option<i32>,
+        #[command(flatten)]
+        party: PartyArgs,
         #[command(flatten)]
         args: RunArgs,
     },
     /// Runs every party of a run on this machine: with a networked protocol, one
     /// process per party on loopback with freshly made certificates.
     RunLocal {
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Runs one party's offline phase alone (semi2k, preprocessing by OT),
+    /// ahead of the run, writing its material to <prep-dir>/party<P>.prep,
+    /// bound to the program, the protocol and the party; `run --prep-dir`
+    /// then consumes it.
+    Prep {
+        #[command(flatten)]
+        party: PartyArgs,
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Runs every party's offline phase on this machine (as run-local does
+    /// the run), writing each party's material to --prep-dir.
+    PrepLocal {
         #[command(flatten)]
         args: RunArgs,
     },
@@ -303,22 +332,54 @@ fn report(
     }
     println!(
         "{}",
-        run::figures_json(args.protocol, args.prep, party, outcome)
+        run::figures_json(
+            args.protocol,
+            args.protocol.prep(args.prep)?,
+            party,
+            outcome
+        )
     );
     Ok(())
 }
 
-fn run_one(
-    party: usize,
-    hosts: Option<&Path>,
-    key: Option<&Path>,
-    cert: Option<&Path>,
-    listen_fd: Option<i32>,
-    args: &RunArgs,
-) -> Result<(), VmError> {
+/// Whether a command runs the program, or only its offline phase (`prep`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Run,
+    Prep,
+}
+
+impl Mode {
+    /// Refuses what the offline phase alone cannot do; its directory.
+    fn check<'a>(self, args: &'a RunArgs, prep: Option<Prep>) -> Result<Option<&'a Path>, VmError> {
+        if self == Mode::Run {
+            return Ok(args.prep_dir.as_deref());
+        }
+        if prep != Some(Prep::Ot) {
+            return Err(VmError::Usage(
+                "mpcvm prep makes semi2k's preprocessing by OT: use --protocol semi2k (and no --prep dealer)".into(),
+            ));
+        }
+        if !args.inputs.is_empty() {
+            return Err(VmError::Usage("the offline phase takes no inputs".into()));
+        }
+        args.prep_dir.as_deref().map(Some).ok_or_else(|| {
+            VmError::Usage("mpcvm prep needs --prep-dir, where to write the material".into())
+        })
+    }
+}
+
+fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
+    let (party, hosts, key, cert) = (
+        who.party,
+        who.hosts.as_deref(),
+        who.key.as_deref(),
+        who.cert.as_deref(),
+    );
     let program = load(&args.program)?;
-    args.protocol.check_prep(args.prep)?;
-    eprintln!("{}", run::banner(args.protocol, args.seed, args.prep));
+    let prep = args.protocol.prep(args.prep)?;
+    let prep_dir = mode.check(args, prep)?;
+    eprintln!("{}", run::banner(args.protocol, args.seed, prep));
     run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
     if args.protocol == Protocol::Clear {
         if party >= program.parties as usize {
@@ -353,9 +414,9 @@ fn run_one(
             "party {party} was given party {p}'s input: each party passes only its own"
         )));
     }
-    let dealer = args.prep == Some(Prep::Dealer) && Some(party) == party_count(args, &program)?;
+    let dealer = prep == Some(Prep::Dealer) && Some(party) == party_count(args, &program)?;
     let hosts = Hosts::load(hosts).map_err(VmError::Usage)?;
-    if let (Some(Prep::Dealer), Some(n)) = (args.prep, party_count(args, &program)?) {
+    if let (Some(Prep::Dealer), Some(n)) = (prep, party_count(args, &program)?) {
         if hosts.0.len() != n + 1 {
             return Err(VmError::Usage(format!(
                 "the hosts file lists {} nodes, but a run of {n} parties with a dealer has {}",
@@ -364,7 +425,8 @@ fn run_one(
             )));
         }
     }
-    let listener = listen_fd
+    let listener = who
+        .listen_fd
         .map(|fd| inherited_listener(fd, &hosts, party))
         .transpose()?;
     let config = NetConfig {
@@ -380,6 +442,24 @@ fn run_one(
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
         listener,
     };
+    if mode == Mode::Prep {
+        let dir = prep_dir.expect("checked");
+        let figures = run::prep_semi2k_party(&program, config, dir)?;
+        println!(
+            "{}",
+            serde_json::json!({
+                "party": party,
+                "preprocessing": "ot",
+                "wrote": mpcvm::backend::prep::file::path(dir, party),
+                "preprocessing_seconds": figures.seconds,
+                "preprocessing_rounds": figures.comm.rounds,
+                "preprocessing_bytes_sent": figures.comm.bytes_sent,
+                "preprocessing_bytes_received": figures.comm.bytes_received,
+                "ots": figures.ots,
+            })
+        );
+        return Ok(());
+    }
     if dealer {
         if !args.inputs.is_empty() {
             return Err(VmError::Usage("the dealer has no inputs".into()));
@@ -393,7 +473,10 @@ fn run_one(
     }
     let mut io = files(&program, args, (&[party], &[party]), args.no_print)?;
     let outcome = match args.protocol {
-        Protocol::Semi2k => run::run_semi2k_party(&program, config, &mut io)?,
+        Protocol::Semi2k => {
+            let prep = prep.expect("semi2k has one");
+            run::run_semi2k_party(&program, config, &mut io, prep, prep_dir)?
+        }
         p => run::run_party(&program, p, config, &mut io)?,
     };
     report(&program, args, &outcome, io, Some(party))
@@ -459,14 +542,15 @@ const CHILD_LISTEN_FD: i32 = 3;
 /// bound here and handed to the parties, so no port is ever free for another
 /// process to take; a party that fails stops the others at once, and the parties
 /// die with this process whatever ends it.
-fn run_local(args: &RunArgs) -> Result<(), VmError> {
+fn run_local(mode: Mode, args: &RunArgs) -> Result<(), VmError> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let program = load(&args.program)?;
-    args.protocol.check_prep(args.prep)?;
+    let prep = args.protocol.prep(args.prep)?;
+    mode.check(args, prep)?;
     let everyone: Vec<usize> = (0..program.parties as usize).collect();
     let Some(n) = party_count(args, &program)? else {
-        eprintln!("{}", run::banner(args.protocol, args.seed, args.prep));
+        eprintln!("{}", run::banner(args.protocol, args.seed, prep));
         run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
         let mut io = files(&program, args, (&everyone, &everyone), false)?;
         let outcome = run::run_local(&program, &mut io, args.seed, !args.no_range_check)?;
@@ -480,7 +564,9 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
     run::check_memory(&program, args.protocol, per_party)?;
     // Every party's files and headers now, before any party starts; each party
     // checks its values as it reads them, and the first to fail stops the others.
-    mpcvm::io::check_inputs(&program, &args.inputs, &everyone)?;
+    if mode == Mode::Run {
+        mpcvm::io::check_inputs(&program, &args.inputs, &everyone)?;
+    }
     // And every party's share files, so a mix-up is reported once, as it is.
     if let Some(from) = &args.shares {
         for p in 0..n {
@@ -498,7 +584,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
         }
     }
     // A dealer is one more process, the last node of the network.
-    let nodes = n + (args.prep == Some(Prep::Dealer)) as usize;
+    let nodes = n + (prep == Some(Prep::Dealer)) as usize;
     let dir = private_dir()?;
     let result = (|| {
         let listeners: Vec<std::net::TcpListener> = (0..nodes)
@@ -520,7 +606,7 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
         let mut children = Vec::new();
         for (p, listener) in listeners.iter().enumerate() {
             let mut cmd = std::process::Command::new(&exe);
-            cmd.arg("run")
+            cmd.arg(if mode == Mode::Prep { "prep" } else { "run" })
                 .arg("--party")
                 .arg(p.to_string())
                 .arg("--hosts")
@@ -529,8 +615,11 @@ fn run_local(args: &RunArgs) -> Result<(), VmError> {
             cmd.arg(&args.program)
                 .arg("--protocol")
                 .arg(args.protocol.name());
-            if let Some(Prep::Dealer) = args.prep {
-                cmd.arg("--prep").arg("dealer");
+            if let Some(prep) = prep {
+                cmd.arg("--prep").arg(prep.name());
+            }
+            if let Some(dir) = &args.prep_dir {
+                cmd.arg("--prep-dir").arg(dir);
             }
             if let Some(n) = args.parties {
                 cmd.arg("--parties").arg(n.to_string());
@@ -718,22 +807,10 @@ fn main() -> ExitCode {
     mpcvm::memory::keep_freed_memory();
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run {
-            party,
-            hosts,
-            key,
-            cert,
-            listen_fd,
-            args,
-        } => run_one(
-            *party,
-            hosts.as_deref(),
-            key.as_deref(),
-            cert.as_deref(),
-            *listen_fd,
-            args,
-        ),
-        Command::RunLocal { args } => run_local(args),
+        Command::Run { party, args } => run_one(Mode::Run, party, args),
+        Command::RunLocal { args } => run_local(Mode::Run, args),
+        Command::Prep { party, args } => run_one(Mode::Prep, party, args),
+        Command::PrepLocal { args } => run_local(Mode::Prep, args),
         Command::Keygen { party, dir } => tls::write_identity(dir, *party)
             .map_err(VmError::Usage)
             .map(|(k, c)| println!("wrote {} and {}", k.display(), c.display())),

@@ -10,6 +10,7 @@ use crate::bytecode::{content_hash, Program};
 use crate::interp::{self, Io, RunOutcome};
 use crate::net::{Hello, NetConfig, Network};
 use crate::VmError;
+use std::path::Path;
 
 /// The protocols this VM can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -26,9 +27,21 @@ pub enum Protocol {
 /// Where a Beaver protocol's correlated randomness comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Prep {
+    /// The parties make it themselves by oblivious transfer, before the
+    /// online phase (secure: the default).
+    Ot,
     /// INSECURE: a trusted third party, an extra process, deals it (as
     /// CrypTen's TTP mode); it must not collude with any party.
     Dealer,
+}
+
+impl Prep {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prep::Ot => "ot",
+            Prep::Dealer => "dealer",
+        }
+    }
 }
 
 impl Protocol {
@@ -58,14 +71,14 @@ impl Protocol {
         }
     }
 
-    /// Checks the preprocessing chosen for this protocol: semi2k needs one
-    /// named (the dealer is insecure, so never a default); others take none.
-    pub fn check_prep(self, prep: Option<Prep>) -> Result<(), VmError> {
-        match (self, prep) {
-            (Protocol::Semi2k, Some(Prep::Dealer)) | (Protocol::Clear | Protocol::Rep3, None) => Ok(()),
-            (Protocol::Semi2k, None) => Err(VmError::Usage(
-                "semi2k needs its preprocessing named: --prep dealer (INSECURE: a trusted third party deals the correlated randomness; preprocessing by oblivious transfer is not built yet)".into(),
-            )),
+    /// The preprocessing of a run of this protocol: semi2k's is `asked`, by
+    /// default OT (the dealer, insecure, only when named); other protocols
+    /// take none.
+    pub fn prep(self, asked: Option<Prep>) -> Result<Option<Prep>, VmError> {
+        match (self, asked) {
+            (Protocol::Semi2k, None) => Ok(Some(Prep::Ot)),
+            (Protocol::Semi2k, asked) => Ok(asked),
+            (_, None) => Ok(None),
             (p, Some(_)) => Err(VmError::Usage(format!(
                 "--prep applies to semi2k only; {} needs no preprocessing",
                 p.name()
@@ -178,28 +191,81 @@ pub fn run_party(
     }
 }
 
-/// Runs party `config.party` of semi2k, with a dealer (`--prep dealer`) as
-/// the network's last node (`config.hosts` lists the parties, then the dealer).
+/// Runs party `config.party` of semi2k with preprocessing `prep`: by OT
+/// among the parties (`config.hosts` lists them), or with a dealer as the
+/// network's last node (`config.hosts` lists the parties, then the dealer).
+/// With `--prep ot` and `prep_dir`, the material comes from the party's file
+/// there (`mpcvm prep`'s) instead of an offline phase.
 pub fn run_semi2k_party(
     program: &Program,
     config: NetConfig,
     io: &mut dyn Io,
+    prep: Prep,
+    prep_dir: Option<&Path>,
 ) -> Result<RunOutcome, VmError> {
     let nodes = config.hosts.0.len();
-    check_semi2k(program, nodes)?;
-    let hello = semi2k_hello(program, config.party, nodes);
+    check_semi2k(program, nodes, prep)?;
+    let party = config.party;
+    let made = match (prep, prep_dir) {
+        (Prep::Ot, Some(dir)) => Some(prep::file::Reader::open(
+            &prep::file::path(dir, party),
+            &prep_binding(program, party, nodes),
+        )?),
+        (Prep::Dealer, Some(_)) => {
+            return Err(VmError::Usage(
+                "--prep-dir holds material made by OT (`mpcvm prep`), not a dealer's".into(),
+            ))
+        }
+        _ => None,
+    };
+    let hello = semi2k_hello(program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     net.limit_frames(semi2k::largest_message(program).max(64));
     let program_arc = std::sync::Arc::new(program.clone());
-    let mut backend = Semi2k::setup_with_dealer(net, program_arc)?;
+    let mut backend = match prep {
+        Prep::Dealer => Semi2k::setup_with_dealer(net, program_arc)?,
+        Prep::Ot => Semi2k::setup_with_ot(net, program_arc, made)?,
+    };
     interp::run_with(program, &mut backend, io, false)
+}
+
+/// What party `party` of `parties`' material for `program` is bound to.
+fn prep_binding(program: &Program, party: usize, parties: usize) -> prep::file::Binding {
+    prep::file::Binding {
+        program_hash: content_hash(&program.encode()),
+        protocol: "semi2k".into(),
+        party,
+        parties,
+    }
+}
+
+/// `mpcvm prep`: the offline phase of party `config.party` of semi2k alone,
+/// ahead of the run, writing its material to its file in `dir`; returns the
+/// phase's figures.
+pub fn prep_semi2k_party(
+    program: &Program,
+    config: NetConfig,
+    dir: &Path,
+) -> Result<crate::backend::OfflineFigures, VmError> {
+    let nodes = config.hosts.0.len();
+    check_semi2k(program, nodes, Prep::Ot)?;
+    let party = config.party;
+    let path = prep::file::path(dir, party);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let hello = semi2k_hello(program, party, nodes);
+    let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
+    net.limit_frames(semi2k::largest_message(program).max(64));
+    let (items, figures) = prep::ot::offline(program, &mut net, nodes)?;
+    prep::file::write(&path, &prep_binding(program, party, nodes), &items)?;
+    Ok(figures)
 }
 
 /// Runs the dealer of a semi2k run (`--prep dealer`: INSECURE, a trusted
 /// third party), the network's last node; returns its communication.
 pub fn run_dealer(program: &Program, config: NetConfig) -> Result<CommFigures, VmError> {
     let nodes = config.hosts.0.len();
-    check_semi2k(program, nodes)?;
+    check_semi2k(program, nodes, Prep::Dealer)?;
     let hello = semi2k_hello(program, config.party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     let parties = nodes - 1;
@@ -231,16 +297,19 @@ fn semi2k_hello(program: &Program, party: usize, nodes: usize) -> Hello {
 }
 
 /// Refuses a program semi2k cannot run, or a hosts file without room for its
-/// parties (the nodes but the last, the dealer).
-fn check_semi2k(program: &Program, nodes: usize) -> Result<(), VmError> {
+/// parties (and the dealer, the last node, with `--prep dealer`).
+fn check_semi2k(program: &Program, nodes: usize, prep: Prep) -> Result<(), VmError> {
     Protocol::Semi2k.check(program)?;
     let least = Protocol::Semi2k.parties(program).expect("networked");
-    if nodes < least + 1 {
-        return Err(VmError::Usage(format!(
+    match prep {
+        Prep::Dealer if nodes < least + 1 => Err(VmError::Usage(format!(
             "semi2k with a dealer runs this program with at least {least} parties and the dealer, but the hosts file lists {nodes} nodes"
-        )));
+        ))),
+        Prep::Ot if nodes < least => Err(VmError::Usage(format!(
+            "semi2k runs this program with at least {least} parties, but the hosts file lists {nodes} nodes"
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The threat model line every run prints at start.
@@ -251,6 +320,7 @@ pub fn banner(protocol: Protocol, seed: Option<u64>, prep: Option<Prep>) -> Stri
     };
     let dealt = match prep {
         Some(Prep::Dealer) => "; preprocessing by a trusted dealer: INSECURE (the dealer must not collude with any party)",
+        Some(Prep::Ot) => "; preprocessing by oblivious transfer among the parties, before the online phase",
         None => "",
     };
     format!(
@@ -267,15 +337,21 @@ pub fn figures_json(
     party: Option<usize>,
     outcome: &RunOutcome,
 ) -> String {
+    let offline = outcome.offline.unwrap_or_default();
     serde_json::json!({
         "protocol": protocol.name(),
         "preprocessing": match prep {
             Some(Prep::Dealer) => "dealer (INSECURE)",
+            Some(Prep::Ot) => "ot",
             None => "none",
         },
         "party": party,
         "seconds": outcome.seconds,
-        "preprocessing_seconds": 0.0,
+        "preprocessing_seconds": offline.seconds,
+        "preprocessing_rounds": offline.comm.rounds,
+        "preprocessing_bytes_sent": offline.comm.bytes_sent,
+        "preprocessing_bytes_received": offline.comm.bytes_received,
+        "ots": offline.ots,
         "rounds": outcome.figures.rounds,
         "bytes_sent": outcome.figures.bytes_sent,
         "bytes_received": outcome.figures.bytes_received,

@@ -247,6 +247,28 @@ fn raw_byte_inputs_are_one_unsigned_byte_per_element() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Keys, certificates and a hosts file in `dir` for `n` parties on loopback
+/// ports that were free a moment ago.
+fn write_hosts(dir: &Path, n: usize) {
+    let ports: Vec<String> = (0..n)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for p in 0..n {
+        assert!(
+            mpcvm(&["keygen", "--party", &p.to_string(), "--dir", "."], dir)
+                .status
+                .success()
+        );
+    }
+    mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
+}
+
 /// A program that runs for a while under rep3: many rounds, each delayed by the simulated latency.
 fn long_program(dir: &Path) -> PathBuf {
     let text = "party a = 0; party b = 1;
@@ -267,23 +289,7 @@ fn long_program(dir: &Path) -> PathBuf {
 fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
     let dir = setup("kill");
     long_program(&dir);
-    let ports: Vec<String> = (0..3)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    for p in 0..3 {
-        assert!(
-            mpcvm(&["keygen", "--party", &p.to_string(), "--dir", "."], &dir)
-                .status
-                .success()
-        );
-    }
-    mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
+    write_hosts(&dir, 3);
     let spawn = |p: usize| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
         cmd.args([
@@ -917,11 +923,12 @@ fn kept_shares_are_loaded_by_a_later_run_and_refused_when_mixed_up() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// semi2k runs its two parties and a dealer as three processes, only when the
-/// dealer is asked for by name, and says it is insecure in the banner and the
-/// JSON lines; compiled with mask reuse or without, the product is exact.
+/// semi2k makes its preprocessing by OT unless a dealer is asked for by name;
+/// then it runs its two parties and the dealer as three processes, and says
+/// it is insecure in the banner and the JSON lines; compiled with mask reuse
+/// or without, the product is exact.
 #[test]
-fn run_local_runs_semi2k_with_a_dealer_only_when_asked() {
+fn run_local_runs_semi2k_by_ot_or_with_a_dealer_when_asked() {
     let dir = setup("semi2k");
     let source = repo().join("programs/matmul.mpc");
     let masked = mpcc::driver::compile_file(
@@ -946,8 +953,28 @@ fn run_local_runs_semi2k_with_a_dealer_only_when_asked() {
             "--out",
             "out",
         ];
-        let e = failure(&args, &dir);
-        assert!(e.contains("--prep dealer") && e.contains("INSECURE"), "{e}");
+        let out = mpcvm(&args, &dir);
+        assert_succeeded(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("by oblivious transfer"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        for line in lines {
+            let json: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(json["preprocessing"], "ot", "{line}");
+            assert!(json["ots"].as_u64().unwrap() > 0, "{line}");
+            assert!(
+                json["preprocessing_bytes_sent"].as_u64().unwrap() > 0,
+                "{line}"
+            );
+        }
+        for p in 0..2 {
+            assert_eq!(
+                read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+                expected_product(),
+                "{program}"
+            );
+        }
         let mut dealt = args.to_vec();
         dealt.extend(["--prep", "dealer"]);
         let out = mpcvm(&dealt, &dir);
@@ -980,5 +1007,159 @@ fn run_local_runs_semi2k_with_a_dealer_only_when_asked() {
         &dir,
     );
     assert!(e.contains("--prep applies to semi2k only"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `mpcvm prep-local` makes each party's material ahead of time; a run with
+/// `--prep-dir` consumes it without an offline phase, and a file made for
+/// another program, or a missing one, is refused with a clear error.
+#[test]
+fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program() {
+    let dir = setup("prep-dir");
+    let args = [
+        "--protocol",
+        "semi2k",
+        "matmul.mpcb",
+        "--prep-dir",
+        "material",
+    ];
+    let mut prep = vec!["prep-local"];
+    prep.extend(args);
+    let out = mpcvm(&prep, &dir);
+    assert_succeeded(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"wrote\"") && stdout.contains("\"ots\""),
+        "{stdout}"
+    );
+    let mut run = vec!["run-local"];
+    run.extend(args);
+    run.extend(["--input", "0=a.npy", "--input", "1=b.npy", "--out", "out"]);
+    let out = mpcvm(&run, &dir);
+    assert_succeeded(&out);
+    for p in 0..2 {
+        assert_eq!(
+            read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+            expected_product()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines().filter(|l| l.starts_with('{')) {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(json["ots"], 0, "no offline phase: {line}");
+    }
+    // Another program's run refuses the material.
+    let other = mpcc::driver::compile_source(
+        "other.mpc",
+        "party a = 0; party b = 1; fn main() { let x: sint<32>[2] = input(a); let y: sint<32>[2] = input(b); reveal x * y to a; }",
+        None,
+        Default::default(),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("other.mpcb"), &other.bytes).unwrap();
+    write_npy(&dir.join("x.npy"), &[2], &[1, 2]);
+    let e = failure(
+        &[
+            "run-local",
+            "--protocol",
+            "semi2k",
+            "other.mpcb",
+            "--prep-dir",
+            "material",
+            "--input",
+            "0=x.npy",
+            "--input",
+            "1=x.npy",
+        ],
+        &dir,
+    );
+    assert!(
+        e.contains("not this run's preprocessed material: made for another program"),
+        "{e}"
+    );
+    let e = failure(
+        &[
+            "run-local",
+            "--protocol",
+            "semi2k",
+            "matmul.mpcb",
+            "--prep-dir",
+            "nowhere",
+            "--input",
+            "0=a.npy",
+            "--input",
+            "1=b.npy",
+        ],
+        &dir,
+    );
+    assert!(
+        e.contains("cannot open the preprocessed material") && e.contains("mpcvm prep"),
+        "{e}"
+    );
+    let e = failure(&["prep-local", "--protocol", "semi2k", "matmul.mpcb"], &dir);
+    assert!(e.contains("needs --prep-dir"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A party killed during semi2k's offline phase (OT extension) makes the
+/// other fail at once with an error that names it.
+#[test]
+fn a_party_killed_during_the_offline_phase_makes_the_other_fail_quickly() {
+    let dir = setup("kill-offline");
+    let text = "party a = 0; party b = 1;
+        fn main() {
+            let x: sint<64>[300000] = input(a);
+            let y: sint<64>[300000] = input(b);
+            reveal sum(x * y) to b;
+        }";
+    let c = mpcc::driver::compile_source("big.mpc", text, None, Default::default())
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("big.mpcb"), &c.bytes).unwrap();
+    write_hosts(&dir, 2);
+    let spawn = |p: usize| {
+        Command::new(env!("CARGO_BIN_EXE_mpcvm"))
+            .args([
+                "prep",
+                "--party",
+                &p.to_string(),
+                "--hosts",
+                "hosts.toml",
+                "--protocol",
+                "semi2k",
+                "big.mpcb",
+                "--prep-dir",
+                "material",
+                "--timeout",
+                "30",
+            ])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let survivor = spawn(0);
+    let mut killed = spawn(1);
+    // Past the connection and the base OTs, inside the extension's stages.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let killed_at = std::time::Instant::now();
+    let out = survivor.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "party 0 must fail: {err}");
+    assert!(
+        err.contains("network error") && err.contains("party 1"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("material/party0.prep").exists(),
+        "no material from a failed phase"
+    );
+    assert!(
+        killed_at.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        killed_at.elapsed()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

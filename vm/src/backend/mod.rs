@@ -150,6 +150,16 @@ pub struct CommFigures {
     pub bytes_received: u64,
 }
 
+/// The figures of an offline phase: the preprocessing a backend made with
+/// the other parties before the online run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OfflineFigures {
+    pub seconds: f64,
+    pub comm: CommFigures,
+    /// Oblivious transfers this party took part in (as sender or receiver).
+    pub ots: u64,
+}
+
 impl CommFigures {
     /// What was added after `start` (a protocol's set-up is not its run).
     pub fn since(self, start: CommFigures) -> CommFigures {
@@ -240,4 +250,8 @@ pub trait Backend {
     }
 
     fn figures(&self) -> CommFigures;
+    /// The offline phase's figures, for a backend that has one.
+    fn offline(&self) -> Option<OfflineFigures> {
+        None
+    }
 }

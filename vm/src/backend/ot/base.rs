@@ -17,6 +17,10 @@ use curve25519_dalek::scalar::Scalar;
 use rand::TryRngCore;
 use std::sync::Arc;
 
+/// Bytes each party sends each peer in the base OTs' two rounds: a point,
+/// then `KAPPA` points.
+pub const BYTES_PER_PEER: u64 = 32 * (1 + KAPPA as u64);
+
 /// A key of a base OT (the seed of one column of the extension).
 pub type Key = [u8; 16];
 
@@ -93,6 +97,19 @@ fn key(
 pub fn run(net: &mut Network, parties: usize) -> Result<Vec<Option<BaseKeys>>, VmError> {
     let me = net.party();
     let nodes = net.parties();
+    let limit = net.frame_limit();
+    net.limit_frames(limit.max(8 * 4 * KAPPA as u64));
+    let keys = exchange_keys(net, me, nodes, parties);
+    net.limit_frames(limit);
+    keys
+}
+
+fn exchange_keys(
+    net: &mut Network,
+    me: usize,
+    nodes: usize,
+    parties: usize,
+) -> Result<Vec<Option<BaseKeys>>, VmError> {
     let peers = || (0..parties).filter(move |&p| p != me);
     // Round 1: our sender point to each peer.
     let mut ys = vec![None; parties];

@@ -39,12 +39,24 @@ impl Lane {
 /// One side's OTs with one peer in a stage.
 #[derive(Default)]
 struct Side {
+    /// The lanes (unless the stage only counts).
     lanes: Vec<Lane>,
     /// As the sender: the messages, one after another; as the receiver: the
-    /// choice bits, 64 to a word.
+    /// choice bits, 64 to a word (unless the stage only counts).
     words: Vec<u64>,
-    /// Words of output so far.
+    /// OTs, words of output and bits of corrections so far.
+    ots: usize,
     len: usize,
+    bits: usize,
+}
+
+impl Side {
+    fn add(&mut self, lane: Lane) -> usize {
+        self.ots += 1;
+        self.len += lane.len as usize;
+        self.bits += lane.len as usize * lane.width as usize;
+        self.len - lane.len as usize
+    }
 }
 
 /// The OTs this party runs with each peer in one stage (built the same way
@@ -52,6 +64,8 @@ struct Side {
 pub struct Stage {
     send: Vec<Side>,
     receive: Vec<Side>,
+    /// Whether the stage keeps its lanes to run them, or only counts them.
+    keeps: bool,
 }
 
 /// A stage's results, per peer: this party's shares as the sender, and as
@@ -62,10 +76,20 @@ pub struct StageOut {
 }
 
 impl Stage {
+    /// A stage to run.
     pub fn new(parties: usize) -> Stage {
         Stage {
             send: (0..parties).map(|_| Side::default()).collect(),
             receive: (0..parties).map(|_| Side::default()).collect(),
+            keeps: true,
+        }
+    }
+
+    /// A stage that only counts its OTs and their sizes (the cost model).
+    pub fn counting(parties: usize) -> Stage {
+        Stage {
+            keeps: false,
+            ..Stage::new(parties)
         }
     }
 
@@ -74,38 +98,64 @@ impl Stage {
     pub fn send(&mut self, peer: usize, lane: Lane, x: &[u64]) -> usize {
         debug_assert_eq!(x.len(), lane.len as usize);
         let side = &mut self.send[peer];
-        side.lanes.push(lane);
-        side.words.extend_from_slice(x);
-        side.len += lane.len as usize;
-        side.len - lane.len as usize
+        if self.keeps {
+            side.lanes.push(lane);
+            side.words.extend_from_slice(x);
+        }
+        side.add(lane)
     }
 
     /// Queues an OT from `peer` with choice `c`; returns where this party's
     /// share starts in [`StageOut::receive`]`[peer]`.
     pub fn receive(&mut self, peer: usize, lane: Lane, c: bool) -> usize {
         let side = &mut self.receive[peer];
-        let j = side.lanes.len();
-        if j % 64 == 0 {
-            side.words.push(0);
+        if self.keeps {
+            let j = side.lanes.len();
+            if j % 64 == 0 {
+                side.words.push(0);
+            }
+            side.words[j / 64] |= (c as u64) << (j % 64);
+            side.lanes.push(lane);
         }
-        side.words[j / 64] |= (c as u64) << (j % 64);
-        side.lanes.push(lane);
-        side.len += lane.len as usize;
-        side.len - lane.len as usize
+        side.add(lane)
+    }
+
+    /// Whether the stage only counts (then [`Stage::count`] may stand for
+    /// many [`Stage::send`] or [`Stage::receive`] calls).
+    pub fn counts_only(&self) -> bool {
+        !self.keeps
+    }
+
+    /// Counts `ots` OTs with `peer` whose lanes hold `words` words of `bits`
+    /// bits in all, as the sender or the receiver (a counting stage's bulk
+    /// form of `send` and `receive`).
+    pub fn count(&mut self, peer: usize, sender: bool, ots: usize, words: usize, bits: usize) {
+        debug_assert!(!self.keeps);
+        let side = if sender {
+            &mut self.send[peer]
+        } else {
+            &mut self.receive[peer]
+        };
+        side.ots += ots;
+        side.len += words;
+        side.bits += bits;
     }
 
     /// OTs queued, over all peers and both sides.
     pub fn ots(&self) -> usize {
-        self.send
-            .iter()
-            .chain(&self.receive)
-            .map(|s| s.lanes.len())
-            .sum()
+        self.send.iter().chain(&self.receive).map(|s| s.ots).sum()
     }
 
-    /// Words of messages queued (a measure of the stage's size).
-    pub fn words(&self) -> usize {
-        self.send.iter().chain(&self.receive).map(|s| s.len).sum()
+    /// What this party sends in the stage's two rounds, in bytes: the
+    /// extension's columns to each sender, the corrections to each receiver.
+    pub fn bytes_sent(&self) -> u64 {
+        let columns: usize = self
+            .receive
+            .iter()
+            .map(|s| KAPPA * s.ots.div_ceil(64))
+            .sum();
+        let corrections: usize = self.send.iter().map(|s| s.bits.div_ceil(64)).sum();
+        8 * (columns + corrections) as u64
     }
 }
 
@@ -161,15 +211,6 @@ impl BitReader<'_> {
     }
 }
 
-/// Words of packed corrections of `lanes`.
-fn correction_words(lanes: &[Lane]) -> usize {
-    let bits: usize = lanes
-        .iter()
-        .map(|l| l.len as usize * l.width as usize)
-        .sum();
-    bits.div_ceil(64)
-}
-
 /// Both directions of the OTs with one peer.
 struct Peer {
     sender: Sender,
@@ -212,8 +253,9 @@ impl Pairwise {
         })
     }
 
-    /// Runs `stage` with every peer: two rounds.
+    /// Runs `stage` (one that keeps its lanes) with every peer: two rounds.
     pub fn run(&mut self, net: &mut Network, stage: Stage) -> Result<StageOut, VmError> {
+        debug_assert!(stage.keeps);
         let nodes = net.parties();
         let parties = self.peers.len();
         let limit = net.frame_limit();
@@ -243,7 +285,7 @@ impl Pairwise {
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.send[p];
-            expect = expect.max(correction_words(&stage.receive[p].lanes));
+            expect = expect.max(stage.receive[p].bits.div_ceil(64));
             if side.lanes.is_empty() {
                 continue;
             }
@@ -303,11 +345,11 @@ impl Pairwise {
             if side.lanes.is_empty() {
                 continue;
             }
-            if got[p].len() != correction_words(&side.lanes) {
+            if got[p].len() != side.bits.div_ceil(64) {
                 return Err(VmError::Network(format!(
                     "party {p} sent {} words of OT corrections, not {}: a protocol violation",
                     got[p].len(),
-                    correction_words(&side.lanes)
+                    side.bits.div_ceil(64)
                 )));
             }
             let t = &rows[p];

@@ -1,39 +1,24 @@
-//! The dealer of `--prep dealer`: replays the program's items (see [`plan`])
-//! with every party's seed, so it knows each mask and random share, and sends
-//! the last party its shares of the correlated values, one frame per item.
-//!
-//! Masks derived by linear instructions (mask reuse) are replayed on the masks
-//! themselves: the instruction's own map applied to its operands' masks, with
-//! public operands as zeros when they are added and as the pool constant when
-//! they multiply (the verifier admits no other). The dealer runs no other part
-//! of the program and never learns an opened value.
+//! The dealer of `--prep dealer`: replays the program's items (see
+//! [`super::replay`]) with every party's seed, so it knows each mask and
+//! random share, and sends the last party its shares of the correlated
+//! values, one frame per item. It runs no other part of the program and never
+//! learns an opened value.
 
-use super::plan::{self, takes_item};
+use super::replay::{replay, Producer};
 use super::{Combine, Layout};
 use crate::backend::prf::Prf;
-use crate::backend::semi2k;
-use crate::bytecode::{operands, Instr, Program, Reg};
+use crate::backend::semi2k::{self, Composed};
+use crate::bytecode::{operands, Instr, Program};
 use crate::interp::linear_map;
 use crate::net::Stream;
 use crate::ring::RingTensor;
 use crate::VmError;
 use std::sync::Arc;
 
-/// What the dealer knows of a register.
-#[derive(Clone)]
-enum Shadow {
-    /// The whole mask of a masked secret.
-    Mask(RingTensor),
-    /// A value of the constant pool.
-    Constant(u32),
-}
-
 struct Dealer<'p> {
     program: &'p Program,
     /// Each party's draws.
     parties: Vec<Prf>,
-    shadow: Vec<Option<Shadow>>,
-    derives_mask: Vec<bool>,
     item: u64,
     to_last: &'p mut Stream,
 }
@@ -41,37 +26,16 @@ struct Dealer<'p> {
 /// Deals every item of `program` to its parties (whose seeds are `seeds`, in
 /// party order), sending the last party its corrections on `to_last`.
 pub fn deal(program: &Program, seeds: &[[u8; 16]], to_last: &mut Stream) -> Result<(), VmError> {
-    let mut derives_mask = vec![false; program.code.len()];
-    for &pc in &program.masked {
-        derives_mask[pc as usize] = true;
-    }
     let mut d = Dealer {
         program,
         parties: seeds.iter().map(|s| Prf::new(*s)).collect(),
-        shadow: vec![None; program.registers.len()],
-        derives_mask,
         item: 0,
         to_last,
     };
-    plan::walk(program, 0..program.code.len(), &mut |pc, i, batched| {
-        d.visit(pc, i, batched)
-    })
+    replay(program, &mut d)
 }
 
 impl Dealer<'_> {
-    fn len(&self, r: Reg) -> usize {
-        self.program.registers[r as usize].len()
-    }
-
-    fn mask(&self, r: Reg) -> Result<&RingTensor, VmError> {
-        match &self.shadow[r as usize] {
-            Some(Shadow::Mask(m)) => Ok(m),
-            _ => Err(VmError::Usage(format!(
-                "the dealer has no mask for r{r}: the program is not one the verifier admits"
-            ))),
-        }
-    }
-
     /// Draws item `self.item` of `layout` as every party does: its random
     /// parts combined over all parties, and its correlated parts combined over
     /// every party but the last (whose shares the dealer sends).
@@ -122,110 +86,51 @@ impl Dealer<'_> {
             .send(vec![Arc::new(frame)])
             .map_err(VmError::Network)
     }
+}
 
-    fn visit(&mut self, pc: usize, i: &Instr, batched: bool) -> Result<(), VmError> {
-        let p = self.program;
-        let secret = |r: &Reg| p.registers[*r as usize].secret;
-        let shape = |r: &Reg| p.registers[*r as usize].shape.clone();
-        let (reads, dst) = operands(i);
-        let value = match i {
-            Instr::Const { index, .. } => Some(Shadow::Constant(*index)),
-            Instr::Free { regs } => {
-                for r in regs {
-                    self.shadow[*r as usize] = None;
-                }
-                None
-            }
-            Instr::Mask { a, .. } => {
-                let layout = Layout::new(&[(self.len(*a), Combine::Add)], &[]);
-                let (mut random, others) = self.draw(&layout);
-                self.send(&layout, &[], others)?;
-                Some(Shadow::Mask(RingTensor::new(shape(a), random.remove(0))))
-            }
-            Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
-                if reads.iter().all(secret) =>
-            {
-                let product = linear_map(p, i).expect("a product is bilinear");
-                let nc = self.len(dst.expect("a product writes"));
-                let (a, b) = (reads[0], reads[1]);
-                let layout = semi2k::product_layout(batched, self.len(a), self.len(b), nc);
-                let (c, others) = if batched {
-                    let (mut random, others) = self.draw(&layout);
-                    let y = RingTensor::new(shape(&b), random.remove(1));
-                    let x = RingTensor::new(shape(&a), random.remove(0));
-                    (product(&[&x, &y]), others)
-                } else {
-                    let c = product(&[self.mask(a)?, self.mask(b)?]);
-                    (c, self.draw(&layout).1)
-                };
-                self.send(&layout, &[c.data], others)?;
-                None
-            }
-            Instr::Trunc {
-                a, amount, exact, ..
-            } if secret(a) => {
-                let n = self.len(*a);
-                let layout = semi2k::trunc_layout(n, *amount as usize, *exact);
-                let (random, others) = self.draw(&layout);
-                let parts = semi2k::trunc_correlated(&random, n, *amount as u32, *exact);
-                self.send(&layout, &parts, others)?;
-                None
-            }
-            i if semi2k::Composed::of(p, i).is_some() => {
-                let recording = semi2k::Composed::of(p, i)
-                    .expect("just checked")
-                    .recording();
-                let (random, others) = self.draw(&recording.layout);
-                self.send(&recording.layout, &recording.correlated(&random), others)?;
-                None
-            }
-            _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),
-            _ if takes_item(p, i, batched) => {
-                return Err(VmError::Usage(format!(
-                    "the dealer has no preparation for {}: a bug",
-                    crate::bytecode::instr_text(i)
-                )))
-            }
-            _ => None,
-        };
-        if let Some(d) = dst {
-            self.shadow[d as usize] = value;
-        }
-        Ok(())
+impl Producer for Dealer<'_> {
+    fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError> {
+        let n = shape.iter().product();
+        let layout = Layout::new(&[(n, Combine::Add)], &[]);
+        let (mut random, others) = self.draw(&layout);
+        self.send(&layout, &[], others)?;
+        Ok(RingTensor::new(shape.to_vec(), random.remove(0)))
     }
 
-    /// The mask of a linear instruction's result, from its operands' masks.
-    fn derived(&self, i: &Instr) -> Result<RingTensor, VmError> {
+    fn product(
+        &mut self,
+        i: &Instr,
+        masks: Option<(&RingTensor, &RingTensor)>,
+    ) -> Result<(), VmError> {
         let p = self.program;
+        let product = linear_map(p, i).expect("a product is bilinear");
         let (reads, dst) = operands(i);
-        let dst = dst.expect("a masked instruction writes");
-        let Some(map) = linear_map(p, i) else {
-            // A public value made secret: its mask is zero.
-            return Ok(RingTensor::zeros(&p.registers[dst as usize].shape));
+        let reg = |r: u32| &p.registers[r as usize];
+        let nc = reg(dst.expect("a product writes")).len();
+        let (a, b) = (reg(reads[0]), reg(reads[1]));
+        let layout = semi2k::product_layout(masks.is_none(), a.len(), b.len(), nc);
+        let (c, others) = match masks {
+            None => {
+                let (mut random, others) = self.draw(&layout);
+                let y = RingTensor::new(b.shape.clone(), random.remove(1));
+                let x = RingTensor::new(a.shape.clone(), random.remove(0));
+                (product(&[&x, &y]), others)
+            }
+            Some((x, y)) => (product(&[x, y]), self.draw(&layout).1),
         };
-        let multiplies = matches!(
-            i,
-            Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
-        );
-        let mut args = Vec::with_capacity(reads.len());
-        for r in &reads {
-            let t = &p.registers[*r as usize];
-            args.push(if t.secret {
-                self.mask(*r)?.clone()
-            } else if multiplies {
-                match &self.shadow[*r as usize] {
-                    Some(Shadow::Constant(index)) => p.constants[*index as usize].clone(),
-                    _ => {
-                        return Err(VmError::Usage(format!(
-                            "the dealer does not know the factor r{r}"
-                        )))
-                    }
-                }
-            } else {
-                RingTensor::zeros(&t.shape)
-            });
-        }
-        let refs: Vec<&RingTensor> = args.iter().collect();
-        Ok(map(&refs))
+        self.send(&layout, &[c.data], others)
+    }
+
+    fn trunc(&mut self, n: usize, m: u32, exact: bool) -> Result<(), VmError> {
+        let layout = semi2k::trunc_layout(n, m as usize, exact);
+        let (random, others) = self.draw(&layout);
+        let parts = semi2k::trunc_correlated(&random, n, m, exact);
+        self.send(&layout, &parts, others)
+    }
+
+    fn composed(&mut self, c: &Composed) -> Result<(), VmError> {
+        let recording = c.recording();
+        let (random, others) = self.draw(&recording.layout);
+        self.send(&recording.layout, &recording.correlated(&random), others)
     }
 }

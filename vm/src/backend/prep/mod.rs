@@ -13,11 +13,16 @@
 //! it must be trusted not to collude with any of them.
 
 pub mod dealer;
+pub mod file;
+pub mod ot;
 pub mod plan;
+pub(crate) mod replay;
+mod terms;
 
 use super::prf::Prf;
 use crate::net::Stream;
 use crate::VmError;
+use std::collections::VecDeque;
 
 /// How the parties' shares of a part of an item make its value: a sum in the
 /// ring, or an XOR (bits, as planes).
@@ -57,56 +62,81 @@ pub struct Item {
 }
 
 /// This party's source of preprocessed items, in plan order.
-pub struct Material {
-    /// Draws of this party's shares, from the seed the dealer gave it.
-    prf: Prf,
-    /// The next item.
-    item: u64,
-    /// At the last party: the dealer's corrections, a frame per item.
-    corrections: Option<Stream>,
+pub enum Material {
+    /// From a dealer.
+    Dealt {
+        /// Draws of this party's shares, from the seed the dealer gave it.
+        prf: Prf,
+        /// The next item.
+        item: u64,
+        /// At the last party: the dealer's corrections, a frame per item.
+        corrections: Option<Stream>,
+    },
+    /// Made beforehand (by OT), the next first.
+    Made(VecDeque<Item>),
+    /// Made ahead of time by `mpcvm prep`, read as the run goes.
+    File(file::Reader),
 }
 
 impl Material {
     pub fn dealt(seed: [u8; 16], corrections: Option<Stream>) -> Material {
-        Material {
+        Material::Dealt {
             prf: Prf::new(seed),
             item: 0,
             corrections,
         }
     }
 
-    /// Starts the next item; returns its number.
-    fn next(&mut self) -> u64 {
-        let item = self.item;
-        self.prf.seek(item);
-        self.item += 1;
-        item
+    pub fn made(items: Vec<Item>) -> Material {
+        Material::Made(items.into())
     }
 
-    /// The shares of the next item of `layout`: its random parts, then its
-    /// correlated parts, each drawn from the seed in that order, except that
-    /// the last party receives all its correlated parts from the dealer in one
-    /// frame.
+    /// The shares of the next item of `layout`. Dealt: its random parts, then
+    /// its correlated parts, each drawn from the seed in that order, except
+    /// that the last party receives all its correlated parts from the dealer
+    /// in one frame. Made: the next item, which must have the layout's sizes.
     pub fn take(&mut self, layout: &Layout) -> Result<Item, VmError> {
-        let item = self.next();
-        let random = layout
-            .random
-            .iter()
-            .map(|(n, _)| self.prf.elements(*n))
-            .collect();
-        let sizes: Vec<usize> = layout.correlated.iter().map(|(n, _)| *n).collect();
-        let correlated = match &mut self.corrections {
+        let sizes = |parts: &[(usize, Combine)]| parts.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let (random_sizes, correlated_sizes) = (sizes(&layout.random), sizes(&layout.correlated));
+        let (prf, item, corrections) = match self {
+            Material::File(reader) => return reader.take(layout),
+            Material::Made(items) => {
+                let item = items.pop_front().ok_or_else(|| {
+                    VmError::Usage(
+                        "the preprocessed material ran out before the program's end".into(),
+                    )
+                })?;
+                let lens = |parts: &[Vec<u64>]| parts.iter().map(Vec::len).collect::<Vec<_>>();
+                if lens(&item.random) != random_sizes || lens(&item.correlated) != correlated_sizes
+                {
+                    return Err(VmError::Usage(
+                        "the preprocessed material does not match the program at this item".into(),
+                    ));
+                }
+                return Ok(item);
+            }
+            Material::Dealt {
+                prf,
+                item,
+                corrections,
+            } => (prf, item, corrections),
+        };
+        let number = *item;
+        prf.seek(number);
+        *item += 1;
+        let random = random_sizes.iter().map(|n| prf.elements(*n)).collect();
+        let correlated = match corrections {
             Some(stream) => {
                 let frame = stream.receive().map_err(VmError::Network)?;
-                let total: usize = sizes.iter().sum();
+                let total: usize = correlated_sizes.iter().sum();
                 if frame.len() != total {
                     return Err(VmError::Network(format!(
-                        "the dealer sent {} elements for item {item}, which needs {total}: a protocol violation or a bug",
+                        "the dealer sent {} elements for item {number}, which needs {total}: a protocol violation or a bug",
                         frame.len()
                     )));
                 }
                 let mut at = 0;
-                sizes
+                correlated_sizes
                     .iter()
                     .map(|n| {
                         at += n;
@@ -114,7 +144,7 @@ impl Material {
                     })
                     .collect()
             }
-            None => sizes.iter().map(|n| self.prf.elements(*n)).collect(),
+            None => correlated_sizes.iter().map(|n| prf.elements(*n)).collect(),
         };
         Ok(Item { random, correlated })
     }
@@ -128,10 +158,25 @@ impl Material {
     /// Passes over `items` items (those of a branch not taken; the last
     /// party reads and drops their frames: the dealer sends one per item).
     pub fn skip(&mut self, items: u64) -> Result<(), VmError> {
-        self.item += items;
-        if let Some(stream) = &mut self.corrections {
-            for _ in 0..items {
-                stream.receive().map_err(VmError::Network)?;
+        match self {
+            Material::File(reader) => reader.skip(items)?,
+            Material::Made(queue) => {
+                if (queue.len() as u64) < items {
+                    return Err(VmError::Usage(
+                        "the preprocessed material ran out before the program's end".into(),
+                    ));
+                }
+                queue.drain(..items as usize);
+            }
+            Material::Dealt {
+                item, corrections, ..
+            } => {
+                *item += items;
+                if let Some(stream) = corrections {
+                    for _ in 0..items {
+                        stream.receive().map_err(VmError::Network)?;
+                    }
+                }
             }
         }
         Ok(())

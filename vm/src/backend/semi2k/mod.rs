@@ -34,7 +34,7 @@ use crate::bytecode::Program;
 use crate::net::{Network, Part};
 use compare::LtzMaterial;
 use rand::TryRngCore;
-pub(crate) use recorder::Composed;
+pub(crate) use recorder::{Call, Composed};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -238,7 +238,9 @@ pub struct Semi2k {
     program: Arc<Program>,
     /// Items in each branch arm, by its code range (counted once).
     arm_items: HashMap<(usize, usize), u64>,
+    /// The network's figures when the online phase began.
     setup: CommFigures,
+    offline: Option<OfflineFigures>,
 }
 
 fn sub(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -262,6 +264,40 @@ fn key_from(words: &[u64], from: usize) -> Result<[u8; 16], VmError> {
         .map_err(|_| VmError::Network(format!("party {from} sent a malformed key")))
 }
 
+/// Puts into `out` a fresh key for each party after `me` (of `parties`);
+/// returns them.
+fn offer_pair_keys(
+    me: usize,
+    parties: usize,
+    out: &mut [Vec<Part>],
+) -> Result<Vec<Option<[u8; 16]>>, VmError> {
+    let mut own_keys = vec![None; parties];
+    for (j, slot) in out.iter_mut().enumerate().take(parties).skip(me + 1) {
+        let key = fresh_key()?;
+        own_keys[j] = Some(key);
+        slot.push(Arc::new(bytemuck::cast_slice::<u8, u64>(&key).to_vec()));
+    }
+    Ok(own_keys)
+}
+
+/// The key shared with each other party: ours for later parties, theirs
+/// (in `got`) for earlier ones.
+fn pair_prfs(
+    me: usize,
+    own_keys: Vec<Option<[u8; 16]>>,
+    got: &[Vec<u64>],
+) -> Result<Vec<Option<Prf>>, VmError> {
+    let mut pairs = Vec::with_capacity(own_keys.len());
+    for (j, own) in own_keys.into_iter().enumerate() {
+        pairs.push(match j {
+            j if j == me => None,
+            j if j < me => Some(Prf::new(key_from(&got[j], j)?)),
+            _ => Some(Prf::new(own.expect("a key for each later party"))),
+        });
+    }
+    Ok(pairs)
+}
+
 impl Semi2k {
     /// Set-up with a dealer (`--prep dealer`), the network's last node: one
     /// round in which every party sends each later party a pair key and the
@@ -274,21 +310,9 @@ impl Semi2k {
             return Err(VmError::Usage("semi2k needs at least 2 parties".into()));
         }
         let mut out = vec![Vec::new(); nodes];
-        let mut own_keys = vec![None; parties];
-        for (j, slot) in out.iter_mut().enumerate().take(parties).skip(me + 1) {
-            let key = fresh_key()?;
-            own_keys[j] = Some(key);
-            slot.push(Arc::new(bytemuck::cast_slice::<u8, u64>(&key).to_vec()));
-        }
+        let own_keys = offer_pair_keys(me, parties, &mut out)?;
         let got = net.exchange(out).map_err(VmError::Network)?;
-        let mut pairs = Vec::with_capacity(parties);
-        for (j, own) in own_keys.into_iter().enumerate() {
-            pairs.push(match j {
-                j if j == me => None,
-                j if j < me => Some(Prf::new(key_from(&got[j], j)?)),
-                _ => Some(Prf::new(own.expect("a key for each later party"))),
-            });
-        }
+        let pairs = pair_prfs(me, own_keys, &got)?;
         let seed = key_from(&got[parties], parties)?;
         let setup = net.figures();
         let mut stream = net.take_stream(parties);
@@ -303,6 +327,44 @@ impl Semi2k {
             program,
             arm_items: HashMap::new(),
             setup,
+            offline: None,
+        })
+    }
+
+    /// Set-up with preprocessing by OT (`--prep ot`): a round of pair keys,
+    /// then the offline phase, which makes every item the program will take
+    /// with the other parties ([`prep::ot`](super::prep::ot)), unless `made`
+    /// holds them already (`mpcvm prep`'s file, opened).
+    pub fn setup_with_ot(
+        mut net: Network,
+        program: Arc<Program>,
+        made: Option<super::prep::file::Reader>,
+    ) -> Result<Semi2k, VmError> {
+        let (me, parties) = (net.party(), net.parties());
+        if parties < 2 {
+            return Err(VmError::Usage("semi2k needs at least 2 parties".into()));
+        }
+        let mut out = vec![Vec::new(); parties];
+        let own_keys = offer_pair_keys(me, parties, &mut out)?;
+        let got = net.exchange(out).map_err(VmError::Network)?;
+        let pairs = pair_prfs(me, own_keys, &got)?;
+        let (material, offline) = match made {
+            Some(reader) => (Material::File(reader), None),
+            None => {
+                let (items, offline) = super::prep::ot::offline(&program, &mut net, parties)?;
+                (Material::made(items), Some(offline))
+            }
+        };
+        Ok(Semi2k {
+            setup: net.figures(),
+            net,
+            me,
+            parties,
+            pairs,
+            material,
+            program,
+            arm_items: HashMap::new(),
+            offline,
         })
     }
 
@@ -919,6 +981,10 @@ impl Backend for Semi2k {
 
     fn figures(&self) -> CommFigures {
         self.net.figures().since(self.setup)
+    }
+
+    fn offline(&self) -> Option<OfflineFigures> {
+        self.offline
     }
 }
 

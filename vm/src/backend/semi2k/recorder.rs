@@ -126,12 +126,12 @@ impl Composed {
     }
 }
 
-/// A primitive a composed operation calls: `ltz` of `n` values, or an
-/// elementwise product (a triple).
+/// A primitive a composed operation calls: `ltz` of `n` values of `bits`
+/// bits, or an elementwise product (a triple) of `n` values.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Call {
-    Ltz { n: usize },
-    Mul,
+    Ltz { n: usize, bits: usize },
+    Mul { n: usize },
 }
 
 /// A composed operation's primitives, item layout and cost.
@@ -148,11 +148,11 @@ impl Recording {
         let mut parts = Vec::new();
         for call in &self.calls {
             match *call {
-                Call::Ltz { n } => {
+                Call::Ltz { n, .. } => {
                     parts.extend(ltz_correlated(&random[at..at + 4], n));
                     at += 4;
                 }
-                Call::Mul => {
+                Call::Mul { .. } => {
                     let (a, b) = (&random[at], &random[at + 1]);
                     parts.push(a.iter().zip(b).map(|(a, b)| a.wrapping_mul(*b)).collect());
                     at += 2;
@@ -185,7 +185,10 @@ impl Composer for Recorder {
         _: &mut (),
     ) -> Result<Self::Task, VmError> {
         let n = x.len();
-        self.calls.push(Call::Ltz { n });
+        self.calls.push(Call::Ltz {
+            n,
+            bits: bits as usize,
+        });
         let layout = std::mem::replace(&mut self.layout, Layout::new(&[], &[]));
         self.layout = layout.then(ltz_layout(n, bits as usize));
         Ok((
@@ -201,7 +204,7 @@ impl Composer for Recorder {
         _: &mut (),
     ) -> Result<Self::Task, VmError> {
         let n = a.len();
-        self.calls.push(Call::Mul);
+        self.calls.push(Call::Mul { n });
         let layout = std::mem::replace(&mut self.layout, Layout::new(&[], &[]));
         self.layout = layout.then(product_layout(true, n, n, n));
         Ok((RingTensor::zeros(&a.shape), Cost::open(2 * n as u64)))

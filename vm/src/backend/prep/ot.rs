@@ -1,0 +1,815 @@
+//! `--prep ot`: the parties make their own shares of every item, with each
+//! other, by oblivious transfer ([`crate::backend::ot`]); no one else takes
+//! part, and any n - 1 of them learn nothing of the last one's shares.
+//!
+//! - Products (triples, products of masks, matrix and convolution triples):
+//!   for f(A, B) with A = ΣA_i, B = ΣB_j, party i adds f(A_i, B_i) and each
+//!   ordered pair shares the cross term f(A_i, B_j) by Gilboa's method: 64
+//!   OTs per element e of the receiving operand ([`Terms`]), bit t of B_j[e]
+//!   choosing 2^t times A_i's values at e's terms (only 64 - t bits sent).
+//! - Random bits (the bits of truncation pairs and of comparisons' masks,
+//!   daBits): XOR shares drawn locally, made arithmetic one party at a time,
+//!   y <- y + b - 2yb, the product y_i·b by one OT per pair (n - 1 stages).
+//! - AND triples: one OT per bit and ordered pair.
+//!
+//! Items are made in plan order; their OTs go out in stages of bounded size.
+
+use super::replay::{replay, Producer};
+use super::terms::Terms;
+use super::Item;
+use crate::backend::ot::{Lane, Pairwise, Stage, StageOut};
+use crate::backend::prf::Prf;
+use crate::backend::semi2k::{self, Call, Composed};
+use crate::backend::OfflineFigures;
+use crate::bytecode::{operands, Instr, Program};
+use crate::interp::linear_map;
+use crate::net::Network;
+use crate::ring::RingTensor;
+use crate::VmError;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Builds an item from its jobs' outputs.
+type Finish = Box<dyn FnOnce(Vec<Vec<u64>>) -> Item>;
+
+/// An item whose jobs are not all done.
+struct Pending {
+    outputs: Vec<Vec<u64>>,
+    jobs: usize,
+    finish: Option<Finish>,
+}
+
+type Slot = Rc<RefCell<Pending>>;
+
+/// Work of one item with the peers, over one or more stages.
+trait Job {
+    /// Queues this job's OTs of stage `s`; false if it has no stage `s`
+    /// (decided by public sizes only, so the same at every party).
+    fn queue(&mut self, s: usize, stage: &mut Stage) -> bool;
+    fn absorb(&mut self, s: usize, out: &StageOut);
+    /// Hands the result to the item.
+    fn deliver(self: Box<Self>);
+}
+
+/// Words (and OTs, at two words each) a flush may queue with each peer.
+const BUDGET: usize = 1 << 23;
+
+const WORD: Lane = Lane {
+    len: 1,
+    width: 64,
+    xor: false,
+};
+const BIT: Lane = Lane {
+    len: 1,
+    width: 1,
+    xor: true,
+};
+
+/// The parties' roles in a job.
+#[derive(Clone)]
+struct Parties {
+    me: usize,
+    n: usize,
+}
+
+impl Parties {
+    fn peers(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.n).filter(|&p| p != self.me)
+    }
+}
+
+/// The cross terms of a product, for the receiver elements `range`.
+struct ProductJob {
+    who: Parties,
+    terms: Rc<Terms>,
+    range: std::ops::Range<usize>,
+    /// This party's shares of the sending and the receiving operand.
+    sender: Rc<Vec<u64>>,
+    receiver: Rc<Vec<u64>>,
+    /// Per peer: where this job's shares start, as sender and as receiver.
+    at: Vec<(usize, usize)>,
+    slot: Slot,
+    output: usize,
+}
+
+impl Job for ProductJob {
+    fn queue(&mut self, s: usize, stage: &mut Stage) -> bool {
+        if s > 0 {
+            return false;
+        }
+        if stage.counts_only() {
+            // 64 lanes per receiver element, of 64 - t bits per word for bit t.
+            let (ots, words) = (
+                64 * self.range.len(),
+                64 * self.terms.count(self.range.clone()),
+            );
+            let bits = 2080 * self.terms.count(self.range.clone());
+            for p in self.who.peers() {
+                stage.count(p, true, ots, words, bits);
+                stage.count(p, false, ots, words, bits);
+            }
+            return true;
+        }
+        let mut message = Vec::new();
+        for p in self.who.peers() {
+            let mut first = (usize::MAX, usize::MAX);
+            for e in self.range.clone() {
+                let (_, from) = self.terms.of_element(e);
+                message.clear();
+                message.extend(from.iter().map(|&k| self.sender[k as usize]));
+                let bits = self.receiver[e];
+                for t in 0..64u8 {
+                    let lane = Lane {
+                        len: message.len() as u32,
+                        width: 64 - t,
+                        xor: false,
+                    };
+                    let a = stage.send(p, lane, &message);
+                    let b = stage.receive(p, lane, bits >> t & 1 == 1);
+                    first = (first.0.min(a), first.1.min(b));
+                }
+            }
+            self.at[p] = first;
+        }
+        true
+    }
+
+    fn absorb(&mut self, _: usize, out: &StageOut) {
+        let mut pending = self.slot.borrow_mut();
+        let acc = &mut pending.outputs[self.output];
+        for p in self.who.peers() {
+            let (mut a, mut b) = self.at[p];
+            let (sent, got) = (&out.send[p], &out.receive[p]);
+            for e in self.range.clone() {
+                let (to, _) = self.terms.of_element(e);
+                for t in 0..64 {
+                    for (k, o) in to.iter().enumerate() {
+                        let share = sent[a + k].wrapping_add(got[b + k]) << t;
+                        let slot = &mut acc[*o as usize];
+                        *slot = slot.wrapping_add(share);
+                    }
+                    a += to.len();
+                    b += to.len();
+                }
+            }
+        }
+    }
+
+    fn deliver(self: Box<Self>) {
+        self.slot.borrow_mut().jobs -= 1;
+    }
+}
+
+/// Arithmetic shares of XOR-shared bits: `planes` planes of `n` bits.
+struct BitsJob {
+    who: Parties,
+    planes: Vec<u64>,
+    n: usize,
+    stride: usize,
+    /// This party's share of each bit (plane by plane), so far.
+    y: Vec<u64>,
+    at: Vec<usize>,
+    slot: Slot,
+    output: usize,
+}
+
+impl BitsJob {
+    fn new(who: Parties, planes: Vec<u64>, n: usize, slot: Slot, output: usize) -> BitsJob {
+        let stride = n.div_ceil(64);
+        let count = if n == 0 { 0 } else { planes.len() / stride };
+        let mut job = BitsJob {
+            at: vec![0; who.n],
+            who,
+            planes,
+            n,
+            stride,
+            y: vec![0; count * n],
+            slot,
+            output,
+        };
+        if job.who.me == 0 {
+            job.y = (0..count * n).map(|j| job.bit(j)).collect();
+        }
+        job
+    }
+
+    /// This party's share of bit `j` (element j mod n of plane j / n).
+    fn bit(&self, j: usize) -> u64 {
+        let (plane, i) = (j / self.n, j % self.n);
+        self.planes[plane * self.stride + i / 64] >> (i % 64) & 1
+    }
+}
+
+impl Job for BitsJob {
+    /// Stage s brings in party s + 1's bits.
+    fn queue(&mut self, s: usize, stage: &mut Stage) -> bool {
+        let k = s + 1;
+        if k >= self.who.n {
+            return false;
+        }
+        let me = self.who.me;
+        if stage.counts_only() {
+            let bits = self.y.len();
+            if me < k {
+                stage.count(k, true, bits, bits, 64 * bits);
+            } else if me == k {
+                for i in 0..k {
+                    stage.count(i, false, bits, bits, 64 * bits);
+                }
+            }
+            return true;
+        }
+        if me < k {
+            for (j, y) in self.y.iter().enumerate() {
+                let at = stage.send(k, WORD, &[*y]);
+                if j == 0 {
+                    self.at[k] = at;
+                }
+            }
+        } else if me == k {
+            for i in 0..k {
+                for j in 0..self.y.len() {
+                    let at = stage.receive(i, WORD, self.bit(j) == 1);
+                    if j == 0 {
+                        self.at[i] = at;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn absorb(&mut self, s: usize, out: &StageOut) {
+        let (k, me) = (s + 1, self.who.me);
+        if me < k {
+            let from = &out.send[k][self.at[k]..];
+            for (y, share) in self.y.iter_mut().zip(from) {
+                *y = y.wrapping_sub(share.wrapping_mul(2));
+            }
+        } else if me == k {
+            for j in 0..self.y.len() {
+                let products = (0..k).fold(0u64, |acc, i| {
+                    acc.wrapping_add(out.receive[i][self.at[i] + j])
+                });
+                self.y[j] = self.bit(j).wrapping_sub(products.wrapping_mul(2));
+            }
+        }
+    }
+
+    fn deliver(self: Box<Self>) {
+        let mut pending = self.slot.borrow_mut();
+        pending.outputs[self.output] = self.y;
+        pending.jobs -= 1;
+    }
+}
+
+/// XOR shares of a & b from XOR shares of a and b (words of 64 bits).
+struct AndJob {
+    who: Parties,
+    a: Vec<u64>,
+    b: Vec<u64>,
+    c: Vec<u64>,
+    at: Vec<(usize, usize)>,
+    slot: Slot,
+    output: usize,
+}
+
+impl Job for AndJob {
+    fn queue(&mut self, s: usize, stage: &mut Stage) -> bool {
+        if s > 0 {
+            return false;
+        }
+        if stage.counts_only() {
+            let bits = 64 * self.a.len();
+            for p in self.who.peers() {
+                stage.count(p, true, bits, bits, bits);
+                stage.count(p, false, bits, bits, bits);
+            }
+            return true;
+        }
+        for p in self.who.peers() {
+            let mut first = (usize::MAX, usize::MAX);
+            for (a, b) in self.a.iter().zip(&self.b) {
+                for bit in 0..64 {
+                    let x = stage.send(p, BIT, &[a >> bit & 1]);
+                    let y = stage.receive(p, BIT, b >> bit & 1 == 1);
+                    first = (first.0.min(x), first.1.min(y));
+                }
+            }
+            self.at[p] = first;
+        }
+        true
+    }
+
+    fn absorb(&mut self, _: usize, out: &StageOut) {
+        for p in self.who.peers() {
+            let (a, b) = self.at[p];
+            for (w, c) in self.c.iter_mut().enumerate() {
+                for bit in 0..64 {
+                    let k = 64 * w + bit;
+                    *c ^= (out.send[p][a + k] ^ out.receive[p][b + k]) << bit;
+                }
+            }
+        }
+    }
+
+    fn deliver(self: Box<Self>) {
+        let mut pending = self.slot.borrow_mut();
+        pending.outputs[self.output] = self.c;
+        pending.jobs -= 1;
+    }
+}
+
+/// Arithmetic values from shares of their bits, plane by plane:
+/// Σ_t 2^t bit[plane_of(t)] for the planes `planes` (lowest first).
+fn compose(bits: &[u64], n: usize, planes: std::ops::Range<usize>) -> Vec<u64> {
+    let mut values = vec![0u64; n];
+    for (t, plane) in planes.enumerate() {
+        for (v, b) in values.iter_mut().zip(&bits[plane * n..(plane + 1) * n]) {
+            *v = v.wrapping_add(b << t);
+        }
+    }
+    values
+}
+
+/// What a party sends in the offline phase (the cost model, equal to what
+/// it measures).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub rounds: u64,
+    pub bytes_sent: u64,
+    /// OTs this party takes part in, as sender or receiver.
+    pub ots: u64,
+}
+
+/// Where a maker's stages go: to the peers, or only counted.
+enum Exchange<'a> {
+    Live { net: &'a mut Network, ot: Pairwise },
+    Counted(Cost),
+}
+
+/// Makes a program's items with the other parties.
+struct OtMaker<'a> {
+    program: &'a Program,
+    exchange: Exchange<'a>,
+    who: Parties,
+    rng: Prf,
+    terms: HashMap<usize, Rc<Terms>>,
+    jobs: Vec<Box<dyn Job>>,
+    queued: usize,
+    items: Vec<Option<Item>>,
+    open: Vec<(usize, Slot)>,
+}
+
+/// The items of `program`, made with the other parties of `net` (its first
+/// `parties` nodes); returns them in plan order, and the OTs run.
+pub fn make(
+    program: &Program,
+    net: &mut Network,
+    parties: usize,
+) -> Result<(Vec<Item>, u64), VmError> {
+    let ot = Pairwise::setup(net, parties)?;
+    let who = Parties {
+        me: net.party(),
+        n: parties,
+    };
+    let mut maker = OtMaker::new(program, Exchange::Live { net, ot }, who)?;
+    replay(program, &mut maker)?;
+    maker.flush()?;
+    let ots = match &maker.exchange {
+        Exchange::Live { ot, .. } => ot.ots,
+        Exchange::Counted(_) => unreachable!("live"),
+    };
+    let items = maker
+        .items
+        .into_iter()
+        .map(|i| i.expect("every item finished after the last flush"))
+        .collect();
+    Ok((items, ots))
+}
+
+/// The offline phase: [`make`], timed and measured.
+pub fn offline(
+    program: &Program,
+    net: &mut Network,
+    parties: usize,
+) -> Result<(Vec<Item>, OfflineFigures), VmError> {
+    let before = net.figures();
+    let start = std::time::Instant::now();
+    let (items, ots) = make(program, net, parties)?;
+    let figures = OfflineFigures {
+        seconds: start.elapsed().as_secs_f64(),
+        comm: net.figures().since(before),
+        ots,
+    };
+    Ok((items, figures))
+}
+
+/// What each of `parties` parties sends in the offline phase of `program`
+/// with `--prep ot`: the same walk and stages as [`make`], counted instead of
+/// run (no data is kept).
+pub fn cost(program: &Program, parties: usize) -> Result<Vec<Cost>, VmError> {
+    (0..parties)
+        .map(|me| {
+            let base = Cost {
+                rounds: 2,
+                bytes_sent: (parties as u64 - 1) * crate::backend::ot::base::BYTES_PER_PEER,
+                ots: 0,
+            };
+            let who = Parties { me, n: parties };
+            let mut maker = OtMaker::new(program, Exchange::Counted(base), who)?;
+            replay(program, &mut maker)?;
+            maker.flush()?;
+            match maker.exchange {
+                Exchange::Counted(c) => Ok(c),
+                Exchange::Live { .. } => unreachable!("counted"),
+            }
+        })
+        .collect()
+}
+
+impl<'a> OtMaker<'a> {
+    fn new(
+        program: &'a Program,
+        exchange: Exchange<'a>,
+        who: Parties,
+    ) -> Result<OtMaker<'a>, VmError> {
+        Ok(OtMaker {
+            program,
+            exchange,
+            who,
+            rng: Prf::new(semi2k::fresh_key()?),
+            terms: HashMap::new(),
+            jobs: Vec::new(),
+            queued: 0,
+            items: Vec::new(),
+            open: Vec::new(),
+        })
+    }
+
+    fn counting(&self) -> bool {
+        matches!(self.exchange, Exchange::Counted(_))
+    }
+
+    /// Opens an item with `outputs` job outputs (initial values) to be
+    /// finished by `finish`. It counts as a job of its own until
+    /// [`OtMaker::close`]: a flush while its jobs are being added does not
+    /// finish it.
+    fn slot(&mut self, outputs: Vec<Vec<u64>>, finish: Finish) -> Slot {
+        let slot = Rc::new(RefCell::new(Pending {
+            outputs,
+            jobs: 1,
+            finish: Some(finish),
+        }));
+        self.items.push(None);
+        self.open.push((self.items.len() - 1, slot.clone()));
+        slot
+    }
+
+    /// All of the item's jobs are added.
+    fn close(&mut self, slot: Slot) {
+        slot.borrow_mut().jobs -= 1;
+    }
+
+    fn add(&mut self, slot: &Slot, job: Box<dyn Job>, size: usize) -> Result<(), VmError> {
+        slot.borrow_mut().jobs += 1;
+        self.jobs.push(job);
+        self.queued += size;
+        if self.queued >= BUDGET {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Runs every queued job to its end, and finishes the items that are done.
+    fn flush(&mut self) -> Result<(), VmError> {
+        let mut jobs = std::mem::take(&mut self.jobs);
+        self.queued = 0;
+        let mut s = 0;
+        loop {
+            let mut stage = if self.counting() {
+                Stage::counting(self.who.n)
+            } else {
+                Stage::new(self.who.n)
+            };
+            let active: Vec<bool> = jobs.iter_mut().map(|j| j.queue(s, &mut stage)).collect();
+            if !active.contains(&true) {
+                break;
+            }
+            match &mut self.exchange {
+                Exchange::Live { net, ot } => {
+                    let out = ot.run(net, stage)?;
+                    for (job, _) in jobs.iter_mut().zip(&active).filter(|(_, a)| **a) {
+                        job.absorb(s, &out);
+                    }
+                }
+                Exchange::Counted(cost) => {
+                    cost.rounds += 2;
+                    cost.bytes_sent += stage.bytes_sent();
+                    cost.ots += stage.ots() as u64;
+                }
+            }
+            s += 1;
+        }
+        for job in jobs {
+            job.deliver();
+        }
+        let keep = !self.counting();
+        let items = &mut self.items;
+        self.open.retain(|(index, slot)| {
+            let mut pending = slot.borrow_mut();
+            if pending.jobs > 0 {
+                return true;
+            }
+            let finish = pending.finish.take().expect("finished once");
+            if keep {
+                items[*index] = Some(finish(std::mem::take(&mut pending.outputs)));
+            }
+            false
+        });
+        Ok(())
+    }
+
+    fn random_bits(&mut self, words: usize) -> Vec<u64> {
+        self.rng.elements(words)
+    }
+
+    /// Queues the products f(A, B) of the shares `a`, `b` with the peers,
+    /// into output `output` of `slot` (which holds f(a, b) already).
+    fn cross_terms(
+        &mut self,
+        terms: Rc<Terms>,
+        a: Vec<u64>,
+        b: Vec<u64>,
+        slot: &Slot,
+        output: usize,
+    ) -> Result<(), VmError> {
+        let (sender, receiver) = if terms.receiver_is_a { (b, a) } else { (a, b) };
+        let (sender, receiver) = (Rc::new(sender), Rc::new(receiver));
+        let peers = self.who.n - 1;
+        let mut start = 0;
+        while start < terms.receivers() {
+            let mut end = start;
+            let mut size = 0;
+            while end < terms.receivers() && (end == start || self.queued + size < BUDGET) {
+                size += peers * 64 * (2 * terms.count(end..end + 1) + 4);
+                end += 1;
+            }
+            let job = ProductJob {
+                who: self.who.clone(),
+                terms: terms.clone(),
+                range: start..end,
+                sender: sender.clone(),
+                receiver: receiver.clone(),
+                at: vec![(0, 0); self.who.n],
+                slot: slot.clone(),
+                output,
+            };
+            self.add(slot, Box::new(job), size)?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn bits_job(
+        &mut self,
+        planes: Vec<u64>,
+        n: usize,
+        slot: &Slot,
+        output: usize,
+    ) -> Result<(), VmError> {
+        let size = (self.who.n - 1) * 6 * planes.len() * 64;
+        let job = BitsJob::new(self.who.clone(), planes, n, slot.clone(), output);
+        self.add(slot, Box::new(job), size)
+    }
+
+    fn and_job(
+        &mut self,
+        a: Vec<u64>,
+        b: Vec<u64>,
+        slot: &Slot,
+        output: usize,
+    ) -> Result<(), VmError> {
+        let size = (self.who.n - 1) * 6 * a.len() * 64;
+        let c = a.iter().zip(&b).map(|(x, y)| x & y).collect();
+        let job = AndJob {
+            who: self.who.clone(),
+            a,
+            b,
+            c,
+            at: vec![(0, 0); self.who.n],
+            slot: slot.clone(),
+            output,
+        };
+        self.add(slot, Box::new(job), size)
+    }
+}
+
+impl Producer for OtMaker<'_> {
+    fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError> {
+        let share = self.rng.elements(shape.iter().product());
+        self.items.push((!self.counting()).then(|| Item {
+            random: vec![share.clone()],
+            correlated: Vec::new(),
+        }));
+        Ok(RingTensor::new(shape.to_vec(), share))
+    }
+
+    fn product(
+        &mut self,
+        i: &Instr,
+        masks: Option<(&RingTensor, &RingTensor)>,
+    ) -> Result<(), VmError> {
+        let p = self.program;
+        let key = i as *const Instr as usize;
+        let terms = self
+            .terms
+            .entry(key)
+            .or_insert_with(|| Rc::new(Terms::of(p, i)))
+            .clone();
+        let (reads, _) = operands(i);
+        let shape = |r: u32| p.registers[r as usize].shape.clone();
+        let (a, b) = match masks {
+            Some((a, b)) => (a.clone(), b.clone()),
+            None => {
+                let (sa, sb) = (shape(reads[0]), shape(reads[1]));
+                let a = RingTensor::new(sa.clone(), self.rng.elements(sa.iter().product()));
+                let b = RingTensor::new(sb.clone(), self.rng.elements(sb.iter().product()));
+                (a, b)
+            }
+        };
+        let own = if self.counting() {
+            RingTensor::zeros(&shape(operands(i).1.expect("a product writes")))
+        } else {
+            linear_map(p, i).expect("a product is bilinear")(&[&a, &b])
+        };
+        let random = if masks.is_none() {
+            vec![a.data.clone(), b.data.clone()]
+        } else {
+            Vec::new()
+        };
+        let slot = self.slot(
+            vec![own.data],
+            Box::new(move |outputs| Item {
+                random,
+                correlated: outputs,
+            }),
+        );
+        self.cross_terms(terms, a.data, b.data, &slot, 0)?;
+        self.close(slot);
+        Ok(())
+    }
+
+    fn trunc(&mut self, n: usize, m: u32, exact: bool) -> Result<(), VmError> {
+        let (stride, m) = (n.div_ceil(64), m as usize);
+        let r_bits = self.random_bits(64 * stride);
+        if !exact {
+            let slot = self.slot(
+                vec![Vec::new()],
+                Box::new(move |mut outputs| {
+                    let bits = std::mem::take(&mut outputs[0]);
+                    Item {
+                        random: vec![compose(&bits, n, 0..64)],
+                        correlated: vec![compose(&bits, n, 63..64), compose(&bits, n, m..63)],
+                    }
+                }),
+            );
+            self.bits_job(r_bits, n, &slot, 0)?;
+            self.close(slot);
+            return Ok(());
+        }
+        let layout = semi2k::trunc_layout(n, m, true);
+        let ands = layout.random[2].0;
+        let (and_a, and_b, d_bit) = (
+            self.random_bits(ands),
+            self.random_bits(ands),
+            self.random_bits(stride),
+        );
+        let mut planes = r_bits.clone();
+        planes.extend_from_slice(&d_bit);
+        let low = r_bits[..m * stride].to_vec();
+        let random_and = (and_a.clone(), and_b.clone());
+        let slot = self.slot(
+            vec![Vec::new(), Vec::new()],
+            Box::new(move |mut outputs| {
+                let bits = std::mem::take(&mut outputs[0]);
+                Item {
+                    random: vec![
+                        low,
+                        compose(&bits, n, m..64),
+                        random_and.0,
+                        random_and.1,
+                        d_bit,
+                    ],
+                    correlated: vec![
+                        compose(&bits, n, 0..m),
+                        compose(&bits, n, 63..64),
+                        compose(&bits, n, m..63),
+                        std::mem::take(&mut outputs[1]),
+                        compose(&bits, n, 64..65),
+                    ],
+                }
+            }),
+        );
+        self.bits_job(planes, n, &slot, 0)?;
+        self.and_job(and_a, and_b, &slot, 1)?;
+        self.close(slot);
+        Ok(())
+    }
+
+    fn composed(&mut self, c: &Composed) -> Result<(), VmError> {
+        let recording = c.recording();
+        // Per call: its random parts, its jobs, and how its correlated parts
+        // come from the jobs' outputs.
+        enum Work {
+            Ltz {
+                n: usize,
+                k: usize,
+                planes: Vec<u64>,
+                and: (Vec<u64>, Vec<u64>),
+            },
+            Mul {
+                a: Vec<u64>,
+                b: Vec<u64>,
+            },
+        }
+        let mut random: Vec<Vec<u64>> = Vec::new();
+        let mut work = Vec::new();
+        let mut outputs = Vec::new();
+        let mut at = 0;
+        for call in &recording.calls {
+            match *call {
+                Call::Ltz { n, bits } => {
+                    let stride = n.div_ceil(64);
+                    let ands = recording.layout.random[at + 1].0;
+                    let r_bits = self.random_bits(bits * stride);
+                    let (and_a, and_b) = (self.random_bits(ands), self.random_bits(ands));
+                    let d_bit = self.random_bits(stride);
+                    let mut planes = r_bits.clone();
+                    planes.extend_from_slice(&d_bit);
+                    outputs.extend([Vec::new(), Vec::new()]);
+                    random.extend([r_bits, and_a.clone(), and_b.clone(), d_bit]);
+                    work.push(Work::Ltz {
+                        n,
+                        k: bits,
+                        planes,
+                        and: (and_a, and_b),
+                    });
+                    at += 4;
+                }
+                Call::Mul { n } => {
+                    let (a, b) = (self.rng.elements(n), self.rng.elements(n));
+                    outputs.push(a.iter().zip(&b).map(|(x, y)| x.wrapping_mul(*y)).collect());
+                    random.extend([a.clone(), b.clone()]);
+                    work.push(Work::Mul { a, b });
+                    at += 2;
+                }
+            }
+        }
+        let shapes: Vec<(usize, usize)> = work
+            .iter()
+            .map(|w| match w {
+                Work::Ltz { n, k, .. } => (*n, *k),
+                Work::Mul { .. } => (0, 0),
+            })
+            .collect();
+        let slot = self.slot(
+            outputs,
+            Box::new(move |mut outputs| {
+                let mut correlated = Vec::new();
+                let mut o = 0;
+                for (n, k) in shapes {
+                    if k == 0 {
+                        correlated.push(std::mem::take(&mut outputs[o]));
+                        o += 1;
+                    } else {
+                        let bits = std::mem::take(&mut outputs[o]);
+                        correlated.push(compose(&bits, n, 0..k));
+                        correlated.push(std::mem::take(&mut outputs[o + 1]));
+                        correlated.push(compose(&bits, n, k..k + 1));
+                        o += 2;
+                    }
+                }
+                Item { random, correlated }
+            }),
+        );
+        let mut o = 0;
+        for w in work {
+            match w {
+                Work::Ltz { n, planes, and, .. } => {
+                    self.bits_job(planes, n, &slot, o)?;
+                    self.and_job(and.0, and.1, &slot, o + 1)?;
+                    o += 2;
+                }
+                Work::Mul { a, b } => {
+                    let terms = Rc::new(Terms::elementwise(a.len()));
+                    self.cross_terms(terms, a, b, &slot, o)?;
+                    o += 1;
+                }
+            }
+        }
+        self.close(slot);
+        Ok(())
+    }
+}

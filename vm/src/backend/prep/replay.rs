@@ -1,0 +1,167 @@
+//! A walk over a program's items in plan order (see [`super::plan`]) that
+//! follows the masks: each `Mask` item's tensor (what a producer knows of the
+//! mask: the whole of it for a dealer, this party's share for a party making
+//! its own material), and the masks of values derived from masked ones by
+//! linear instructions, replayed by the instruction's own map on the masks,
+//! with public operands as zeros when they are added and as the pool constant
+//! when they multiply (the verifier admits no other). A product of masked
+//! values then hands its operands' masks to the producer.
+
+use super::plan;
+use crate::backend::semi2k::Composed;
+use crate::bytecode::{operands, Instr, Program, Reg};
+use crate::interp::linear_map;
+use crate::ring::RingTensor;
+use crate::VmError;
+
+/// What makes the items of a walk.
+pub trait Producer {
+    /// A mask of `shape`: returns the producer's tensor of it.
+    fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError>;
+    /// The product instruction `i`: inside a round batch (a fresh triple,
+    /// `masks` is `None`), or of the masks `masks` of its operands.
+    fn product(
+        &mut self,
+        i: &Instr,
+        masks: Option<(&RingTensor, &RingTensor)>,
+    ) -> Result<(), VmError>;
+    /// A truncation of `n` values by `m` bits.
+    fn trunc(&mut self, n: usize, m: u32, exact: bool) -> Result<(), VmError>;
+    /// A composed operation (comparisons and what builds on them).
+    fn composed(&mut self, c: &Composed) -> Result<(), VmError>;
+}
+
+/// What the walk knows of a register.
+#[derive(Clone)]
+enum Shadow {
+    Mask(RingTensor),
+    Constant(u32),
+}
+
+struct Replay<'p, P> {
+    program: &'p Program,
+    producer: &'p mut P,
+    shadow: Vec<Option<Shadow>>,
+    derives_mask: Vec<bool>,
+}
+
+/// Walks every item of `program` in plan order, handing each to `producer`.
+pub fn replay<P: Producer>(program: &Program, producer: &mut P) -> Result<(), VmError> {
+    let mut derives_mask = vec![false; program.code.len()];
+    for &pc in &program.masked {
+        derives_mask[pc as usize] = true;
+    }
+    let mut r = Replay {
+        program,
+        producer,
+        shadow: vec![None; program.registers.len()],
+        derives_mask,
+    };
+    plan::walk(program, 0..program.code.len(), &mut |pc, i, batched| {
+        r.visit(pc, i, batched)
+    })
+}
+
+/// The mask `shadow` knows for register `r`.
+fn mask_of(shadow: &[Option<Shadow>], r: Reg) -> Result<&RingTensor, VmError> {
+    match &shadow[r as usize] {
+        Some(Shadow::Mask(m)) => Ok(m),
+        _ => Err(VmError::Usage(format!(
+            "no mask for r{r}: the program is not one the verifier admits"
+        ))),
+    }
+}
+
+impl<P: Producer> Replay<'_, P> {
+    fn visit(&mut self, pc: usize, i: &Instr, batched: bool) -> Result<(), VmError> {
+        let p = self.program;
+        let secret = |r: &Reg| p.registers[*r as usize].secret;
+        let (reads, dst) = operands(i);
+        let value = match i {
+            Instr::Const { index, .. } => Some(Shadow::Constant(*index)),
+            Instr::Free { regs } => {
+                for r in regs {
+                    self.shadow[*r as usize] = None;
+                }
+                None
+            }
+            Instr::Mask { a, .. } => {
+                let shape = p.registers[*a as usize].shape.clone();
+                Some(Shadow::Mask(self.producer.mask(&shape)?))
+            }
+            Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
+                if reads.iter().all(secret) =>
+            {
+                if batched {
+                    self.producer.product(i, None)?;
+                } else {
+                    let (a, b) = (
+                        mask_of(&self.shadow, reads[0])?,
+                        mask_of(&self.shadow, reads[1])?,
+                    );
+                    self.producer.product(i, Some((a, b)))?;
+                }
+                None
+            }
+            Instr::Trunc {
+                a, amount, exact, ..
+            } if secret(a) => {
+                let n = p.registers[*a as usize].len();
+                self.producer.trunc(n, *amount as u32, *exact)?;
+                None
+            }
+            i if Composed::of(p, i).is_some() => {
+                self.producer
+                    .composed(&Composed::of(p, i).expect("just checked"))?;
+                None
+            }
+            _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),
+            _ if plan::takes_item(p, i, batched) => {
+                return Err(VmError::Usage(format!(
+                    "no preprocessing for {}: a bug",
+                    crate::bytecode::instr_text(i)
+                )))
+            }
+            _ => None,
+        };
+        if let Some(d) = dst {
+            self.shadow[d as usize] = value;
+        }
+        Ok(())
+    }
+
+    /// The mask of a linear instruction's result, from its operands' masks.
+    fn derived(&self, i: &Instr) -> Result<RingTensor, VmError> {
+        let p = self.program;
+        let (reads, dst) = operands(i);
+        let dst = dst.expect("a masked instruction writes");
+        let Some(map) = linear_map(p, i) else {
+            // A public value made secret: its mask is zero.
+            return Ok(RingTensor::zeros(&p.registers[dst as usize].shape));
+        };
+        let multiplies = matches!(
+            i,
+            Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
+        );
+        let mut args = Vec::with_capacity(reads.len());
+        for r in &reads {
+            let t = &p.registers[*r as usize];
+            args.push(if t.secret {
+                mask_of(&self.shadow, *r)?.clone()
+            } else if multiplies {
+                match &self.shadow[*r as usize] {
+                    Some(Shadow::Constant(index)) => p.constants[*index as usize].clone(),
+                    _ => {
+                        return Err(VmError::Usage(format!(
+                            "the factor r{r} of a mask is not a constant"
+                        )))
+                    }
+                }
+            } else {
+                RingTensor::zeros(&t.shape)
+            });
+        }
+        let refs: Vec<&RingTensor> = args.iter().collect();
+        Ok(map(&refs))
+    }
+}
