@@ -190,6 +190,42 @@ fn print_rep3_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidt
     );
 }
 
+/// semi2k's online rounds and bytes per party, and the values party 0 opens
+/// masked for products (with mask reuse, each value's mask once), in all, by
+/// function and by source line.
+fn print_semi2k_costs(compiled: &mpcc::driver::Compiled) {
+    let program = &compiled.program;
+    let parties = mpcvm::run::Protocol::Semi2k
+        .parties(program)
+        .expect("networked");
+    let b = mpcvm::backend::semi2k::bytes_sent(program, parties);
+    let r = mpcvm::backend::semi2k::rounds(program);
+    println!(
+        "\nsemi2k, {parties} parties, online phase: {r} network rounds, bytes sent per party {b:?}"
+    );
+    let by_line = mpcvm::backend::semi2k::by_location(program, parties);
+    let masked: u64 = by_line.iter().map(|row| row.2[2]).sum();
+    println!("values party 0 opens masked for products: {masked}");
+    for (title, rows) in [
+        (
+            "function (all its calls)",
+            mpcc::stats::by_function(&compiled.sources, &by_line),
+        ),
+        ("source", by_line.clone()),
+    ] {
+        println!(
+            "{:>8} {:>14} {:>14} {:>14}  {title}",
+            "rounds", "bytes p0", "bytes p1", "masked p0"
+        );
+        for (place, rounds, f) in rows {
+            println!(
+                "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
+                f[0], f[1], f[2]
+            );
+        }
+    }
+}
+
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("import") {
         let cli = ImportCli::parse_from(std::env::args().skip(1));
@@ -241,9 +277,14 @@ fn main() -> ExitCode {
     }
     if cli.stats {
         print!("{STATS_LEGEND}{}", mpcc::stats::render(&compiled.module));
-        match mpcvm::run::Protocol::Rep3.check(&compiled.program) {
+        let protocol = match cli.protocol {
+            ProtocolArg::Semi2k => mpcvm::run::Protocol::Semi2k,
+            ProtocolArg::Rep3 => mpcvm::run::Protocol::Rep3,
+        };
+        match protocol.check(&compiled.program) {
+            Ok(()) if protocol == mpcvm::run::Protocol::Semi2k => print_semi2k_costs(&compiled),
             Ok(()) => print_rep3_costs(&compiled, cli.latency_ms, cli.bandwidth_mbps),
-            Err(e) => println!("rep3: {e}"),
+            Err(e) => println!("{}: {e}", protocol.name()),
         }
     }
     ExitCode::SUCCESS

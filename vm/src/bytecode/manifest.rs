@@ -243,6 +243,44 @@ pub fn for_each_batch(p: &Program, mut visit: impl FnMut(&[Instr], u64)) {
     });
 }
 
+/// What the operations of each source location cost in a run of `program`,
+/// given an operation's rounds and `N` figures (`cost`): a batch's rounds go
+/// to its longest operation, the figures add up. Locations in order of first
+/// appearance; code the compiler made is "(compiler)".
+pub fn by_location<const N: usize>(
+    program: &Program,
+    cost: impl Fn(&Instr) -> (u64, [u64; N]),
+) -> Vec<(String, u64, [u64; N])> {
+    let mut rows: Vec<(String, u64, [u64; N])> = Vec::new();
+    let row = |rows: &mut Vec<(String, u64, [u64; N])>, pc: usize| {
+        let place = program.location(pc).unwrap_or("(compiler)").to_string();
+        match rows.iter().position(|r| r.0 == place) {
+            Some(i) => i,
+            None => {
+                rows.push((place, 0, [0; N]));
+                rows.len() - 1
+            }
+        }
+    };
+    for_each_weighted(program, |pc, i, times| {
+        let Instr::Round { len } = i else { return };
+        let costs: Vec<(usize, (u64, [u64; N]))> = (pc + 1..pc + 1 + *len as usize)
+            .map(|k| (k, cost(&program.code[k])))
+            .collect();
+        let longest = costs.iter().max_by_key(|(_, c)| c.0).map(|(k, _)| *k);
+        for (k, (rounds, figures)) in &costs {
+            let r = row(&mut rows, *k);
+            if Some(*k) == longest {
+                rows[r].1 = rows[r].1.saturating_add(rounds.saturating_mul(times));
+            }
+            for (sum, f) in rows[r].2.iter_mut().zip(figures) {
+                *sum = sum.saturating_add(f.saturating_mul(times));
+            }
+        }
+    });
+    rows
+}
+
 /// Derives the manifest of a program whose structure has been verified.
 pub fn derive_manifest(p: &Program) -> Vec<ManifestEntry> {
     let mut totals: BTreeMap<(Primitive, Vec<u64>), u64> = BTreeMap::new();

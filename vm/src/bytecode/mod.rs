@@ -15,7 +15,9 @@ mod verify;
 pub use codec::{content_hash, DecodeError, HEADER_LEN};
 pub use disasm::{disassemble, instr_text};
 pub(crate) use manifest::consumption;
-pub use manifest::{derive_manifest, for_each_batch, for_each_weighted, ManifestEntry, Primitive};
+pub use manifest::{
+    by_location, derive_manifest, for_each_batch, for_each_weighted, ManifestEntry, Primitive,
+};
 pub use verify::{check_name, check_text, operands, verify, VerifyError};
 
 use crate::ring::RingTensor;

@@ -4,7 +4,7 @@
 
 use super::prev;
 use super::trunc::{DEALER, MASKED};
-use crate::bytecode::{for_each_batch, for_each_weighted, Instr, Program};
+use crate::bytecode::{for_each_batch, Instr, Program};
 
 /// One execution of an operation: rounds, and ring elements (or words) each party sends.
 #[derive(Clone, Copy, Default)]
@@ -192,32 +192,8 @@ pub fn largest_message(program: &Program) -> u64 {
 /// network rounds (a batch's rounds go to its longest operation) and bytes each
 /// party sends. Locations in order of first appearance.
 pub fn by_location(program: &Program) -> Vec<(String, u64, [u64; 3])> {
-    let mut rows: Vec<(String, u64, [u64; 3])> = Vec::new();
-    let row = |rows: &mut Vec<(String, u64, [u64; 3])>, pc: usize| {
-        let place = program.location(pc).unwrap_or("(compiler)").to_string();
-        match rows.iter().position(|r| r.0 == place) {
-            Some(i) => i,
-            None => {
-                rows.push((place, 0, [0; 3]));
-                rows.len() - 1
-            }
-        }
-    };
-    for_each_weighted(program, |pc, i, times| {
-        let Instr::Round { len } = i else { return };
-        let costs: Vec<(usize, Cost)> = (pc + 1..pc + 1 + *len as usize)
-            .map(|k| (k, instr_cost(program, &program.code[k])))
-            .collect();
-        let longest = costs.iter().max_by_key(|(_, c)| c.rounds).map(|(k, _)| *k);
-        for (k, c) in &costs {
-            let r = row(&mut rows, *k);
-            if Some(*k) == longest {
-                rows[r].1 = rows[r].1.saturating_add(c.rounds.saturating_mul(times));
-            }
-            for p in 0..3 {
-                rows[r].2[p] = rows[r].2[p].saturating_add((8 * c.sent[p]).saturating_mul(times));
-            }
-        }
-    });
-    rows
+    crate::bytecode::by_location(program, |i| {
+        let c = instr_cost(program, i);
+        (c.rounds, c.sent.map(|words| 8 * words))
+    })
 }

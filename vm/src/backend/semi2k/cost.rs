@@ -147,3 +147,24 @@ pub fn largest_message(program: &Program) -> u64 {
     });
     largest
 }
+
+/// What the operations of each source location cost in a run of `program`
+/// among `parties` parties: rounds, bytes sent by parties 0 and 1, and the
+/// elements party 0 opens masked for products (Seggers and van der Veen's
+/// count: a `Mask`'s value, both operands of a product with fresh masks).
+pub fn by_location(program: &Program, parties: usize) -> Vec<(String, u64, [u64; 3])> {
+    let len = |r: &u32| program.registers[*r as usize].len() as u64;
+    crate::bytecode::by_location(program, |i| {
+        let c = instr_cost(program, i);
+        let masked = match i {
+            Instr::Mask { a, .. } => len(a),
+            Instr::Mul { a, b, .. } | Instr::MatMul { a, b, .. } => len(a) + len(b),
+            Instr::Conv2d { x, w, .. } => len(x) + len(w),
+            _ => 0,
+        };
+        (
+            c.rounds,
+            [8 * c.sent(0, parties), 8 * c.sent(1, parties), masked],
+        )
+    })
+}

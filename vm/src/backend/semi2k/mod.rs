@@ -23,7 +23,7 @@ mod compare;
 mod cost;
 mod recorder;
 
-pub use cost::{bytes_sent, largest_message, rounds};
+pub use cost::{by_location, bytes_sent, largest_message, rounds};
 
 use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
