@@ -157,6 +157,31 @@ one or more network rounds, depending on the protocol); registers = tensor
 registers of its code.
 ";
 
+/// A cost table by function (all its calls), then by source line: rounds
+/// and three figures under `headers`.
+fn print_cost_tables(
+    compiled: &mpcc::driver::Compiled,
+    by_line: &[(String, u64, [u64; 3])],
+    headers: [&str; 3],
+) {
+    for (title, rows) in [
+        (
+            "function (all its calls)",
+            mpcc::stats::by_function(&compiled.sources, by_line),
+        ),
+        ("source", by_line.to_vec()),
+    ] {
+        let [h0, h1, h2] = headers;
+        println!("{:>8} {h0:>14} {h1:>14} {h2:>14}  {title}", "rounds");
+        for (place, rounds, f) in rows {
+            println!(
+                "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
+                f[0], f[1], f[2]
+            );
+        }
+    }
+}
+
 /// rep3's network rounds and bytes per party, in all, by function and by source
 /// line, and the run time they imply on a network of the given latency and bandwidth.
 fn print_rep3_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidth_mbps: f64) {
@@ -165,24 +190,7 @@ fn print_rep3_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidt
     let r = mpcvm::backend::rep3::rounds(program);
     println!("\nrep3: {r} network rounds (messages one after another), bytes sent per party {b:?}");
     let by_line = mpcvm::backend::rep3::by_location(program);
-    for (title, rows) in [
-        (
-            "function (all its calls)",
-            mpcc::stats::by_function(&compiled.sources, &by_line),
-        ),
-        ("source", by_line.clone()),
-    ] {
-        println!(
-            "{:>8} {:>14} {:>14} {:>14}  {title}",
-            "rounds", "bytes p0", "bytes p1", "bytes p2"
-        );
-        for (place, rounds, bytes) in rows {
-            println!(
-                "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
-                bytes[0], bytes[1], bytes[2]
-            );
-        }
-    }
+    print_cost_tables(compiled, &by_line, ["bytes p0", "bytes p1", "bytes p2"]);
     let busiest = *b.iter().max().unwrap_or(&0) as f64;
     let seconds = r as f64 * latency_ms / 1e3 + busiest * 8.0 / (bandwidth_mbps * 1e6);
     println!(
@@ -206,24 +214,7 @@ fn print_semi2k_costs(compiled: &mpcc::driver::Compiled) {
     let by_line = mpcvm::backend::semi2k::by_location(program, parties);
     let masked: u64 = by_line.iter().map(|row| row.2[2]).sum();
     println!("values party 0 opens masked for products: {masked}");
-    for (title, rows) in [
-        (
-            "function (all its calls)",
-            mpcc::stats::by_function(&compiled.sources, &by_line),
-        ),
-        ("source", by_line.clone()),
-    ] {
-        println!(
-            "{:>8} {:>14} {:>14} {:>14}  {title}",
-            "rounds", "bytes p0", "bytes p1", "masked p0"
-        );
-        for (place, rounds, f) in rows {
-            println!(
-                "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
-                f[0], f[1], f[2]
-            );
-        }
-    }
+    print_cost_tables(compiled, &by_line, ["bytes p0", "bytes p1", "masked p0"]);
 }
 
 fn main() -> ExitCode {
