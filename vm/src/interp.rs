@@ -276,6 +276,7 @@ pub fn run_with<B: Backend>(
             }
         }
     }
+    m.backend.finish()?;
     Ok(RunOutcome {
         outputs: outputs.finish()?,
         figures: m.backend.figures(),

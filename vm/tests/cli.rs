@@ -1096,6 +1096,17 @@ fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program()
         e.contains("cannot open the preprocessed material") && e.contains("mpcvm prep"),
         "{e}"
     );
+    // A file with one item more than the run takes (an empty one appended,
+    // the count raised) is caught at the run's end.
+    let path = dir.join("material/party0.prep");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let count_at = 8 + 32 + 4 + "semi2k".len() + 4 + 4;
+    let count = u64::from_le_bytes(bytes[count_at..count_at + 8].try_into().unwrap());
+    bytes[count_at..count_at + 8].copy_from_slice(&(count + 1).to_le_bytes());
+    bytes.extend([0u8; 8]);
+    std::fs::write(&path, bytes).unwrap();
+    let e = failure(&run, &dir);
+    assert!(e.contains("1 preprocessed items were left unused"), "{e}");
     let e = failure(&["prep-local", "--protocol", "semi2k", "matmul.mpcb"], &dir);
     assert!(e.contains("needs --prep-dir"), "{e}");
     std::fs::remove_dir_all(&dir).ok();

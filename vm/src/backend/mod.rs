@@ -250,6 +250,12 @@ pub trait Backend {
     }
 
     fn figures(&self) -> CommFigures;
+    /// Checks, at the end of a run, that it used all the backend prepared for
+    /// it (a Beaver backend's material: what was made is what the program
+    /// consumes).
+    fn finish(&mut self) -> Result<(), VmError> {
+        Ok(())
+    }
     /// The offline phase's figures, for a backend that has one.
     fn offline(&self) -> Option<OfflineFigures> {
         None

@@ -147,6 +147,11 @@ impl Reader {
         Ok(u64::from_le_bytes(b))
     }
 
+    /// Items not yet read.
+    pub fn left(&self) -> u64 {
+        self.left
+    }
+
     /// The next item, which must have `layout`'s parts.
     pub fn take(&mut self, layout: &Layout) -> Result<Item, VmError> {
         if self.left == 0 {

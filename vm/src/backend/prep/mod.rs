@@ -155,6 +155,16 @@ impl Material {
         Ok(item.random.remove(0))
     }
 
+    /// Items made for the run and not taken or skipped (none for a dealer,
+    /// whose items are made as they are taken).
+    pub fn left(&self) -> u64 {
+        match self {
+            Material::Made(queue) => queue.len() as u64,
+            Material::File(reader) => reader.left(),
+            Material::Dealt { .. } => 0,
+        }
+    }
+
     /// Passes over `items` items (those of a branch not taken; the last
     /// party reads and drops their frames: the dealer sends one per item).
     pub fn skip(&mut self, items: u64) -> Result<(), VmError> {

@@ -986,6 +986,15 @@ impl Backend for Semi2k {
     fn offline(&self) -> Option<OfflineFigures> {
         self.offline
     }
+
+    fn finish(&mut self) -> Result<(), VmError> {
+        match self.material.left() {
+            0 => Ok(()),
+            left => Err(VmError::Usage(format!(
+                "{left} preprocessed items were left unused: the material made for this run does not match what it consumed (a bug)"
+            ))),
+        }
+    }
 }
 
 /// The share of the `k`-th outcome, a secret.
