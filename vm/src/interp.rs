@@ -58,6 +58,9 @@ pub trait Io {
     /// Iteration `done` of `total` of an outermost loop has finished (for a
     /// progress bar).
     fn iteration(&mut self, _done: u64, _total: u64) {}
+    /// `done` of `total` items of the offline phase are made (for a progress
+    /// bar).
+    fn offline(&mut self, _done: u64, _total: u64) {}
 }
 
 /// Inputs held in memory, whole (`inputs[i]` is input `i`'s tensor where this

@@ -444,7 +444,15 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
     };
     if mode == Mode::Prep {
         let dir = prep_dir.expect("checked");
-        let figures = run::prep_semi2k_party(&program, config, dir)?;
+        let progress = if args.progress_lines {
+            Progress::Lines
+        } else {
+            Progress::for_terminal(args.quiet)
+        };
+        let figures = run::prep_semi2k_party(&program, config, dir, &mut |done, total| {
+            progress.update(done, total, "offline phase: preprocessing by OT")
+        })?;
+        progress.finish();
         println!(
             "{}",
             serde_json::json!({

@@ -235,6 +235,11 @@ impl Io for PartyFiles<'_> {
         self.progress.update(done, total, &self.news);
     }
 
+    fn offline(&mut self, done: u64, total: u64) {
+        self.progress
+            .update(done, total, "offline phase: preprocessing by OT");
+    }
+
     fn keep(&mut self, index: usize, words: Vec<Vec<u64>>) -> Result<(), VmError> {
         let decl = &self.program.shares[index];
         for &p in &self.players.clone() {

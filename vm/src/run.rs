@@ -224,7 +224,7 @@ pub fn run_semi2k_party(
     let program_arc = std::sync::Arc::new(program.clone());
     let mut backend = match prep {
         Prep::Dealer => Semi2k::setup_with_dealer(net, program_arc)?,
-        Prep::Ot => Semi2k::setup_with_ot(net, program_arc, made)?,
+        Prep::Ot => Semi2k::setup_with_ot(net, program_arc, made, &mut |d, t| io.offline(d, t))?,
     };
     interp::run_with(program, &mut backend, io, false)
 }
@@ -246,6 +246,7 @@ pub fn prep_semi2k_party(
     program: &Program,
     config: NetConfig,
     dir: &Path,
+    report: prep::ot::Progress<'_>,
 ) -> Result<crate::backend::OfflineFigures, VmError> {
     let nodes = config.hosts.0.len();
     check_semi2k(program, nodes, Prep::Ot)?;
@@ -256,7 +257,7 @@ pub fn prep_semi2k_party(
     let hello = semi2k_hello(program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     net.limit_frames(semi2k::largest_message(program).max(64));
-    let (items, figures) = prep::ot::offline(program, &mut net, nodes)?;
+    let (items, figures) = prep::ot::offline(program, &mut net, nodes, report)?;
     prep::file::write(&path, &prep_binding(program, party, nodes), &items)?;
     Ok(figures)
 }

@@ -343,11 +343,20 @@ pub struct Cost {
     pub ots: u64,
 }
 
-/// Where a maker's stages go: to the peers, or only counted.
+/// Where a maker's stages go: to the peers (with the progress reported as
+/// items made of `total`), or only counted.
 enum Exchange<'a> {
-    Live { net: &'a mut Network, ot: Pairwise },
+    Live {
+        net: &'a mut Network,
+        ot: Pairwise,
+        report: Progress<'a>,
+        total: u64,
+    },
     Counted(Cost),
 }
+
+/// Told the items made so far, and of how many.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// Makes a program's items with the other parties.
 struct OtMaker<'a> {
@@ -363,18 +372,27 @@ struct OtMaker<'a> {
 }
 
 /// The items of `program`, made with the other parties of `net` (its first
-/// `parties` nodes); returns them in plan order, and the OTs run.
+/// `parties` nodes), telling `report` as they are made; returns them in plan
+/// order, and the OTs run.
 pub fn make(
     program: &Program,
     net: &mut Network,
     parties: usize,
+    report: Progress<'_>,
 ) -> Result<(Vec<Item>, u64), VmError> {
     let ot = Pairwise::setup(net, parties)?;
     let who = Parties {
         me: net.party(),
         n: parties,
     };
-    let mut maker = OtMaker::new(program, Exchange::Live { net, ot }, who)?;
+    let total = super::plan::count_items(program, 0..program.code.len());
+    let exchange = Exchange::Live {
+        net,
+        ot,
+        report,
+        total,
+    };
+    let mut maker = OtMaker::new(program, exchange, who)?;
     replay(program, &mut maker)?;
     maker.flush()?;
     let ots = match &maker.exchange {
@@ -394,10 +412,11 @@ pub fn offline(
     program: &Program,
     net: &mut Network,
     parties: usize,
+    report: Progress<'_>,
 ) -> Result<(Vec<Item>, OfflineFigures), VmError> {
     let before = net.figures();
     let start = std::time::Instant::now();
-    let (items, ots) = make(program, net, parties)?;
+    let (items, ots) = make(program, net, parties, report)?;
     let figures = OfflineFigures {
         seconds: start.elapsed().as_secs_f64(),
         comm: net.figures().since(before),
@@ -498,7 +517,7 @@ impl<'a> OtMaker<'a> {
                 break;
             }
             match &mut self.exchange {
-                Exchange::Live { net, ot } => {
+                Exchange::Live { net, ot, .. } => {
                     let out = ot.run(net, stage)?;
                     for (job, _) in jobs.iter_mut().zip(&active).filter(|(_, a)| **a) {
                         job.absorb(s, &out);
@@ -528,6 +547,10 @@ impl<'a> OtMaker<'a> {
             }
             false
         });
+        let made = (self.items.len() - self.open.len()) as u64;
+        if let Exchange::Live { report, total, .. } = &mut self.exchange {
+            report(made, *total);
+        }
         Ok(())
     }
 

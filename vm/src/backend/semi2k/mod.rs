@@ -339,6 +339,7 @@ impl Semi2k {
         mut net: Network,
         program: Arc<Program>,
         made: Option<super::prep::file::Reader>,
+        report: super::prep::ot::Progress<'_>,
     ) -> Result<Semi2k, VmError> {
         let (me, parties) = (net.party(), net.parties());
         if parties < 2 {
@@ -351,7 +352,8 @@ impl Semi2k {
         let (material, offline) = match made {
             Some(reader) => (Material::File(reader), None),
             None => {
-                let (items, offline) = super::prep::ot::offline(&program, &mut net, parties)?;
+                let (items, offline) =
+                    super::prep::ot::offline(&program, &mut net, parties, report)?;
                 (Material::made(items), Some(offline))
             }
         };
