@@ -145,3 +145,54 @@ fn unchosen_messages_stay_hidden() {
         "{ones} ones in {bits} bits"
     );
 }
+
+/// Every kind of item semi2k takes, made by OT among 2 and 3 parties and
+/// combined, has exactly the correlation a dealer would give it: triples for
+/// elementwise (broadcast too), matrix and convolution products (depthwise
+/// too), products of reused masks, probabilistic and exact truncation pairs,
+/// and the edaBits, AND triples and daBits of comparisons, ReLU, max pooling
+/// and argmax.
+#[test]
+fn every_kind_of_item_made_by_ot_has_its_correlation() {
+    let text = "party a = 0; party b = 1;
+        fn main() {
+            let x: sfix<16>[3, 4] = input(a);
+            let w: sfix<16>[4, 5] = input(b);
+            let v: sfix<16>[4] = input(b);
+            let img: sfix<16>[1, 6, 6, 2] = input(a);
+            let k: sfix<16>[3, 3, 2, 3] = input(b);
+            let d: sfix<16>[3, 3, 2, 1] = input(b);
+            let y = x @ w;
+            let s = x * v + x * x;
+            let c = conv2d(img, k, padding = same);
+            let e = depthwise_conv2d(img, d, stride = 2);
+            let p = max_pool(relu(c), 2);
+            let m = argmax(reshape(y, [15]));
+            let less = x < s;
+            reveal y to a;
+            reveal s to b;
+            reveal p to a;
+            reveal e to b;
+            reveal m to a;
+            reveal less to b;
+        }";
+    for (mask_reuse, exact_fixed_point) in [(false, false), (true, false), (true, true)] {
+        let c = mpc_tests::compile_text(
+            text,
+            mpcc::elaborate::Options {
+                mask_reuse,
+                exact_fixed_point,
+            },
+        );
+        for parties in [2, 3] {
+            let items = on_local_network(parties, "semi2k", |mut net| {
+                mpcvm::backend::prep::ot::make(&c.program, &mut net, parties, &mut |_, _| {})
+                    .unwrap()
+                    .0
+            });
+            mpcvm::backend::prep::check::check(&c.program, items).unwrap_or_else(|e| {
+                panic!("mask reuse {mask_reuse}, exact {exact_fixed_point}, {parties} parties: {e}")
+            });
+        }
+    }
+}

@@ -4,12 +4,11 @@
 //! values, one frame per item. It runs no other part of the program and never
 //! learns an opened value.
 
-use super::replay::{replay, Producer};
+use super::replay::{product_layout, product_value, replay, Producer};
 use super::{Combine, Layout};
 use crate::backend::prf::Prf;
 use crate::backend::semi2k::{self, Composed};
-use crate::bytecode::{operands, Instr, Program};
-use crate::interp::linear_map;
+use crate::bytecode::{Instr, Program};
 use crate::net::Stream;
 use crate::ring::RingTensor;
 use crate::VmError;
@@ -102,22 +101,9 @@ impl Producer for Dealer<'_> {
         i: &Instr,
         masks: Option<(&RingTensor, &RingTensor)>,
     ) -> Result<(), VmError> {
-        let p = self.program;
-        let product = linear_map(p, i).expect("a product is bilinear");
-        let (reads, dst) = operands(i);
-        let reg = |r: u32| &p.registers[r as usize];
-        let nc = reg(dst.expect("a product writes")).len();
-        let (a, b) = (reg(reads[0]), reg(reads[1]));
-        let layout = semi2k::product_layout(masks.is_none(), a.len(), b.len(), nc);
-        let (c, others) = match masks {
-            None => {
-                let (mut random, others) = self.draw(&layout);
-                let y = RingTensor::new(b.shape.clone(), random.remove(1));
-                let x = RingTensor::new(a.shape.clone(), random.remove(0));
-                (product(&[&x, &y]), others)
-            }
-            Some((x, y)) => (product(&[x, y]), self.draw(&layout).1),
-        };
+        let layout = product_layout(self.program, i, masks.is_none());
+        let (random, others) = self.draw(&layout);
+        let c = product_value(self.program, i, masks, random);
         self.send(&layout, &[c.data], others)
     }
 

@@ -12,6 +12,7 @@
 //! no input; it could reconstruct every secret from what the parties open, so
 //! it must be trusted not to collude with any of them.
 
+pub mod check;
 pub mod dealer;
 pub mod file;
 pub mod ot;

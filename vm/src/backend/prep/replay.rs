@@ -31,6 +31,36 @@ pub trait Producer {
     fn composed(&mut self, c: &Composed) -> Result<(), VmError>;
 }
 
+/// The layout of product instruction `i`'s item: a triple inside a round
+/// batch (without `masks`), else the product of the operands' masks.
+pub fn product_layout(p: &Program, i: &Instr, batched: bool) -> super::Layout {
+    let (reads, dst) = operands(i);
+    let len = |r: u32| p.registers[r as usize].len();
+    let nc = len(dst.expect("a product writes"));
+    crate::backend::semi2k::product_layout(batched, len(reads[0]), len(reads[1]), nc)
+}
+
+/// The value C = op(A, B) of product instruction `i`'s item: of the masks
+/// `masks`, or of the triple's A and B (its random parts, combined).
+pub fn product_value(
+    p: &Program,
+    i: &Instr,
+    masks: Option<(&RingTensor, &RingTensor)>,
+    mut random: Vec<Vec<u64>>,
+) -> RingTensor {
+    let product = linear_map(p, i).expect("a product is bilinear");
+    match masks {
+        Some((x, y)) => product(&[x, y]),
+        None => {
+            let (reads, _) = operands(i);
+            let shape = |r: u32| p.registers[r as usize].shape.clone();
+            let y = RingTensor::new(shape(reads[1]), random.remove(1));
+            let x = RingTensor::new(shape(reads[0]), random.remove(0));
+            product(&[&x, &y])
+        }
+    }
+}
+
 /// What the walk knows of a register.
 #[derive(Clone)]
 enum Shadow {
