@@ -198,6 +198,27 @@ fn print_rep3_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidt
     );
 }
 
+/// The most items a program may take for `--stats` to model its offline phase.
+const OFFLINE_MODEL_ITEMS: u64 = 10_000;
+
+/// semi2k's offline phase with preprocessing by OT, from its cost model.
+fn offline_line(program: &mpcvm::bytecode::Program, parties: usize) -> String {
+    // The model walks every item: it takes a while for long runs.
+    let items = mpcvm::backend::prep::plan::count_items(program, 0..program.code.len());
+    if items > OFFLINE_MODEL_ITEMS {
+        return format!("offline phase (preprocessing by OT): not modelled here for a run of {items} items (more than {OFFLINE_MODEL_ITEMS}); the run's JSON line reports it");
+    }
+    match mpcvm::backend::prep::ot::cost(program, parties) {
+        Ok(costs) => format!(
+            "offline phase (preprocessing by OT): {} network rounds, bytes sent per party {:?}, OTs per party {:?}",
+            costs[0].rounds,
+            costs.iter().map(|c| c.bytes_sent).collect::<Vec<_>>(),
+            costs.iter().map(|c| c.ots).collect::<Vec<_>>()
+        ),
+        Err(e) => format!("offline phase: {e}"),
+    }
+}
+
 /// semi2k's online rounds and bytes per party, and the values party 0 opens
 /// masked for products (with mask reuse, each value's mask once), in all, by
 /// function and by source line.
@@ -214,6 +235,7 @@ fn print_semi2k_costs(compiled: &mpcc::driver::Compiled) {
     let by_line = mpcvm::backend::semi2k::by_location(program, parties);
     let masked: u64 = by_line.iter().map(|row| row.2[2]).sum();
     println!("values party 0 opens masked for products: {masked}");
+    println!("{}", offline_line(program, parties));
     print_cost_tables(compiled, &by_line, ["bytes p0", "bytes p1", "masked p0"]);
 }
 
