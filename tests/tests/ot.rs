@@ -190,6 +190,13 @@ fn every_kind_of_item_made_by_ot_has_its_correlation() {
                     .unwrap()
                     .0
             });
+            // What a run holds of them is what the memory check counts.
+            let words: u64 = items[0]
+                .iter()
+                .flat_map(|i| i.random.iter().chain(&i.correlated))
+                .map(|part| part.len() as u64)
+                .sum();
+            assert_eq!(words, mpcvm::backend::prep::material_words(&c.program));
             mpcvm::backend::prep::check::check(&c.program, items).unwrap_or_else(|e| {
                 panic!("mask reuse {mask_reuse}, exact {exact_fixed_point}, {parties} parties: {e}")
             });

@@ -381,6 +381,9 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
     let prep_dir = mode.check(args, prep)?;
     eprintln!("{}", run::banner(args.protocol, args.seed, prep));
     run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
+    if prep == Some(Prep::Ot) && (mode == Mode::Prep || prep_dir.is_none()) {
+        run::check_material(&program, memory_limit(args, 1))?;
+    }
     if args.protocol == Protocol::Clear {
         if party >= program.parties as usize {
             return Err(VmError::Usage(format!(
@@ -570,6 +573,9 @@ fn run_local(mode: Mode, args: &RunArgs) -> Result<(), VmError> {
     args.protocol.check(&program)?;
     let per_party = memory_limit(args, n as u64);
     run::check_memory(&program, args.protocol, per_party)?;
+    if prep == Some(Prep::Ot) && (mode == Mode::Prep || args.prep_dir.is_none()) {
+        run::check_material(&program, per_party)?;
+    }
     // Every party's files and headers now, before any party starts; each party
     // checks its values as it reads them, and the first to fail stops the others.
     if mode == Mode::Run {

@@ -151,6 +151,23 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
     Ok(())
 }
 
+/// Refuses, before any connection, a semi2k run whose preprocessing by OT,
+/// made in full before the online phase and held in memory, would not fit in
+/// `max_bytes` beside the program's tensors.
+pub fn check_material(program: &Program, max_bytes: u64) -> Result<(), VmError> {
+    let words = prep::replay::material_words(program);
+    let bytes = words.saturating_mul(8);
+    if bytes > max_bytes {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(VmError::Usage(format!(
+            "semi2k's preprocessing by OT for this program is about {:.1} GiB per party, made before the online phase and held in memory, above the limit of {:.1} GiB: raise --max-memory if this machine has the memory, or run it with --prep dealer (INSECURE: a trusted dealer)",
+            gib(bytes),
+            gib(max_bytes)
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `program` under the clear backend, every party emulated in this process.
 /// `seed` fixes the randomness (tests and reproducible experiments only); with
 /// `range_check`, every result is held to its declared type.

@@ -1174,3 +1174,44 @@ fn a_party_killed_during_the_offline_phase_makes_the_other_fail_quickly() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A run whose preprocessing by OT would not fit in memory (it is made in
+/// full before the online phase) is refused before any party starts, with
+/// the size and the way out; its tensors alone would fit.
+#[test]
+fn preprocessing_by_ot_too_large_for_memory_is_refused_before_the_run() {
+    let dir = setup("prep-memory");
+    let text = "party a = 0; party b = 1;
+        fn main() {
+            let x: sint<32>[1000] = input(a);
+            let mut acc: sint<32>[1000] = x;
+            for i in 0..100000 { acc = acc * x; }
+            reveal acc to b;
+        }";
+    let c = mpcc::driver::compile_source("loop.mpc", text, None, Default::default())
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join("loop.mpcb"), &c.bytes).unwrap();
+    write_npy(&dir.join("x.npy"), &[1000], &[1; 1000]);
+    for command in ["run-local", "prep-local"] {
+        let mut args = vec![
+            command,
+            "--protocol",
+            "semi2k",
+            "loop.mpcb",
+            "--max-memory",
+            "1G",
+        ];
+        if command == "run-local" {
+            args.extend(["--input", "0=x.npy"]);
+        } else {
+            args.extend(["--prep-dir", "material"]);
+        }
+        let e = failure(&args, &dir);
+        assert!(
+            e.contains("preprocessing by OT for this program is about 2.2 GiB per party")
+                && e.contains("--prep dealer"),
+            "{command}: {e}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -20,6 +20,8 @@ pub mod plan;
 pub(crate) mod replay;
 mod terms;
 
+pub use replay::material_words;
+
 use super::prf::Prf;
 use crate::net::Stream;
 use crate::VmError;

@@ -40,6 +40,52 @@ pub fn product_layout(p: &Program, i: &Instr, batched: bool) -> super::Layout {
     crate::backend::semi2k::product_layout(batched, len(reads[0]), len(reads[1]), nc)
 }
 
+/// The layout of the item one execution of `i` takes (inside a round batch
+/// if `batched`), if it takes one.
+pub fn item_layout(p: &Program, i: &Instr, batched: bool) -> Option<super::Layout> {
+    use super::{Combine, Layout};
+    if !plan::takes_item(p, i, batched) {
+        return None;
+    }
+    let len = |r: &u32| p.registers[*r as usize].len();
+    Some(match i {
+        Instr::Mask { a, .. } => Layout::new(&[(len(a), Combine::Add)], &[]),
+        Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. } => {
+            product_layout(p, i, batched)
+        }
+        Instr::Trunc {
+            a, amount, exact, ..
+        } => crate::backend::semi2k::trunc_layout(len(a), *amount as usize, *exact),
+        i => Composed::of(p, i)?.recording().layout,
+    })
+}
+
+/// The words of material a run of `p` takes in all (both arms of a run-time
+/// branch counted): what preprocessing made beforehand holds.
+pub fn material_words(p: &Program) -> u64 {
+    let mut layouts = std::collections::HashMap::new();
+    let mut words = 0u64;
+    let mut batch_left = 0;
+    crate::bytecode::for_each_weighted(p, |pc, i, times| {
+        let batched = batch_left > 0;
+        batch_left = match i {
+            Instr::Round { len } => *len,
+            _ => batch_left.saturating_sub(1),
+        };
+        let size = *layouts.entry(pc).or_insert_with(|| {
+            item_layout(p, i, batched).map_or(0, |l| {
+                l.random
+                    .iter()
+                    .chain(&l.correlated)
+                    .map(|(n, _)| *n as u64)
+                    .sum()
+            })
+        });
+        words = words.saturating_add(size.saturating_mul(times));
+    });
+    words
+}
+
 /// The value C = op(A, B) of product instruction `i`'s item: of the masks
 /// `masks`, or of the triple's A and B (its random parts, combined).
 pub fn product_value(
