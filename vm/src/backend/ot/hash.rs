@@ -31,37 +31,35 @@ impl Hash {
     /// Appends to `out` the pads of `inputs` (a value, its OT's index, and the
     /// pad's length in words), one after another.
     pub fn pads(&self, inputs: impl Iterator<Item = (u128, u64, usize)>, out: &mut Vec<u64>) {
-        let mut blocks = Vec::with_capacity(BATCH);
-        let mut sigmas = Vec::with_capacity(BATCH);
-        let mut words = Vec::with_capacity(BATCH);
-        let flush = |blocks: &mut Vec<aes::Block>,
-                     sigmas: &mut Vec<u128>,
-                     words: &mut Vec<usize>,
-                     out: &mut Vec<u64>| {
+        let mut blocks = [aes::Block::default(); BATCH];
+        let mut sigmas = [0u128; BATCH];
+        // Words each block gives: 1 for the last block of an odd-length pad.
+        let mut words = [0u8; BATCH];
+        let mut filled = 0;
+        let mut flush = |blocks: &mut [aes::Block], sigmas: &[u128], words: &[u8]| {
             self.cipher.encrypt_blocks(blocks);
-            for ((b, s), w) in blocks.iter().zip(sigmas.iter()).zip(words.iter()) {
+            for ((b, s), w) in blocks.iter().zip(sigmas).zip(words) {
                 let h = u128::from_le_bytes((*b).into()) ^ s;
                 out.push(h as u64);
                 if *w == 2 {
                     out.push((h >> 64) as u64);
                 }
             }
-            blocks.clear();
-            sigmas.clear();
-            words.clear();
         };
         for (x, index, len) in inputs {
             let s = sigma(x);
             for k in 0..len.div_ceil(2) {
                 let tweak = (index as u128) << 64 | k as u128;
-                blocks.push((s ^ tweak).to_le_bytes().into());
-                sigmas.push(s);
-                words.push((len - 2 * k).min(2));
-                if blocks.len() == BATCH {
-                    flush(&mut blocks, &mut sigmas, &mut words, out);
+                blocks[filled] = (s ^ tweak).to_le_bytes().into();
+                sigmas[filled] = s;
+                words[filled] = (len - 2 * k).min(2) as u8;
+                filled += 1;
+                if filled == BATCH {
+                    flush(&mut blocks, &sigmas, &words);
+                    filled = 0;
                 }
             }
         }
-        flush(&mut blocks, &mut sigmas, &mut words, out);
+        flush(&mut blocks[..filled], &sigmas[..filled], &words[..filled]);
     }
 }

@@ -46,18 +46,20 @@ pub fn from_base(keys: &BaseKeys) -> (Sender, Receiver) {
 /// The rows of `KAPPA` columns of `words` words each: row j's bit l is bit j
 /// of column l.
 fn rows(columns: &[Vec<u64>], words: usize) -> Vec<u128> {
-    let mut rows = vec![0u128; 64 * words];
-    let mut block = [0u64; 64];
+    let mut rows = Vec::with_capacity(64 * words);
+    let (mut low, mut high) = ([0u64; 64], [0u64; 64]);
     for w in 0..words {
-        for half in 0..2 {
-            for (r, b) in block.iter_mut().enumerate() {
-                *b = columns[64 * half + r][w];
-            }
-            transpose64(&mut block);
-            for (c, b) in block.iter().enumerate() {
-                rows[64 * w + c] |= (*b as u128) << (64 * half);
-            }
+        for r in 0..64 {
+            low[r] = columns[r][w];
+            high[r] = columns[64 + r][w];
         }
+        transpose64(&mut low);
+        transpose64(&mut high);
+        rows.extend(
+            low.iter()
+                .zip(&high)
+                .map(|(l, h)| (*h as u128) << 64 | *l as u128),
+        );
     }
     rows
 }
