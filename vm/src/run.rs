@@ -20,7 +20,8 @@ pub enum Protocol {
     /// Three parties, passive adversary, honest majority (replicated secret sharing).
     Rep3,
     /// Two or more parties (as many as the program's), passive adversary,
-    /// dishonest majority (additive sharing, Beaver products); needs --prep.
+    /// dishonest majority (additive sharing, Beaver products), its
+    /// preprocessing by OT (or --prep dealer).
     Semi2k,
 }
 
