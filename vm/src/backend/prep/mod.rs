@@ -11,6 +11,10 @@
 //! item, on a stream outside the rounds. The dealer sees no opened value and
 //! no input; it could reconstruct every secret from what the parties open, so
 //! it must be trusted not to collude with any of them.
+//!
+//! `--prep ot` (the default): the parties make every item together before the
+//! online phase ([`ot`]), or ahead of time into files ([`file`], `mpcvm prep`);
+//! [`check`] holds any source's items to the correlation they need.
 
 pub mod check;
 pub mod dealer;
