@@ -10,7 +10,8 @@
 //! - Random bits (the bits of truncation pairs and of comparisons' masks,
 //!   daBits): XOR shares drawn locally, made arithmetic one party at a time,
 //!   y <- y + b - 2yb, the product y_i·b by one OT per pair (n - 1 stages).
-//! - AND triples: one OT per bit and ordered pair.
+//! - AND triples: one OT per bit and ordered pair, shared by the two gates
+//!   of a carry-tree merge (they share an operand).
 //!
 //! Items are made in plan order; their OTs go out in stages of bounded size.
 
@@ -59,11 +60,6 @@ const WORD: Lane = Lane {
     len: 1,
     width: 64,
     xor: false,
-};
-const BIT: Lane = Lane {
-    len: 1,
-    width: 1,
-    xor: true,
 };
 
 /// The parties' roles in a job.
@@ -264,12 +260,19 @@ impl Job for BitsJob {
     }
 }
 
-/// XOR shares of a & b from XOR shares of a and b (words of 64 bits).
+/// XOR shares of the AND triples of a carry tree (see
+/// `semi2k::compare::tree_gate_pairs`): per merge a plane a, per gate a plane
+/// b, and c = a & b for each gate with its merge's a. A merge's gates share
+/// their OT: the receiver chooses by its bit of a, the sender's message is its
+/// bits of b for the merge's one or two gates.
 struct AndJob {
     who: Parties,
     a: Vec<u64>,
     b: Vec<u64>,
     c: Vec<u64>,
+    /// Each merge's gates.
+    merges: Vec<Vec<usize>>,
+    stride: usize,
     at: Vec<(usize, usize)>,
     slot: Slot,
     output: usize,
@@ -280,21 +283,33 @@ impl Job for AndJob {
         if s > 0 {
             return false;
         }
+        let stride = self.stride;
         if stage.counts_only() {
-            let bits = 64 * self.a.len();
+            let (ots, words) = (64 * stride * self.merges.len(), 64 * self.b.len());
             for p in self.who.peers() {
-                stage.count(p, true, bits, bits, bits);
-                stage.count(p, false, bits, bits, bits);
+                stage.count(p, true, ots, words, words);
+                stage.count(p, false, ots, words, words);
             }
             return true;
         }
+        let mut message = Vec::with_capacity(2);
         for p in self.who.peers() {
             let mut first = (usize::MAX, usize::MAX);
-            for (a, b) in self.a.iter().zip(&self.b) {
-                for bit in 0..64 {
-                    let x = stage.send(p, BIT, &[a >> bit & 1]);
-                    let y = stage.receive(p, BIT, b >> bit & 1 == 1);
-                    first = (first.0.min(x), first.1.min(y));
+            for (q, gates) in self.merges.iter().enumerate() {
+                let lane = Lane {
+                    len: gates.len() as u32,
+                    width: 1,
+                    xor: true,
+                };
+                for t in 0..stride {
+                    let a = self.a[q * stride + t];
+                    for bit in 0..64 {
+                        message.clear();
+                        message.extend(gates.iter().map(|g| self.b[g * stride + t] >> bit & 1));
+                        let x = stage.send(p, lane, &message);
+                        let y = stage.receive(p, lane, a >> bit & 1 == 1);
+                        first = (first.0.min(x), first.1.min(y));
+                    }
                 }
             }
             self.at[p] = first;
@@ -303,12 +318,18 @@ impl Job for AndJob {
     }
 
     fn absorb(&mut self, _: usize, out: &StageOut) {
+        let stride = self.stride;
         for p in self.who.peers() {
-            let (a, b) = self.at[p];
-            for (w, c) in self.c.iter_mut().enumerate() {
-                for bit in 0..64 {
-                    let k = 64 * w + bit;
-                    *c ^= (out.send[p][a + k] ^ out.receive[p][b + k]) << bit;
+            let (mut x, mut y) = self.at[p];
+            for gates in &self.merges {
+                for t in 0..stride {
+                    for bit in 0..64 {
+                        for g in gates {
+                            self.c[g * stride + t] ^= (out.send[p][x] ^ out.receive[p][y]) << bit;
+                            x += 1;
+                            y += 1;
+                        }
+                    }
                 }
             }
         }
@@ -607,20 +628,30 @@ impl<'a> OtMaker<'a> {
         self.add(slot, Box::new(job), size)
     }
 
+    /// The AND triples of a carry tree over `w` leaves on planes of `stride`
+    /// words: `a` per merge, `b` per gate.
     fn and_job(
         &mut self,
-        a: Vec<u64>,
-        b: Vec<u64>,
+        (a, b): (Vec<u64>, Vec<u64>),
+        w: usize,
+        stride: usize,
         slot: &Slot,
         output: usize,
     ) -> Result<(), VmError> {
-        let size = (self.who.n - 1) * 6 * a.len() * 64;
-        let c = a.iter().zip(&b).map(|(x, y)| x & y).collect();
+        let size = (self.who.n - 1) * 6 * b.len() * 64;
+        let gate_pairs = semi2k::tree_gate_pairs(w);
+        let mut merges = vec![Vec::new(); semi2k::tree_pairs(w)];
+        for (g, pair) in gate_pairs.into_iter().enumerate() {
+            merges[pair].push(g);
+        }
+        let c = semi2k::and_correlated(&a, &b, w, stride);
         let job = AndJob {
             who: self.who.clone(),
             a,
             b,
             c,
+            merges,
+            stride,
             at: vec![(0, 0); self.who.n],
             slot: slot.clone(),
             output,
@@ -703,10 +734,9 @@ impl Producer for OtMaker<'_> {
             return Ok(());
         }
         let layout = semi2k::trunc_layout(n, m, true);
-        let ands = layout.random[2].0;
         let (and_a, and_b, d_bit) = (
-            self.random_bits(ands),
-            self.random_bits(ands),
+            self.random_bits(layout.random[2].0),
+            self.random_bits(layout.random[3].0),
             self.random_bits(stride),
         );
         let mut planes = r_bits.clone();
@@ -736,7 +766,7 @@ impl Producer for OtMaker<'_> {
             }),
         );
         self.bits_job(planes, n, &slot, 0)?;
-        self.and_job(and_a, and_b, &slot, 1)?;
+        self.and_job((and_a, and_b), m, stride, &slot, 1)?;
         self.close(slot);
         Ok(())
     }
@@ -765,9 +795,9 @@ impl Producer for OtMaker<'_> {
             match *call {
                 Call::Ltz { n, bits } => {
                     let stride = n.div_ceil(64);
-                    let ands = recording.layout.random[at + 1].0;
                     let r_bits = self.random_bits(bits * stride);
-                    let (and_a, and_b) = (self.random_bits(ands), self.random_bits(ands));
+                    let and_a = self.random_bits(recording.layout.random[at + 1].0);
+                    let and_b = self.random_bits(recording.layout.random[at + 2].0);
                     let d_bit = self.random_bits(stride);
                     let mut planes = r_bits.clone();
                     planes.extend_from_slice(&d_bit);
@@ -820,9 +850,9 @@ impl Producer for OtMaker<'_> {
         let mut o = 0;
         for w in work {
             match w {
-                Work::Ltz { n, planes, and, .. } => {
+                Work::Ltz { n, k, planes, and } => {
                     self.bits_job(planes, n, &slot, o)?;
-                    self.and_job(and.0, and.1, &slot, o + 1)?;
+                    self.and_job(and, k - 1, n.div_ceil(64), &slot, o + 1)?;
                     o += 2;
                 }
                 Work::Mul { a, b } => {

@@ -8,8 +8,9 @@
 //! number with shared bits: per bit j, generate g_j = r_j & !c_j and propagate
 //! p_j = !(r_j ^ c_j) are local (c is public), and a tree combines
 //! neighbouring blocks, G = G_hi ^ P_hi G_lo and P = P_hi P_lo (the lowest
-//! block never needs P), with Beaver AND triples on whole planes, one round
-//! per level: ceil(log2(K - 1)) rounds. The sign bit, XOR-shared, becomes
+//! block never needs P), with Beaver AND triples on whole planes (the two
+//! gates of a merge share P_hi, so one triple operand and one opening), one
+//! round per level: ceil(log2(K - 1)) rounds. The sign bit, XOR-shared, becomes
 //! arithmetic with a daBit d (shared both ways): v = s ^ d is opened and
 //! s = v + d - 2 v d. So ltz takes ceil(log2(K - 1)) + 2 rounds.
 //!
@@ -31,16 +32,52 @@ pub(super) fn tree_ands(w: usize) -> usize {
     total
 }
 
+/// The carry tree's gates over `w` leaves, level by level, each as the merge
+/// of two blocks (its *pair*, numbered across levels) it belongs to: a
+/// merge's two gates, G_hi ^ P_hi G_lo and P_hi P_lo, share their first
+/// operand, so one triple's `a` (and one opening of P_hi) serves both.
+pub(crate) fn tree_gate_pairs(w: usize) -> Vec<usize> {
+    let (mut blocks, mut gates, mut pair) = (w, Vec::new(), 0);
+    while blocks > 1 {
+        let pairs = blocks / 2;
+        for i in 0..pairs {
+            gates.push(pair);
+            if i > 0 {
+                gates.push(pair);
+            }
+            pair += 1;
+        }
+        blocks = pairs + blocks % 2;
+    }
+    gates
+}
+
+/// The merges of the carry tree over `w` leaves (see [`tree_gate_pairs`]).
+pub(crate) fn tree_pairs(w: usize) -> usize {
+    tree_gate_pairs(w).last().map_or(0, |p| p + 1)
+}
+
+/// The c of the carry tree's AND triples over `w` leaves: each gate's b
+/// ANDed with its pair's a (planes of `stride` words).
+pub(crate) fn and_correlated(a: &[u64], b: &[u64], w: usize, stride: usize) -> Vec<u64> {
+    let mut c = Vec::with_capacity(b.len());
+    for (g, pair) in tree_gate_pairs(w).into_iter().enumerate() {
+        let (a, b) = (&a[pair * stride..][..stride], &b[g * stride..][..stride]);
+        c.extend(a.iter().zip(b).map(|(x, y)| x & y));
+    }
+    c
+}
+
 /// The item of `ltz` of `n` values on `k` bits: r's bits (k planes), the AND
 /// triples' a and b, the daBit's bit (random, XOR-shared); r, the triples' c
 /// and the daBit as a ring element (correlated).
 pub(crate) fn ltz_layout(n: usize, k: usize) -> Layout {
     let stride = n.div_ceil(64);
-    let ands = tree_ands(k - 1) * stride;
+    let (pairs, ands) = (tree_pairs(k - 1) * stride, tree_ands(k - 1) * stride);
     Layout::new(
         &[
             (k * stride, Combine::Xor),
-            (ands, Combine::Xor),
+            (pairs, Combine::Xor),
             (ands, Combine::Xor),
             (stride, Combine::Xor),
         ],
@@ -56,11 +93,8 @@ pub(crate) fn ltz_correlated(random: &[Vec<u64>], n: usize) -> Vec<Vec<u64>> {
         stride,
         words: random[0].clone(),
     };
-    let and: Vec<u64> = random[1]
-        .iter()
-        .zip(&random[2])
-        .map(|(a, b)| a & b)
-        .collect();
+    let k = random[0].len() / stride;
+    let and = and_correlated(&random[1], &random[2], k - 1, stride);
     let d = Planes {
         n,
         stride,
@@ -141,13 +175,7 @@ impl Semi2k {
                 .zip(c.plane(k - 1))
                 .map(|(r, c)| if first { r ^ c } else { *r })
                 .collect();
-            let triples = AndTriples {
-                a: m.and_a,
-                b: m.and_b,
-                c: m.and_c,
-                used: 0,
-                stride,
-            };
+            let triples = AndTriples::new(m.and_a, m.and_b, m.and_c, stride);
             Ok(s.below(&c, &r, k - 1, top, triples, (m.d_bit, m.d), shape, out))
         })
     }
@@ -200,30 +228,35 @@ impl Semi2k {
             return self.bit_to_arith(sign, dabit, shape, out);
         }
         let pairs = blocks.len() / 2;
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        // One plane of P_hi per merge, one plane of the other operand per
+        // gate (G's, then P's above the lowest merge).
+        let (mut xs, mut ys, mut gate_pair) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..pairs {
             let (lo, hi) = (&blocks[2 * i], &blocks[2 * i + 1]);
             let p_hi = hi.1.as_ref().expect("only the lowest block lacks P");
             xs.extend_from_slice(p_hi);
             ys.extend_from_slice(&lo.0);
+            gate_pair.push(i);
             if i > 0 {
-                xs.extend_from_slice(p_hi);
                 ys.extend_from_slice(lo.1.as_ref().expect("above the lowest block"));
+                gate_pair.push(i);
             }
         }
-        let (a, b, c) = triples.next(xs.len());
+        let (a, b, c) = triples.next(pairs, gate_pair.len());
         let mut own = xor(&xs, &a);
         own.extend(xor(&ys, &b));
         let first = self.me == 0;
         let stride = triples.stride;
         self.open(own, true, out, move |s, ef, out| {
             let (e, f) = ef.split_at(xs.len());
-            let z: Vec<u64> = (0..xs.len())
-                .map(|t| {
-                    let ef = if first { e[t] & f[t] } else { 0 };
-                    ef ^ (e[t] & b[t]) ^ (a[t] & f[t]) ^ c[t]
-                })
-                .collect();
+            let mut z = Vec::with_capacity(ys.len());
+            for (g, pair) in gate_pair.iter().enumerate() {
+                for t in 0..stride {
+                    let (x, y) = (pair * stride + t, g * stride + t);
+                    let ef = if first { e[x] & f[y] } else { 0 };
+                    z.push(ef ^ (e[x] & b[y]) ^ (a[x] & f[y]) ^ c[y]);
+                }
+            }
             let mut gates = z.chunks(stride);
             let odd = blocks.len() % 2 == 1;
             let mut rest = blocks.split_off(2 * pairs);
@@ -270,22 +303,38 @@ impl Semi2k {
 
 /// The AND triples of one comparison, used level by level.
 pub(super) struct AndTriples {
-    pub a: Vec<u64>,
-    pub b: Vec<u64>,
-    pub c: Vec<u64>,
-    pub used: usize,
+    /// One plane per merge (its P_hi's mask), one per gate.
+    a: Vec<u64>,
+    b: Vec<u64>,
+    c: Vec<u64>,
+    used_pairs: usize,
+    used_gates: usize,
     pub stride: usize,
 }
 
 impl AndTriples {
-    /// The next `words` words of each of a, b and c.
-    fn next(&mut self, words: usize) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
-        let range = self.used..self.used + words;
-        self.used += words;
+    pub fn new(a: Vec<u64>, b: Vec<u64>, c: Vec<u64>, stride: usize) -> AndTriples {
+        AndTriples {
+            a,
+            b,
+            c,
+            used_pairs: 0,
+            used_gates: 0,
+            stride,
+        }
+    }
+
+    /// The next level's a (`pairs` planes), b and c (`gates` planes).
+    fn next(&mut self, pairs: usize, gates: usize) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+        let s = self.stride;
+        let pr = s * self.used_pairs..s * (self.used_pairs + pairs);
+        let gr = s * self.used_gates..s * (self.used_gates + gates);
+        self.used_pairs += pairs;
+        self.used_gates += gates;
         (
-            self.a[range.clone()].to_vec(),
-            self.b[range.clone()].to_vec(),
-            self.c[range].to_vec(),
+            self.a[pr].to_vec(),
+            self.b[gr.clone()].to_vec(),
+            self.c[gr].to_vec(),
         )
     }
 }

@@ -4,7 +4,7 @@
 //! secrets are local and cost nothing here; the dealer's traffic is the
 //! preprocessing's, not counted.
 
-use super::compare::tree_ands;
+use super::compare::{tree_ands, tree_pairs};
 use super::recorder::Composed;
 use crate::bytecode::{for_each_batch, Instr, Program};
 use crate::types::PartySet;
@@ -52,17 +52,18 @@ impl Cost {
 }
 
 /// [c mod 2^w < r] for `n` values, and the result made arithmetic: a level of
-/// the carry tree opens two planes per AND gate, the daBit one plane.
+/// the carry tree opens a plane per merge and per AND gate, the daBit one plane.
 fn below(w: usize, n: u64) -> Cost {
     let stride = n.div_ceil(64);
     let mut cost = Cost::default();
     let mut blocks = w;
     while blocks > 1 {
         let pairs = blocks / 2;
-        cost = cost.then(Cost::open(2 * (2 * pairs as u64 - 1) * stride));
+        // A plane of P_hi per merge, and a plane per gate.
+        cost = cost.then(Cost::open((pairs as u64 + 2 * pairs as u64 - 1) * stride));
         blocks = pairs + blocks % 2;
     }
-    debug_assert_eq!(tree_ands(w) as u64 * 2 * stride, cost.to_each);
+    debug_assert_eq!((tree_pairs(w) + tree_ands(w)) as u64 * stride, cost.to_each);
     cost.then(Cost::open(stride))
 }
 

@@ -33,6 +33,7 @@ use crate::backend::planes::Planes;
 use crate::bytecode::Program;
 use crate::net::{Network, Part};
 use compare::LtzMaterial;
+pub(crate) use compare::{and_correlated, tree_gate_pairs, tree_pairs};
 use rand::TryRngCore;
 pub(crate) use recorder::{Call, Composed};
 use std::cell::RefCell;
@@ -100,12 +101,15 @@ pub(crate) fn trunc_layout(n: usize, m: usize, exact: bool) -> Layout {
         );
     }
     let stride = n.div_ceil(64);
-    let ands = compare::tree_ands(m) * stride;
+    let (pairs, ands) = (
+        compare::tree_pairs(m) * stride,
+        compare::tree_ands(m) * stride,
+    );
     Layout::new(
         &[
             (m * stride, Combine::Xor),
             (n, Combine::Add),
-            (ands, Combine::Xor),
+            (pairs, Combine::Xor),
             (ands, Combine::Xor),
             (stride, Combine::Xor),
         ],
@@ -150,11 +154,7 @@ pub(crate) fn trunc_correlated(
         .map(|(l, h)| l.wrapping_add(h << m))
         .collect();
     let [msb, hi] = pair(&r);
-    let and: Vec<u64> = random[2]
-        .iter()
-        .zip(&random[3])
-        .map(|(a, b)| a & b)
-        .collect();
+    let and = compare::and_correlated(&random[2], &random[3], m as usize, stride);
     let d = Planes {
         n,
         stride,
@@ -692,13 +692,12 @@ impl Semi2k {
                 stride,
                 words: std::mem::take(&mut rest.random[0]),
             };
-            let triples = compare::AndTriples {
-                a: std::mem::take(&mut rest.random[2]),
-                b: std::mem::take(&mut rest.random[3]),
-                c: std::mem::take(&mut rest.correlated[3]),
-                used: 0,
+            let triples = compare::AndTriples::new(
+                std::mem::take(&mut rest.random[2]),
+                std::mem::take(&mut rest.random[3]),
+                std::mem::take(&mut rest.correlated[3]),
                 stride,
-            };
+            );
             let dabit = (
                 std::mem::take(&mut rest.random[4]),
                 std::mem::take(&mut rest.correlated[4]),
