@@ -269,6 +269,13 @@ fn write_hosts(dir: &Path, n: usize) {
     mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
 }
 
+/// Compiles `text` (default options) to `<dir>/<stem>.mpcb`.
+fn compile_to(dir: &Path, stem: &str, text: &str) {
+    let c = mpcc::driver::compile_source(&format!("{stem}.mpc"), text, None, Default::default())
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    std::fs::write(dir.join(format!("{stem}.mpcb")), &c.bytes).unwrap();
+}
+
 /// A program that runs for a while under rep3: many rounds, each delayed by the simulated latency.
 fn long_program(dir: &Path) -> PathBuf {
     let text = "party a = 0; party b = 1;
@@ -278,9 +285,7 @@ fn long_program(dir: &Path) -> PathBuf {
             for i in 0..100000 { acc = acc * x; }
             reveal acc to b;
         }";
-    let c = mpcc::driver::compile_source("long.mpc", text, None, Default::default())
-        .unwrap_or_else(|f| panic!("{}", f.render()));
-    std::fs::write(dir.join("long.mpcb"), &c.bytes).unwrap();
+    compile_to(dir, "long", text);
     write_npy(&dir.join("x.npy"), &[4], &[1, 2, 3, 4]);
     dir.join("long.mpcb")
 }
@@ -603,14 +608,11 @@ fn bad_command_line_values_are_refused_with_a_message() {
 #[test]
 fn a_program_too_large_for_the_memory_limit_is_refused_before_it_runs() {
     let dir = setup("memory");
-    let c = mpcc::driver::compile_source(
-        "huge.mpc",
+    compile_to(
+        &dir,
+        "huge",
         "party a = 0; fn main() { let x: sint[65536, 65536] = input(a); let y = x + x; reveal y to a; }",
-        None,
-        Default::default(),
-    )
-    .unwrap_or_else(|f| panic!("{}", f.render()));
-    std::fs::write(dir.join("huge.mpcb"), &c.bytes).unwrap();
+    );
     for protocol in ["clear", "rep3"] {
         let err = failure(
             &[
@@ -690,9 +692,7 @@ fn run_local_shows_what_the_program_prints_once() {
     std::fs::create_dir_all(&dir).unwrap();
     let source = "party a = 0; party b = 1; fn main() { let x: sint<32> = input(a);
         for i in 0..3 { print(\"step {} of 3: {}\", i, open(x + i)); } reveal x to b; }";
-    let c = mpcc::driver::compile_source("print.mpc", source, None, Default::default())
-        .unwrap_or_else(|f| panic!("{}", f.render()));
-    std::fs::write(dir.join("print.mpcb"), &c.bytes).unwrap();
+    compile_to(&dir, "print", source);
     write_npy(&dir.join("x.npy"), &[], &[40]);
     for protocol in ["clear", "rep3"] {
         let out = mpcvm(
@@ -1049,14 +1049,11 @@ fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program()
         assert_eq!(json["ots"], 0, "no offline phase: {line}");
     }
     // Another program's run refuses the material.
-    let other = mpcc::driver::compile_source(
-        "other.mpc",
+    compile_to(
+        &dir,
+        "other",
         "party a = 0; party b = 1; fn main() { let x: sint<32>[2] = input(a); let y: sint<32>[2] = input(b); reveal x * y to a; }",
-        None,
-        Default::default(),
-    )
-    .unwrap_or_else(|f| panic!("{}", f.render()));
-    std::fs::write(dir.join("other.mpcb"), &other.bytes).unwrap();
+    );
     write_npy(&dir.join("x.npy"), &[2], &[1, 2]);
     let e = failure(
         &[
@@ -1123,9 +1120,7 @@ fn a_party_killed_during_the_offline_phase_makes_the_other_fail_quickly() {
             let y: sint<64>[300000] = input(b);
             reveal sum(x * y) to b;
         }";
-    let c = mpcc::driver::compile_source("big.mpc", text, None, Default::default())
-        .unwrap_or_else(|f| panic!("{}", f.render()));
-    std::fs::write(dir.join("big.mpcb"), &c.bytes).unwrap();
+    compile_to(&dir, "big", text);
     write_hosts(&dir, 2);
     let spawn = |p: usize| {
         Command::new(env!("CARGO_BIN_EXE_mpcvm"))
@@ -1188,9 +1183,7 @@ fn preprocessing_by_ot_too_large_for_memory_is_refused_before_the_run() {
             for i in 0..100000 { acc = acc * x; }
             reveal acc to b;
         }";
-    let c = mpcc::driver::compile_source("loop.mpc", text, None, Default::default())
-        .unwrap_or_else(|f| panic!("{}", f.render()));
-    std::fs::write(dir.join("loop.mpcb"), &c.bytes).unwrap();
+    compile_to(&dir, "loop", text);
     write_npy(&dir.join("x.npy"), &[1000], &[1; 1000]);
     for command in ["run-local", "prep-local"] {
         let mut args = vec![
