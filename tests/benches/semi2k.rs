@@ -2,8 +2,9 @@
 //! ../shared/peers/MP-SPDZ.md beside MP-SPDZ's semi2k (whose times include its
 //! OT preprocessing). A benchmark, not a test.
 //!
-//! cargo bench -p mpc-tests --bench semi2k
+//! cargo bench -p mpc-tests --bench semi2k [-- ROWS]
 //!
+//! ROWS picks rows by letter (e.g. `ab`); all rows without it.
 //! The parties run as threads of one process over TLS on loopback, sharing
 //! the machine's 2 cores as MP-SPDZ's two processes did. Each row
 //! (`peer_rows`) is the difference of a program and its baseline. With
@@ -72,7 +73,14 @@ fn main() {
         "bytes x",
         "dealer s"
     );
+    let picked = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "abcd".into());
     for (row, peer) in peer_rows::rows().iter().zip(peers) {
+        if !picked.contains(&row.name[..1]) {
+            continue;
+        }
         let mut rng = TestRng(99);
         let values = (row.values)(&mut rng);
         let (with, without) = row.programs();

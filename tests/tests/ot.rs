@@ -1,4 +1,4 @@
-//! The OT layer of the preprocessing: base OTs, IKNP extension and the
+//! The OT layer of the preprocessing: base OTs, SoftSpokenOT extension and the
 //! correlated OTs with chosen messages every triple is built from. Each
 //! party's shares of every OT, with every peer, must combine to c·x.
 

@@ -11,8 +11,7 @@
 
 use super::base;
 use super::hash::Hash;
-use super::iknp::{self, Receiver, Sender};
-use super::KAPPA;
+use super::softspoken::{Receiver, Sender, BLOCKS, SETUP_WORDS};
 use crate::net::{Network, Part};
 use crate::VmError;
 use std::sync::Arc;
@@ -152,7 +151,7 @@ impl Stage {
         let columns: usize = self
             .receive
             .iter()
-            .map(|s| KAPPA * s.ots.div_ceil(64))
+            .map(|s| BLOCKS * s.ots.div_ceil(64))
             .sum();
         let corrections: usize = self.send.iter().map(|s| s.bits.div_ceil(64)).sum();
         8 * (columns + corrections) as u64
@@ -220,6 +219,11 @@ struct Peer {
     received: u64,
 }
 
+/// Rounds of [`Pairwise::setup`]: the base OTs' two, then the trees' level sums.
+pub const SETUP_ROUNDS: u64 = 3;
+/// Bytes each party sends each peer in [`Pairwise::setup`].
+pub const SETUP_BYTES_PER_PEER: u64 = base::BYTES_PER_PEER + 8 * SETUP_WORDS as u64;
+
 /// This party's OT extensions with every peer.
 pub struct Pairwise {
     peers: Vec<Option<Peer>>,
@@ -229,23 +233,36 @@ pub struct Pairwise {
 }
 
 impl Pairwise {
-    /// Runs the base OTs with every other of the first `parties` nodes of `net`.
+    /// Runs the base OTs with every other of the first `parties` nodes of
+    /// `net`, then sets up the extension's trees: [`SETUP_ROUNDS`] rounds.
     pub fn setup(net: &mut Network, parties: usize) -> Result<Pairwise, VmError> {
         let keys = base::run(net, parties)?;
-        let peers = keys
-            .iter()
-            .map(|k| {
-                k.as_ref().map(|k| {
-                    let (sender, receiver) = iknp::from_base(k);
-                    Peer {
-                        sender,
-                        receiver,
-                        sent: 0,
-                        received: 0,
-                    }
-                })
-            })
-            .collect();
+        let mut receivers: Vec<Option<Receiver>> = (0..parties).map(|_| None).collect();
+        let mut out: Vec<Vec<Part>> = vec![Vec::new(); net.parties()];
+        for (p, k) in keys.iter().enumerate() {
+            if let Some(k) = k {
+                let (receiver, sums) = Receiver::from_pairs(&k.pairs)?;
+                receivers[p] = Some(receiver);
+                out[p].push(Arc::new(sums));
+            }
+        }
+        let limit = net.frame_limit();
+        net.limit_frames(limit.max(8 * SETUP_WORDS as u64));
+        let got = net.exchange(out);
+        net.limit_frames(limit);
+        let got = got.map_err(VmError::Network)?;
+        let mut peers = Vec::with_capacity(parties);
+        for (p, (k, receiver)) in keys.iter().zip(receivers).enumerate() {
+            peers.push(match (k, receiver) {
+                (Some(k), Some(receiver)) => Some(Peer {
+                    sender: Sender::from_chosen(k, &got[p], p)?,
+                    receiver,
+                    sent: 0,
+                    received: 0,
+                }),
+                _ => None,
+            });
+        }
         Ok(Pairwise {
             peers,
             hash: Hash::new(),
@@ -260,25 +277,33 @@ impl Pairwise {
         let parties = self.peers.len();
         let limit = net.frame_limit();
         let largest = |words: usize| 8 * words as u64;
-        // Round 1: the extension's columns to each sender.
+        // Round 1: the extension's columns to each sender; the receiver's
+        // pads H(t_j), hashed chunk by chunk as the rows come.
+        let hash = &self.hash;
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
-        let mut rows = vec![Vec::new(); parties];
+        let mut pads = vec![Vec::new(); parties];
         let mut expect = 0;
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.receive[p];
             if !side.lanes.is_empty() {
-                let (u, t) = peer.receiver.extend(&side.words);
-                out[p].push(Arc::new(u));
-                rows[p] = t;
+                let mut mine = Vec::with_capacity(side.len);
+                let first = peer.received;
+                let d = peer.receiver.extend(&side.words, |at, rows| {
+                    let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
+                    hash.pads(rows, 0, first + at as u64, lanes, &mut mine);
+                });
+                out[p].push(Arc::new(d));
+                pads[p] = mine;
             }
-            expect = expect.max(KAPPA * stage.send[p].lanes.len().div_ceil(64));
+            expect = expect.max(BLOCKS * stage.send[p].lanes.len().div_ceil(64));
         }
         net.limit_frames(limit.max(largest(expect)));
         let got = net.exchange(out);
         net.limit_frames(limit);
         let got = got.map_err(VmError::Network)?;
-        // Round 2: the corrections to each receiver.
+        // Round 2: the corrections to each receiver, chunk by chunk as the
+        // sender's rows come.
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
         let mut send_shares = vec![Vec::new(); parties];
         let mut expect = 0;
@@ -290,45 +315,42 @@ impl Pairwise {
                 continue;
             }
             let words = side.lanes.len().div_ceil(64);
-            if got[p].len() != KAPPA * words {
+            if got[p].len() != BLOCKS * words {
                 return Err(VmError::Network(format!(
                     "party {p} sent {} words of OT extension, not {}: a protocol violation",
                     got[p].len(),
-                    KAPPA * words
+                    BLOCKS * words
                 )));
             }
-            let q = peer.sender.extend(&got[p], words);
             let delta = peer.sender.delta;
             let first = peer.sent;
-            let q = &q;
-            let inputs = |flip: u128| {
-                side.lanes
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, l)| (q[i] ^ flip, first + i as u64, l.len as usize))
-            };
-            let mut pad0 = Vec::with_capacity(side.len);
-            self.hash.pads(inputs(0), &mut pad0);
-            let mut pad1 = Vec::with_capacity(side.len);
-            self.hash.pads(inputs(delta), &mut pad1);
             let mut writer = BitWriter::default();
             let mut shares = Vec::with_capacity(side.len);
-            let mut at = 0;
-            for lane in &side.lanes {
-                let mask = lane.mask();
-                for k in at..at + lane.len as usize {
-                    let (p0, p1, x) = (pad0[k], pad1[k], side.words[k]);
-                    if lane.xor {
-                        writer.push((p0 ^ p1 ^ x) & mask, lane.width as u32);
-                        shares.push(p0 & mask);
-                    } else {
-                        let d = p0.wrapping_sub(p1).wrapping_add(x);
-                        writer.push(d & mask, lane.width as u32);
-                        shares.push(p0.wrapping_neg() & mask);
+            let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
+            let mut messages = side.words.iter();
+            peer.sender.extend(&got[p], words, |at, rows| {
+                let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
+                pad0.clear();
+                hash.pads(rows, 0, first + at as u64, lanes, &mut pad0);
+                pad1.clear();
+                hash.pads(rows, delta, first + at as u64, lanes, &mut pad1);
+                let mut k = 0;
+                for lane in lanes {
+                    let mask = lane.mask();
+                    for x in messages.by_ref().take(lane.len as usize) {
+                        let (p0, p1) = (pad0[k], pad1[k]);
+                        k += 1;
+                        if lane.xor {
+                            writer.push((p0 ^ p1 ^ x) & mask, lane.width as u32);
+                            shares.push(p0 & mask);
+                        } else {
+                            let d = p0.wrapping_sub(p1).wrapping_add(*x);
+                            writer.push(d & mask, lane.width as u32);
+                            shares.push(p0.wrapping_neg() & mask);
+                        }
                     }
                 }
-                at += lane.len as usize;
-            }
+            });
             peer.sent += side.lanes.len() as u64;
             self.ots += side.lanes.len() as u64;
             out[p].push(Arc::new(writer.words));
@@ -352,26 +374,16 @@ impl Pairwise {
                     side.bits.div_ceil(64)
                 )));
             }
-            let t = &rows[p];
-            let first = peer.received;
-            let mut pads = Vec::with_capacity(side.len);
-            self.hash.pads(
-                side.lanes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (t[i], first + i as u64, l.len as usize)),
-                &mut pads,
-            );
             let mut reader = BitReader {
                 words: &got[p],
                 at: 0,
             };
             let mut shares = Vec::with_capacity(side.len);
-            let mut at = 0;
+            let mut pads = pads[p].iter();
             for (j, lane) in side.lanes.iter().enumerate() {
                 let c = side.words[j / 64] >> (j % 64) & 1 == 1;
                 let mask = lane.mask();
-                for pad in &pads[at..at + lane.len as usize] {
+                for pad in pads.by_ref().take(lane.len as usize) {
                     let d = reader.read(lane.width as u32);
                     let d = if c { d } else { 0 };
                     shares.push(if lane.xor {
@@ -380,7 +392,6 @@ impl Pairwise {
                         pad.wrapping_add(d) & mask
                     });
                 }
-                at += lane.len as usize;
             }
             peer.received += side.lanes.len() as u64;
             self.ots += side.lanes.len() as u64;

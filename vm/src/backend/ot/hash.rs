@@ -7,6 +7,8 @@
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
 
+use super::Lane;
+
 pub struct Hash {
     cipher: Aes128,
 }
@@ -28,9 +30,9 @@ impl Hash {
         }
     }
 
-    /// Appends to `out` the pads of `inputs` (a value, its OT's index, and the
-    /// pad's length in words), one after another.
-    pub fn pads(&self, inputs: impl Iterator<Item = (u128, u64, usize)>, out: &mut Vec<u64>) {
+    /// Appends to `out` the pads of OTs `first..` whose values are `rows`,
+    /// each XORed with `flip`; OT i's pad has `lanes[i].len` words.
+    pub fn pads(&self, rows: &[u128], flip: u128, first: u64, lanes: &[Lane], out: &mut Vec<u64>) {
         let mut blocks = [aes::Block::default(); BATCH];
         let mut sigmas = [0u128; BATCH];
         // Words each block gives: 1 for the last block of an odd-length pad.
@@ -46,11 +48,14 @@ impl Hash {
                 }
             }
         };
-        for (x, index, len) in inputs {
-            let s = sigma(x);
+        let flip = sigma(flip);
+        for (i, (row, lane)) in rows.iter().zip(lanes).enumerate() {
+            // σ is linear: σ(row ⊕ flip) = σ(row) ⊕ σ(flip).
+            let s = sigma(*row) ^ flip;
+            let len = lane.len as usize;
+            let index = (first + i as u64) as u128;
             for k in 0..len.div_ceil(2) {
-                let tweak = (index as u128) << 64 | k as u128;
-                blocks[filled] = (s ^ tweak).to_le_bytes().into();
+                blocks[filled] = (s ^ (index << 64 | k as u128)).to_le_bytes().into();
                 sigmas[filled] = s;
                 words[filled] = (len - 2 * k).min(2) as u8;
                 filled += 1;

@@ -1,7 +1,7 @@
 //! Oblivious transfer among the parties of a Beaver backend, pairwise: base
 //! OTs by Chou and Orlandi's "simplest OT" over Ristretto255 ([`base`]),
-//! extended by IKNP into as many correlated OTs as the preprocessing needs
-//! ([`iknp`]), and turned into additive or XOR shares of products of one
+//! extended by SoftSpokenOT into as many correlated OTs as the preprocessing
+//! needs ([`softspoken`]), and turned into additive or XOR shares of products of one
 //! party's bits with another party's words ([`cot`]), which is all the
 //! preprocessing of semi2k needs (triples, square pairs, matrix and
 //! convolution triples, random bits, AND triples).
@@ -12,7 +12,7 @@
 pub mod base;
 pub mod cot;
 mod hash;
-pub mod iknp;
+pub mod softspoken;
 
 pub use cot::{Lane, Pairwise, Stage, StageOut};
 

@@ -453,8 +453,8 @@ pub fn cost(program: &Program, parties: usize) -> Result<Vec<Cost>, VmError> {
     (0..parties)
         .map(|me| {
             let base = Cost {
-                rounds: 2,
-                bytes_sent: (parties as u64 - 1) * crate::backend::ot::base::BYTES_PER_PEER,
+                rounds: crate::backend::ot::cot::SETUP_ROUNDS,
+                bytes_sent: (parties as u64 - 1) * crate::backend::ot::cot::SETUP_BYTES_PER_PEER,
                 ots: 0,
             };
             let who = Parties { me, n: parties };
