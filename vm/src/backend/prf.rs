@@ -59,6 +59,11 @@ impl Prf {
         out
     }
 
+    /// Overwrites `v` with the next `v.len()` elements.
+    pub fn fill(&mut self, v: &mut [u64]) {
+        self.draw(v.len(), |at, chunk| v[at..at + chunk.len()].copy_from_slice(chunk));
+    }
+
     /// Adds the next `v.len()` elements to `v`, elementwise in the ring.
     pub fn add_into(&mut self, v: &mut [u64]) {
         self.draw(v.len(), |at, chunk| {

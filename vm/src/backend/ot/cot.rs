@@ -95,28 +95,70 @@ impl Stage {
     /// Queues an OT to `peer` with message `x` (`lane.len` words); returns
     /// where this party's share starts in [`StageOut::send`]`[peer]`.
     pub fn send(&mut self, peer: usize, lane: Lane, x: &[u64]) -> usize {
-        debug_assert_eq!(x.len(), lane.len as usize);
-        let side = &mut self.send[peer];
-        if self.keeps {
-            side.lanes.push(lane);
-            side.words.extend_from_slice(x);
-        }
-        side.add(lane)
+        self.send_each(peer, &[lane], x)
     }
 
     /// Queues an OT from `peer` with choice `c`; returns where this party's
     /// share starts in [`StageOut::receive`]`[peer]`.
     pub fn receive(&mut self, peer: usize, lane: Lane, c: bool) -> usize {
+        self.receive_each(peer, &[lane], c as u64)
+    }
+
+    /// Queues an OT to `peer` per lane of `lanes` (at most 64, all as long
+    /// as `x`), each with message `x` (Gilboa's 64 OTs of one product);
+    /// returns where this party's shares start.
+    pub fn send_each(&mut self, peer: usize, lanes: &[Lane], x: &[u64]) -> usize {
+        let side = &mut self.send[peer];
+        let first = side.len;
+        if self.keeps {
+            side.lanes.extend_from_slice(lanes);
+            for lane in lanes {
+                debug_assert_eq!(x.len(), lane.len as usize);
+                side.words.extend_from_slice(x);
+            }
+        }
+        for lane in lanes {
+            side.add(*lane);
+        }
+        first
+    }
+
+    /// Queues an OT from `peer` per lane of `lanes` (at most 64), the k-th
+    /// with choice bit k of `choices`; returns where this party's shares
+    /// start.
+    pub fn receive_each(&mut self, peer: usize, lanes: &[Lane], choices: u64) -> usize {
+        debug_assert!(lanes.len() <= 64);
         let side = &mut self.receive[peer];
+        let first = side.len;
         if self.keeps {
             let j = side.lanes.len();
-            if j % 64 == 0 {
-                side.words.push(0);
+            let (shift, n) = (j % 64, lanes.len());
+            let choices = if n == 64 { choices } else { choices & ((1 << n) - 1) };
+            if shift == 0 {
+                side.words.push(choices);
+            } else {
+                *side.words.last_mut().expect("a partial word") |= choices << shift;
+                if shift + n > 64 {
+                    side.words.push(choices >> (64 - shift));
+                }
             }
-            side.words[j / 64] |= (c as u64) << (j % 64);
-            side.lanes.push(lane);
+            side.lanes.extend_from_slice(lanes);
         }
-        side.add(lane)
+        for lane in lanes {
+            side.add(*lane);
+        }
+        first
+    }
+
+    /// Makes room for `ots` more OTs of `words` words in all with `peer`,
+    /// each way.
+    pub fn reserve(&mut self, peer: usize, ots: usize, words: usize) {
+        if self.keeps {
+            self.send[peer].lanes.reserve(ots);
+            self.send[peer].words.reserve(words);
+            self.receive[peer].lanes.reserve(ots);
+            self.receive[peer].words.reserve(ots.div_ceil(64) + 1);
+        }
     }
 
     /// Whether the stage only counts (then [`Stage::count`] may stand for
@@ -324,7 +366,10 @@ impl Pairwise {
             }
             let delta = peer.sender.delta;
             let first = peer.sent;
-            let mut writer = BitWriter::default();
+            let mut writer = BitWriter {
+                words: Vec::with_capacity(side.bits.div_ceil(64)),
+                used: 0,
+            };
             let mut shares = Vec::with_capacity(side.len);
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
             let mut messages = side.words.iter();

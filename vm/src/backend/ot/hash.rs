@@ -33,6 +33,9 @@ impl Hash {
     /// Appends to `out` the pads of OTs `first..` whose values are `rows`,
     /// each XORed with `flip`; OT i's pad has `lanes[i].len` words.
     pub fn pads(&self, rows: &[u128], flip: u128, first: u64, lanes: &[Lane], out: &mut Vec<u64>) {
+        if lanes.iter().all(|l| l.len == 1) {
+            return self.word_pads(&rows[..lanes.len()], sigma(flip), first, out);
+        }
         let mut blocks = [aes::Block::default(); BATCH];
         let mut sigmas = [0u128; BATCH];
         // Words each block gives: 1 for the last block of an odd-length pad.
@@ -66,5 +69,26 @@ impl Hash {
             }
         }
         flush(&mut blocks[..filled], &sigmas[..filled], &words[..filled]);
+    }
+
+    /// [`Hash::pads`] when every pad is one word (a block each, half used):
+    /// the products' OTs, most of all.
+    fn word_pads(&self, rows: &[u128], flip: u128, first: u64, out: &mut Vec<u64>) {
+        let mut blocks = [aes::Block::default(); BATCH];
+        let mut sigmas = [0u64; BATCH];
+        let mut index = first;
+        for chunk in rows.chunks(BATCH) {
+            for ((row, block), low) in chunk.iter().zip(&mut blocks).zip(&mut sigmas) {
+                let s = sigma(*row) ^ flip;
+                *low = s as u64;
+                *block = (s ^ (index as u128) << 64).to_le_bytes().into();
+                index += 1;
+            }
+            let blocks = &mut blocks[..chunk.len()];
+            self.cipher.encrypt_blocks(blocks);
+            out.extend(blocks.iter().zip(&sigmas).map(|(b, s)| {
+                u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) ^ s
+            }));
+        }
     }
 }

@@ -105,17 +105,21 @@ impl Receiver {
         let mut chunk = Chunk::new();
         for start in (0..words).step_by(CHUNK_WORDS) {
             let cw = CHUNK_WORDS.min(words - start);
-            chunk.columns.fill(0);
             for (i, leaves) in self.leaves.iter_mut().enumerate() {
                 let sum = &mut d[i * words + start..i * words + start + cw];
                 sum.copy_from_slice(&choices[start..start + cw]);
                 for (x, g) in leaves.iter_mut().enumerate() {
                     let column = &mut chunk.scratch[..cw];
-                    column.fill(0);
-                    g.xor_into(column);
+                    g.fill(column);
                     xor(sum, column);
                     for b in (0..K).filter(|b| x >> b & 1 == 1) {
-                        xor(&mut chunk.columns[(K * i + b) * cw..][..cw], &chunk.scratch[..cw]);
+                        // Leaf 1 << b is the first with bit b: it sets the column.
+                        let plane = &mut chunk.columns[(K * i + b) * cw..][..cw];
+                        if x == 1 << b {
+                            plane.copy_from_slice(&chunk.scratch[..cw]);
+                        } else {
+                            xor(plane, &chunk.scratch[..cw]);
+                        }
                     }
                 }
             }
@@ -225,16 +229,23 @@ impl Sender {
         let mut chunk = Chunk::new();
         for start in (0..words).step_by(CHUNK_WORDS) {
             let cw = CHUNK_WORDS.min(words - start);
-            chunk.columns.fill(0);
             for (i, leaves) in self.leaves.iter_mut().enumerate() {
                 let delta = (self.delta >> (K * i)) as usize & (LEAVES - 1);
+                // Planes of this block set so far (the first leaf sets, the
+                // others XOR).
+                let mut set = 0usize;
                 for (x, g) in leaves.iter_mut().enumerate() {
                     let Some(g) = g else { continue };
                     let column = &mut chunk.scratch[..cw];
-                    column.fill(0);
-                    g.xor_into(column);
+                    g.fill(column);
                     for b in (0..K).filter(|b| (x ^ delta) >> b & 1 == 1) {
-                        xor(&mut chunk.columns[(K * i + b) * cw..][..cw], &chunk.scratch[..cw]);
+                        let plane = &mut chunk.columns[(K * i + b) * cw..][..cw];
+                        if set >> b & 1 == 0 {
+                            plane.copy_from_slice(&chunk.scratch[..cw]);
+                            set |= 1 << b;
+                        } else {
+                            xor(plane, &chunk.scratch[..cw]);
+                        }
                     }
                 }
                 let d = &d[i * words + start..i * words + start + cw];

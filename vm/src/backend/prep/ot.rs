@@ -108,25 +108,20 @@ impl Job for ProductJob {
             return true;
         }
         let mut message = Vec::new();
+        let terms = self.terms.count(self.range.clone());
         for p in self.who.peers() {
-            let mut first = (usize::MAX, usize::MAX);
+            stage.reserve(p, 64 * self.range.len(), 64 * terms);
+            let mut first = None;
             for e in self.range.clone() {
                 let (_, from) = self.terms.of_element(e);
                 message.clear();
                 message.extend(from.iter().map(|&k| self.sender[k as usize]));
-                let bits = self.receiver[e];
-                for t in 0..64u8 {
-                    let lane = Lane {
-                        len: message.len() as u32,
-                        width: 64 - t,
-                        xor: false,
-                    };
-                    let a = stage.send(p, lane, &message);
-                    let b = stage.receive(p, lane, bits >> t & 1 == 1);
-                    first = (first.0.min(a), first.1.min(b));
-                }
+                let lanes = gilboa_lanes(message.len());
+                let a = stage.send_each(p, &lanes, &message);
+                let b = stage.receive_each(p, &lanes, self.receiver[e]);
+                first.get_or_insert((a, b));
             }
-            self.at[p] = first;
+            self.at[p] = first.unwrap_or_default();
         }
         true
     }
@@ -155,6 +150,16 @@ impl Job for ProductJob {
     fn deliver(self: Box<Self>) {
         self.slot.borrow_mut().jobs -= 1;
     }
+}
+
+/// Gilboa's 64 lanes of a product with a message of `len` words: the one
+/// for bit t of the receiver's word needs only 64 - t bits.
+fn gilboa_lanes(len: usize) -> [Lane; 64] {
+    std::array::from_fn(|t| Lane {
+        len: len as u32,
+        width: 64 - t as u8,
+        xor: false,
+    })
 }
 
 /// Arithmetic shares of XOR-shared bits: `planes` planes of `n` bits.
