@@ -29,6 +29,59 @@ pub(crate) fn transpose64(a: &mut [u64; 64]) {
     }
 }
 
+/// [`transpose64`] of `LANES` matrices at once, lane l of word r being word
+/// r of matrix l: with AVX2 or AVX-512 (checked at run time) each step is one
+/// vector operation for all of them. The OT extension's transposes.
+pub(crate) fn transpose64_lanes(a: &mut [[u64; LANES]; 64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { transpose64_lanes_avx512(a) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { transpose64_lanes_avx2(a) };
+    }
+    transpose64_lanes_scalar(a)
+}
+
+/// Matrices [`transpose64_lanes`] transposes at once.
+pub(crate) const LANES: usize = 8;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose64_lanes_avx2(a: &mut [[u64; LANES]; 64]) {
+    transpose64_lanes_scalar(a)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose64_lanes_avx512(a: &mut [[u64; LANES]; 64]) {
+    transpose64_lanes_scalar(a)
+}
+
+#[inline(always)]
+fn transpose64_lanes_scalar(a: &mut [[u64; LANES]; 64]) {
+    let mut j = 32;
+    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
+    while j != 0 {
+        let mut k = 0;
+        while k < 64 {
+            let (low, high) = a.split_at_mut(k + j);
+            let (x, y) = (&mut low[k], &mut high[0]);
+            for l in 0..LANES {
+                let t = ((x[l] >> j) ^ y[l]) & m;
+                y[l] ^= t;
+                x[l] ^= t << j;
+            }
+            k = (k + j + 1) & !j;
+        }
+        j >>= 1;
+        m ^= m << j;
+    }
+}
+
 impl Planes {
     pub fn zeros(n: usize, count: usize) -> Planes {
         let stride = n.div_ceil(64);

@@ -27,11 +27,7 @@ pub struct Lane {
 
 impl Lane {
     fn mask(&self) -> u64 {
-        if self.width >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.width) - 1
-        }
+        mask(self.width as u32)
     }
 }
 
@@ -201,54 +197,77 @@ impl Stage {
 }
 
 /// Packs values of given widths densely into words.
-#[derive(Default)]
 struct BitWriter {
     words: Vec<u64>,
+    /// Bits not yet in `words`, and how many.
+    pending: u128,
     used: u32,
 }
 
 impl BitWriter {
+    fn with_capacity(bits: usize) -> BitWriter {
+        BitWriter {
+            words: Vec::with_capacity(bits.div_ceil(64)),
+            pending: 0,
+            used: 0,
+        }
+    }
+
+    /// Appends the low `width` bits of `v` (the others zero).
     fn push(&mut self, v: u64, width: u32) {
-        if width == 0 {
-            return;
+        self.pending |= (v as u128) << self.used;
+        self.used += width;
+        if self.used >= 64 {
+            self.words.push(self.pending as u64);
+            self.pending >>= 64;
+            self.used -= 64;
         }
-        if self.used == 0 || self.used == 64 {
-            self.words.push(0);
-            self.used = 0;
+    }
+
+    fn finish(mut self) -> Vec<u64> {
+        if self.used > 0 {
+            self.words.push(self.pending as u64);
         }
-        let last = self.words.len() - 1;
-        self.words[last] |= v << self.used;
-        let room = 64 - self.used;
-        if width > room {
-            self.words.push(v >> room);
-            self.used = width - room;
-        } else {
-            self.used += width;
-        }
+        self.words
     }
 }
 
 struct BitReader<'a> {
-    words: &'a [u64],
-    at: usize,
+    words: std::slice::Iter<'a, u64>,
+    /// Bits read from `words` but not yet handed out, and how many.
+    pending: u128,
+    left: u32,
 }
 
 impl BitReader<'_> {
+    fn new(words: &[u64]) -> BitReader<'_> {
+        BitReader {
+            words: words.iter(),
+            pending: 0,
+            left: 0,
+        }
+    }
+
+    /// The next `width` bits (the caller checked the words suffice).
     fn read(&mut self, width: u32) -> u64 {
-        if width == 0 {
-            return 0;
+        if self.left < width {
+            let next = self.words.next().copied().unwrap_or(0);
+            self.pending |= (next as u128) << self.left;
+            self.left += 64;
         }
-        let (w, b) = (self.at / 64, (self.at % 64) as u32);
-        let mut v = self.words[w] >> b;
-        if b + width > 64 {
-            v |= self.words[w + 1] << (64 - b);
-        }
-        self.at += width as usize;
-        if width == 64 {
-            v
-        } else {
-            v & ((1u64 << width) - 1)
-        }
+        let v = self.pending as u64 & mask(width);
+        self.pending >>= width;
+        self.left -= width;
+        v
+    }
+}
+
+/// The low `width` bits set.
+fn mask(width: u32) -> u64 {
+    if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
     }
 }
 
@@ -366,10 +385,7 @@ impl Pairwise {
             }
             let delta = peer.sender.delta;
             let first = peer.sent;
-            let mut writer = BitWriter {
-                words: Vec::with_capacity(side.bits.div_ceil(64)),
-                used: 0,
-            };
+            let mut writer = BitWriter::with_capacity(side.bits);
             let mut shares = Vec::with_capacity(side.len);
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
             let mut messages = side.words.iter();
@@ -398,7 +414,7 @@ impl Pairwise {
             });
             peer.sent += side.lanes.len() as u64;
             self.ots += side.lanes.len() as u64;
-            out[p].push(Arc::new(writer.words));
+            out[p].push(Arc::new(writer.finish()));
             send_shares[p] = shares;
         }
         net.limit_frames(limit.max(largest(expect)));
@@ -419,10 +435,7 @@ impl Pairwise {
                     side.bits.div_ceil(64)
                 )));
             }
-            let mut reader = BitReader {
-                words: &got[p],
-                at: 0,
-            };
+            let mut reader = BitReader::new(&got[p]);
             let mut shares = Vec::with_capacity(side.len);
             let mut pads = pads[p].iter();
             for (j, lane) in side.lanes.iter().enumerate() {

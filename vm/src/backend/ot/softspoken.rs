@@ -15,7 +15,7 @@
 
 use super::base::{BaseKeys, Key};
 use super::KAPPA;
-use crate::backend::planes::transpose64;
+use crate::backend::planes::{transpose64_lanes, LANES};
 use crate::backend::prf::Prf;
 use crate::VmError;
 
@@ -151,19 +151,22 @@ impl Chunk {
     /// The rows of the chunk's `KAPPA` columns of `cw` words: row j's bit l
     /// is bit j of column l.
     fn rows(&mut self, cw: usize) -> &[u128] {
-        let (mut low, mut high) = ([0u64; 64], [0u64; 64]);
-        for w in 0..cw {
-            for r in 0..64 {
-                low[r] = self.columns[r * cw + w];
-                high[r] = self.columns[(64 + r) * cw + w];
+        // Lanes 0..HALF: the low 64 columns of words w.., lanes HALF..: the high.
+        const HALF: usize = LANES / 2;
+        let mut a = [[0u64; LANES]; 64];
+        for w in (0..cw).step_by(HALF) {
+            let n = HALF.min(cw - w);
+            for (r, lanes) in a.iter_mut().enumerate() {
+                for k in 0..n {
+                    lanes[k] = self.columns[r * cw + w + k];
+                    lanes[HALF + k] = self.columns[(64 + r) * cw + w + k];
+                }
             }
-            transpose64(&mut low);
-            transpose64(&mut high);
-            for (row, (l, h)) in self.rows[64 * w..64 * (w + 1)]
-                .iter_mut()
-                .zip(low.iter().zip(&high))
-            {
-                *row = (*h as u128) << 64 | *l as u128;
+            transpose64_lanes(&mut a);
+            for k in 0..n {
+                for (r, lanes) in a.iter().enumerate() {
+                    self.rows[64 * (w + k) + r] = (lanes[HALF + k] as u128) << 64 | lanes[k] as u128;
+                }
             }
         }
         &self.rows[..64 * cw]
