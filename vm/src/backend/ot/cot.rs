@@ -437,18 +437,21 @@ impl Pairwise {
             }
             let mut reader = BitReader::new(&got[p]);
             let mut shares = Vec::with_capacity(side.len);
-            let mut pads = pads[p].iter();
-            for (j, lane) in side.lanes.iter().enumerate() {
-                let c = side.words[j / 64] >> (j % 64) & 1 == 1;
-                let mask = lane.mask();
-                for pad in pads.by_ref().take(lane.len as usize) {
-                    let d = reader.read(lane.width as u32);
-                    let d = if c { d } else { 0 };
-                    shares.push(if lane.xor {
-                        (pad ^ d) & mask
-                    } else {
-                        pad.wrapping_add(d) & mask
-                    });
+            let pads = &pads[p];
+            for (lanes, choices) in side.lanes.chunks(64).zip(&side.words) {
+                for (j, lane) in lanes.iter().enumerate() {
+                    // All ones if the choice bit is set, else zero.
+                    let chosen = 0u64.wrapping_sub(choices >> j & 1);
+                    let (mask, width) = (lane.mask(), lane.width as u32);
+                    let at = shares.len();
+                    for pad in &pads[at..at + lane.len as usize] {
+                        let d = reader.read(width) & chosen;
+                        shares.push(if lane.xor {
+                            (pad ^ d) & mask
+                        } else {
+                            pad.wrapping_add(d) & mask
+                        });
+                    }
                 }
             }
             peer.received += side.lanes.len() as u64;
