@@ -91,38 +91,35 @@ impl Stage {
     /// Queues an OT to `peer` with message `x` (`lane.len` words); returns
     /// where this party's share starts in [`StageOut::send`]`[peer]`.
     pub fn send(&mut self, peer: usize, lane: Lane, x: &[u64]) -> usize {
-        self.send_each(peer, &[lane], x)
+        self.send_many(peer, &[lane], x)
     }
 
     /// Queues an OT from `peer` with choice `c`; returns where this party's
     /// share starts in [`StageOut::receive`]`[peer]`.
     pub fn receive(&mut self, peer: usize, lane: Lane, c: bool) -> usize {
-        self.receive_each(peer, &[lane], c as u64)
+        self.receive_many(peer, &[lane], c as u64)
     }
 
-    /// Queues an OT to `peer` per lane of `lanes` (at most 64, all as long
-    /// as `x`), each with message `x` (Gilboa's 64 OTs of one product);
-    /// returns where this party's shares start.
-    pub fn send_each(&mut self, peer: usize, lanes: &[Lane], x: &[u64]) -> usize {
+    /// Queues an OT to `peer` per lane of `lanes`, their messages one after
+    /// another in `x`; returns where this party's shares start.
+    pub fn send_many(&mut self, peer: usize, lanes: &[Lane], x: &[u64]) -> usize {
         let side = &mut self.send[peer];
         let first = side.len;
         if self.keeps {
             side.lanes.extend_from_slice(lanes);
-            for lane in lanes {
-                debug_assert_eq!(x.len(), lane.len as usize);
-                side.words.extend_from_slice(x);
-            }
+            side.words.extend_from_slice(x);
         }
         for lane in lanes {
             side.add(*lane);
         }
+        debug_assert_eq!(side.len - first, x.len());
         first
     }
 
     /// Queues an OT from `peer` per lane of `lanes` (at most 64), the k-th
     /// with choice bit k of `choices`; returns where this party's shares
     /// start.
-    pub fn receive_each(&mut self, peer: usize, lanes: &[Lane], choices: u64) -> usize {
+    pub fn receive_many(&mut self, peer: usize, lanes: &[Lane], choices: u64) -> usize {
         debug_assert!(lanes.len() <= 64);
         let side = &mut self.receive[peer];
         let first = side.len;
@@ -146,14 +143,17 @@ impl Stage {
         first
     }
 
-    /// Makes room for `ots` more OTs of `words` words in all with `peer`,
-    /// each way.
-    pub fn reserve(&mut self, peer: usize, ots: usize, words: usize) {
+    /// Makes room for `ots` more OTs of `words` words in all with `peer`, as
+    /// the sender or the receiver.
+    pub fn reserve(&mut self, peer: usize, sender: bool, ots: usize, words: usize) {
         if self.keeps {
-            self.send[peer].lanes.reserve(ots);
-            self.send[peer].words.reserve(words);
-            self.receive[peer].lanes.reserve(ots);
-            self.receive[peer].words.reserve(ots.div_ceil(64) + 1);
+            let side = if sender {
+                &mut self.send[peer]
+            } else {
+                &mut self.receive[peer]
+            };
+            side.lanes.reserve(ots);
+            side.words.reserve(if sender { words } else { ots.div_ceil(64) + 1 });
         }
     }
 

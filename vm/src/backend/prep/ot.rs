@@ -107,18 +107,22 @@ impl Job for ProductJob {
             }
             return true;
         }
-        let mut message = Vec::new();
+        let mut messages = Vec::new();
         let terms = self.terms.count(self.range.clone());
         for p in self.who.peers() {
-            stage.reserve(p, 64 * self.range.len(), 64 * terms);
+            stage.reserve(p, true, 64 * self.range.len(), 64 * terms);
+            stage.reserve(p, false, 64 * self.range.len(), 64 * terms);
             let mut first = None;
             for e in self.range.clone() {
                 let (_, from) = self.terms.of_element(e);
-                message.clear();
-                message.extend(from.iter().map(|&k| self.sender[k as usize]));
-                let lanes = gilboa_lanes(message.len());
-                let a = stage.send_each(p, &lanes, &message);
-                let b = stage.receive_each(p, &lanes, self.receiver[e]);
+                // The same message for each of the 64 OTs.
+                messages.clear();
+                for _ in 0..64 {
+                    messages.extend(from.iter().map(|&k| self.sender[k as usize]));
+                }
+                let lanes = gilboa_lanes(from.len());
+                let a = stage.send_many(p, &lanes, &messages);
+                let b = stage.receive_many(p, &lanes, self.receiver[e]);
                 first.get_or_insert((a, b));
             }
             self.at[p] = first.unwrap_or_default();
@@ -222,6 +226,7 @@ impl Job for BitsJob {
             return true;
         }
         if me < k {
+            stage.reserve(k, true, self.y.len(), self.y.len());
             for (j, y) in self.y.iter().enumerate() {
                 let at = stage.send(k, WORD, &[*y]);
                 if j == 0 {
@@ -230,6 +235,7 @@ impl Job for BitsJob {
             }
         } else if me == k {
             for i in 0..k {
+                stage.reserve(i, false, self.y.len(), 0);
                 for j in 0..self.y.len() {
                     let at = stage.receive(i, WORD, self.bit(j) == 1);
                     if j == 0 {
@@ -269,7 +275,8 @@ impl Job for BitsJob {
 /// `semi2k::compare::tree_gate_pairs`): per merge a plane a, per gate a plane
 /// b, and c = a & b for each gate with its merge's a. A merge's gates share
 /// their OT: the receiver chooses by its bit of a, the sender's message is its
-/// bits of b for the merge's one or two gates.
+/// bits of b for the merge's one or two gates, packed in one lane of as many
+/// bits (one pad word per OT).
 struct AndJob {
     who: Parties,
     a: Vec<u64>,
@@ -289,35 +296,38 @@ impl Job for AndJob {
             return false;
         }
         let stride = self.stride;
+        // One OT per merge bit, a word of pad, a bit of message per gate.
+        let ots = 64 * stride * self.merges.len();
         if stage.counts_only() {
-            let (ots, words) = (64 * stride * self.merges.len(), 64 * self.b.len());
             for p in self.who.peers() {
-                stage.count(p, true, ots, words, words);
-                stage.count(p, false, ots, words, words);
+                stage.count(p, true, ots, ots, 64 * self.b.len());
+                stage.count(p, false, ots, ots, 64 * self.b.len());
             }
             return true;
         }
-        let mut message = Vec::with_capacity(2);
+        let mut messages = [0u64; 64];
         for p in self.who.peers() {
-            let mut first = (usize::MAX, usize::MAX);
+            stage.reserve(p, true, ots, ots);
+            stage.reserve(p, false, ots, ots);
+            let mut first = None;
             for (q, gates) in self.merges.iter().enumerate() {
-                let lane = Lane {
-                    len: gates.len() as u32,
-                    width: 1,
+                let lanes = [Lane {
+                    len: 1,
+                    width: gates.len() as u8,
                     xor: true,
-                };
+                }; 64];
                 for t in 0..stride {
-                    let a = self.a[q * stride + t];
-                    for bit in 0..64 {
-                        message.clear();
-                        message.extend(gates.iter().map(|g| self.b[g * stride + t] >> bit & 1));
-                        let x = stage.send(p, lane, &message);
-                        let y = stage.receive(p, lane, a >> bit & 1 == 1);
-                        first = (first.0.min(x), first.1.min(y));
+                    for (bit, m) in messages.iter_mut().enumerate() {
+                        *m = gates.iter().enumerate().fold(0, |m, (k, g)| {
+                            m | (self.b[g * stride + t] >> bit & 1) << k
+                        });
                     }
+                    let x = stage.send_many(p, &lanes, &messages);
+                    let y = stage.receive_many(p, &lanes, self.a[q * stride + t]);
+                    first.get_or_insert((x, y));
                 }
             }
-            self.at[p] = first;
+            self.at[p] = first.unwrap_or_default();
         }
         true
     }
@@ -329,11 +339,12 @@ impl Job for AndJob {
             for gates in &self.merges {
                 for t in 0..stride {
                     for bit in 0..64 {
-                        for g in gates {
-                            self.c[g * stride + t] ^= (out.send[p][x] ^ out.receive[p][y]) << bit;
-                            x += 1;
-                            y += 1;
+                        let c = out.send[p][x] ^ out.receive[p][y];
+                        for (k, g) in gates.iter().enumerate() {
+                            self.c[g * stride + t] ^= (c >> k & 1) << bit;
                         }
+                        x += 1;
+                        y += 1;
                     }
                 }
             }
