@@ -56,12 +56,6 @@ trait Job {
 /// Words (and OTs, at two words each) a flush may queue with each peer.
 const BUDGET: usize = 1 << 23;
 
-const WORD: Lane = Lane {
-    len: 1,
-    width: 64,
-    xor: false,
-};
-
 /// The parties' roles in a job.
 #[derive(Clone)]
 struct Parties {
@@ -166,10 +160,13 @@ fn gilboa_lanes(len: usize) -> [Lane; 64] {
     })
 }
 
-/// Arithmetic shares of XOR-shared bits: `planes` planes of `n` bits.
+/// Arithmetic shares of XOR-shared bits: `planes` planes of `n` bits, plane
+/// p's modulo 2^widths[p] (all its uses weigh it by 2^(64 - widths[p]) or
+/// more, see [`widths`]).
 struct BitsJob {
     who: Parties,
     planes: Vec<u64>,
+    widths: Vec<u8>,
     n: usize,
     stride: usize,
     /// This party's share of each bit (plane by plane), so far.
@@ -180,13 +177,22 @@ struct BitsJob {
 }
 
 impl BitsJob {
-    fn new(who: Parties, planes: Vec<u64>, n: usize, slot: Slot, output: usize) -> BitsJob {
+    fn new(
+        who: Parties,
+        planes: Vec<u64>,
+        widths: Vec<u8>,
+        n: usize,
+        slot: Slot,
+        output: usize,
+    ) -> BitsJob {
         let stride = n.div_ceil(64);
         let count = if n == 0 { 0 } else { planes.len() / stride };
+        debug_assert_eq!(widths.len(), count);
         let mut job = BitsJob {
             at: vec![0; who.n],
             who,
             planes,
+            widths,
             n,
             stride,
             y: vec![0; count * n],
@@ -204,6 +210,33 @@ impl BitsJob {
         let (plane, i) = (j / self.n, j % self.n);
         self.planes[plane * self.stride + i / 64] >> (i % 64) & 1
     }
+
+    /// The lane of bit `j`'s OT.
+    fn lane(&self, j: usize) -> Lane {
+        Lane {
+            len: 1,
+            width: self.widths[j / self.n],
+            xor: false,
+        }
+    }
+}
+
+/// Per plane of `planes`, the bits its arithmetic share needs when the
+/// shares are only ever combined as `compose` over the ranges `uses`: 64 - w
+/// for the least weight 2^w a use gives it (the bits above drop out of the
+/// ring).
+fn widths(planes: usize, uses: &[std::ops::Range<usize>]) -> Vec<u8> {
+    (0..planes)
+        .map(|p| {
+            let least = uses
+                .iter()
+                .filter(|r| r.contains(&p))
+                .map(|r| p - r.start)
+                .min()
+                .unwrap_or(0);
+            64 - least.min(63) as u8
+        })
+        .collect()
 }
 
 impl Job for BitsJob {
@@ -215,12 +248,13 @@ impl Job for BitsJob {
         }
         let me = self.who.me;
         if stage.counts_only() {
-            let bits = self.y.len();
+            let ots = self.y.len();
+            let bits = self.n * self.widths.iter().map(|w| *w as usize).sum::<usize>();
             if me < k {
-                stage.count(k, true, bits, bits, 64 * bits);
+                stage.count(k, true, ots, ots, bits);
             } else if me == k {
                 for i in 0..k {
-                    stage.count(i, false, bits, bits, 64 * bits);
+                    stage.count(i, false, ots, ots, bits);
                 }
             }
             return true;
@@ -228,7 +262,7 @@ impl Job for BitsJob {
         if me < k {
             stage.reserve(k, true, self.y.len(), self.y.len());
             for (j, y) in self.y.iter().enumerate() {
-                let at = stage.send(k, WORD, &[*y]);
+                let at = stage.send(k, self.lane(j), &[*y]);
                 if j == 0 {
                     self.at[k] = at;
                 }
@@ -237,7 +271,7 @@ impl Job for BitsJob {
             for i in 0..k {
                 stage.reserve(i, false, self.y.len(), 0);
                 for j in 0..self.y.len() {
-                    let at = stage.receive(i, WORD, self.bit(j) == 1);
+                    let at = stage.receive(i, self.lane(j), self.bit(j) == 1);
                     if j == 0 {
                         self.at[i] = at;
                     }
@@ -632,15 +666,20 @@ impl<'a> OtMaker<'a> {
         Ok(())
     }
 
+    /// Arithmetic shares of the bits of `planes` (of `n` bits), to be
+    /// combined only as `compose` over the ranges `uses`.
     fn bits_job(
         &mut self,
         planes: Vec<u64>,
         n: usize,
+        uses: &[std::ops::Range<usize>],
         slot: &Slot,
         output: usize,
     ) -> Result<(), VmError> {
         let size = (self.who.n - 1) * 6 * planes.len() * 64;
-        let job = BitsJob::new(self.who.clone(), planes, n, slot.clone(), output);
+        let count = planes.len().checked_div(n.div_ceil(64)).unwrap_or(0);
+        let widths = widths(count, uses);
+        let job = BitsJob::new(self.who.clone(), planes, widths, n, slot.clone(), output);
         self.add(slot, Box::new(job), size)
     }
 
@@ -735,17 +774,20 @@ impl Producer for OtMaker<'_> {
         let (stride, m) = (n.div_ceil(64), m as usize);
         let r_bits = self.random_bits(64 * stride);
         if !exact {
+            let uses = [0..64, 63..64, m..63];
+            let parts = uses.clone();
             let slot = self.slot(
                 vec![Vec::new()],
                 Box::new(move |mut outputs| {
                     let bits = std::mem::take(&mut outputs[0]);
+                    let [r, top, middle] = parts.map(|u| compose(&bits, n, u));
                     Item {
-                        random: vec![compose(&bits, n, 0..64)],
-                        correlated: vec![compose(&bits, n, 63..64), compose(&bits, n, m..63)],
+                        random: vec![r],
+                        correlated: vec![top, middle],
                     }
                 }),
             );
-            self.bits_job(r_bits, n, &slot, 0)?;
+            self.bits_job(r_bits, n, &uses, &slot, 0)?;
             self.close(slot);
             return Ok(());
         }
@@ -759,29 +801,20 @@ impl Producer for OtMaker<'_> {
         planes.extend_from_slice(&d_bit);
         let low = r_bits[..m * stride].to_vec();
         let random_and = (and_a.clone(), and_b.clone());
+        let uses = [m..64, 0..m, 63..64, m..63, 64..65];
+        let parts = uses.clone();
         let slot = self.slot(
             vec![Vec::new(), Vec::new()],
             Box::new(move |mut outputs| {
                 let bits = std::mem::take(&mut outputs[0]);
+                let [high, low_bits, top, middle, d] = parts.map(|u| compose(&bits, n, u));
                 Item {
-                    random: vec![
-                        low,
-                        compose(&bits, n, m..64),
-                        random_and.0,
-                        random_and.1,
-                        d_bit,
-                    ],
-                    correlated: vec![
-                        compose(&bits, n, 0..m),
-                        compose(&bits, n, 63..64),
-                        compose(&bits, n, m..63),
-                        std::mem::take(&mut outputs[1]),
-                        compose(&bits, n, 64..65),
-                    ],
+                    random: vec![low, high, random_and.0, random_and.1, d_bit],
+                    correlated: vec![low_bits, top, middle, std::mem::take(&mut outputs[1]), d],
                 }
             }),
         );
-        self.bits_job(planes, n, &slot, 0)?;
+        self.bits_job(planes, n, &uses, &slot, 0)?;
         self.and_job((and_a, and_b), m, stride, &slot, 1)?;
         self.close(slot);
         Ok(())
@@ -867,7 +900,8 @@ impl Producer for OtMaker<'_> {
         for w in work {
             match w {
                 Work::Ltz { n, k, planes, and } => {
-                    self.bits_job(planes, n, &slot, o)?;
+                    // As the item's closure composes them.
+                    self.bits_job(planes, n, &[0..k, k..k + 1], &slot, o)?;
                     self.and_job(and, k - 1, n.div_ceil(64), &slot, o + 1)?;
                     o += 2;
                 }
