@@ -388,7 +388,8 @@ impl Pairwise {
             let mut writer = BitWriter::with_capacity(side.bits);
             let mut shares = Vec::with_capacity(side.len);
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
-            let mut messages = side.words.iter();
+            // The next OT's message, in side.words.
+            let mut message = 0;
             peer.sender.extend(&got[p], words, |at, rows| {
                 let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
                 pad0.clear();
@@ -397,18 +398,18 @@ impl Pairwise {
                 hash.pads(rows, delta, first + at as u64, lanes, &mut pad1);
                 let mut k = 0;
                 for lane in lanes {
-                    let mask = lane.mask();
-                    for x in messages.by_ref().take(lane.len as usize) {
-                        let (p0, p1) = (pad0[k], pad1[k]);
+                    let (mask, width) = (lane.mask(), lane.width as u32);
+                    for _ in 0..lane.len {
+                        let (p0, p1, x) = (pad0[k], pad1[k], side.words[message]);
                         k += 1;
-                        if lane.xor {
-                            writer.push((p0 ^ p1 ^ x) & mask, lane.width as u32);
-                            shares.push(p0 & mask);
+                        message += 1;
+                        let (d, share) = if lane.xor {
+                            (p0 ^ p1 ^ x, p0)
                         } else {
-                            let d = p0.wrapping_sub(p1).wrapping_add(*x);
-                            writer.push(d & mask, lane.width as u32);
-                            shares.push(p0.wrapping_neg() & mask);
-                        }
+                            (p0.wrapping_sub(p1).wrapping_add(x), p0.wrapping_neg())
+                        };
+                        writer.push(d & mask, width);
+                        shares.push(share & mask);
                     }
                 }
             });
