@@ -61,7 +61,9 @@ impl Prf {
 
     /// Overwrites `v` with the next `v.len()` elements.
     pub fn fill(&mut self, v: &mut [u64]) {
-        self.draw(v.len(), |at, chunk| v[at..at + chunk.len()].copy_from_slice(chunk));
+        self.draw(v.len(), |at, chunk| {
+            v[at..at + chunk.len()].copy_from_slice(chunk)
+        });
     }
 
     /// Adds the next `v.len()` elements to `v`, elementwise in the ring.

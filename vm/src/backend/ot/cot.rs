@@ -126,7 +126,11 @@ impl Stage {
         if self.keeps {
             let j = side.lanes.len();
             let (shift, n) = (j % 64, lanes.len());
-            let choices = if n == 64 { choices } else { choices & ((1 << n) - 1) };
+            let choices = if n == 64 {
+                choices
+            } else {
+                choices & ((1 << n) - 1)
+            };
             if shift == 0 {
                 side.words.push(choices);
             } else {
@@ -153,7 +157,8 @@ impl Stage {
                 &mut self.receive[peer]
             };
             side.lanes.reserve(ots);
-            side.words.reserve(if sender { words } else { ots.div_ceil(64) + 1 });
+            side.words
+                .reserve(if sender { words } else { ots.div_ceil(64) + 1 });
         }
     }
 

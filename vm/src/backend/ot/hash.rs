@@ -86,9 +86,12 @@ impl Hash {
             }
             let blocks = &mut blocks[..chunk.len()];
             self.cipher.encrypt_blocks(blocks);
-            out.extend(blocks.iter().zip(&sigmas).map(|(b, s)| {
-                u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) ^ s
-            }));
+            out.extend(
+                blocks
+                    .iter()
+                    .zip(&sigmas)
+                    .map(|(b, s)| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) ^ s),
+            );
         }
     }
 }

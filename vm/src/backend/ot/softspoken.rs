@@ -165,7 +165,8 @@ impl Chunk {
             transpose64_lanes(&mut a);
             for k in 0..n {
                 for (r, lanes) in a.iter().enumerate() {
-                    self.rows[64 * (w + k) + r] = (lanes[HALF + k] as u128) << 64 | lanes[k] as u128;
+                    self.rows[64 * (w + k) + r] =
+                        (lanes[HALF + k] as u128) << 64 | lanes[k] as u128;
                 }
             }
         }
@@ -207,7 +208,7 @@ impl Sender {
                         next[n | half] = right;
                     }
                 }
-                let sibling = path | (1 - bit) * half;
+                let sibling = path | ((1 - bit) * half);
                 next[sibling] = (0..2 * half)
                     .filter(|n| (n & half != 0) == (bit == 0) && *n != sibling)
                     .fold(sibling_sum, |a, n| a ^ next[n]);
@@ -264,5 +265,66 @@ impl Sender {
 fn xor(into: &mut [u64], from: &[u64]) {
     for (a, b) in into.iter_mut().zip(from) {
         *a ^= b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Base OTs as they come out of [`super::super::base`]: the receiver of
+    /// the extension holds both keys, the sender the one its choice picked.
+    fn base_keys(seed: u8) -> BaseKeys {
+        let pairs: Vec<[Key; 2]> = (0..KAPPA)
+            .map(|l| {
+                [
+                    [seed ^ l as u8; 16],
+                    [seed.wrapping_add(l as u8) ^ 0x5a; 16],
+                ]
+            })
+            .collect();
+        let choices = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128 ^ seed as u128;
+        let chosen = (0..KAPPA)
+            .map(|l| pairs[l][(choices >> l & 1) as usize])
+            .collect();
+        BaseKeys {
+            pairs,
+            choices,
+            chosen,
+        }
+    }
+
+    #[test]
+    fn the_sender_knows_every_leaf_but_the_one_at_its_block_of_delta() {
+        let keys = base_keys(7);
+        let (mut receiver, sums) = Receiver::from_pairs(&keys.pairs).unwrap();
+        let mut sender = Sender::from_chosen(&keys, &sums, 1).unwrap();
+        assert_eq!(sender.delta, !keys.choices);
+        for (i, (theirs, mine)) in receiver
+            .leaves
+            .iter_mut()
+            .zip(&mut sender.leaves)
+            .enumerate()
+        {
+            let delta = (sender.delta >> (K * i)) as usize & (LEAVES - 1);
+            for (x, (r, s)) in theirs.iter_mut().zip(mine.iter_mut()).enumerate() {
+                match s {
+                    None => assert_eq!(x, delta, "block {i}: leaf {x} missing"),
+                    Some(s) => {
+                        assert_ne!(x, delta, "block {i}: the sender knows Δ's leaf");
+                        assert_eq!(r.elements(4), s.elements(4), "block {i}, leaf {x}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn level_sums_of_the_wrong_length_are_refused() {
+        let keys = base_keys(3);
+        let (_, mut sums) = Receiver::from_pairs(&keys.pairs).unwrap();
+        sums.pop();
+        let error = Sender::from_chosen(&keys, &sums, 1).err().unwrap();
+        assert!(error.to_string().contains("party 1"), "{error}");
     }
 }

@@ -352,9 +352,10 @@ impl Job for AndJob {
                 }; 64];
                 for t in 0..stride {
                     for (bit, m) in messages.iter_mut().enumerate() {
-                        *m = gates.iter().enumerate().fold(0, |m, (k, g)| {
-                            m | (self.b[g * stride + t] >> bit & 1) << k
-                        });
+                        *m = gates
+                            .iter()
+                            .enumerate()
+                            .fold(0, |m, (k, g)| m | (self.b[g * stride + t] >> bit & 1) << k);
                     }
                     let x = stage.send_many(p, &lanes, &messages);
                     let y = stage.receive_many(p, &lanes, self.a[q * stride + t]);
