@@ -446,17 +446,25 @@ impl Pairwise {
             let pads = &pads[p];
             for (lanes, choices) in side.lanes.chunks(64).zip(&side.words) {
                 for (j, lane) in lanes.iter().enumerate() {
-                    // All ones if the choice bit is set, else zero.
+                    // All ones if the choice bit is set, else zero: no branch
+                    // on a random bit. (One-word lanes, the most, take no
+                    // inner loop, which the compiler would split on it.)
                     let chosen = 0u64.wrapping_sub(choices >> j & 1);
                     let (mask, width) = (lane.mask(), lane.width as u32);
-                    let at = shares.len();
-                    for pad in &pads[at..at + lane.len as usize] {
-                        let d = reader.read(width) & chosen;
-                        shares.push(if lane.xor {
+                    let combine = |pad: u64, d: u64| {
+                        if lane.xor {
                             (pad ^ d) & mask
                         } else {
                             pad.wrapping_add(d) & mask
-                        });
+                        }
+                    };
+                    let at = shares.len();
+                    if lane.len == 1 {
+                        shares.push(combine(pads[at], reader.read(width) & chosen));
+                        continue;
+                    }
+                    for pad in &pads[at..at + lane.len as usize] {
+                        shares.push(combine(*pad, reader.read(width) & chosen));
                     }
                 }
             }
