@@ -237,6 +237,56 @@ impl BitWriter {
     }
 }
 
+/// The sender's side of `lanes` (one after another, from their start): for
+/// each OT with pads p0 = H(q) and p1 = H(q ⊕ Δ) and message x, the
+/// correction p0 - p1 + x (or p0 ⊕ p1 ⊕ x) to `writer` and the share -p0 (or
+/// p0) to `shares`, each to the lane's width. Returns the message words used.
+fn correct(
+    lanes: &[Lane],
+    pad0: &[u64],
+    pad1: &[u64],
+    messages: &[u64],
+    writer: &mut BitWriter,
+    shares: &mut Vec<u64>,
+) -> usize {
+    let corrected = |lane: &Lane, p0: u64, p1: u64, x: u64| {
+        let d = if lane.xor {
+            p0 ^ p1 ^ x
+        } else {
+            p0.wrapping_sub(p1).wrapping_add(x)
+        };
+        d & lane.mask()
+    };
+    let share = |lane: &Lane, p0: u64| if lane.xor { p0 } else { p0.wrapping_neg() } & lane.mask();
+    if lanes.iter().all(|l| l.len == 1) {
+        // One word per OT (products, bits): two plain passes, the writer's
+        // state kept in registers.
+        shares.extend(lanes.iter().zip(pad0).map(|(l, p0)| share(l, *p0)));
+        let (mut pending, mut used) = (writer.pending, writer.used);
+        for (((lane, p0), p1), x) in lanes.iter().zip(pad0).zip(pad1).zip(messages) {
+            pending |= (corrected(lane, *p0, *p1, *x) as u128) << used;
+            used += lane.width as u32;
+            if used >= 64 {
+                writer.words.push(pending as u64);
+                pending >>= 64;
+                used -= 64;
+            }
+        }
+        (writer.pending, writer.used) = (pending, used);
+        return lanes.len();
+    }
+    let mut k = 0;
+    for lane in lanes {
+        for _ in 0..lane.len {
+            let (p0, p1, x) = (pad0[k], pad1[k], messages[k]);
+            writer.push(corrected(lane, p0, p1, x), lane.width as u32);
+            shares.push(share(lane, p0));
+            k += 1;
+        }
+    }
+    k
+}
+
 struct BitReader<'a> {
     words: std::slice::Iter<'a, u64>,
     /// Bits read from `words` but not yet handed out, and how many.
@@ -401,22 +451,14 @@ impl Pairwise {
                 hash.pads(rows, 0, first + at as u64, lanes, &mut pad0);
                 pad1.clear();
                 hash.pads(rows, delta, first + at as u64, lanes, &mut pad1);
-                let mut k = 0;
-                for lane in lanes {
-                    let (mask, width) = (lane.mask(), lane.width as u32);
-                    for _ in 0..lane.len {
-                        let (p0, p1, x) = (pad0[k], pad1[k], side.words[message]);
-                        k += 1;
-                        message += 1;
-                        let (d, share) = if lane.xor {
-                            (p0 ^ p1 ^ x, p0)
-                        } else {
-                            (p0.wrapping_sub(p1).wrapping_add(x), p0.wrapping_neg())
-                        };
-                        writer.push(d & mask, width);
-                        shares.push(share & mask);
-                    }
-                }
+                message += correct(
+                    lanes,
+                    &pad0,
+                    &pad1,
+                    &side.words[message..],
+                    &mut writer,
+                    &mut shares,
+                );
             });
             peer.sent += side.lanes.len() as u64;
             self.ots += side.lanes.len() as u64;
