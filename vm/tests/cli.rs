@@ -1116,10 +1116,11 @@ fn a_party_killed_during_the_offline_phase_makes_the_other_fail_quickly() {
     let dir = setup("kill-offline");
     let text = "party a = 0; party b = 1;
         fn main() {
-            let x: sint<64>[300000] = input(a);
-            let y: sint<64>[300000] = input(b);
+            let x: sint<64>[3000000] = input(a);
+            let y: sint<64>[3000000] = input(b);
             reveal sum(x * y) to b;
         }";
+    // Large enough that the offline phase (seconds) outlasts the kill below.
     compile_to(&dir, "big", text);
     write_hosts(&dir, 2);
     let spawn = |p: usize| {
