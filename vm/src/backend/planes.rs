@@ -14,19 +14,9 @@ pub(crate) struct Planes {
 
 /// Transposes a 64x64 bit matrix in place: bit c of word r goes to bit r of word c.
 pub(crate) fn transpose64(a: &mut [u64; 64]) {
-    let mut j = 32;
-    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
-    while j != 0 {
-        let mut k = 0;
-        while k < 64 {
-            let t = ((a[k] >> j) ^ a[k + j]) & m;
-            a[k + j] ^= t;
-            a[k] ^= t << j;
-            k = (k + j + 1) & !j;
-        }
-        j >>= 1;
-        m ^= m << j;
-    }
+    let mut lanes = a.map(|w| [w]);
+    transpose64_each(&mut lanes);
+    *a = lanes.map(|[w]| w);
 }
 
 /// [`transpose64`] of `LANES` matrices at once, lane l of word r being word
@@ -43,7 +33,7 @@ pub(crate) fn transpose64_lanes(a: &mut [[u64; LANES]; 64]) {
         // SAFETY: the CPU has AVX2, checked just above.
         return unsafe { transpose64_lanes_avx2(a) };
     }
-    transpose64_lanes_scalar(a)
+    transpose64_each(a)
 }
 
 /// Matrices [`transpose64_lanes`] transposes at once.
@@ -52,17 +42,19 @@ pub(crate) const LANES: usize = 8;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn transpose64_lanes_avx2(a: &mut [[u64; LANES]; 64]) {
-    transpose64_lanes_scalar(a)
+    transpose64_each(a)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn transpose64_lanes_avx512(a: &mut [[u64; LANES]; 64]) {
-    transpose64_lanes_scalar(a)
+    transpose64_each(a)
 }
 
+/// The transpose of each of `L` matrices, lane by lane (swapping ever
+/// smaller blocks: 32x32, then 16x16, ... 1x1).
 #[inline(always)]
-fn transpose64_lanes_scalar(a: &mut [[u64; LANES]; 64]) {
+fn transpose64_each<const L: usize>(a: &mut [[u64; L]; 64]) {
     let mut j = 32;
     let mut m: u64 = 0x0000_0000_FFFF_FFFF;
     while j != 0 {
@@ -70,7 +62,7 @@ fn transpose64_lanes_scalar(a: &mut [[u64; LANES]; 64]) {
         while k < 64 {
             let (low, high) = a.split_at_mut(k + j);
             let (x, y) = (&mut low[k], &mut high[0]);
-            for l in 0..LANES {
+            for l in 0..L {
                 let t = ((x[l] >> j) ^ y[l]) & m;
                 y[l] ^= t;
                 x[l] ^= t << j;
@@ -227,6 +219,30 @@ mod tests {
         (0..n as u64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
             .collect()
+    }
+
+    /// Every lane of the vector transposes (whichever kernel this CPU runs)
+    /// moves bit c of word r to bit r of word c, as the one-matrix transpose.
+    #[test]
+    fn transposes_move_each_bit_across_the_diagonal() {
+        let words = values(64 * LANES);
+        let mut lanes = [[0u64; LANES]; 64];
+        for (r, lane) in lanes.iter_mut().enumerate() {
+            for (l, w) in lane.iter_mut().enumerate() {
+                *w = words[l * 64 + r];
+            }
+        }
+        transpose64_lanes(&mut lanes);
+        for l in 0..LANES {
+            let mut one: [u64; 64] = std::array::from_fn(|r| words[l * 64 + r]);
+            transpose64(&mut one);
+            for r in 0..64 {
+                assert_eq!(lanes[r][l], one[r], "lane {l}, word {r}");
+                for c in 0..64 {
+                    assert_eq!(one[c] >> r & 1, words[l * 64 + r] >> c & 1);
+                }
+            }
+        }
     }
 
     #[test]

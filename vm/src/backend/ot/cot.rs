@@ -202,6 +202,7 @@ impl Stage {
 }
 
 /// Packs values of given widths densely into words.
+#[derive(Default)]
 struct BitWriter {
     words: Vec<u64>,
     /// Bits not yet in `words`, and how many.
@@ -258,32 +259,27 @@ fn correct(
         d & lane.mask()
     };
     let share = |lane: &Lane, p0: u64| if lane.xor { p0 } else { p0.wrapping_neg() } & lane.mask();
+    // The writer moved to a local, so its state stays in registers.
+    let mut local = std::mem::take(writer);
+    let mut k = 0;
     if lanes.iter().all(|l| l.len == 1) {
-        // One word per OT (products, bits): two plain passes, the writer's
-        // state kept in registers.
+        // One word per OT (products, bits): two plain passes.
         shares.extend(lanes.iter().zip(pad0).map(|(l, p0)| share(l, *p0)));
-        let (mut pending, mut used) = (writer.pending, writer.used);
         for (((lane, p0), p1), x) in lanes.iter().zip(pad0).zip(pad1).zip(messages) {
-            pending |= (corrected(lane, *p0, *p1, *x) as u128) << used;
-            used += lane.width as u32;
-            if used >= 64 {
-                writer.words.push(pending as u64);
-                pending >>= 64;
-                used -= 64;
+            local.push(corrected(lane, *p0, *p1, *x), lane.width as u32);
+        }
+        k = lanes.len();
+    } else {
+        for lane in lanes {
+            for _ in 0..lane.len {
+                let (p0, p1, x) = (pad0[k], pad1[k], messages[k]);
+                local.push(corrected(lane, p0, p1, x), lane.width as u32);
+                shares.push(share(lane, p0));
+                k += 1;
             }
         }
-        (writer.pending, writer.used) = (pending, used);
-        return lanes.len();
     }
-    let mut k = 0;
-    for lane in lanes {
-        for _ in 0..lane.len {
-            let (p0, p1, x) = (pad0[k], pad1[k], messages[k]);
-            writer.push(corrected(lane, p0, p1, x), lane.width as u32);
-            shares.push(share(lane, p0));
-            k += 1;
-        }
-    }
+    *writer = local;
     k
 }
 
