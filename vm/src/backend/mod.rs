@@ -6,6 +6,7 @@
 //! networked backend sends one message per peer per round for the whole batch,
 //! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
 
+mod aes128;
 pub mod clear;
 mod compose;
 pub mod ot;

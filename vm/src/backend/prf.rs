@@ -3,8 +3,7 @@
 //! holding the same key draw the same stream, as long as they draw in the same
 //! order, which they do because they run the same instructions.
 
-use aes::cipher::{BlockEncrypt, KeyInit};
-use aes::Aes128;
+use super::aes128::Aes128;
 
 pub struct Prf {
     cipher: Aes128,
@@ -14,7 +13,7 @@ pub struct Prf {
 impl Prf {
     pub fn new(key: [u8; 16]) -> Self {
         Prf {
-            cipher: Aes128::new(&key.into()),
+            cipher: Aes128::new(key),
             counter: 0,
         }
     }
@@ -29,41 +28,28 @@ impl Prf {
 
     /// Hands the next `n` elements of the stream to `f`, a chunk at a time with
     /// the chunk's offset, so no buffer of the whole stream is ever made. A draw
-    /// of `n` elements always spends `ceil(n / 2)` blocks, whatever consumes it.
+    /// of `n` elements always spends `ceil(n / 2)` blocks, whatever consumes it
+    /// (chunks are of even length).
     fn draw(&mut self, n: usize, mut f: impl FnMut(usize, &[u64])) {
-        const BLOCKS: usize = 64;
-        let mut blocks = [aes::Block::default(); BLOCKS];
-        let mut words = [0u64; 2 * BLOCKS];
-        let mut at = 0;
-        while at < n {
-            let count = (n - at).div_ceil(2).min(BLOCKS);
-            for (i, b) in blocks[..count].iter_mut().enumerate() {
-                *b = (self.counter + i as u128).to_le_bytes().into();
-            }
-            self.counter += count as u128;
-            self.cipher.encrypt_blocks(&mut blocks[..count]);
-            for (i, b) in blocks[..count].iter().enumerate() {
-                words[2 * i] = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
-                words[2 * i + 1] = u64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
-            }
-            let len = (2 * count).min(n - at);
-            f(at, &words[..len]);
-            at += len;
+        let mut words = [0u64; 128];
+        for at in (0..n).step_by(words.len()) {
+            let chunk = &mut words[..(n - at).min(128)];
+            self.fill(chunk);
+            f(at, chunk);
         }
     }
 
     /// The next `n` ring elements of the stream.
     pub fn elements(&mut self, n: usize) -> Vec<u64> {
-        let mut out = Vec::with_capacity(n);
-        self.draw(n, |_, chunk| out.extend_from_slice(chunk));
+        let mut out = vec![0; n];
+        self.fill(&mut out);
         out
     }
 
     /// Overwrites `v` with the next `v.len()` elements.
     pub fn fill(&mut self, v: &mut [u64]) {
-        self.draw(v.len(), |at, chunk| {
-            v[at..at + chunk.len()].copy_from_slice(chunk)
-        });
+        self.cipher.keystream(self.counter, v);
+        self.counter += v.len().div_ceil(2) as u128;
     }
 
     /// Adds the next `v.len()` elements to `v`, elementwise in the ring.

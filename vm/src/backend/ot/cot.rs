@@ -43,11 +43,20 @@ struct Side {
     ots: usize,
     len: usize,
     bits: usize,
+    /// OTs of more than one word so far.
+    long: usize,
 }
 
 impl Side {
+    /// Whether every OT is of one word: the common case (products, bits),
+    /// which has its own fast paths.
+    fn one_word(&self) -> bool {
+        self.long == 0
+    }
+
     fn add(&mut self, lane: Lane) -> usize {
         self.ots += 1;
+        self.long += (lane.len != 1) as usize;
         self.len += lane.len as usize;
         self.bits += lane.len as usize * lane.width as usize;
         self.len - lane.len as usize
@@ -241,9 +250,11 @@ impl BitWriter {
 /// The sender's side of `lanes` (one after another, from their start): for
 /// each OT with pads p0 = H(q) and p1 = H(q ⊕ Δ) and message x, the
 /// correction p0 - p1 + x (or p0 ⊕ p1 ⊕ x) to `writer` and the share -p0 (or
-/// p0) to `shares`, each to the lane's width. Returns the message words used.
+/// p0) to `shares`, each to the lane's width (`one_word` if every lane is of
+/// one word). Returns the message words used.
 fn correct(
     lanes: &[Lane],
+    one_word: bool,
     pad0: &[u64],
     pad1: &[u64],
     messages: &[u64],
@@ -262,7 +273,7 @@ fn correct(
     // The writer moved to a local, so its state stays in registers.
     let mut local = std::mem::take(writer);
     let mut k = 0;
-    if lanes.iter().all(|l| l.len == 1) {
+    if one_word {
         // One word per OT (products, bits): two plain passes.
         shares.extend(lanes.iter().zip(pad0).map(|(l, p0)| share(l, *p0)));
         for (((lane, p0), p1), x) in lanes.iter().zip(pad0).zip(pad1).zip(messages) {
@@ -403,7 +414,14 @@ impl Pairwise {
                 let first = peer.received;
                 let d = peer.receiver.extend(&side.words, |at, rows| {
                     let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
-                    hash.pads(rows, 0, first + at as u64, lanes, &mut mine);
+                    hash.pads(
+                        rows,
+                        0,
+                        first + at as u64,
+                        side.one_word(),
+                        lanes,
+                        &mut mine,
+                    );
                 });
                 out[p].push(Arc::new(d));
                 pads[p] = mine;
@@ -443,12 +461,14 @@ impl Pairwise {
             let mut message = 0;
             peer.sender.extend(&got[p], words, |at, rows| {
                 let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
+                let one_word = side.one_word();
                 pad0.clear();
-                hash.pads(rows, 0, first + at as u64, lanes, &mut pad0);
+                hash.pads(rows, 0, first + at as u64, one_word, lanes, &mut pad0);
                 pad1.clear();
-                hash.pads(rows, delta, first + at as u64, lanes, &mut pad1);
+                hash.pads(rows, delta, first + at as u64, one_word, lanes, &mut pad1);
                 message += correct(
                     lanes,
+                    one_word,
                     &pad0,
                     &pad1,
                     &side.words[message..],
