@@ -23,6 +23,10 @@ pub struct RunOutcome {
     pub offline: Option<OfflineFigures>,
     /// Most tensor elements held in registers at once.
     pub peak_register_elements: usize,
+    /// Bytes this party sent to its peers per instruction (by `pc`), over
+    /// the whole run: zero throughout where the backend does not attribute
+    /// its messages ([`Backend::sent_by_operation`]).
+    pub sent_by_pc: Vec<u64>,
 }
 
 struct Machine<'p, B: Backend> {
@@ -34,6 +38,8 @@ struct Machine<'p, B: Backend> {
     range_check: bool,
     /// Per instruction: whether it derives its result's mask (`Program::masked`).
     derives_mask: Vec<bool>,
+    /// Per instruction: the bytes sent for it so far ([`RunOutcome::sent_by_pc`]).
+    sent_by_pc: Vec<u64>,
 }
 
 fn usize2(p: [u32; 2]) -> [usize; 2] {
@@ -167,6 +173,7 @@ pub fn run_with<B: Backend>(
             }
             flags
         },
+        sent_by_pc: vec![0; program.code.len()],
     };
     let mut outputs = Outputs::new(program, &*m.backend);
     let code = &program.code;
@@ -286,6 +293,7 @@ pub fn run_with<B: Backend>(
         seconds: start.elapsed().as_secs_f64(),
         offline: m.backend.offline(),
         peak_register_elements: m.peak_elements,
+        sent_by_pc: m.sent_by_pc,
     })
 }
 
@@ -702,6 +710,9 @@ impl<B: Backend> Machine<'_, B> {
                 .collect();
             self.backend.round(ops)?
         };
+        for (k, words) in self.backend.sent_by_operation().iter().enumerate() {
+            self.sent_by_pc[pc + 1 + k] += 8 * words;
+        }
         if results.len() != batch.len() {
             return Err(VmError::Runtime {
                 pc,

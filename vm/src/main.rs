@@ -110,6 +110,13 @@ struct RunArgs {
     /// Simulated bandwidth of every link, in megabits per second.
     #[arg(long, value_parser = bandwidth_mbps)]
     sim_bandwidth_mbps: Option<f64>,
+    /// semi2k: after the run, print the bytes this party sent by source
+    /// location, measured on its messages (each attributed to the operation
+    /// that queued it), and the values its masking operations opened: what
+    /// `mpcc --stats --protocol semi2k` predicts by source line. run-local:
+    /// party 0's.
+    #[arg(long)]
+    sent_by_location: bool,
 }
 
 /// A number within `lo..=hi` (`lo` itself only if `lo_ok`), for the CLI.
@@ -330,6 +337,14 @@ fn report(
             path.display()
         );
     }
+    if args.sent_by_location {
+        let parties = party_count(args, program)?.unwrap_or(1);
+        let rows = run::sent_by_location(program, outcome, parties);
+        print!(
+            "{}",
+            run::render_sent_by_location(&rows, party.unwrap_or(0))
+        );
+    }
     println!(
         "{}",
         run::figures_json(
@@ -352,6 +367,11 @@ enum Mode {
 impl Mode {
     /// Refuses what the offline phase alone cannot do; its directory.
     fn check<'a>(self, args: &'a RunArgs, prep: Option<Prep>) -> Result<Option<&'a Path>, VmError> {
+        if args.sent_by_location && (self == Mode::Prep || args.protocol != Protocol::Semi2k) {
+            return Err(VmError::Usage(
+                "--sent-by-location measures the online phase of semi2k runs only".into(),
+            ));
+        }
         if self == Mode::Run {
             return Ok(args.prep_dir.as_deref());
         }
@@ -650,6 +670,8 @@ fn run_local(mode: Mode, args: &RunArgs) -> Result<(), VmError> {
             cmd.arg("--max-memory").arg(per_party.to_string());
             if p != 0 {
                 cmd.arg("--no-print");
+            } else if args.sent_by_location {
+                cmd.arg("--sent-by-location");
             }
             // Party 0 reports its progress for the one bar of the run, drawn here.
             let bar = p == 0 && matches!(Progress::for_terminal(args.quiet), Progress::Bar(_));

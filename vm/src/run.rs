@@ -349,6 +349,48 @@ pub fn banner(protocol: Protocol, seed: Option<u64>, prep: Option<Prep>) -> Stri
     )
 }
 
+/// The bytes a party of a run of `parties` sent by source location, measured
+/// ([`RunOutcome::sent_by_pc`]), and the values its masking operations opened
+/// (a mask or a product's operands, sent once to each other party): rows as
+/// the cost models' `by_location` gives them (rounds left zero).
+pub fn sent_by_location(
+    program: &Program,
+    outcome: &RunOutcome,
+    parties: usize,
+) -> Vec<(String, u64, [u64; 2])> {
+    use crate::bytecode::Instr;
+    let peers = parties.saturating_sub(1).max(1) as u64;
+    let mut rows: Vec<(String, u64, [u64; 2])> = Vec::new();
+    for (pc, bytes) in outcome.sent_by_pc.iter().enumerate() {
+        if *bytes == 0 {
+            continue;
+        }
+        let place = program.location(pc).unwrap_or("(compiler)");
+        let masking = matches!(
+            program.code[pc],
+            Instr::Mask { .. } | Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
+        );
+        let figures = [*bytes, if masking { bytes / 8 / peers } else { 0 }];
+        match rows.iter_mut().find(|r| r.0 == place) {
+            Some(r) => (0..2).for_each(|k| r.2[k] += figures[k]),
+            None => rows.push((place.to_string(), 0, figures)),
+        }
+    }
+    rows
+}
+
+/// [`sent_by_location`] as a table.
+pub fn render_sent_by_location(rows: &[(String, u64, [u64; 2])], party: usize) -> String {
+    let mut text = format!(
+        "party {party}: sent, measured, by source location\n{:>14} {:>12}  source\n",
+        "bytes", "masked"
+    );
+    for (place, _, [bytes, masked]) in rows {
+        text += &format!("{bytes:>14} {masked:>12}  {place}\n");
+    }
+    text
+}
+
 /// One line of JSON with the figures of a run.
 pub fn figures_json(
     protocol: Protocol,

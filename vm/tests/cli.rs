@@ -923,6 +923,62 @@ fn kept_shares_are_loaded_by_a_later_run_and_refused_when_mixed_up() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `--sent-by-location` prints party 0's measured bytes by source location
+/// once, adding up to what its JSON line says it sent; it is refused where
+/// nothing attributes the messages.
+#[test]
+fn sent_by_location_prints_party_0s_measured_table() {
+    let dir = setup("sent-by-location");
+    let args = [
+        "run-local",
+        "--protocol",
+        "semi2k",
+        "matmul.mpcb",
+        "--input",
+        "0=a.npy",
+        "--input",
+        "1=b.npy",
+        "--prep",
+        "dealer",
+        "--sent-by-location",
+    ];
+    let out = mpcvm(&args, &dir);
+    assert_succeeded(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, table) = stdout
+        .split_once("party 0: sent, measured, by source location\n")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        !table.contains("by source location"),
+        "party 0's only: {stdout}"
+    );
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('{'))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        rows.iter().all(|r| r[2].starts_with("matmul.mpc:")),
+        "{stdout}"
+    );
+    let total: u64 = rows.iter().map(|r| r[0].parse::<u64>().unwrap()).sum();
+    let json: serde_json::Value = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|j| j["party"] == 0)
+        .unwrap();
+    assert!(total > 0);
+    assert_eq!(total, json["bytes_sent"].as_u64().unwrap(), "{stdout}");
+    let mut rep3 = args[..8].to_vec();
+    rep3[2] = "rep3";
+    rep3.push("--sent-by-location");
+    let e = failure(&rep3, &dir);
+    assert!(e.contains("semi2k runs only"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// semi2k makes its preprocessing by OT unless a dealer is asked for by name;
 /// then it runs its two parties and the dealer as three processes, and says
 /// it is insecure in the banner and the JSON lines; compiled with mask reuse

@@ -224,6 +224,13 @@ pub trait Backend {
         ops: Vec<Interaction<'_, Self::Share>>,
     ) -> Result<Vec<Outcome<Self::Share>>, VmError>;
 
+    /// The words this party queued to its peers in the last round, per
+    /// operation of it (in the order of `ops`): the wire attributed to the
+    /// operations that put it there. Empty where the backend does not count.
+    fn sent_by_operation(&self) -> &[u64] {
+        &[]
+    }
+
     /// Passes over the preprocessed material of the instructions in `range`,
     /// an arm of a branch this run does not take (a dealer prepared both arms).
     fn skip(&mut self, _range: std::ops::Range<usize>) -> Result<(), VmError> {

@@ -241,6 +241,30 @@ pub struct Semi2k {
     /// The network's figures when the online phase began.
     setup: CommFigures,
     offline: Option<OfflineFigures>,
+    /// Words each operation of the last round queued to the peers.
+    sent_by_op: Vec<u64>,
+}
+
+/// Counts the words queued to the peers since the last count, as parts are
+/// only ever appended: what one operation's step put on the wire.
+struct Tally(Vec<usize>);
+
+impl Tally {
+    fn new(out: &[Vec<Part>]) -> Tally {
+        Tally(out.iter().map(Vec::len).collect())
+    }
+
+    fn take(&mut self, out: &[Vec<Part>]) -> u64 {
+        let mut words = 0;
+        for (counted, parts) in self.0.iter_mut().zip(out) {
+            words += parts[*counted..]
+                .iter()
+                .map(|p| p.len() as u64)
+                .sum::<u64>();
+            *counted = parts.len();
+        }
+        words
+    }
 }
 
 fn sub(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -328,6 +352,7 @@ impl Semi2k {
             arm_items: HashMap::new(),
             setup,
             offline: None,
+            sent_by_op: Vec::new(),
         })
     }
 
@@ -367,6 +392,7 @@ impl Semi2k {
             program,
             arm_items: HashMap::new(),
             offline,
+            sent_by_op: Vec::new(),
         })
     }
 
@@ -924,12 +950,16 @@ impl Backend for Semi2k {
     fn round(&mut self, ops: Vec<Interaction<'_, Share>>) -> Result<Vec<Outcome<Share>>, VmError> {
         let mut out = vec![Vec::new(); self.net.parties()];
         let mut tasks = Vec::with_capacity(ops.len());
-        for op in ops {
+        self.sent_by_op = vec![0; ops.len()];
+        let mut tally = Tally::new(&out);
+        for (k, op) in ops.into_iter().enumerate() {
             let task = self.start(op, &mut out)?;
             tasks.push(self.settle(task, &mut out)?);
+            self.sent_by_op[k] += tally.take(&out);
         }
         while !tasks.iter().all(|t| matches!(t, Task::Done(_))) {
             let sent = std::mem::replace(&mut out, vec![Vec::new(); self.net.parties()]);
+            let mut tally = Tally::new(&out);
             let got = self.net.exchange(sent).map_err(VmError::Network)?;
             let mut at = vec![0usize; got.len()];
             let mut take = |j: usize, n: usize| -> Result<Vec<u64>, VmError> {
@@ -942,11 +972,12 @@ impl Backend for Semi2k {
                 Ok(got[j][at[j] - n..at[j]].to_vec())
             };
             let mut next = Vec::with_capacity(tasks.len());
-            for t in tasks {
+            for (k, t) in tasks.into_iter().enumerate() {
                 next.push(match t {
                     Task::Done(o) => Task::Done(o),
                     t => self.advance(t, &mut take, &mut out)?,
                 });
+                self.sent_by_op[k] += tally.take(&out);
             }
             tasks = next;
             if (0..got.len()).any(|j| at[j] != got[j].len()) {
@@ -960,6 +991,10 @@ impl Backend for Semi2k {
 
     fn receives(&self, to: PartySet) -> bool {
         to.contains(self.me)
+    }
+
+    fn sent_by_operation(&self) -> &[u64] {
+        &self.sent_by_op
     }
 
     fn share_words(&self, s: &Share) -> Vec<Vec<u64>> {
