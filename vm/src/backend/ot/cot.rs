@@ -536,3 +536,32 @@ impl Pairwise {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_values_of_any_widths_read_back() {
+        // Widths as Gilboa's lanes run (64 down to 1), then irregular ones.
+        let widths: Vec<u32> = (1..=64)
+            .rev()
+            .chain((0..300).map(|i| 1 + (i * 37 % 64)))
+            .collect();
+        let values: Vec<u64> = (0..widths.len() as u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (i << 7))
+            .collect();
+        let bits: usize = widths.iter().map(|w| *w as usize).sum();
+        for mut writer in [BitWriter::with_capacity(bits), BitWriter::default()] {
+            for (v, w) in values.iter().zip(&widths) {
+                writer.push(v & mask(*w), *w);
+            }
+            let words = writer.finish();
+            assert_eq!(words.len(), bits.div_ceil(64));
+            let mut reader = BitReader::new(&words);
+            for (v, w) in values.iter().zip(&widths) {
+                assert_eq!(reader.read(*w), v & mask(*w), "width {w}");
+            }
+        }
+    }
+}
