@@ -1,6 +1,7 @@
 //! The OT layer of the preprocessing: base OTs, SoftSpokenOT extension and the
 //! correlated OTs with chosen messages every triple is built from. Each
-//! party's shares of every OT, with every peer, must combine to c·x.
+//! party's shares of every OT, with every peer, must combine to c·x, and of
+//! every product (Gilboa's 64 OTs) to c x.
 
 use mpc_tests::on_local_network;
 use mpcvm::backend::ot::{Lane, Pairwise, Stage};
@@ -28,6 +29,16 @@ fn plan(seed: u64, sender: usize, receiver: usize, count: usize) -> Vec<(Lane, b
         .collect()
 }
 
+/// The products party `sender` queues with `receiver` in one stage (x, c),
+/// one after every third lane of [`plan`].
+fn products(seed: u64, sender: usize, receiver: usize, count: usize) -> Vec<(u64, u64)> {
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(!seed ^ (sender as u64) << 32 ^ (receiver as u64) << 40);
+    (0..count / 3)
+        .map(|_| (rng.random(), rng.random()))
+        .collect()
+}
+
 fn mask(width: u8) -> u64 {
     if width == 64 {
         u64::MAX
@@ -46,11 +57,24 @@ fn check(parties: usize, count: usize, stages: usize, seed: u64) {
         for s in 0..stages {
             let mut stage = Stage::new(parties);
             for p in (0..parties).filter(|&p| p != me) {
-                for (lane, _, x) in plan(seed + s as u64, me, p, count) {
+                // Products queued among the lanes: they run after them.
+                let (mine, theirs) = (
+                    products(seed + s as u64, me, p, count),
+                    products(seed + s as u64, p, me, count),
+                );
+                for (k, (lane, _, x)) in plan(seed + s as u64, me, p, count).into_iter().enumerate()
+                {
                     stage.send(p, lane, &x);
+                    if k % 3 == 2 {
+                        assert_eq!(stage.send_product(p, mine[k / 3].0), k / 3);
+                    }
                 }
-                for (lane, c, _) in plan(seed + s as u64, p, me, count) {
+                for (k, (lane, c, _)) in plan(seed + s as u64, p, me, count).into_iter().enumerate()
+                {
                     stage.receive(p, lane, c);
+                    if k % 3 == 2 {
+                        assert_eq!(stage.receive_product(p, theirs[k / 3].1), k / 3);
+                    }
                 }
             }
             outs.push(ot.run(&mut net, stage).unwrap());
@@ -81,13 +105,24 @@ fn check(parties: usize, count: usize, stages: usize, seed: u64) {
                 }
                 assert_eq!(at, sent.len());
                 assert_eq!(at, got.len());
+                let pairs = products(seed, sender, receiver, count);
+                let sent = &results[sender].0[s].send_products[receiver];
+                let got = &results[receiver].0[s].receive_products[sender];
+                assert_eq!((sent.len(), got.len()), (pairs.len(), pairs.len()));
+                for (k, (x, c)) in pairs.iter().enumerate() {
+                    assert_eq!(
+                        sent[k].wrapping_add(got[k]),
+                        c.wrapping_mul(*x),
+                        "stage {s}, {sender} -> {receiver}, product {k}"
+                    );
+                }
             }
         }
     }
     for (ots, p) in results.iter().map(|r| r.1).zip(0..) {
         assert_eq!(
             ots,
-            (2 * (parties - 1) * count * stages) as u64,
+            (2 * (parties - 1) * (count + 64 * (count / 3)) * stages) as u64,
             "party {p}"
         );
     }

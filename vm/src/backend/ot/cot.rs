@@ -39,12 +39,18 @@ struct Side {
     /// As the sender: the messages, one after another; as the receiver: the
     /// choice bits, 64 to a word (unless the stage only counts).
     words: Vec<u64>,
+    /// Gilboa products of one-word messages, run after the lanes, 64 OTs
+    /// each: as the sender each product's message, as the receiver its 64
+    /// choice bits (unless the stage only counts).
+    products: Vec<u64>,
     /// OTs, words of output and bits of corrections so far.
     ots: usize,
     len: usize,
     bits: usize,
     /// OTs of more than one word so far.
     long: usize,
+    /// Products so far.
+    product_count: usize,
 }
 
 impl Side {
@@ -52,6 +58,35 @@ impl Side {
     /// which has its own fast paths.
     fn one_word(&self) -> bool {
         self.long == 0
+    }
+
+    /// Counts a product's 64 OTs ([`PRODUCT_BITS`] bits of corrections);
+    /// returns the product's index.
+    fn add_product(&mut self) -> usize {
+        self.ots += 64;
+        self.bits += PRODUCT_BITS;
+        self.product_count += 1;
+        self.product_count - 1
+    }
+
+    /// The choice bits of all its OTs as the receiver: the lanes', then the
+    /// products' (64 each), packed from wherever the lanes' end.
+    fn choices(&self) -> std::borrow::Cow<'_, [u64]> {
+        let shift = self.lanes.len() % 64;
+        if self.products.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.words);
+        }
+        let mut words = self.words.clone();
+        for c in &self.products {
+            if shift == 0 {
+                words.push(*c);
+            } else {
+                *words.last_mut().expect("a partial word") |= c << shift;
+                words.push(c >> (64 - shift));
+            }
+        }
+        words.truncate(self.ots.div_ceil(64));
+        std::borrow::Cow::Owned(words)
     }
 
     fn add(&mut self, lane: Lane) -> usize {
@@ -73,11 +108,17 @@ pub struct Stage {
 }
 
 /// A stage's results, per peer: this party's shares as the sender, and as
-/// the receiver, each lane's words one after another in the order queued.
+/// the receiver, each lane's words one after another in the order queued;
+/// and its share of each product, as the sender and as the receiver.
 pub struct StageOut {
     pub send: Vec<Vec<u64>>,
     pub receive: Vec<Vec<u64>>,
+    pub send_products: Vec<Vec<u64>>,
+    pub receive_products: Vec<Vec<u64>>,
 }
+
+/// Bits of corrections of a product's 64 OTs: 64 - t for bit t.
+pub const PRODUCT_BITS: usize = 64 * 65 / 2;
 
 impl Stage {
     /// A stage to run.
@@ -154,6 +195,30 @@ impl Stage {
             side.add(*lane);
         }
         first
+    }
+
+    /// Queues Gilboa's product of the peer's word c (its choice bits) with
+    /// `x`: 64 OTs, the t-th with message x modulo 2^(64 - t), their shares
+    /// weighed by 2^t and summed, so the two parties' shares of the product
+    /// add to c x. Returns where this party's share is in
+    /// [`StageOut::send_products`]`[peer]`.
+    pub fn send_product(&mut self, peer: usize, x: u64) -> usize {
+        let side = &mut self.send[peer];
+        if self.keeps {
+            side.products.push(x);
+        }
+        side.add_product()
+    }
+
+    /// The other end of [`Stage::send_product`], with this party's word `c`
+    /// as the choice bits; returns where this party's share is in
+    /// [`StageOut::receive_products`]`[peer]`.
+    pub fn receive_product(&mut self, peer: usize, c: u64) -> usize {
+        let side = &mut self.receive[peer];
+        if self.keeps {
+            side.products.push(c);
+        }
+        side.add_product()
     }
 
     /// Makes room for `ots` more OTs of `words` words in all with `peer`, as
@@ -394,6 +459,7 @@ impl Pairwise {
     }
 
     /// Runs `stage` (one that keeps its lanes) with every peer: two rounds.
+    /// Each side's OTs are its lanes', then its products' (64 each).
     pub fn run(&mut self, net: &mut Network, stage: Stage) -> Result<StageOut, VmError> {
         debug_assert!(stage.keeps);
         let nodes = net.parties();
@@ -409,24 +475,26 @@ impl Pairwise {
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.receive[p];
-            if !side.lanes.is_empty() {
-                let mut mine = Vec::with_capacity(side.len);
+            if side.ots > 0 {
+                let mut mine = Vec::with_capacity(side.len + 64 * side.product_count);
                 let first = peer.received;
-                let d = peer.receiver.extend(&side.words, |at, rows| {
-                    let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
-                    hash.pads(
-                        rows,
-                        0,
-                        first + at as u64,
-                        side.one_word(),
-                        lanes,
-                        &mut mine,
-                    );
+                let lanes = side.lanes.len();
+                let d = peer.receiver.extend(&side.choices(), |at, rows| {
+                    // The rows past the last OT (to a multiple of 64) are not used.
+                    let rows = &rows[..rows.len().min(side.ots - at)];
+                    let (rows, products) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
+                    if !rows.is_empty() {
+                        let one_word = side.one_word();
+                        let lanes = &side.lanes[at..at + rows.len()];
+                        hash.pads(rows, 0, first + at as u64, one_word, lanes, &mut mine);
+                    }
+                    let at = at.max(lanes) as u64;
+                    hash.word_pads(products, 0, first + at, &mut mine);
                 });
                 out[p].push(Arc::new(d));
                 pads[p] = mine;
             }
-            expect = expect.max(BLOCKS * stage.send[p].lanes.len().div_ceil(64));
+            expect = expect.max(BLOCKS * stage.send[p].ots.div_ceil(64));
         }
         net.limit_frames(limit.max(largest(expect)));
         let got = net.exchange(out);
@@ -436,15 +504,16 @@ impl Pairwise {
         // sender's rows come.
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
         let mut send_shares = vec![Vec::new(); parties];
+        let mut send_products = vec![Vec::new(); parties];
         let mut expect = 0;
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.send[p];
             expect = expect.max(stage.receive[p].bits.div_ceil(64));
-            if side.lanes.is_empty() {
+            if side.ots == 0 {
                 continue;
             }
-            let words = side.lanes.len().div_ceil(64);
+            let words = side.ots.div_ceil(64);
             if got[p].len() != BLOCKS * words {
                 return Err(VmError::Network(format!(
                     "party {p} sent {} words of OT extension, not {}: a protocol violation",
@@ -454,42 +523,68 @@ impl Pairwise {
             }
             let delta = peer.sender.delta;
             let first = peer.sent;
+            let lanes = side.lanes.len();
             let mut writer = BitWriter::with_capacity(side.bits);
             let mut shares = Vec::with_capacity(side.len);
+            let mut products = vec![0u64; side.product_count];
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
             // The next OT's message, in side.words.
             let mut message = 0;
             peer.sender.extend(&got[p], words, |at, rows| {
-                let lanes = &side.lanes[at..side.lanes.len().min(at + rows.len())];
+                let rows = &rows[..rows.len().min(side.ots - at)];
+                let (rows, rest) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
                 let one_word = side.one_word();
-                pad0.clear();
-                hash.pads(rows, 0, first + at as u64, one_word, lanes, &mut pad0);
-                pad1.clear();
-                hash.pads(rows, delta, first + at as u64, one_word, lanes, &mut pad1);
-                message += correct(
-                    lanes,
-                    one_word,
-                    &pad0,
-                    &pad1,
-                    &side.words[message..],
-                    &mut writer,
-                    &mut shares,
-                );
+                for (rows, at, of_products) in [(rows, at, false), (rest, at.max(lanes), true)] {
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let index = first + at as u64;
+                    pad0.clear();
+                    pad1.clear();
+                    if of_products {
+                        hash.word_pads(rows, 0, index, &mut pad0);
+                        hash.word_pads(rows, delta, index, &mut pad1);
+                        let start = at - lanes;
+                        correct_products(
+                            start,
+                            &pad0,
+                            &pad1,
+                            &side.products,
+                            &mut writer,
+                            &mut products,
+                        );
+                    } else {
+                        let lanes = &side.lanes[at..at + rows.len()];
+                        hash.pads(rows, 0, index, one_word, lanes, &mut pad0);
+                        hash.pads(rows, delta, index, one_word, lanes, &mut pad1);
+                        message += correct(
+                            lanes,
+                            one_word,
+                            &pad0,
+                            &pad1,
+                            &side.words[message..],
+                            &mut writer,
+                            &mut shares,
+                        );
+                    }
+                }
             });
-            peer.sent += side.lanes.len() as u64;
-            self.ots += side.lanes.len() as u64;
+            peer.sent += side.ots as u64;
+            self.ots += side.ots as u64;
             out[p].push(Arc::new(writer.finish()));
             send_shares[p] = shares;
+            send_products[p] = products;
         }
         net.limit_frames(limit.max(largest(expect)));
         let got = net.exchange(out);
         net.limit_frames(limit);
         let got = got.map_err(VmError::Network)?;
         let mut receive_shares = vec![Vec::new(); parties];
+        let mut receive_products = vec![Vec::new(); parties];
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.receive[p];
-            if side.lanes.is_empty() {
+            if side.ots == 0 {
                 continue;
             }
             if got[p].len() != side.bits.div_ceil(64) {
@@ -526,15 +621,56 @@ impl Pairwise {
                     }
                 }
             }
-            peer.received += side.lanes.len() as u64;
-            self.ots += side.lanes.len() as u64;
+            // The products: OT t of each adds (pad + c_t d) 2^t to its share
+            // (the pad and correction are modulo 2^(64 - t), which the weight
+            // makes whole).
+            let mut products = Vec::with_capacity(side.product_count);
+            for (pads, c) in pads[shares.len()..].chunks(64).zip(&side.products) {
+                let mut sum = 0u64;
+                for (t, pad) in pads.iter().enumerate() {
+                    let chosen = 0u64.wrapping_sub(c >> t & 1);
+                    let d = reader.read(64 - t as u32) & chosen;
+                    sum = sum.wrapping_add(pad.wrapping_add(d) << t);
+                }
+                products.push(sum);
+            }
+            peer.received += side.ots as u64;
+            self.ots += side.ots as u64;
             receive_shares[p] = shares;
+            receive_products[p] = products;
         }
         Ok(StageOut {
             send: send_shares,
             receive: receive_shares,
+            send_products,
+            receive_products,
         })
     }
+}
+
+/// The sender's side of products' OTs from the `start`-th (of all the
+/// side's products' OTs, 64 per product), with pads p0 = H(q) and p1 = H(q ⊕
+/// Δ): OT t of product b sends p0 - p1 + x_b modulo 2^(64 - t) to `writer`
+/// and adds -p0 2^t to the product's share.
+fn correct_products(
+    start: usize,
+    pad0: &[u64],
+    pad1: &[u64],
+    messages: &[u64],
+    writer: &mut BitWriter,
+    products: &mut [u64],
+) {
+    let mut local = std::mem::take(writer);
+    for (k, (p0, p1)) in pad0.iter().zip(pad1).enumerate() {
+        let (b, t) = ((start + k) / 64, (start + k) % 64);
+        let width = 64 - t as u32;
+        local.push(
+            p0.wrapping_sub(*p1).wrapping_add(messages[b]) & mask(width),
+            width,
+        );
+        products[b] = products[b].wrapping_add(p0.wrapping_neg() << t);
+    }
+    *writer = local;
 }
 
 #[cfg(test)]

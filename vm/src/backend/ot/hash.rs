@@ -42,7 +42,7 @@ impl Hash {
         out: &mut Vec<u64>,
     ) {
         if one_word {
-            return self.word_pads(&rows[..lanes.len()], sigma(flip), first, out);
+            return self.word_pads(&rows[..lanes.len()], flip, first, out);
         }
         let mut blocks = [0u128; BATCH];
         let mut sigmas = [0u128; BATCH];
@@ -82,7 +82,9 @@ impl Hash {
     /// [`Hash::pads`] when every pad is one word (a block each, half used):
     /// the products' OTs, most of all. With VAES the whole hash of four rows
     /// stays in one register from load to store.
-    fn word_pads(&self, rows: &[u128], flip: u128, first: u64, out: &mut Vec<u64>) {
+    pub fn word_pads(&self, rows: &[u128], flip: u128, first: u64, out: &mut Vec<u64>) {
+        // σ is linear: σ(row ⊕ flip) = σ(row) ⊕ σ(flip).
+        let flip = sigma(flip);
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
         if let Some(keys) = self.cipher.wide_keys() {

@@ -80,8 +80,11 @@ struct ProductJob {
     /// This party's shares of the sending and the receiving operand.
     sender: Rc<Vec<u64>>,
     receiver: Rc<Vec<u64>>,
-    /// Per peer: where this job's shares start, as sender and as receiver.
+    /// Per peer: where this job's shares start, as sender and as receiver
+    /// (its products', if `elementwise`).
     at: Vec<(usize, usize)>,
+    /// Whether each element is one product (run as the stage's products).
+    elementwise: bool,
     slot: Slot,
     output: usize,
 }
@@ -104,12 +107,29 @@ impl Job for ProductJob {
             }
             return true;
         }
-        let mut messages = Vec::new();
         let terms = self.terms.count(self.range.clone());
+        // One term per element (elementwise products): the stage's products,
+        // whose shares it sums itself; else a lane per bit, of all the terms.
+        self.elementwise = terms == self.range.len()
+            && self
+                .range
+                .clone()
+                .all(|e| self.terms.of_element(e).1.len() == 1);
+        let mut messages = Vec::new();
         for p in self.who.peers() {
+            let mut first = None;
+            if self.elementwise {
+                for e in self.range.clone() {
+                    let (_, from) = self.terms.of_element(e);
+                    let a = stage.send_product(p, self.sender[from[0] as usize]);
+                    let b = stage.receive_product(p, self.receiver[e]);
+                    first.get_or_insert((a, b));
+                }
+                self.at[p] = first.unwrap_or_default();
+                continue;
+            }
             stage.reserve(p, true, 64 * self.range.len(), 64 * terms);
             stage.reserve(p, false, 64 * self.range.len(), 64 * terms);
-            let mut first = None;
             for e in self.range.clone() {
                 let (_, from) = self.terms.of_element(e);
                 // The same message for each of the 64 OTs.
@@ -132,6 +152,17 @@ impl Job for ProductJob {
         let acc = &mut pending.outputs[self.output];
         for p in self.who.peers() {
             let (mut a, mut b) = self.at[p];
+            if self.elementwise {
+                let (sent, got) = (&out.send_products[p], &out.receive_products[p]);
+                for e in self.range.clone() {
+                    let (to, _) = self.terms.of_element(e);
+                    let slot = &mut acc[to[0] as usize];
+                    *slot = slot.wrapping_add(sent[a]).wrapping_add(got[b]);
+                    a += 1;
+                    b += 1;
+                }
+                continue;
+            }
             let (sent, got) = (&out.send[p], &out.receive[p]);
             for e in self.range.clone() {
                 let (to, _) = self.terms.of_element(e);
@@ -661,6 +692,7 @@ impl<'a> OtMaker<'a> {
                 sender: sender.clone(),
                 receiver: receiver.clone(),
                 at: vec![(0, 0); self.who.n],
+                elementwise: false,
                 slot: slot.clone(),
                 output,
             };
