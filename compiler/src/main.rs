@@ -19,8 +19,11 @@ enum Emit {
 /// The protocol a program is compiled for (it decides how products are made).
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ProtocolArg {
-    /// Replicated sharing (also runs under clear).
+    /// Replicated sharing (also runs under clear and rep4).
     Rep3,
+    /// Replicated sharing among four parties, active security: products as
+    /// for rep3 (the same bytecode).
+    Rep4,
     /// Additive sharing with Beaver products: each product operand's mask is
     /// opened once for all its products (also runs under clear).
     Semi2k,
@@ -158,11 +161,11 @@ registers of its code.
 ";
 
 /// A cost table by function (all its calls), then by source line: rounds
-/// and three figures under `headers`.
-fn print_cost_tables(
+/// and `N` figures under `headers`.
+fn print_cost_tables<const N: usize>(
     compiled: &mpcc::driver::Compiled,
-    by_line: &[(String, u64, [u64; 3])],
-    headers: [&str; 3],
+    by_line: &[(String, u64, [u64; N])],
+    headers: [&str; N],
 ) {
     for (title, rows) in [
         (
@@ -171,15 +174,23 @@ fn print_cost_tables(
         ),
         ("source", by_line.to_vec()),
     ] {
-        let [h0, h1, h2] = headers;
-        println!("{:>8} {h0:>14} {h1:>14} {h2:>14}  {title}", "rounds");
+        let heads: String = headers.iter().map(|h| format!(" {h:>14}")).collect();
+        println!("{:>8}{heads}  {title}", "rounds");
         for (place, rounds, f) in rows {
-            println!(
-                "{rounds:>8} {:>14} {:>14} {:>14}  {place}",
-                f[0], f[1], f[2]
-            );
+            let figures: String = f.iter().map(|x| format!(" {x:>14}")).collect();
+            println!("{rounds:>8}{figures}  {place}");
         }
     }
+}
+
+/// The network time `rounds` and the busiest party's `bytes` imply at the
+/// given latency and bandwidth.
+fn print_estimate(rounds: u64, bytes: &[u64], latency_ms: f64, bandwidth_mbps: f64) {
+    let busiest = *bytes.iter().max().unwrap_or(&0) as f64;
+    let seconds = rounds as f64 * latency_ms / 1e3 + busiest * 8.0 / (bandwidth_mbps * 1e6);
+    println!(
+        "estimated network time at {latency_ms} ms latency and {bandwidth_mbps} Mbit/s: {seconds:.3} s (rounds x latency + the busiest party's bytes / bandwidth; computation not included)"
+    );
 }
 
 /// rep3's network rounds and bytes per party, in all, by function and by source
@@ -191,11 +202,22 @@ fn print_rep3_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidt
     println!("\nrep3: {r} network rounds (messages one after another), bytes sent per party {b:?}");
     let by_line = mpcvm::backend::rep3::by_location(program);
     print_cost_tables(compiled, &by_line, ["bytes p0", "bytes p1", "bytes p2"]);
-    let busiest = *b.iter().max().unwrap_or(&0) as f64;
-    let seconds = r as f64 * latency_ms / 1e3 + busiest * 8.0 / (bandwidth_mbps * 1e6);
-    println!(
-        "estimated network time at {latency_ms} ms latency and {bandwidth_mbps} Mbit/s: {seconds:.3} s (rounds x latency + the busiest party's bytes / bandwidth; computation not included)"
+    print_estimate(r, &b, latency_ms, bandwidth_mbps);
+}
+
+/// rep4's, likewise (the checks' digests are in the totals, not the tables).
+fn print_rep4_costs(compiled: &mpcc::driver::Compiled, latency_ms: f64, bandwidth_mbps: f64) {
+    let program = &compiled.program;
+    let b = mpcvm::backend::rep4::bytes_sent(program);
+    let r = mpcvm::backend::rep4::rounds(program);
+    println!("\nrep4: {r} network rounds (messages one after another), bytes sent per party {b:?}");
+    let by_line = mpcvm::backend::rep4::by_location(program);
+    print_cost_tables(
+        compiled,
+        &by_line,
+        ["bytes p0", "bytes p1", "bytes p2", "bytes p3"],
     );
+    print_estimate(r, &b, latency_ms, bandwidth_mbps);
 }
 
 /// The most items a program may take for `--stats` to model its offline phase.
@@ -293,11 +315,15 @@ fn main() -> ExitCode {
         let protocol = match cli.protocol {
             ProtocolArg::Semi2k => mpcvm::run::Protocol::Semi2k,
             ProtocolArg::Rep3 => mpcvm::run::Protocol::Rep3,
+            ProtocolArg::Rep4 => mpcvm::run::Protocol::Rep4,
         };
-        match protocol.check(&compiled.program) {
-            Ok(()) if protocol == mpcvm::run::Protocol::Semi2k => print_semi2k_costs(&compiled),
-            Ok(()) => print_rep3_costs(&compiled, cli.latency_ms, cli.bandwidth_mbps),
-            Err(e) => println!("{}: {e}", protocol.name()),
+        match (protocol.check(&compiled.program), protocol) {
+            (Ok(()), mpcvm::run::Protocol::Semi2k) => print_semi2k_costs(&compiled),
+            (Ok(()), mpcvm::run::Protocol::Rep4) => {
+                print_rep4_costs(&compiled, cli.latency_ms, cli.bandwidth_mbps)
+            }
+            (Ok(()), _) => print_rep3_costs(&compiled, cli.latency_ms, cli.bandwidth_mbps),
+            (Err(e), _) => println!("{}: {e}", protocol.name()),
         }
     }
     ExitCode::SUCCESS

@@ -323,7 +323,32 @@ pub fn run_rep3_parties(
     inputs: &[Option<RingTensor>],
     shares: Vec<Shares>,
 ) -> Vec<PartyRun> {
-    let network = LocalNetwork::new(3);
+    run_parties(program, mpcvm::run::Protocol::Rep3, inputs, shares)
+}
+
+/// Runs `program` under rep4 with the four parties as threads of this
+/// process, as [`run_rep3`].
+pub fn run_rep4(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutcome> {
+    run_parties(
+        program,
+        mpcvm::run::Protocol::Rep4,
+        inputs,
+        vec![Vec::new(); 4],
+    )
+    .into_iter()
+    .map(|r| r.outcome)
+    .collect()
+}
+
+/// Runs `program` under a networked `protocol` with one party per entry of
+/// `shares` (the shares it is given to load), as threads of this process.
+fn run_parties(
+    program: &Program,
+    protocol: mpcvm::run::Protocol,
+    inputs: &[Option<RingTensor>],
+    shares: Vec<Shares>,
+) -> Vec<PartyRun> {
+    let network = LocalNetwork::new(shares.len());
     std::thread::scope(|s| {
         let handles: Vec<_> = shares
             .into_iter()
@@ -332,7 +357,7 @@ pub fn run_rep3_parties(
                 let config = network.config(p);
                 s.spawn(move || {
                     run_party_thread(program, inputs, p, given, |io| {
-                        mpcvm::run::run_party(program, mpcvm::run::Protocol::Rep3, config, io)
+                        mpcvm::run::run_party(program, protocol, config, io)
                     })
                 })
             })
@@ -471,6 +496,29 @@ impl LocalNetwork {
 impl Drop for LocalNetwork {
     fn drop(&mut self) {
         std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// Every party of `runs` received exactly the outputs revealed to it, each
+/// equal to the clear run's, and nothing else.
+pub fn assert_outputs_as_clear(program: &Program, clear: &RunOutcome, runs: &[RunOutcome]) {
+    for (p, out) in runs.iter().enumerate() {
+        for (i, decl) in program.outputs.iter().enumerate() {
+            if decl.to.contains(p) {
+                assert_eq!(
+                    out.outputs[i].as_ref(),
+                    clear.outputs[i].as_ref(),
+                    "party {p}, output {}",
+                    decl.name
+                );
+            } else {
+                assert!(
+                    out.outputs[i].is_none(),
+                    "party {p} must not learn {}",
+                    decl.name
+                );
+            }
+        }
     }
 }
 

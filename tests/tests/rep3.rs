@@ -19,23 +19,8 @@ fn same_as_clear_on(
     let ins = ins.to_vec();
     let clear = run_clear(&c.program, &ins, 1);
     let rep3 = run_rep3(&c.program, &ins);
+    assert_outputs_as_clear(&c.program, &clear, &rep3);
     for (p, out) in rep3.iter().enumerate() {
-        for (i, decl) in c.program.outputs.iter().enumerate() {
-            if decl.to.contains(p) {
-                assert_eq!(
-                    out.outputs[i].as_ref(),
-                    clear.outputs[i].as_ref(),
-                    "party {p}, output {}",
-                    decl.name
-                );
-            } else {
-                assert!(
-                    out.outputs[i].is_none(),
-                    "party {p} must not learn {}",
-                    decl.name
-                );
-            }
-        }
         assert_predicted_costs(c, p, out);
     }
     rep3

@@ -4,6 +4,7 @@
 use crate::backend::clear::Clear;
 use crate::backend::prep;
 use crate::backend::rep3::{self, Rep3};
+use crate::backend::rep4::{self, Rep4};
 use crate::backend::semi2k::{self, Semi2k};
 use crate::backend::CommFigures;
 use crate::bytecode::{content_hash, Program};
@@ -19,6 +20,10 @@ pub enum Protocol {
     Clear,
     /// Three parties, passive adversary, honest majority (replicated secret sharing).
     Rep3,
+    /// Four parties, active adversary (one party), honest majority: replicated
+    /// secret sharing with joint message passing, cheating detected before
+    /// any output.
+    Rep4,
     /// Two or more parties (as many as the program's), passive adversary,
     /// dishonest majority (additive sharing, Beaver products), its
     /// preprocessing by OT (or --prep dealer).
@@ -50,6 +55,7 @@ impl Protocol {
         match self {
             Protocol::Clear => "clear",
             Protocol::Rep3 => "rep3",
+            Protocol::Rep4 => "rep4",
             Protocol::Semi2k => "semi2k",
         }
     }
@@ -58,6 +64,7 @@ impl Protocol {
         match self {
             Protocol::Clear => "none: plaintext reference, all parties emulated in one process, NO SECURITY",
             Protocol::Rep3 => "passive adversary, honest majority (1 of 3 parties corrupted): replicated secret sharing",
+            Protocol::Rep4 => rep4::THREAT_MODEL,
             Protocol::Semi2k => "passive adversary, dishonest majority (all parties but one corrupted): additive secret sharing with Beaver products",
         }
     }
@@ -68,6 +75,7 @@ impl Protocol {
         match self {
             Protocol::Clear => None,
             Protocol::Rep3 => Some(3),
+            Protocol::Rep4 => Some(rep4::PARTIES),
             Protocol::Semi2k => Some((program.parties as usize).max(2)),
         }
     }
@@ -101,6 +109,7 @@ impl Protocol {
         }
         let refuses = match self {
             Protocol::Rep3 => rep3::refuses,
+            Protocol::Rep4 => rep4::refuses,
             Protocol::Semi2k => semi2k::refuses,
             Protocol::Clear => return Ok(()),
         };
@@ -129,12 +138,13 @@ pub fn physical_memory() -> u64 {
 
 /// Refuses, before any input is read or any peer reached, a program whose
 /// registers would hold more than `max_bytes` in this party (each element is
-/// one word in the clear, two as a rep3 share; the protocols' working memory
-/// doubles it).
+/// one word in the clear, two as a rep3 share, three as a rep4 share; the
+/// protocols' working memory doubles it).
 pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Result<(), VmError> {
     let words = match protocol {
         Protocol::Clear => 1,
         Protocol::Rep3 => 2,
+        Protocol::Rep4 => 3,
         // A share, and for a masked value its opening and mask share.
         Protocol::Semi2k => 3,
     };
@@ -201,6 +211,11 @@ pub fn run_party(
             // Set-up sends keys of 16 bytes; then no message exceeds the program's largest.
             net.limit_frames(rep3::largest_message(program).max(64));
             interp::run_with(program, &mut Rep3::setup(net)?, io, false)
+        }
+        Protocol::Rep4 => {
+            // Set-up sends keys of 16 bytes and checks digests of 32.
+            net.limit_frames(rep4::largest_message(program).max(128));
+            interp::run_with(program, &mut Rep4::setup(net)?, io, false)
         }
         Protocol::Semi2k => Err(VmError::Usage(
             "semi2k runs with its preprocessing: see run_semi2k_party".into(),

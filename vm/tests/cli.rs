@@ -352,37 +352,48 @@ fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
 }
 
 #[test]
-fn run_local_runs_three_processes_under_rep3() {
-    let dir = setup("rep3");
-    let out = mpcvm(
-        &[
-            "run-local",
-            "--protocol",
-            "rep3",
-            "matmul.mpcb",
-            "--input",
-            "0=a.npy",
-            "--input",
-            "1=b.npy",
-            "--out",
-            "out",
-        ],
-        &dir,
-    );
-    assert_succeeded(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("honest majority"));
-    for p in 0..2 {
-        assert_eq!(
-            read_npy(&dir.join(format!("out/party{p}/product.npy"))),
-            expected_product()
+fn run_local_runs_a_process_per_party_under_rep3_and_rep4() {
+    for (protocol, parties, threat) in [
+        ("rep3", 3, "honest majority"),
+        ("rep4", 4, "active adversary"),
+    ] {
+        let dir = setup(protocol);
+        let out = mpcvm(
+            &[
+                "run-local",
+                "--protocol",
+                protocol,
+                "matmul.mpcb",
+                "--input",
+                "0=a.npy",
+                "--input",
+                "1=b.npy",
+                "--out",
+                "out",
+            ],
+            &dir,
         );
+        assert_succeeded(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains(threat));
+        for p in 0..2 {
+            assert_eq!(
+                read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+                expected_product()
+            );
+        }
+        for p in 2..parties {
+            assert!(
+                !dir.join(format!("out/party{p}")).exists(),
+                "party {p} receives nothing"
+            );
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+        assert_eq!(lines.len(), parties, "{stdout}");
+        let name = format!("\"protocol\":\"{protocol}\"");
+        assert!(lines.iter().all(|l| l.contains(&name)));
+        std::fs::remove_dir_all(&dir).ok();
     }
-    assert!(!dir.join("out/party2").exists(), "party 2 receives nothing");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
-    assert!(lines.iter().all(|l| l.contains("\"protocol\":\"rep3\"")));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -14,7 +14,9 @@ pub(crate) mod planes;
 pub mod prep;
 pub(crate) mod prf;
 pub mod rep3;
+pub mod rep4;
 pub mod semi2k;
+mod totals;
 
 use crate::ring::RingTensor;
 use crate::shape::Padding;
@@ -88,6 +90,30 @@ pub enum Interaction<'a, S> {
         a: &'a S,
         to: PartySet,
     },
+}
+
+/// Refuses an input of a party outside the run's `parties`, or one this
+/// party (`me`) owns but has no value for; the owner's values, if `me` is it.
+pub(crate) fn input_values(
+    protocol: &str,
+    parties: usize,
+    me: usize,
+    party: usize,
+    ty: &TensorType,
+    data: Option<RingTensor>,
+) -> Result<Option<Vec<u64>>, VmError> {
+    if party >= parties {
+        return Err(VmError::Usage(format!(
+            "input of party {party}, but this {protocol} run has {parties} parties"
+        )));
+    }
+    match (party == me, data) {
+        (true, None) => Err(VmError::Input(format!(
+            "party {me} has no value for its input of type {ty}"
+        ))),
+        (true, Some(d)) => Ok(Some(d.data)),
+        (false, _) => Ok(None),
+    }
 }
 
 /// A product of two secrets: elementwise (broadcasting to `out_shape`), of

@@ -4,6 +4,7 @@
 
 use super::prev;
 use super::trunc::{DEALER, MASKED};
+use crate::backend::totals::{totals, Totals};
 use crate::bytecode::{for_each_batch, Instr, Program};
 
 /// One execution of an operation: rounds, and ring elements (or words) each party sends.
@@ -157,35 +158,27 @@ fn batches(program: &Program, mut visit: impl FnMut(Cost, u64)) {
     });
 }
 
+/// The totals of one run of `program`.
+fn run_totals(program: &Program) -> Totals<3> {
+    totals(|visit| batches(program, |c, times| visit(c.rounds, c.sent, times)))
+}
+
 /// Network rounds of one run of `program` under rep3: each batch takes as many
 /// rounds as its longest operation.
 pub fn rounds(program: &Program) -> u64 {
-    let mut total = 0u64;
-    batches(program, |c, times| {
-        total = total.saturating_add(c.rounds.saturating_mul(times))
-    });
-    total
+    run_totals(program).rounds
 }
 
 /// Bytes each party sends in one run of `program`.
 pub fn bytes_sent(program: &Program) -> [u64; 3] {
-    let mut sent = [0u64; 3];
-    batches(program, |c, times| {
-        for (total, elements) in sent.iter_mut().zip(c.sent) {
-            *total = total.saturating_add((8 * elements).saturating_mul(times));
-        }
-    });
-    sent
+    run_totals(program).bytes
 }
 
-/// The longest message any party sends in one round of `program`, in bytes: at
-/// most all that the party sends in one batch. A peer's frame may not announce more.
+/// The longest message any party sends in one round of `program`, in bytes:
+/// at most all that the party sends in one batch. A peer's frame may not
+/// announce more.
 pub fn largest_message(program: &Program) -> u64 {
-    let mut largest = 0;
-    batches(program, |c, _| {
-        largest = c.sent.iter().fold(largest, |m, &s| m.max(8 * s));
-    });
-    largest
+    run_totals(program).largest
 }
 
 /// What the operations of one source location cost in a run of `program`:

@@ -468,17 +468,8 @@ impl Rep3 {
         let me = self.me;
         Ok(match op {
             Interaction::Input { party, ty, data } => {
-                if party >= 3 {
-                    return Err(VmError::Usage(format!(
-                        "input of party {party}, but rep3 has parties 0, 1 and 2"
-                    )));
-                }
-                if party == me && data.is_none() {
-                    return Err(VmError::Input(format!(
-                        "party {me} has no value for its input of type {ty}"
-                    )));
-                }
-                self.deal_task(party, data.map(|d| d.data), &ty.shape, false, out)
+                let values = input_values("rep3", 3, me, party, ty, data)?;
+                self.deal_task(party, values, &ty.shape, false, out)
             }
             Interaction::Product(Product::Mul { a, b, .. }) if a.a.shape == b.a.shape => {
                 self.mul(a, b, out)

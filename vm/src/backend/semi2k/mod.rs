@@ -535,20 +535,9 @@ impl Semi2k {
         let me = self.me;
         Ok(match op {
             Interaction::Input { party, ty, data } => {
-                if party >= self.parties {
-                    return Err(VmError::Usage(format!(
-                        "input of party {party}, but this semi2k run has {} parties",
-                        self.parties
-                    )));
-                }
+                let values = input_values("semi2k", self.parties, me, party, ty, data)?;
                 let n = ty.len();
-                let x = if party == me {
-                    let data = data.ok_or_else(|| {
-                        VmError::Input(format!(
-                            "party {me} has no value for its input of type {ty}"
-                        ))
-                    })?;
-                    let mut x = data.data;
+                let x = if let Some(mut x) = values {
                     for prf in self.pairs.iter_mut().flatten() {
                         prf.sub_from(&mut x);
                     }

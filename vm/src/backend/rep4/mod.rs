@@ -1,0 +1,676 @@
+//! `rep4`: four parties, security with abort against one actively corrupted
+//! party (honest majority), by replicated secret sharing over Z_2^64 (Dalskov,
+//! Escudero and Keller, "Fantastic Four", USENIX Security 2021).
+//!
+//! A secret x = x0 + x1 + x2 + x3; party i holds every share but x_i (slot j
+//! of its share is x_(i+1+j)), so any two parties hold them all and share k is
+//! held by the three parties other than k. Those three share a PRF key K_k
+//! (set up by the first of them), which draws share k's random parts.
+//!
+//! Everything a party learns from another goes through *joint message
+//! passing*: a value two parties both know is sent by one and vouched for by
+//! the other, who feeds it into a running hash for the receiver; the receiver
+//! hashes what it got the same way. Before anything is revealed (an opening or
+//! an output) and at the end of the run, every party sends each peer the
+//! digest of what it vouched for, and each compares it with its own: a party
+//! that sent a wrong value, or vouched falsely, makes the honest parties stop
+//! before any output ("cheating detected"), never after.
+//!
+//! - Inputs: the owner o's share is zero; shares o+2 and o+3 are drawn from
+//!   their keys (the owner holds both); the owner sends share o+1, the rest,
+//!   to its two other holders, o+2 vouching for what o+3 got.
+//! - Products (elementwise, matrix, convolution): of the terms f(x_a, y_b),
+//!   f(x_a, y_a) goes into share a (its three holders compute it); for each
+//!   pair {a, b} the two other parties both know t = f(x_a, y_b) + f(x_b, y_a)
+//!   and share it jointly: a random r from K_g into share g (g one of a, b), t
+//!   - r into share h (the other) held by g, which one of the pair sends and the
+//!   other vouches for ([`PAIRS`]). One round; six elements per output
+//!   element in all.
+//! - Openings: party p gets x_p from party p+1, vouched for by party p+2.
+//!
+//! Truncation and comparisons are not there yet: programs needing them are
+//! refused before they run ([`refuses`]).
+
+mod cost;
+
+pub use cost::{by_location, bytes_sent, largest_message, rounds};
+
+use super::prf::Prf;
+use super::*;
+use crate::net::{Network, Part};
+use std::sync::Arc;
+
+pub const PARTIES: usize = 4;
+
+/// This party's three shares: slot j holds x_(me+1+j).
+#[derive(Clone, Debug)]
+pub struct Share {
+    pub s: [RingTensor; 3],
+}
+
+/// The share index slot `j` of party `me` holds.
+fn index(me: usize, j: usize) -> usize {
+    (me + 1 + j) % PARTIES
+}
+
+/// The slot of share `k` at party `me` (`k != me`).
+fn slot(me: usize, k: usize) -> usize {
+    debug_assert_ne!(me, k);
+    (k + PARTIES - me - 1) % PARTIES
+}
+
+/// How the cross terms of a product are shared: for the pair of shares
+/// {a, b}, the two other parties (`sender`, `checker`) know t; share `g` gets
+/// a random r from K_g, share `h` gets t - r, which `sender` sends to `g`
+/// (the one party holding share h that does not know t) and `checker`
+/// vouches for. Chosen so each party sends one or two elements per product
+/// and receives one or two.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub sender: usize,
+    pub checker: usize,
+    pub g: usize,
+    pub h: usize,
+}
+
+pub(crate) const PAIRS: [Pair; 6] = [
+    Pair {
+        a: 0,
+        b: 1,
+        sender: 2,
+        checker: 3,
+        g: 0,
+        h: 1,
+    },
+    Pair {
+        a: 0,
+        b: 2,
+        sender: 3,
+        checker: 1,
+        g: 2,
+        h: 0,
+    },
+    Pair {
+        a: 0,
+        b: 3,
+        sender: 1,
+        checker: 2,
+        g: 3,
+        h: 0,
+    },
+    Pair {
+        a: 1,
+        b: 2,
+        sender: 0,
+        checker: 3,
+        g: 1,
+        h: 2,
+    },
+    Pair {
+        a: 1,
+        b: 3,
+        sender: 0,
+        checker: 2,
+        g: 1,
+        h: 3,
+    },
+    Pair {
+        a: 2,
+        b: 3,
+        sender: 1,
+        checker: 0,
+        g: 2,
+        h: 3,
+    },
+];
+
+/// The parties an opening of share `p` to party `p` involves: the one that
+/// sends it and the one that vouches for it.
+pub(crate) fn opener(p: usize) -> (usize, usize) {
+    ((p + 1) % PARTIES, (p + 2) % PARTIES)
+}
+
+/// An input's share sent by its owner `o` (the one neither drawn nor zero),
+/// and its two receivers, the first vouching for the second.
+pub(crate) fn input_parties(o: usize) -> (usize, usize, usize) {
+    ((o + 1) % PARTIES, (o + 2) % PARTIES, (o + 3) % PARTIES)
+}
+
+/// Words of a digest (blake3's 32 bytes).
+pub(crate) const DIGEST_WORDS: usize = 4;
+
+/// Why rep4 cannot run a program needing `entry`, if it cannot: it runs
+/// inputs, products, openings and outputs; truncation and comparisons are to
+/// come, and masks for reuse are a Beaver backend's.
+pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
+    use crate::bytecode::Primitive::*;
+    match entry.primitive {
+        p if p.needs_mask_reuse() => Some(
+            "masks for reuse (the program was compiled with --protocol semi2k; compile it for rep4)"
+                .into(),
+        ),
+        Input | Mul | MatMul | Conv2d | Open | Output => None,
+        TruncPr | TruncExact => Some("a truncation (rep4 does not truncate yet)".into()),
+        _ => Some("a comparison (rep4 does not compare yet)".into()),
+    }
+}
+
+/// What an operation waits for in its round.
+enum Task {
+    /// Products and inputs: shares so far, and for each value to receive,
+    /// the slot it adds to, its sender and the party vouching for it.
+    Shares {
+        shape: Vec<usize>,
+        s: [Vec<u64>; 3],
+        receive: Vec<(usize, usize, usize)>,
+    },
+    /// An opening: the sum of this party's shares; the missing one comes
+    /// from `from`, vouched for by `checker`.
+    Open {
+        shape: Vec<usize>,
+        partial: Vec<u64>,
+        from: usize,
+        checker: usize,
+    },
+    /// An output, at a party receiving it as [`Task::Open`], else nothing.
+    Output {
+        shape: Vec<usize>,
+        open: Option<(Vec<u64>, usize, usize)>,
+    },
+}
+
+pub struct Rep4 {
+    net: Network,
+    me: usize,
+    /// K_k for every share k this party holds (None at k = me).
+    keys: [Option<Prf>; PARTIES],
+    /// Per peer: the values this party vouched for to it, and the values
+    /// it received that the peer vouches for.
+    vouched: Vec<blake3::Hasher>,
+    received: Vec<blake3::Hasher>,
+    setup: CommFigures,
+}
+
+fn hash_words(h: &mut blake3::Hasher, words: &[u64]) {
+    h.update(bytemuck::cast_slice(words));
+}
+
+fn digest_words(h: &blake3::Hasher) -> Vec<u64> {
+    bytemuck::cast_slice::<u8, u64>(h.finalize().as_bytes()).to_vec()
+}
+
+fn add_into(into: &mut [u64], from: &[u64]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a = a.wrapping_add(*b);
+    }
+}
+
+impl Rep4 {
+    /// Agrees on the keys: for each share k, the first of its three holders
+    /// draws K_k and sends it to the other two (one round).
+    pub fn setup(mut net: Network) -> Result<Rep4, VmError> {
+        if net.parties() != PARTIES {
+            return Err(VmError::Usage(format!(
+                "rep4 needs exactly 4 parties, the hosts file lists {}",
+                net.parties()
+            )));
+        }
+        let me = net.party();
+        let holders = |k: usize| (0..PARTIES).filter(move |&p| p != k);
+        let mut drawn: [Option<[u8; 16]>; PARTIES] = [None; PARTIES];
+        let mut out: Vec<Vec<Part>> = vec![Vec::new(); PARTIES];
+        for k in (0..PARTIES).filter(|&k| k != me) {
+            if holders(k).next() == Some(me) {
+                let key = super::semi2k::fresh_key()?;
+                for p in holders(k).filter(|&p| p != me) {
+                    out[p].push(Arc::new(bytemuck::cast_slice::<u8, u64>(&key).to_vec()));
+                }
+                drawn[k] = Some(key);
+            }
+        }
+        let got = net.exchange(out).map_err(VmError::Network)?;
+        let mut at = vec![0usize; PARTIES];
+        let mut keys: [Option<Prf>; PARTIES] = [None, None, None, None];
+        for k in (0..PARTIES).filter(|&k| k != me) {
+            let first = holders(k).next().expect("three holders");
+            let key = match drawn[k] {
+                Some(key) => key,
+                None => {
+                    let words = got[first].get(at[first]..at[first] + 2).ok_or_else(|| {
+                        VmError::Network(format!("party {first} sent a malformed key"))
+                    })?;
+                    at[first] += 2;
+                    bytemuck::cast_slice::<u64, u8>(words)
+                        .try_into()
+                        .expect("16 bytes")
+                }
+            };
+            keys[k] = Some(Prf::new(key));
+        }
+        if (0..PARTIES).any(|p| at[p] != got[p].len()) {
+            return Err(VmError::Network(
+                "a peer sent more keys than rep4's set-up has: a protocol violation".into(),
+            ));
+        }
+        let setup = net.figures();
+        Ok(Rep4 {
+            net,
+            me,
+            keys,
+            vouched: (0..PARTIES).map(|_| blake3::Hasher::new()).collect(),
+            received: (0..PARTIES).map(|_| blake3::Hasher::new()).collect(),
+            setup,
+        })
+    }
+
+    /// The next `n` elements of K_k (this party holds share k).
+    fn draw(&mut self, k: usize, n: usize) -> Vec<u64> {
+        self.keys[k]
+            .as_mut()
+            .expect("a key of a held share")
+            .elements(n)
+    }
+
+    /// A public value as shares: it joins share 0.
+    fn constant(&self, t: &RingTensor) -> Share {
+        let zero = RingTensor::zeros(&t.shape);
+        let mut s = [zero.clone(), zero.clone(), zero];
+        if self.me != 0 {
+            s[slot(self.me, 0)] = t.clone();
+        }
+        Share { s }
+    }
+
+    /// Sends `v` to `to` (joint message passing: the sender's half).
+    fn send(&mut self, to: usize, v: Vec<u64>, out: &mut [Vec<Part>]) {
+        out[to].push(Arc::new(v));
+    }
+
+    /// Vouches for `v` to `to` (the checker's half).
+    fn vouch(&mut self, to: usize, v: &[u64]) {
+        hash_words(&mut self.vouched[to], v);
+    }
+
+    /// Shares `owner`'s input (`values` at the owner only).
+    fn input(
+        &mut self,
+        owner: usize,
+        values: Option<Vec<u64>>,
+        shape: &[usize],
+        out: &mut [Vec<Part>],
+    ) -> Task {
+        let me = self.me;
+        let n: usize = shape.iter().product();
+        let (sent, first, second) = input_parties(owner);
+        let mut s = [vec![0; n], vec![0; n], vec![0; n]];
+        // Shares `first` and `second` from their keys (share `owner` is zero).
+        for k in [first, second] {
+            if k != me {
+                s[slot(me, k)] = self.draw(k, n);
+            }
+        }
+        let mut receive = Vec::new();
+        if me == owner {
+            let mut rest = values.expect("the owner knows its values");
+            for k in [first, second] {
+                for (x, r) in rest.iter_mut().zip(&s[slot(me, k)]) {
+                    *x = x.wrapping_sub(*r);
+                }
+            }
+            s[slot(me, sent)] = rest.clone();
+            self.send(second, rest.clone(), out);
+            self.send(first, rest, out);
+        } else if me == first {
+            // Vouches for what `second` gets (hashed when it arrives).
+            receive.push((slot(me, sent), owner, usize::MAX));
+        } else if me == second {
+            receive.push((slot(me, sent), owner, first));
+        }
+        Task::Shares {
+            shape: shape.to_vec(),
+            s,
+            receive,
+        }
+    }
+
+    /// Starts a product: the diagonal terms into their shares, each pair's
+    /// cross term shared jointly.
+    fn product(&mut self, p: &Product<'_, Share>, out: &mut [Vec<Part>]) -> Task {
+        let me = self.me;
+        let (x, y) = p.operands();
+        let diagonal: Vec<RingTensor> = (0..3).map(|j| p.of(&x.s[j], &y.s[j])).collect();
+        let shape = diagonal[0].shape.clone();
+        let n = diagonal[0].data.len();
+        let mut s: [Vec<u64>; 3] = [0, 1, 2].map(|j| diagonal[j].data.clone());
+        let mut receive = Vec::new();
+        for pair in PAIRS {
+            if me != pair.g {
+                let r = self.draw(pair.g, n);
+                add_into(&mut s[slot(me, pair.g)], &r);
+                if me == pair.sender || me == pair.checker {
+                    // t = f(x_a + x_b, y_a + y_b) - f(x_a, y_a) - f(x_b, y_b).
+                    let (ja, jb) = (slot(me, pair.a), slot(me, pair.b));
+                    let xs = x.s[ja].add(&x.s[jb], &x.s[ja].shape);
+                    let ys = y.s[ja].add(&y.s[jb], &y.s[ja].shape);
+                    let mut v = p.of(&xs, &ys).data;
+                    for (k, e) in v.iter_mut().enumerate() {
+                        *e = e
+                            .wrapping_sub(diagonal[ja].data[k])
+                            .wrapping_sub(diagonal[jb].data[k])
+                            .wrapping_sub(r[k]);
+                    }
+                    add_into(&mut s[slot(me, pair.h)], &v);
+                    if me == pair.sender {
+                        self.send(pair.g, v, out);
+                    } else {
+                        self.vouch(pair.g, &v);
+                    }
+                }
+            } else {
+                receive.push((slot(me, pair.h), pair.sender, pair.checker));
+            }
+        }
+        Task::Shares { shape, s, receive }
+    }
+
+    /// Starts revealing `a` to the parties `to`: party p gets share p.
+    fn reveal(
+        &mut self,
+        a: &Share,
+        to: impl Fn(usize) -> bool,
+        out: &mut [Vec<Part>],
+    ) -> Option<(Vec<u64>, usize, usize)> {
+        let me = self.me;
+        for p in (0..PARTIES).filter(|&p| p != me && to(p)) {
+            let (sender, checker) = opener(p);
+            let share = &a.s[slot(me, p)].data;
+            if me == sender {
+                self.send(p, share.clone(), out);
+            } else if me == checker {
+                self.vouch(p, share);
+            }
+        }
+        to(me).then(|| {
+            let mut partial = a.s[0].data.clone();
+            add_into(&mut partial, &a.s[1].data);
+            add_into(&mut partial, &a.s[2].data);
+            let (sender, checker) = opener(me);
+            (partial, sender, checker)
+        })
+    }
+
+    fn start(
+        &mut self,
+        op: Interaction<'_, Share>,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        let me = self.me;
+        Ok(match op {
+            Interaction::Input { party, ty, data } => {
+                let values = input_values("rep4", PARTIES, me, party, ty, data)?;
+                self.input(party, values, &ty.shape, out)
+            }
+            Interaction::Product(p) => self.product(&p, out),
+            Interaction::Open { a } => {
+                let (partial, from, checker) = self.reveal(a, |_| true, out).expect("everyone");
+                Task::Open {
+                    shape: a.s[0].shape.clone(),
+                    partial,
+                    from,
+                    checker,
+                }
+            }
+            Interaction::Output { a, to } => Task::Output {
+                shape: a.s[0].shape.clone(),
+                open: self.reveal(a, |p| to.contains(p), out),
+            },
+            Interaction::Mask { .. } => {
+                return Err(VmError::Usage(
+                    "rep4 does not mask for reuse: this program was compiled for semi2k".into(),
+                ))
+            }
+            Interaction::Trunc { .. }
+            | Interaction::LtZ { .. }
+            | Interaction::EqZ { .. }
+            | Interaction::Relu { .. }
+            | Interaction::Max { .. }
+            | Interaction::Argmax { .. }
+            | Interaction::MaxPool { .. } => {
+                return Err(VmError::Usage(
+                    "rep4 does not truncate or compare yet (the program should have been refused before it ran)".into(),
+                ))
+            }
+        })
+    }
+
+    /// Takes `n` words from `from`'s message and records them as vouched
+    /// for by `checker` (none for an input's first receiver, who vouches
+    /// for them itself to the second).
+    fn take(
+        &mut self,
+        inbox: &mut Inbox,
+        from: usize,
+        n: usize,
+        checker: usize,
+        vouch_to: Option<usize>,
+    ) -> Result<Vec<u64>, VmError> {
+        let v = inbox.take(from, n)?;
+        if checker < PARTIES {
+            hash_words(&mut self.received[checker], &v);
+        }
+        if let Some(to) = vouch_to {
+            hash_words(&mut self.vouched[to], &v);
+        }
+        Ok(v)
+    }
+
+    fn finish_task(&mut self, task: Task, inbox: &mut Inbox) -> Result<Outcome<Share>, VmError> {
+        let me = self.me;
+        Ok(match task {
+            Task::Shares {
+                shape,
+                mut s,
+                receive,
+            } => {
+                for (j, from, checker) in receive {
+                    let n = s[j].len();
+                    // An input's first receiver vouches to the second.
+                    let vouch_to = (checker == usize::MAX).then(|| {
+                        let (_, first, second) = input_parties(from);
+                        debug_assert_eq!(first, me);
+                        second
+                    });
+                    let v = self.take(inbox, from, n, checker, vouch_to)?;
+                    add_into(&mut s[j], &v);
+                }
+                Outcome::Secret(Share {
+                    s: s.map(|d| RingTensor::new(shape.clone(), d)),
+                })
+            }
+            Task::Open {
+                shape,
+                mut partial,
+                from,
+                checker,
+            } => {
+                let v = self.take(inbox, from, partial.len(), checker, None)?;
+                add_into(&mut partial, &v);
+                Outcome::Public(RingTensor::new(shape, partial))
+            }
+            Task::Output { shape, open } => Outcome::Revealed(match open {
+                Some((mut partial, from, checker)) => {
+                    let v = self.take(inbox, from, partial.len(), checker, None)?;
+                    add_into(&mut partial, &v);
+                    Some(RingTensor::new(shape, partial))
+                }
+                None => None,
+            }),
+        })
+    }
+
+    /// Sends each peer the digest of what this party vouched for to it.
+    fn send_digests(&self, out: &mut [Vec<Part>]) {
+        for p in (0..PARTIES).filter(|&p| p != self.me) {
+            out[p].push(Arc::new(digest_words(&self.vouched[p])));
+        }
+    }
+
+    /// Compares each peer's digest with what this party received that the
+    /// peer vouched for.
+    fn check_digests(&mut self, inbox: &mut Inbox) -> Result<(), VmError> {
+        for p in (0..PARTIES).filter(|&p| p != self.me) {
+            let theirs = inbox.take(p, DIGEST_WORDS)?;
+            if theirs != digest_words(&self.received[p]) {
+                return Err(VmError::Network(format!(
+                    "cheating detected: values this party (party {}) received do not match what party {p} vouched for; party {p} or the party that sent them deviated from the protocol (checked before any output)",
+                    self.me
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// One round: the messages out, then each task finished from the
+    /// messages in (and the digests checked, with `check`).
+    fn exchange(
+        &mut self,
+        tasks: Vec<Task>,
+        mut out: Vec<Vec<Part>>,
+        check: bool,
+    ) -> Result<Vec<Outcome<Share>>, VmError> {
+        if check {
+            self.send_digests(&mut out);
+        }
+        let got = self.net.exchange(out).map_err(VmError::Network)?;
+        let mut inbox = Inbox {
+            words: got,
+            at: vec![0; PARTIES],
+        };
+        let mut outcomes = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            outcomes.push(self.finish_task(t, &mut inbox)?);
+        }
+        if check {
+            self.check_digests(&mut inbox)?;
+        }
+        if (0..PARTIES).any(|p| inbox.at[p] != inbox.words[p].len()) {
+            return Err(VmError::Network(
+                "a peer sent more than the round needs: a protocol violation".into(),
+            ));
+        }
+        Ok(outcomes)
+    }
+}
+
+/// A round's incoming messages, consumed operation by operation.
+struct Inbox {
+    words: Vec<Vec<u64>>,
+    at: Vec<usize>,
+}
+
+impl Inbox {
+    fn take(&mut self, from: usize, n: usize) -> Result<Vec<u64>, VmError> {
+        let at = self.at[from];
+        let v = self.words[from].get(at..at + n).ok_or_else(|| {
+            VmError::Network(format!(
+                "party {from} sent a short message: a protocol violation"
+            ))
+        })?;
+        self.at[from] += n;
+        Ok(v.to_vec())
+    }
+}
+
+impl Backend for Rep4 {
+    type Share = Share;
+
+    fn name(&self) -> &'static str {
+        "rep4"
+    }
+    fn threat_model(&self) -> &'static str {
+        THREAT_MODEL
+    }
+
+    fn classify(&mut self, t: &RingTensor) -> Share {
+        self.constant(t)
+    }
+
+    fn linear(&mut self, args: &[&Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Share {
+        Share {
+            s: [0, 1, 2].map(|j| {
+                let slot: Vec<&RingTensor> = args.iter().map(|s| &s.s[j]).collect();
+                f(&slot)
+            }),
+        }
+    }
+
+    fn add_public(&mut self, s: &Share, p: &RingTensor, out_shape: &[usize]) -> Share {
+        // The public value joins share 0 (held by parties 1, 2 and 3).
+        let zero = RingTensor::zeros(&[]);
+        Share {
+            s: [0, 1, 2].map(|j| {
+                let add = if index(self.me, j) == 0 { p } else { &zero };
+                s.s[j].add(add, out_shape)
+            }),
+        }
+    }
+
+    fn masked_product(&mut self, _: Product<'_, Share>) -> Result<Share, VmError> {
+        Err(VmError::Usage(
+            "rep4 multiplies in rounds: this program was compiled for mask reuse (semi2k)".into(),
+        ))
+    }
+
+    fn round(&mut self, ops: Vec<Interaction<'_, Share>>) -> Result<Vec<Outcome<Share>>, VmError> {
+        // Anything revealed is checked first: the digests travel with it.
+        let check = ops
+            .iter()
+            .any(|op| matches!(op, Interaction::Open { .. } | Interaction::Output { .. }));
+        let mut out = vec![Vec::new(); PARTIES];
+        let mut tasks = Vec::with_capacity(ops.len());
+        for op in ops {
+            tasks.push(self.start(op, &mut out)?);
+        }
+        self.exchange(tasks, out, check)
+    }
+
+    fn receives(&self, to: PartySet) -> bool {
+        to.contains(self.me)
+    }
+
+    fn share_words(&self, s: &Share) -> Vec<Vec<u64>> {
+        s.s.iter().map(|t| t.data.clone()).collect()
+    }
+
+    fn share_from_words(
+        &mut self,
+        shape: &[usize],
+        words: Vec<Vec<u64>>,
+    ) -> Result<Share, VmError> {
+        match <[Vec<u64>; 3]>::try_from(words) {
+            Ok(s) => Ok(Share {
+                s: s.map(|d| RingTensor::new(shape.to_vec(), d)),
+            }),
+            Err(w) => Err(VmError::Input(format!(
+                "a rep4 share has three components, not {}",
+                w.len()
+            ))),
+        }
+    }
+
+    fn figures(&self) -> CommFigures {
+        self.net.figures().since(self.setup)
+    }
+
+    /// The last check: whatever was exchanged since the last opening is
+    /// verified before the run reports success (one more round, always, so
+    /// every party takes it).
+    fn finish(&mut self) -> Result<(), VmError> {
+        self.exchange(Vec::new(), vec![Vec::new(); PARTIES], true)?;
+        Ok(())
+    }
+}
+
+pub const THREAT_MODEL: &str = "active adversary, honest majority (1 of 4 parties corrupted, security with abort): replicated secret sharing with joint message passing";
