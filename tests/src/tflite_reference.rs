@@ -109,7 +109,7 @@ impl Interpreter<'_> {
         let (sw, _) = self.quantization(w);
         let (sy, zy) = self.quantization(y);
         let s = if sw.len() > 1 { sw[channel] } else { sw[0] };
-        let (m, shift) = quantize_multiplier(sx[0] * s / sy[0]);
+        let (m, shift) = quantize_multiplier(sx[0] * s / sy[0]).expect("the model's scales");
         let v = multiply_by_quantized_multiplier(acc as i32, m as i32, shift) as i64 + zy;
         v.clamp(range.0, range.1)
     }
@@ -220,9 +220,10 @@ impl Interpreter<'_> {
             self.quantization(y),
         );
         let twice_max = 2.0 * sa[0].max(sb[0]);
-        let (ma, sha) = quantize_multiplier(sa[0] / twice_max);
-        let (mb, shb) = quantize_multiplier(sb[0] / twice_max);
-        let (my, shy) = quantize_multiplier(twice_max / ((1u64 << 20) as f64 * sy[0]));
+        let (ma, sha) = quantize_multiplier(sa[0] / twice_max).expect("the model's scales");
+        let (mb, shb) = quantize_multiplier(sb[0] / twice_max).expect("the model's scales");
+        let (my, shy) = quantize_multiplier(twice_max / ((1u64 << 20) as f64 * sy[0]))
+            .expect("the model's scales");
         let range = self.clamp(y, *activation);
         let shape = self.shape(y);
         let at = |v: &Value, i: usize| -> i64 {

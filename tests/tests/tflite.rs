@@ -1095,3 +1095,27 @@ fn imported_mobilenet_v1_matches_the_reference_interpreter() {
         );
     }
 }
+
+/// A scale that makes a layer's ratio infinite, huge or not a number is
+/// refused with the layer named (an infinite ratio once looped forever in the
+/// multiplier's normalization: a corrupted model hung the importer).
+#[test]
+fn absurd_scales_are_refused_not_looped_over() {
+    let m = mpcc::tflite::parse(&model_bytes()).unwrap();
+    for bad in [f32::INFINITY, f32::NAN, 1e38, -1.0] {
+        let mut edited = m.clone();
+        // Every quantized tensor's scale: some layer's ratio goes wrong.
+        for t in &mut edited.tensors {
+            if let Some(q) = &mut t.quantization {
+                for s in &mut q.scale {
+                    *s = if *s > 1e-3 { bad } else { *s };
+                }
+            }
+        }
+        let start = std::time::Instant::now();
+        let e = import(&edited, "edited.tflite", Reveal::Logits).err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{bad}");
+        let e = e.unwrap_or_else(|| panic!("a scale of {bad} was imported"));
+        assert!(e.contains("scale"), "{bad}: {e}");
+    }
+}

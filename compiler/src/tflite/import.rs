@@ -49,11 +49,17 @@ pub struct Imported {
 }
 
 /// TFLite's QuantizeMultiplier: `m = M0 * 2^(shift - 31)`, M0 in [2^30, 2^31).
-pub fn quantize_multiplier(m: f64) -> (i64, i32) {
-    if m == 0.0 {
-        return (0, 0);
+pub fn quantize_multiplier(m: f64) -> Result<(i64, i32), String> {
+    // A corrupted model's scales can make anything of the ratio: refused,
+    // rather than looped over forever (an infinite ratio never halves) or
+    // shifted past the word.
+    if !m.is_finite() || m < 0.0 {
+        return Err(format!("a scale ratio of {m}"));
     }
-    let mut shift = m.abs().log2().floor() as i32 + 1;
+    if m == 0.0 {
+        return Ok((0, 0));
+    }
+    let mut shift = m.log2().floor() as i32 + 1;
     let mut q = m / 2f64.powi(shift);
     // frexp: q in [0.5, 1).
     while q.abs() >= 1.0 {
@@ -69,7 +75,14 @@ pub fn quantize_multiplier(m: f64) -> (i64, i32) {
         fixed /= 2;
         shift += 1;
     }
-    (fixed, shift)
+    if shift < -31 {
+        // As TFLite: a multiplier below 2^-32 is zero.
+        return Ok((0, 0));
+    }
+    if shift > 30 {
+        return Err(format!("a scale ratio of {m} (at most 2^30)"));
+    }
+    Ok((fixed, shift))
 }
 
 /// The operators the importer translates.
@@ -458,22 +471,29 @@ impl<'m> Importer<'m> {
     /// output, clamped to `range`: with one multiplier, or one per channel (the
     /// public tensors of `tflite::multiply_by_quantized_multiplier_per_channel`,
     /// declared as constants named after the output tensor).
-    fn requantize(&mut self, acc: &str, layer: &WeightedLayer, (lo, hi): (i64, i64)) -> String {
+    fn requantize(
+        &mut self,
+        acc: &str,
+        layer: &WeightedLayer,
+        (lo, hi): (i64, i64),
+    ) -> Result<String, String> {
         let ((sx, _), (sy, zy)) = (layer.input, layer.output);
         let y = layer.tensors[3];
         if let [sw] = layer.filter.scales[..] {
-            let (m0, shift) = quantize_multiplier(sx * sw / sy);
-            return format!("tflite::requantize({acc}, {m0}, {shift}, {zy}, {lo}, {hi}, EXACT)");
+            let (m0, shift) = quantize_multiplier(sx * sw / sy)?;
+            return Ok(format!(
+                "tflite::requantize({acc}, {m0}, {shift}, {zy}, {lo}, {hi}, EXACT)"
+            ));
         }
         let multipliers: Vec<(i64, u32, u32)> = layer
             .filter
             .scales
             .iter()
             .map(|sw| {
-                let (m0, shift) = quantize_multiplier(sx * sw / sy);
-                (m0, shift.max(0) as u32, (-shift).max(0) as u32)
+                let (m0, shift) = quantize_multiplier(sx * sw / sy)?;
+                Ok((m0, shift.max(0) as u32, (-shift).max(0) as u32))
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         let max_right = multipliers.iter().map(|m| m.2).max().unwrap_or(0);
         let channels = [multipliers.len()];
         let per_channel = |f: &dyn Fn(i64, u32, u32) -> i64| {
@@ -499,10 +519,10 @@ impl<'m> Importer<'m> {
             let _ = writeln!(self.consts, "const {name} = {values};");
             names.push(name);
         }
-        format!(
+        Ok(format!(
             "tflite::requantize_per_channel({acc}, {}, {max_right}, {zy}, {lo}, {hi}, EXACT)",
             names.join(", ")
-        )
+        ))
     }
 
     /// A description of a layer's scales for the program's comment.
@@ -566,7 +586,9 @@ impl<'m> Importer<'m> {
             ),
             less_zero_point(&wname, layer.filter.zero_point)
         );
-        let requantized = self.requantize(&acc, &layer, range);
+        let requantized = self
+            .requantize(&acc, &layer, range)
+            .map_err(|why| refuse(op, &why))?;
         let _ = writeln!(
             self.body,
             "    // op {} FULLY_CONNECTED: {}\n    let t{y} = reshape({requantized}, [{}]);",
@@ -615,9 +637,10 @@ impl<'m> Importer<'m> {
         );
         const LEFT_SHIFT: i32 = 20;
         let twice_max = 2.0 * sa.max(sb);
-        let (ma, sha) = quantize_multiplier(sa / twice_max);
-        let (mb, shb) = quantize_multiplier(sb / twice_max);
-        let (my, shy) = quantize_multiplier(twice_max / ((1u64 << LEFT_SHIFT) as f64 * sy));
+        let multiplier = |m: f64| quantize_multiplier(m).map_err(|why| refuse(op, &why));
+        let (ma, sha) = multiplier(sa / twice_max)?;
+        let (mb, shb) = multiplier(sb / twice_max)?;
+        let (my, shy) = multiplier(twice_max / ((1u64 << LEFT_SHIFT) as f64 * sy))?;
         let (lo, hi) = clamp_range(*activation, (sy, zy), ty, op)?;
         let (ain, bin) = (self.input(*a, op)?, self.input(*b, op)?);
         let name = format!("t{y}");
@@ -700,7 +723,9 @@ impl<'m> Importer<'m> {
             stride[1],
             pad(padding)
         );
-        let requantized = self.requantize(&acc, &layer, range);
+        let requantized = self
+            .requantize(&acc, &layer, range)
+            .map_err(|why| refuse(op, &why))?;
         let _ = writeln!(
             self.body,
             "    // op {} {}: {}\n    let t{y} = {requantized};",
@@ -1109,13 +1134,18 @@ mod tests {
     fn quantize_multiplier_matches_tflite() {
         // M0 in [2^30, 2^31) and m = M0 * 2^(shift - 31).
         for m in [0.5, 0.75, 0.001_234, 1.0, 3.7, 1.0 / 3.0] {
-            let (q, shift) = quantize_multiplier(m);
+            let (q, shift) = quantize_multiplier(m).unwrap();
             assert!((1 << 30..1 << 31).contains(&q), "{m}: {q}");
             assert!(
                 (q as f64 * 2f64.powi(shift - 31) - m).abs() <= m * 1e-9,
                 "{m}"
             );
         }
-        assert_eq!(quantize_multiplier(0.5), (1 << 30, 0));
+        assert_eq!(quantize_multiplier(0.5), Ok((1 << 30, 0)));
+        // As TFLite: below 2^-32, zero; not finite, or above 2^30, refused.
+        assert_eq!(quantize_multiplier(1e-12), Ok((0, 0)));
+        for m in [f64::INFINITY, f64::NAN, 1e10, -0.5] {
+            assert!(quantize_multiplier(m).is_err(), "{m}");
+        }
     }
 }
