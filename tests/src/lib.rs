@@ -340,6 +340,41 @@ pub fn run_rep4(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutc
     .collect()
 }
 
+/// Runs `program` under a networked `protocol` with `parties` parties as
+/// threads of this process, party `cheater` tampering with what it sends as
+/// `tampering` says, every party giving up on a peer silent for `timeout`:
+/// what each party's run returned (an error as its message).
+pub fn run_tampered(
+    program: &Program,
+    protocol: mpcvm::run::Protocol,
+    parties: usize,
+    inputs: &[Option<RingTensor>],
+    cheater: usize,
+    tampering: mpcvm::net::tamper::Tampering,
+    timeout: std::time::Duration,
+) -> Vec<Result<RunOutcome, String>> {
+    let network = LocalNetwork::new(parties);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parties)
+            .map(|p| {
+                let mut config = network.config(p);
+                config.io_timeout = timeout;
+                if p == cheater {
+                    config.tamper = Some(tampering.clone());
+                }
+                s.spawn(move || {
+                    let own = own_inputs(program, inputs, p);
+                    let mut print = |_: &str| {};
+                    let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
+                    mpcvm::run::run_party(program, protocol, config, &mut io)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// Runs `program` under a networked `protocol` with one party per entry of
 /// `shares` (the shares it is given to load), as threads of this process.
 fn run_parties(
@@ -406,18 +441,7 @@ fn run_party_thread(
     given: Shares,
     run: impl FnOnce(&mut mpcvm::interp::MemoryIo) -> Result<RunOutcome, mpcvm::VmError>,
 ) -> PartyRun {
-    let own: Vec<Option<RingTensor>> = program
-        .inputs
-        .iter()
-        .zip(inputs)
-        .map(|(d, v)| {
-            if d.party as usize == p {
-                v.clone()
-            } else {
-                None
-            }
-        })
-        .collect();
+    let own = own_inputs(program, inputs, p);
     let mut printed = Vec::new();
     let mut print = |line: &str| printed.push(line.to_string());
     let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
@@ -430,6 +454,26 @@ fn run_party_thread(
         printed,
         shares,
     }
+}
+
+/// Party `p`'s own inputs of `inputs` (the others' left out).
+fn own_inputs(
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    p: usize,
+) -> Vec<Option<RingTensor>> {
+    program
+        .inputs
+        .iter()
+        .zip(inputs)
+        .map(|(d, v)| {
+            if d.party as usize == p {
+                v.clone()
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// Certificates, keys and a hosts file for `nodes` nodes on loopback, in a
@@ -489,6 +533,7 @@ impl LocalNetwork {
             latency: Duration::ZERO,
             bandwidth_bits_per_second: None,
             listener: None,
+            tamper: None,
         }
     }
 }

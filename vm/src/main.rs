@@ -464,6 +464,9 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
         latency: Duration::from_secs_f64(args.sim_latency_ms / 1e3),
         bandwidth_bits_per_second: args.sim_bandwidth_mbps.map(|m| m * 1e6),
         listener,
+        // The tamper harness is the tests' own: never on the command line.
+        #[cfg(feature = "tamper")]
+        tamper: None,
     };
     if mode == Mode::Prep {
         let dir = prep_dir.expect("checked");

@@ -51,6 +51,8 @@ fn config(dir: &Path, party: usize, key_of: usize) -> NetConfig {
         latency: Duration::ZERO,
         bandwidth_bits_per_second: None,
         listener: None,
+        #[cfg(feature = "tamper")]
+        tamper: None,
     }
 }
 

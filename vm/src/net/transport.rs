@@ -132,6 +132,9 @@ pub struct NetConfig {
     /// them before starting the parties, so no port is free in between);
     /// otherwise the party binds its address itself.
     pub listener: Option<TcpListener>,
+    /// Tests only: this party corrupts what it sends (see `tamper`).
+    #[cfg(feature = "tamper")]
+    pub tamper: Option<super::tamper::Tampering>,
 }
 
 /// A TCP stream whose reads and writes fail once `deadline` has passed. During
@@ -293,6 +296,8 @@ pub struct Network {
     /// Whether a round failed: then the connections are cut rather than drained.
     failed: bool,
     figures: CommFigures,
+    #[cfg(feature = "tamper")]
+    tamperer: Option<super::tamper::Tamperer>,
 }
 
 fn write_frame(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
@@ -394,6 +399,8 @@ impl Network {
             ));
         }
         let deadline = Instant::now() + config.connect_timeout;
+        #[cfg(feature = "tamper")]
+        let tamper = config.tamper.clone();
         let own = &config.hosts.0[me].address;
         let listener = match config.listener {
             Some(l) => l,
@@ -597,6 +604,8 @@ impl Network {
             max_frame: MAX_FRAME,
             failed: false,
             figures: CommFigures::default(),
+            #[cfg(feature = "tamper")]
+            tamperer: tamper.map(super::tamper::Tamperer::new),
         })
     }
 
@@ -643,9 +652,23 @@ impl Network {
         }
         outgoing.resize(self.links.len(), Vec::new());
         self.figures.rounds += 1;
+        // Links whose message this round is withheld (tests only).
+        #[cfg_attr(not(feature = "tamper"), allow(unused_mut))]
+        let mut withheld = vec![false; self.links.len()];
         for (j, parts) in outgoing.into_iter().enumerate() {
             if let Some(link) = &self.links[j] {
                 self.figures.bytes_sent += parts.iter().map(|p| 8 * p.len() as u64).sum::<u64>();
+                #[cfg(feature = "tamper")]
+                let parts = match self.tamperer.as_mut() {
+                    None => parts,
+                    Some(t) => match t.outgoing(self.figures.rounds, j, parts) {
+                        Some(parts) => parts,
+                        None => {
+                            withheld[j] = true;
+                            continue;
+                        }
+                    },
+                };
                 if link.sender.send(parts).is_err() {
                     return Err(self.writer_failed(j));
                 }
@@ -661,7 +684,7 @@ impl Network {
             }
         }
         // Every peer reads its message in this round, so the writers finish.
-        for j in 0..self.links.len() {
+        for j in (0..self.links.len()).filter(|&j| !withheld[j]) {
             if let Some(link) = &self.links[j] {
                 if link.written.recv().is_err() {
                     return Err(self.writer_failed(j));
