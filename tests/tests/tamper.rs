@@ -1,6 +1,7 @@
 //! The tamper harness against rep4: random tamperings (every kind, every
 //! party as the cheater, every round of the run, set-up included) over
-//! programs that use every interactive operation rep4 runs. Each honest party
+//! programs that use every interactive operation rep4 runs (inputs,
+//! products of each kind, truncation, outputs). Each honest party
 //! must stop with an error or finish with the clear backend's outputs: never
 //! a wrong output, never a hang (every peer gives up on a silent one after a
 //! short timeout). The counts by kind are printed (`--nocapture`).
@@ -8,14 +9,16 @@
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
+use mpcvm::io::decode_f64;
 use mpcvm::net::tamper::{Kind, Tampering};
 use mpcvm::run::Protocol;
+use mpcvm::types::Elem;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PROGRAMS: [&str; 2] = [
+const PROGRAMS: [&str; 3] = [
     "party a = 0; party b = 1; party c = 2; party d = 3;
     fn main() {
         let x: sint<20>[3, 4] = input(a);
@@ -40,6 +43,12 @@ const PROGRAMS: [&str; 2] = [
             reveal acc to a;
         }
         reveal acc * acc to b;
+    }",
+    "party a = 0; party b = 1; party c = 2;
+    fn main() {
+        let x: sfix<16>[5] = input(a);
+        let y: sfix<16>[5] = input(b);
+        reveal x * y to c;
     }",
 ];
 
@@ -118,11 +127,24 @@ fn every_tampering_is_detected_or_harmless() {
                             .contains(p)
                             .then(|| clear.outputs[i].clone())
                             .flatten();
-                        assert_eq!(
-                            out.outputs[i], expected,
-                            "a wrong output: party {p}, {}, after {tampering:?} by party {cheater}",
-                            decl.name
-                        );
+                        let wrong = || {
+                            format!(
+                                "a wrong output: party {p}, {}, after {tampering:?} by party {cheater}",
+                                decl.name
+                            )
+                        };
+                        match (decl.ty.elem, &out.outputs[i], &expected) {
+                            // A truncation rounds either way: one unit in the last place.
+                            (Elem::Fix { frac, .. }, Some(got), Some(want)) => {
+                                let got = decode_f64(got, decl.ty.elem);
+                                let want = decode_f64(want, decl.ty.elem);
+                                let ulp = 1.01 / (1u64 << frac) as f64;
+                                let close =
+                                    got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= ulp);
+                                assert!(close, "{}", wrong());
+                            }
+                            _ => assert_eq!(out.outputs[i], expected, "{}", wrong()),
+                        }
                     }
                     finished += 1;
                 }

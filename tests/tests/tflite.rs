@@ -1114,7 +1114,10 @@ fn absurd_scales_are_refused_not_looped_over() {
         }
         let start = std::time::Instant::now();
         let e = import(&edited, "edited.tflite", Reveal::Logits).err();
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{bad}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{bad}"
+        );
         let e = e.unwrap_or_else(|| panic!("a scale of {bad} was imported"));
         assert!(e.contains("scale"), "{bad}: {e}");
     }

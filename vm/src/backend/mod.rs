@@ -17,6 +17,7 @@ pub mod rep3;
 pub mod rep4;
 pub mod semi2k;
 mod totals;
+mod truncation;
 
 use crate::ring::RingTensor;
 use crate::shape::Padding;
@@ -90,6 +91,17 @@ pub enum Interaction<'a, S> {
         a: &'a S,
         to: PartySet,
     },
+}
+
+/// Bits `lo..hi` of `x` as an integer.
+pub(crate) fn bits(x: u64, lo: u32, hi: u32) -> u64 {
+    let width = hi - lo;
+    (x >> lo)
+        & if width >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << width) - 1
+        }
 }
 
 /// Refuses an input of a party outside the run's `parties`, or one this

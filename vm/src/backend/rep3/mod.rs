@@ -185,17 +185,6 @@ fn add(a: &[u64], b: &[u64]) -> Vec<u64> {
     a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y)).collect()
 }
 
-/// Bits `lo..hi` of `x` as an integer.
-fn bits(x: u64, lo: u32, hi: u32) -> u64 {
-    let width = hi - lo;
-    (x >> lo)
-        & if width >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << width) - 1
-        }
-}
-
 /// Why rep3 cannot run a program needing `entry`, if it cannot. It runs every
 /// primitive but the masks of mask reuse (a Beaver backend's); a truncation
 /// needs its value and the truncated part to fit the ring with one bit to spare

@@ -17,6 +17,7 @@
 //! Perfectly hiding, with no condition on the headroom of x (K at most 63).
 
 use super::*;
+use crate::backend::truncation;
 use rand::Rng;
 
 pub(super) const DEALER: usize = 2;
@@ -60,25 +61,14 @@ impl Rep3 {
         if m == 0 {
             return Ok(Task::Done(Val::Arith(x.clone())));
         }
-        // The value and the truncated part must fit with one bit to spare.
-        let big_k = (value_bits as u32).max(m + 1);
-        if big_k > 63 {
-            return Err(VmError::Usage(format!(
-                "truncation of a {big_k}-bit value: rep3 supports at most 63 bits"
-            )));
-        }
-        let k = big_k + 1;
+        let k = truncation::ring_bits("rep3", value_bits, m)?;
         let n = x.a.len();
         let me = self.me;
         let (v, r_msb, r_lo) = if me == DEALER {
             let r: Vec<u64> = (0..n).map(|_| self.local.random()).collect();
             // Party 2 holds (x2, x0); party 1, its predecessor, lacks x0.
             out.prev(&add(&x.b.data, &r));
-            let v: Vec<u64> = r
-                .iter()
-                .map(|&r| (bits(r, k - 1, k) << (k - 1 - m)).wrapping_sub(bits(r, m, k - 1)))
-                .collect();
-            let msb: Vec<u64> = r.iter().map(|&r| bits(r, k - 1, k)).collect();
+            let (v, msb) = truncation::mask_parts(&r, k, m);
             let lo: Vec<u64> = r.iter().map(|&r| bits(r, 0, m)).collect();
             (
                 self.deal(DEALER, Some(v), n, false, out),
@@ -136,14 +126,13 @@ impl Rep3 {
                         .map(|((a, b), c)| a.wrapping_add(*b).wrapping_add(*c).wrapping_add(offset))
                         .collect()
                 });
-                let u: Option<Vec<u64>> = c.as_ref().map(|c| {
-                    c.iter()
-                        .map(|&c| bits(c, m, k - 1).wrapping_add(bits(c, k - 1, k) << (k - 1 - m)))
-                        .collect()
-                });
-                let msb: Option<Vec<u64>> = c
-                    .as_ref()
-                    .map(|c| c.iter().map(|&c| bits(c, k - 1, k)).collect());
+                let (u, msb) = match &c {
+                    Some(c) => {
+                        let (u, msb) = truncation::masked_parts(c, k, m);
+                        (Some(u), Some(msb))
+                    }
+                    None => (None, None),
+                };
                 let lo: Option<Vec<u64>> = c
                     .as_ref()
                     .map(|c| c.iter().map(|&c| bits(c, 0, m)).collect());

@@ -2,6 +2,7 @@
 //! whole program, derived from the code exactly as the protocol runs (the
 //! tests hold these figures to the measured ones). `mpcc --stats` prints them.
 
+use super::trunc::{C_MSB, OPEN_C, R_MSB, U, V};
 use super::{input_parties, opener, DIGEST_WORDS, PAIRS, PARTIES};
 use crate::backend::totals::{totals, Totals};
 use crate::bytecode::{for_each_batch, Instr, Program};
@@ -44,6 +45,24 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
             for pair in PAIRS {
                 sent[pair.sender] += len(dst);
             }
+        }
+        Instr::Trunc { a, amount, .. } if *amount > 0 => {
+            // r's parts and c, then c's parts, then a product (see `trunc`).
+            let n = len(a);
+            for jmp in [V, R_MSB, U, C_MSB] {
+                sent[jmp.sender] += n;
+            }
+            for (_, sender, _) in OPEN_C {
+                sent[sender] += n;
+            }
+            for pair in PAIRS {
+                sent[pair.sender] += n;
+            }
+            return Cost {
+                rounds: 3,
+                sent,
+                checks: false,
+            };
         }
         Instr::Open { a, .. } => {
             for p in 0..PARTIES {

@@ -32,6 +32,7 @@
 //! refused before they run ([`refuses`]).
 
 mod cost;
+mod trunc;
 
 pub use cost::{by_location, bytes_sent, largest_message, rounds};
 
@@ -126,6 +127,29 @@ pub(crate) const PAIRS: [Pair; 6] = [
     },
 ];
 
+impl Pair {
+    fn jmp(&self) -> Jmp {
+        Jmp {
+            sender: self.sender,
+            checker: self.checker,
+            g: self.g,
+            h: self.h,
+        }
+    }
+}
+
+/// A value that two parties know (`sender`, `checker`), shared jointly: a
+/// random r from K_g into share g and the rest into share h, which `sender`
+/// sends to g (the one holder of share h that does not know the value) and
+/// `checker` vouches for. Here g and h are the two other parties.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Jmp {
+    pub sender: usize,
+    pub checker: usize,
+    pub g: usize,
+    pub h: usize,
+}
+
 /// The parties an opening of share `p` to party `p` involves: the one that
 /// sends it and the one that vouches for it.
 pub(crate) fn opener(p: usize) -> (usize, usize) {
@@ -152,7 +176,15 @@ pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
                 .into(),
         ),
         Input | Mul | MatMul | Conv2d | Open | Output => None,
-        TruncPr | TruncExact => Some("a truncation (rep4 does not truncate yet)".into()),
+        TruncPr => match entry.params[..] {
+            [amount, bits] if bits.max(amount + 1) > 63 => Some(format!(
+                "a truncation by {amount} of a {bits}-bit value (rep4 truncates values of at most 63 bits)"
+            )),
+            _ => None,
+        },
+        TruncExact => Some(
+            "an exact truncation (it needs a comparison, which rep4 does not make yet)".into(),
+        ),
         _ => Some("a comparison (rep4 does not compare yet)".into()),
     }
 }
@@ -179,6 +211,9 @@ enum Task {
         shape: Vec<usize>,
         open: Option<(Vec<u64>, usize, usize)>,
     },
+    /// A truncation between its rounds.
+    Trunc(Box<trunc::Trunc>),
+    Done(Outcome<Share>),
 }
 
 pub struct Rep4 {
@@ -186,6 +221,8 @@ pub struct Rep4 {
     me: usize,
     /// K_k for every share k this party holds (None at k = me).
     keys: [Option<Prf>; PARTIES],
+    /// At parties 0 and 1, the key only they share (truncation's masks).
+    pair_key: Option<Prf>,
     /// Per peer: the values this party vouched for to it, and the values
     /// it received that the peer vouches for.
     vouched: Vec<blake3::Hasher>,
@@ -230,6 +267,13 @@ impl Rep4 {
                 drawn[k] = Some(key);
             }
         }
+        // The pair {0, 1}'s key, drawn by party 0, after the others.
+        let mut pair_key = None;
+        if me == 0 {
+            let key = super::semi2k::fresh_key()?;
+            out[1].push(Arc::new(bytemuck::cast_slice::<u8, u64>(&key).to_vec()));
+            pair_key = Some(Prf::new(key));
+        }
         let got = net.exchange(out).map_err(VmError::Network)?;
         let mut at = vec![0usize; PARTIES];
         let mut keys: [Option<Prf>; PARTIES] = [None, None, None, None];
@@ -249,6 +293,17 @@ impl Rep4 {
             };
             keys[k] = Some(Prf::new(key));
         }
+        if me == 1 {
+            let words = got[0]
+                .get(at[0]..at[0] + 2)
+                .ok_or_else(|| VmError::Network("party 0 sent a malformed key".into()))?;
+            at[0] += 2;
+            pair_key = Some(Prf::new(
+                bytemuck::cast_slice::<u64, u8>(words)
+                    .try_into()
+                    .expect("16 bytes"),
+            ));
+        }
         if (0..PARTIES).any(|p| at[p] != got[p].len()) {
             return Err(VmError::Network(
                 "a peer sent more keys than rep4's set-up has: a protocol violation".into(),
@@ -259,6 +314,7 @@ impl Rep4 {
             net,
             me,
             keys,
+            pair_key,
             vouched: (0..PARTIES).map(|_| blake3::Hasher::new()).collect(),
             received: (0..PARTIES).map(|_| blake3::Hasher::new()).collect(),
             setup,
@@ -335,6 +391,36 @@ impl Rep4 {
         }
     }
 
+    /// Adds to `s` this party's shares of a value jointly shared by `jmp`'s
+    /// two knowers (`t(r)` there, given the random part r, computes what
+    /// goes into share h); at g, notes what arrives in `receive`.
+    fn share_jointly(
+        &mut self,
+        jmp: Jmp,
+        n: usize,
+        t: impl FnOnce(&[u64]) -> Vec<u64>,
+        s: &mut [Vec<u64>; 3],
+        receive: &mut Vec<(usize, usize, usize)>,
+        out: &mut [Vec<Part>],
+    ) {
+        let me = self.me;
+        if me == jmp.g {
+            receive.push((slot(me, jmp.h), jmp.sender, jmp.checker));
+            return;
+        }
+        let r = self.draw(jmp.g, n);
+        add_into(&mut s[slot(me, jmp.g)], &r);
+        if me == jmp.sender || me == jmp.checker {
+            let rest = t(&r);
+            add_into(&mut s[slot(me, jmp.h)], &rest);
+            if me == jmp.sender {
+                self.send(jmp.g, rest, out);
+            } else {
+                self.vouch(jmp.g, &rest);
+            }
+        }
+    }
+
     /// Starts a product: the diagonal terms into their shares, each pair's
     /// cross term shared jointly.
     fn product(&mut self, p: &Product<'_, Share>, out: &mut [Vec<Part>]) -> Task {
@@ -346,31 +432,21 @@ impl Rep4 {
         let mut s: [Vec<u64>; 3] = [0, 1, 2].map(|j| diagonal[j].data.clone());
         let mut receive = Vec::new();
         for pair in PAIRS {
-            if me != pair.g {
-                let r = self.draw(pair.g, n);
-                add_into(&mut s[slot(me, pair.g)], &r);
-                if me == pair.sender || me == pair.checker {
-                    // t = f(x_a + x_b, y_a + y_b) - f(x_a, y_a) - f(x_b, y_b).
-                    let (ja, jb) = (slot(me, pair.a), slot(me, pair.b));
-                    let xs = x.s[ja].add(&x.s[jb], &x.s[ja].shape);
-                    let ys = y.s[ja].add(&y.s[jb], &y.s[ja].shape);
-                    let mut v = p.of(&xs, &ys).data;
-                    for (k, e) in v.iter_mut().enumerate() {
-                        *e = e
-                            .wrapping_sub(diagonal[ja].data[k])
-                            .wrapping_sub(diagonal[jb].data[k])
-                            .wrapping_sub(r[k]);
-                    }
-                    add_into(&mut s[slot(me, pair.h)], &v);
-                    if me == pair.sender {
-                        self.send(pair.g, v, out);
-                    } else {
-                        self.vouch(pair.g, &v);
-                    }
+            // The knowers' t = f(x_a + x_b, y_a + y_b) - f(x_a, y_a) - f(x_b, y_b), less r.
+            let cross = |r: &[u64]| {
+                let (ja, jb) = (slot(me, pair.a), slot(me, pair.b));
+                let xs = x.s[ja].add(&x.s[jb], &x.s[ja].shape);
+                let ys = y.s[ja].add(&y.s[jb], &y.s[ja].shape);
+                let mut v = p.of(&xs, &ys).data;
+                for (k, e) in v.iter_mut().enumerate() {
+                    *e = e
+                        .wrapping_sub(diagonal[ja].data[k])
+                        .wrapping_sub(diagonal[jb].data[k])
+                        .wrapping_sub(r[k]);
                 }
-            } else {
-                receive.push((slot(me, pair.h), pair.sender, pair.checker));
-            }
+                v
+            };
+            self.share_jointly(pair.jmp(), n, cross, &mut s, &mut receive, out);
         }
         Task::Shares { shape, s, receive }
     }
@@ -431,6 +507,12 @@ impl Rep4 {
                     "rep4 does not mask for reuse: this program was compiled for semi2k".into(),
                 ))
             }
+            Interaction::Trunc {
+                a,
+                amount,
+                exact: false,
+                bits,
+            } => self.trunc(a, amount, bits, out)?,
             Interaction::Trunc { .. }
             | Interaction::LtZ { .. }
             | Interaction::EqZ { .. }
@@ -466,28 +548,42 @@ impl Rep4 {
         Ok(v)
     }
 
-    fn finish_task(&mut self, task: Task, inbox: &mut Inbox) -> Result<Outcome<Share>, VmError> {
+    /// Completes shares `s` with the values `receive` lists, from the
+    /// round's messages.
+    fn receive_shares(
+        &mut self,
+        shape: &[usize],
+        mut s: [Vec<u64>; 3],
+        receive: Vec<(usize, usize, usize)>,
+        inbox: &mut Inbox,
+    ) -> Result<Share, VmError> {
         let me = self.me;
-        Ok(match task {
-            Task::Shares {
-                shape,
-                mut s,
-                receive,
-            } => {
-                for (j, from, checker) in receive {
-                    let n = s[j].len();
-                    // An input's first receiver vouches to the second.
-                    let vouch_to = (checker == usize::MAX).then(|| {
-                        let (_, first, second) = input_parties(from);
-                        debug_assert_eq!(first, me);
-                        second
-                    });
-                    let v = self.take(inbox, from, n, checker, vouch_to)?;
-                    add_into(&mut s[j], &v);
-                }
-                Outcome::Secret(Share {
-                    s: s.map(|d| RingTensor::new(shape.clone(), d)),
-                })
+        for (j, from, checker) in receive {
+            let n = s[j].len();
+            // An input's first receiver vouches to the second.
+            let vouch_to = (checker == usize::MAX).then(|| {
+                let (_, first, second) = input_parties(from);
+                debug_assert_eq!(first, me);
+                second
+            });
+            let v = self.take(inbox, from, n, checker, vouch_to)?;
+            add_into(&mut s[j], &v);
+        }
+        Ok(Share {
+            s: s.map(|d| RingTensor::new(shape.to_vec(), d)),
+        })
+    }
+
+    /// Advances `task` by one round's messages (queueing its next round's).
+    fn advance(
+        &mut self,
+        task: Task,
+        inbox: &mut Inbox,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        Ok(Task::Done(match task {
+            Task::Shares { shape, s, receive } => {
+                Outcome::Secret(self.receive_shares(&shape, s, receive, inbox)?)
             }
             Task::Open {
                 shape,
@@ -507,7 +603,9 @@ impl Rep4 {
                 }
                 None => None,
             }),
-        })
+            Task::Trunc(t) => return self.trunc_advance(*t, inbox, out),
+            Task::Done(o) => o,
+        }))
     }
 
     /// Sends each peer the digest of what this party vouched for to it.
@@ -532,35 +630,49 @@ impl Rep4 {
         Ok(())
     }
 
-    /// One round: the messages out, then each task finished from the
-    /// messages in (and the digests checked, with `check`).
-    fn exchange(
+    /// Runs `tasks` to the end, a round at a time: the messages out, then
+    /// each task advanced by the messages in (the digests sent and checked in
+    /// the first round, with `check`).
+    fn run_tasks(
         &mut self,
-        tasks: Vec<Task>,
+        mut tasks: Vec<Task>,
         mut out: Vec<Vec<Part>>,
-        check: bool,
+        mut check: bool,
     ) -> Result<Vec<Outcome<Share>>, VmError> {
-        if check {
-            self.send_digests(&mut out);
+        loop {
+            if check {
+                self.send_digests(&mut out);
+            }
+            let got = self.net.exchange(out).map_err(VmError::Network)?;
+            let mut inbox = Inbox {
+                words: got,
+                at: vec![0; PARTIES],
+            };
+            out = vec![Vec::new(); PARTIES];
+            let mut next = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                next.push(self.advance(t, &mut inbox, &mut out)?);
+            }
+            tasks = next;
+            if check {
+                self.check_digests(&mut inbox)?;
+                check = false;
+            }
+            if (0..PARTIES).any(|p| inbox.at[p] != inbox.words[p].len()) {
+                return Err(VmError::Network(
+                    "a peer sent more than the round needs: a protocol violation".into(),
+                ));
+            }
+            if tasks.iter().all(|t| matches!(t, Task::Done(_))) {
+                return Ok(tasks
+                    .into_iter()
+                    .map(|t| match t {
+                        Task::Done(o) => o,
+                        _ => unreachable!("all done"),
+                    })
+                    .collect());
+            }
         }
-        let got = self.net.exchange(out).map_err(VmError::Network)?;
-        let mut inbox = Inbox {
-            words: got,
-            at: vec![0; PARTIES],
-        };
-        let mut outcomes = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            outcomes.push(self.finish_task(t, &mut inbox)?);
-        }
-        if check {
-            self.check_digests(&mut inbox)?;
-        }
-        if (0..PARTIES).any(|p| inbox.at[p] != inbox.words[p].len()) {
-            return Err(VmError::Network(
-                "a peer sent more than the round needs: a protocol violation".into(),
-            ));
-        }
-        Ok(outcomes)
     }
 }
 
@@ -633,7 +745,7 @@ impl Backend for Rep4 {
         for op in ops {
             tasks.push(self.start(op, &mut out)?);
         }
-        self.exchange(tasks, out, check)
+        self.run_tasks(tasks, out, check)
     }
 
     fn receives(&self, to: PartySet) -> bool {
@@ -668,7 +780,7 @@ impl Backend for Rep4 {
     /// verified before the run reports success (one more round, always, so
     /// every party takes it).
     fn finish(&mut self) -> Result<(), VmError> {
-        self.exchange(Vec::new(), vec![Vec::new(); PARTIES], true)?;
+        self.run_tasks(Vec::new(), vec![Vec::new(); PARTIES], true)?;
         Ok(())
     }
 }
