@@ -27,9 +27,10 @@
 //!   other vouches for ([`PAIRS`]). One round; six elements per output
 //!   element in all.
 //! - Openings: party p gets x_p from party p+1, vouched for by party p+2.
+//! - Probabilistic truncation: see [`trunc`] (three rounds).
 //!
-//! Truncation and comparisons are not there yet: programs needing them are
-//! refused before they run ([`refuses`]).
+//! Comparisons and exact truncation are not there yet: programs needing them
+//! are refused before they run ([`refuses`]).
 
 mod cost;
 mod trunc;
@@ -166,8 +167,9 @@ pub(crate) fn input_parties(o: usize) -> (usize, usize, usize) {
 pub(crate) const DIGEST_WORDS: usize = 4;
 
 /// Why rep4 cannot run a program needing `entry`, if it cannot: it runs
-/// inputs, products, openings and outputs; truncation and comparisons are to
-/// come, and masks for reuse are a Beaver backend's.
+/// inputs, products, probabilistic truncation, openings and outputs;
+/// comparisons and exact truncation are to come, and masks for reuse are a
+/// Beaver backend's.
 pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     use crate::bytecode::Primitive::*;
     match entry.primitive {
@@ -189,10 +191,12 @@ pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     }
 }
 
-/// What an operation waits for in its round.
+/// What an operation waits for between its rounds.
 enum Task {
     /// Products and inputs: shares so far, and for each value to receive,
-    /// the slot it adds to, its sender and the party vouching for it.
+    /// the slot it adds to, its sender and the party vouching for it
+    /// (`usize::MAX` at an input's first receiver, which vouches for the
+    /// value to the second itself).
     Shares {
         shape: Vec<usize>,
         s: [Vec<u64>; 3],
