@@ -292,63 +292,70 @@ fn long_program(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
-    let dir = setup("kill");
-    long_program(&dir);
-    write_hosts(&dir, 3);
-    let spawn = |p: usize| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
-        cmd.args([
-            "run",
-            "--party",
-            &p.to_string(),
-            "--hosts",
-            "hosts.toml",
-            "--protocol",
-            "rep3",
-            "long.mpcb",
-            "--sim-latency-ms",
-            "1",
-            "--timeout",
-            "30",
-        ]);
-        if p == 0 {
-            cmd.args(["--input", "0=x.npy"]);
+    for (protocol, parties) in [("rep3", 3), ("rep4", 4)] {
+        let dir = setup(&format!("kill-{protocol}"));
+        long_program(&dir);
+        write_hosts(&dir, parties);
+        let spawn = |p: usize| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
+            cmd.args([
+                "run",
+                "--party",
+                &p.to_string(),
+                "--hosts",
+                "hosts.toml",
+                "--protocol",
+                protocol,
+                "long.mpcb",
+                "--sim-latency-ms",
+                "1",
+                "--timeout",
+                "30",
+            ]);
+            if p == 0 {
+                cmd.args(["--input", "0=x.npy"]);
+            }
+            cmd.current_dir(&dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut children: Vec<_> = (0..parties).map(spawn).collect();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let mut killed = children.remove(1);
+        killed.kill().unwrap();
+        killed.wait().unwrap();
+        let killed_at = std::time::Instant::now();
+        // Each survivor reports the peer it lost: party 1, or another survivor
+        // that stopped first. The first to stop can only have lost party 1.
+        let mut errors = Vec::new();
+        let survivors: Vec<usize> = (0..parties).filter(|&p| p != 1).collect();
+        for (p, child) in survivors.iter().zip(children.drain(..)) {
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(!out.status.success(), "{protocol}: party {p} must fail");
+            let lost_one = (0..parties)
+                .filter(|q| q != p)
+                .any(|q| err.contains(&format!("party {q}")));
+            assert!(
+                err.contains("network error") && lost_one,
+                "{protocol}: party {p}: {err}"
+            );
+            errors.push(err);
         }
-        cmd.current_dir(&dir)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut children: Vec<_> = (0..3).map(spawn).collect();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let mut killed = children.remove(1);
-    killed.kill().unwrap();
-    killed.wait().unwrap();
-    let killed_at = std::time::Instant::now();
-    // Each survivor reports the peer it lost: party 1, or the other survivor if that
-    // one stopped first. The first to stop can only have lost party 1.
-    let mut errors = Vec::new();
-    for (p, child) in [0, 2].into_iter().zip(children.drain(..)) {
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "party {p} must fail");
-        let other = 2 - p;
         assert!(
-            err.contains("network error")
-                && (err.contains("party 1") || err.contains(&format!("party {other}"))),
-            "party {p}: {err}"
+            errors.iter().any(|e| e.contains("party 1")),
+            "{protocol}: {errors:?}"
         );
-        errors.push(err);
+        // Not the 30 s I/O timeout: a closed connection is noticed at once.
+        assert!(
+            killed_at.elapsed() < std::time::Duration::from_secs(10),
+            "{protocol}: took {:?}",
+            killed_at.elapsed()
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
-    assert!(errors.iter().any(|e| e.contains("party 1")), "{errors:?}");
-    // Not the 30 s I/O timeout: a closed connection is noticed at once.
-    assert!(
-        killed_at.elapsed() < std::time::Duration::from_secs(10),
-        "took {:?}",
-        killed_at.elapsed()
-    );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
