@@ -7,6 +7,7 @@
 //! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
 
 mod aes128;
+mod carry;
 pub mod clear;
 mod compose;
 pub mod ot;

@@ -2,87 +2,19 @@
 //!
 //! `ltz(x)` on a K-bit x is bit K-1 of x (the sign of its lower K bits, as the
 //! clear backend reads it). Party 0 knows x0 + x1 and deals its K bits as
-//! XOR shares; x2, known to parties 1 and 2, is a boolean sharing as it is. The
-//! carry into bit K-1 of their sum comes from a tree: generate g = a & b and
-//! propagate p = a ^ b of the K-1 lower bits (one round), then each level
-//! combines neighbouring blocks, G = G_hi ^ P_hi G_lo and P = P_hi P_lo, halving
-//! the blocks (ceil(log2(K - 1)) rounds; the last level needs G only). The bits
-//! are held as bit planes (see `planes.rs`), so a level is a few word operations
-//! per 64 elements, and sent densely, so a level costs its live bits, about 2 K
-//! bits per element in all. The top bit
-//! a ^ b ^ carry becomes arithmetic as s2 + (1 - 2 s2) t with t = s0 ^ s1
-//! known to party 0 and s2 to parties 1 and 2 (see `bit_to_arith`): two rounds, one
-//! element from each party.
+//! XOR shares; x2, known to parties 1 and 2, is a boolean sharing as it is.
+//! The sign of their sum comes from the carry tree of `carry.rs`; the top bit
+//! becomes arithmetic as s2 + (1 - 2 s2) t with t = s0 ^ s1 known to party 0
+//! and s2 to parties 1 and 2 (see `bit_to_arith`): two rounds, one element
+//! from each party.
 //!
-//! - ReLU: x - x ltz(x).
-//! - Equality to zero: (1 - ltz(x)) (1 - ltz(-x)), the two tests side by side.
-//! - max, argmax, max pooling: a tournament, pairs compared by ltz(a - b) on
-//!   K + 1 bits and the larger (and its index) kept by one product; ties keep the
-//!   earlier element. Max pooling compares the window positions, a padding
-//!   position standing in for by the window's first real element. At K = 64 the
-//!   difference does not fit the ring: see [`Rep3::less`].
+//! What builds on comparisons (ReLU, equality, max, argmax, max pooling) is
+//! written once for every protocol in `compose.rs`.
 
 use super::*;
+use crate::backend::carry::{self, AndThen, BitCircuit, SharedPlanes};
 use crate::backend::compose::{Composer, Then};
 use crate::backend::planes::Planes;
-
-/// Bit planes of both share components (bit operations act on both alike, so they are local).
-struct SharedPlanes {
-    a: Planes,
-    b: Planes,
-}
-
-impl SharedPlanes {
-    fn from_streams(w: Words, n: usize, count: usize) -> SharedPlanes {
-        SharedPlanes {
-            a: Planes::from_stream(&w.a, n, count),
-            b: Planes::from_stream(&w.b, n, count),
-        }
-    }
-    /// `combine` applied to the planes `which` of each of `sources`, in that
-    /// order, of each share component: (the first components', the second's).
-    fn each_component<T>(
-        sources: &[(&SharedPlanes, &[usize])],
-        combine: impl Fn(usize, &mut dyn Iterator<Item = &[u64]>) -> T,
-    ) -> (T, T) {
-        let n = sources.first().map_or(0, |(s, _)| s.a.n);
-        let component = |pick: fn(&SharedPlanes) -> &Planes| {
-            let mut planes = sources
-                .iter()
-                .flat_map(move |(s, which)| which.iter().map(move |&j| pick(s).plane(j)));
-            combine(n, &mut planes)
-        };
-        (component(|s| &s.a), component(|s| &s.b))
-    }
-    /// The planes `which` of each of `sources`, in that order, as streams.
-    fn stream_of(sources: &[(&SharedPlanes, &[usize])]) -> Words {
-        let (a, b) = Self::each_component(sources, |n, planes| Planes::stream_of(n, planes));
-        Words { a, b }
-    }
-    /// The planes `which` of each of `sources`, in that order.
-    fn gather(sources: &[(&SharedPlanes, &[usize])]) -> SharedPlanes {
-        let (a, b) = Self::each_component(sources, |n, planes| Planes::gather(n, planes));
-        SharedPlanes { a, b }
-    }
-    /// XORs the first `count` planes of `o` into the first `count` of these.
-    fn xor_front(&mut self, o: &SharedPlanes, count: usize) {
-        self.a.xor_front(&o.a, count);
-        self.b.xor_front(&o.b, count);
-    }
-    fn xor(&self, o: &SharedPlanes) -> SharedPlanes {
-        SharedPlanes {
-            a: self.a.xor(&o.a),
-            b: self.b.xor(&o.b),
-        }
-    }
-    /// Plane `j` as one bit per element, in lane 0 of each word.
-    fn lanes(&self, j: usize) -> Words {
-        Words {
-            a: self.a.lanes(j),
-            b: self.b.lanes(j),
-        }
-    }
-}
 
 impl Rep3 {
     /// [x < 0] as an arithmetic bit, reading the lower `k` bits of x.
@@ -94,100 +26,18 @@ impl Rep3 {
         let sum = (me == 0).then(|| Planes::from_values(&add(&x.a.data, &x.b.data), k).to_stream());
         let dealt = self.deal_task(0, sum, &[(n * k).div_ceil(64)], true, out);
         // x2 sits at sharing position 2: party 1 holds it second, party 2 first.
-        let (zeros, x2) = (
-            || Planes::zeros(n, k),
-            |v: &[u64]| Planes::from_values(v, k),
-        );
+        let zeros = vec![0u64; n];
         let b = match me {
-            0 => SharedPlanes {
-                a: zeros(),
-                b: zeros(),
-            },
-            1 => SharedPlanes {
-                a: zeros(),
-                b: x2(&x.b.data),
-            },
-            _ => SharedPlanes {
-                a: x2(&x.a.data),
-                b: zeros(),
-            },
+            0 => SharedPlanes::from_values(&[&zeros, &zeros], k),
+            1 => SharedPlanes::from_values(&[&zeros, &x.b.data], k),
+            _ => SharedPlanes::from_values(&[&x.a.data, &zeros], k),
         };
         Task::Then(
             Box::new(dealt),
             Box::new(move |rep, a, out| {
-                let a = SharedPlanes::from_streams(a.words(), n, k);
-                let p = a.xor(&b);
-                let top = p.lanes(k - 1);
-                if k == 1 {
-                    return Ok(rep.bit_to_arith(top, shape, out));
-                }
-                // Generate and propagate of the k-1 bits below the top one.
-                let w = k - 1;
-                let low: Vec<usize> = (0..w).collect();
-                let g = rep.and(
-                    &SharedPlanes::stream_of(&[(&a, &low)]),
-                    &SharedPlanes::stream_of(&[(&b, &low)]),
-                    out,
-                );
-                let p = SharedPlanes::gather(&[(&p, &low)]);
-                Ok(Task::Then(
-                    Box::new(g),
-                    Box::new(move |rep, g, out| {
-                        let g = SharedPlanes::from_streams(g.words(), n, w);
-                        Ok(rep.carry_level(g, p, top, shape, out))
-                    }),
-                ))
-            }),
-        )
-    }
-
-    /// One level of the carry tree over the `w` blocks of `g` and `p` (one plane
-    /// each): neighbouring blocks combine (G = G_hi ^ P_hi G_lo, P = P_hi P_lo),
-    /// an odd top block passing through; at one block, g is the carry into the
-    /// top bit. The last level needs G only.
-    fn carry_level(
-        &mut self,
-        g: SharedPlanes,
-        p: SharedPlanes,
-        top: Words,
-        shape: Vec<usize>,
-        out: &mut Msgs,
-    ) -> Task {
-        let (n, w) = (g.a.n, g.a.count());
-        if w == 1 {
-            return self.bit_to_arith(top.xor(&g.lanes(0)), shape, out);
-        }
-        let f = w / 2;
-        let last = f + w % 2 == 1;
-        let hi: Vec<usize> = (0..f).map(|j| 2 * j + 1).collect();
-        let lo: Vec<usize> = (0..f).map(|j| 2 * j).collect();
-        let (x, y) = if last {
-            (
-                SharedPlanes::stream_of(&[(&p, &hi)]),
-                SharedPlanes::stream_of(&[(&g, &lo)]),
-            )
-        } else {
-            (
-                SharedPlanes::stream_of(&[(&p, &hi), (&p, &hi)]),
-                SharedPlanes::stream_of(&[(&g, &lo), (&p, &lo)]),
-            )
-        };
-        let t = self.and(&x, &y, out);
-        Task::Then(
-            Box::new(t),
-            Box::new(move |rep, t, out| {
-                let t = SharedPlanes::from_streams(t.words(), n, if last { f } else { 2 * f });
-                let passing: Vec<usize> = (w % 2 == 1).then_some(w - 1).into_iter().collect();
-                // G = G_hi ^ (P_hi G_lo): the products are t's first f planes.
-                let mut next_g = SharedPlanes::gather(&[(&g, &hi), (&g, &passing)]);
-                next_g.xor_front(&t, f);
-                let products: Vec<usize> = (f..2 * f).collect();
-                let next_p = if last {
-                    SharedPlanes::gather(&[(&p, &[])])
-                } else {
-                    SharedPlanes::gather(&[(&t, &products), (&p, &passing)])
-                };
-                Ok(rep.carry_level(next_g, next_p, top, shape, out))
+                let a = a.words();
+                let a = SharedPlanes::from_streams(&[a.a, a.b], n, k);
+                Ok(carry::sign_of_sum(rep, &a, &b, shape, out))
             }),
         )
     }
@@ -275,6 +125,39 @@ impl Rep3 {
                 ))
             }),
         )
+    }
+}
+
+/// The carry tree's primitives on rep3's boolean sharing.
+impl BitCircuit for Rep3 {
+    type Task = Task;
+    type Out = Msgs;
+
+    fn and(
+        &mut self,
+        x: Vec<Vec<u64>>,
+        y: Vec<Vec<u64>>,
+        then: AndThen<Rep3>,
+        out: &mut Msgs,
+    ) -> Task {
+        let words = |mut v: Vec<Vec<u64>>| {
+            let b = v.pop().expect("two components");
+            let a = v.pop().expect("two components");
+            Words { a, b }
+        };
+        let t = Rep3::and(self, &words(x), &words(y), out);
+        Task::Then(
+            Box::new(t),
+            Box::new(move |rep, z, out| {
+                let z = z.words();
+                then(rep, vec![z.a, z.b], out)
+            }),
+        )
+    }
+    fn bit_to_arith(&mut self, mut bit: Vec<Vec<u64>>, shape: Vec<usize>, out: &mut Msgs) -> Task {
+        let b = bit.pop().expect("two components");
+        let a = bit.pop().expect("two components");
+        Rep3::bit_to_arith(self, Words { a, b }, shape, out)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::prev;
 use super::trunc::{DEALER, MASKED};
+use crate::backend::carry::{and_rounds, words};
 use crate::backend::totals::{totals, Totals};
 use crate::bytecode::{for_each_batch, Instr, Program};
 
@@ -44,27 +45,14 @@ fn deal(owner: usize, n: u64) -> Cost {
     Cost { rounds: 1, sent }
 }
 
-/// Words of a stream of `count` fields of `f` bits.
-fn words(count: u64, f: u32) -> u64 {
-    (count * f as u64).div_ceil(64)
-}
-
 fn ltz(k: u32, n: u64) -> Cost {
     // beta from party 0, then A and B dealt by parties 2 and 1.
     let to_arith = deal(0, n).then(deal(2, n).beside(deal(1, n)));
     let operand = deal(0, words(n, k));
-    if k == 1 {
-        return operand.then(to_arith);
-    }
-    let mut w = k - 1;
-    let mut cost = operand.then(Cost::each(1, words(n, w)));
-    while w > 1 {
-        let f = w / 2;
-        let next = f + w % 2;
-        cost = cost.then(Cost::each(1, words(if next == 1 { n } else { 2 * n }, f)));
-        w = next;
-    }
-    cost.then(to_arith)
+    and_rounds(k, n)
+        .into_iter()
+        .fold(operand, |cost, w| cost.then(Cost::each(1, w)))
+        .then(to_arith)
 }
 
 /// [a < b] of `bits`-bit values (see `Rep3::less`).

@@ -85,15 +85,6 @@ pub(in crate::backend) struct Words {
     b: Vec<u64>,
 }
 
-impl Words {
-    fn xor(&self, o: &Words) -> Words {
-        Words {
-            a: self.a.iter().zip(&o.a).map(|(x, y)| x ^ y).collect(),
-            b: self.b.iter().zip(&o.b).map(|(x, y)| x ^ y).collect(),
-        }
-    }
-}
-
 /// What a finished task yields.
 pub(in crate::backend) enum Val {
     Arith(Share),
