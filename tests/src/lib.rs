@@ -377,7 +377,7 @@ pub fn run_tampered(
 
 /// Runs `program` under a networked `protocol` with one party per entry of
 /// `shares` (the shares it is given to load), as threads of this process.
-fn run_parties(
+pub fn run_parties(
     program: &Program,
     protocol: mpcvm::run::Protocol,
     inputs: &[Option<RingTensor>],

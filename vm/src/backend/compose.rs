@@ -352,3 +352,62 @@ pub(super) fn max_pool<C: Composer>(
         out,
     )
 }
+
+/// A cost model's figures for some operations: composable in sequence and
+/// side by side.
+pub(super) trait Cost: Copy + Default {
+    /// `self`, then `o`.
+    fn then(self, o: Self) -> Self;
+    /// `self` and `o` side by side.
+    fn beside(self, o: Self) -> Self;
+}
+
+/// What a composed instruction costs, given what the protocol's primitives
+/// cost: `ltz(k, n)` for n comparisons of k bits and `mul(n)` for n products
+/// (None for other instructions). The same chains as the functions above.
+pub(super) fn cost<C: Cost>(
+    program: &crate::bytecode::Program,
+    i: &crate::bytecode::Instr,
+    ltz: impl Fn(u32, u64) -> C,
+    mul: impl Fn(u64) -> C,
+) -> Option<C> {
+    use crate::bytecode::Instr;
+    let reg = |r: &u32| &program.registers[*r as usize];
+    let len = |r: &u32| reg(r).len() as u64;
+    let bits = |r: &u32| reg(r).elem.bits() as u32;
+    // [a < b] of `bits`-bit values (see `less`).
+    let less = |bits: u32, n: u64| {
+        if bits < 64 {
+            return ltz(bits + 1, n);
+        }
+        let sign = ltz(64, n);
+        sign.beside(sign).beside(sign).then(mul(n)).then(mul(n))
+    };
+    // A tournament over `len` candidates of `k` bits in each of `groups` groups.
+    let tournament = |len: u64, groups: u64, k: u32, want_index: bool| {
+        let (mut cost, mut cur) = (C::default(), len);
+        while cur > 1 {
+            let pairs = cur / 2 * groups;
+            cost = cost
+                .then(less(k, pairs))
+                .then(mul(pairs * if want_index { 2 } else { 1 }));
+            cur -= cur / 2;
+        }
+        cost
+    };
+    Some(match i {
+        Instr::LtZ { a, .. } => ltz(bits(a), len(a)),
+        Instr::EqZ { a, .. } => ltz(bits(a), len(a))
+            .beside(ltz(bits(a), len(a)))
+            .then(mul(len(a))),
+        Instr::Relu { a, .. } => ltz(bits(a), len(a)).then(mul(len(a))),
+        Instr::Max { dst, a, .. } => tournament(len(a) / len(dst).max(1), len(dst), bits(a), false),
+        Instr::Argmax { dst, a, .. } => {
+            tournament(len(a) / len(dst).max(1), len(dst), bits(a), true)
+        }
+        Instr::MaxPool { dst, x, window, .. } => {
+            tournament((window[0] * window[1]) as u64, len(dst), bits(x), false)
+        }
+        _ => return None,
+    })
+}

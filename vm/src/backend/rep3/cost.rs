@@ -5,6 +5,7 @@
 use super::prev;
 use super::trunc::{DEALER, MASKED};
 use crate::backend::carry::{and_rounds, words};
+use crate::backend::compose::{self, Cost as _};
 use crate::backend::totals::{totals, Totals};
 use crate::bytecode::{for_each_batch, Instr, Program};
 
@@ -22,14 +23,15 @@ impl Cost {
             sent: [n; 3],
         }
     }
-    /// `self`, then `o`.
+}
+
+impl compose::Cost for Cost {
     fn then(self, o: Cost) -> Cost {
         Cost {
             rounds: self.rounds + o.rounds,
             sent: [0, 1, 2].map(|p| self.sent[p] + o.sent[p]),
         }
     }
-    /// `self` and `o` side by side.
     fn beside(self, o: Cost) -> Cost {
         Cost {
             rounds: self.rounds.max(o.rounds),
@@ -55,31 +57,6 @@ fn ltz(k: u32, n: u64) -> Cost {
         .then(to_arith)
 }
 
-/// [a < b] of `bits`-bit values (see `Rep3::less`).
-fn less(bits: u32, n: u64) -> Cost {
-    if bits < 64 {
-        return ltz(bits + 1, n);
-    }
-    let sign = ltz(64, n);
-    sign.beside(sign)
-        .beside(sign)
-        .then(Cost::each(1, n))
-        .then(Cost::each(1, n))
-}
-
-/// A tournament over `len` candidates of `k` bits in each of `groups` groups.
-fn tournament(len: u64, groups: u64, k: u32, want_index: bool) -> Cost {
-    let (mut cost, mut cur) = (Cost::default(), len);
-    while cur > 1 {
-        let pairs = cur / 2 * groups;
-        cost = cost
-            .then(less(k, pairs))
-            .then(Cost::each(1, pairs * if want_index { 2 } else { 1 }));
-        cur -= cur / 2;
-    }
-    cost
-}
-
 fn trunc(n: u64, m: u32, exact: bool) -> Cost {
     if m == 0 {
         return Cost::default();
@@ -98,9 +75,10 @@ fn trunc(n: u64, m: u32, exact: bool) -> Cost {
 
 /// One execution of an interactive instruction.
 fn instr_cost(program: &Program, i: &Instr) -> Cost {
-    let reg = |r: &u32| &program.registers[*r as usize];
-    let len = |r: &u32| reg(r).len() as u64;
-    let bits = |r: &u32| reg(r).elem.bits() as u32;
+    if let Some(c) = compose::cost(program, i, ltz, |n| Cost::each(1, n)) {
+        return c;
+    }
+    let len = |r: &u32| program.registers[*r as usize].len() as u64;
     match i {
         Instr::Input { input, dst } => {
             let d = &program.inputs[*input as usize];
@@ -112,18 +90,6 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
         Instr::Trunc {
             a, amount, exact, ..
         } => trunc(len(a), *amount as u32, *exact),
-        Instr::LtZ { a, .. } => ltz(bits(a), len(a)),
-        Instr::EqZ { a, .. } => ltz(bits(a), len(a))
-            .beside(ltz(bits(a), len(a)))
-            .then(Cost::each(1, len(a))),
-        Instr::Relu { a, .. } => ltz(bits(a), len(a)).then(Cost::each(1, len(a))),
-        Instr::Max { dst, a, .. } => tournament(len(a) / len(dst).max(1), len(dst), bits(a), false),
-        Instr::Argmax { dst, a, .. } => {
-            tournament(len(a) / len(dst).max(1), len(dst), bits(a), true)
-        }
-        Instr::MaxPool { dst, x, window, .. } => {
-            tournament((window[0] * window[1]) as u64, len(dst), bits(x), false)
-        }
         Instr::Open { a, .. } => Cost::each(1, len(a)),
         Instr::Output { output, a } => {
             let mut sent = [0; 3];

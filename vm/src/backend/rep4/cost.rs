@@ -2,8 +2,11 @@
 //! whole program, derived from the code exactly as the protocol runs (the
 //! tests hold these figures to the measured ones). `mpcc --stats` prints them.
 
+use super::compare::{SHARE_A, SHARE_B};
 use super::trunc::{C_MSB, OPEN_C, R_MSB, U, V};
-use super::{input_parties, opener, DIGEST_WORDS, PAIRS, PARTIES};
+use super::{input_parties, opener, Jmp, DIGEST_WORDS, PAIRS, PARTIES};
+use crate::backend::carry::{and_rounds, words};
+use crate::backend::compose::{self, Cost as _};
 use crate::backend::totals::{totals, Totals};
 use crate::bytecode::{for_each_batch, Instr, Program};
 
@@ -16,8 +19,14 @@ struct Cost {
     checks: bool,
 }
 
-impl Cost {
-    /// `self` and `o` side by side.
+impl compose::Cost for Cost {
+    fn then(self, o: Cost) -> Cost {
+        Cost {
+            rounds: self.rounds + o.rounds,
+            sent: [0, 1, 2, 3].map(|p| self.sent[p] + o.sent[p]),
+            checks: self.checks || o.checks,
+        }
+    }
     fn beside(self, o: Cost) -> Cost {
         Cost {
             rounds: self.rounds.max(o.rounds),
@@ -27,11 +36,69 @@ impl Cost {
     }
 }
 
+/// A value of `n` elements (or words) shared jointly by `jmp`: one round.
+fn shared_by(jmp: Jmp, n: u64) -> Cost {
+    let mut sent = [0; PARTIES];
+    sent[jmp.sender] = n;
+    Cost {
+        rounds: 1,
+        sent,
+        checks: false,
+    }
+}
+
+/// `n` products (or AND words): each pair's cross terms shared jointly.
+fn products(n: u64) -> Cost {
+    let mut sent = [0; PARTIES];
+    for pair in PAIRS {
+        sent[pair.sender] += n;
+    }
+    Cost {
+        rounds: 1,
+        sent,
+        checks: false,
+    }
+}
+
+/// [a + b < 0] on `k` bits for `n` elements, a and b known to the pairs
+/// (see `compare.rs`).
+fn sign_of_sum(k: u32, n: u64) -> Cost {
+    let operands = shared_by(SHARE_A, words(n, k)).beside(shared_by(SHARE_B, words(n, k)));
+    let to_arith = shared_by(SHARE_A, n)
+        .beside(shared_by(SHARE_B, n))
+        .then(products(n));
+    and_rounds(k, n)
+        .into_iter()
+        .fold(operands, |c, w| c.then(products(w)))
+        .then(to_arith)
+}
+
+/// Truncation of `n` values by `m` (see `trunc.rs`).
+fn trunc(n: u64, m: u32, exact: bool) -> Cost {
+    if m == 0 {
+        return Cost::default();
+    }
+    let mut round1 = shared_by(V, n).beside(shared_by(R_MSB, n));
+    for (_, sender, _) in OPEN_C {
+        round1.sent[sender] += n;
+    }
+    let mut rest = shared_by(U, n)
+        .beside(shared_by(C_MSB, n))
+        .then(products(n));
+    if exact {
+        rest = rest.beside(sign_of_sum(m + 1, n));
+    }
+    round1.then(rest)
+}
+
 /// Words each party sends its peers with a check: a digest to each.
 const CHECK_WORDS: u64 = ((PARTIES - 1) * DIGEST_WORDS) as u64;
 
 /// One execution of an interactive instruction.
 fn instr_cost(program: &Program, i: &Instr) -> Cost {
+    if let Some(c) = compose::cost(program, i, sign_of_sum, products) {
+        return c;
+    }
     let len = |r: &u32| program.registers[*r as usize].len() as u64;
     let mut sent = [0; PARTIES];
     let mut checks = false;
@@ -42,28 +109,11 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
             sent[owner] = 2 * len(dst);
         }
         Instr::Mul { dst, .. } | Instr::MatMul { dst, .. } | Instr::Conv2d { dst, .. } => {
-            for pair in PAIRS {
-                sent[pair.sender] += len(dst);
-            }
+            return products(len(dst))
         }
-        Instr::Trunc { a, amount, .. } if *amount > 0 => {
-            // r's parts and c, then c's parts, then a product (see `trunc`).
-            let n = len(a);
-            for jmp in [V, R_MSB, U, C_MSB] {
-                sent[jmp.sender] += n;
-            }
-            for (_, sender, _) in OPEN_C {
-                sent[sender] += n;
-            }
-            for pair in PAIRS {
-                sent[pair.sender] += n;
-            }
-            return Cost {
-                rounds: 3,
-                sent,
-                checks: false,
-            };
-        }
+        Instr::Trunc {
+            a, amount, exact, ..
+        } => return trunc(len(a), *amount as u32, *exact),
         Instr::Open { a, .. } => {
             for p in 0..PARTIES {
                 sent[opener(p).0] += len(a);

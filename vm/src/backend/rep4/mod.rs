@@ -27,16 +27,22 @@
 //!   other vouches for ([`PAIRS`]). One round; six elements per output
 //!   element in all.
 //! - Openings: party p gets x_p from party p+1, vouched for by party p+2.
-//! - Probabilistic truncation: see [`trunc`] (three rounds).
+//! - Truncation, probabilistic and exact: see [`trunc`].
+//! - Comparisons (and ReLU, equality, max, argmax, max pooling): see
+//!   [`compare`]; AND gates are products over bits, by the same joint message
+//!   passing.
 //!
-//! Comparisons and exact truncation are not there yet: programs needing them
-//! are refused before they run ([`refuses`]).
+//! Each operation of a round batch is a small state machine ([`Task`]); they
+//! advance in lockstep, each adding its part to the one message per peer per
+//! round. Composite operations chain tasks or run several side by side.
 
+mod compare;
 mod cost;
 mod trunc;
 
 pub use cost::{by_location, bytes_sent, largest_message, rounds};
 
+use super::compose;
 use super::prf::Prf;
 use super::*;
 use crate::net::{Network, Part};
@@ -48,6 +54,22 @@ pub const PARTIES: usize = 4;
 #[derive(Clone, Debug)]
 pub struct Share {
     pub s: [RingTensor; 3],
+}
+
+impl Share {
+    fn map(&self, f: impl Fn(&RingTensor) -> RingTensor) -> Share {
+        Share {
+            s: [0, 1, 2].map(|j| f(&self.s[j])),
+        }
+    }
+    fn zip(&self, o: &Share, f: impl Fn(&RingTensor, &RingTensor) -> RingTensor) -> Share {
+        Share {
+            s: [0, 1, 2].map(|j| f(&self.s[j], &o.s[j])),
+        }
+    }
+    fn sub(&self, o: &Share) -> Share {
+        self.zip(o, |x, y| x.sub(y, &x.shape))
+    }
 }
 
 /// The share index slot `j` of party `me` holds.
@@ -151,6 +173,33 @@ pub(crate) struct Jmp {
     pub h: usize,
 }
 
+/// Values known to a pair of parties, shared jointly: by {0, 1} (either
+/// sending), or by {2, 3}.
+pub(crate) const BY_01: Jmp = Jmp {
+    sender: 0,
+    checker: 1,
+    g: 2,
+    h: 3,
+};
+pub(crate) const BY_10: Jmp = Jmp {
+    sender: 1,
+    checker: 0,
+    g: 3,
+    h: 2,
+};
+pub(crate) const BY_23: Jmp = Jmp {
+    sender: 2,
+    checker: 3,
+    g: 0,
+    h: 1,
+};
+pub(crate) const BY_32: Jmp = Jmp {
+    sender: 3,
+    checker: 2,
+    g: 1,
+    h: 0,
+};
+
 /// The parties an opening of share `p` to party `p` involves: the one that
 /// sends it and the one that vouches for it.
 pub(crate) fn opener(p: usize) -> (usize, usize) {
@@ -167,9 +216,9 @@ pub(crate) fn input_parties(o: usize) -> (usize, usize, usize) {
 pub(crate) const DIGEST_WORDS: usize = 4;
 
 /// Why rep4 cannot run a program needing `entry`, if it cannot: it runs
-/// inputs, products, probabilistic truncation, openings and outputs;
-/// comparisons and exact truncation are to come, and masks for reuse are a
-/// Beaver backend's.
+/// every primitive but the masks of mask reuse (a Beaver backend's); a
+/// truncation needs its value and the truncated part to fit the ring with one
+/// bit to spare (see `trunc.rs`).
 pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
     use crate::bytecode::Primitive::*;
     match entry.primitive {
@@ -177,22 +226,73 @@ pub fn refuses(entry: &crate::bytecode::ManifestEntry) -> Option<String> {
             "masks for reuse (the program was compiled with --protocol semi2k; compile it for rep4)"
                 .into(),
         ),
-        Input | Mul | MatMul | Conv2d | Open | Output => None,
-        TruncPr => match entry.params[..] {
+        TruncPr | TruncExact => match entry.params[..] {
             [amount, bits] if bits.max(amount + 1) > 63 => Some(format!(
                 "a truncation by {amount} of a {bits}-bit value (rep4 truncates values of at most 63 bits)"
             )),
             _ => None,
         },
-        TruncExact => Some(
-            "an exact truncation (it needs a comparison, which rep4 does not make yet)".into(),
-        ),
-        _ => Some("a comparison (rep4 does not compare yet)".into()),
+        _ => None,
     }
 }
 
-/// What an operation waits for between its rounds.
-enum Task {
+/// What a finished task yields.
+pub(in crate::backend) enum Val {
+    Secret(Share),
+    Public(RingTensor),
+    Revealed(Option<RingTensor>),
+    Many(Vec<Val>),
+}
+
+impl Val {
+    fn secret(self) -> Share {
+        match self {
+            Val::Secret(s) => s,
+            _ => unreachable!("a sharing was expected"),
+        }
+    }
+    fn many(self) -> Vec<Val> {
+        match self {
+            Val::Many(v) => v,
+            _ => unreachable!("several values were expected"),
+        }
+    }
+}
+
+/// What a task does once the task before it has finished.
+type Continuation = Box<dyn FnOnce(&mut Rep4, Val, &mut Msgs) -> Result<Task, VmError>>;
+
+/// The messages of the round being prepared, one list per peer.
+type Msgs = [Vec<Part>];
+
+/// How the parts of a sharing combine: arithmetic shares add in the ring;
+/// boolean ones (bit planes, 64 to a word) XOR.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Sum {
+    Add,
+    Xor,
+}
+
+impl Sum {
+    /// into += from.
+    fn into(self, into: &mut [u64], from: &[u64]) {
+        match self {
+            Sum::Add => add_into(into, from),
+            Sum::Xor => into.iter_mut().zip(from).for_each(|(a, b)| *a ^= b),
+        }
+    }
+    /// a - b.
+    fn less(self, a: u64, b: u64) -> u64 {
+        match self {
+            Sum::Add => a.wrapping_sub(b),
+            Sum::Xor => a ^ b,
+        }
+    }
+}
+
+/// One operation (or part of one) between rounds. Composite operations chain
+/// tasks ([`Task::Then`]) or run several side by side ([`Task::All`]).
+pub(in crate::backend) enum Task {
     /// Products and inputs: shares so far, and for each value to receive,
     /// the slot it adds to, its sender and the party vouching for it
     /// (`usize::MAX` at an input's first receiver, which vouches for the
@@ -201,6 +301,7 @@ enum Task {
         shape: Vec<usize>,
         s: [Vec<u64>; 3],
         receive: Vec<(usize, usize, usize)>,
+        sum: Sum,
     },
     /// An opening: the sum of this party's shares; the missing one comes
     /// from `from`, vouched for by `checker`.
@@ -215,9 +316,9 @@ enum Task {
         shape: Vec<usize>,
         open: Option<(Vec<u64>, usize, usize)>,
     },
-    /// A truncation between its rounds.
-    Trunc(Box<trunc::Trunc>),
-    Done(Outcome<Share>),
+    Then(Box<Task>, Continuation),
+    All(Vec<Task>),
+    Done(Val),
 }
 
 pub struct Rep4 {
@@ -392,20 +493,23 @@ impl Rep4 {
             shape: shape.to_vec(),
             s,
             receive,
+            sum: Sum::Add,
         }
     }
 
     /// Adds to `s` this party's shares of a value jointly shared by `jmp`'s
     /// two knowers (`t(r)` there, given the random part r, computes what
     /// goes into share h); at g, notes what arrives in `receive`.
+    #[allow(clippy::too_many_arguments)]
     fn share_jointly(
         &mut self,
         jmp: Jmp,
         n: usize,
+        sum: Sum,
         t: impl FnOnce(&[u64]) -> Vec<u64>,
         s: &mut [Vec<u64>; 3],
         receive: &mut Vec<(usize, usize, usize)>,
-        out: &mut [Vec<Part>],
+        out: &mut Msgs,
     ) {
         let me = self.me;
         if me == jmp.g {
@@ -413,10 +517,10 @@ impl Rep4 {
             return;
         }
         let r = self.draw(jmp.g, n);
-        add_into(&mut s[slot(me, jmp.g)], &r);
+        sum.into(&mut s[slot(me, jmp.g)], &r);
         if me == jmp.sender || me == jmp.checker {
             let rest = t(&r);
-            add_into(&mut s[slot(me, jmp.h)], &rest);
+            sum.into(&mut s[slot(me, jmp.h)], &rest);
             if me == jmp.sender {
                 self.send(jmp.g, rest, out);
             } else {
@@ -425,34 +529,98 @@ impl Rep4 {
         }
     }
 
+    /// A value known to `jmp`'s two knowers (`value` there) shared jointly.
+    fn share_value(
+        &mut self,
+        jmp: Jmp,
+        shape: &[usize],
+        sum: Sum,
+        value: Option<&[u64]>,
+        out: &mut Msgs,
+    ) -> Task {
+        let n = shape.iter().product();
+        let mut s = [vec![0; n], vec![0; n], vec![0; n]];
+        let mut receive = Vec::new();
+        let rest = |r: &[u64]| {
+            let value = value.expect("the knowers know the value");
+            value.iter().zip(r).map(|(v, r)| sum.less(*v, *r)).collect()
+        };
+        self.share_jointly(jmp, n, sum, rest, &mut s, &mut receive, out);
+        Task::Shares {
+            shape: shape.to_vec(),
+            s,
+            receive,
+            sum,
+        }
+    }
+
     /// Starts a product: the diagonal terms into their shares, each pair's
     /// cross term shared jointly.
-    fn product(&mut self, p: &Product<'_, Share>, out: &mut [Vec<Part>]) -> Task {
-        let me = self.me;
+    fn product(&mut self, p: &Product<'_, Share>, out: &mut Msgs) -> Task {
         let (x, y) = p.operands();
-        let diagonal: Vec<RingTensor> = (0..3).map(|j| p.of(&x.s[j], &y.s[j])).collect();
+        let diagonal: [RingTensor; 3] = [0, 1, 2].map(|j| p.of(&x.s[j], &y.s[j]));
         let shape = diagonal[0].shape.clone();
-        let n = diagonal[0].data.len();
-        let mut s: [Vec<u64>; 3] = [0, 1, 2].map(|j| diagonal[j].data.clone());
+        let of_sums = |ja: usize, jb: usize| {
+            let xs = x.s[ja].add(&x.s[jb], &x.s[ja].shape);
+            let ys = y.s[ja].add(&y.s[jb], &y.s[ja].shape);
+            p.of(&xs, &ys).data
+        };
+        self.bilinear(shape, diagonal.map(|d| d.data), of_sums, Sum::Add, out)
+    }
+
+    /// x & y of boolean sharings (words of bit planes).
+    fn and(&mut self, x: &[Vec<u64>; 3], y: &[Vec<u64>; 3], out: &mut Msgs) -> Task {
+        let and =
+            |x: &[u64], y: &[u64]| -> Vec<u64> { x.iter().zip(y).map(|(x, y)| x & y).collect() };
+        let diagonal = [0, 1, 2].map(|j| and(&x[j], &y[j]));
+        let of_sums = |ja: usize, jb: usize| {
+            let xor = |v: &[Vec<u64>; 3]| -> Vec<u64> {
+                v[ja].iter().zip(&v[jb]).map(|(a, b)| a ^ b).collect()
+            };
+            and(&xor(x), &xor(y))
+        };
+        let shape = vec![x[0].len()];
+        self.bilinear(shape, diagonal, of_sums, Sum::Xor, out)
+    }
+
+    /// A bilinear f of two sharings (a product, or AND of words) from the
+    /// diagonal terms f(x_j, y_j) of this party's slots and `of_sums(ja, jb)`
+    /// = f(x_a + x_b, y_a + y_b) of the slots of shares a and b: f(x_a, y_a)
+    /// goes into share a; for each pair {a, b}, the cross term
+    /// f(x_a, y_b) + f(x_b, y_a), which the two other parties know, is shared
+    /// jointly ([`PAIRS`]).
+    fn bilinear(
+        &mut self,
+        shape: Vec<usize>,
+        diagonal: [Vec<u64>; 3],
+        of_sums: impl Fn(usize, usize) -> Vec<u64>,
+        sum: Sum,
+        out: &mut Msgs,
+    ) -> Task {
+        let me = self.me;
+        let n = diagonal[0].len();
+        let mut s = diagonal.clone();
         let mut receive = Vec::new();
         for pair in PAIRS {
-            // The knowers' t = f(x_a + x_b, y_a + y_b) - f(x_a, y_a) - f(x_b, y_b), less r.
             let cross = |r: &[u64]| {
                 let (ja, jb) = (slot(me, pair.a), slot(me, pair.b));
-                let xs = x.s[ja].add(&x.s[jb], &x.s[ja].shape);
-                let ys = y.s[ja].add(&y.s[jb], &y.s[ja].shape);
-                let mut v = p.of(&xs, &ys).data;
+                let mut v = of_sums(ja, jb);
                 for (k, e) in v.iter_mut().enumerate() {
-                    *e = e
-                        .wrapping_sub(diagonal[ja].data[k])
-                        .wrapping_sub(diagonal[jb].data[k])
-                        .wrapping_sub(r[k]);
+                    *e = sum.less(
+                        sum.less(sum.less(*e, diagonal[ja][k]), diagonal[jb][k]),
+                        r[k],
+                    );
                 }
                 v
             };
-            self.share_jointly(pair.jmp(), n, cross, &mut s, &mut receive, out);
+            self.share_jointly(pair.jmp(), n, sum, cross, &mut s, &mut receive, out);
         }
-        Task::Shares { shape, s, receive }
+        Task::Shares {
+            shape,
+            s,
+            receive,
+            sum,
+        }
     }
 
     /// Starts revealing `a` to the parties `to`: party p gets share p.
@@ -481,11 +649,8 @@ impl Rep4 {
         })
     }
 
-    fn start(
-        &mut self,
-        op: Interaction<'_, Share>,
-        out: &mut [Vec<Part>],
-    ) -> Result<Task, VmError> {
+    /// Prepares one operation and its first round's messages.
+    fn start(&mut self, op: Interaction<'_, Share>, out: &mut Msgs) -> Result<Task, VmError> {
         let me = self.me;
         Ok(match op {
             Interaction::Input { party, ty, data } => {
@@ -514,20 +679,42 @@ impl Rep4 {
             Interaction::Trunc {
                 a,
                 amount,
-                exact: false,
+                exact,
                 bits,
-            } => self.trunc(a, amount, bits, out)?,
-            Interaction::Trunc { .. }
-            | Interaction::LtZ { .. }
-            | Interaction::EqZ { .. }
-            | Interaction::Relu { .. }
-            | Interaction::Max { .. }
-            | Interaction::Argmax { .. }
-            | Interaction::MaxPool { .. } => {
-                return Err(VmError::Usage(
-                    "rep4 does not truncate or compare yet (the program should have been refused before it ran)".into(),
-                ))
+            } => self.trunc(a, amount, exact, bits, out)?,
+            Interaction::LtZ { a, bits } => self.ltz(a, bits as u32, out),
+            Interaction::EqZ { a, bits } => compose::eqz(self, &(), a, bits as u32, out)?,
+            Interaction::Relu { a, bits } => compose::relu(self, &(), a, bits as u32, out)?,
+            Interaction::Max { a, axis, bits } => {
+                compose::max(self, &(), a, &a.s[0].shape, axis, bits as u32, false, out)?
             }
+            Interaction::Argmax { a, axis, bits } => compose::max(
+                self,
+                &(),
+                a,
+                &a.s[0].shape,
+                Some(axis),
+                bits as u32,
+                true,
+                out,
+            )?,
+            Interaction::MaxPool {
+                x,
+                window,
+                stride,
+                padding,
+                bits,
+            } => compose::max_pool(
+                self,
+                &(),
+                x,
+                &x.s[0].shape,
+                window,
+                stride,
+                padding,
+                bits as u32,
+                out,
+            )?,
         })
     }
 
@@ -559,6 +746,7 @@ impl Rep4 {
         shape: &[usize],
         mut s: [Vec<u64>; 3],
         receive: Vec<(usize, usize, usize)>,
+        sum: Sum,
         inbox: &mut Inbox,
     ) -> Result<Share, VmError> {
         let me = self.me;
@@ -571,7 +759,7 @@ impl Rep4 {
                 second
             });
             let v = self.take(inbox, from, n, checker, vouch_to)?;
-            add_into(&mut s[j], &v);
+            sum.into(&mut s[j], &v);
         }
         Ok(Share {
             s: s.map(|d| RingTensor::new(shape.to_vec(), d)),
@@ -579,16 +767,16 @@ impl Rep4 {
     }
 
     /// Advances `task` by one round's messages (queueing its next round's).
-    fn advance(
-        &mut self,
-        task: Task,
-        inbox: &mut Inbox,
-        out: &mut [Vec<Part>],
-    ) -> Result<Task, VmError> {
-        Ok(Task::Done(match task {
-            Task::Shares { shape, s, receive } => {
-                Outcome::Secret(self.receive_shares(&shape, s, receive, inbox)?)
-            }
+    fn advance(&mut self, task: Task, inbox: &mut Inbox, out: &mut Msgs) -> Result<Task, VmError> {
+        let task = match task {
+            Task::Shares {
+                shape,
+                s,
+                receive,
+                sum,
+            } => Task::Done(Val::Secret(
+                self.receive_shares(&shape, s, receive, sum, inbox)?,
+            )),
             Task::Open {
                 shape,
                 mut partial,
@@ -597,19 +785,58 @@ impl Rep4 {
             } => {
                 let v = self.take(inbox, from, partial.len(), checker, None)?;
                 add_into(&mut partial, &v);
-                Outcome::Public(RingTensor::new(shape, partial))
+                Task::Done(Val::Public(RingTensor::new(shape, partial)))
             }
-            Task::Output { shape, open } => Outcome::Revealed(match open {
+            Task::Output { shape, open } => Task::Done(Val::Revealed(match open {
                 Some((mut partial, from, checker)) => {
                     let v = self.take(inbox, from, partial.len(), checker, None)?;
                     add_into(&mut partial, &v);
                     Some(RingTensor::new(shape, partial))
                 }
                 None => None,
-            }),
-            Task::Trunc(t) => return self.trunc_advance(*t, inbox, out),
-            Task::Done(o) => o,
-        }))
+            })),
+            Task::Then(first, then) => {
+                Task::Then(Box::new(self.advance(*first, inbox, out)?), then)
+            }
+            Task::All(tasks) => {
+                let mut next = Vec::with_capacity(tasks.len());
+                for t in tasks {
+                    next.push(match t {
+                        Task::Done(v) => Task::Done(v),
+                        t => self.advance(t, inbox, out)?,
+                    });
+                }
+                Task::All(next)
+            }
+            Task::Done(_) => unreachable!("finished tasks are not advanced"),
+        };
+        self.settle(task, out)
+    }
+
+    /// Runs continuations whose first task has finished, and collects
+    /// finished groups.
+    fn settle(&mut self, task: Task, out: &mut Msgs) -> Result<Task, VmError> {
+        match task {
+            Task::Then(first, then) => match *first {
+                Task::Done(v) => {
+                    let next = then(self, v, out)?;
+                    self.settle(next, out)
+                }
+                first => Ok(Task::Then(Box::new(first), then)),
+            },
+            Task::All(tasks) if tasks.iter().all(|t| matches!(t, Task::Done(_))) => {
+                Ok(Task::Done(Val::Many(
+                    tasks
+                        .into_iter()
+                        .map(|t| match t {
+                            Task::Done(v) => v,
+                            _ => unreachable!("all done"),
+                        })
+                        .collect(),
+                )))
+            }
+            other => Ok(other),
+        }
     }
 
     /// Sends each peer the digest of what this party vouched for to it.
@@ -636,14 +863,16 @@ impl Rep4 {
 
     /// Runs `tasks` to the end, a round at a time: the messages out, then
     /// each task advanced by the messages in (the digests sent and checked in
-    /// the first round, with `check`).
+    /// the first round, with `check`, which takes a round even with nothing
+    /// else to do).
     fn run_tasks(
         &mut self,
         mut tasks: Vec<Task>,
         mut out: Vec<Vec<Part>>,
         mut check: bool,
-    ) -> Result<Vec<Outcome<Share>>, VmError> {
-        loop {
+    ) -> Result<Vec<Val>, VmError> {
+        let done = |tasks: &[Task]| tasks.iter().all(|t| matches!(t, Task::Done(_)));
+        while check || !done(&tasks) {
             if check {
                 self.send_digests(&mut out);
             }
@@ -655,7 +884,10 @@ impl Rep4 {
             out = vec![Vec::new(); PARTIES];
             let mut next = Vec::with_capacity(tasks.len());
             for t in tasks {
-                next.push(self.advance(t, &mut inbox, &mut out)?);
+                next.push(match t {
+                    Task::Done(v) => Task::Done(v),
+                    t => self.advance(t, &mut inbox, &mut out)?,
+                });
             }
             tasks = next;
             if check {
@@ -667,16 +899,14 @@ impl Rep4 {
                     "a peer sent more than the round needs: a protocol violation".into(),
                 ));
             }
-            if tasks.iter().all(|t| matches!(t, Task::Done(_))) {
-                return Ok(tasks
-                    .into_iter()
-                    .map(|t| match t {
-                        Task::Done(o) => o,
-                        _ => unreachable!("all done"),
-                    })
-                    .collect());
-            }
         }
+        Ok(tasks
+            .into_iter()
+            .map(|t| match t {
+                Task::Done(v) => v,
+                _ => unreachable!("all done"),
+            })
+            .collect())
     }
 }
 
@@ -747,9 +977,19 @@ impl Backend for Rep4 {
         let mut out = vec![Vec::new(); PARTIES];
         let mut tasks = Vec::with_capacity(ops.len());
         for op in ops {
-            tasks.push(self.start(op, &mut out)?);
+            let t = self.start(op, &mut out)?;
+            tasks.push(self.settle(t, &mut out)?);
         }
-        self.run_tasks(tasks, out, check)
+        Ok(self
+            .run_tasks(tasks, out, check)?
+            .into_iter()
+            .map(|v| match v {
+                Val::Secret(s) => Outcome::Secret(s),
+                Val::Public(t) => Outcome::Public(t),
+                Val::Revealed(t) => Outcome::Revealed(t),
+                Val::Many(_) => unreachable!("an operation yields one value"),
+            })
+            .collect())
     }
 
     fn receives(&self, to: PartySet) -> bool {
