@@ -1,7 +1,8 @@
 //! The tamper harness against rep4: random tamperings (every kind, every
 //! party as the cheater, every round of the run, set-up included) over
 //! programs that use every interactive operation rep4 runs (inputs,
-//! products of each kind, truncation, outputs). Each honest party
+//! products of each kind, probabilistic and exact truncation, comparisons
+//! and what builds on them, outputs). Each honest party
 //! must stop with an error or finish with the clear backend's outputs: never
 //! a wrong output, never a hang (every peer gives up on a silent one after a
 //! short timeout). The counts by kind are printed (`--nocapture`).
@@ -18,8 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PROGRAMS: [&str; 3] = [
-    "party a = 0; party b = 1; party c = 2; party d = 3;
+/// Each program, and whether its fixed-point products truncate exactly.
+const PROGRAMS: [(&str, bool); 5] = [
+    (
+        "party a = 0; party b = 1; party c = 2; party d = 3;
     fn main() {
         let x: sint<20>[3, 4] = input(a);
         let w: sint<20>[4, 5] = input(b);
@@ -33,7 +36,10 @@ const PROGRAMS: [&str; 3] = [
         reveal s to b;
         reveal conv to d;
     }",
-    "party a = 0; party b = 1;
+        false,
+    ),
+    (
+        "party a = 0; party b = 1;
     fn main() {
         let x: sint<40>[6] = input(a);
         let y: sint<40>[6] = input(b);
@@ -44,12 +50,40 @@ const PROGRAMS: [&str; 3] = [
         }
         reveal acc * acc to b;
     }",
-    "party a = 0; party b = 1; party c = 2;
+        false,
+    ),
+    (
+        "party a = 0; party b = 1; party c = 2;
     fn main() {
         let x: sfix<16>[5] = input(a);
         let y: sfix<16>[5] = input(b);
         reveal x * y to c;
     }",
+        false,
+    ),
+    (
+        "party a = 0; party b = 1; party c = 2; party d = 3;
+    fn main() {
+        let x: sfix<16>[5] = input(a);
+        let y: sfix<16>[5] = input(d);
+        reveal x * y to all;
+    }",
+        true,
+    ),
+    (
+        "party a = 0; party b = 1; party c = 2; party d = 3;
+    fn main() {
+        let x: sint<24>[6] = input(a);
+        let y: sint<24>[6] = input(b);
+        let img: sint<16>[1, 4, 4, 1] = input(c);
+        reveal relu(x) to a;
+        reveal x == y to b;
+        reveal max(x) to c;
+        reveal argmax(y) to d;
+        reveal max_pool(img, 2) to all;
+    }",
+        false,
+    ),
 ];
 
 #[derive(Default, Debug)]
@@ -71,7 +105,13 @@ fn every_tampering_is_detected_or_harmless() {
         .unwrap_or(1000);
     let compiled: Vec<_> = PROGRAMS
         .iter()
-        .map(|p| compile_text(p, Options::default()))
+        .map(|&(p, exact)| {
+            let options = Options {
+                exact_fixed_point: exact,
+                ..Options::default()
+            };
+            (compile_text(p, options), exact)
+        })
         .collect();
     let mut rng = TestRng(2026_12_07);
     let mut counts: BTreeMap<Kind, Counts> = BTreeMap::new();
@@ -79,7 +119,7 @@ fn every_tampering_is_detected_or_harmless() {
     let mut done = 0;
     let timeout = Duration::from_millis(500);
     while done < trials {
-        let c = &compiled[rng.next_u64() as usize % compiled.len()];
+        let (c, exact) = &compiled[rng.next_u64() as usize % compiled.len()];
         let ins = random_inputs(c, rng.next_u64());
         let clear = run_clear(&c.program, &ins, 1);
         // The set-up's round, then the run's.
@@ -134,8 +174,8 @@ fn every_tampering_is_detected_or_harmless() {
                             )
                         };
                         match (decl.ty.elem, &out.outputs[i], &expected) {
-                            // A truncation rounds either way: one unit in the last place.
-                            (Elem::Fix { frac, .. }, Some(got), Some(want)) => {
+                            // A probabilistic truncation rounds either way: one unit in the last place.
+                            (Elem::Fix { frac, .. }, Some(got), Some(want)) if !exact => {
                                 let got = decode_f64(got, decl.ty.elem);
                                 let want = decode_f64(want, decl.ty.elem);
                                 let ulp = 1.01 / (1u64 << frac) as f64;
@@ -150,8 +190,12 @@ fn every_tampering_is_detected_or_harmless() {
                 }
                 Err(e) => {
                     stopped += 1;
-                    let gist = if e.contains("cheating detected") {
+                    let gist = if e.contains("aborted the run: cheating detected") {
+                        "told by an honest party that it detected cheating"
+                    } else if e.contains("cheating detected") {
                         "cheating detected"
+                    } else if e.contains("aborted the run") {
+                        "told by a party that it found a protocol violation"
                     } else if e.contains("protocol violation") {
                         "protocol violation"
                     } else {

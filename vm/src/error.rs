@@ -17,6 +17,9 @@ pub enum VmError {
     Usage(String),
     /// A failure of the network or of a peer.
     Network(String),
+    /// A peer deviated from the protocol, as an actively secure protocol
+    /// found (the message says by whom, where it knows, and in which round).
+    Cheating(String),
     /// A value outside its declared type, found by the range check.
     Range(String),
 }
@@ -33,6 +36,7 @@ impl fmt::Display for VmError {
             VmError::Io(m) => write!(f, "{m}"),
             VmError::Usage(m) => write!(f, "{m}"),
             VmError::Network(m) => write!(f, "network error: {m}"),
+            VmError::Cheating(m) => write!(f, "run aborted: {m}"),
             VmError::Range(m) => write!(f, "{m}"),
         }
     }

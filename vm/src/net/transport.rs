@@ -274,8 +274,31 @@ fn tally(errors: &[String]) -> String {
 /// the round ends).
 pub type Part = Arc<Vec<u64>>;
 
+/// What a link's writer is handed: a round's message, or the run's abort.
+enum Outgoing {
+    Words(Vec<Part>),
+    Abort(String),
+}
+
+/// The length word that announces an abort instead of a round's message; the
+/// reason follows as a frame of at most [`MAX_ABORT_REASON`] bytes.
+const ABORT: u64 = u64::MAX;
+const MAX_ABORT_REASON: u64 = 1024;
+
+/// A peer's abort, as the error reading its message gives.
+#[derive(Debug)]
+struct Aborted(String);
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Aborted {}
+
 struct Link {
-    sender: Sender<Vec<Part>>,
+    sender: Sender<Outgoing>,
     /// One signal per round's message written (and its parts released).
     written: Receiver<()>,
     writer: JoinHandle<()>,
@@ -350,6 +373,15 @@ fn read_words(r: &mut impl Read, max: u64) -> std::io::Result<Vec<u64>> {
     let mut len = [0u8; 8];
     r.read_exact(&mut len)?;
     let len = u64::from_le_bytes(len);
+    if len == ABORT {
+        let reason = read_frame(r, MAX_ABORT_REASON)?;
+        // A peer's text, shown to a user: printable characters only.
+        let reason: String = String::from_utf8_lossy(&reason)
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        return Err(std::io::Error::other(Aborted(reason)));
+    }
     if len > max || len % 8 != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -368,6 +400,9 @@ fn read_words(r: &mut impl Read, max: u64) -> std::io::Result<Vec<u64>> {
 
 /// Explains a failed read from `peer`.
 fn read_error(peer: usize, e: &std::io::Error, timeout: Duration) -> String {
+    if let Some(Aborted(why)) = e.get_ref().and_then(|e| e.downcast_ref::<Aborted>()) {
+        return format!("party {peer} aborted the run: {why}");
+    }
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
             format!("party {peer} sent nothing for {} s: it stopped, is overloaded, or the network failed", timeout.as_secs_f64())
@@ -558,12 +593,21 @@ impl Network {
         for (j, w) in writers.into_iter().enumerate() {
             let Some(mut stream) = w else { continue };
             let outgoing = stream.sock.sock.try_clone().map_err(|e| e.to_string())?;
-            let (sender, frames) = channel::<Vec<Part>>();
+            let (sender, frames) = channel::<Outgoing>();
             let (done, written) = channel::<()>();
             let errors = writer_error.clone();
             let (latency, bandwidth) = (config.latency, config.bandwidth_bits_per_second);
             let writer = std::thread::spawn(move || {
-                for parts in frames {
+                for outgoing in frames {
+                    let parts = match outgoing {
+                        Outgoing::Words(parts) => parts,
+                        Outgoing::Abort(why) => {
+                            let _ = stream
+                                .write_all(&ABORT.to_le_bytes())
+                                .and_then(|_| write_frame(&mut stream, why.as_bytes()));
+                            break;
+                        }
+                    };
                     let bytes: usize = parts.iter().map(|p| 8 * p.len()).sum();
                     let delay = latency
                         + bandwidth.map_or(Duration::ZERO, |b| {
@@ -669,7 +713,7 @@ impl Network {
                         }
                     },
                 };
-                if link.sender.send(parts).is_err() {
+                if link.sender.send(Outgoing::Words(parts)).is_err() {
                     return Err(self.writer_failed(j));
                 }
             }
@@ -700,6 +744,16 @@ impl Network {
 }
 
 impl Network {
+    /// Tells every peer that this party stops the run and why (they report
+    /// it as the reason they stop), after the messages already handed over.
+    /// For a protocol that found a peer cheating.
+    pub fn abort(&mut self, why: &str) {
+        let why: String = why.chars().take(MAX_ABORT_REASON as usize / 4).collect();
+        for link in self.links.iter().flatten() {
+            let _ = link.sender.send(Outgoing::Abort(why.clone()));
+        }
+    }
+
     /// Takes the connections with `peer` out of the rounds, as a stream of
     /// frames sent and read at each side's own pace (a dealer's material to a
     /// party): rounds no longer include `peer`.
@@ -761,7 +815,7 @@ impl Stream {
             self.in_flight -= 1;
         }
         self.figures.bytes_sent += parts.iter().map(|p| 8 * p.len() as u64).sum::<u64>();
-        if link.sender.send(parts).is_err() {
+        if link.sender.send(Outgoing::Words(parts)).is_err() {
             return Err(failed(self));
         }
         self.in_flight += 1;

@@ -332,6 +332,8 @@ pub struct Rep4 {
     /// it received that the peer vouches for.
     vouched: Vec<blake3::Hasher>,
     received: Vec<blake3::Hasher>,
+    /// The last round whose digests were checked.
+    checked: u64,
     setup: CommFigures,
 }
 
@@ -422,6 +424,7 @@ impl Rep4 {
             pair_key,
             vouched: (0..PARTIES).map(|_| blake3::Hasher::new()).collect(),
             received: (0..PARTIES).map(|_| blake3::Hasher::new()).collect(),
+            checked: setup.rounds,
             setup,
         })
     }
@@ -849,12 +852,14 @@ impl Rep4 {
     /// Compares each peer's digest with what this party received that the
     /// peer vouched for.
     fn check_digests(&mut self, inbox: &mut Inbox) -> Result<(), VmError> {
+        let since = self.checked + 1;
+        self.checked = inbox.round;
         for p in (0..PARTIES).filter(|&p| p != self.me) {
             let theirs = inbox.take(p, DIGEST_WORDS)?;
             if theirs != digest_words(&self.received[p]) {
-                return Err(VmError::Network(format!(
-                    "cheating detected: values this party (party {}) received do not match what party {p} vouched for; party {p} or the party that sent them deviated from the protocol (checked before any output)",
-                    self.me
+                return Err(VmError::Cheating(format!(
+                    "cheating detected by party {} in round {}: values it received in rounds {since} to {} do not match what party {p} vouched for; party {p} or a party that sent them deviated from the protocol (nothing was revealed)",
+                    self.me, inbox.round, inbox.round
                 )));
             }
         }
@@ -864,7 +869,8 @@ impl Rep4 {
     /// Runs `tasks` to the end, a round at a time: the messages out, then
     /// each task advanced by the messages in (the digests sent and checked in
     /// the first round, with `check`, which takes a round even with nothing
-    /// else to do).
+    /// else to do). A party that finds cheating or a malformed message tells
+    /// the others why it stops.
     fn run_tasks(
         &mut self,
         mut tasks: Vec<Task>,
@@ -880,25 +886,21 @@ impl Rep4 {
             let mut inbox = Inbox {
                 words: got,
                 at: vec![0; PARTIES],
+                round: self.net.figures().rounds,
             };
             out = vec![Vec::new(); PARTIES];
-            let mut next = Vec::with_capacity(tasks.len());
-            for t in tasks {
-                next.push(match t {
-                    Task::Done(v) => Task::Done(v),
-                    t => self.advance(t, &mut inbox, &mut out)?,
-                });
+            match self.absorb(tasks, &mut inbox, &mut out, check) {
+                Ok(next) => tasks = next,
+                Err(e) => {
+                    let why = match &e {
+                        VmError::Cheating(why) => why.clone(),
+                        e => e.to_string(),
+                    };
+                    self.net.abort(&why);
+                    return Err(e);
+                }
             }
-            tasks = next;
-            if check {
-                self.check_digests(&mut inbox)?;
-                check = false;
-            }
-            if (0..PARTIES).any(|p| inbox.at[p] != inbox.words[p].len()) {
-                return Err(VmError::Network(
-                    "a peer sent more than the round needs: a protocol violation".into(),
-                ));
-            }
+            check = false;
         }
         Ok(tasks
             .into_iter()
@@ -908,20 +910,51 @@ impl Rep4 {
             })
             .collect())
     }
+
+    /// Advances every task by a round's messages, checks the digests with
+    /// `check`, and holds the peers to sending exactly what the round needs.
+    fn absorb(
+        &mut self,
+        tasks: Vec<Task>,
+        inbox: &mut Inbox,
+        out: &mut Msgs,
+        check: bool,
+    ) -> Result<Vec<Task>, VmError> {
+        let mut next = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            next.push(match t {
+                Task::Done(v) => Task::Done(v),
+                t => self.advance(t, inbox, out)?,
+            });
+        }
+        if check {
+            self.check_digests(inbox)?;
+        }
+        if let Some(p) = (0..PARTIES).find(|&p| inbox.at[p] != inbox.words[p].len()) {
+            return Err(VmError::Cheating(format!(
+                "party {p} sent more than round {} needs: a protocol violation",
+                inbox.round
+            )));
+        }
+        Ok(next)
+    }
 }
 
 /// A round's incoming messages, consumed operation by operation.
 struct Inbox {
     words: Vec<Vec<u64>>,
     at: Vec<usize>,
+    /// The round's number (the set-up's is 1).
+    round: u64,
 }
 
 impl Inbox {
     fn take(&mut self, from: usize, n: usize) -> Result<Vec<u64>, VmError> {
         let at = self.at[from];
         let v = self.words[from].get(at..at + n).ok_or_else(|| {
-            VmError::Network(format!(
-                "party {from} sent a short message: a protocol violation"
+            VmError::Cheating(format!(
+                "party {from} sent a short message in round {}: a protocol violation",
+                self.round
             ))
         })?;
         self.at[from] += n;
