@@ -1283,3 +1283,81 @@ fn preprocessing_by_ot_too_large_for_memory_is_refused_before_the_run() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Under rep4, a party presenting a certificate the hosts file does not list
+/// (its own key, claiming party 3's place) is refused by every honest party
+/// before any input moves, and the run stops with a clear error everywhere.
+#[test]
+fn a_rep4_peer_whose_certificate_is_not_in_the_hosts_file_is_refused() {
+    let dir = setup("rep4-impostor");
+    compile_to(
+        &dir,
+        "sum",
+        "party a = 0; party b = 1; fn main() { let x: sint<32>[4] = input(a); reveal x + x to b; }",
+    );
+    write_npy(&dir.join("x.npy"), &[4], &[1, 2, 3, 4]);
+    write_hosts(&dir, 4);
+    let impostor = dir.join("impostor");
+    std::fs::create_dir_all(&impostor).unwrap();
+    assert!(
+        mpcvm(&["keygen", "--party", "3", "--dir", "impostor"], &dir)
+            .status
+            .success()
+    );
+    let spawn = |p: usize| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
+        cmd.args([
+            "run",
+            "--party",
+            &p.to_string(),
+            "--hosts",
+            "hosts.toml",
+            "--protocol",
+            "rep4",
+            "sum.mpcb",
+            "--connect-timeout",
+            "3",
+        ]);
+        match p {
+            0 => {
+                cmd.args(["--input", "0=x.npy"]);
+            }
+            3 => {
+                cmd.args([
+                    "--key",
+                    "impostor/party3.key",
+                    "--cert",
+                    "impostor/party3.crt",
+                ]);
+            }
+            _ => {}
+        }
+        cmd.current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..4).map(spawn).collect();
+    for (p, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "party {p} must fail: {err}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+            "party {p} wrote an output"
+        );
+        if p == 3 {
+            assert!(
+                err.contains("refused") || err.contains("cannot reach"),
+                "impostor: {err}"
+            );
+        } else {
+            assert!(
+                err.contains("party 3") || err.contains("did not connect"),
+                "party {p}: {err}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
