@@ -388,9 +388,13 @@ pub(super) fn cost<C: Cost>(
         let (mut cost, mut cur) = (C::default(), len);
         while cur > 1 {
             let pairs = cur / 2 * groups;
-            cost = cost
-                .then(less(k, pairs))
-                .then(mul(pairs * if want_index { 2 } else { 1 }));
+            // The index's product is a product of its own, beside the value's.
+            let products = if want_index {
+                mul(pairs).beside(mul(pairs))
+            } else {
+                mul(pairs)
+            };
+            cost = cost.then(less(k, pairs)).then(products);
             cur -= cur / 2;
         }
         cost

@@ -30,7 +30,7 @@ impl Prf {
     /// the chunk's offset, so no buffer of the whole stream is ever made. A draw
     /// of `n` elements always spends `ceil(n / 2)` blocks, whatever consumes it
     /// (chunks are of even length).
-    fn draw(&mut self, n: usize, mut f: impl FnMut(usize, &[u64])) {
+    pub fn draw(&mut self, n: usize, mut f: impl FnMut(usize, &[u64])) {
         let mut words = [0u64; 128];
         for at in (0..n).step_by(words.len()) {
             let chunk = &mut words[..(n - at).min(128)];

@@ -56,8 +56,8 @@ impl Rep4 {
         let k = k as usize;
         let stream = [(n * k).div_ceil(64)];
         let planes = |v: Option<Vec<u64>>| v.map(|v| Planes::from_values(&v, k).to_stream());
-        let a = self.share_value(SHARE_A, &stream, Sum::Xor, planes(a).as_deref(), out);
-        let b = self.share_value(SHARE_B, &stream, Sum::Xor, planes(b).as_deref(), out);
+        let a = self.share_value(SHARE_A, &stream, Sum::Xor, planes(a), out);
+        let b = self.share_value(SHARE_B, &stream, Sum::Xor, planes(b), out);
         Task::Then(
             Box::new(Task::All(vec![a, b])),
             Box::new(move |rep, got, out| {
@@ -82,8 +82,8 @@ impl Rep4 {
             })
         };
         let (t, u) = (pair_xor(0, 1), pair_xor(2, 3));
-        let t = self.share_value(SHARE_A, &shape, Sum::Add, t.as_deref(), out);
-        let u = self.share_value(SHARE_B, &shape, Sum::Add, u.as_deref(), out);
+        let t = self.share_value(SHARE_A, &shape, Sum::Add, t, out);
+        let u = self.share_value(SHARE_B, &shape, Sum::Add, u, out);
         Task::Then(
             Box::new(Task::All(vec![t, u])),
             Box::new(move |rep, got, out| {

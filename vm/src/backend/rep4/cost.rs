@@ -36,10 +36,12 @@ impl compose::Cost for Cost {
     }
 }
 
-/// A value of `n` elements (or words) shared jointly by `jmp`: one round.
+/// A value of `n` elements (or words) shared jointly by `jmp`, each knower
+/// sending half: one round.
 fn shared_by(jmp: Jmp, n: u64) -> Cost {
     let mut sent = [0; PARTIES];
-    sent[jmp.sender] = n;
+    sent[jmp.sender] = n.div_ceil(2);
+    sent[jmp.checker] = n / 2;
     Cost {
         rounds: 1,
         sent,
@@ -49,15 +51,9 @@ fn shared_by(jmp: Jmp, n: u64) -> Cost {
 
 /// `n` products (or AND words): each pair's cross terms shared jointly.
 fn products(n: u64) -> Cost {
-    let mut sent = [0; PARTIES];
-    for pair in PAIRS {
-        sent[pair.sender] += n;
-    }
-    Cost {
-        rounds: 1,
-        sent,
-        checks: false,
-    }
+    PAIRS.iter().fold(Cost::default(), |c, pair| {
+        c.beside(shared_by(pair.jmp(), n))
+    })
 }
 
 /// [a + b < 0] on `k` bits for `n` elements, a and b known to the pairs

@@ -281,26 +281,38 @@ impl Sum {
             Sum::Xor => into.iter_mut().zip(from).for_each(|(a, b)| *a ^= b),
         }
     }
-    /// a - b.
-    fn less(self, a: u64, b: u64) -> u64 {
+    /// from -= what.
+    fn remove(self, from: &mut [u64], what: &[u64]) {
         match self {
-            Sum::Add => a.wrapping_sub(b),
-            Sum::Xor => a ^ b,
+            Sum::Add => from
+                .iter_mut()
+                .zip(what)
+                .for_each(|(a, b)| *a = a.wrapping_sub(*b)),
+            Sum::Xor => from.iter_mut().zip(what).for_each(|(a, b)| *a ^= b),
         }
     }
+}
+
+/// A value to receive: it adds to elements `range` of slot `slot`; `from`
+/// sends it and `checker` vouches for it (`usize::MAX` at an input's first
+/// receiver, which vouches for the value to the second itself).
+#[derive(Clone, Debug)]
+pub(in crate::backend) struct Incoming {
+    slot: usize,
+    range: std::ops::Range<usize>,
+    from: usize,
+    checker: usize,
 }
 
 /// One operation (or part of one) between rounds. Composite operations chain
 /// tasks ([`Task::Then`]) or run several side by side ([`Task::All`]).
 pub(in crate::backend) enum Task {
-    /// Products and inputs: shares so far, and for each value to receive,
-    /// the slot it adds to, its sender and the party vouching for it
-    /// (`usize::MAX` at an input's first receiver, which vouches for the
-    /// value to the second itself).
+    /// Products, inputs, jointly shared values: shares so far, and the
+    /// values to receive.
     Shares {
         shape: Vec<usize>,
         s: [Vec<u64>; 3],
-        receive: Vec<(usize, usize, usize)>,
+        receive: Vec<Incoming>,
         sum: Sum,
     },
     /// An opening: the sum of this party's shares; the missing one comes
@@ -468,13 +480,11 @@ impl Rep4 {
         let me = self.me;
         let n: usize = shape.iter().product();
         let (sent, first, second) = input_parties(owner);
-        let mut s = [vec![0; n], vec![0; n], vec![0; n]];
         // Shares `first` and `second` from their keys (share `owner` is zero).
-        for k in [first, second] {
-            if k != me {
-                s[slot(me, k)] = self.draw(k, n);
-            }
-        }
+        let mut s = [0, 1, 2].map(|j| match index(me, j) {
+            k if k == first || k == second => self.draw(k, n),
+            _ => vec![0; n],
+        });
         let mut receive = Vec::new();
         if me == owner {
             let mut rest = values.expect("the owner knows its values");
@@ -484,13 +494,24 @@ impl Rep4 {
                 }
             }
             s[slot(me, sent)] = rest.clone();
-            self.send(second, rest.clone(), out);
-            self.send(first, rest, out);
+            let rest = Arc::new(rest);
+            out[second].push(rest.clone());
+            out[first].push(rest);
         } else if me == first {
             // Vouches for what `second` gets (hashed when it arrives).
-            receive.push((slot(me, sent), owner, usize::MAX));
+            receive.push(Incoming {
+                slot: slot(me, sent),
+                range: 0..n,
+                from: owner,
+                checker: usize::MAX,
+            });
         } else if me == second {
-            receive.push((slot(me, sent), owner, first));
+            receive.push(Incoming {
+                slot: slot(me, sent),
+                range: 0..n,
+                from: owner,
+                checker: first,
+            });
         }
         Task::Shares {
             shape: shape.to_vec(),
@@ -501,34 +522,59 @@ impl Rep4 {
     }
 
     /// Adds to `s` this party's shares of a value jointly shared by `jmp`'s
-    /// two knowers (`t(r)` there, given the random part r, computes what
-    /// goes into share h); at g, notes what arrives in `receive`.
-    #[allow(clippy::too_many_arguments)]
+    /// two knowers (`value` there): a random r from K_g into share g, the
+    /// rest into share h, sent to g; at g, notes what arrives in `receive`.
+    /// The knowers split the sending: `jmp.sender` sends the first half of
+    /// the elements and vouches for the rest, which `jmp.checker` sends, so
+    /// each party sends its share of the traffic.
     fn share_jointly(
         &mut self,
         jmp: Jmp,
-        n: usize,
         sum: Sum,
-        t: impl FnOnce(&[u64]) -> Vec<u64>,
+        value: Option<Vec<u64>>,
         s: &mut [Vec<u64>; 3],
-        receive: &mut Vec<(usize, usize, usize)>,
+        receive: &mut Vec<Incoming>,
         out: &mut Msgs,
     ) {
         let me = self.me;
+        let n = s[0].len();
+        let half = n.div_ceil(2);
         if me == jmp.g {
-            receive.push((slot(me, jmp.h), jmp.sender, jmp.checker));
+            let slot = slot(me, jmp.h);
+            for (range, from, checker) in [
+                (0..half, jmp.sender, jmp.checker),
+                (half..n, jmp.checker, jmp.sender),
+            ] {
+                receive.push(Incoming {
+                    slot,
+                    range,
+                    from,
+                    checker,
+                });
+            }
             return;
         }
-        let r = self.draw(jmp.g, n);
-        sum.into(&mut s[slot(me, jmp.g)], &r);
-        if me == jmp.sender || me == jmp.checker {
-            let rest = t(&r);
-            sum.into(&mut s[slot(me, jmp.h)], &rest);
-            if me == jmp.sender {
-                self.send(jmp.g, rest, out);
-            } else {
-                self.vouch(jmp.g, &rest);
+        let knows = me == jmp.sender || me == jmp.checker;
+        let mut rest = value.filter(|_| knows);
+        debug_assert_eq!(rest.is_some(), knows, "the knowers know the value");
+        let into_g = &mut s[slot(me, jmp.g)];
+        let key = self.keys[jmp.g].as_mut().expect("a key of a held share");
+        key.draw(into_g.len(), |at, r| {
+            sum.into(&mut into_g[at..at + r.len()], r);
+            if let Some(rest) = rest.as_mut() {
+                sum.remove(&mut rest[at..at + r.len()], r);
             }
+        });
+        if let Some(mut rest) = rest {
+            sum.into(&mut s[slot(me, jmp.h)], &rest);
+            let second = rest.split_off(half);
+            let (sent, vouched) = if me == jmp.sender {
+                (rest, second)
+            } else {
+                (second, rest)
+            };
+            self.vouch(jmp.g, &vouched);
+            self.send(jmp.g, sent, out);
         }
     }
 
@@ -538,17 +584,13 @@ impl Rep4 {
         jmp: Jmp,
         shape: &[usize],
         sum: Sum,
-        value: Option<&[u64]>,
+        value: Option<Vec<u64>>,
         out: &mut Msgs,
     ) -> Task {
         let n = shape.iter().product();
         let mut s = [vec![0; n], vec![0; n], vec![0; n]];
         let mut receive = Vec::new();
-        let rest = |r: &[u64]| {
-            let value = value.expect("the knowers know the value");
-            value.iter().zip(r).map(|(v, r)| sum.less(*v, *r)).collect()
-        };
-        self.share_jointly(jmp, n, sum, rest, &mut s, &mut receive, out);
+        self.share_jointly(jmp, sum, value, &mut s, &mut receive, out);
         Task::Shares {
             shape: shape.to_vec(),
             s,
@@ -558,65 +600,89 @@ impl Rep4 {
     }
 
     /// Starts a product: the diagonal terms into their shares, each pair's
-    /// cross term shared jointly.
+    /// cross term shared jointly. An elementwise product of equal shapes
+    /// computes its cross terms x_a y_b + x_b y_a directly; the others as
+    /// f(x_a + x_b, y_a + y_b) - f(x_a, y_a) - f(x_b, y_b), one matrix
+    /// product or convolution instead of two.
     fn product(&mut self, p: &Product<'_, Share>, out: &mut Msgs) -> Task {
         let (x, y) = p.operands();
+        if let Product::Mul { a, b, .. } = p {
+            if a.s[0].shape == b.s[0].shape {
+                let (x, y) = (&a.s, &b.s);
+                let diagonal = [0, 1, 2].map(|j| {
+                    x[j].data
+                        .iter()
+                        .zip(&y[j].data)
+                        .map(|(a, b)| a.wrapping_mul(*b))
+                        .collect()
+                });
+                let crosses = self.crosses(|ja, jb| {
+                    let (xa, xb, ya, yb) = (&x[ja].data, &x[jb].data, &y[ja].data, &y[jb].data);
+                    (0..xa.len())
+                        .map(|e| {
+                            xa[e]
+                                .wrapping_mul(yb[e])
+                                .wrapping_add(xb[e].wrapping_mul(ya[e]))
+                        })
+                        .collect()
+                });
+                return self.bilinear(a.s[0].shape.clone(), diagonal, crosses, Sum::Add, out);
+            }
+        }
         let diagonal: [RingTensor; 3] = [0, 1, 2].map(|j| p.of(&x.s[j], &y.s[j]));
-        let shape = diagonal[0].shape.clone();
-        let of_sums = |ja: usize, jb: usize| {
+        let crosses = self.crosses(|ja, jb| {
             let xs = x.s[ja].add(&x.s[jb], &x.s[ja].shape);
             let ys = y.s[ja].add(&y.s[jb], &y.s[ja].shape);
-            p.of(&xs, &ys).data
-        };
-        self.bilinear(shape, diagonal.map(|d| d.data), of_sums, Sum::Add, out)
+            let mut v = p.of(&xs, &ys).data;
+            for (e, (da, db)) in v
+                .iter_mut()
+                .zip(diagonal[ja].data.iter().zip(&diagonal[jb].data))
+            {
+                *e = e.wrapping_sub(*da).wrapping_sub(*db);
+            }
+            v
+        });
+        let shape = diagonal[0].shape.clone();
+        self.bilinear(shape, diagonal.map(|d| d.data), crosses, Sum::Add, out)
     }
 
     /// x & y of boolean sharings (words of bit planes).
     fn and(&mut self, x: &[Vec<u64>; 3], y: &[Vec<u64>; 3], out: &mut Msgs) -> Task {
-        let and =
-            |x: &[u64], y: &[u64]| -> Vec<u64> { x.iter().zip(y).map(|(x, y)| x & y).collect() };
-        let diagonal = [0, 1, 2].map(|j| and(&x[j], &y[j]));
-        let of_sums = |ja: usize, jb: usize| {
-            let xor = |v: &[Vec<u64>; 3]| -> Vec<u64> {
-                v[ja].iter().zip(&v[jb]).map(|(a, b)| a ^ b).collect()
-            };
-            and(&xor(x), &xor(y))
-        };
-        let shape = vec![x[0].len()];
-        self.bilinear(shape, diagonal, of_sums, Sum::Xor, out)
+        let diagonal = [0, 1, 2].map(|j| x[j].iter().zip(&y[j]).map(|(x, y)| x & y).collect());
+        let crosses = self.crosses(|ja, jb| {
+            (0..x[ja].len())
+                .map(|e| (x[ja][e] & y[jb][e]) ^ (x[jb][e] & y[ja][e]))
+                .collect()
+        });
+        self.bilinear(vec![x[0].len()], diagonal, crosses, Sum::Xor, out)
     }
 
-    /// A bilinear f of two sharings (a product, or AND of words) from the
-    /// diagonal terms f(x_j, y_j) of this party's slots and `of_sums(ja, jb)`
-    /// = f(x_a + x_b, y_a + y_b) of the slots of shares a and b: f(x_a, y_a)
-    /// goes into share a; for each pair {a, b}, the cross term
-    /// f(x_a, y_b) + f(x_b, y_a), which the two other parties know, is shared
-    /// jointly ([`PAIRS`]).
+    /// For each pair of [`PAIRS`] this party knows the cross term of (it is
+    /// the pair's sender or checker), `cross(ja, jb)` of the slots of shares
+    /// a and b.
+    fn crosses(&self, cross: impl Fn(usize, usize) -> Vec<u64>) -> [Option<Vec<u64>>; 6] {
+        let me = self.me;
+        PAIRS.map(|pair| {
+            (me == pair.sender || me == pair.checker)
+                .then(|| cross(slot(me, pair.a), slot(me, pair.b)))
+        })
+    }
+
+    /// A bilinear f of two sharings (a product, or AND of words), from the
+    /// diagonal terms f(x_j, y_j) of this party's slots (f(x_a, y_a) goes
+    /// into share a) and the cross terms f(x_a, y_b) + f(x_b, y_a) it knows,
+    /// each shared jointly ([`PAIRS`]).
     fn bilinear(
         &mut self,
         shape: Vec<usize>,
-        diagonal: [Vec<u64>; 3],
-        of_sums: impl Fn(usize, usize) -> Vec<u64>,
+        mut s: [Vec<u64>; 3],
+        crosses: [Option<Vec<u64>>; 6],
         sum: Sum,
         out: &mut Msgs,
     ) -> Task {
-        let me = self.me;
-        let n = diagonal[0].len();
-        let mut s = diagonal.clone();
         let mut receive = Vec::new();
-        for pair in PAIRS {
-            let cross = |r: &[u64]| {
-                let (ja, jb) = (slot(me, pair.a), slot(me, pair.b));
-                let mut v = of_sums(ja, jb);
-                for (k, e) in v.iter_mut().enumerate() {
-                    *e = sum.less(
-                        sum.less(sum.less(*e, diagonal[ja][k]), diagonal[jb][k]),
-                        r[k],
-                    );
-                }
-                v
-            };
-            self.share_jointly(pair.jmp(), n, sum, cross, &mut s, &mut receive, out);
+        for (pair, cross) in PAIRS.iter().zip(crosses) {
+            self.share_jointly(pair.jmp(), sum, cross, &mut s, &mut receive, out);
         }
         Task::Shares {
             shape,
@@ -724,20 +790,20 @@ impl Rep4 {
     /// Takes `n` words from `from`'s message and records them as vouched
     /// for by `checker` (none for an input's first receiver, who vouches
     /// for them itself to the second).
-    fn take(
+    fn take<'a>(
         &mut self,
-        inbox: &mut Inbox,
+        inbox: &'a mut Inbox,
         from: usize,
         n: usize,
         checker: usize,
         vouch_to: Option<usize>,
-    ) -> Result<Vec<u64>, VmError> {
+    ) -> Result<&'a [u64], VmError> {
         let v = inbox.take(from, n)?;
         if checker < PARTIES {
-            hash_words(&mut self.received[checker], &v);
+            hash_words(&mut self.received[checker], v);
         }
         if let Some(to) = vouch_to {
-            hash_words(&mut self.vouched[to], &v);
+            hash_words(&mut self.vouched[to], v);
         }
         Ok(v)
     }
@@ -748,21 +814,26 @@ impl Rep4 {
         &mut self,
         shape: &[usize],
         mut s: [Vec<u64>; 3],
-        receive: Vec<(usize, usize, usize)>,
+        receive: Vec<Incoming>,
         sum: Sum,
         inbox: &mut Inbox,
     ) -> Result<Share, VmError> {
         let me = self.me;
-        for (j, from, checker) in receive {
-            let n = s[j].len();
+        for Incoming {
+            slot,
+            range,
+            from,
+            checker,
+        } in receive
+        {
             // An input's first receiver vouches to the second.
             let vouch_to = (checker == usize::MAX).then(|| {
                 let (_, first, second) = input_parties(from);
                 debug_assert_eq!(first, me);
                 second
             });
-            let v = self.take(inbox, from, n, checker, vouch_to)?;
-            sum.into(&mut s[j], &v);
+            let v = self.take(inbox, from, range.len(), checker, vouch_to)?;
+            sum.into(&mut s[slot][range], v);
         }
         Ok(Share {
             s: s.map(|d| RingTensor::new(shape.to_vec(), d)),
@@ -949,7 +1020,7 @@ struct Inbox {
 }
 
 impl Inbox {
-    fn take(&mut self, from: usize, n: usize) -> Result<Vec<u64>, VmError> {
+    fn take(&mut self, from: usize, n: usize) -> Result<&[u64], VmError> {
         let at = self.at[from];
         let v = self.words[from].get(at..at + n).ok_or_else(|| {
             VmError::Cheating(format!(
@@ -958,7 +1029,7 @@ impl Inbox {
             ))
         })?;
         self.at[from] += n;
-        Ok(v.to_vec())
+        Ok(v)
     }
 }
 

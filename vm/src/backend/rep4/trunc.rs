@@ -50,15 +50,9 @@ impl Rep4 {
         let shape = x.s[0].shape.clone();
         let n = x.s[0].data.len();
         let r = self.pair_key.as_mut().map(|key| key.elements(n));
-        let parts = r.as_ref().map(|r| truncation::mask_parts(r, k, m));
-        let v = self.share_value(V, &shape, Sum::Add, parts.as_ref().map(|p| &p.0[..]), out);
-        let r_msb = self.share_value(
-            R_MSB,
-            &shape,
-            Sum::Add,
-            parts.as_ref().map(|p| &p.1[..]),
-            out,
-        );
+        let (v, msb) = r.as_ref().map(|r| truncation::mask_parts(r, k, m)).unzip();
+        let v = self.share_value(V, &shape, Sum::Add, v, out);
+        let r_msb = self.share_value(R_MSB, &shape, Sum::Add, msb, out);
         let c = self.open_masked(x, r.as_deref(), out);
         // At {0, 1}: 2^(m+1) - r_lo, the comparison's second term.
         let minus_r_lo: Option<Vec<u64>> = r.filter(|_| exact).map(|r| {
@@ -85,15 +79,12 @@ impl Rep4 {
                         .map(|c| c.wrapping_add(offset))
                         .collect::<Vec<u64>>()
                 });
-                let parts = c.as_ref().map(|c| truncation::masked_parts(c, k, m));
-                let u = rep.share_value(U, &shape, Sum::Add, parts.as_ref().map(|p| &p.0[..]), out);
-                let c_msb = rep.share_value(
-                    C_MSB,
-                    &shape,
-                    Sum::Add,
-                    parts.as_ref().map(|p| &p.1[..]),
-                    out,
-                );
+                let (u, msb) = c
+                    .as_ref()
+                    .map(|c| truncation::masked_parts(c, k, m))
+                    .unzip();
+                let u = rep.share_value(U, &shape, Sum::Add, u, out);
+                let c_msb = rep.share_value(C_MSB, &shape, Sum::Add, msb, out);
                 let y = Task::Then(
                     Box::new(Task::All(vec![u, c_msb])),
                     Box::new(move |rep, got, out| {
