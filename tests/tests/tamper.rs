@@ -1,6 +1,6 @@
 //! The tamper harness against rep4: random tamperings (every kind, every
 //! party as the cheater, every round of the run, set-up included) over
-//! programs that use every interactive operation rep4 runs (inputs,
+//! two examples and programs that use every interactive operation rep4 runs (inputs,
 //! products of each kind, probabilistic and exact truncation, comparisons
 //! and what builds on them, outputs). Each honest party
 //! must stop with an error or finish with the clear backend's outputs: never
@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The small examples (`programs/`) among the programs tampered with.
+const EXAMPLES: [&str; 2] = ["millionaires", "matmul"];
 
 /// Each program, and whether its fixed-point products truncate exactly.
 const PROGRAMS: [(&str, bool); 5] = [
@@ -103,7 +106,7 @@ fn every_tampering_is_detected_or_harmless() {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(1000);
-    let compiled: Vec<_> = PROGRAMS
+    let mut compiled: Vec<_> = PROGRAMS
         .iter()
         .map(|&(p, exact)| {
             let options = Options {
@@ -113,6 +116,9 @@ fn every_tampering_is_detected_or_harmless() {
             (compile_text(p, options), exact)
         })
         .collect();
+    for example in EXAMPLES {
+        compiled.push((compile_example(example, Options::default()), false));
+    }
     let mut rng = TestRng(2026_12_07);
     let mut counts: BTreeMap<Kind, Counts> = BTreeMap::new();
     let mut messages: BTreeMap<String, u64> = BTreeMap::new();
