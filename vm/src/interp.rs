@@ -5,9 +5,12 @@
 //! tensor registers, does the local algebra itself (through the backend's
 //! `linear` for shares) and hands each round batch to the backend in one call.
 
-use crate::backend::{Backend, CommFigures, Interaction, OfflineFigures, Outcome, Product, Value};
+use crate::backend::{
+    Backend, CommFigures, Interaction, LinearMap, OfflineFigures, Outcome, Product, Value,
+};
 use crate::bytecode::{Instr, Program, Reg};
-use crate::ring::{signed, RingTensor};
+use crate::ring::{signed, RingTensor, Tensor, WideTensor, Word};
+use crate::shape::Padding;
 use crate::types::TensorType;
 use crate::VmError;
 use std::time::Instant;
@@ -379,12 +382,7 @@ impl<B: Backend> Machine<'_, B> {
 
     /// Applies `f`, linear in every operand that is secret, to public values or
     /// shares (and masks, if instruction `pc` derives its result's).
-    fn apply(
-        &mut self,
-        pc: usize,
-        args: &[Reg],
-        f: impl Fn(&[&RingTensor]) -> RingTensor,
-    ) -> Value<B::Share> {
+    fn apply(&mut self, pc: usize, args: &[Reg], f: Linear) -> Value<B::Share> {
         let values: Vec<&Value<B::Share>> = args
             .iter()
             .map(|r| self.regs[*r as usize].as_ref().expect("verified"))
@@ -400,7 +398,7 @@ impl<B: Backend> Machine<'_, B> {
                     }
                 })
                 .collect();
-            return Value::Public(f(&ts));
+            return Value::Public(f.apply(&ts));
         }
         // Public operands become constants of the map applied to the shares. Callers
         // pass a product here only when at most one factor is secret (the verifier
@@ -431,18 +429,9 @@ impl<B: Backend> Machine<'_, B> {
                 }
             })
             .collect();
-        let map = |share_parts: &[&RingTensor]| {
-            let mut k = 0;
-            let full: Vec<&RingTensor> = publics
-                .iter()
-                .map(|p| {
-                    p.unwrap_or_else(|| {
-                        k += 1;
-                        share_parts[k - 1]
-                    })
-                })
-                .collect();
-            f(&full)
+        let map = WithPublics {
+            map: &f,
+            publics: &publics,
         };
         Value::Secret(if self.derives_mask[pc] {
             self.backend.linear_masked(&shares, &map)
@@ -532,10 +521,14 @@ impl<B: Backend> Machine<'_, B> {
                         Value::Secret(add_public(backend, s, p))
                     }
                     (Value::Public(p), Value::Secret(s)) if is_sub => {
+                        let neg = WithPublics {
+                            map: &Linear::Neg,
+                            publics: &[None],
+                        };
                         let negated = if masked {
-                            backend.linear_masked(&[s], &|x| x[0].neg())
+                            backend.linear_masked(&[s], &neg)
                         } else {
-                            backend.linear(&[s], &|x| x[0].neg())
+                            backend.linear(&[s], &neg)
                         };
                         Value::Secret(add_public(backend, &negated, p))
                     }
@@ -616,7 +609,7 @@ impl<B: Backend> Machine<'_, B> {
                         })
                     }
                 }
-                self.apply(pc, &[*a], |x| x[0].slice(&starts, &sizes))
+                self.apply(pc, &[*a], Linear::Slice { starts, sizes })
             }
             Neg { .. }
             | Mul { .. }
@@ -748,61 +741,145 @@ impl<B: Backend> Machine<'_, B> {
 /// The map of a local instruction linear in its operands (public ones are
 /// constants of it), as the interpreter applies it to public values, shares,
 /// and openings and masks; a dealer replaying masks applies it to masks.
-/// `None` for other instructions (and slices with a run-time start).
-pub(crate) fn linear_map<'p>(
-    program: &'p Program,
-    i: &Instr,
-) -> Option<Box<dyn Fn(&[&RingTensor]) -> RingTensor + 'p>> {
+/// It applies in any power-of-two ring ([`Word`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Linear {
+    Add(Vec<usize>),
+    Sub(Vec<usize>),
+    Neg,
+    Mul(Vec<usize>),
+    MatMul,
+    Conv2d {
+        stride: [usize; 2],
+        padding: Padding,
+        depthwise: bool,
+    },
+    Shl(u32),
+    Sum(Option<usize>),
+    SumPool {
+        window: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+    },
+    Reshape(Vec<usize>),
+    Transpose(Vec<usize>),
+    Slice {
+        starts: Vec<usize>,
+        sizes: Vec<usize>,
+    },
+    Concat(usize),
+}
+
+impl Linear {
+    /// The map of `x` (every operand, public ones included).
+    pub(crate) fn apply<W: Word>(&self, x: &[&Tensor<W>]) -> Tensor<W> {
+        match self {
+            Linear::Add(out) => x[0].add(x[1], out),
+            Linear::Sub(out) => x[0].sub(x[1], out),
+            Linear::Neg => x[0].neg(),
+            Linear::Mul(out) => x[0].mul(x[1], out),
+            Linear::MatMul => x[0].matmul(x[1]),
+            Linear::Conv2d {
+                stride,
+                padding,
+                depthwise,
+            } => x[0].conv2d(x[1], *stride, *padding, *depthwise),
+            Linear::Shl(amount) => x[0].shl(*amount),
+            Linear::Sum(axis) => x[0].sum(*axis),
+            Linear::SumPool {
+                window,
+                stride,
+                padding,
+            } => x[0].sum_pool(*window, *stride, *padding),
+            Linear::Reshape(out) => Tensor::new(out.clone(), x[0].data.clone()),
+            Linear::Transpose(perm) => x[0].transpose(perm),
+            Linear::Slice { starts, sizes } => x[0].slice(starts, sizes),
+            Linear::Concat(axis) => Tensor::concat(x, *axis),
+        }
+    }
+}
+
+/// A [`Linear`] map of some operands, the public ones given: linear in the
+/// others, the secrets whose shares a backend maps.
+struct WithPublics<'a> {
+    map: &'a Linear,
+    /// Per operand: its value if public, `None` for the secrets in order.
+    publics: &'a [Option<&'a RingTensor>],
+}
+
+impl WithPublics<'_> {
+    fn apply_to<W: Word>(&self, secrets: &[&Tensor<W>]) -> Tensor<W> {
+        let lifted: Vec<Option<Tensor<W>>> = self
+            .publics
+            .iter()
+            .map(|p| p.map(|p| p.convert::<W>()))
+            .collect();
+        let mut next = secrets.iter();
+        let all: Vec<&Tensor<W>> = lifted
+            .iter()
+            .map(|p| match p {
+                Some(p) => p,
+                None => next.next().expect("a share per secret operand"),
+            })
+            .collect();
+        self.map.apply(&all)
+    }
+}
+
+impl LinearMap for WithPublics<'_> {
+    fn apply(&self, secrets: &[&RingTensor]) -> RingTensor {
+        self.apply_to(secrets)
+    }
+    fn apply_wide(&self, secrets: &[&WideTensor]) -> WideTensor {
+        self.apply_to(secrets)
+    }
+}
+
+/// Instruction `i`'s [`Linear`] map; `None` for other instructions (and
+/// slices with a run-time start).
+pub(crate) fn linear_map(program: &Program, i: &Instr) -> Option<Linear> {
     use Instr::*;
     let shape = |r: &Reg| program.registers[*r as usize].shape.clone();
     Some(match i.clone() {
-        Add { dst, .. } => {
-            let out = shape(&dst);
-            Box::new(move |x| x[0].add(x[1], &out))
-        }
-        Sub { dst, .. } => {
-            let out = shape(&dst);
-            Box::new(move |x| x[0].sub(x[1], &out))
-        }
-        Neg { .. } => Box::new(|x| x[0].neg()),
-        Mul { dst, .. } => {
-            let out = shape(&dst);
-            Box::new(move |x| x[0].mul(x[1], &out))
-        }
-        MatMul { .. } => Box::new(|x| x[0].matmul(x[1])),
+        Add { dst, .. } => Linear::Add(shape(&dst)),
+        Sub { dst, .. } => Linear::Sub(shape(&dst)),
+        Neg { .. } => Linear::Neg,
+        Mul { dst, .. } => Linear::Mul(shape(&dst)),
+        MatMul { .. } => Linear::MatMul,
         Conv2d {
             stride,
             padding,
             depthwise,
             ..
-        } => Box::new(move |t| t[0].conv2d(t[1], usize2(stride), padding, depthwise)),
-        Shl { amount, .. } => Box::new(move |x| x[0].shl(amount as u32)),
-        Sum { axis, .. } => Box::new(move |x| x[0].sum(axis.map(|a| a as usize))),
+        } => Linear::Conv2d {
+            stride: usize2(stride),
+            padding,
+            depthwise,
+        },
+        Shl { amount, .. } => Linear::Shl(amount as u32),
+        Sum { axis, .. } => Linear::Sum(axis.map(|a| a as usize)),
         SumPool {
             window,
             stride,
             padding,
             ..
-        } => Box::new(move |t| t[0].sum_pool(usize2(window), usize2(stride), padding)),
-        Reshape { dst, .. } => {
-            let out = shape(&dst);
-            Box::new(move |x| RingTensor::new(out.clone(), x[0].data.clone()))
-        }
-        Transpose { perm, .. } => {
-            let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
-            Box::new(move |x| x[0].transpose(&perm))
-        }
+        } => Linear::SumPool {
+            window: usize2(window),
+            stride: usize2(stride),
+            padding,
+        },
+        Reshape { dst, .. } => Linear::Reshape(shape(&dst)),
+        Transpose { perm, .. } => Linear::Transpose(perm.iter().map(|&p| p as usize).collect()),
         Slice {
             dst,
             starts,
             dynamic: None,
             ..
-        } => {
-            let starts: Vec<usize> = starts.iter().map(|&s| s as usize).collect();
-            let sizes = shape(&dst);
-            Box::new(move |x| x[0].slice(&starts, &sizes))
-        }
-        Concat { axis, .. } => Box::new(move |x| RingTensor::concat(x, axis as usize)),
+        } => Linear::Slice {
+            starts: starts.iter().map(|&s| s as usize).collect(),
+            sizes: shape(&dst),
+        },
+        Concat { axis, .. } => Linear::Concat(axis as usize),
         _ => return None,
     })
 }
@@ -884,4 +961,97 @@ fn range_message(location: &str, x: u64, elem: crate::types::Elem) -> String {
         "{location}: overflow: the result {value} is outside the range of {elem} ({}); {fix}, or keep the values smaller (the clear backend checks every result; --no-range-check skips this)",
         elem.range_text()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every linear map over Z_2^128 reduces to the map over Z_2^64: applied
+    /// to the same values lifted, its result's low 64 bits are the 64-bit
+    /// result (what spdz2k's shares rely on); and the wide ring does carry
+    /// past bit 64.
+    #[test]
+    fn linear_maps_over_the_wide_ring_reduce_to_the_ring() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut tensor = |shape: &[usize]| {
+            let n = shape.iter().product();
+            let data = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    state
+                })
+                .collect();
+            RingTensor::new(shape.to_vec(), data)
+        };
+        let (a, b, row, c) = (
+            tensor(&[3, 4]),
+            tensor(&[4, 5]),
+            tensor(&[4]),
+            tensor(&[3, 2]),
+        );
+        let (img, w, dw) = (
+            tensor(&[1, 5, 5, 2]),
+            tensor(&[3, 3, 2, 3]),
+            tensor(&[3, 3, 2, 2]),
+        );
+        let cases = [
+            (Linear::Add(vec![3, 4]), vec![&a, &row]),
+            (Linear::Sub(vec![3, 4]), vec![&a, &a]),
+            (Linear::Mul(vec![3, 4]), vec![&a, &row]),
+            (Linear::Neg, vec![&a]),
+            (Linear::Shl(17), vec![&a]),
+            (Linear::MatMul, vec![&a, &b]),
+            (
+                Linear::Conv2d {
+                    stride: [1, 1],
+                    padding: Padding::Same,
+                    depthwise: false,
+                },
+                vec![&img, &w],
+            ),
+            (
+                Linear::Conv2d {
+                    stride: [2, 2],
+                    padding: Padding::Valid,
+                    depthwise: true,
+                },
+                vec![&img, &dw],
+            ),
+            (Linear::Sum(None), vec![&a]),
+            (Linear::Sum(Some(1)), vec![&a]),
+            (
+                Linear::SumPool {
+                    window: [2, 2],
+                    stride: [2, 2],
+                    padding: Padding::Same,
+                },
+                vec![&img],
+            ),
+            (Linear::Reshape(vec![2, 6]), vec![&a]),
+            (Linear::Transpose(vec![1, 0]), vec![&a]),
+            (
+                Linear::Slice {
+                    starts: vec![1, 1],
+                    sizes: vec![2, 2],
+                },
+                vec![&a],
+            ),
+            (Linear::Concat(1), vec![&a, &c]),
+        ];
+        for (map, args) in cases {
+            let lifted: Vec<WideTensor> = args.iter().map(|t| t.convert()).collect();
+            let wide: Vec<&WideTensor> = lifted.iter().collect();
+            assert_eq!(
+                map.apply(&wide).convert::<u64>(),
+                map.apply(&args),
+                "{map:?}"
+            );
+        }
+        let lifted: Vec<WideTensor> = [&a, &b].iter().map(|t| t.convert()).collect();
+        let product = Linear::MatMul.apply(&[&lifted[0], &lifted[1]]);
+        assert!(product.data.iter().any(|x| x >> 64 != 0));
+    }
 }

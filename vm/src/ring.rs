@@ -1,15 +1,116 @@
 //! Tensors over the ring Z_2^64 and the plaintext kernels every backend builds on.
 //!
 //! All arithmetic wraps modulo 2^64. Where an order is needed (max, comparisons),
-//! elements are read as two's-complement signed integers.
+//! elements are read as two's-complement signed integers. The linear kernels
+//! are written once for any power-of-two ring ([`Word`]): Z_2^64, the
+//! language's, and Z_2^128, where spdz2k keeps its shares and MACs (64 bits
+//! of statistical security above the value).
 
 use crate::shape::{Padding, PoolGeometry};
 
+/// An element of the ring Z_2^w of w-bit words: arithmetic wraps.
+pub trait Word:
+    Copy + Default + PartialEq + Eq + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static
+{
+    const ZERO: Self;
+    const BITS: u32;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn neg(self) -> Self;
+    /// x * 2^amount, for `amount` below the word's bits.
+    fn shl(self, amount: u32) -> Self;
+    /// The element x of Z_2^64 read as the integer 0..2^64 in this ring.
+    fn lift(x: u64) -> Self;
+    /// The low 64 bits: the element of Z_2^64 this one reduces to.
+    fn low(self) -> u64;
+    /// `row += a * b` elementwise: the inner loop of matrix products and
+    /// convolutions.
+    fn axpy(row: &mut [Self], a: Self, b: &[Self]);
+}
+
+impl Word for u64 {
+    const ZERO: u64 = 0;
+    const BITS: u32 = 64;
+    fn add(self, o: u64) -> u64 {
+        self.wrapping_add(o)
+    }
+    fn sub(self, o: u64) -> u64 {
+        self.wrapping_sub(o)
+    }
+    fn mul(self, o: u64) -> u64 {
+        self.wrapping_mul(o)
+    }
+    fn neg(self) -> u64 {
+        self.wrapping_neg()
+    }
+    fn shl(self, amount: u32) -> u64 {
+        self << amount
+    }
+    fn lift(x: u64) -> u64 {
+        x
+    }
+    fn low(self) -> u64 {
+        self
+    }
+    fn axpy(row: &mut [u64], a: u64, b: &[u64]) {
+        axpy(row, a, b)
+    }
+}
+
+impl Word for u128 {
+    const ZERO: u128 = 0;
+    const BITS: u32 = 128;
+    fn add(self, o: u128) -> u128 {
+        self.wrapping_add(o)
+    }
+    fn sub(self, o: u128) -> u128 {
+        self.wrapping_sub(o)
+    }
+    fn mul(self, o: u128) -> u128 {
+        self.wrapping_mul(o)
+    }
+    fn neg(self) -> u128 {
+        self.wrapping_neg()
+    }
+    fn shl(self, amount: u32) -> u128 {
+        self << amount
+    }
+    fn lift(x: u64) -> u128 {
+        x as u128
+    }
+    fn low(self) -> u64 {
+        self as u64
+    }
+    fn axpy(row: &mut [u128], a: u128, b: &[u128]) {
+        for (r, &b) in row.iter_mut().zip(b) {
+            *r = r.wrapping_add(a.wrapping_mul(b));
+        }
+    }
+}
+
 /// A dense row-major tensor of ring elements.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RingTensor {
+pub struct Tensor<W = u64> {
     pub shape: Vec<usize>,
-    pub data: Vec<u64>,
+    pub data: Vec<W>,
+}
+
+/// A tensor over Z_2^64, the ring programs compute in.
+pub type RingTensor = Tensor<u64>;
+
+/// A tensor over Z_2^128.
+pub type WideTensor = Tensor<u128>;
+
+impl<W: Word> Tensor<W> {
+    /// The same tensor in another ring: each element lifted from, or reduced
+    /// to, Z_2^64 through its low 64 bits.
+    pub fn convert<V: Word>(&self) -> Tensor<V> {
+        Tensor {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(|x| V::lift(x.low())).collect(),
+        }
+    }
 }
 
 /// Signed view of a ring element.
@@ -41,16 +142,16 @@ fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-impl RingTensor {
-    pub fn new(shape: Vec<usize>, data: Vec<u64>) -> Self {
+impl<W: Word> Tensor<W> {
+    pub fn new(shape: Vec<usize>, data: Vec<W>) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), data.len());
-        RingTensor { shape, data }
+        Tensor { shape, data }
     }
     pub fn zeros(shape: &[usize]) -> Self {
-        RingTensor::new(shape.to_vec(), vec![0; shape.iter().product()])
+        Tensor::new(shape.to_vec(), vec![W::ZERO; shape.iter().product()])
     }
-    pub fn scalar(v: u64) -> Self {
-        RingTensor::new(vec![], vec![v])
+    pub fn scalar(v: W) -> Self {
+        Tensor::new(vec![], vec![v])
     }
     pub fn len(&self) -> usize {
         self.data.len()
@@ -59,20 +160,15 @@ impl RingTensor {
         self.data.is_empty()
     }
 
-    pub fn map(&self, f: impl Fn(u64) -> u64) -> RingTensor {
-        RingTensor::new(
+    pub fn map(&self, f: impl Fn(W) -> W) -> Tensor<W> {
+        Tensor::new(
             self.shape.clone(),
             self.data.iter().map(|&x| f(x)).collect(),
         )
     }
 
     /// Elementwise `f(a, b)` with numpy broadcasting to `out_shape`.
-    pub fn zip(
-        &self,
-        other: &RingTensor,
-        out_shape: &[usize],
-        f: impl Fn(u64, u64) -> u64,
-    ) -> RingTensor {
+    pub fn zip(&self, other: &Tensor<W>, out_shape: &[usize], f: impl Fn(W, W) -> W) -> Tensor<W> {
         if self.shape == other.shape {
             let data = self
                 .data
@@ -80,7 +176,7 @@ impl RingTensor {
                 .zip(&other.data)
                 .map(|(&a, &b)| f(a, b))
                 .collect();
-            return RingTensor::new(self.shape.clone(), data);
+            return Tensor::new(self.shape.clone(), data);
         }
         let n: usize = out_shape.iter().product();
         let sa = broadcast_strides(&self.shape, out_shape);
@@ -103,59 +199,61 @@ impl RingTensor {
                 index[axis] = 0;
             }
         }
-        RingTensor::new(out_shape.to_vec(), data)
+        Tensor::new(out_shape.to_vec(), data)
     }
 
-    pub fn add(&self, o: &RingTensor, out: &[usize]) -> RingTensor {
-        self.zip(o, out, u64::wrapping_add)
+    pub fn add(&self, o: &Tensor<W>, out: &[usize]) -> Tensor<W> {
+        self.zip(o, out, W::add)
     }
-    pub fn sub(&self, o: &RingTensor, out: &[usize]) -> RingTensor {
-        self.zip(o, out, u64::wrapping_sub)
+    pub fn sub(&self, o: &Tensor<W>, out: &[usize]) -> Tensor<W> {
+        self.zip(o, out, W::sub)
     }
-    pub fn mul(&self, o: &RingTensor, out: &[usize]) -> RingTensor {
-        self.zip(o, out, u64::wrapping_mul)
+    pub fn mul(&self, o: &Tensor<W>, out: &[usize]) -> Tensor<W> {
+        self.zip(o, out, W::mul)
     }
-    pub fn neg(&self) -> RingTensor {
-        self.map(u64::wrapping_neg)
+    pub fn neg(&self) -> Tensor<W> {
+        self.map(W::neg)
     }
-    pub fn shl(&self, amount: u32) -> RingTensor {
-        self.map(|x| if amount >= 64 { 0 } else { x << amount })
-    }
-    /// Arithmetic shift right: floor division by 2^amount of the signed value.
-    pub fn shr_signed(&self, amount: u32) -> RingTensor {
-        self.map(|x| (signed(x) >> amount.min(63)) as u64)
+    pub fn shl(&self, amount: u32) -> Tensor<W> {
+        self.map(|x| {
+            if amount >= W::BITS {
+                W::ZERO
+            } else {
+                x.shl(amount)
+            }
+        })
     }
 
     /// `[m, k] @ [k, n]`.
-    pub fn matmul(&self, o: &RingTensor) -> RingTensor {
+    pub fn matmul(&self, o: &Tensor<W>) -> Tensor<W> {
         let (m, k, n) = (self.shape[0], self.shape[1], o.shape[1]);
-        let mut out = vec![0u64; m * n];
+        let mut out = vec![W::ZERO; m * n];
         for i in 0..m {
             let row = &mut out[i * n..(i + 1) * n];
             for p in 0..k {
                 let a = self.data[i * k + p];
-                if a == 0 {
+                if a == W::ZERO {
                     continue;
                 }
-                axpy(row, a, &o.data[p * n..(p + 1) * n]);
+                W::axpy(row, a, &o.data[p * n..(p + 1) * n]);
             }
         }
-        RingTensor::new(vec![m, n], out)
+        Tensor::new(vec![m, n], out)
     }
 
     /// NHWC convolution with HWIO filters, or depthwise with `[KH, KW, C, M]` filters.
     pub fn conv2d(
         &self,
-        w: &RingTensor,
+        w: &Tensor<W>,
         stride: [usize; 2],
         padding: Padding,
         depthwise: bool,
-    ) -> RingTensor {
+    ) -> Tensor<W> {
         let (n, h, wd, c) = (self.shape[0], self.shape[1], self.shape[2], self.shape[3]);
         let (kh, kw, wo) = (w.shape[0], w.shape[1], w.shape[3]);
         let geo = PoolGeometry::new([h, wd], [kh, kw], stride, padding);
         let oc = if depthwise { c * wo } else { wo };
-        let mut out = vec![0u64; n * geo.out[0] * geo.out[1] * oc];
+        let mut out = vec![W::ZERO; n * geo.out[0] * geo.out[1] * oc];
         for b in 0..n {
             for oy in 0..geo.out[0] {
                 for ox in 0..geo.out[1] {
@@ -179,14 +277,14 @@ impl RingTensor {
                                 } else {
                                     &mut orow[..]
                                 };
-                                axpy(dst, xv, wrow);
+                                W::axpy(dst, xv, wrow);
                             }
                         }
                     }
                 }
             }
         }
-        RingTensor::new(vec![n, geo.out[0], geo.out[1], oc], out)
+        Tensor::new(vec![n, geo.out[0], geo.out[1], oc], out)
     }
 
     /// Folds each pooling window of an NHWC tensor with `f`, skipping padding.
@@ -195,8 +293,8 @@ impl RingTensor {
         window: [usize; 2],
         stride: [usize; 2],
         padding: Padding,
-        f: impl Fn(u64, u64) -> u64,
-    ) -> RingTensor {
+        f: impl Fn(W, W) -> W,
+    ) -> Tensor<W> {
         let (n, h, wd, c) = (self.shape[0], self.shape[1], self.shape[2], self.shape[3]);
         let geo = PoolGeometry::new([h, wd], window, stride, padding);
         let mut out = Vec::with_capacity(n * geo.out[0] * geo.out[1] * c);
@@ -204,7 +302,7 @@ impl RingTensor {
             for oy in 0..geo.out[0] {
                 for ox in 0..geo.out[1] {
                     for ci in 0..c {
-                        let mut acc: Option<u64> = None;
+                        let mut acc: Option<W> = None;
                         for dy in 0..window[0] {
                             let Some(iy) = geo.input_index(0, oy, dy) else {
                                 continue;
@@ -217,12 +315,12 @@ impl RingTensor {
                                 acc = Some(acc.map_or(v, |a| f(a, v)));
                             }
                         }
-                        out.push(acc.unwrap_or(0));
+                        out.push(acc.unwrap_or(W::ZERO));
                     }
                 }
             }
         }
-        RingTensor::new(vec![n, geo.out[0], geo.out[1], c], out)
+        Tensor::new(vec![n, geo.out[0], geo.out[1], c], out)
     }
 
     /// Reduces along `axis` (or over all elements) with `f`, which sees
@@ -232,8 +330,8 @@ impl RingTensor {
         &self,
         axis: Option<usize>,
         want_index: bool,
-        f: impl Fn((u64, usize), (u64, usize)) -> (u64, usize),
-    ) -> RingTensor {
+        f: impl Fn((W, usize), (W, usize)) -> (W, usize),
+    ) -> Tensor<W> {
         let (outer, len, inner, out_shape) = match axis {
             None => (1, self.len(), 1, vec![]),
             Some(a) => {
@@ -255,22 +353,30 @@ impl RingTensor {
                 for j in 1..len {
                     acc = f(acc, at(j));
                 }
-                out.push(if want_index { acc.1 as u64 } else { acc.0 });
+                out.push(if want_index {
+                    W::lift(acc.1 as u64)
+                } else {
+                    acc.0
+                });
             }
         }
-        RingTensor::new(out_shape, out)
+        Tensor::new(out_shape, out)
     }
 
-    pub fn sum(&self, axis: Option<usize>) -> RingTensor {
+    pub fn sum_pool(&self, window: [usize; 2], stride: [usize; 2], padding: Padding) -> Tensor<W> {
+        self.pool(window, stride, padding, W::add)
+    }
+
+    pub fn sum(&self, axis: Option<usize>) -> Tensor<W> {
         if axis.is_none() {
             // The whole tensor: one pass the compiler vectorizes.
-            let total = self.data.iter().fold(0u64, |a, b| a.wrapping_add(*b));
-            return RingTensor::new(vec![], vec![total]);
+            let total = self.data.iter().fold(W::ZERO, |a, b| a.add(*b));
+            return Tensor::new(vec![], vec![total]);
         }
-        self.reduce(axis, false, |(a, i), (b, _)| (a.wrapping_add(b), i))
+        self.reduce(axis, false, |(a, i), (b, _)| (a.add(b), i))
     }
 
-    pub fn transpose(&self, perm: &[usize]) -> RingTensor {
+    pub fn transpose(&self, perm: &[usize]) -> Tensor<W> {
         let out_shape: Vec<usize> = perm.iter().map(|&p| self.shape[p]).collect();
         let src_strides = strides(&self.shape);
         let perm_strides: Vec<usize> = perm.iter().map(|&p| src_strides[p]).collect();
@@ -290,11 +396,11 @@ impl RingTensor {
                 index[axis] = 0;
             }
         }
-        RingTensor::new(out_shape, data)
+        Tensor::new(out_shape, data)
     }
 
     /// The block `starts .. starts + sizes`; the caller has checked the bounds.
-    pub fn slice(&self, starts: &[usize], sizes: &[usize]) -> RingTensor {
+    pub fn slice(&self, starts: &[usize], sizes: &[usize]) -> Tensor<W> {
         let src = strides(&self.shape);
         let n: usize = sizes.iter().product();
         let mut data = Vec::with_capacity(n);
@@ -311,7 +417,7 @@ impl RingTensor {
                 let mut axis = sizes.len();
                 loop {
                     if axis == 0 {
-                        return RingTensor::new(sizes.to_vec(), data);
+                        return Tensor::new(sizes.to_vec(), data);
                     }
                     axis -= 1;
                     index[axis] += 1;
@@ -322,11 +428,11 @@ impl RingTensor {
                 }
             }
         }
-        RingTensor::new(sizes.to_vec(), data)
+        Tensor::new(sizes.to_vec(), data)
     }
 
     /// `count` positions `from, from + step, ...` along `axis`.
-    pub fn slice_strided(&self, axis: usize, from: usize, step: usize, count: usize) -> RingTensor {
+    pub fn slice_strided(&self, axis: usize, from: usize, step: usize, count: usize) -> Tensor<W> {
         let outer: usize = self.shape[..axis].iter().product();
         let inner: usize = self.shape[axis + 1..].iter().product();
         let len = self.shape[axis];
@@ -339,10 +445,10 @@ impl RingTensor {
         }
         let mut shape = self.shape.clone();
         shape[axis] = count;
-        RingTensor::new(shape, data)
+        Tensor::new(shape, data)
     }
 
-    pub fn concat(parts: &[&RingTensor], axis: usize) -> RingTensor {
+    pub fn concat(parts: &[&Tensor<W>], axis: usize) -> Tensor<W> {
         let mut shape = parts[0].shape.clone();
         shape[axis] = parts.iter().map(|p| p.shape[axis]).sum();
         let outer: usize = shape[..axis].iter().product();
@@ -353,7 +459,7 @@ impl RingTensor {
                 data.extend_from_slice(&p.data[o * chunk..(o + 1) * chunk]);
             }
         }
-        RingTensor::new(shape, data)
+        Tensor::new(shape, data)
     }
 }
 
@@ -395,6 +501,10 @@ fn larger(bits: u8) -> impl Fn((u64, usize), (u64, usize)) -> (u64, usize) {
 /// The non-linear functions, in plaintext: the clear backend computes them on
 /// secrets, and every backend's interpreter on public values.
 impl RingTensor {
+    /// Arithmetic shift right: floor division by 2^amount of the signed value.
+    pub fn shr_signed(&self, amount: u32) -> RingTensor {
+        self.map(|x| (signed(x) >> amount.min(63)) as u64)
+    }
     pub fn ltz(&self, bits: u8) -> RingTensor {
         self.map(|x| (signed_bits(x, bits) < 0) as u64)
     }
@@ -419,9 +529,6 @@ impl RingTensor {
     ) -> RingTensor {
         let pick = larger(bits);
         self.pool(window, stride, padding, |a, b| pick((a, 0), (b, 0)).0)
-    }
-    pub fn sum_pool(&self, window: [usize; 2], stride: [usize; 2], padding: Padding) -> RingTensor {
-        self.pool(window, stride, padding, u64::wrapping_add)
     }
 }
 /// `row += a * b` elementwise in the ring: the inner loop of matrix products

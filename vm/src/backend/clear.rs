@@ -56,12 +56,8 @@ impl Backend for Clear {
     fn classify(&mut self, t: &RingTensor) -> RingTensor {
         t.clone()
     }
-    fn linear(
-        &mut self,
-        args: &[&RingTensor],
-        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
-    ) -> RingTensor {
-        f(args)
+    fn linear(&mut self, args: &[&RingTensor], f: &dyn LinearMap) -> RingTensor {
+        f.apply(args)
     }
     fn add_public(&mut self, s: &RingTensor, p: &RingTensor, out_shape: &[usize]) -> RingTensor {
         s.add(p, out_shape)

@@ -20,7 +20,7 @@ pub mod semi2k;
 mod totals;
 mod truncation;
 
-use crate::ring::RingTensor;
+use crate::ring::{RingTensor, WideTensor};
 use crate::shape::Padding;
 use crate::types::{PartySet, TensorType};
 use crate::VmError;
@@ -211,6 +211,14 @@ impl CommFigures {
     }
 }
 
+/// A map linear in some secrets (what the interpreter's local instructions
+/// do to shares): over Z_2^64, and over Z_2^128 for a backend whose shares
+/// live in the larger ring (its public constants lifted).
+pub trait LinearMap {
+    fn apply(&self, secrets: &[&RingTensor]) -> RingTensor;
+    fn apply_wide(&self, secrets: &[&WideTensor]) -> WideTensor;
+}
+
 pub trait Backend {
     type Share: Clone;
 
@@ -221,12 +229,8 @@ pub trait Backend {
 
     /// A public tensor as a sharing (no communication).
     fn classify(&mut self, t: &RingTensor) -> Self::Share;
-    /// Applies a function that is linear in the secret arguments to their shares.
-    fn linear(
-        &mut self,
-        args: &[&Self::Share],
-        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
-    ) -> Self::Share;
+    /// Applies a map that is linear in the secret arguments to their shares.
+    fn linear(&mut self, args: &[&Self::Share], f: &dyn LinearMap) -> Self::Share;
     /// `s + p` for a public `p`, broadcast to `out_shape`.
     fn add_public(&mut self, s: &Self::Share, p: &RingTensor, out_shape: &[usize]) -> Self::Share;
 
@@ -237,11 +241,7 @@ pub trait Backend {
     fn classify_masked(&mut self, t: &RingTensor) -> Self::Share {
         self.classify(t)
     }
-    fn linear_masked(
-        &mut self,
-        args: &[&Self::Share],
-        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
-    ) -> Self::Share {
+    fn linear_masked(&mut self, args: &[&Self::Share], f: &dyn LinearMap) -> Self::Share {
         self.linear(args, f)
     }
     fn add_public_masked(

@@ -787,7 +787,9 @@ impl Producer for OtMaker<'_> {
         let own = if self.counting() {
             RingTensor::zeros(&shape(operands(i).1.expect("a product writes")))
         } else {
-            linear_map(p, i).expect("a product is bilinear")(&[&a, &b])
+            linear_map(p, i)
+                .expect("a product is bilinear")
+                .apply(&[&a, &b])
         };
         let random = if masks.is_none() {
             vec![a.data.clone(), b.data.clone()]

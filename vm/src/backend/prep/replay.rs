@@ -96,13 +96,13 @@ pub fn product_value(
 ) -> RingTensor {
     let product = linear_map(p, i).expect("a product is bilinear");
     match masks {
-        Some((x, y)) => product(&[x, y]),
+        Some((x, y)) => product.apply(&[x, y]),
         None => {
             let (reads, _) = operands(i);
             let shape = |r: u32| p.registers[r as usize].shape.clone();
             let y = RingTensor::new(shape(reads[1]), random.remove(1));
             let x = RingTensor::new(shape(reads[0]), random.remove(0));
-            product(&[&x, &y])
+            product.apply(&[&x, &y])
         }
     }
 }
@@ -238,6 +238,6 @@ impl<P: Producer> Replay<'_, P> {
             });
         }
         let refs: Vec<&RingTensor> = args.iter().collect();
-        Ok(map(&refs))
+        Ok(map.apply(&refs))
     }
 }

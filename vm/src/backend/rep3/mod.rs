@@ -632,10 +632,13 @@ impl Backend for Rep3 {
         self.constant(t)
     }
 
-    fn linear(&mut self, args: &[&Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Share {
+    fn linear(&mut self, args: &[&Share], f: &dyn LinearMap) -> Share {
         let a: Vec<&RingTensor> = args.iter().map(|s| &s.a).collect();
         let b: Vec<&RingTensor> = args.iter().map(|s| &s.b).collect();
-        Share { a: f(&a), b: f(&b) }
+        Share {
+            a: f.apply(&a),
+            b: f.apply(&b),
+        }
     }
 
     fn add_public(&mut self, s: &Share, p: &RingTensor, out_shape: &[usize]) -> Share {

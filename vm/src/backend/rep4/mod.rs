@@ -1047,11 +1047,11 @@ impl Backend for Rep4 {
         self.constant(t)
     }
 
-    fn linear(&mut self, args: &[&Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Share {
+    fn linear(&mut self, args: &[&Share], f: &dyn LinearMap) -> Share {
         Share {
             s: [0, 1, 2].map(|j| {
                 let slot: Vec<&RingTensor> = args.iter().map(|s| &s.s[j]).collect();
-                f(&slot)
+                f.apply(&slot)
             }),
         }
     }

@@ -851,9 +851,9 @@ impl Backend for Semi2k {
         Share::plain(self.constant(t))
     }
 
-    fn linear(&mut self, args: &[&Share], f: &dyn Fn(&[&RingTensor]) -> RingTensor) -> Share {
+    fn linear(&mut self, args: &[&Share], f: &dyn LinearMap) -> Share {
         let xs: Vec<&RingTensor> = args.iter().map(|s| &s.x).collect();
-        Share::plain(f(&xs))
+        Share::plain(f.apply(&xs))
     }
 
     fn add_public(&mut self, s: &Share, p: &RingTensor, out_shape: &[usize]) -> Share {
@@ -871,11 +871,7 @@ impl Backend for Semi2k {
         }
     }
 
-    fn linear_masked(
-        &mut self,
-        args: &[&Share],
-        f: &dyn Fn(&[&RingTensor]) -> RingTensor,
-    ) -> Share {
+    fn linear_masked(&mut self, args: &[&Share], f: &dyn LinearMap) -> Share {
         let masked: Vec<&Masked> = args
             .iter()
             .map(|s| {
@@ -888,10 +884,10 @@ impl Backend for Semi2k {
         let es: Vec<&RingTensor> = masked.iter().map(|m| &m.e).collect();
         let as_: Vec<&RingTensor> = masked.iter().map(|m| &m.a).collect();
         Share {
-            x: f(&xs),
+            x: f.apply(&xs),
             mask: Some(Box::new(Masked {
-                e: f(&es),
-                a: f(&as_),
+                e: f.apply(&es),
+                a: f.apply(&as_),
             })),
         }
     }
