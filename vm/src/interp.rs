@@ -809,16 +809,13 @@ struct WithPublics<'a> {
 
 impl WithPublics<'_> {
     fn apply_to<W: Word>(&self, secrets: &[&Tensor<W>]) -> Tensor<W> {
-        let lifted: Vec<Option<Tensor<W>>> = self
-            .publics
-            .iter()
-            .map(|p| p.map(|p| p.convert::<W>()))
-            .collect();
+        let lifted: Vec<Option<std::borrow::Cow<'_, Tensor<W>>>> =
+            self.publics.iter().map(|p| p.map(W::lift_tensor)).collect();
         let mut next = secrets.iter();
         let all: Vec<&Tensor<W>> = lifted
             .iter()
             .map(|p| match p {
-                Some(p) => p,
+                Some(p) => p.as_ref(),
                 None => next.next().expect("a share per secret operand"),
             })
             .collect();

@@ -27,6 +27,9 @@ pub trait Word:
     /// `row += a * b` elementwise: the inner loop of matrix products and
     /// convolutions.
     fn axpy(row: &mut [Self], a: Self, b: &[Self]);
+    /// A tensor over Z_2^64 in this ring ([`Tensor::convert`]), borrowed
+    /// where it already is.
+    fn lift_tensor(t: &RingTensor) -> std::borrow::Cow<'_, Tensor<Self>>;
 }
 
 impl Word for u64 {
@@ -55,6 +58,9 @@ impl Word for u64 {
     }
     fn axpy(row: &mut [u64], a: u64, b: &[u64]) {
         axpy(row, a, b)
+    }
+    fn lift_tensor(t: &RingTensor) -> std::borrow::Cow<'_, RingTensor> {
+        std::borrow::Cow::Borrowed(t)
     }
 }
 
@@ -86,6 +92,9 @@ impl Word for u128 {
         for (r, &b) in row.iter_mut().zip(b) {
             *r = r.wrapping_add(a.wrapping_mul(b));
         }
+    }
+    fn lift_tensor(t: &RingTensor) -> std::borrow::Cow<'_, WideTensor> {
+        std::borrow::Cow::Owned(t.convert())
     }
 }
 
