@@ -1,0 +1,436 @@
+//! SPDZ2k's authenticated shares and the batched MAC check.
+//!
+//! The check of the values v_1 .. v_t opened since the last one (each
+//! opened in full, 128 bits: a Beaver opening is uniform there, and an
+//! output is opened with 2^64 r added, r random, so its upper bits are too):
+//!
+//! 1. Coin toss: each party commits to a random seed part (blake3 of a random
+//!    nonce and the part), then opens it; a party whose opening does not
+//!    match its commitment is named. The seed is the XOR of the parts, and
+//!    chi_1 .. chi_t in Z_2^64 are drawn from it.
+//! 2. Each party computes y = sum chi_j v_j and z_i = sum chi_j m_ij -
+//!    alpha_i y, commits to z_i, then opens it.
+//! 3. The check passes iff sum z_i = 0 mod 2^128.
+//!
+//! Four rounds, each a broadcast of a few words. The rounds go through
+//! `exchange`, which sends one message to every peer and returns each
+//! peer's (the backend's network; the tests' channels).
+
+use crate::backend::prf::Prf;
+use crate::backend::LinearMap;
+use crate::ring::{RingTensor, WideTensor};
+use crate::VmError;
+
+/// This party's share of an authenticated secret: x_i and its MAC share m_i,
+/// elementwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Auth {
+    pub x: WideTensor,
+    pub m: WideTensor,
+}
+
+impl Auth {
+    /// A map linear in the secrets `args`, applied to values and MACs alike
+    /// (the MAC of a linear function of values is the function of their
+    /// MACs).
+    pub fn linear(args: &[&Auth], f: &dyn LinearMap) -> Auth {
+        let xs: Vec<&WideTensor> = args.iter().map(|a| &a.x).collect();
+        let ms: Vec<&WideTensor> = args.iter().map(|a| &a.m).collect();
+        Auth {
+            x: f.apply_wide(&xs),
+            m: f.apply_wide(&ms),
+        }
+    }
+
+    /// A public tensor as party `me`'s share: it joins party 0's x_0, and
+    /// every party's MAC share as alpha_i c.
+    pub fn public(me: usize, alpha_i: u128, c: &RingTensor) -> Auth {
+        let wide: WideTensor = c.convert();
+        let m = wide.map(|v| v.wrapping_mul(alpha_i));
+        let x = if me == 0 {
+            wide
+        } else {
+            WideTensor::zeros(&c.shape)
+        };
+        Auth { x, m }
+    }
+}
+
+/// Values opened since the last check, with this party's MAC shares of them.
+#[derive(Default, Debug)]
+pub struct Opened {
+    values: Vec<u128>,
+    macs: Vec<u128>,
+}
+
+impl Opened {
+    /// Records opened values and this party's MAC shares of them.
+    pub fn add(&mut self, values: &[u128], macs: &[u128]) {
+        debug_assert_eq!(values.len(), macs.len());
+        self.values.extend_from_slice(values);
+        self.macs.extend_from_slice(macs);
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Words of a commitment (blake3's 32 bytes) and of its nonce.
+const DIGEST_WORDS: usize = 4;
+const NONCE_WORDS: usize = 4;
+
+fn commitment(nonce: &[u64], words: &[u64]) -> Vec<u64> {
+    let mut h = blake3::Hasher::new();
+    h.update(bytemuck::cast_slice(nonce));
+    h.update(bytemuck::cast_slice(words));
+    bytemuck::cast_slice::<u8, u64>(h.finalize().as_bytes()).to_vec()
+}
+
+/// Commits to `words` and opens them, one round each, returning every
+/// party's words (this party's own at `me`). A peer whose opening does not
+/// match its commitment is named.
+fn commit_and_open(
+    me: usize,
+    words: Vec<u64>,
+    round: &mut dyn FnMut(Vec<u64>) -> Result<Vec<Vec<u64>>, VmError>,
+    random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
+) -> Result<Vec<Vec<u64>>, VmError> {
+    let nonce = random(NONCE_WORDS)?;
+    let committed = round(commitment(&nonce, &words))?;
+    let mut opening = nonce;
+    opening.extend_from_slice(&words);
+    let opened = round(opening)?;
+    let n = committed.len();
+    let mut all = Vec::with_capacity(n);
+    for p in 0..n {
+        if p == me {
+            all.push(words.clone());
+            continue;
+        }
+        let (c, o) = (&committed[p], &opened[p]);
+        if c.len() != DIGEST_WORDS || o.len() != NONCE_WORDS + words.len() {
+            return Err(VmError::Cheating(format!(
+                "party {p} sent a commitment or an opening of the wrong length in the MAC check: a protocol violation"
+            )));
+        }
+        if commitment(&o[..NONCE_WORDS], &o[NONCE_WORDS..]) != *c {
+            return Err(VmError::Cheating(format!(
+                "cheating detected by party {me}: party {p} opened, in the MAC check, a value other than the one it committed to"
+            )));
+        }
+        all.push(o[NONCE_WORDS..].to_vec());
+    }
+    Ok(all)
+}
+
+fn wide(words: &[u64]) -> u128 {
+    words[0] as u128 | (words[1] as u128) << 64
+}
+
+fn words_of(x: u128) -> Vec<u64> {
+    vec![x as u64, (x >> 64) as u64]
+}
+
+/// Checks every value in `opened` against the MACs (party `me`, MAC key
+/// share `alpha_i`), in four rounds through `round` (one message to every
+/// peer, each peer's back, this party's own entry ignored); `random` gives
+/// fresh random words (the operating system's). On success the values are
+/// cleared; on failure the error says cheating was detected.
+pub fn check(
+    me: usize,
+    alpha_i: u128,
+    opened: &mut Opened,
+    round: &mut dyn FnMut(Vec<u64>) -> Result<Vec<Vec<u64>>, VmError>,
+    random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
+) -> Result<(), VmError> {
+    let part = random(2)?;
+    let parts = commit_and_open(me, part, round, random)?;
+    let mut seed = [0u64; 2];
+    for p in &parts {
+        seed[0] ^= p[0];
+        seed[1] ^= p[1];
+    }
+    let mut chi = Prf::new(bytemuck::cast(seed));
+    let chi = chi.elements(opened.len());
+    let (mut y, mut mac) = (0u128, 0u128);
+    for ((c, v), m) in chi.iter().zip(&opened.values).zip(&opened.macs) {
+        let c = *c as u128;
+        y = y.wrapping_add(c.wrapping_mul(*v));
+        mac = mac.wrapping_add(c.wrapping_mul(*m));
+    }
+    let z = mac.wrapping_sub(alpha_i.wrapping_mul(y));
+    let zs = commit_and_open(me, words_of(z), round, random)?;
+    let total = zs.iter().fold(0u128, |t, z| t.wrapping_add(wide(z)));
+    let count = opened.len();
+    *opened = Opened::default();
+    if total != 0 {
+        return Err(VmError::Cheating(format!(
+            "cheating detected by party {me}: the MAC check of the {count} values opened since the last check failed (a party changed a share or a MAC share; the check cannot tell which)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+    use std::sync::mpsc::{channel, Receiver, Sender};
+
+    /// MAC key shares and authenticated shares of `values` among `n`
+    /// parties (what preprocessing provides): per party, its x and m shares.
+    fn deal(n: usize, values: &[u128], rng: &mut ChaCha20Rng) -> (Vec<u128>, Vec<Vec<u128>>) {
+        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
+        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        let mut macs = vec![Vec::new(); n];
+        for &v in values {
+            let mut rest = key.wrapping_mul(v);
+            for (p, m) in macs.iter_mut().enumerate() {
+                let share = if p + 1 == n { rest } else { rng.random() };
+                rest = rest.wrapping_sub(share);
+                m.push(share);
+            }
+        }
+        (alpha, macs)
+    }
+
+    /// What the cheating party does to its message of a round (1 to 4) to
+    /// one peer.
+    type Tamper = Box<dyn FnMut(u32, usize, &mut Vec<u64>) + Send>;
+
+    /// Runs the check among the parties as threads over channels: party p
+    /// believes `seen[p]` was opened and holds MAC shares `macs[p]`; party
+    /// `cheater` (if any) tampers with what it sends.
+    fn run(
+        alpha: Vec<u128>,
+        seen: Vec<Vec<u128>>,
+        macs: Vec<Vec<u128>>,
+        mut cheater: Option<(usize, Tamper)>,
+        seed: u64,
+    ) -> Vec<Result<(), String>> {
+        let n = alpha.len();
+        let mut to: Vec<Vec<Sender<Vec<u64>>>> = (0..n).map(|_| Vec::new()).collect();
+        let mut from: Vec<Vec<Receiver<Vec<u64>>>> = (0..n).map(|_| Vec::new()).collect();
+        for sender in to.iter_mut() {
+            for inbox in from.iter_mut() {
+                let (tx, rx) = channel();
+                sender.push(tx);
+                inbox.push(rx);
+            }
+        }
+        let mut handles = Vec::new();
+        for (p, ((to, from), (seen, macs))) in to
+            .into_iter()
+            .zip(from)
+            .zip(seen.into_iter().zip(macs))
+            .enumerate()
+        {
+            let mut tamper = match cheater.take() {
+                Some((c, t)) if c == p => Some(t),
+                other => {
+                    cheater = other;
+                    None
+                }
+            };
+            let alpha_i = alpha[p];
+            let mut rng = ChaCha20Rng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(p as u64));
+            handles.push(std::thread::spawn(move || {
+                let mut opened = Opened::default();
+                opened.add(&seen, &macs);
+                let mut r = 0;
+                let mut round = |msg: Vec<u64>| -> Result<Vec<Vec<u64>>, VmError> {
+                    r += 1;
+                    for (q, tx) in to.iter().enumerate() {
+                        let mut m = msg.clone();
+                        if let (Some(t), true) = (tamper.as_mut(), q != p) {
+                            t(r, q, &mut m);
+                        }
+                        tx.send(m)
+                            .map_err(|_| VmError::Network("a peer stopped".into()))?;
+                    }
+                    from.iter()
+                        .map(|rx| {
+                            rx.recv()
+                                .map_err(|_| VmError::Network("a peer stopped".into()))
+                        })
+                        .collect()
+                };
+                let mut random = |k: usize| Ok((0..k).map(|_| rng.random()).collect());
+                check(p, alpha_i, &mut opened, &mut round, &mut random).map_err(|e| e.to_string())
+            }));
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .collect()
+    }
+
+    /// A linear map of the interpreter's, with a public last operand or none.
+    struct Map(crate::interp::Linear, Option<RingTensor>);
+
+    impl LinearMap for Map {
+        fn apply(&self, x: &[&RingTensor]) -> RingTensor {
+            let mut all = x.to_vec();
+            all.extend(self.1.as_ref());
+            self.0.apply(&all)
+        }
+        fn apply_wide(&self, x: &[&WideTensor]) -> WideTensor {
+            let public = self.1.as_ref().map(|p| p.convert());
+            let mut all = x.to_vec();
+            all.extend(public.as_ref());
+            self.0.apply(&all)
+        }
+    }
+
+    /// Shares of public constants and linear maps of shares stay
+    /// authenticated: the MAC shares sum to alpha times the values, and the
+    /// values reduce to the map over Z_2^64.
+    #[test]
+    fn public_constants_and_linear_maps_keep_the_macs() {
+        use crate::interp::Linear;
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let n = 3;
+        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
+        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        let mut tensor = |shape: &[usize]| {
+            let len = shape.iter().product();
+            RingTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
+        };
+        let (a, c, w) = (tensor(&[3, 4]), tensor(&[3, 4]), tensor(&[4, 2]));
+        let share = |t: &RingTensor| -> Vec<Auth> {
+            (0..n).map(|p| Auth::public(p, alpha[p], t)).collect()
+        };
+        let (sa, sc) = (share(&a), share(&c));
+        let sum = |shares: &[Auth]| {
+            let total = |pick: fn(&Auth) -> &WideTensor| {
+                let mut t = pick(&shares[0]).clone();
+                for s in &shares[1..] {
+                    t = t.add(pick(s), &t.shape.clone());
+                }
+                t
+            };
+            (total(|s| &s.x), total(|s| &s.m))
+        };
+        for (map, args, public) in [
+            (Linear::MatMul, vec![(&sa, &a)], Some(w.clone())),
+            (Linear::Add(vec![3, 4]), vec![(&sa, &a), (&sc, &c)], None),
+            (Linear::Transpose(vec![1, 0]), vec![(&sa, &a)], None),
+            (Linear::Sum(Some(0)), vec![(&sa, &a)], None),
+            (Linear::Shl(40), vec![(&sa, &a)], None),
+        ] {
+            let f = Map(map.clone(), public);
+            let mapped: Vec<Auth> = (0..n)
+                .map(|p| {
+                    let refs: Vec<&Auth> = args.iter().map(|(s, _)| &s[p]).collect();
+                    Auth::linear(&refs, &f)
+                })
+                .collect();
+            let (x, m) = sum(&mapped);
+            assert_eq!(m, x.map(|v| v.wrapping_mul(key)), "{map:?}: MACs");
+            let plain: Vec<&RingTensor> = args.iter().map(|(_, t)| *t).collect();
+            assert_eq!(x.convert::<u64>(), f.apply(&plain), "{map:?}: values");
+        }
+    }
+
+    fn random_values(count: usize, rng: &mut ChaCha20Rng) -> Vec<u128> {
+        (0..count).map(|_| rng.random()).collect()
+    }
+
+    #[test]
+    fn honest_openings_pass_the_check() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        for n in [2, 3, 4] {
+            for seed in 0..10 {
+                let values = random_values(50, &mut rng);
+                let (alpha, macs) = deal(n, &values, &mut rng);
+                let out = run(alpha, vec![values; n], macs, None, seed);
+                assert!(out.iter().all(|o| o.is_ok()), "{n} parties: {out:?}");
+            }
+        }
+    }
+
+    /// A value opened wrong (every party saw the same wrong value: the
+    /// cheater's share was off), or a party's MAC share off, fails the check
+    /// at every party, over many random errors: the error is nonzero in the
+    /// low 64 bits, anywhere above.
+    #[test]
+    fn a_wrong_value_or_mac_fails_the_check_everywhere() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        for trial in 0..400u64 {
+            let n = 2 + (trial % 3) as usize;
+            let values = random_values(30, &mut rng);
+            let (alpha, mut macs) = deal(n, &values, &mut rng);
+            let at = rng.random_range(0..values.len());
+            let low = rng.random::<u64>() >> rng.random_range(0..64) | 1 << rng.random_range(0..64);
+            let error = low as u128 | (rng.random::<u64>() as u128) << 64;
+            let mut seen = vec![values; n];
+            if trial % 2 == 0 {
+                for s in seen.iter_mut() {
+                    s[at] = s[at].wrapping_add(error);
+                }
+            } else {
+                let p = rng.random_range(0..n);
+                macs[p][at] = macs[p][at].wrapping_add(error);
+            }
+            for (p, o) in run(alpha, seen, macs, None, trial).iter().enumerate() {
+                let e = o.as_ref().expect_err("the check fails");
+                assert!(
+                    e.contains("cheating detected") && e.contains("MAC check of the 30 values"),
+                    "trial {trial}, party {p}: {e}"
+                );
+            }
+        }
+    }
+
+    /// A cheater that opens a seed part or a z other than it committed to
+    /// is named by every honest party (rounds 2 and 4); one that commits to
+    /// a false z and opens it consistently (as if its MAC key share were
+    /// another) fails the MAC check.
+    #[test]
+    fn a_lie_in_the_check_itself_is_caught() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        for n in [2, 3] {
+            let cheater = n - 1;
+            for lie in ["seed", "z", "consistent z"] {
+                let values = random_values(20, &mut rng);
+                let (mut alpha, macs) = deal(n, &values, &mut rng);
+                let delta = rng.random::<u64>() | 1;
+                let tamper: Option<(usize, Tamper)> = match lie {
+                    "consistent z" => {
+                        alpha[cheater] = alpha[cheater].wrapping_add(delta as u128);
+                        None
+                    }
+                    _ => {
+                        let round = if lie == "seed" { 2 } else { 4 };
+                        Some((
+                            cheater,
+                            Box::new(move |r, _, m: &mut Vec<u64>| {
+                                if r == round {
+                                    let last = m.len() - 1;
+                                    m[last] ^= delta;
+                                }
+                            }),
+                        ))
+                    }
+                };
+                let out = run(alpha, vec![values; n], macs, tamper, 20 + n as u64);
+                for (p, o) in out.iter().enumerate().filter(|(p, _)| *p != cheater) {
+                    let e = o.as_ref().expect_err("an honest party stops");
+                    let named = format!("party {cheater} opened");
+                    let want = if lie == "consistent z" {
+                        "MAC check of the 20"
+                    } else {
+                        named.as_str()
+                    };
+                    assert!(e.contains(want), "{lie}, {n} parties, party {p}: {e}");
+                }
+            }
+        }
+    }
+}
