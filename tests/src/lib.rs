@@ -5,6 +5,7 @@
 pub mod mobilenet;
 pub mod peer_rows;
 pub mod reference;
+pub mod tamper;
 pub mod tflite_builder;
 pub mod tflite_reference;
 pub mod training;
