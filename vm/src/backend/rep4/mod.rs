@@ -8,9 +8,9 @@
 //! (set up by the first of them), which draws share k's random parts.
 //!
 //! Everything a party learns from another goes through *joint message
-//! passing*: a value two parties both know is sent by one and vouched for by
-//! the other, who feeds it into a running hash for the receiver; the receiver
-//! hashes what it got the same way. Before anything is revealed (an opening or
+//! passing*: a value two parties both know is sent by them, half each, and
+//! each half is vouched for by the other knower, who feeds it into a running
+//! hash for the receiver; the receiver hashes what it got the same way. Before anything is revealed (an opening or
 //! an output) and at the end of the run, every party sends each peer the
 //! digest of what it vouched for, and each compares it with its own: a party
 //! that sent a wrong value, or vouched falsely, makes the honest parties stop
@@ -23,9 +23,9 @@
 //!   f(x_a, y_a) goes into share a (its three holders compute it); for each
 //!   pair {a, b} the two other parties both know t = f(x_a, y_b) + f(x_b, y_a)
 //!   and share it jointly: a random r from K_g into share g (g one of a, b), t
-//!   - r into share h (the other) held by g, which one of the pair sends and the
-//!   other vouches for ([`PAIRS`]). One round; six elements per output
-//!   element in all.
+//!   - r into share h (the other) held by g, which the two knowers send, half
+//!   each ([`PAIRS`]). One round; six elements per output element in all, 1.5
+//!   from each party.
 //! - Openings: party p gets x_p from party p+1, vouched for by party p+2.
 //! - Truncation, probabilistic and exact: see [`trunc`].
 //! - Comparisons (and ReLU, equality, max, argmax, max pooling): see
@@ -85,10 +85,9 @@ fn slot(me: usize, k: usize) -> usize {
 
 /// How the cross terms of a product are shared: for the pair of shares
 /// {a, b}, the two other parties (`sender`, `checker`) know t; share `g` gets
-/// a random r from K_g, share `h` gets t - r, which `sender` sends to `g`
-/// (the one party holding share h that does not know t) and `checker`
-/// vouches for. Chosen so each party sends one or two elements per product
-/// and receives one or two.
+/// a random r from K_g, share `h` gets t - r, which they send to `g` (the one
+/// party holding share h that does not know t): `sender` the first half,
+/// `checker` the second, each vouching for the other's half.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pair {
     pub a: usize,
@@ -162,9 +161,10 @@ impl Pair {
 }
 
 /// A value that two parties know (`sender`, `checker`), shared jointly: a
-/// random r from K_g into share g and the rest into share h, which `sender`
-/// sends to g (the one holder of share h that does not know the value) and
-/// `checker` vouches for. Here g and h are the two other parties.
+/// random r from K_g into share g and the rest into share h, which they send
+/// to g (the one holder of share h that does not know the value), `sender`
+/// the first half and `checker` the second, each vouching for the other's.
+/// Here g and h are the two other parties.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Jmp {
     pub sender: usize,
@@ -173,8 +173,8 @@ pub(crate) struct Jmp {
     pub h: usize,
 }
 
-/// Values known to a pair of parties, shared jointly: by {0, 1} (either
-/// sending), or by {2, 3}.
+/// Values known to a pair of parties, shared jointly: by {0, 1} or by
+/// {2, 3} (which of the two sends the first half, and which share takes r).
 pub(crate) const BY_01: Jmp = Jmp {
     sender: 0,
     checker: 1,
