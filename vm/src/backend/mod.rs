@@ -7,6 +7,7 @@
 //! and a multi-round operation (a comparison) advances all its batch-mates in lockstep.
 
 mod aes128;
+mod beaver;
 mod carry;
 pub mod clear;
 mod compose;
@@ -161,7 +162,11 @@ impl<'a, S> Product<'a, S> {
     }
     /// The same product of plain tensors (bilinear: a protocol applies it to
     /// shares, openings and masks).
-    pub fn of(&self, a: &RingTensor, b: &RingTensor) -> RingTensor {
+    pub fn of<W: crate::ring::Word>(
+        &self,
+        a: &crate::ring::Tensor<W>,
+        b: &crate::ring::Tensor<W>,
+    ) -> crate::ring::Tensor<W> {
         match *self {
             Product::Mul { out_shape, .. } => a.mul(b, out_shape),
             Product::MatMul { .. } => a.matmul(b),

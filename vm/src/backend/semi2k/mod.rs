@@ -28,6 +28,7 @@ pub use cost::{by_location, bytes_sent, largest_message, rounds};
 use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
 use super::*;
+use crate::backend::beaver::{self, Sharing};
 use crate::backend::compose::{Composer, Then};
 use crate::backend::planes::Planes;
 use crate::bytecode::Program;
@@ -507,8 +508,8 @@ impl Semi2k {
         })
     }
 
-    /// A product of the secrets `x = e + A`, `y = f + B` whose masks' product
-    /// `c` is this party's share: op(e, f) (party 0) + op(e, B) + op(A, f) + C.
+    /// A product of the secrets `x = e + A`, `y = f + B` whose masks'
+    /// product `c` is this party's share (see `backend/beaver.rs`).
     fn beaver<S>(
         &self,
         p: &Product<'_, S>,
@@ -516,15 +517,7 @@ impl Semi2k {
         ab: (&RingTensor, &RingTensor),
         c: Vec<u64>,
     ) -> RingTensor {
-        let (e, f) = ef;
-        let (a, b) = ab;
-        let mut z = p.of(e, b);
-        let shape = z.shape.clone();
-        z = z.add(&p.of(a, f), &shape);
-        if self.me == 0 {
-            z = z.add(&p.of(e, f), &shape);
-        }
-        z.add(&RingTensor::new(shape.clone(), c), &shape)
+        beaver::product(self, p, ef, ab, |shape| RingTensor::new(shape.to_vec(), c))
     }
 
     fn start(
@@ -834,6 +827,29 @@ impl OwnedProduct {
                 depthwise,
             },
         }
+    }
+}
+
+/// Additive shares over Z_2^64, with no MAC: a public value is party 0's.
+impl Sharing for Semi2k {
+    type W = u64;
+    type Share = RingTensor;
+
+    fn public(&self, shape: &[usize], t: impl FnOnce() -> RingTensor) -> RingTensor {
+        if self.me == 0 {
+            t()
+        } else {
+            RingTensor::zeros(shape)
+        }
+    }
+    fn map(s: &RingTensor, f: &dyn Fn(&RingTensor) -> RingTensor) -> RingTensor {
+        f(s)
+    }
+    fn add(a: &RingTensor, b: &RingTensor) -> RingTensor {
+        a.add(b, &a.shape)
+    }
+    fn shape(s: &RingTensor) -> Vec<usize> {
+        s.shape.clone()
     }
 }
 

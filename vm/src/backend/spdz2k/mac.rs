@@ -16,9 +16,10 @@
 //! `exchange`, which sends one message to every peer and returns each
 //! peer's (the backend's network; the tests' channels).
 
+use crate::backend::beaver::Sharing;
 use crate::backend::prf::Prf;
 use crate::backend::LinearMap;
-use crate::ring::{RingTensor, WideTensor};
+use crate::ring::WideTensor;
 use crate::VmError;
 
 /// This party's share of an authenticated secret: x_i and its MAC share m_i,
@@ -44,15 +45,45 @@ impl Auth {
 
     /// A public tensor as party `me`'s share: it joins party 0's x_0, and
     /// every party's MAC share as alpha_i c.
-    pub fn public(me: usize, alpha_i: u128, c: &RingTensor) -> Auth {
-        let wide: WideTensor = c.convert();
-        let m = wide.map(|v| v.wrapping_mul(alpha_i));
+    pub fn public(me: usize, alpha_i: u128, c: &WideTensor) -> Auth {
+        let m = c.map(|v| v.wrapping_mul(alpha_i));
         let x = if me == 0 {
-            wide
+            c.clone()
         } else {
             WideTensor::zeros(&c.shape)
         };
         Auth { x, m }
+    }
+}
+
+/// Party `me`'s view of the authenticated sharing: its MAC key share. The
+/// Beaver engine's products of [`Auth`] shares go through it.
+pub struct Keyed {
+    pub me: usize,
+    pub alpha_i: u128,
+}
+
+impl Sharing for Keyed {
+    type W = u128;
+    type Share = Auth;
+
+    fn public(&self, _: &[usize], t: impl FnOnce() -> WideTensor) -> Auth {
+        Auth::public(self.me, self.alpha_i, &t())
+    }
+    fn map(s: &Auth, f: &dyn Fn(&WideTensor) -> WideTensor) -> Auth {
+        Auth {
+            x: f(&s.x),
+            m: f(&s.m),
+        }
+    }
+    fn add(a: &Auth, b: &Auth) -> Auth {
+        Auth {
+            x: a.x.add(&b.x, &a.x.shape),
+            m: a.m.add(&b.m, &a.m.shape),
+        }
+    }
+    fn shape(s: &Auth) -> Vec<usize> {
+        s.x.shape.clone()
     }
 }
 
@@ -179,6 +210,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ring::RingTensor;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha20Rng;
     use std::sync::mpsc::{channel, Receiver, Sender};
@@ -304,7 +336,9 @@ mod tests {
         };
         let (a, c, w) = (tensor(&[3, 4]), tensor(&[3, 4]), tensor(&[4, 2]));
         let share = |t: &RingTensor| -> Vec<Auth> {
-            (0..n).map(|p| Auth::public(p, alpha[p], t)).collect()
+            (0..n)
+                .map(|p| Auth::public(p, alpha[p], &t.convert()))
+                .collect()
         };
         let (sa, sc) = (share(&a), share(&c));
         let sum = |shares: &[Auth]| {
@@ -335,6 +369,120 @@ mod tests {
             assert_eq!(m, x.map(|v| v.wrapping_mul(key)), "{map:?}: MACs");
             let plain: Vec<&RingTensor> = args.iter().map(|(_, t)| *t).collect();
             assert_eq!(x.convert::<u64>(), f.apply(&plain), "{map:?}: values");
+        }
+    }
+
+    /// Authenticated shares of `t` among the parties keyed by `alpha`.
+    fn auth_shares(t: &WideTensor, alpha: &[u128], rng: &mut ChaCha20Rng) -> Vec<Auth> {
+        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        let n = alpha.len();
+        let mut rest = Auth {
+            x: t.clone(),
+            m: t.map(|v| v.wrapping_mul(key)),
+        };
+        let mut shares = Vec::with_capacity(n);
+        for _ in 1..n {
+            let random = |rng: &mut ChaCha20Rng| {
+                WideTensor::new(
+                    t.shape.clone(),
+                    (0..t.len()).map(|_| rng.random()).collect(),
+                )
+            };
+            let s = Auth {
+                x: random(rng),
+                m: random(rng),
+            };
+            rest = Auth {
+                x: rest.x.sub(&s.x, &t.shape),
+                m: rest.m.sub(&s.m, &t.shape),
+            };
+            shares.push(s);
+        }
+        shares.push(rest);
+        shares
+    }
+
+    /// The Beaver engine's product on authenticated shares (elementwise,
+    /// matrix and convolution, three parties, a dealt triple): the values sum
+    /// to op(x, y) in Z_2^128, hence mod 2^64 too, and the MAC shares to
+    /// alpha times them.
+    #[test]
+    fn beaver_products_of_authenticated_shares_are_authenticated() {
+        use crate::backend::beaver;
+        use crate::backend::Product;
+        use crate::shape::Padding;
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let n = 3;
+        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
+        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        let mut wide = |shape: &[usize]| {
+            let len: usize = shape.iter().product();
+            WideTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
+        };
+        let shapes = [
+            (vec![3, 4], vec![3, 4]),
+            (vec![3, 4], vec![4, 5]),
+            (vec![1, 5, 5, 2], vec![3, 3, 2, 3]),
+        ];
+        let tensors: Vec<[WideTensor; 4]> = shapes
+            .iter()
+            .map(|(sx, sy)| [wide(sx), wide(sy), wide(sx), wide(sy)])
+            .collect();
+        for (k, [x, y, a, b]) in tensors.iter().enumerate() {
+            let mul_shape = x.shape.clone();
+            let op: Product<'_, ()> = match k {
+                0 => Product::Mul {
+                    a: &(),
+                    b: &(),
+                    out_shape: &mul_shape,
+                },
+                1 => Product::MatMul { a: &(), b: &() },
+                _ => Product::Conv2d {
+                    x: &(),
+                    w: &(),
+                    stride: [1, 1],
+                    padding: Padding::Same,
+                    depthwise: false,
+                },
+            };
+            let c = op.of(a, b);
+            let mut deal = |t: &WideTensor| auth_shares(t, &alpha, &mut rng);
+            let (sx, sy, sa, sb, sc) = (deal(x), deal(y), deal(a), deal(b), deal(&c));
+            // The openings e = x - A and f = y - B: the sums of the parties'
+            // differences.
+            let opening = |s: &[Auth], m: &[Auth]| {
+                let d: Vec<WideTensor> = s
+                    .iter()
+                    .zip(m)
+                    .map(|(s, m)| s.x.sub(&m.x, &s.x.shape))
+                    .collect();
+                d[1..]
+                    .iter()
+                    .fold(d[0].clone(), |t, d| t.add(d, &t.shape.clone()))
+            };
+            let (e, f) = (opening(&sx, &sa), opening(&sy, &sb));
+            let z: Vec<Auth> = (0..n)
+                .map(|p| {
+                    let keyed = Keyed {
+                        me: p,
+                        alpha_i: alpha[p],
+                    };
+                    beaver::product(&keyed, &op, (&e, &f), (&sa[p], &sb[p]), |_| sc[p].clone())
+                })
+                .collect();
+            let total = z[1..].iter().fold(z[0].clone(), |t, s| Keyed::add(&t, s));
+            assert_eq!(total.x, op.of(x, y), "product {k}: values");
+            assert_eq!(
+                total.m,
+                total.x.map(|v| v.wrapping_mul(key)),
+                "product {k}: MACs"
+            );
+            let (x64, y64): (RingTensor, RingTensor) = (x.convert(), y.convert());
+            assert_eq!(
+                total.x.convert::<u64>(),
+                op.of(&x64, &y64),
+                "product {k}: mod 2^64"
+            );
         }
     }
 
