@@ -482,6 +482,10 @@ fn own_inputs(
 pub struct LocalNetwork {
     dir: PathBuf,
     identities: Vec<(PathBuf, PathBuf)>,
+    /// Each party's listening socket, bound when the network is made and
+    /// handed to the party (binding a free port later could race with
+    /// another test taking it in between).
+    listeners: std::sync::Mutex<Vec<Option<std::net::TcpListener>>>,
 }
 
 impl LocalNetwork {
@@ -495,14 +499,13 @@ impl LocalNetwork {
             RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let addresses: Vec<String> = {
-            let ls: Vec<_> = (0..nodes)
-                .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-                .collect();
-            ls.iter()
-                .map(|l| l.local_addr().unwrap().to_string())
-                .collect()
-        };
+        let listeners: Vec<_> = (0..nodes)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let addresses: Vec<String> = listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect();
         let mut identities = Vec::new();
         for p in 0..nodes {
             let (key, cert) = tls::generate(p).unwrap();
@@ -514,7 +517,11 @@ impl LocalNetwork {
             ));
         }
         Hosts::write(&dir.join("hosts.toml"), &addresses).unwrap();
-        LocalNetwork { dir, identities }
+        LocalNetwork {
+            dir,
+            identities,
+            listeners: std::sync::Mutex::new(listeners.into_iter().map(Some).collect()),
+        }
     }
 
     pub fn config(&self, p: usize) -> mpcvm::net::NetConfig {
@@ -533,7 +540,7 @@ impl LocalNetwork {
             io_timeout: Duration::from_secs(20),
             latency: Duration::ZERO,
             bandwidth_bits_per_second: None,
-            listener: None,
+            listener: self.listeners.lock().unwrap()[p].take(),
             tamper: None,
         }
     }

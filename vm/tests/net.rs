@@ -18,24 +18,39 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn free_ports(n: usize) -> Vec<String> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().to_string())
-        .collect()
-}
+/// Each test's parties' listening sockets, bound by `setup` and handed to
+/// the parties by `config` (binding a free port later could race with
+/// another test taking it in between).
+static LISTENERS: std::sync::Mutex<Vec<(PathBuf, usize, std::net::TcpListener)>> =
+    std::sync::Mutex::new(Vec::new());
 
-/// Keys, certificates and a hosts file for `n` parties in `dir`.
+/// Keys, certificates and a hosts file for `n` parties in `dir`, with their
+/// listening sockets bound.
 fn setup(dir: &Path, n: usize) {
     for p in 0..n {
         let (key, cert) = tls::generate(p).unwrap();
         std::fs::write(dir.join(format!("party{p}.key")), key).unwrap();
         std::fs::write(dir.join(format!("party{p}.crt")), cert).unwrap();
     }
-    Hosts::write(&dir.join("hosts.toml"), &free_ports(n)).unwrap();
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addresses: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    Hosts::write(&dir.join("hosts.toml"), &addresses).unwrap();
+    let mut all = LISTENERS.lock().unwrap();
+    for (p, l) in listeners.into_iter().enumerate() {
+        all.push((dir.to_path_buf(), p, l));
+    }
+}
+
+/// Party `party`'s listening socket in `dir`'s test, if `setup` bound it.
+fn listener(dir: &Path, party: usize) -> Option<std::net::TcpListener> {
+    let mut all = LISTENERS.lock().unwrap();
+    let at = all.iter().position(|(d, p, _)| d == dir && *p == party)?;
+    Some(all.swap_remove(at).2)
 }
 
 fn config(dir: &Path, party: usize, key_of: usize) -> NetConfig {
@@ -50,7 +65,7 @@ fn config(dir: &Path, party: usize, key_of: usize) -> NetConfig {
         io_timeout: Duration::from_secs(5),
         latency: Duration::ZERO,
         bandwidth_bits_per_second: None,
-        listener: None,
+        listener: listener(dir, party),
         #[cfg(feature = "tamper")]
         tamper: None,
     }
