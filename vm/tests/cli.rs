@@ -248,17 +248,10 @@ fn raw_byte_inputs_are_one_unsigned_byte_per_element() {
 }
 
 /// Keys, certificates and a hosts file in `dir` for `n` parties on loopback
-/// ports that were free a moment ago.
+/// ports that were free a moment ago (found last, so that the parties,
+/// started next, bind them soon after: another test could take one in
+/// between, as a process cannot be handed the bound socket).
 fn write_hosts(dir: &Path, n: usize) {
-    let ports: Vec<String> = (0..n)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
     for p in 0..n {
         assert!(
             mpcvm(&["keygen", "--party", &p.to_string(), "--dir", "."], dir)
@@ -266,6 +259,13 @@ fn write_hosts(dir: &Path, n: usize) {
                 .success()
         );
     }
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
     mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
 }
 
