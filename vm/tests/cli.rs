@@ -1194,13 +1194,14 @@ fn a_party_killed_during_the_offline_phase_makes_the_other_fail_quickly() {
             let y: sint<64>[3000000] = input(b);
             reveal sum(x * y) to b;
         }";
-    // Large enough that the offline phase (seconds) outlasts the kill below.
+    // Large enough that the offline phase takes many stages.
     compile_to(&dir, "big", text);
     write_hosts(&dir, 2);
     let spawn = |p: usize| {
         Command::new(env!("CARGO_BIN_EXE_mpcvm"))
             .args([
                 "prep",
+                "--progress-lines",
                 "--party",
                 &p.to_string(),
                 "--hosts",
@@ -1221,8 +1222,18 @@ fn a_party_killed_during_the_offline_phase_makes_the_other_fail_quickly() {
     };
     let survivor = spawn(0);
     let mut killed = spawn(1);
-    // Past the connection and the base OTs, inside the extension's stages.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Killed once it reports its first stage made: past the connection and
+    // the base OTs, inside the offline phase's stages.
+    let mut lines = std::io::BufReader::new(killed.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with(mpcvm::progress::LINE_PREFIX) {
+        line.clear();
+        use std::io::BufRead;
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "party 1 ended before its offline phase"
+        );
+    }
     killed.kill().unwrap();
     killed.wait().unwrap();
     let killed_at = std::time::Instant::now();
