@@ -269,6 +269,18 @@ fn write_hosts(dir: &Path, n: usize) {
     mpcvm::net::hosts::Hosts::write(&dir.join("hosts.toml"), &ports).unwrap();
 }
 
+/// `mpcvm run` of `program` under `protocol` as party `p` of the hosts file
+/// in `dir`, its output piped; the caller adds its arguments and spawns it.
+fn party_run(dir: &Path, p: usize, protocol: &str, program: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
+    cmd.args(["run", "--party", &p.to_string(), "--hosts", "hosts.toml"])
+        .args(["--protocol", protocol, program])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
 /// Compiles `text` (default options) to `<dir>/<stem>.mpcb`.
 fn compile_to(dir: &Path, stem: &str, text: &str) {
     let c = mpcc::driver::compile_source(&format!("{stem}.mpc"), text, None, Default::default())
@@ -297,29 +309,12 @@ fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
         long_program(&dir);
         write_hosts(&dir, parties);
         let spawn = |p: usize| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
-            cmd.args([
-                "run",
-                "--party",
-                &p.to_string(),
-                "--hosts",
-                "hosts.toml",
-                "--protocol",
-                protocol,
-                "long.mpcb",
-                "--sim-latency-ms",
-                "1",
-                "--timeout",
-                "30",
-            ]);
+            let mut cmd = party_run(&dir, p, protocol, "long.mpcb");
+            cmd.args(["--sim-latency-ms", "1", "--timeout", "30"]);
             if p == 0 {
                 cmd.args(["--input", "0=x.npy"]);
             }
-            cmd.current_dir(&dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            cmd.spawn().unwrap()
         };
         let mut children: Vec<_> = (0..parties).map(spawn).collect();
         std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -1316,19 +1311,8 @@ fn a_rep4_peer_whose_certificate_is_not_in_the_hosts_file_is_refused() {
             .success()
     );
     let spawn = |p: usize| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpcvm"));
-        cmd.args([
-            "run",
-            "--party",
-            &p.to_string(),
-            "--hosts",
-            "hosts.toml",
-            "--protocol",
-            "rep4",
-            "sum.mpcb",
-            "--connect-timeout",
-            "3",
-        ]);
+        let mut cmd = party_run(&dir, p, "rep4", "sum.mpcb");
+        cmd.args(["--connect-timeout", "3"]);
         match p {
             0 => {
                 cmd.args(["--input", "0=x.npy"]);
@@ -1343,11 +1327,7 @@ fn a_rep4_peer_whose_certificate_is_not_in_the_hosts_file_is_refused() {
             }
             _ => {}
         }
-        cmd.current_dir(&dir)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
+        cmd.spawn().unwrap()
     };
     let children: Vec<_> = (0..4).map(spawn).collect();
     for (p, child) in children.into_iter().enumerate() {
