@@ -187,7 +187,29 @@ impl<W: Word> Tensor<W> {
                 .collect();
             return Tensor::new(self.shape.clone(), data);
         }
+        // One operand whole, the other repeated block by block (a bias or a
+        // per-channel factor along the last axes, a scalar): no index walk.
+        let repeats = |small: &[usize]| {
+            let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+            out_shape.ends_with(&small[first..])
+        };
         let n: usize = out_shape.iter().product();
+        if n > 0 && self.shape == out_shape && repeats(&other.shape) {
+            let data = self
+                .data
+                .chunks(other.data.len())
+                .flat_map(|block| block.iter().zip(&other.data).map(|(&a, &b)| f(a, b)))
+                .collect();
+            return Tensor::new(out_shape.to_vec(), data);
+        }
+        if n > 0 && other.shape == out_shape && repeats(&self.shape) {
+            let data = other
+                .data
+                .chunks(self.data.len())
+                .flat_map(|block| self.data.iter().zip(block).map(|(&a, &b)| f(a, b)))
+                .collect();
+            return Tensor::new(out_shape.to_vec(), data);
+        }
         let sa = broadcast_strides(&self.shape, out_shape);
         let sb = broadcast_strides(&other.shape, out_shape);
         let mut index = vec![0usize; out_shape.len()];
@@ -580,6 +602,70 @@ fn axpy_scalar(row: &mut [u64], a: u64, b: &[u64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Broadcasting by repeated blocks (the fast path) gives what the index
+    /// walk gives, for operands on either side, scalars and leading ones.
+    #[test]
+    fn repeated_blocks_broadcast_as_the_index_walk_does() {
+        let mut v = 0u64;
+        let mut tensor = |shape: &[usize]| {
+            let n = shape.iter().product();
+            let data = (0..n)
+                .map(|_| {
+                    v = v
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    v
+                })
+                .collect();
+            RingTensor::new(shape.to_vec(), data)
+        };
+        // The index walk alone: every element from its own multi-index.
+        let walk = |a: &RingTensor, b: &RingTensor, out: &[usize]| {
+            let (sa, sb) = (
+                broadcast_strides(&a.shape, out),
+                broadcast_strides(&b.shape, out),
+            );
+            let n: usize = out.iter().product();
+            let data = (0..n)
+                .map(|mut i| {
+                    let (mut ia, mut ib) = (0, 0);
+                    for axis in (0..out.len()).rev() {
+                        let k = i % out[axis];
+                        i /= out[axis];
+                        ia += k * sa[axis];
+                        ib += k * sb[axis];
+                    }
+                    a.data[ia].wrapping_sub(b.data[ib])
+                })
+                .collect();
+            RingTensor::new(out.to_vec(), data)
+        };
+        let out = [2, 3, 4];
+        for small in [
+            vec![4],
+            vec![3, 4],
+            vec![1, 4],
+            vec![1, 3, 4],
+            vec![],
+            vec![1],
+            vec![3, 1],
+        ] {
+            let (big, small) = (tensor(&out), tensor(&small));
+            assert_eq!(
+                big.sub(&small, &out),
+                walk(&big, &small, &out),
+                "{:?}",
+                small.shape
+            );
+            assert_eq!(
+                small.sub(&big, &out),
+                walk(&small, &big, &out),
+                "{:?}",
+                small.shape
+            );
+        }
+    }
 
     /// Every vector kernel this CPU runs gives the scalar loop's sums, on
     /// lengths that leave a remainder after the vector lanes.
