@@ -7,9 +7,11 @@
 //! whose openings e and f are public, and C = op(A, B) preprocessed, any
 //! bilinear op (an elementwise, matrix or convolution product) gives
 //! op(x, y) = op(e, f) + op(e, B) + op(A, f) + C: linear maps of the shares
-//! and one public term.
+//! and one public term. Under mask reuse a secret keeps its opening and its
+//! share of the mask ([`Masked`]), linear maps act on both, and a product of
+//! masked secrets is local.
 
-use super::Product;
+use super::{LinearMap, Product};
 use crate::ring::{Tensor, Word};
 
 /// A protocol's shares of tensors over Z_2^w, as the Beaver engine combines
@@ -24,6 +26,54 @@ pub(crate) trait Sharing {
     fn map(s: &Self::Share, f: &dyn Fn(&Tensor<Self::W>) -> Tensor<Self::W>) -> Self::Share;
     fn add(a: &Self::Share, b: &Self::Share) -> Self::Share;
     fn shape(s: &Self::Share) -> Vec<usize>;
+    /// A map linear in several shares.
+    fn linear(args: &[&Self::Share], f: &dyn LinearMap) -> Self::Share;
+    /// The same map of public tensors of the ring.
+    fn linear_public(args: &[&Tensor<Self::W>], f: &dyn LinearMap) -> Tensor<Self::W>;
+}
+
+/// A secret masked for reuse: x = e + A, with the public opening e and this
+/// party's share of the mask A.
+#[derive(Clone, Debug)]
+pub struct Masked<S, W: Word> {
+    pub e: Tensor<W>,
+    pub a: S,
+}
+
+/// A public tensor as a masked secret: the opening is the value, the mask
+/// zero.
+pub(crate) fn masked_public<C: Sharing>(sharing: &C, t: &Tensor<C::W>) -> Masked<C::Share, C::W> {
+    Masked {
+        e: t.clone(),
+        a: sharing.public(&t.shape, || Tensor::zeros(&t.shape)),
+    }
+}
+
+/// A linear map of masked secrets: of their openings and of their masks.
+pub(crate) fn masked_linear<C: Sharing>(
+    args: &[&Masked<C::Share, C::W>],
+    f: &dyn LinearMap,
+) -> Masked<C::Share, C::W> {
+    let es: Vec<&Tensor<C::W>> = args.iter().map(|m| &m.e).collect();
+    let as_: Vec<&C::Share> = args.iter().map(|m| &m.a).collect();
+    Masked {
+        e: C::linear_public(&es, f),
+        a: C::linear(&as_, f),
+    }
+}
+
+/// A masked secret plus the public `p`, broadcast to `out_shape`: the
+/// opening moves, the mask only broadcasts.
+pub(crate) fn masked_add_public<C: Sharing>(
+    m: &Masked<C::Share, C::W>,
+    p: &Tensor<C::W>,
+    out_shape: &[usize],
+) -> Masked<C::Share, C::W> {
+    let zero = Tensor::<C::W>::zeros(&[]);
+    Masked {
+        e: m.e.add(p, out_shape),
+        a: C::map(&m.a, &|a| a.add(&zero, out_shape)),
+    }
 }
 
 /// op(x, y) of secrets x = e + A, y = f + B from the openings `(e, f)`,

@@ -52,11 +52,7 @@ pub struct Share {
 }
 
 /// A masked secret x = e + A: the public opening e and this party's share of A.
-#[derive(Clone, Debug)]
-pub struct Masked {
-    pub e: RingTensor,
-    pub a: RingTensor,
-}
+pub type Masked = beaver::Masked<RingTensor, u64>;
 
 impl Share {
     fn plain(x: RingTensor) -> Share {
@@ -851,6 +847,12 @@ impl Sharing for Semi2k {
     fn shape(s: &RingTensor) -> Vec<usize> {
         s.shape.clone()
     }
+    fn linear(args: &[&RingTensor], f: &dyn LinearMap) -> RingTensor {
+        f.apply(args)
+    }
+    fn linear_public(args: &[&RingTensor], f: &dyn LinearMap) -> RingTensor {
+        f.apply(args)
+    }
 }
 
 impl Backend for Semi2k {
@@ -880,10 +882,7 @@ impl Backend for Semi2k {
     fn classify_masked(&mut self, t: &RingTensor) -> Share {
         Share {
             x: self.constant(t),
-            mask: Some(Box::new(Masked {
-                e: t.clone(),
-                a: RingTensor::zeros(&t.shape),
-            })),
+            mask: Some(Box::new(beaver::masked_public(self, t))),
         }
     }
 
@@ -897,14 +896,9 @@ impl Backend for Semi2k {
             })
             .collect();
         let xs: Vec<&RingTensor> = args.iter().map(|s| &s.x).collect();
-        let es: Vec<&RingTensor> = masked.iter().map(|m| &m.e).collect();
-        let as_: Vec<&RingTensor> = masked.iter().map(|m| &m.a).collect();
         Share {
             x: f.apply(&xs),
-            mask: Some(Box::new(Masked {
-                e: f.apply(&es),
-                a: f.apply(&as_),
-            })),
+            mask: Some(Box::new(beaver::masked_linear::<Semi2k>(&masked, f))),
         }
     }
 
@@ -913,13 +907,11 @@ impl Backend for Semi2k {
             .mask
             .as_deref()
             .expect("the verifier checks the operand is masked");
-        let zero = RingTensor::zeros(&[]);
         Share {
             x: s.x.add(&self.constant(p), out_shape),
-            mask: Some(Box::new(Masked {
-                e: m.e.add(p, out_shape),
-                a: m.a.add(&zero, out_shape),
-            })),
+            mask: Some(Box::new(beaver::masked_add_public::<Semi2k>(
+                m, p, out_shape,
+            ))),
         }
     }
 

@@ -85,6 +85,12 @@ impl Sharing for Keyed {
     fn shape(s: &Auth) -> Vec<usize> {
         s.x.shape.clone()
     }
+    fn linear(args: &[&Auth], f: &dyn LinearMap) -> Auth {
+        Auth::linear(args, f)
+    }
+    fn linear_public(args: &[&WideTensor], f: &dyn LinearMap) -> WideTensor {
+        f.apply_wide(args)
+    }
 }
 
 /// Values opened since the last check, with this party's MAC shares of them.
@@ -484,6 +490,64 @@ mod tests {
                 "product {k}: mod 2^64"
             );
         }
+    }
+
+    /// Mask reuse on authenticated shares: a masked secret's opening and
+    /// mask go through a linear map (a transpose, then a public offset), and
+    /// the product of the result with another masked secret, local given
+    /// the masks' product, is op(L(x) + c, y), authenticated.
+    #[test]
+    fn mask_reuse_keeps_authenticated_products_right() {
+        use crate::backend::{beaver, Product};
+        use crate::interp::Linear;
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let n = 2;
+        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
+        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        let mut wide = |shape: &[usize]| {
+            let len: usize = shape.iter().product();
+            WideTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
+        };
+        let (x, a, y, b, offset) = (
+            wide(&[4, 3]),
+            wide(&[4, 3]),
+            wide(&[4, 2]),
+            wide(&[4, 2]),
+            wide(&[3, 4]),
+        );
+        let transpose = Map(Linear::Transpose(vec![1, 0]), None);
+        let t = |v: &WideTensor| v.transpose(&[1, 0]);
+        // The masks' product as preprocessing would give it: op(L(A), B).
+        let op: Product<'_, ()> = Product::MatMul { a: &(), b: &() };
+        let c = op.of(&t(&a), &b);
+        let mut deal = |v: &WideTensor| auth_shares(v, &alpha, &mut rng);
+        let (sa, sb, sc) = (deal(&a), deal(&b), deal(&c));
+        let (e, f) = (x.sub(&a, &x.shape), y.sub(&b, &y.shape));
+        let z: Vec<Auth> = (0..n)
+            .map(|p| {
+                let keyed = Keyed {
+                    me: p,
+                    alpha_i: alpha[p],
+                };
+                let mx = beaver::Masked {
+                    e: e.clone(),
+                    a: sa[p].clone(),
+                };
+                let my = beaver::Masked {
+                    e: f.clone(),
+                    a: sb[p].clone(),
+                };
+                let lx = beaver::masked_linear::<Keyed>(&[&mx], &transpose);
+                let lx = beaver::masked_add_public::<Keyed>(&lx, &offset, &[3, 4]);
+                beaver::product(&keyed, &op, (&lx.e, &my.e), (&lx.a, &my.a), |_| {
+                    sc[p].clone()
+                })
+            })
+            .collect();
+        let total = z[1..].iter().fold(z[0].clone(), |t, s| Keyed::add(&t, s));
+        let want = op.of(&t(&x).add(&offset, &[3, 4]), &y);
+        assert_eq!(total.x, want);
+        assert_eq!(total.m, total.x.map(|v| v.wrapping_mul(key)));
     }
 
     fn random_values(count: usize, rng: &mut ChaCha20Rng) -> Vec<u128> {

@@ -16,8 +16,9 @@
 //! 2^-57, per check (SPDZ2k's analysis of the random linear combination with
 //! coefficients from Z_2^s); 128-bit words keep the arithmetic native.
 //!
-//! Built so far: the authenticated shares, their Beaver products through
-//! the engine semi2k uses (`backend/beaver.rs`, with [`mac::Keyed`]), and
+//! Built so far: the authenticated shares, their Beaver products and mask
+//! reuse through the code semi2k uses (`backend/beaver.rs`, with
+//! [`mac::Keyed`]), and
 //! the MAC check with its coin toss and commitments ([`mac`]). The rest of
 //! the online engine, the authenticated preprocessing by OT and the backend
 //! itself are to come.
