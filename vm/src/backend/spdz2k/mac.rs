@@ -221,11 +221,24 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
     use std::sync::mpsc::{channel, Receiver, Sender};
 
-    /// MAC key shares and authenticated shares of `values` among `n`
-    /// parties (what preprocessing provides): per party, its x and m shares.
-    fn deal(n: usize, values: &[u128], rng: &mut ChaCha20Rng) -> (Vec<u128>, Vec<Vec<u128>>) {
+    /// MAC key shares for `n` parties (each from Z_2^64), and the key they
+    /// sum to.
+    fn mac_keys(n: usize, rng: &mut ChaCha20Rng) -> (Vec<u128>, u128) {
         let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
         let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        (alpha, key)
+    }
+
+    /// A tensor of random elements of Z_2^128.
+    fn random_wide(shape: &[usize], rng: &mut ChaCha20Rng) -> WideTensor {
+        let len: usize = shape.iter().product();
+        WideTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
+    }
+
+    /// MAC key shares for `n` parties, and each party's MAC shares of
+    /// `values` (what preprocessing provides).
+    fn deal(n: usize, values: &[u128], rng: &mut ChaCha20Rng) -> (Vec<u128>, Vec<Vec<u128>>) {
+        let (alpha, key) = mac_keys(n, rng);
         let mut macs = vec![Vec::new(); n];
         for &v in values {
             let mut rest = key.wrapping_mul(v);
@@ -334,8 +347,7 @@ mod tests {
         use crate::interp::Linear;
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let n = 3;
-        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
-        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
+        let (alpha, key) = mac_keys(n, &mut rng);
         let mut tensor = |shape: &[usize]| {
             let len = shape.iter().product();
             RingTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
@@ -419,12 +431,8 @@ mod tests {
         use crate::shape::Padding;
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         let n = 3;
-        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
-        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
-        let mut wide = |shape: &[usize]| {
-            let len: usize = shape.iter().product();
-            WideTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
-        };
+        let (alpha, key) = mac_keys(n, &mut rng);
+        let mut wide = |shape: &[usize]| random_wide(shape, &mut rng);
         let shapes = [
             (vec![3, 4], vec![3, 4]),
             (vec![3, 4], vec![4, 5]),
@@ -502,12 +510,8 @@ mod tests {
         use crate::interp::Linear;
         let mut rng = ChaCha20Rng::seed_from_u64(9);
         let n = 2;
-        let alpha: Vec<u128> = (0..n).map(|_| rng.random::<u64>() as u128).collect();
-        let key = alpha.iter().fold(0u128, |a, b| a.wrapping_add(*b));
-        let mut wide = |shape: &[usize]| {
-            let len: usize = shape.iter().product();
-            WideTensor::new(shape.to_vec(), (0..len).map(|_| rng.random()).collect())
-        };
+        let (alpha, key) = mac_keys(n, &mut rng);
+        let mut wide = |shape: &[usize]| random_wide(shape, &mut rng);
         let (x, a, y, b, offset) = (
             wide(&[4, 3]),
             wide(&[4, 3]),
