@@ -441,12 +441,14 @@ impl Rep4 {
         })
     }
 
-    /// The next `n` elements of K_k (this party holds share k).
+    /// K_k (this party holds share k).
+    fn key(&mut self, k: usize) -> &mut Prf {
+        self.keys[k].as_mut().expect("a key of a held share")
+    }
+
+    /// The next `n` elements of K_k.
     fn draw(&mut self, k: usize, n: usize) -> Vec<u64> {
-        self.keys[k]
-            .as_mut()
-            .expect("a key of a held share")
-            .elements(n)
+        self.key(k).elements(n)
     }
 
     /// A public value as shares: it joins share 0.
@@ -558,7 +560,7 @@ impl Rep4 {
         let mut rest = value.filter(|_| knows);
         debug_assert_eq!(rest.is_some(), knows, "the knowers know the value");
         let into_g = &mut s[slot(me, jmp.g)];
-        let key = self.keys[jmp.g].as_mut().expect("a key of a held share");
+        let key = self.key(jmp.g);
         key.draw(into_g.len(), |at, r| {
             sum.into(&mut into_g[at..at + r.len()], r);
             if let Some(rest) = rest.as_mut() {
