@@ -30,6 +30,13 @@ pub trait Word:
     /// A tensor over Z_2^64 in this ring ([`Tensor::convert`]), borrowed
     /// where it already is.
     fn lift_tensor(t: &RingTensor) -> std::borrow::Cow<'_, Tensor<Self>>;
+    fn xor(self, o: Self) -> Self;
+    /// 64-bit words a value takes on the wire.
+    const WORDS: usize;
+    /// Values as wire words, low word first.
+    fn to_words(values: &[Self]) -> Vec<u64>;
+    /// Values from wire words (`words.len()` a multiple of `WORDS`).
+    fn from_words(words: &[u64]) -> Vec<Self>;
 }
 
 impl Word for u64 {
@@ -61,6 +68,16 @@ impl Word for u64 {
     }
     fn lift_tensor(t: &RingTensor) -> std::borrow::Cow<'_, RingTensor> {
         std::borrow::Cow::Borrowed(t)
+    }
+    fn xor(self, o: u64) -> u64 {
+        self ^ o
+    }
+    const WORDS: usize = 1;
+    fn to_words(values: &[u64]) -> Vec<u64> {
+        values.to_vec()
+    }
+    fn from_words(words: &[u64]) -> Vec<u64> {
+        words.to_vec()
     }
 }
 
@@ -95,6 +112,22 @@ impl Word for u128 {
     }
     fn lift_tensor(t: &RingTensor) -> std::borrow::Cow<'_, WideTensor> {
         std::borrow::Cow::Owned(t.convert())
+    }
+    fn xor(self, o: u128) -> u128 {
+        self ^ o
+    }
+    const WORDS: usize = 2;
+    fn to_words(values: &[u128]) -> Vec<u64> {
+        values
+            .iter()
+            .flat_map(|v| [*v as u64, (*v >> 64) as u64])
+            .collect()
+    }
+    fn from_words(words: &[u64]) -> Vec<u128> {
+        words
+            .chunks_exact(2)
+            .map(|w| w[0] as u128 | (w[1] as u128) << 64)
+            .collect()
     }
 }
 

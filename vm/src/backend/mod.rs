@@ -17,6 +17,7 @@ pub mod prep;
 pub(crate) mod prf;
 pub mod rep3;
 pub mod rep4;
+mod rounds;
 pub mod semi2k;
 pub mod spdz2k;
 mod totals;

@@ -161,7 +161,7 @@ impl Semi2k {
             .collect();
         let first = self.me == 0;
         let shape = x.shape.clone();
-        self.open(own, false, out, move |s, c, out| {
+        rounds::open(self, own, false, out, move |s, c, out| {
             let c: Vec<u64> = c.iter().map(|v| v & low).collect();
             let c = Planes::from_values(&c, k);
             let r = Planes {
@@ -247,7 +247,7 @@ impl Semi2k {
         own.extend(xor(&ys, &b));
         let first = self.me == 0;
         let stride = triples.stride;
-        self.open(own, true, out, move |s, ef, out| {
+        rounds::open(self, own, true, out, move |s, ef, out| {
             let (e, f) = ef.split_at(xs.len());
             let mut z = Vec::with_capacity(ys.len());
             for (g, pair) in gate_pair.iter().enumerate() {
@@ -284,7 +284,7 @@ impl Semi2k {
         out: &mut [Vec<Part>],
     ) -> Task {
         let first = self.me == 0;
-        self.open(xor(&plane, &d_bit), true, out, move |_, v, _| {
+        rounds::open(self, xor(&plane, &d_bit), true, out, move |_, v, _| {
             let s = d
                 .iter()
                 .enumerate()

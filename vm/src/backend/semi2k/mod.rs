@@ -31,6 +31,7 @@ use super::*;
 use crate::backend::beaver::{self, Sharing};
 use crate::backend::compose::{Composer, Then};
 use crate::backend::planes::Planes;
+use crate::backend::rounds::{self, Engine};
 use crate::bytecode::Program;
 use crate::net::{Network, Part};
 use compare::LtzMaterial;
@@ -198,32 +199,8 @@ pub fn largest_item(program: &Program) -> u64 {
         .unwrap_or(0)
 }
 
-/// What follows an opening, given the opened values: the next task (which
-/// may open more, adding its messages to the next round's).
-type Next = Box<dyn FnOnce(&mut Semi2k, Vec<u64>, &mut [Vec<Part>]) -> Result<Task, VmError>>;
-
-/// What follows a group of tasks, given their outcomes.
-type Joined =
-    Box<dyn FnOnce(&mut Semi2k, Vec<Outcome<Share>>, &mut [Vec<Part>]) -> Result<Task, VmError>>;
-
 /// An operation (or part of one) between rounds.
-pub(super) enum Task {
-    /// Waits for every peer's share of an opening of `own.len()` words (added
-    /// in the ring, or XORed for bits), then goes on with the opened values.
-    Opening {
-        own: Vec<u64>,
-        xor: bool,
-        then: Next,
-    },
-    /// An output this party receives (with its own share) or not.
-    Output {
-        shape: Vec<usize>,
-        own: Option<Vec<u64>>,
-    },
-    /// Tasks side by side, then what follows them all.
-    All(Vec<Task>, Joined),
-    Done(Outcome<Share>),
-}
+pub(super) type Task = rounds::Task<Semi2k>;
 
 pub struct Semi2k {
     net: Network,
@@ -240,28 +217,6 @@ pub struct Semi2k {
     offline: Option<OfflineFigures>,
     /// Words each operation of the last round queued to the peers.
     sent_by_op: Vec<u64>,
-}
-
-/// Counts the words queued to the peers since the last count, as parts are
-/// only ever appended: what one operation's step put on the wire.
-struct Tally(Vec<usize>);
-
-impl Tally {
-    fn new(out: &[Vec<Part>]) -> Tally {
-        Tally(out.iter().map(Vec::len).collect())
-    }
-
-    fn take(&mut self, out: &[Vec<Part>]) -> u64 {
-        let mut words = 0;
-        for (counted, parts) in self.0.iter_mut().zip(out) {
-            words += parts[*counted..]
-                .iter()
-                .map(|p| p.len() as u64)
-                .sum::<u64>();
-            *counted = parts.len();
-        }
-        words
-    }
 }
 
 fn sub(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -402,82 +357,6 @@ impl Semi2k {
         }
     }
 
-    /// Opens `own` (this party's shares; XORed if `xor`), then goes on with
-    /// `then` and the opened values.
-    pub(super) fn open(
-        &self,
-        own: Vec<u64>,
-        xor: bool,
-        out: &mut [Vec<Part>],
-        then: impl FnOnce(&mut Semi2k, Vec<u64>, &mut [Vec<Part>]) -> Result<Task, VmError> + 'static,
-    ) -> Task {
-        let part = Arc::new(own.clone());
-        for (j, o) in out.iter_mut().enumerate().take(self.parties) {
-            if j != self.me {
-                o.push(part.clone());
-            }
-        }
-        Task::Opening {
-            own,
-            xor,
-            then: Box::new(then),
-        }
-    }
-
-    /// Advances `task` by one round's messages (`take(peer, words)` reads them).
-    fn advance(
-        &mut self,
-        task: Task,
-        take: &mut dyn FnMut(usize, usize) -> Result<Vec<u64>, VmError>,
-        out: &mut [Vec<Part>],
-    ) -> Result<Task, VmError> {
-        let (me, parties) = (self.me, self.parties);
-        let mut gather = |own: Vec<u64>, xor: bool| -> Result<Vec<u64>, VmError> {
-            let mut sum = own;
-            for j in (0..parties).filter(|&j| j != me) {
-                let theirs = take(j, sum.len())?;
-                for (s, t) in sum.iter_mut().zip(theirs) {
-                    *s = if xor { *s ^ t } else { s.wrapping_add(t) };
-                }
-            }
-            Ok(sum)
-        };
-        let task = match task {
-            Task::Opening { own, xor, then } => {
-                let opened = gather(own, xor)?;
-                then(self, opened, out)?
-            }
-            Task::Output { shape, own } => Task::Done(Outcome::Revealed(match own {
-                Some(own) => Some(RingTensor::new(shape, gather(own, false)?)),
-                None => None,
-            })),
-            Task::All(tasks, then) => {
-                let mut next = Vec::with_capacity(tasks.len());
-                for t in tasks {
-                    next.push(match t {
-                        Task::Done(o) => Task::Done(o),
-                        t => self.advance(t, take, out)?,
-                    });
-                }
-                Task::All(next, then)
-            }
-            Task::Done(o) => Task::Done(o),
-        };
-        self.settle(task, out)
-    }
-
-    /// Runs what follows a group whose tasks have all finished.
-    fn settle(&mut self, task: Task, out: &mut [Vec<Part>]) -> Result<Task, VmError> {
-        match task {
-            Task::All(tasks, then) if tasks.iter().all(|t| matches!(t, Task::Done(_))) => {
-                let outcomes = tasks.into_iter().map(finished).collect();
-                let next = then(self, outcomes, out)?;
-                self.settle(next, out)
-            }
-            other => Ok(other),
-        }
-    }
-
     /// The product of the secrets `x` and `y` (this party's shares) with the
     /// triple `item` (random masks a, b; correlated c): e = x - a and f = y - b
     /// are opened, then the Beaver product.
@@ -495,7 +374,7 @@ impl Semi2k {
         let mut own = sub(&x.data, &a.data);
         own.extend(sub(&y.data, &b.data));
         let split = x.len();
-        self.open(own, false, out, move |s, ef, _| {
+        rounds::open(self, own, false, out, move |s, ef, _| {
             let e = RingTensor::new(a.shape.clone(), ef[..split].to_vec());
             let f = RingTensor::new(b.shape.clone(), ef[split..].to_vec());
             let p = product.borrow(&a, &b);
@@ -547,7 +426,7 @@ impl Semi2k {
                 let mask = RingTensor::new(shape.clone(), self.material.mask(a.x.len())?);
                 let x = a.x.clone();
                 let own = sub(&x.data, &mask.data);
-                self.open(own, false, out, move |_, e, _| {
+                rounds::open(self, own, false, out, move |_, e, _| {
                     Ok(Task::Done(Outcome::Secret(Share {
                         x,
                         mask: Some(Box::new(Masked {
@@ -592,7 +471,7 @@ impl Semi2k {
             } => self.trunc(a, amount, bits as u32, exact, out)?,
             Interaction::Open { a } => {
                 let shape = a.x.shape.clone();
-                self.open(a.x.data.clone(), false, out, move |_, v, _| {
+                rounds::open(self, a.x.data.clone(), false, out, move |_, v, _| {
                     Ok(Task::Done(Outcome::Public(RingTensor::new(shape, v))))
                 })
             }
@@ -665,7 +544,7 @@ impl Semi2k {
                 .collect();
         let (shape, first) = (x.x.shape.clone(), self.me == 0);
         let mut rest = item;
-        Ok(self.open(own, false, out, move |s, c, out| {
+        Ok(rounds::open(self, own, false, out, move |s, c, out| {
             let y: Vec<u64> = c
                 .iter()
                 .zip(r_msb.iter().zip(&r_hi))
@@ -855,6 +734,27 @@ impl Sharing for Semi2k {
     }
 }
 
+impl Engine for Semi2k {
+    type W = u64;
+    type Share = Share;
+    fn me(&self) -> usize {
+        self.me
+    }
+    fn parties(&self) -> usize {
+        self.parties
+    }
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+    fn start(
+        &mut self,
+        op: Interaction<'_, Share>,
+        out: &mut [Vec<Part>],
+    ) -> Result<Task, VmError> {
+        Semi2k::start(self, op, out)
+    }
+}
+
 impl Backend for Semi2k {
     type Share = Share;
 
@@ -941,45 +841,9 @@ impl Backend for Semi2k {
     }
 
     fn round(&mut self, ops: Vec<Interaction<'_, Share>>) -> Result<Vec<Outcome<Share>>, VmError> {
-        let mut out = vec![Vec::new(); self.net.parties()];
-        let mut tasks = Vec::with_capacity(ops.len());
-        self.sent_by_op = vec![0; ops.len()];
-        let mut tally = Tally::new(&out);
-        for (k, op) in ops.into_iter().enumerate() {
-            let task = self.start(op, &mut out)?;
-            tasks.push(self.settle(task, &mut out)?);
-            self.sent_by_op[k] += tally.take(&out);
-        }
-        while !tasks.iter().all(|t| matches!(t, Task::Done(_))) {
-            let sent = std::mem::replace(&mut out, vec![Vec::new(); self.net.parties()]);
-            let mut tally = Tally::new(&out);
-            let got = self.net.exchange(sent).map_err(VmError::Network)?;
-            let mut at = vec![0usize; got.len()];
-            let mut take = |j: usize, n: usize| -> Result<Vec<u64>, VmError> {
-                if got[j].len() - at[j] < n {
-                    return Err(VmError::Network(format!(
-                        "party {j} sent a short message: a protocol violation or a bug"
-                    )));
-                }
-                at[j] += n;
-                Ok(got[j][at[j] - n..at[j]].to_vec())
-            };
-            let mut next = Vec::with_capacity(tasks.len());
-            for (k, t) in tasks.into_iter().enumerate() {
-                next.push(match t {
-                    Task::Done(o) => Task::Done(o),
-                    t => self.advance(t, &mut take, &mut out)?,
-                });
-                self.sent_by_op[k] += tally.take(&out);
-            }
-            tasks = next;
-            if (0..got.len()).any(|j| at[j] != got[j].len()) {
-                return Err(VmError::Network(
-                    "a peer sent more than the round needs: a protocol violation or a bug".into(),
-                ));
-            }
-        }
-        Ok(tasks.into_iter().map(finished).collect())
+        let (outcomes, sent_by_op) = rounds::run(self, ops)?;
+        self.sent_by_op = sent_by_op;
+        Ok(outcomes)
     }
 
     fn receives(&self, to: PartySet) -> bool {
@@ -1031,12 +895,5 @@ fn secret(outcomes: &[Outcome<Share>], k: usize) -> RingTensor {
     match &outcomes[k] {
         Outcome::Secret(s) => s.x.clone(),
         _ => unreachable!("a comparison yields a secret"),
-    }
-}
-
-fn finished(t: Task) -> Outcome<Share> {
-    match t {
-        Task::Done(o) => o,
-        _ => unreachable!("only finished tasks"),
     }
 }
