@@ -15,7 +15,7 @@
 //!   element. Max pooling compares the window positions, a padding position
 //!   standing in for by the window's first real element.
 
-use crate::ring::RingTensor;
+use crate::ring::{RingTensor, Tensor, Word};
 use crate::shape::{Padding, PoolGeometry};
 use crate::VmError;
 
@@ -64,26 +64,76 @@ pub(super) trait Composer: Sized + 'static {
     ) -> Result<Self::Task, VmError>;
     /// A finished task.
     fn done(s: Self::Share) -> Self::Task;
-    /// A map applied to each component of a sharing (linear maps only).
-    fn map(s: &Self::Share, f: &dyn Fn(&RingTensor) -> RingTensor) -> Self::Share;
-    /// A map of two sharings applied component by component (linear maps only).
-    fn zip(
-        a: &Self::Share,
-        b: &Self::Share,
-        f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor,
-    ) -> Self::Share;
+    /// A map applied to each component of a sharing.
+    fn map(s: &Self::Share, f: &Map<'_>) -> Self::Share;
+    /// A map of two sharings applied component by component.
+    fn zip(a: &Self::Share, b: &Self::Share, f: Zip) -> Self::Share;
     /// A public tensor as a sharing.
     fn constant(&self, t: &RingTensor) -> Self::Share;
     /// The shape of a sharing's tensor.
     fn shape(s: &Self::Share) -> Vec<usize>;
 }
 
+/// The linear maps of one sharing that composed operations use, written
+/// once for every ring a protocol's shares live in.
+pub(super) enum Map<'a> {
+    Neg,
+    /// x * 2.
+    Double,
+    /// The same elements in another shape.
+    Reshape(Vec<usize>),
+    /// `count` slices along axis 1 from `from`, `step` apart.
+    Strided {
+        from: usize,
+        step: usize,
+        count: usize,
+    },
+    /// Element `source[i]` at position i, in `shape`.
+    Gather {
+        shape: Vec<usize>,
+        source: &'a [usize],
+    },
+}
+
+impl Map<'_> {
+    pub(super) fn apply<W: Word>(&self, t: &Tensor<W>) -> Tensor<W> {
+        match self {
+            Map::Neg => t.neg(),
+            Map::Double => t.shl(1),
+            Map::Reshape(shape) => Tensor::new(shape.clone(), t.data.clone()),
+            Map::Strided { from, step, count } => t.slice_strided(1, *from, *step, *count),
+            Map::Gather { shape, source } => {
+                Tensor::new(shape.clone(), source.iter().map(|&i| t.data[i]).collect())
+            }
+        }
+    }
+}
+
+/// The linear maps of two sharings that composed operations use.
+#[derive(Clone, Copy)]
+pub(super) enum Zip {
+    Add,
+    Sub,
+    /// Concatenated along axis 1.
+    Concat,
+}
+
+impl Zip {
+    pub(super) fn apply<W: Word>(self, a: &Tensor<W>, b: &Tensor<W>) -> Tensor<W> {
+        match self {
+            Zip::Add => a.add(b, &a.shape),
+            Zip::Sub => a.sub(b, &a.shape),
+            Zip::Concat => Tensor::concat(&[a, b], 1),
+        }
+    }
+}
+
 fn add<C: Composer>(a: &C::Share, b: &C::Share) -> C::Share {
-    C::zip(a, b, &|x, y| x.add(y, &x.shape))
+    C::zip(a, b, Zip::Add)
 }
 
 fn sub<C: Composer>(a: &C::Share, b: &C::Share) -> C::Share {
-    C::zip(a, b, &|x, y| x.sub(y, &x.shape))
+    C::zip(a, b, Zip::Sub)
 }
 
 /// Runs `first`, then `then` with its result.
@@ -134,7 +184,7 @@ pub(super) fn eqz<C: Composer>(
     k: u32,
     out: &mut C::Out,
 ) -> Result<C::Task, VmError> {
-    let neg = C::map(x, &|t| t.neg());
+    let neg = C::map(x, &Map::Neg);
     let both = vec![c.ltz(m, x, k, out)?, c.ltz(m, &neg, k, out)?];
     let one = c.constant(&ones_like::<C>(x));
     let m = m.clone();
@@ -187,7 +237,7 @@ pub(super) fn less<C: Composer>(
                 c,
                 both,
                 move |c, both, out| {
-                    let differ = sub::<C>(&add::<C>(&sa, &sb), &C::map(&both, &|t| t.shl(1)));
+                    let differ = sub::<C>(&add::<C>(&sa, &sb), &C::map(&both, &Map::Double));
                     let fix = c.mul(&m, &differ, &sub::<C>(&sa, &sd), out)?;
                     after(
                         c,
@@ -228,9 +278,7 @@ pub(super) fn max<C: Composer>(
             )
         }
     };
-    let flat = C::map(x, &|t| {
-        RingTensor::new(vec![outer, len, inner], t.data.clone())
-    });
+    let flat = C::map(x, &Map::Reshape(vec![outer, len, inner]));
     let index: Vec<u64> = (0..outer)
         .flat_map(|_| (0..len).flat_map(|j| std::iter::repeat_n(j as u64, inner)))
         .collect();
@@ -254,13 +302,11 @@ fn tournament<C: Composer>(
     let len = C::shape(&values)[1];
     if len == 1 {
         let won = if want_index { index } else { values };
-        return Ok(C::done(C::map(&won, &|t| {
-            RingTensor::new(out_shape.clone(), t.data.clone())
-        })));
+        return Ok(C::done(C::map(&won, &Map::Reshape(out_shape))));
     }
     let half = len / 2;
     let pick = |s: &C::Share, from: usize, step: usize, count: usize| {
-        C::map(s, &|t| t.slice_strided(1, from, step, count))
+        C::map(s, &Map::Strided { from, step, count })
     };
     let (a, b) = (pick(&values, 0, 2, half), pick(&values, 1, 2, half));
     let (ia, ib) = (pick(&index, 0, 2, half), pick(&index, 1, 2, half));
@@ -281,8 +327,8 @@ fn tournament<C: Composer>(
                     let mut next_v = add::<C>(&a, &d[0]);
                     let mut next_i = if want_index { add::<C>(&ia, &d[1]) } else { ia };
                     if let Some((rv, ri)) = rest {
-                        next_v = C::zip(&next_v, &rv, &|x, y| RingTensor::concat(&[x, y], 1));
-                        next_i = C::zip(&next_i, &ri, &|x, y| RingTensor::concat(&[x, y], 1));
+                        next_v = C::zip(&next_v, &rv, Zip::Concat);
+                        next_i = C::zip(&next_i, &ri, Zip::Concat);
                     }
                     tournament(c, &m, next_v, next_i, k, want_index, out_shape, out)
                 }),
@@ -334,12 +380,13 @@ pub(super) fn max_pool<C: Composer>(
             }
         }
     }
-    let stacked = C::map(x, &|t| {
-        RingTensor::new(
-            vec![1, cells, out_len],
-            source.iter().map(|&i| t.data[i]).collect(),
-        )
-    });
+    let stacked = C::map(
+        x,
+        &Map::Gather {
+            shape: vec![1, cells, out_len],
+            source: &source,
+        },
+    );
     let index = c.constant(&RingTensor::zeros(&[1, cells, out_len]));
     tournament(
         c,

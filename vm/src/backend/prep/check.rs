@@ -89,6 +89,7 @@ impl Checker<'_> {
 }
 
 impl Producer for Checker<'_> {
+    type W = u64;
     fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError> {
         let n = shape.iter().product();
         let (mut random, _) = self.next(&Layout::new(&[(n, Combine::Add)], &[]))?;

@@ -88,6 +88,7 @@ impl Dealer<'_> {
 }
 
 impl Producer for Dealer<'_> {
+    type W = u64;
     fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError> {
         let n = shape.iter().product();
         let layout = Layout::new(&[(n, Combine::Add)], &[]);

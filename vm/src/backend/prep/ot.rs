@@ -491,7 +491,8 @@ pub fn make(
         me: net.party(),
         n: parties,
     };
-    let total = super::plan::count_items(program, 0..program.code.len());
+    let total =
+        super::plan::count_items(program, 0..program.code.len(), super::plan::Items::Beaver);
     let exchange = Exchange::Live {
         net,
         ot,
@@ -752,6 +753,7 @@ impl<'a> OtMaker<'a> {
 }
 
 impl Producer for OtMaker<'_> {
+    type W = u64;
     fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError> {
         let share = self.rng.elements(shape.iter().product());
         self.items.push((!self.counting()).then(|| Item {

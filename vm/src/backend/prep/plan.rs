@@ -9,13 +9,23 @@ use crate::bytecode::{consumption, Instr, Primitive, Program};
 use crate::VmError;
 use std::ops::Range;
 
+/// Which instructions take items: under every Beaver backend masks,
+/// products, truncations and comparisons; under spdz2k inputs, openings and
+/// outputs too (each takes an authenticated mask).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Items {
+    Beaver,
+    Authenticated,
+}
+
 /// Whether one execution of `i` (inside a round batch if `batched`) takes an item.
-pub fn takes_item(p: &Program, i: &Instr, batched: bool) -> bool {
+pub fn takes_item(p: &Program, i: &Instr, batched: bool, items: Items) -> bool {
     consumption(p, i, batched).is_some_and(|(primitive, ..)| {
-        !matches!(
-            primitive,
-            Primitive::Input | Primitive::Open | Primitive::Output
-        )
+        items == Items::Authenticated
+            || !matches!(
+                primitive,
+                Primitive::Input | Primitive::Open | Primitive::Output
+            )
     })
 }
 
@@ -70,7 +80,7 @@ pub fn walk(
 }
 
 /// The items [`walk`] meets in `range`, counted without unrolling loops.
-pub fn count_items(p: &Program, range: Range<usize>) -> u64 {
+pub fn count_items(p: &Program, range: Range<usize>, kinds: Items) -> u64 {
     let mut pc = range.start;
     let mut batch_left = 0;
     let mut items = 0u64;
@@ -78,15 +88,15 @@ pub fn count_items(p: &Program, range: Range<usize>) -> u64 {
         match &p.code[pc] {
             Instr::Loop { lo, hi, end, .. } => {
                 let trips = hi.saturating_sub(*lo).max(0) as u64;
-                let body = count_items(p, pc + 1..*end as usize);
+                let body = count_items(p, pc + 1..*end as usize, kinds);
                 items = items.saturating_add(trips.saturating_mul(body));
                 pc = *end as usize + 1;
             }
             Instr::If { .. } => {
                 let (else_at, end) = arms(p, pc);
                 items = items
-                    .saturating_add(count_items(p, pc + 1..else_at))
-                    .saturating_add(count_items(p, else_at + 1..end));
+                    .saturating_add(count_items(p, pc + 1..else_at, kinds))
+                    .saturating_add(count_items(p, else_at + 1..end, kinds));
                 pc = end + 1;
             }
             Instr::Round { len } => {
@@ -94,7 +104,7 @@ pub fn count_items(p: &Program, range: Range<usize>) -> u64 {
                 pc += 1;
             }
             i => {
-                items += takes_item(p, i, batch_left > 0) as u64;
+                items += takes_item(p, i, batch_left > 0, kinds) as u64;
                 batch_left = batch_left.saturating_sub(1);
                 pc += 1;
             }

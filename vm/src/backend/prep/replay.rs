@@ -11,24 +11,32 @@ use super::plan;
 use crate::backend::semi2k::Composed;
 use crate::bytecode::{operands, Instr, Program, Reg};
 use crate::interp::linear_map;
-use crate::ring::RingTensor;
+use crate::ring::{Tensor, Word};
 use crate::VmError;
 
 /// What makes the items of a walk.
 pub trait Producer {
+    /// The ring of the masks.
+    type W: Word;
+    /// Which instructions take items.
+    const ITEMS: plan::Items = plan::Items::Beaver;
     /// A mask of `shape`: returns the producer's tensor of it.
-    fn mask(&mut self, shape: &[usize]) -> Result<RingTensor, VmError>;
+    fn mask(&mut self, shape: &[usize]) -> Result<Tensor<Self::W>, VmError>;
     /// The product instruction `i`: inside a round batch (a fresh triple,
     /// `masks` is `None`), or of the masks `masks` of its operands.
     fn product(
         &mut self,
         i: &Instr,
-        masks: Option<(&RingTensor, &RingTensor)>,
+        masks: Option<(&Tensor<Self::W>, &Tensor<Self::W>)>,
     ) -> Result<(), VmError>;
     /// A truncation of `n` values by `m` bits.
     fn trunc(&mut self, n: usize, m: u32, exact: bool) -> Result<(), VmError>;
     /// A composed operation (comparisons and what builds on them).
     fn composed(&mut self, c: &Composed) -> Result<(), VmError>;
+    /// An input, opening or output (items of `Items::Authenticated` only).
+    fn io(&mut self, _: &Instr) -> Result<(), VmError> {
+        Ok(())
+    }
 }
 
 /// The layout of product instruction `i`'s item: a triple inside a round
@@ -44,7 +52,7 @@ pub fn product_layout(p: &Program, i: &Instr, batched: bool) -> super::Layout {
 /// if `batched`), if it takes one.
 pub fn item_layout(p: &Program, i: &Instr, batched: bool) -> Option<super::Layout> {
     use super::{Combine, Layout};
-    if !plan::takes_item(p, i, batched) {
+    if !plan::takes_item(p, i, batched, plan::Items::Beaver) {
         return None;
     }
     let len = |r: &u32| p.registers[*r as usize].len();
@@ -88,20 +96,20 @@ pub fn material_words(p: &Program) -> u64 {
 
 /// The value C = op(A, B) of product instruction `i`'s item: of the masks
 /// `masks`, or of the triple's A and B (its random parts, combined).
-pub fn product_value(
+pub fn product_value<W: Word>(
     p: &Program,
     i: &Instr,
-    masks: Option<(&RingTensor, &RingTensor)>,
-    mut random: Vec<Vec<u64>>,
-) -> RingTensor {
+    masks: Option<(&Tensor<W>, &Tensor<W>)>,
+    mut random: Vec<Vec<W>>,
+) -> Tensor<W> {
     let product = linear_map(p, i).expect("a product is bilinear");
     match masks {
         Some((x, y)) => product.apply(&[x, y]),
         None => {
             let (reads, _) = operands(i);
             let shape = |r: u32| p.registers[r as usize].shape.clone();
-            let y = RingTensor::new(shape(reads[1]), random.remove(1));
-            let x = RingTensor::new(shape(reads[0]), random.remove(0));
+            let y = Tensor::new(shape(reads[1]), random.remove(1));
+            let x = Tensor::new(shape(reads[0]), random.remove(0));
             product.apply(&[&x, &y])
         }
     }
@@ -109,15 +117,15 @@ pub fn product_value(
 
 /// What the walk knows of a register.
 #[derive(Clone)]
-enum Shadow {
-    Mask(RingTensor),
+enum Shadow<W> {
+    Mask(Tensor<W>),
     Constant(u32),
 }
 
-struct Replay<'p, P> {
+struct Replay<'p, P: Producer> {
     program: &'p Program,
     producer: &'p mut P,
-    shadow: Vec<Option<Shadow>>,
+    shadow: Vec<Option<Shadow<P::W>>>,
     derives_mask: Vec<bool>,
 }
 
@@ -139,7 +147,7 @@ pub fn replay<P: Producer>(program: &Program, producer: &mut P) -> Result<(), Vm
 }
 
 /// The mask `shadow` knows for register `r`.
-fn mask_of(shadow: &[Option<Shadow>], r: Reg) -> Result<&RingTensor, VmError> {
+fn mask_of<W>(shadow: &[Option<Shadow<W>>], r: Reg) -> Result<&Tensor<W>, VmError> {
     match &shadow[r as usize] {
         Some(Shadow::Mask(m)) => Ok(m),
         _ => Err(VmError::Usage(format!(
@@ -192,7 +200,13 @@ impl<P: Producer> Replay<'_, P> {
                 None
             }
             _ if self.derives_mask[pc] => Some(Shadow::Mask(self.derived(i)?)),
-            _ if plan::takes_item(p, i, batched) => {
+            Instr::Input { .. } | Instr::Open { .. } | Instr::Output { .. }
+                if plan::takes_item(p, i, batched, P::ITEMS) =>
+            {
+                self.producer.io(i)?;
+                None
+            }
+            _ if plan::takes_item(p, i, batched, P::ITEMS) => {
                 return Err(VmError::Usage(format!(
                     "no preprocessing for {}: a bug",
                     crate::bytecode::instr_text(i)
@@ -207,13 +221,13 @@ impl<P: Producer> Replay<'_, P> {
     }
 
     /// The mask of a linear instruction's result, from its operands' masks.
-    fn derived(&self, i: &Instr) -> Result<RingTensor, VmError> {
+    fn derived(&self, i: &Instr) -> Result<Tensor<P::W>, VmError> {
         let p = self.program;
         let (reads, dst) = operands(i);
         let dst = dst.expect("a masked instruction writes");
         let Some(map) = linear_map(p, i) else {
             // A public value made secret: its mask is zero.
-            return Ok(RingTensor::zeros(&p.registers[dst as usize].shape));
+            return Ok(Tensor::zeros(&p.registers[dst as usize].shape));
         };
         let multiplies = matches!(
             i,
@@ -226,7 +240,9 @@ impl<P: Producer> Replay<'_, P> {
                 mask_of(&self.shadow, *r)?.clone()
             } else if multiplies {
                 match &self.shadow[*r as usize] {
-                    Some(Shadow::Constant(index)) => p.constants[*index as usize].clone(),
+                    Some(Shadow::Constant(index)) => {
+                        P::W::lift_tensor(&p.constants[*index as usize]).into_owned()
+                    }
                     _ => {
                         return Err(VmError::Usage(format!(
                             "the factor r{r} of a mask is not a constant"
@@ -234,10 +250,10 @@ impl<P: Producer> Replay<'_, P> {
                     }
                 }
             } else {
-                RingTensor::zeros(&t.shape)
+                Tensor::zeros(&t.shape)
             });
         }
-        let refs: Vec<&RingTensor> = args.iter().collect();
+        let refs: Vec<&Tensor<P::W>> = args.iter().collect();
         Ok(map.apply(&refs))
     }
 }

@@ -13,7 +13,7 @@
 
 use super::*;
 use crate::backend::carry::{self, AndThen, BitCircuit, SharedPlanes};
-use crate::backend::compose::{Composer, Then};
+use crate::backend::compose::{Composer, Map, Then, Zip};
 use crate::backend::planes::Planes;
 
 impl Rep3 {
@@ -187,11 +187,11 @@ impl Composer for Rep3 {
     fn done(s: Share) -> Task {
         Task::Done(Val::Arith(s))
     }
-    fn map(s: &Share, f: &dyn Fn(&RingTensor) -> RingTensor) -> Share {
-        s.map(f)
+    fn map(s: &Share, f: &Map<'_>) -> Share {
+        s.map(|t| f.apply(t))
     }
-    fn zip(a: &Share, b: &Share, f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor) -> Share {
-        a.zip(b, f)
+    fn zip(a: &Share, b: &Share, f: Zip) -> Share {
+        a.zip(b, |x, y| f.apply(x, y))
     }
     fn constant(&self, t: &RingTensor) -> Share {
         Rep3::constant(self, t)

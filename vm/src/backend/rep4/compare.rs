@@ -17,7 +17,7 @@
 
 use super::*;
 use crate::backend::carry::{self, AndThen, BitCircuit, SharedPlanes};
-use crate::backend::compose::{Composer, Then};
+use crate::backend::compose::{Composer, Map, Then, Zip};
 use crate::backend::planes::Planes;
 
 /// Who shares the comparison's two terms: a by {2, 3}, b by {0, 1}.
@@ -172,11 +172,11 @@ impl Composer for Rep4 {
     fn done(s: Share) -> Task {
         Task::Done(Val::Secret(s))
     }
-    fn map(s: &Share, f: &dyn Fn(&RingTensor) -> RingTensor) -> Share {
-        s.map(f)
+    fn map(s: &Share, f: &Map<'_>) -> Share {
+        s.map(|t| f.apply(t))
     }
-    fn zip(a: &Share, b: &Share, f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor) -> Share {
-        a.zip(b, f)
+    fn zip(a: &Share, b: &Share, f: Zip) -> Share {
+        a.zip(b, |x, y| f.apply(x, y))
     }
     fn constant(&self, t: &RingTensor) -> Share {
         Rep4::constant(self, t)

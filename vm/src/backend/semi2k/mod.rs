@@ -29,7 +29,7 @@ use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
 use super::*;
 use crate::backend::beaver::{self, Sharing};
-use crate::backend::compose::{Composer, Then};
+use crate::backend::compose::{Composer, Map, Then, Zip};
 use crate::backend::planes::Planes;
 use crate::backend::rounds::{self, Engine};
 use crate::bytecode::Program;
@@ -651,15 +651,11 @@ impl Composer for Semi2k {
     fn done(s: RingTensor) -> Task {
         Task::Done(Outcome::Secret(Share::plain(s)))
     }
-    fn map(s: &RingTensor, f: &dyn Fn(&RingTensor) -> RingTensor) -> RingTensor {
-        f(s)
+    fn map(s: &RingTensor, f: &Map<'_>) -> RingTensor {
+        f.apply(s)
     }
-    fn zip(
-        a: &RingTensor,
-        b: &RingTensor,
-        f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor,
-    ) -> RingTensor {
-        f(a, b)
+    fn zip(a: &RingTensor, b: &RingTensor, f: Zip) -> RingTensor {
+        f.apply(a, b)
     }
     fn constant(&self, t: &RingTensor) -> RingTensor {
         Semi2k::constant(self, t)
@@ -836,7 +832,7 @@ impl Backend for Semi2k {
         let items = *self
             .arm_items
             .entry((range.start, range.end))
-            .or_insert_with(|| plan::count_items(&program, range));
+            .or_insert_with(|| plan::count_items(&program, range, plan::Items::Beaver));
         self.material.skip(items)
     }
 

@@ -7,7 +7,7 @@
 use super::compare::{ltz_correlated, ltz_layout};
 use super::cost::{self, Cost};
 use super::product_layout;
-use crate::backend::compose::{self, Composer, Then};
+use crate::backend::compose::{self, Composer, Map, Then, Zip};
 use crate::backend::prep::Layout;
 use crate::bytecode::{Instr, Program};
 use crate::ring::RingTensor;
@@ -223,15 +223,11 @@ impl Composer for Recorder {
     fn done(s: RingTensor) -> Self::Task {
         (s, Cost::default())
     }
-    fn map(s: &RingTensor, f: &dyn Fn(&RingTensor) -> RingTensor) -> RingTensor {
-        f(s)
+    fn map(s: &RingTensor, f: &Map<'_>) -> RingTensor {
+        f.apply(s)
     }
-    fn zip(
-        a: &RingTensor,
-        b: &RingTensor,
-        f: &dyn Fn(&RingTensor, &RingTensor) -> RingTensor,
-    ) -> RingTensor {
-        f(a, b)
+    fn zip(a: &RingTensor, b: &RingTensor, f: Zip) -> RingTensor {
+        f.apply(a, b)
     }
     fn constant(&self, t: &RingTensor) -> RingTensor {
         t.clone()
