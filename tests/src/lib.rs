@@ -411,6 +411,23 @@ pub fn run_semi2k(
     parties: usize,
     prep: mpcvm::run::Prep,
 ) -> Vec<RunOutcome> {
+    run_beaver(mpcvm::run::Protocol::Semi2k, program, inputs, parties, prep)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// Runs `program` under a Beaver `protocol` (semi2k or spdz2k) with
+/// `parties` parties as threads of this process, over TLS on loopback, with
+/// preprocessing `prep` (a dealer is one more thread); each party's outcome
+/// or error.
+pub fn run_beaver(
+    protocol: mpcvm::run::Protocol,
+    program: &Program,
+    inputs: &[Option<RingTensor>],
+    parties: usize,
+    prep: mpcvm::run::Prep,
+) -> Vec<Result<RunOutcome, String>> {
     let dealer = prep == mpcvm::run::Prep::Dealer;
     let network = LocalNetwork::new(parties + dealer as usize);
     std::thread::scope(|s| {
@@ -418,18 +435,28 @@ pub fn run_semi2k(
             .map(|p| {
                 let config = network.config(p);
                 s.spawn(move || {
-                    run_party_thread(program, inputs, p, zero_shares(program, 1), |io| {
-                        mpcvm::run::run_semi2k_party(program, config, io, prep, None)
-                    })
-                    .outcome
+                    let own = own_inputs(program, inputs, p);
+                    let mut print = |_: &str| {};
+                    let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
+                    io.shares = zero_shares(program, 1);
+                    mpcvm::run::run_beaver_party(program, protocol, config, &mut io, prep, None)
+                        .map_err(|e| format!("party {p}: {e}"))
                 })
             })
             .collect();
-        if dealer {
-            let config = network.config(parties);
-            mpcvm::run::run_dealer(program, config).unwrap_or_else(|e| panic!("dealer: {e}"));
+        let dealt = dealer.then(|| {
+            mpcvm::run::run_dealer(program, protocol, network.config(parties))
+                .map_err(|e| format!("dealer: {e}"))
+        });
+        let mut runs: Vec<Result<RunOutcome, String>> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        // A dealer that failed fails every party (their own errors first).
+        if let Some(Err(e)) = dealt {
+            for r in runs.iter_mut().filter(|r| r.is_ok()) {
+                *r = Err(e.clone());
+            }
         }
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        runs
     })
 }
 

@@ -167,12 +167,17 @@ fn party_count(args: &RunArgs, program: &Program) -> Result<Option<usize>, VmErr
     let least = args.protocol.parties(program);
     match (args.protocol, args.parties, least) {
         (_, None, n) => Ok(n),
-        (Protocol::Semi2k, Some(n), Some(least)) if n >= least && n <= 64 => Ok(Some(n)),
-        (Protocol::Semi2k, Some(n), Some(least)) => Err(VmError::Usage(format!(
-            "--parties {n}: semi2k runs this program with {least} to 64 parties"
-        ))),
+        (Protocol::Semi2k | Protocol::Spdz2k, Some(n), Some(least)) if n >= least && n <= 64 => {
+            Ok(Some(n))
+        }
+        (p @ (Protocol::Semi2k | Protocol::Spdz2k), Some(n), Some(least)) => {
+            Err(VmError::Usage(format!(
+                "--parties {n}: {} runs this program with {least} to 64 parties",
+                p.name()
+            )))
+        }
         (p, Some(_), _) => Err(VmError::Usage(format!(
-            "--parties applies to semi2k only; {} has a fixed number of parties",
+            "--parties applies to semi2k and spdz2k only; {} has a fixed number of parties",
             p.name()
         ))),
     }
@@ -498,7 +503,7 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
         if !args.inputs.is_empty() {
             return Err(VmError::Usage("the dealer has no inputs".into()));
         }
-        let figures = run::run_dealer(&program, config)?;
+        let figures = run::run_dealer(&program, args.protocol, config)?;
         println!(
             "{}",
             serde_json::json!({"dealer": party, "bytes_sent": figures.bytes_sent, "preprocessing": "dealer (INSECURE)"})
@@ -507,9 +512,9 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
     }
     let mut io = files(&program, args, (&[party], &[party]), args.no_print)?;
     let outcome = match args.protocol {
-        Protocol::Semi2k => {
-            let prep = prep.expect("semi2k has one");
-            run::run_semi2k_party(&program, config, &mut io, prep, prep_dir)?
+        p @ (Protocol::Semi2k | Protocol::Spdz2k) => {
+            let prep = prep.expect("a Beaver protocol has one");
+            run::run_beaver_party(&program, p, config, &mut io, prep, prep_dir)?
         }
         p => run::run_party(&program, p, config, &mut io)?,
     };

@@ -6,6 +6,7 @@ use crate::backend::prep;
 use crate::backend::rep3::{self, Rep3};
 use crate::backend::rep4::{self, Rep4};
 use crate::backend::semi2k::{self, Semi2k};
+use crate::backend::spdz2k::{self, Spdz2k};
 use crate::backend::CommFigures;
 use crate::bytecode::{content_hash, Program};
 use crate::interp::{self, Io, RunOutcome};
@@ -28,6 +29,10 @@ pub enum Protocol {
     /// dishonest majority (additive sharing, Beaver products), its
     /// preprocessing by OT (or --prep dealer).
     Semi2k,
+    /// Two or more parties, active adversary, dishonest majority: additive
+    /// sharing with MACs over Z_2^128 (SPDZ2k), security with abort; its
+    /// preprocessing by a dealer for now (--prep dealer, INSECURE).
+    Spdz2k,
 }
 
 /// Where a Beaver protocol's correlated randomness comes from.
@@ -57,6 +62,7 @@ impl Protocol {
             Protocol::Rep3 => "rep3",
             Protocol::Rep4 => "rep4",
             Protocol::Semi2k => "semi2k",
+            Protocol::Spdz2k => "spdz2k",
         }
     }
 
@@ -66,6 +72,7 @@ impl Protocol {
             Protocol::Rep3 => "passive adversary, honest majority (1 of 3 parties corrupted): replicated secret sharing",
             Protocol::Rep4 => rep4::THREAT_MODEL,
             Protocol::Semi2k => "passive adversary, dishonest majority (all parties but one corrupted): additive secret sharing with Beaver products",
+            Protocol::Spdz2k => spdz2k::THREAT_MODEL,
         }
     }
 
@@ -76,7 +83,7 @@ impl Protocol {
             Protocol::Clear => None,
             Protocol::Rep3 => Some(3),
             Protocol::Rep4 => Some(rep4::PARTIES),
-            Protocol::Semi2k => Some((program.parties as usize).max(2)),
+            Protocol::Semi2k | Protocol::Spdz2k => Some((program.parties as usize).max(2)),
         }
     }
 
@@ -87,9 +94,13 @@ impl Protocol {
         match (self, asked) {
             (Protocol::Semi2k, None) => Ok(Some(Prep::Ot)),
             (Protocol::Semi2k, asked) => Ok(asked),
+            (Protocol::Spdz2k, Some(Prep::Dealer)) => Ok(Some(Prep::Dealer)),
+            (Protocol::Spdz2k, _) => Err(VmError::Usage(
+                "spdz2k's authenticated preprocessing by OT is not built yet: run spdz2k with --prep dealer (INSECURE: a trusted dealer)".into(),
+            )),
             (_, None) => Ok(None),
             (p, Some(_)) => Err(VmError::Usage(format!(
-                "--prep applies to semi2k only; {} needs no preprocessing",
+                "--prep applies to semi2k and spdz2k only; {} needs no preprocessing",
                 p.name()
             ))),
         }
@@ -107,10 +118,16 @@ impl Protocol {
                 self.name()
             )));
         }
+        if self == Protocol::Spdz2k && program.shares.iter().any(|s| !s.kept) {
+            return Err(VmError::Usage(
+                "spdz2k cannot run this program: it loads kept shares, whose MACs would need a MAC key kept from another run (spdz2k's is made afresh for each run)".into(),
+            ));
+        }
         let refuses = match self {
             Protocol::Rep3 => rep3::refuses,
             Protocol::Rep4 => rep4::refuses,
             Protocol::Semi2k => semi2k::refuses,
+            Protocol::Spdz2k => spdz2k::refuses,
             Protocol::Clear => return Ok(()),
         };
         if let Some((why, m)) = program.manifest.iter().find_map(|m| Some((refuses(m)?, m))) {
@@ -147,6 +164,9 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
         Protocol::Rep4 => 3,
         // A share, and for a masked value its opening and mask share.
         Protocol::Semi2k => 3,
+        // Values and MACs of 128 bits, and for a masked value its opening
+        // and mask share.
+        Protocol::Spdz2k => 10,
     };
     let elements = program.peak_register_elements();
     let bytes = elements.saturating_mul(8 * words * 2);
@@ -217,28 +237,38 @@ pub fn run_party(
             net.limit_frames(rep4::largest_message(program).max(128));
             interp::run_with(program, &mut Rep4::setup(net)?, io, false)
         }
-        Protocol::Semi2k => Err(VmError::Usage(
-            "semi2k runs with its preprocessing: see run_semi2k_party".into(),
-        )),
+        Protocol::Semi2k | Protocol::Spdz2k => Err(VmError::Usage(format!(
+            "{} runs with its preprocessing: see run_beaver_party",
+            protocol.name()
+        ))),
         Protocol::Clear => unreachable!("clear runs in one process"),
     }
 }
 
-/// Runs party `config.party` of semi2k with preprocessing `prep`: by OT
-/// among the parties (`config.hosts` lists them), or with a dealer as the
-/// network's last node (`config.hosts` lists the parties, then the dealer).
-/// With `--prep ot` and `prep_dir`, the material comes from the party's file
-/// there (`mpcvm prep`'s) instead of an offline phase.
-pub fn run_semi2k_party(
+/// Runs party `config.party` of semi2k or spdz2k with preprocessing `prep`:
+/// by OT among the parties (`config.hosts` lists them), or with a dealer as
+/// the network's last node (`config.hosts` lists the parties, then the
+/// dealer). With `--prep ot` and `prep_dir`, the material comes from the
+/// party's file there (`mpcvm prep`'s) instead of an offline phase.
+pub fn run_beaver_party(
     program: &Program,
+    protocol: Protocol,
     config: NetConfig,
     io: &mut dyn Io,
     prep: Prep,
     prep_dir: Option<&Path>,
 ) -> Result<RunOutcome, VmError> {
     let nodes = config.hosts.0.len();
-    check_semi2k(program, nodes, prep)?;
+    check_beaver(protocol, program, nodes, prep)?;
     let party = config.party;
+    if protocol == Protocol::Spdz2k {
+        let hello = beaver_hello(protocol, program, party, nodes);
+        let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
+        net.limit_frames(spdz2k::material::largest_message(program));
+        let program_arc = std::sync::Arc::new(program.clone());
+        let mut backend = Spdz2k::setup_with_dealer(net, program_arc)?;
+        return interp::run_with(program, &mut backend, io, false);
+    }
     let made = match (prep, prep_dir) {
         (Prep::Ot, Some(dir)) => Some(prep::file::Reader::open(
             &prep::file::path(dir, party),
@@ -251,7 +281,7 @@ pub fn run_semi2k_party(
         }
         _ => None,
     };
-    let hello = semi2k_hello(program, party, nodes);
+    let hello = beaver_hello(protocol, program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     net.limit_frames(semi2k::largest_message(program).max(64));
     let program_arc = std::sync::Arc::new(program.clone());
@@ -282,12 +312,12 @@ pub fn prep_semi2k_party(
     report: prep::ot::Progress<'_>,
 ) -> Result<crate::backend::OfflineFigures, VmError> {
     let nodes = config.hosts.0.len();
-    check_semi2k(program, nodes, Prep::Ot)?;
+    check_beaver(Protocol::Semi2k, program, nodes, Prep::Ot)?;
     let party = config.party;
     let path = prep::file::path(dir, party);
     std::fs::create_dir_all(dir)
         .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
-    let hello = semi2k_hello(program, party, nodes);
+    let hello = beaver_hello(Protocol::Semi2k, program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     net.limit_frames(semi2k::largest_message(program).max(64));
     let (items, figures) = prep::ot::offline(program, &mut net, nodes, report)?;
@@ -295,16 +325,40 @@ pub fn prep_semi2k_party(
     Ok(figures)
 }
 
-/// Runs the dealer of a semi2k run (`--prep dealer`: INSECURE, a trusted
-/// third party), the network's last node; returns its communication.
-pub fn run_dealer(program: &Program, config: NetConfig) -> Result<CommFigures, VmError> {
+/// Runs the dealer of a semi2k or spdz2k run (`--prep dealer`: INSECURE, a
+/// trusted third party), the network's last node; returns its
+/// communication. semi2k's parties draw most of their material from seeds
+/// it sends them; spdz2k's receive every item on a stream, with their MAC
+/// key shares first.
+pub fn run_dealer(
+    program: &Program,
+    protocol: Protocol,
+    config: NetConfig,
+) -> Result<CommFigures, VmError> {
     let nodes = config.hosts.0.len();
-    check_semi2k(program, nodes, Prep::Dealer)?;
-    let hello = semi2k_hello(program, config.party, nodes);
+    check_beaver(protocol, program, nodes, Prep::Dealer)?;
+    let hello = beaver_hello(protocol, program, config.party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
     let parties = nodes - 1;
-    let mut seeds = Vec::with_capacity(parties);
     let mut out = vec![Vec::new(); nodes];
+    if protocol == Protocol::Spdz2k {
+        let key = super::backend::prf::Prf::new(semi2k::fresh_key()?).elements(2 * parties);
+        let mut alpha = 0u128;
+        for (o, share) in out.iter_mut().zip(key.chunks_exact(2)) {
+            // Each share in Z_2^64, as SPDZ2k's.
+            let share = [share[0], 0];
+            alpha = alpha.wrapping_add(share[0] as u128);
+            o.push(std::sync::Arc::new(share.to_vec()));
+        }
+        net.exchange(out).map_err(VmError::Network)?;
+        let mut streams: Vec<_> = (0..parties).map(|p| net.take_stream(p)).collect();
+        let rng = super::backend::prf::Prf::new(semi2k::fresh_key()?);
+        spdz2k::material::deal(program, alpha, rng, &mut streams)?;
+        let mut figures = net.figures();
+        figures.bytes_sent += streams.iter().map(|s| s.figures().bytes_sent).sum::<u64>();
+        return Ok(figures);
+    }
+    let mut seeds = Vec::with_capacity(parties);
     for o in out.iter_mut().take(parties) {
         let seed = semi2k::fresh_key()?;
         o.push(std::sync::Arc::new(
@@ -320,27 +374,34 @@ pub fn run_dealer(program: &Program, config: NetConfig) -> Result<CommFigures, V
     Ok(figures)
 }
 
-/// The hello of a semi2k run's node: every party and the dealer.
-fn semi2k_hello(program: &Program, party: usize, nodes: usize) -> Hello {
+/// The hello of a Beaver protocol's node: every party and the dealer.
+fn beaver_hello(protocol: Protocol, program: &Program, party: usize, nodes: usize) -> Hello {
     Hello {
         program_hash: content_hash(&program.encode()),
-        protocol: "semi2k".to_string(),
+        protocol: protocol.name().to_string(),
         party,
         parties: nodes,
     }
 }
 
-/// Refuses a program semi2k cannot run, or a hosts file without room for its
-/// parties (and the dealer, the last node, with `--prep dealer`).
-fn check_semi2k(program: &Program, nodes: usize, prep: Prep) -> Result<(), VmError> {
-    Protocol::Semi2k.check(program)?;
-    let least = Protocol::Semi2k.parties(program).expect("networked");
+/// Refuses a program `protocol` (semi2k or spdz2k) cannot run, or a hosts
+/// file without room for its parties (and the dealer, the last node, with
+/// `--prep dealer`).
+fn check_beaver(
+    protocol: Protocol,
+    program: &Program,
+    nodes: usize,
+    prep: Prep,
+) -> Result<(), VmError> {
+    protocol.check(program)?;
+    let least = protocol.parties(program).expect("networked");
+    let name = protocol.name();
     match prep {
         Prep::Dealer if nodes < least + 1 => Err(VmError::Usage(format!(
-            "semi2k with a dealer runs this program with at least {least} parties and the dealer, but the hosts file lists {nodes} nodes"
+            "{name} with a dealer runs this program with at least {least} parties and the dealer, but the hosts file lists {nodes} nodes"
         ))),
         Prep::Ot if nodes < least => Err(VmError::Usage(format!(
-            "semi2k runs this program with at least {least} parties, but the hosts file lists {nodes} nodes"
+            "{name} runs this program with at least {least} parties, but the hosts file lists {nodes} nodes"
         ))),
         _ => Ok(()),
     }

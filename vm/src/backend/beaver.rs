@@ -92,3 +92,39 @@ pub(crate) fn product<C: Sharing, S>(
     let ef = sharing.public(&C::shape(&z), || op.of(e, f));
     C::add(&z, &ef)
 }
+
+/// A product's kind without its operands, to finish it after a round.
+pub(crate) enum OwnedProduct {
+    Mul(Vec<usize>),
+    MatMul,
+    Conv2d([usize; 2], crate::shape::Padding, bool),
+}
+
+impl OwnedProduct {
+    pub(crate) fn of<S>(p: &Product<'_, S>) -> OwnedProduct {
+        match *p {
+            Product::Mul { out_shape, .. } => OwnedProduct::Mul(out_shape.to_vec()),
+            Product::MatMul { .. } => OwnedProduct::MatMul,
+            Product::Conv2d {
+                stride,
+                padding,
+                depthwise,
+                ..
+            } => OwnedProduct::Conv2d(stride, padding, depthwise),
+        }
+    }
+
+    pub(crate) fn borrow<'a, S>(&'a self, a: &'a S, b: &'a S) -> Product<'a, S> {
+        match self {
+            OwnedProduct::Mul(out_shape) => Product::Mul { a, b, out_shape },
+            OwnedProduct::MatMul => Product::MatMul { a, b },
+            &OwnedProduct::Conv2d(stride, padding, depthwise) => Product::Conv2d {
+                x: a,
+                w: b,
+                stride,
+                padding,
+                depthwise,
+            },
+        }
+    }
+}

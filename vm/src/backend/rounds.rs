@@ -50,6 +50,13 @@ pub(crate) enum Task<B: Engine> {
         xor: bool,
         then: Next<B>,
     },
+    /// Waits for `n` values from party `from` alone (an input's masked
+    /// value), then goes on with them.
+    From {
+        from: usize,
+        n: usize,
+        then: Next<B>,
+    },
     /// An output this party receives (with its own share) or not; the
     /// senders' shares are added.
     Output {
@@ -105,6 +112,10 @@ fn advance<B: Engine>(
         Task::Opening { own, xor, then } => {
             let opened = gather(own, xor)?;
             then(b, opened, out)?
+        }
+        Task::From { from, n, then } => {
+            let values = B::W::from_words(&take(from, n * B::W::WORDS)?);
+            then(b, values, out)?
         }
         Task::Output { shape, own } => Task::Done(Outcome::Revealed(match own {
             Some(own) => Some(crate::ring::RingTensor::new(
@@ -191,7 +202,9 @@ pub(crate) fn run<B: Engine>(
         tasks.push(settle(b, task, &mut out)?);
         sent_by_op[k] += tally.take(&out);
     }
-    while !tasks.iter().all(|t| matches!(t, Task::Done(_))) {
+    // A party whose tasks all finished may still owe its peers messages (an
+    // input's owner): the round happens for them.
+    while !tasks.iter().all(|t| matches!(t, Task::Done(_))) || out.iter().any(|o| !o.is_empty()) {
         let sent = std::mem::replace(&mut out, vec![Vec::new(); nodes]);
         let mut tally = Tally::new(&out);
         let got = b.net().exchange(sent).map_err(VmError::Network)?;

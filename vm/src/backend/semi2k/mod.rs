@@ -28,7 +28,7 @@ pub use cost::{by_location, bytes_sent, largest_message, rounds};
 use super::prep::{plan, Combine, Item, Layout, Material};
 use super::prf::Prf;
 use super::*;
-use crate::backend::beaver::{self, Sharing};
+use crate::backend::beaver::{self, OwnedProduct, Sharing};
 use crate::backend::compose::{Composer, Map, Then, Zip};
 use crate::backend::planes::Planes;
 use crate::backend::rounds::{self, Engine};
@@ -442,7 +442,7 @@ impl Semi2k {
                 let item = self
                     .material
                     .take(&product_layout(true, x.x.len(), y.x.len(), nc))?;
-                self.multiply(owned_product(&p), x.x.clone(), y.x.clone(), item, out)
+                self.multiply(OwnedProduct::of(&p), x.x.clone(), y.x.clone(), item, out)
             }
             op @ (Interaction::LtZ { .. }
             | Interaction::EqZ { .. }
@@ -662,42 +662,6 @@ impl Composer for Semi2k {
     }
     fn shape(s: &RingTensor) -> Vec<usize> {
         s.shape.clone()
-    }
-}
-
-/// A product's kind without its operands, to finish it after a round.
-enum OwnedProduct {
-    Mul(Vec<usize>),
-    MatMul,
-    Conv2d([usize; 2], crate::shape::Padding, bool),
-}
-
-fn owned_product(p: &Product<'_, Share>) -> OwnedProduct {
-    match *p {
-        Product::Mul { out_shape, .. } => OwnedProduct::Mul(out_shape.to_vec()),
-        Product::MatMul { .. } => OwnedProduct::MatMul,
-        Product::Conv2d {
-            stride,
-            padding,
-            depthwise,
-            ..
-        } => OwnedProduct::Conv2d(stride, padding, depthwise),
-    }
-}
-
-impl OwnedProduct {
-    fn borrow<'a, S>(&'a self, a: &'a S, b: &'a S) -> Product<'a, S> {
-        match self {
-            OwnedProduct::Mul(out_shape) => Product::Mul { a, b, out_shape },
-            OwnedProduct::MatMul => Product::MatMul { a, b },
-            &OwnedProduct::Conv2d(stride, padding, depthwise) => Product::Conv2d {
-                x: a,
-                w: b,
-                stride,
-                padding,
-                depthwise,
-            },
-        }
     }
 }
 

@@ -56,6 +56,73 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// The same map of values and MACs.
+    pub fn map(&self, f: impl Fn(&WideTensor) -> WideTensor) -> Auth {
+        Auth {
+            x: f(&self.x),
+            m: f(&self.m),
+        }
+    }
+    pub fn zip(&self, o: &Auth, f: impl Fn(&WideTensor, &WideTensor) -> WideTensor) -> Auth {
+        Auth {
+            x: f(&self.x, &o.x),
+            m: f(&self.m, &o.m),
+        }
+    }
+    pub fn add(&self, o: &Auth) -> Auth {
+        self.zip(o, |a, b| a.add(b, &a.shape))
+    }
+    pub fn sub(&self, o: &Auth) -> Auth {
+        self.zip(o, |a, b| a.sub(b, &a.shape))
+    }
+    /// Times a public tensor of the same shape, elementwise.
+    pub fn scale(&self, p: &WideTensor) -> Auth {
+        self.map(|a| a.mul(p, &a.shape))
+    }
+    /// x * 2^amount.
+    pub fn shl(&self, amount: u32) -> Auth {
+        self.map(|a| a.shl(amount))
+    }
+    /// The same elements in another shape.
+    pub fn reshape(&self, shape: &[usize]) -> Auth {
+        self.map(|a| WideTensor::new(shape.to_vec(), a.data.clone()))
+    }
+    /// Elements `range` of the flat tensor.
+    pub fn range(&self, range: std::ops::Range<usize>) -> Auth {
+        self.map(|a| WideTensor::new(vec![range.len()], a.data[range.clone()].to_vec()))
+    }
+    /// Flat tensors one after the other.
+    pub fn concat(parts: &[&Auth]) -> Auth {
+        let flat = |f: &dyn Fn(&Auth) -> &WideTensor| {
+            let data: Vec<u128> = parts
+                .iter()
+                .flat_map(|p| f(p).data.iter().copied())
+                .collect();
+            WideTensor::new(vec![data.len()], data)
+        };
+        Auth {
+            x: flat(&|a| &a.x),
+            m: flat(&|a| &a.m),
+        }
+    }
+    /// Plus the public `p` (broadcast to `out_shape`), as party `me` with
+    /// MAC key share `alpha_i`.
+    pub fn add_public(
+        &self,
+        me: usize,
+        alpha_i: u128,
+        p: &WideTensor,
+        out_shape: &[usize],
+    ) -> Auth {
+        let p = Auth::public(me, alpha_i, p);
+        Auth {
+            x: self.x.add(&p.x, out_shape),
+            m: self.m.add(&p.m, out_shape),
+        }
+    }
+}
+
 /// Party `me`'s view of the authenticated sharing: its MAC key share. The
 /// Beaver engine's products of [`Auth`] shares go through it.
 pub struct Keyed {

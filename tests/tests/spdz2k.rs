@@ -1,0 +1,124 @@
+//! spdz2k, with the dealer's preprocessing (INSECURE, for these tests of the
+//! online phase), against the clear backend, bit for bit, with 2 and 3
+//! parties: inputs, products in rounds (fresh triples) and under mask
+//! reuse, matrix products and convolutions, openings, outputs, truncation,
+//! comparisons (also of 64-bit values), equality, ReLU, and a run-time
+//! branch whose untaken arm's material every party skips.
+
+use mpc_tests::*;
+use mpcc::elaborate::Options;
+use mpcvm::interp::RunOutcome;
+use mpcvm::run::{Prep, Protocol};
+
+/// Runs `program` under spdz2k among `parties`, every party succeeding.
+fn run_spdz2k(
+    program: &mpcvm::bytecode::Program,
+    inputs: &[Option<mpcvm::ring::RingTensor>],
+    parties: usize,
+) -> Vec<RunOutcome> {
+    run_beaver(Protocol::Spdz2k, program, inputs, parties, Prep::Dealer)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+const PROGRAM: &str = "
+party a = 0;
+party b = 1;
+fn main() {
+    let x: sint<24>[4, 6] = input(a);
+    let w: sint<24>[6, 3] = input(b);
+    let v: sint<24>[4, 6] = input(b);
+    let img: sint<24>[2, 5, 5, 2] = input(a);
+    let k: sint<24>[3, 3, 2, 4] = input(b);
+    let y = x @ w;
+    let g = transpose(x) @ y;
+    let s = x * v + x * x;
+    let c = conv2d(img, k, padding = same);
+    let d = conv2d(img, k, stride = 2);
+    let mut acc = x;
+    for i in 0..4 {
+        if i % 2 == 0 {
+            acc = acc * v;
+        } else {
+            acc = acc + x;
+        }
+    }
+    let total = open(sum(s));
+    let less = x < v;
+    let same = x == v;
+    let positive = relu(x - v);
+    let wide = (x as sint<64>) * 1000000000000;
+    let far = wide > v;
+    if total > 0 {
+        acc = acc * x;
+    }
+    reveal y to a;
+    reveal g to b;
+    reveal s to all;
+    reveal c to a;
+    reveal d to b;
+    reveal acc to a;
+    reveal total to a;
+    reveal less to b;
+    reveal same to a;
+    reveal positive to b;
+    reveal far to a;
+}";
+
+#[test]
+fn spdz2k_equals_clear_with_and_without_mask_reuse() {
+    let mut rng = TestRng(5);
+    let mut small =
+        |n: usize| -> Vec<f64> { rng.vec(n, -3.0, 4.0).into_iter().map(f64::floor).collect() };
+    let values = vec![
+        ("x", small(24)),
+        ("w", small(18)),
+        ("v", small(24)),
+        ("img", small(100)),
+        ("k", small(72)),
+    ];
+    for mask_reuse in [false, true] {
+        let c = compile_text(
+            PROGRAM,
+            Options {
+                mask_reuse,
+                ..Options::default()
+            },
+        );
+        let inputs = inputs(&c.program, &values);
+        let want = run_clear(&c.program, &inputs, 1);
+        for parties in [2, 3] {
+            let runs = run_spdz2k(&c.program, &inputs, parties);
+            assert_outputs_as_clear(&c.program, &want, &runs);
+        }
+    }
+}
+
+/// Every example, compiled for mask reuse with exact truncation, runs under
+/// spdz2k (with as many parties as it names, and one more) exactly as under
+/// the clear backend.
+#[test]
+fn every_example_runs_under_spdz2k_as_under_clear() {
+    for name in example_names() {
+        let c = compile_example_to_run(
+            &name,
+            Options {
+                exact_fixed_point: true,
+                mask_reuse: true,
+            },
+        );
+        if let Err(e) = Protocol::Spdz2k.check(&c.program) {
+            eprintln!("{name}: {e}");
+            assert!(c.program.shares.iter().any(|s| !s.kept), "{name}: {e}");
+            continue;
+        }
+        let inputs = random_inputs(&c, 3);
+        let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
+        let least = (c.program.parties as usize).max(2);
+        for parties in [least, least + 1] {
+            let runs = run_spdz2k(&c.program, &inputs, parties);
+            assert_outputs_as_clear(&c.program, &want, &runs);
+        }
+    }
+}

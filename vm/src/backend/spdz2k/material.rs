@@ -1,0 +1,461 @@
+//! spdz2k's preprocessed material: every item is a list of authenticated
+//! parts (values of Z_2^128 shared with their MACs), taken in the order of
+//! [`plan`](crate::backend::prep::plan) with `Items::Authenticated`: masks,
+//! products, truncations and comparisons as under semi2k, and inputs,
+//! openings and outputs, whose masks are authenticated too. Everything is
+//! built from authenticated random values of a given range (a bit, a value
+//! below 2^m, the whole ring), random values a party knows (input and output
+//! masks) and products of earlier parts (triples).
+//!
+//! `--prep dealer` (INSECURE: a trusted third party): the dealer, the
+//! network's last node, draws the MAC key shares and every item, and sends
+//! each party its shares of each item on a stream outside the rounds.
+
+use super::mac::Auth;
+use crate::backend::prep::plan::Items;
+use crate::backend::prep::replay::{product_value, replay, Producer};
+use crate::backend::prf::Prf;
+use crate::backend::semi2k::{Call, Composed};
+use crate::bytecode::{operands, Instr, Program};
+use crate::net::Stream;
+use crate::ring::{WideTensor, Word};
+use crate::types::PartySet;
+use crate::VmError;
+use std::sync::Arc;
+
+/// How a part's values are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Value {
+    /// Uniform below 2^bits (128: the whole ring), known to nobody.
+    Random { bits: u32 },
+    /// Uniform in the ring, and told to these parties.
+    Known(PartySet),
+    /// The elementwise product of the two parts before it (a triple's c).
+    Product,
+    /// Given by the item's maker (a product of masks, a matrix triple's c).
+    Given,
+}
+
+/// One authenticated part of an item: `n` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub n: usize,
+    pub value: Value,
+}
+
+impl Part {
+    pub fn uniform(n: usize) -> Part {
+        Part::below(n, 128)
+    }
+    pub fn below(n: usize, bits: u32) -> Part {
+        Part {
+            n,
+            value: Value::Random { bits },
+        }
+    }
+    pub fn bits(n: usize) -> Part {
+        Part::below(n, 1)
+    }
+    /// A random value `to` learn: an input's or an output's mask.
+    pub fn known(n: usize, to: PartySet) -> Part {
+        Part {
+            n,
+            value: Value::Known(to),
+        }
+    }
+    pub fn given(n: usize) -> Part {
+        Part {
+            n,
+            value: Value::Given,
+        }
+    }
+}
+
+/// An elementwise triple of `n` values: a, b, c = ab.
+pub(crate) fn triple(n: usize) -> [Part; 3] {
+    [
+        Part::uniform(n),
+        Part::uniform(n),
+        Part {
+            n,
+            value: Value::Product,
+        },
+    ]
+}
+
+/// The products (in units of the compared elements) each level of the
+/// comparison tree over `w` bits takes (see `compare.rs`): two per merged
+/// pair, one at the top, where only the less-than bit is needed.
+pub(crate) fn tree_products(w: usize) -> Vec<usize> {
+    let mut levels = Vec::new();
+    let mut count = w;
+    while count > 1 {
+        let pairs = count / 2;
+        let next = count.div_ceil(2);
+        levels.push(if next == 1 { pairs } else { 2 * pairs });
+        count = next;
+    }
+    levels
+}
+
+/// The comparison tree's triples for `n` values of `w` bits.
+fn tree_triples(n: usize, w: usize) -> Vec<Part> {
+    tree_products(w)
+        .into_iter()
+        .flat_map(|p| triple(n * p))
+        .collect()
+}
+
+/// [x < 0] of `n` values of `k` bits: r's k low bits (bit-major), its part
+/// above them, the tree's triples over the k - 1 low bits, and the triple
+/// of the last XOR.
+pub(crate) fn ltz_parts(n: usize, k: usize) -> Vec<Part> {
+    let mut parts = vec![Part::bits(n * k), Part::uniform(n)];
+    parts.extend(tree_triples(n, k - 1));
+    parts.extend(triple(n));
+    parts
+}
+
+/// A truncation of `n` values by `m` bits: r = r_lo + 2^m r_mid + 2^63 r_63
+/// + 2^64 r_up with r_lo below 2^m (exact: as m bits, with the borrow's
+/// tree), r_mid below 2^(63-m), r_63 a bit, r_up uniform.
+pub(crate) fn trunc_parts(n: usize, m: usize, exact: bool) -> Vec<Part> {
+    let low = if exact {
+        Part::bits(n * m)
+    } else {
+        Part::below(n, m as u32)
+    };
+    let mut parts = vec![
+        low,
+        Part::below(n, 63 - m as u32),
+        Part::bits(n),
+        Part::uniform(n),
+    ];
+    if exact {
+        parts.extend(tree_triples(n, m));
+    }
+    parts
+}
+
+/// A composed operation's parts: each primitive's in call order.
+pub(crate) fn composed_parts(c: &Composed) -> Vec<Part> {
+    c.recording()
+        .calls
+        .iter()
+        .flat_map(|call| match *call {
+            Call::Ltz { n, bits } => ltz_parts(n, bits),
+            Call::Mul { n } => triple(n).to_vec(),
+        })
+        .collect()
+}
+
+/// The parts of a product instruction's item: a triple of its operands'
+/// shapes inside a round batch, else the product of their masks.
+pub(crate) fn product_parts(p: &Program, i: &Instr, batched: bool) -> Vec<Part> {
+    let (reads, dst) = operands(i);
+    let len = |r: u32| p.registers[r as usize].len();
+    let nc = len(dst.expect("a product writes"));
+    if batched {
+        vec![
+            Part::uniform(len(reads[0])),
+            Part::uniform(len(reads[1])),
+            Part::given(nc),
+        ]
+    } else {
+        vec![Part::given(nc)]
+    }
+}
+
+/// The parts of an input's, opening's or output's item: the input mask its
+/// owner knows, the mask of the bits above 2^64 of an opening, the mask the
+/// receivers know.
+pub(crate) fn io_parts(p: &Program, i: &Instr) -> Vec<Part> {
+    let len = |r: u32| p.registers[r as usize].len();
+    match *i {
+        Instr::Input { dst, input } => vec![Part::known(
+            len(dst),
+            PartySet::single(p.inputs[input as usize].party as usize),
+        )],
+        Instr::Open { a, .. } => vec![Part::uniform(len(a))],
+        Instr::Output { output, a } => {
+            vec![Part::known(len(a), p.outputs[output as usize].to)]
+        }
+        _ => unreachable!("an input, opening or output"),
+    }
+}
+
+/// The parts of the largest item instruction `i` may take (a product's
+/// triple rather than its product of masks); none if it takes none.
+pub(crate) fn instr_parts(p: &Program, i: &Instr) -> Vec<Part> {
+    let secret = |r: &u32| p.registers[*r as usize].secret;
+    match i {
+        Instr::Mask { a, .. } => vec![Part::uniform(p.registers[*a as usize].len())],
+        Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
+            if operands(i).0.iter().all(secret) =>
+        {
+            product_parts(p, i, true)
+        }
+        Instr::Trunc {
+            a, amount, exact, ..
+        } if secret(a) => trunc_parts(p.registers[*a as usize].len(), *amount as usize, *exact),
+        Instr::Input { .. } => io_parts(p, i),
+        Instr::Open { a, .. } | Instr::Output { a, .. } if secret(a) => io_parts(p, i),
+        i => Composed::of(p, i).map_or_else(Vec::new, |c| composed_parts(&c)),
+    }
+}
+
+/// The longest frame (bytes) the dealer sends party `me`: the largest item
+/// of any instruction.
+pub(crate) fn largest_item(p: &Program, me: usize) -> u64 {
+    let words = |parts: Vec<Part>| -> u64 {
+        parts
+            .iter()
+            .map(|part| {
+                let knows = matches!(part.value, Value::Known(to) if to.contains(me));
+                (part.n * 2 * (2 + knows as usize)) as u64
+            })
+            .sum()
+    };
+    p.code
+        .iter()
+        .map(|i| 8 * words(instr_parts(p, i)))
+        .max()
+        .unwrap_or(0)
+        .max(64)
+}
+
+/// The longest message (bytes) a party sends a peer in one round: at most,
+/// per operation of a round batch, 16 bytes per element of its item and of
+/// its operand (what it opens is never more), or a MAC check's.
+pub fn largest_message(p: &Program) -> u64 {
+    let elements = |i: &Instr| -> u64 {
+        let (reads, _) = operands(i);
+        let operand: usize = reads.iter().map(|r| p.registers[*r as usize].len()).sum();
+        let item: usize = instr_parts(p, i).iter().map(|part| part.n).sum();
+        16 * (operand + item) as u64
+    };
+    let (mut largest, mut batch, mut left) = (0u64, 0u64, 0usize);
+    for i in &p.code {
+        if let Instr::Round { len } = i {
+            (batch, left) = (0, *len as usize);
+            continue;
+        }
+        batch = if left > 0 {
+            batch + elements(i)
+        } else {
+            elements(i)
+        };
+        left = left.saturating_sub(1);
+        largest = largest.max(batch);
+    }
+    largest.max(128)
+}
+
+/// This party's share of one part, and its value where the party knows it.
+pub(crate) struct Taken {
+    pub a: Auth,
+    pub value: Option<Vec<u128>>,
+}
+
+/// This party's source of items: the dealer's stream.
+pub(crate) struct Material {
+    me: usize,
+    from_dealer: Stream,
+}
+
+impl Material {
+    pub fn dealt(me: usize, from_dealer: Stream) -> Material {
+        Material { me, from_dealer }
+    }
+
+    /// This party's shares of the next item, of `parts`: one frame holding,
+    /// per part, the shares, the MAC shares and (where this party knows it)
+    /// the value.
+    pub fn take(&mut self, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
+        let frame = self.from_dealer.receive().map_err(VmError::Network)?;
+        let knows = |p: &Part| matches!(p.value, Value::Known(to) if to.contains(self.me));
+        let words: usize = parts
+            .iter()
+            .map(|p| p.n * 2 * (2 + knows(p) as usize))
+            .sum();
+        if frame.len() != words {
+            return Err(VmError::Network(format!(
+                "the dealer sent {} words for an item of {words}: a protocol violation or a bug",
+                frame.len()
+            )));
+        }
+        let mut at = 0;
+        let mut next = |n: usize| {
+            at += 2 * n;
+            u128::from_words(&frame[at - 2 * n..at])
+        };
+        Ok(parts
+            .iter()
+            .map(|p| {
+                let x = WideTensor::new(vec![p.n], next(p.n));
+                let m = WideTensor::new(vec![p.n], next(p.n));
+                Taken {
+                    a: Auth { x, m },
+                    value: knows(p).then(|| next(p.n)),
+                }
+            })
+            .collect())
+    }
+
+    /// Passes over `items` items (a branch not taken).
+    pub fn skip(&mut self, items: u64) -> Result<(), VmError> {
+        for _ in 0..items {
+            self.from_dealer.receive().map_err(VmError::Network)?;
+        }
+        Ok(())
+    }
+}
+
+/// The dealer of a spdz2k run: the MAC key `alpha` (the sum of the parties'
+/// shares) and a stream to each party.
+struct Dealer<'p> {
+    program: &'p Program,
+    alpha: u128,
+    rng: Prf,
+    to: &'p mut [Stream],
+}
+
+/// Deals every item of `program` to its parties (a stream to each), under
+/// the MAC key `alpha`, drawing from `rng`.
+pub fn deal(program: &Program, alpha: u128, rng: Prf, to: &mut [Stream]) -> Result<(), VmError> {
+    replay(
+        program,
+        &mut Dealer {
+            program,
+            alpha,
+            rng,
+            to,
+        },
+    )
+}
+
+impl Dealer<'_> {
+    fn wide(&mut self, n: usize) -> Vec<u128> {
+        u128::from_words(&self.rng.elements(2 * n))
+    }
+
+    /// The values of `parts`, the given ones from `given` in order.
+    fn values(&mut self, parts: &[Part], given: Vec<Vec<u128>>) -> Vec<Vec<u128>> {
+        let mut given = given.into_iter();
+        let mut values: Vec<Vec<u128>> = Vec::with_capacity(parts.len());
+        for p in parts {
+            let v = match p.value {
+                Value::Random { bits } => {
+                    let keep = if bits >= 128 {
+                        u128::MAX
+                    } else {
+                        (1u128 << bits) - 1
+                    };
+                    self.wide(p.n).into_iter().map(|v| v & keep).collect()
+                }
+                Value::Known(_) => self.wide(p.n),
+                Value::Product => {
+                    let k = values.len();
+                    values[k - 2]
+                        .iter()
+                        .zip(&values[k - 1])
+                        .map(|(a, b)| a.wrapping_mul(*b))
+                        .collect()
+                }
+                Value::Given => given.next().expect("a value for each given part"),
+            };
+            values.push(v);
+        }
+        values
+    }
+
+    /// Shares `values` (of `parts`) and their MACs among the parties and
+    /// sends each its frame.
+    fn send(&mut self, parts: &[Part], values: &[Vec<u128>]) -> Result<(), VmError> {
+        let n = self.to.len();
+        let mut frames = vec![Vec::new(); n];
+        for (p, v) in parts.iter().zip(values) {
+            let macs: Vec<u128> = v.iter().map(|v| v.wrapping_mul(self.alpha)).collect();
+            for whole in [v, &macs] {
+                let mut rest = whole.clone();
+                for (party, frame) in frames.iter_mut().enumerate() {
+                    let share = if party + 1 == n {
+                        std::mem::take(&mut rest)
+                    } else {
+                        let share = self.wide(p.n);
+                        for (r, s) in rest.iter_mut().zip(&share) {
+                            *r = r.wrapping_sub(*s);
+                        }
+                        share
+                    };
+                    frame.extend(u128::to_words(&share));
+                }
+            }
+            if let Value::Known(to) = p.value {
+                for party in to.iter().filter(|&q| q < n) {
+                    frames[party].extend(u128::to_words(v));
+                }
+            }
+        }
+        for (stream, frame) in self.to.iter_mut().zip(frames) {
+            stream
+                .send(vec![Arc::new(frame)])
+                .map_err(VmError::Network)?;
+        }
+        Ok(())
+    }
+
+    fn deal(&mut self, parts: &[Part], given: Vec<Vec<u128>>) -> Result<Vec<Vec<u128>>, VmError> {
+        let values = self.values(parts, given);
+        self.send(parts, &values)?;
+        Ok(values)
+    }
+}
+
+impl Producer for Dealer<'_> {
+    type W = u128;
+    const ITEMS: Items = Items::Authenticated;
+
+    fn mask(&mut self, shape: &[usize]) -> Result<WideTensor, VmError> {
+        let n = shape.iter().product();
+        let mut values = self.deal(&[Part::uniform(n)], vec![])?;
+        Ok(WideTensor::new(shape.to_vec(), values.remove(0)))
+    }
+
+    fn product(
+        &mut self,
+        i: &Instr,
+        masks: Option<(&WideTensor, &WideTensor)>,
+    ) -> Result<(), VmError> {
+        let parts = product_parts(self.program, i, masks.is_none());
+        match masks {
+            Some(_) => {
+                let c = product_value(self.program, i, masks, vec![]);
+                self.deal(&parts, vec![c.data])?;
+            }
+            None => {
+                let ab = self.values(&parts[..2], vec![]);
+                let c = product_value(self.program, i, None, ab.clone());
+                let mut values = ab;
+                values.push(c.data);
+                self.send(&parts, &values)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn trunc(&mut self, n: usize, m: u32, exact: bool) -> Result<(), VmError> {
+        self.deal(&trunc_parts(n, m as usize, exact), vec![])?;
+        Ok(())
+    }
+
+    fn composed(&mut self, c: &Composed) -> Result<(), VmError> {
+        self.deal(&composed_parts(c), vec![])?;
+        Ok(())
+    }
+
+    fn io(&mut self, i: &Instr) -> Result<(), VmError> {
+        self.deal(&io_parts(self.program, i), vec![])?;
+        Ok(())
+    }
+}
