@@ -67,11 +67,27 @@ const FULL_SIZES: &[(&str, &str)] = &[
     ("const EPOCHS = 4;", "const EPOCHS = 1;"),
 ];
 
+/// The size constants of the training examples cut further, for protocols
+/// whose runs cost more (spdz2k's arithmetic comparisons): one step of two
+/// images, two test images.
+pub const TINY_SIZES: &[(&str, &str)] = &[
+    ("const STEPS = 468;", "const STEPS = 1;"),
+    ("const B = 128;", "const B = 2;"),
+    ("const TEST_STEPS = 100;", "const TEST_STEPS = 1;"),
+    ("const TB = 100;", "const TB = 2;"),
+    ("const EPOCHS = 4;", "const EPOCHS = 1;"),
+];
+
 /// Compiles an example to run in a test: as shipped, or with the size
 /// constants of a long run reduced (the program is otherwise the same).
 pub fn compile_example_to_run(name: &str, options: Options) -> Compiled {
+    compile_example_sized(name, options, FULL_SIZES)
+}
+
+/// [`compile_example_to_run`] with the size constants replaced by `sizes`.
+pub fn compile_example_sized(name: &str, options: Options, sizes: &[(&str, &str)]) -> Compiled {
     let mut text = std::fs::read_to_string(program_path(name)).expect("the example exists");
-    for (full, small) in FULL_SIZES {
+    for (full, small) in sizes {
         text = text.replace(full, small);
     }
     compile_text(&text, options)
@@ -354,7 +370,10 @@ pub fn run_tampered(
     tampering: mpcvm::net::tamper::Tampering,
     timeout: std::time::Duration,
 ) -> Vec<Result<RunOutcome, String>> {
-    let network = LocalNetwork::new(parties);
+    // spdz2k's material comes from a dealer, one more node (trusted: never
+    // the cheater).
+    let dealer = protocol == mpcvm::run::Protocol::Spdz2k;
+    let network = LocalNetwork::new(parties + dealer as usize);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..parties)
             .map(|p| {
@@ -367,11 +386,22 @@ pub fn run_tampered(
                     let own = own_inputs(program, inputs, p);
                     let mut print = |_: &str| {};
                     let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
-                    mpcvm::run::run_party(program, protocol, config, &mut io)
-                        .map_err(|e| e.to_string())
+                    let run = if dealer {
+                        let prep = mpcvm::run::Prep::Dealer;
+                        mpcvm::run::run_beaver_party(program, protocol, config, &mut io, prep, None)
+                    } else {
+                        mpcvm::run::run_party(program, protocol, config, &mut io)
+                    };
+                    run.map_err(|e| e.to_string())
                 })
             })
             .collect();
+        if dealer {
+            let mut config = network.config(parties);
+            config.io_timeout = timeout;
+            // The dealer stops when a party does; its error is theirs.
+            let _ = mpcvm::run::run_dealer(program, protocol, config);
+        }
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }

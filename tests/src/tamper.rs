@@ -61,7 +61,7 @@ impl Report {
 pub fn trials(
     protocol: Protocol,
     parties: usize,
-    rounds: fn(&Program) -> u64,
+    rounds: &dyn Fn(&Program) -> u64,
     programs: &[(Compiled, bool)],
     trials: u64,
 ) -> Report {

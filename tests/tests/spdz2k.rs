@@ -5,6 +5,11 @@
 //! comparisons (also of 64-bit values), equality, ReLU, and a run-time
 //! branch whose untaken arm's material every party skips.
 
+/// As the `mpcvm` binary: the runs allocate and free large tensors every
+/// round, which the system allocator returns to the kernel each time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use mpc_tests::*;
 use mpcc::elaborate::Options;
 use mpcvm::interp::RunOutcome;
@@ -95,18 +100,20 @@ fn spdz2k_equals_clear_with_and_without_mask_reuse() {
     }
 }
 
-/// Every example, compiled for mask reuse with exact truncation, runs under
-/// spdz2k (with as many parties as it names, and one more) exactly as under
-/// the clear backend.
+/// Every example, compiled for mask reuse with exact truncation (the
+/// training examples for one step of two images), runs under spdz2k (with
+/// as many parties as it names, and one more) exactly as under the clear
+/// backend.
 #[test]
 fn every_example_runs_under_spdz2k_as_under_clear() {
     for name in example_names() {
-        let c = compile_example_to_run(
+        let c = compile_example_sized(
             &name,
             Options {
                 exact_fixed_point: true,
                 mask_reuse: true,
             },
+            TINY_SIZES,
         );
         if let Err(e) = Protocol::Spdz2k.check(&c.program) {
             eprintln!("{name}: {e}");
@@ -117,8 +124,39 @@ fn every_example_runs_under_spdz2k_as_under_clear() {
         let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
         let least = (c.program.parties as usize).max(2);
         for parties in [least, least + 1] {
+            let t = std::time::Instant::now();
             let runs = run_spdz2k(&c.program, &inputs, parties);
+            eprintln!(
+                "TIME {name} {parties} {:?} {:?}",
+                t.elapsed(),
+                runs[0].figures
+            );
             assert_outputs_as_clear(&c.program, &want, &runs);
         }
     }
+}
+
+#[test]
+fn prof_tmp() {
+    let name = std::env::var("EX").unwrap_or("train_shallow".into());
+    let parties: usize = std::env::var("PARTIES")
+        .map(|p| p.parse().unwrap())
+        .unwrap_or(2);
+    let c = compile_example_sized(
+        &name,
+        Options {
+            exact_fixed_point: true,
+            mask_reuse: true,
+        },
+        TINY_SIZES,
+    );
+    let inputs = random_inputs(&c, 3);
+    let t = std::time::Instant::now();
+    let runs = run_beaver(Protocol::Spdz2k, &c.program, &inputs, parties, Prep::Dealer);
+    for r in &runs {
+        if let Err(e) = r {
+            eprintln!("ERR {e}");
+        }
+    }
+    eprintln!("TIME {:?}", t.elapsed());
 }

@@ -105,7 +105,7 @@ fn every_tampering_is_detected_or_harmless() {
     let report = tamper::trials(
         Protocol::Rep4,
         4,
-        mpcvm::backend::rep4::rounds,
+        &mpcvm::backend::rep4::rounds,
         &compiled,
         trials,
     );

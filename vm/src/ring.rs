@@ -118,12 +118,21 @@ impl Word for u128 {
     }
     const WORDS: usize = 2;
     fn to_words(values: &[u128]) -> Vec<u64> {
+        if cfg!(target_endian = "little") {
+            return bytemuck::cast_slice(values).to_vec();
+        }
         values
             .iter()
             .flat_map(|v| [*v as u64, (*v >> 64) as u64])
             .collect()
     }
     fn from_words(words: &[u64]) -> Vec<u128> {
+        if cfg!(target_endian = "little") {
+            let n = words.len() / 2;
+            let mut values = vec![0u128; n];
+            bytemuck::cast_slice_mut::<u128, u64>(&mut values).copy_from_slice(&words[..2 * n]);
+            return values;
+        }
         words
             .chunks_exact(2)
             .map(|w| w[0] as u128 | (w[1] as u128) << 64)
