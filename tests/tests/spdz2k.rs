@@ -135,28 +135,3 @@ fn every_example_runs_under_spdz2k_as_under_clear() {
         }
     }
 }
-
-#[test]
-fn prof_tmp() {
-    let name = std::env::var("EX").unwrap_or("train_shallow".into());
-    let parties: usize = std::env::var("PARTIES")
-        .map(|p| p.parse().unwrap())
-        .unwrap_or(2);
-    let c = compile_example_sized(
-        &name,
-        Options {
-            exact_fixed_point: true,
-            mask_reuse: true,
-        },
-        TINY_SIZES,
-    );
-    let inputs = random_inputs(&c, 3);
-    let t = std::time::Instant::now();
-    let runs = run_beaver(Protocol::Spdz2k, &c.program, &inputs, parties, Prep::Dealer);
-    for r in &runs {
-        if let Err(e) = r {
-            eprintln!("ERR {e}");
-        }
-    }
-    eprintln!("TIME {:?}", t.elapsed());
-}

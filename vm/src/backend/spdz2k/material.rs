@@ -12,7 +12,7 @@
 //! each party its shares of each item on a stream outside the rounds.
 
 use super::mac::Auth;
-use crate::backend::prep::plan::Items;
+use crate::backend::prep::plan::{self, Items};
 use crate::backend::prep::replay::{product_value, replay, Producer};
 use crate::backend::prf::Prf;
 use crate::backend::semi2k::{Call, Composed};
@@ -184,16 +184,19 @@ pub(crate) fn io_parts(p: &Program, i: &Instr) -> Vec<Part> {
     }
 }
 
-/// The parts of the largest item instruction `i` may take (a product's
-/// triple rather than its product of masks); none if it takes none.
-pub(crate) fn instr_parts(p: &Program, i: &Instr) -> Vec<Part> {
+/// The parts of the item one execution of `i` takes (inside a round batch
+/// if `batched`); none if it takes none.
+pub(crate) fn item_parts(p: &Program, i: &Instr, batched: bool) -> Vec<Part> {
     let secret = |r: &u32| p.registers[*r as usize].secret;
+    if !plan::takes_item(p, i, batched, Items::Authenticated) {
+        return Vec::new();
+    }
     match i {
         Instr::Mask { a, .. } => vec![Part::uniform(p.registers[*a as usize].len())],
         Instr::Mul { .. } | Instr::MatMul { .. } | Instr::Conv2d { .. }
             if operands(i).0.iter().all(secret) =>
         {
-            product_parts(p, i, true)
+            product_parts(p, i, batched)
         }
         Instr::Trunc {
             a, amount, exact, ..
@@ -204,25 +207,9 @@ pub(crate) fn instr_parts(p: &Program, i: &Instr) -> Vec<Part> {
     }
 }
 
-/// The longest frame (bytes) the dealer sends party `me`: the largest item
-/// of any instruction.
-pub(crate) fn largest_item(p: &Program, me: usize) -> u64 {
-    let words = |parts: Vec<Part>| -> u64 {
-        parts
-            .iter()
-            .map(|part| {
-                let knows = matches!(part.value, Value::Known(to) if to.contains(me));
-                (part.n * 2 * (2 + knows as usize)) as u64
-            })
-            .sum()
-    };
-    p.code
-        .iter()
-        .map(|i| 8 * words(instr_parts(p, i)))
-        .max()
-        .unwrap_or(0)
-        .max(64)
-}
+/// The longest frame (bytes) the dealer sends: a chunk of a part with its
+/// MAC shares and values.
+pub(crate) const LARGEST_FRAME: u64 = 8 * 2 * 3 * CHUNK as u64;
 
 /// The longest message (bytes) a party sends a peer in one round: at most,
 /// per operation of a round batch, 16 bytes per element of its item and of
@@ -231,7 +218,8 @@ pub fn largest_message(p: &Program) -> u64 {
     let elements = |i: &Instr| -> u64 {
         let (reads, _) = operands(i);
         let operand: usize = reads.iter().map(|r| p.registers[*r as usize].len()).sum();
-        let item: usize = instr_parts(p, i).iter().map(|part| part.n).sum();
+        // A product's triple rather than its product of masks: the larger.
+        let item: usize = item_parts(p, i, true).iter().map(|part| part.n).sum();
         16 * (operand + item) as u64
     };
     let (mut largest, mut batch, mut left) = (0u64, 0u64, 0usize);
@@ -251,6 +239,26 @@ pub fn largest_message(p: &Program) -> u64 {
     largest.max(128)
 }
 
+/// Values of a part in one of the dealer's frames at most: big items
+/// stream, and a party never waits for a whole one.
+pub const CHUNK: usize = 1 << 16;
+
+/// The frames an item of `parts` takes.
+fn frames(parts: &[Part]) -> u64 {
+    parts.iter().map(|p| p.n.div_ceil(CHUNK) as u64).sum()
+}
+
+/// The dealer's frames for the items of the instructions in `range` (an arm
+/// of a branch), loops unrolled.
+pub(crate) fn frames_in(p: &Program, range: std::ops::Range<usize>) -> Result<u64, VmError> {
+    let mut total = 0;
+    plan::walk(p, range, &mut |_, i, batched| {
+        total += frames(&item_parts(p, i, batched));
+        Ok(())
+    })?;
+    Ok(total)
+}
+
 /// This party's share of one part, and its value where the party knows it.
 pub(crate) struct Taken {
     pub a: Auth,
@@ -268,43 +276,45 @@ impl Material {
         Material { me, from_dealer }
     }
 
-    /// This party's shares of the next item, of `parts`: one frame holding,
-    /// per part, the shares, the MAC shares and (where this party knows it)
-    /// the value.
+    /// This party's shares of the next item, of `parts`: per part, frames of
+    /// at most [`CHUNK`] values each, holding the shares, the MAC shares and
+    /// (where this party knows it) the values.
     pub fn take(&mut self, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
-        let frame = self.from_dealer.receive().map_err(VmError::Network)?;
-        let knows = |p: &Part| matches!(p.value, Value::Known(to) if to.contains(self.me));
-        let words: usize = parts
-            .iter()
-            .map(|p| p.n * 2 * (2 + knows(p) as usize))
-            .sum();
-        if frame.len() != words {
-            return Err(VmError::Network(format!(
-                "the dealer sent {} words for an item of {words}: a protocol violation or a bug",
-                frame.len()
-            )));
-        }
-        let mut at = 0;
-        let mut next = |n: usize| {
-            at += 2 * n;
-            u128::from_words(&frame[at - 2 * n..at])
-        };
-        Ok(parts
-            .iter()
-            .map(|p| {
-                let x = WideTensor::new(vec![p.n], next(p.n));
-                let m = WideTensor::new(vec![p.n], next(p.n));
-                Taken {
-                    a: Auth { x, m },
-                    value: knows(p).then(|| next(p.n)),
+        let mut taken = Vec::with_capacity(parts.len());
+        for p in parts {
+            let knows = matches!(p.value, Value::Known(to) if to.contains(self.me));
+            let (mut x, mut m) = (Vec::with_capacity(p.n), Vec::with_capacity(p.n));
+            let mut value = knows.then(|| Vec::with_capacity(p.n));
+            for start in (0..p.n).step_by(CHUNK) {
+                let n = CHUNK.min(p.n - start);
+                let frame = self.from_dealer.receive().map_err(VmError::Network)?;
+                let words = 2 * n * (2 + knows as usize);
+                if frame.len() != words {
+                    return Err(VmError::Network(format!(
+                        "the dealer sent {} words for a frame of {words}: a protocol violation or a bug",
+                        frame.len()
+                    )));
                 }
-            })
-            .collect())
+                x.extend(u128::from_words(&frame[..2 * n]));
+                m.extend(u128::from_words(&frame[2 * n..4 * n]));
+                if let Some(v) = value.as_mut() {
+                    v.extend(u128::from_words(&frame[4 * n..]));
+                }
+            }
+            taken.push(Taken {
+                a: Auth {
+                    x: WideTensor::new(vec![p.n], x),
+                    m: WideTensor::new(vec![p.n], m),
+                },
+                value,
+            });
+        }
+        Ok(taken)
     }
 
-    /// Passes over `items` items (a branch not taken).
-    pub fn skip(&mut self, items: u64) -> Result<(), VmError> {
-        for _ in 0..items {
+    /// Passes over `frames` frames (the items of a branch not taken).
+    pub fn skip(&mut self, frames: u64) -> Result<(), VmError> {
+        for _ in 0..frames {
             self.from_dealer.receive().map_err(VmError::Network)?;
         }
         Ok(())
@@ -370,37 +380,39 @@ impl Dealer<'_> {
     }
 
     /// Shares `values` (of `parts`) and their MACs among the parties and
-    /// sends each its frame.
+    /// sends each its frames: per part, a frame per [`CHUNK`] values.
     fn send(&mut self, parts: &[Part], values: &[Vec<u128>]) -> Result<(), VmError> {
         let n = self.to.len();
-        let mut frames = vec![Vec::new(); n];
         for (p, v) in parts.iter().zip(values) {
-            let macs: Vec<u128> = v.iter().map(|v| v.wrapping_mul(self.alpha)).collect();
-            for whole in [v, &macs] {
-                let mut rest = whole.clone();
-                for (party, frame) in frames.iter_mut().enumerate() {
-                    let share = if party + 1 == n {
-                        std::mem::take(&mut rest)
-                    } else {
-                        let share = self.wide(p.n);
-                        for (r, s) in rest.iter_mut().zip(&share) {
-                            *r = r.wrapping_sub(*s);
-                        }
-                        share
-                    };
-                    frame.extend(u128::to_words(&share));
+            for chunk in v.chunks(CHUNK) {
+                let macs: Vec<u128> = chunk.iter().map(|v| v.wrapping_mul(self.alpha)).collect();
+                let mut frames = vec![Vec::new(); n];
+                for whole in [chunk, &macs[..]] {
+                    let mut rest = whole.to_vec();
+                    for (party, frame) in frames.iter_mut().enumerate() {
+                        let share = if party + 1 == n {
+                            std::mem::take(&mut rest)
+                        } else {
+                            let share = self.wide(chunk.len());
+                            for (r, s) in rest.iter_mut().zip(&share) {
+                                *r = r.wrapping_sub(*s);
+                            }
+                            share
+                        };
+                        frame.extend(u128::to_words(&share));
+                    }
+                }
+                if let Value::Known(to) = p.value {
+                    for party in to.iter().filter(|&q| q < n) {
+                        frames[party].extend(u128::to_words(chunk));
+                    }
+                }
+                for (stream, frame) in self.to.iter_mut().zip(frames) {
+                    stream
+                        .send(vec![Arc::new(frame)])
+                        .map_err(VmError::Network)?;
                 }
             }
-            if let Value::Known(to) = p.value {
-                for party in to.iter().filter(|&q| q < n) {
-                    frames[party].extend(u128::to_words(v));
-                }
-            }
-        }
-        for (stream, frame) in self.to.iter_mut().zip(frames) {
-            stream
-                .send(vec![Arc::new(frame)])
-                .map_err(VmError::Network)?;
         }
         Ok(())
     }

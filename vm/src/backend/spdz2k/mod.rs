@@ -38,7 +38,6 @@ pub mod material;
 
 use super::beaver::{self, OwnedProduct};
 use super::compose::{Composer, Map, Then, Zip};
-use super::prep::plan::{self, Items};
 use super::rounds::{self, Engine};
 use super::semi2k::Composed;
 use super::*;
@@ -94,8 +93,9 @@ pub struct Spdz2k {
     opened: Opened,
     material: Material,
     program: Arc<Program>,
-    /// Items in each branch arm, by its code range (counted once).
-    arm_items: HashMap<(usize, usize), u64>,
+    /// The dealer's frames in each branch arm, by its code range (counted
+    /// once).
+    arm_frames: HashMap<(usize, usize), u64>,
     /// The network's figures when the online phase began.
     setup: CommFigures,
     /// Words each operation of the last round queued to the peers.
@@ -127,7 +127,7 @@ impl Spdz2k {
         };
         let setup = net.figures();
         let mut stream = net.take_stream(parties);
-        stream.limit_frames(material::largest_item(&program, me));
+        stream.limit_frames(material::LARGEST_FRAME);
         Ok(Spdz2k {
             net,
             me,
@@ -136,7 +136,7 @@ impl Spdz2k {
             opened: Opened::default(),
             material: Material::dealt(me, stream),
             program,
-            arm_items: HashMap::new(),
+            arm_frames: HashMap::new(),
             setup,
             sent_by_op: Vec::new(),
             reveals: false,
@@ -541,11 +541,15 @@ impl Backend for Spdz2k {
 
     fn skip(&mut self, range: Range<usize>) -> Result<(), VmError> {
         let program = self.program.clone();
-        let items = *self
-            .arm_items
-            .entry((range.start, range.end))
-            .or_insert_with(|| plan::count_items(&program, range, Items::Authenticated));
-        self.material.skip(items)
+        let frames = match self.arm_frames.get(&(range.start, range.end)) {
+            Some(f) => *f,
+            None => {
+                let f = material::frames_in(&program, range.clone())?;
+                self.arm_frames.insert((range.start, range.end), f);
+                f
+            }
+        };
+        self.material.skip(frames)
     }
 
     fn round(&mut self, ops: Vec<Interaction<'_, Share>>) -> Result<Vec<Outcome<Share>>, VmError> {
