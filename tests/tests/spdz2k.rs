@@ -124,13 +124,7 @@ fn every_example_runs_under_spdz2k_as_under_clear() {
         let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
         let least = (c.program.parties as usize).max(2);
         for parties in [least, least + 1] {
-            let t = std::time::Instant::now();
             let runs = run_spdz2k(&c.program, &inputs, parties);
-            eprintln!(
-                "TIME {name} {parties} {:?} {:?}",
-                t.elapsed(),
-                runs[0].figures
-            );
             assert_outputs_as_clear(&c.program, &want, &runs);
         }
     }
