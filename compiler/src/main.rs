@@ -268,6 +268,19 @@ fn print_semi2k_costs(compiled: &mpcc::driver::Compiled) {
     print_cost_tables(compiled, &by_line, ["bytes p0", "bytes p1", "masked p0"]);
 }
 
+/// spdz2k's online rounds and bytes per party, MAC checks included.
+fn print_spdz2k_costs(compiled: &mpcc::driver::Compiled) {
+    let program = &compiled.program;
+    let parties = mpcvm::run::Protocol::Spdz2k
+        .parties(program)
+        .expect("networked");
+    let b = mpcvm::backend::spdz2k::bytes_sent(program, parties);
+    let r = mpcvm::backend::spdz2k::rounds(program, parties);
+    println!(
+        "\nspdz2k, {parties} parties, online phase (MAC checks included): {r} network rounds, bytes sent per party {b:?}"
+    );
+}
+
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("import") {
         let cli = ImportCli::parse_from(std::env::args().skip(1));
@@ -328,9 +341,7 @@ fn main() -> ExitCode {
         };
         match (protocol.check(&compiled.program), protocol) {
             (Ok(()), mpcvm::run::Protocol::Semi2k) => print_semi2k_costs(&compiled),
-            (Ok(()), mpcvm::run::Protocol::Spdz2k) => {
-                println!("\nspdz2k: no cost model yet (the run's figures are measured)")
-            }
+            (Ok(()), mpcvm::run::Protocol::Spdz2k) => print_spdz2k_costs(&compiled),
             (Ok(()), mpcvm::run::Protocol::Rep4) => {
                 print_rep4_costs(&compiled, cli.latency_ms, cli.bandwidth_mbps)
             }

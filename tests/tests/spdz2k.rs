@@ -12,8 +12,34 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
+use mpcvm::backend::spdz2k;
 use mpcvm::interp::RunOutcome;
 use mpcvm::run::{Prep, Protocol};
+
+/// Every party measured the rounds and bytes the spdz2k cost model predicts
+/// (at most, for a program with a run-time branch: the model counts both
+/// arms).
+fn assert_predicted(program: &mpcvm::bytecode::Program, runs: &[RunOutcome], context: &str) {
+    let branches = program
+        .code
+        .iter()
+        .any(|i| matches!(i, mpcvm::bytecode::Instr::If { .. }));
+    let sent = spdz2k::bytes_sent(program, runs.len());
+    let rounds = spdz2k::rounds(program, runs.len());
+    for (p, run) in runs.iter().enumerate() {
+        let f = run.figures;
+        if branches {
+            assert!(
+                f.rounds <= rounds && f.bytes_sent <= sent[p],
+                "{context}, party {p}: {f:?}, model {rounds} rounds, {} bytes",
+                sent[p]
+            );
+        } else {
+            assert_eq!(f.rounds, rounds, "{context}, party {p}: rounds");
+            assert_eq!(f.bytes_sent, sent[p], "{context}, party {p}: bytes sent");
+        }
+    }
+}
 
 /// Runs `program` under spdz2k among `parties`, every party succeeding.
 fn run_spdz2k(
@@ -95,6 +121,7 @@ fn spdz2k_equals_clear_with_and_without_mask_reuse() {
         let want = run_clear(&c.program, &inputs, 1);
         for parties in [2, 3] {
             let runs = run_spdz2k(&c.program, &inputs, parties);
+            assert_predicted(&c.program, &runs, &format!("mask reuse {mask_reuse}"));
             assert_outputs_as_clear(&c.program, &want, &runs);
         }
     }
@@ -125,6 +152,7 @@ fn every_example_runs_under_spdz2k_as_under_clear() {
         let least = (c.program.parties as usize).max(2);
         for parties in [least, least + 1] {
             let runs = run_spdz2k(&c.program, &inputs, parties);
+            assert_predicted(&c.program, &runs, &name);
             assert_outputs_as_clear(&c.program, &want, &runs);
         }
     }

@@ -304,13 +304,17 @@ fn long_program(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_party_killed_mid_run_makes_the_others_fail_quickly() {
-    for (protocol, parties) in [("rep3", 3), ("rep4", 4)] {
+    // spdz2k: two parties and its dealer, the last node.
+    for (protocol, parties) in [("rep3", 3), ("rep4", 4), ("spdz2k", 3)] {
         let dir = setup(&format!("kill-{protocol}"));
         long_program(&dir);
         write_hosts(&dir, parties);
         let spawn = |p: usize| {
             let mut cmd = party_run(&dir, p, protocol, "long.mpcb");
             cmd.args(["--sim-latency-ms", "1", "--timeout", "30"]);
+            if protocol == "spdz2k" {
+                cmd.args(["--prep", "dealer"]);
+            }
             if p == 0 {
                 cmd.args(["--input", "0=x.npy"]);
             }

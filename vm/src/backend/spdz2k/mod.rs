@@ -33,8 +33,11 @@
 //! [`material`].
 
 mod compare;
+mod cost;
 pub mod mac;
 pub mod material;
+
+pub use cost::{bytes_sent, rounds};
 
 use super::beaver::{self, OwnedProduct};
 use super::compose::{Composer, Map, Then, Zip};
