@@ -3,7 +3,8 @@
 //! party's shares of every OT, with every peer, must combine to c·x, and of
 //! every product (Gilboa's 64 OTs) to c x.
 
-use mpc_tests::on_local_network;
+use mpc_tests::{on_local_network, TestRng};
+use mpcvm::backend::ot::vole::Vole;
 use mpcvm::backend::ot::{Lane, Pairwise, Stage};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -237,4 +238,155 @@ fn every_kind_of_item_made_by_ot_has_its_correlation() {
             });
         }
     }
+}
+
+/// Runs spdz2k's VOLE among `parties`: each party's key share and vector
+/// from `seed`, every party's MAC shares of the sum of the vectors.
+fn vole(parties: usize, n: usize, seed: u64) -> (Vec<u64>, Vec<Vec<u128>>, Vec<Vec<u128>>) {
+    let inputs: Vec<(u64, Vec<u128>)> = (0..parties)
+        .map(|p| {
+            let mut rng = TestRng(seed * 31 + p as u64);
+            let x = (0..n)
+                .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
+                .collect();
+            (rng.next_u64(), x)
+        })
+        .collect();
+    let macs = on_local_network(parties, "spdz2k", |mut net| {
+        let me = net.party();
+        let (alpha, x) = &inputs[me];
+        let mut vole = Vole::setup(&mut net, parties, *alpha).unwrap();
+        let mut round = |out: Vec<Vec<u64>>| {
+            let parts = out
+                .into_iter()
+                .map(std::sync::Arc::new)
+                .map(|p| vec![p])
+                .collect();
+            net.exchange(parts).map_err(mpcvm::VmError::Network)
+        };
+        let mut rng = TestRng(seed * 7 + me as u64);
+        let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
+        // Two vectors in turn: the keys' streams go on between them.
+        let first = vole.authenticate(me, x, &mut round, &mut random).unwrap();
+        let second = vole
+            .authenticate(me, &x[..n / 2], &mut round, &mut random)
+            .unwrap();
+        [first, second].concat()
+    });
+    let alphas = inputs.iter().map(|(a, _)| *a).collect();
+    let xs = inputs
+        .into_iter()
+        .map(|(_, x)| [x.clone(), x[..n / 2].to_vec()].concat())
+        .collect();
+    (alphas, xs, macs)
+}
+
+#[test]
+fn vole_gives_shares_of_the_mac_of_the_sum() {
+    for parties in [2, 3] {
+        let n = 37;
+        let (alphas, xs, macs) = vole(parties, n, parties as u64);
+        let alpha = alphas.iter().fold(0u128, |a, b| a.wrapping_add(*b as u128));
+        for k in 0..xs[0].len() {
+            let x = xs.iter().fold(0u128, |a, x| a.wrapping_add(x[k]));
+            let m = macs.iter().fold(0u128, |a, m| a.wrapping_add(m[k]));
+            assert_eq!(m, alpha.wrapping_mul(x), "{parties} parties, element {k}");
+        }
+    }
+}
+
+/// A party that tampers with any message of the VOLE (its base OTs, its
+/// corrections, the coin toss, its combination, the MAC check) never makes
+/// an honest party accept MACs that do not add up: each honest party stops
+/// with an error, or all finish with MAC shares of alpha times the sum.
+#[test]
+fn a_tampered_vole_is_caught_or_harmless() {
+    use mpcvm::net::tamper::{Kind, Tampering};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let (mut caught, mut harmless) = (0, 0);
+    for trial in 0..60u64 {
+        let parties = 2 + (trial % 2) as usize;
+        let mut rng = TestRng(trial);
+        let cheater = rng.next_u64() as usize % parties;
+        let tampering = Tampering {
+            // The base OTs' two rounds, the corrections, the coin toss's
+            // two, the combinations, the MAC check's four.
+            round: 1 + rng.next_u64() % 10,
+            peer: None,
+            kind: Kind::ALL[rng.next_u64() as usize % Kind::ALL.len()],
+            word: rng.next_u64() as usize,
+            value: rng.next_u64() | 1,
+            applied: Arc::new(AtomicBool::new(false)),
+        };
+        let n = 9;
+        let inputs: Vec<(u64, Vec<u128>)> = (0..parties)
+            .map(|_| {
+                (
+                    rng.next_u64(),
+                    (0..n).map(|_| rng.next_u64() as u128).collect(),
+                )
+            })
+            .collect();
+        let network = mpc_tests::LocalNetwork::new(parties);
+        let results: Vec<Result<Vec<u128>, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..parties)
+                .map(|p| {
+                    let mut config = network.config(p);
+                    config.io_timeout = std::time::Duration::from_millis(500);
+                    if p == cheater {
+                        config.tamper = Some(tampering.clone());
+                    }
+                    let (alpha, x) = inputs[p].clone();
+                    s.spawn(move || {
+                        let hello = mpcvm::net::Hello {
+                            program_hash: [0; 32],
+                            protocol: "spdz2k".into(),
+                            party: p,
+                            parties,
+                        };
+                        let mut net = mpcvm::net::Network::connect(config, &hello)
+                            .map_err(|e| e.to_string())?;
+                        let mut vole =
+                            Vole::setup(&mut net, parties, alpha).map_err(|e| e.to_string())?;
+                        let mut round = |out: Vec<Vec<u64>>| {
+                            let parts = out.into_iter().map(Arc::new).map(|p| vec![p]).collect();
+                            net.exchange(parts).map_err(mpcvm::VmError::Network)
+                        };
+                        let mut rng = TestRng(trial * 13 + p as u64);
+                        let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
+                        vole.authenticate(p, &x, &mut round, &mut random)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        if !tampering.applied.load(std::sync::atomic::Ordering::SeqCst) {
+            continue;
+        }
+        let honest: Vec<usize> = (0..parties).filter(|&p| p != cheater).collect();
+        if honest.iter().all(|&p| results[p].is_err()) {
+            caught += 1;
+            continue;
+        }
+        // Someone accepted: every party finished, and the MACs add up.
+        assert!(
+            results.iter().all(|r| r.is_ok()),
+            "{tampering:?} by party {cheater}: {results:?}"
+        );
+        let alpha = inputs
+            .iter()
+            .fold(0u128, |a, (k, _)| a.wrapping_add(*k as u128));
+        for k in 0..n {
+            let x = inputs.iter().fold(0u128, |a, (_, x)| a.wrapping_add(x[k]));
+            let m = results
+                .iter()
+                .fold(0u128, |a, r| a.wrapping_add(r.as_ref().unwrap()[k]));
+            assert_eq!(m, alpha.wrapping_mul(x), "{tampering:?} by party {cheater}");
+        }
+        harmless += 1;
+    }
+    println!("VOLE tamperings: {caught} caught, {harmless} harmless");
+    assert!(caught > 20, "{caught} caught, {harmless} harmless");
 }

@@ -95,11 +95,23 @@ fn key(
 /// `parties` nodes) in both directions; this party's choices towards each peer
 /// are fresh random bits. Returns each peer's keys (none for ourselves).
 pub fn run(net: &mut Network, parties: usize) -> Result<Vec<Option<BaseKeys>>, VmError> {
+    run_choosing(net, parties, KAPPA, &mut random_u128)
+}
+
+/// `count` (at most 128) base OTs with every other party in both
+/// directions, this party choosing by the low `count` bits of `choose()`
+/// towards each peer (called once per peer).
+pub fn run_choosing(
+    net: &mut Network,
+    parties: usize,
+    count: usize,
+    choose: &mut dyn FnMut() -> Result<u128, VmError>,
+) -> Result<Vec<Option<BaseKeys>>, VmError> {
     let me = net.party();
     let nodes = net.parties();
     let limit = net.frame_limit();
-    net.limit_frames(limit.max(8 * 4 * KAPPA as u64));
-    let keys = exchange_keys(net, me, nodes, parties);
+    net.limit_frames(limit.max(8 * 4 * count as u64));
+    let keys = exchange_keys(net, me, nodes, parties, count, choose);
     net.limit_frames(limit);
     keys
 }
@@ -109,6 +121,8 @@ fn exchange_keys(
     me: usize,
     nodes: usize,
     parties: usize,
+    count: usize,
+    choose: &mut dyn FnMut() -> Result<u128, VmError>,
 ) -> Result<Vec<Option<BaseKeys>>, VmError> {
     let peers = || (0..parties).filter(move |&p| p != me);
     // Round 1: our sender point to each peer.
@@ -127,9 +141,9 @@ fn exchange_keys(
     let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
     for p in peers() {
         let s = from_words(&got[p], p)?;
-        let c = random_u128()?;
-        let mut words = Vec::with_capacity(4 * KAPPA);
-        for l in 0..KAPPA {
+        let c = choose()?;
+        let mut words = Vec::with_capacity(4 * count);
+        for l in 0..count {
             let x = random_scalar()?;
             let mut r = &x * RISTRETTO_BASEPOINT_TABLE;
             if c >> l & 1 == 1 {
@@ -145,16 +159,16 @@ fn exchange_keys(
     let got = net.exchange(out).map_err(VmError::Network)?;
     let mut keys: Vec<Option<BaseKeys>> = (0..parties).map(|_| None).collect();
     for p in peers() {
-        if got[p].len() != 4 * KAPPA {
+        if got[p].len() != 4 * count {
             return Err(VmError::Network(format!(
                 "party {p} sent {} words in its base OTs, not {}",
                 got[p].len(),
-                4 * KAPPA
+                4 * count
             )));
         }
         let y = ys[p].expect("a scalar per peer");
         let s = &y * RISTRETTO_BASEPOINT_TABLE;
-        let mut pairs = Vec::with_capacity(KAPPA);
+        let mut pairs = Vec::with_capacity(count);
         for (l, words) in got[p].chunks(4).enumerate() {
             let r = from_words(words, p)?;
             pairs.push([

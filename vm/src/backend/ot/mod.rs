@@ -13,6 +13,7 @@ pub mod base;
 pub mod cot;
 mod hash;
 pub mod softspoken;
+pub mod vole;
 
 pub use cot::{Lane, Pairwise, Stage, StageOut};
 

@@ -240,6 +240,25 @@ fn words_of(x: u128) -> Vec<u64> {
     vec![x as u64, (x >> 64) as u64]
 }
 
+/// `n` random coefficients of Z_2^64 no party could choose: a coin toss
+/// by commitments (two rounds through `round`, as in [`check`]), whose seed
+/// is the XOR of every party's part.
+pub fn coins(
+    me: usize,
+    n: usize,
+    round: &mut dyn FnMut(Vec<u64>) -> Result<Vec<Vec<u64>>, VmError>,
+    random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
+) -> Result<Vec<u64>, VmError> {
+    let part = random(2)?;
+    let parts = commit_and_open(me, part, round, random)?;
+    let mut seed = [0u64; 2];
+    for p in &parts {
+        seed[0] ^= p[0];
+        seed[1] ^= p[1];
+    }
+    Ok(Prf::new(bytemuck::cast(seed)).elements(n))
+}
+
 /// Checks every value in `opened` against the MACs (party `me`, MAC key
 /// share `alpha_i`), in four rounds through `round` (one message to every
 /// peer, each peer's back, this party's own entry ignored); `random` gives
@@ -252,15 +271,7 @@ pub fn check(
     round: &mut dyn FnMut(Vec<u64>) -> Result<Vec<Vec<u64>>, VmError>,
     random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
 ) -> Result<(), VmError> {
-    let part = random(2)?;
-    let parts = commit_and_open(me, part, round, random)?;
-    let mut seed = [0u64; 2];
-    for p in &parts {
-        seed[0] ^= p[0];
-        seed[1] ^= p[1];
-    }
-    let mut chi = Prf::new(bytemuck::cast(seed));
-    let chi = chi.elements(opened.len());
+    let chi = coins(me, opened.len(), round, random)?;
     let (mut y, mut mac) = (0u128, 0u128);
     for ((c, v), m) in chi.iter().zip(&opened.values).zip(&opened.macs) {
         let c = *c as u128;
