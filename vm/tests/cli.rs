@@ -1079,7 +1079,16 @@ fn run_local_runs_semi2k_by_ot_or_with_a_dealer_when_asked() {
         ],
         &dir,
     );
-    assert!(e.contains("--prep applies to semi2k only"), "{e}");
+    assert!(
+        e.contains("--prep applies to semi2k and spdz2k only"),
+        "{e}"
+    );
+    // spdz2k's preprocessing by OT is not built: only the dealer, when named.
+    let e = failure(&["run-local", "--protocol", "spdz2k", "masked.mpcb"], &dir);
+    assert!(
+        e.contains("not built yet") && e.contains("--prep dealer (INSECURE"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
