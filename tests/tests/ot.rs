@@ -390,3 +390,71 @@ fn a_tampered_vole_is_caught_or_harmless() {
     println!("VOLE tamperings: {caught} caught, {harmless} harmless");
     assert!(caught > 20, "{caught} caught, {harmless} harmless");
 }
+
+/// Gilboa products in Z_2^128 (128 OTs each, after a stage's lanes and
+/// one-word products): the sender's and the receiver's shares add to c x
+/// modulo 2^128, with 2 and 3 parties, over stages.
+#[test]
+fn products_in_the_wide_ring_hold() {
+    let wide = |seed: u64, sender: usize, receiver: usize, count: usize| -> Vec<(u128, u128)> {
+        let mut rng = TestRng(seed * 1009 + (sender * 17 + receiver) as u64);
+        let mut word = || (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
+        (0..count).map(|_| (word(), word())).collect()
+    };
+    for parties in [2, 3] {
+        let (count, wides, stages) = (37, 70, 2);
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            let me = net.party();
+            let mut ot = Pairwise::setup(&mut net, parties).unwrap();
+            let mut outs = Vec::new();
+            for s in 0..stages as u64 {
+                let mut stage = Stage::new(parties);
+                for p in (0..parties).filter(|&p| p != me) {
+                    for (lane, _, x) in plan(s, me, p, count) {
+                        stage.send(p, lane, &x);
+                    }
+                    for (lane, c, _) in plan(s, p, me, count) {
+                        stage.receive(p, lane, c);
+                    }
+                    for (x, _) in products(s, me, p, 5) {
+                        stage.send_product(p, x);
+                    }
+                    for (_, c) in products(s, p, me, 5) {
+                        stage.receive_product(p, c);
+                    }
+                    for (k, (x, _)) in wide(s, me, p, wides).into_iter().enumerate() {
+                        assert_eq!(stage.send_wide_product(p, x), k);
+                    }
+                    for (k, (_, c)) in wide(s, p, me, wides).into_iter().enumerate() {
+                        assert_eq!(stage.receive_wide_product(p, c), k);
+                    }
+                }
+                outs.push(ot.run(&mut net, stage).unwrap());
+            }
+            outs
+        });
+        for s in 0..stages {
+            for sender in 0..parties {
+                for receiver in (0..parties).filter(|&r| r != sender) {
+                    let sent = &results[sender][s].send_wide[receiver];
+                    let got = &results[receiver][s].receive_wide[sender];
+                    assert_eq!((sent.len(), got.len()), (wides, wides));
+                    for (k, (x, c)) in wide(s as u64, sender, receiver, wides).iter().enumerate() {
+                        assert_eq!(
+                            sent[k].wrapping_add(got[k]),
+                            c.wrapping_mul(*x),
+                            "{parties} parties, stage {s}, {sender} -> {receiver}, product {k}"
+                        );
+                    }
+                    // The one-word products beside them still hold.
+                    let pairs = products(s as u64, sender, receiver, 5);
+                    let sent = &results[sender][s].send_products[receiver];
+                    let got = &results[receiver][s].receive_products[sender];
+                    for (k, (x, c)) in pairs.iter().enumerate() {
+                        assert_eq!(sent[k].wrapping_add(got[k]), c.wrapping_mul(*x));
+                    }
+                }
+            }
+        }
+    }
+}

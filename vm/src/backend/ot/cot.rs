@@ -51,6 +51,12 @@ struct Side {
     long: usize,
     /// Products so far.
     product_count: usize,
+    /// Gilboa products in Z_2^128, run after the products, 128 OTs each:
+    /// as the sender each one's message, as the receiver its choice bits
+    /// (unless the stage only counts).
+    wide: Vec<u128>,
+    /// Products in Z_2^128 so far.
+    wide_count: usize,
 }
 
 impl Side {
@@ -69,17 +75,31 @@ impl Side {
         self.product_count - 1
     }
 
+    /// Counts a product in Z_2^128's 128 OTs ([`WIDE_PRODUCT_BITS`] bits of
+    /// corrections); returns its index.
+    fn add_wide(&mut self) -> usize {
+        self.ots += 128;
+        self.bits += WIDE_PRODUCT_BITS;
+        self.wide_count += 1;
+        self.wide_count - 1
+    }
+
     /// The choice bits of all its OTs as the receiver: the lanes', then the
-    /// products' (64 each), packed from wherever the lanes' end.
+    /// products' (64 each), then the products in Z_2^128's (128 each),
+    /// packed from wherever the lanes' end.
     fn choices(&self) -> std::borrow::Cow<'_, [u64]> {
         let shift = self.lanes.len() % 64;
-        if self.products.is_empty() {
+        if self.products.is_empty() && self.wide.is_empty() {
             return std::borrow::Cow::Borrowed(&self.words);
         }
         let mut words = self.words.clone();
-        for c in &self.products {
+        let wide = self
+            .wide
+            .iter()
+            .flat_map(|c| [*c as u64, (*c >> 64) as u64]);
+        for c in self.products.iter().copied().chain(wide) {
             if shift == 0 {
-                words.push(*c);
+                words.push(c);
             } else {
                 *words.last_mut().expect("a partial word") |= c << shift;
                 words.push(c >> (64 - shift));
@@ -115,10 +135,15 @@ pub struct StageOut {
     pub receive: Vec<Vec<u64>>,
     pub send_products: Vec<Vec<u64>>,
     pub receive_products: Vec<Vec<u64>>,
+    pub send_wide: Vec<Vec<u128>>,
+    pub receive_wide: Vec<Vec<u128>>,
 }
 
 /// Bits of corrections of a product's 64 OTs: 64 - t for bit t.
 pub const PRODUCT_BITS: usize = 64 * 65 / 2;
+
+/// Bits of corrections of a product in Z_2^128's 128 OTs: 128 - t for bit t.
+pub const WIDE_PRODUCT_BITS: usize = 128 * 129 / 2;
 
 impl Stage {
     /// A stage to run.
@@ -221,6 +246,28 @@ impl Stage {
         side.add_product()
     }
 
+    /// Queues Gilboa's product in Z_2^128 of the peer's c (its 128 choice
+    /// bits) with `x`: 128 OTs, the t-th with message x modulo 2^(128 - t),
+    /// after the one-word products. Returns where this party's share is in
+    /// [`StageOut::send_wide`]`[peer]`.
+    pub fn send_wide_product(&mut self, peer: usize, x: u128) -> usize {
+        let side = &mut self.send[peer];
+        if self.keeps {
+            side.wide.push(x);
+        }
+        side.add_wide()
+    }
+
+    /// The other end of [`Stage::send_wide_product`], with this party's `c`
+    /// as the choice bits.
+    pub fn receive_wide_product(&mut self, peer: usize, c: u128) -> usize {
+        let side = &mut self.receive[peer];
+        if self.keeps {
+            side.wide.push(c);
+        }
+        side.add_wide()
+    }
+
     /// Makes room for `ots` more OTs of `words` words in all with `peer`, as
     /// the sender or the receiver.
     pub fn reserve(&mut self, peer: usize, sender: bool, ots: usize, words: usize) {
@@ -304,6 +351,14 @@ impl BitWriter {
         }
     }
 
+    /// Appends the low `width` bits of `v`, for widths up to 128.
+    fn push_wide(&mut self, v: u128, width: u32) {
+        self.push(v as u64 & mask(width), width.min(64));
+        if width > 64 {
+            self.push((v >> 64) as u64 & mask(width - 64), width - 64);
+        }
+    }
+
     fn finish(mut self) -> Vec<u64> {
         if self.used > 0 {
             self.words.push(self.pending as u64);
@@ -372,6 +427,16 @@ impl BitReader<'_> {
             words: words.iter(),
             pending: 0,
             left: 0,
+        }
+    }
+
+    /// The next `width` bits, for widths up to 128.
+    fn read_wide(&mut self, width: u32) -> u128 {
+        let low = self.read(width.min(64)) as u128;
+        if width > 64 {
+            low | (self.read(width - 64) as u128) << 64
+        } else {
+            low
         }
     }
 
@@ -471,28 +536,45 @@ impl Pairwise {
         let hash = &self.hash;
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
         let mut pads = vec![Vec::new(); parties];
+        let mut wide_pads = vec![Vec::new(); parties];
         let mut expect = 0;
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.receive[p];
             if side.ots > 0 {
                 let mut mine = Vec::with_capacity(side.len + 64 * side.product_count);
+                let mut wide = Vec::with_capacity(2 * 128 * side.wide_count);
                 let first = peer.received;
                 let lanes = side.lanes.len();
+                let products_end = lanes + 64 * side.product_count;
                 let d = peer.receiver.extend(&side.choices(), |at, rows| {
                     // The rows past the last OT (to a multiple of 64) are not used.
                     let rows = &rows[..rows.len().min(side.ots - at)];
-                    let (rows, products) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
+                    let (rows, rest) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
                     if !rows.is_empty() {
                         let one_word = side.one_word();
                         let lanes = &side.lanes[at..at + rows.len()];
                         hash.pads(rows, 0, first + at as u64, one_word, lanes, &mut mine);
                     }
-                    let at = at.max(lanes) as u64;
-                    hash.word_pads(products, 0, first + at, &mut mine);
+                    let at = at.max(lanes);
+                    let (products, rest) =
+                        rest.split_at(products_end.saturating_sub(at).min(rest.len()));
+                    hash.word_pads(products, 0, first + at as u64, &mut mine);
+                    if !rest.is_empty() {
+                        let at = at.max(products_end) as u64;
+                        hash.pads(
+                            rest,
+                            0,
+                            first + at,
+                            false,
+                            &two_words(rest.len()),
+                            &mut wide,
+                        );
+                    }
                 });
                 out[p].push(Arc::new(d));
                 pads[p] = mine;
+                wide_pads[p] = wide;
             }
             expect = expect.max(BLOCKS * stage.send[p].ots.div_ceil(64));
         }
@@ -505,6 +587,7 @@ impl Pairwise {
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
         let mut send_shares = vec![Vec::new(); parties];
         let mut send_products = vec![Vec::new(); parties];
+        let mut send_wide = vec![Vec::new(); parties];
         let mut expect = 0;
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
@@ -527,12 +610,17 @@ impl Pairwise {
             let mut writer = BitWriter::with_capacity(side.bits);
             let mut shares = Vec::with_capacity(side.len);
             let mut products = vec![0u64; side.product_count];
+            let mut wide = vec![0u128; side.wide_count];
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
             // The next OT's message, in side.words.
             let mut message = 0;
+            let products_end = lanes + 64 * side.product_count;
             peer.sender.extend(&got[p], words, |at, rows| {
                 let rows = &rows[..rows.len().min(side.ots - at)];
                 let (rows, rest) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
+                let at_products = at.max(lanes);
+                let (rest, wide_rows) =
+                    rest.split_at(products_end.saturating_sub(at_products).min(rest.len()));
                 let one_word = side.one_word();
                 for (rows, at, of_products) in [(rows, at, false), (rest, at.max(lanes), true)] {
                     if rows.is_empty() {
@@ -568,12 +656,23 @@ impl Pairwise {
                         );
                     }
                 }
+                if !wide_rows.is_empty() {
+                    let at = at_products.max(products_end);
+                    let two = two_words(wide_rows.len());
+                    pad0.clear();
+                    pad1.clear();
+                    hash.pads(wide_rows, 0, first + at as u64, false, &two, &mut pad0);
+                    hash.pads(wide_rows, delta, first + at as u64, false, &two, &mut pad1);
+                    let start = at - products_end;
+                    correct_wide(start, &pad0, &pad1, &side.wide, &mut writer, &mut wide);
+                }
             });
             peer.sent += side.ots as u64;
             self.ots += side.ots as u64;
             out[p].push(Arc::new(writer.finish()));
             send_shares[p] = shares;
             send_products[p] = products;
+            send_wide[p] = wide;
         }
         net.limit_frames(limit.max(largest(expect)));
         let got = net.exchange(out);
@@ -581,6 +680,7 @@ impl Pairwise {
         let got = got.map_err(VmError::Network)?;
         let mut receive_shares = vec![Vec::new(); parties];
         let mut receive_products = vec![Vec::new(); parties];
+        let mut receive_wide = vec![Vec::new(); parties];
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.receive[p];
@@ -634,16 +734,31 @@ impl Pairwise {
                 }
                 products.push(sum);
             }
+            // The products in Z_2^128 likewise, with pads of two words.
+            let mut wide = Vec::with_capacity(side.wide_count);
+            for (pads, c) in wide_pads[p].chunks(2 * 128).zip(&side.wide) {
+                let mut sum = 0u128;
+                for (t, pad) in pads.chunks(2).enumerate() {
+                    let pad = pad[0] as u128 | (pad[1] as u128) << 64;
+                    let chosen = 0u128.wrapping_sub(c >> t & 1);
+                    let d = reader.read_wide(128 - t as u32) & chosen;
+                    sum = sum.wrapping_add(pad.wrapping_add(d) << t);
+                }
+                wide.push(sum);
+            }
             peer.received += side.ots as u64;
             self.ots += side.ots as u64;
             receive_shares[p] = shares;
             receive_products[p] = products;
+            receive_wide[p] = wide;
         }
         Ok(StageOut {
             send: send_shares,
             receive: receive_shares,
             send_products,
             receive_products,
+            send_wide,
+            receive_wide,
         })
     }
 }
@@ -671,6 +786,42 @@ fn correct_products(
         products[b] = products[b].wrapping_add(p0.wrapping_neg() << t);
     }
     *writer = local;
+}
+
+/// Lanes of two words, for the hash of the products in Z_2^128's pads.
+fn two_words(n: usize) -> Vec<Lane> {
+    vec![
+        Lane {
+            len: 2,
+            width: 64,
+            xor: false,
+        };
+        n
+    ]
+}
+
+/// The sender's side of products in Z_2^128's OTs from the `start`-th (128
+/// per product), with two-word pads p0 = H(q) and p1 = H(q ⊕ Δ): OT t of
+/// product b sends p0 - p1 + x_b modulo 2^(128 - t) to `writer` and adds
+/// -p0 2^t to the product's share.
+fn correct_wide(
+    start: usize,
+    pad0: &[u64],
+    pad1: &[u64],
+    messages: &[u128],
+    writer: &mut BitWriter,
+    products: &mut [u128],
+) {
+    let wide = |p: &[u64]| p[0] as u128 | (p[1] as u128) << 64;
+    for (k, (p0, p1)) in pad0.chunks(2).zip(pad1.chunks(2)).enumerate() {
+        let (b, t) = ((start + k) / 128, (start + k) % 128);
+        let (p0, p1) = (wide(p0), wide(p1));
+        writer.push_wide(
+            p0.wrapping_sub(p1).wrapping_add(messages[b]),
+            128 - t as u32,
+        );
+        products[b] = products[b].wrapping_add(p0.wrapping_neg() << t);
+    }
 }
 
 #[cfg(test)]
