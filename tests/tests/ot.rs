@@ -458,3 +458,51 @@ fn products_in_the_wide_ring_hold() {
         }
     }
 }
+
+/// spdz2k's triples by OT among 2 and 3 parties: c = ab for every triple,
+/// and a, b and c carry MACs under the parties' key.
+#[test]
+fn authenticated_triples_by_ot_multiply_and_verify() {
+    for parties in [2, 3] {
+        let n = 50;
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            let me = net.party();
+            let mut rng = TestRng(100 + me as u64);
+            let alpha = rng.next_u64();
+            let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
+            let mut ot = Pairwise::setup(&mut net, parties).unwrap();
+            let mut vole = Vole::setup(&mut net, parties, alpha).unwrap();
+            let triple = mpcvm::backend::spdz2k::triples::triples(
+                n,
+                me,
+                parties,
+                &mut net,
+                &mut ot,
+                &mut vole,
+                &mut random,
+            )
+            .unwrap();
+            (alpha, triple)
+        });
+        let key = results
+            .iter()
+            .fold(0u128, |k, (a, _)| k.wrapping_add(*a as u128));
+        let sum = |part: usize, k: usize, mac: bool| {
+            results.iter().fold(0u128, |s, (_, t)| {
+                let share = if mac { &t[part].m } else { &t[part].x };
+                s.wrapping_add(share.data[k])
+            })
+        };
+        for k in 0..n {
+            let (a, b, c) = (sum(0, k, false), sum(1, k, false), sum(2, k, false));
+            assert_eq!(c, a.wrapping_mul(b), "{parties} parties, triple {k}");
+            for (part, v) in [a, b, c].into_iter().enumerate() {
+                assert_eq!(
+                    sum(part, k, true),
+                    key.wrapping_mul(v),
+                    "part {part} of {k}"
+                );
+            }
+        }
+    }
+}

@@ -36,6 +36,7 @@ mod compare;
 mod cost;
 pub mod mac;
 pub mod material;
+pub mod triples;
 
 pub use cost::{bytes_sent, rounds};
 
