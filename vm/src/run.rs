@@ -342,13 +342,13 @@ pub fn run_dealer(
     let parties = nodes - 1;
     let mut out = vec![Vec::new(); nodes];
     if protocol == Protocol::Spdz2k {
-        let key = super::backend::prf::Prf::new(semi2k::fresh_key()?).elements(2 * parties);
+        // Each party's MAC key share, from Z_2^64 as SPDZ2k's, sent as an
+        // element of Z_2^128 (two words).
+        let shares = super::backend::prf::Prf::new(semi2k::fresh_key()?).elements(parties);
         let mut alpha = 0u128;
-        for (o, share) in out.iter_mut().zip(key.chunks_exact(2)) {
-            // Each share in Z_2^64, as SPDZ2k's.
-            let share = [share[0], 0];
-            alpha = alpha.wrapping_add(share[0] as u128);
-            o.push(std::sync::Arc::new(share.to_vec()));
+        for (o, share) in out.iter_mut().zip(shares) {
+            alpha = alpha.wrapping_add(share as u128);
+            o.push(std::sync::Arc::new(vec![share, 0]));
         }
         net.exchange(out).map_err(VmError::Network)?;
         let mut streams: Vec<_> = (0..parties).map(|p| net.take_stream(p)).collect();
