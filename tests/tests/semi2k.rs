@@ -91,71 +91,17 @@ fn assert_predicted(program: &Program, runs: &[mpcvm::interp::RunOutcome], branc
     }
 }
 
-const PROGRAM: &str = "
-party a = 0;
-party b = 1;
-fn main() {
-    let x: sint<24>[4, 6] = input(a);
-    let w: sint<24>[6, 3] = input(b);
-    let v: sint<24>[4, 6] = input(b);
-    let img: sint<24>[2, 5, 5, 2] = input(a);
-    let k: sint<24>[3, 3, 2, 4] = input(b);
-    let y = x @ w;
-    let g = transpose(x) @ y;
-    let s = x * v + x * x;
-    let c = conv2d(img, k, padding = same);
-    let d = conv2d(img, k, stride = 2);
-    let mut acc = x;
-    for i in 0..4 {
-        if i % 2 == 0 {
-            acc = acc * v;
-        } else {
-            acc = acc + x;
-        }
-    }
-    let total = open(sum(s));
-    let less = x < v;
-    let same = x == v;
-    let positive = relu(x - v);
-    let wide = (x as sint<64>) * 1000000000000;
-    let far = wide > v;
-    reveal y to a;
-    reveal g to b;
-    reveal s to all;
-    reveal c to a;
-    reveal d to b;
-    reveal acc to a;
-    reveal total to a;
-    reveal less to b;
-    reveal same to a;
-    reveal positive to b;
-    reveal far to a;
-}";
-
-fn values() -> Vec<(&'static str, Vec<f64>)> {
-    let mut rng = TestRng(5);
-    let mut small =
-        |n: usize| -> Vec<f64> { rng.vec(n, -3.0, 4.0).into_iter().map(f64::floor).collect() };
-    vec![
-        ("x", small(24)),
-        ("w", small(18)),
-        ("v", small(24)),
-        ("img", small(100)),
-        ("k", small(72)),
-    ]
-}
-
 #[test]
 fn semi2k_equals_clear_with_and_without_mask_reuse() {
     for mask_reuse in [false, true] {
         let c = compile_text(
-            PROGRAM,
+            EVERY_BEAVER_OPERATION,
             Options {
                 mask_reuse,
                 ..Options::default()
             },
         );
-        let inputs = inputs(&c.program, &values());
+        let inputs = inputs(&c.program, &every_beaver_operation_values());
         let want = run_clear(&c.program, &inputs, 1);
         for (parties, prep) in both_preps([2, 3]) {
             let runs = run_semi2k(&c.program, &inputs, parties, prep);

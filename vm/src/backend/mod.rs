@@ -97,6 +97,22 @@ pub enum Interaction<'a, S> {
     },
 }
 
+impl<'a, S> Interaction<'a, S> {
+    /// The operand of a composed operation (a comparison, ReLU, equality,
+    /// max, argmax, max pooling), which a protocol runs through `compose`.
+    pub(crate) fn composed_operand(&self) -> Option<&'a S> {
+        match *self {
+            Interaction::LtZ { a, .. }
+            | Interaction::EqZ { a, .. }
+            | Interaction::Relu { a, .. }
+            | Interaction::Max { a, .. }
+            | Interaction::Argmax { a, .. }
+            | Interaction::MaxPool { x: a, .. } => Some(a),
+            _ => None,
+        }
+    }
+}
+
 /// Bits `lo..hi` of `x` as an integer.
 pub(crate) fn bits(x: u64, lo: u32, hi: u32) -> u64 {
     let width = hi - lo;

@@ -450,15 +450,8 @@ impl Semi2k {
             | Interaction::Max { .. }
             | Interaction::Argmax { .. }
             | Interaction::MaxPool { .. }) => {
-                let x = match op {
-                    Interaction::LtZ { a, .. }
-                    | Interaction::EqZ { a, .. }
-                    | Interaction::Relu { a, .. }
-                    | Interaction::Max { a, .. }
-                    | Interaction::Argmax { a, .. }
-                    | Interaction::MaxPool { x: a, .. } => a.x.clone(),
-                    _ => unreachable!("a composed operation"),
-                };
+                let a = op.composed_operand().expect("a composed operation");
+                let x = a.x.clone();
                 let composed = Composed::of_interaction(&op, &x.shape).expect("composed");
                 let item = self.material.take(&composed.recording().layout)?;
                 composed.run(self, &Rc::new(RefCell::new(item)), &x, out)?

@@ -311,15 +311,8 @@ impl Spdz2k {
             | Interaction::Max { .. }
             | Interaction::Argmax { .. }
             | Interaction::MaxPool { .. }) => {
-                let x = match op {
-                    Interaction::LtZ { a, .. }
-                    | Interaction::EqZ { a, .. }
-                    | Interaction::Relu { a, .. }
-                    | Interaction::Max { a, .. }
-                    | Interaction::Argmax { a, .. }
-                    | Interaction::MaxPool { x: a, .. } => a.a.clone(),
-                    _ => unreachable!("a composed operation"),
-                };
+                let a = op.composed_operand().expect("a composed operation");
+                let x = a.a.clone();
                 let composed = Composed::of_interaction(&op, &x.x.shape).expect("composed");
                 let parts = self.take(&material::composed_parts(&composed))?;
                 let m = Rc::new(RefCell::new(parts.into_iter().collect::<VecDeque<_>>()));
