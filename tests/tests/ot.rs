@@ -9,6 +9,7 @@ use mpcvm::backend::ot::{Lane, Pairwise, Stage};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
 /// The OTs party `me` queues with `peer` in one stage, the same at both ends:
 /// lane shapes, choices and messages from a seed of the pair.
@@ -48,12 +49,15 @@ fn mask(width: u8) -> u64 {
     }
 }
 
-/// Runs `stages` stages of `count` OTs per ordered pair among `parties` and
-/// checks every correlation.
-fn check(parties: usize, count: usize, stages: usize, seed: u64) {
+/// Runs `stages` stages of `count` OTs per ordered pair among `parties`
+/// (with KOS's consistency check if `checked`) and checks every correlation.
+fn check(parties: usize, count: usize, stages: usize, seed: u64, checked: bool) {
     let results = on_local_network(parties, "semi2k", |mut net| {
         let me = net.party();
         let mut ot = Pairwise::setup(&mut net, parties).unwrap();
+        if checked {
+            ot = ot.checked();
+        }
         let mut outs = Vec::new();
         for s in 0..stages {
             let mut stage = Stage::new(parties);
@@ -131,19 +135,111 @@ fn check(parties: usize, count: usize, stages: usize, seed: u64) {
 
 #[test]
 fn correlated_ots_hold_between_two_parties_over_stages() {
-    check(2, 1000, 3, 1);
+    check(2, 1000, 3, 1, false);
 }
 
 #[test]
 fn correlated_ots_hold_among_three_parties() {
-    check(3, 300, 2, 7);
+    check(3, 300, 2, 7, false);
+}
+
+#[test]
+fn correlated_ots_hold_with_the_consistency_check() {
+    check(2, 700, 2, 3, true);
+    check(3, 200, 1, 5, true);
+}
+
+/// Runs `f` at each of `parties` nodes of a local network whose node
+/// `cheater` applies `tampering` to what it sends; each node's result.
+fn tampered<T: Send>(
+    parties: usize,
+    cheater: usize,
+    tampering: &mpcvm::net::tamper::Tampering,
+    f: impl Fn(&mut mpcvm::net::Network) -> Result<T, mpcvm::VmError> + Sync,
+) -> Vec<Result<T, String>> {
+    let network = mpc_tests::LocalNetwork::new(parties);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parties)
+            .map(|p| {
+                let mut config = network.config(p);
+                config.io_timeout = std::time::Duration::from_millis(500);
+                if p == cheater {
+                    config.tamper = Some(tampering.clone());
+                }
+                let f = &f;
+                s.spawn(move || {
+                    let hello = mpcvm::net::Hello {
+                        program_hash: [0; 32],
+                        protocol: "spdz2k".into(),
+                        party: p,
+                        parties,
+                    };
+                    let mut net =
+                        mpcvm::net::Network::connect(config, &hello).map_err(|e| e.to_string())?;
+                    f(&mut net).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// A receiver that changes anything in its message of a checked extension
+/// (its columns, or its proof X and T) is caught by the sender's
+/// consistency check: the sender stops before it sends a correction.
+#[test]
+fn a_lying_receiver_fails_the_consistency_check() {
+    use mpcvm::net::tamper::{Kind, Tampering};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut caught = 0;
+    for trial in 0..24u64 {
+        let parties = 2 + (trial % 2) as usize;
+        let mut rng = TestRng(trial + 100);
+        let cheater = rng.next_u64() as usize % parties;
+        let tampering = Tampering {
+            // After the set-up's three rounds: the extension's message.
+            round: 4,
+            peer: None,
+            kind: [Kind::FlipBit, Kind::Add][trial as usize / 2 % 2],
+            word: rng.next_u64() as usize,
+            value: rng.next_u64() | 1,
+            applied: Arc::new(AtomicBool::new(false)),
+        };
+        let results = tampered(parties, cheater, &tampering, |net| {
+            let me = net.party();
+            let mut ot = Pairwise::setup(net, parties)?.checked();
+            let mut stage = Stage::new(parties);
+            for p in (0..parties).filter(|&p| p != me) {
+                for k in 0..300u64 {
+                    stage.send_product(p, k * 77 + 5);
+                    stage.receive_product(p, k * 31 + 1);
+                }
+            }
+            ot.run(net, stage).map(|_| ())
+        });
+        assert!(tampering.applied.load(Ordering::SeqCst), "{tampering:?}");
+        for p in (0..parties).filter(|&p| p != cheater) {
+            let error = results[p]
+                .as_ref()
+                .err()
+                .unwrap_or_else(|| panic!("{tampering:?} by party {cheater}: party {p} went on"));
+            assert!(
+                error.contains(&format!(
+                    "party {cheater}'s OT extension failed its consistency check"
+                )),
+                "{tampering:?} by party {cheater}: party {p}: {error}"
+            );
+        }
+        caught += 1;
+    }
+    assert_eq!(caught, 24);
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(8))]
     #[test]
     fn correlated_ots_hold_for_any_lanes(count in 0usize..200, seed in any::<u64>()) {
-        check(2, count, 1, seed);
+        check(2, count, 1, seed, false);
     }
 }
 
@@ -303,7 +399,6 @@ fn vole_gives_shares_of_the_mac_of_the_sum() {
 fn a_tampered_vole_is_caught_or_harmless() {
     use mpcvm::net::tamper::{Kind, Tampering};
     use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
     let (mut caught, mut harmless) = (0, 0);
     for trial in 0..60u64 {
         let parties = 2 + (trial % 2) as usize;
@@ -328,39 +423,17 @@ fn a_tampered_vole_is_caught_or_harmless() {
                 )
             })
             .collect();
-        let network = mpc_tests::LocalNetwork::new(parties);
-        let results: Vec<Result<Vec<u128>, String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..parties)
-                .map(|p| {
-                    let mut config = network.config(p);
-                    config.io_timeout = std::time::Duration::from_millis(500);
-                    if p == cheater {
-                        config.tamper = Some(tampering.clone());
-                    }
-                    let (alpha, x) = inputs[p].clone();
-                    s.spawn(move || {
-                        let hello = mpcvm::net::Hello {
-                            program_hash: [0; 32],
-                            protocol: "spdz2k".into(),
-                            party: p,
-                            parties,
-                        };
-                        let mut net = mpcvm::net::Network::connect(config, &hello)
-                            .map_err(|e| e.to_string())?;
-                        let mut vole =
-                            Vole::setup(&mut net, parties, alpha).map_err(|e| e.to_string())?;
-                        let mut round = |out: Vec<Vec<u64>>| {
-                            let parts = out.into_iter().map(Arc::new).map(|p| vec![p]).collect();
-                            net.exchange(parts).map_err(mpcvm::VmError::Network)
-                        };
-                        let mut rng = TestRng(trial * 13 + p as u64);
-                        let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
-                        vole.authenticate(p, &x, &mut round, &mut random)
-                            .map_err(|e| e.to_string())
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let results = tampered(parties, cheater, &tampering, |net| {
+            let p = net.party();
+            let (alpha, x) = &inputs[p];
+            let mut vole = Vole::setup(net, parties, *alpha)?;
+            let mut round = |out: Vec<Vec<u64>>| {
+                let parts = out.into_iter().map(Arc::new).map(|p| vec![p]).collect();
+                net.exchange(parts).map_err(mpcvm::VmError::Network)
+            };
+            let mut rng = TestRng(trial * 13 + p as u64);
+            let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
+            vole.authenticate(p, x, &mut round, &mut random)
         });
         if !tampering.applied.load(std::sync::atomic::Ordering::SeqCst) {
             continue;

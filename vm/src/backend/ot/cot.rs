@@ -10,6 +10,7 @@
 //! round for the extension, one for the corrections, with every peer at once.
 
 use super::base;
+use super::consistency::{self, Fold, EXTRA_WORDS, PROOF_WORDS};
 use super::hash::Hash;
 use super::softspoken::{Receiver, Sender, BLOCKS, SETUP_WORDS};
 use crate::net::{Network, Part};
@@ -477,12 +478,19 @@ pub const SETUP_ROUNDS: u64 = 3;
 /// Bytes each party sends each peer in [`Pairwise::setup`].
 pub const SETUP_BYTES_PER_PEER: u64 = base::BYTES_PER_PEER + 8 * SETUP_WORDS as u64;
 
+/// Bytes a receiver sends a peer for the consistency check of one extension
+/// (with [`Pairwise::checked`]): the extra OTs' columns, and X and T.
+pub const CHECK_BYTES: u64 = 8 * (BLOCKS * EXTRA_WORDS + PROOF_WORDS) as u64;
+
 /// This party's OT extensions with every peer.
 pub struct Pairwise {
     peers: Vec<Option<Peer>>,
     hash: Hash,
     /// OTs this party has taken part in, as sender or receiver.
     pub ots: u64,
+    /// Whether each extension carries KOS's consistency check
+    /// ([`consistency`]): needed against active adversaries.
+    checked: bool,
 }
 
 impl Pairwise {
@@ -520,7 +528,18 @@ impl Pairwise {
             peers,
             hash: Hash::new(),
             ots: 0,
+            checked: false,
         })
+    }
+
+    /// These extensions with KOS's consistency check: every extension a
+    /// receiver runs proves its choices consistent ([`consistency`]), at
+    /// [`CHECK_BYTES`] more per peer and extension.
+    pub fn checked(self) -> Pairwise {
+        Pairwise {
+            checked: true,
+            ..self
+        }
     }
 
     /// Runs `stage` (one that keeps its lanes) with every peer: two rounds.
@@ -538,6 +557,8 @@ impl Pairwise {
         let mut pads = vec![Vec::new(); parties];
         let mut wide_pads = vec![Vec::new(); parties];
         let mut expect = 0;
+        let checked = self.checked;
+        let extra = if checked { EXTRA_WORDS } else { 0 };
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             let side = &stage.receive[p];
@@ -547,9 +568,21 @@ impl Pairwise {
                 let first = peer.received;
                 let lanes = side.lanes.len();
                 let products_end = lanes + 64 * side.product_count;
-                let d = peer.receiver.extend(&side.choices(), |at, rows| {
-                    // The rows past the last OT (to a multiple of 64) are not used.
-                    let rows = &rows[..rows.len().min(side.ots - at)];
+                let mut choices = side.choices().into_owned();
+                for _ in 0..extra {
+                    choices.push(base::random_u128()? as u64);
+                }
+                let mut kept = Vec::with_capacity(if checked { 64 * choices.len() } else { 0 });
+                let mut d = peer.receiver.extend(&choices, |at, rows| {
+                    if checked {
+                        kept.extend_from_slice(rows);
+                    }
+                    // The rows past the last OT (to a multiple of 64, and the
+                    // check's extra ones) are not used.
+                    let rows = &rows[..rows.len().min(side.ots.saturating_sub(at))];
+                    if rows.is_empty() {
+                        return;
+                    }
                     let (rows, rest) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
                     if !rows.is_empty() {
                         let one_word = side.one_word();
@@ -572,11 +605,17 @@ impl Pairwise {
                         );
                     }
                 });
+                if checked {
+                    let h = consistency::challenge(&d, first);
+                    d.extend(consistency::prove(h, &kept, &choices));
+                }
                 out[p].push(Arc::new(d));
                 pads[p] = mine;
                 wide_pads[p] = wide;
             }
-            expect = expect.max(BLOCKS * stage.send[p].ots.div_ceil(64));
+            let proof = if checked { PROOF_WORDS } else { 0 };
+            let sent = stage.send[p].ots;
+            expect = expect.max(BLOCKS * (sent.div_ceil(64) + extra) + proof);
         }
         net.limit_frames(limit.max(largest(expect)));
         let got = net.exchange(out);
@@ -596,16 +635,19 @@ impl Pairwise {
             if side.ots == 0 {
                 continue;
             }
-            let words = side.ots.div_ceil(64);
-            if got[p].len() != BLOCKS * words {
+            let words = side.ots.div_ceil(64) + extra;
+            let proof_words = if checked { PROOF_WORDS } else { 0 };
+            if got[p].len() != BLOCKS * words + proof_words {
                 return Err(VmError::Network(format!(
                     "party {p} sent {} words of OT extension, not {}: a protocol violation",
                     got[p].len(),
-                    BLOCKS * words
+                    BLOCKS * words + proof_words
                 )));
             }
+            let (d, proof) = got[p].split_at(BLOCKS * words);
             let delta = peer.sender.delta;
             let first = peer.sent;
+            let mut fold = checked.then(|| Fold::new(consistency::challenge(d, first)));
             let lanes = side.lanes.len();
             let mut writer = BitWriter::with_capacity(side.bits);
             let mut shares = Vec::with_capacity(side.len);
@@ -615,8 +657,14 @@ impl Pairwise {
             // The next OT's message, in side.words.
             let mut message = 0;
             let products_end = lanes + 64 * side.product_count;
-            peer.sender.extend(&got[p], words, |at, rows| {
-                let rows = &rows[..rows.len().min(side.ots - at)];
+            peer.sender.extend(d, words, |at, rows| {
+                if let Some(fold) = fold.as_mut() {
+                    fold.absorb(rows);
+                }
+                let rows = &rows[..rows.len().min(side.ots.saturating_sub(at))];
+                if rows.is_empty() {
+                    return;
+                }
                 let (rows, rest) = rows.split_at(lanes.saturating_sub(at).min(rows.len()));
                 let at_products = at.max(lanes);
                 let (rest, wide_rows) =
@@ -667,6 +715,15 @@ impl Pairwise {
                     correct_wide(start, &pad0, &pad1, &side.wide, &mut writer, &mut wide);
                 }
             });
+            if let Some(fold) = fold {
+                if !consistency::verify(fold, delta, proof) {
+                    return Err(VmError::Cheating(format!(
+                        "cheating detected by party {}: party {p}'s OT extension failed its \
+                         consistency check (choice bits that differ between its columns)",
+                        net.party()
+                    )));
+                }
+            }
             peer.sent += side.ots as u64;
             self.ots += side.ots as u64;
             out[p].push(Arc::new(writer.finish()));

@@ -6,10 +6,15 @@
 //! preprocessing of semi2k needs (triples, square pairs, matrix and
 //! convolution triples, random bits, AND triples).
 //!
-//! Security: passive (semi-honest), against any coalition: every pair of
-//! parties runs its own OTs in both directions, each with its own secrets.
+//! Security: every pair of parties runs its own OTs in both directions, each
+//! with its own secrets. Passive (semi-honest) as semi2k runs it; against an
+//! active receiver with [`Pairwise::checked`] (KOS's consistency check,
+//! [`consistency`]), as spdz2k runs it. A sender's wrong corrections are
+//! not caught here: they are an additive error in a product, which spdz2k's
+//! sacrifice catches (and whose selective failure its triples absorb).
 
 pub mod base;
+mod consistency;
 pub mod cot;
 mod hash;
 pub mod softspoken;
