@@ -539,23 +539,12 @@ fn authenticated_triples_by_ot_multiply_and_verify() {
     for parties in [2, 3] {
         let n = 50;
         let results = on_local_network(parties, "spdz2k", |mut net| {
-            let me = net.party();
-            let mut rng = TestRng(100 + me as u64);
-            let alpha = rng.next_u64();
-            let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
-            let mut ot = Pairwise::setup(&mut net, parties).unwrap();
-            let mut vole = Vole::setup(&mut net, parties, alpha).unwrap();
-            let triple = mpcvm::backend::spdz2k::triples::triples(
-                n,
-                me,
-                parties,
-                &mut net,
-                &mut ot,
-                &mut vole,
-                &mut random,
-            )
-            .unwrap();
-            (alpha, triple)
+            use mpcvm::backend::spdz2k::{offline::Session, triples::TripleJob};
+            let mut session = Session::setup(&mut net, parties).unwrap();
+            let mut triples = session
+                .triples(&[TripleJob::elementwise(n)], &mut |_, _| {})
+                .unwrap();
+            (session.keyed.alpha_i as u64, triples.remove(0))
         });
         let key = results
             .iter()

@@ -41,13 +41,15 @@ fn assert_predicted(program: &mpcvm::bytecode::Program, runs: &[RunOutcome], con
     }
 }
 
-/// Runs `program` under spdz2k among `parties`, every party succeeding.
+/// Runs `program` under spdz2k among `parties` with preprocessing `prep`,
+/// every party succeeding.
 fn run_spdz2k(
     program: &mpcvm::bytecode::Program,
     inputs: &[Option<mpcvm::ring::RingTensor>],
     parties: usize,
+    prep: Prep,
 ) -> Vec<RunOutcome> {
-    run_beaver(Protocol::Spdz2k, program, inputs, parties, Prep::Dealer)
+    run_beaver(Protocol::Spdz2k, program, inputs, parties, prep)
         .into_iter()
         .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
         .collect()
@@ -66,9 +68,13 @@ fn spdz2k_equals_clear_with_and_without_mask_reuse() {
         );
         let inputs = inputs(&c.program, &values);
         let want = run_clear(&c.program, &inputs, 1);
-        for parties in [2, 3] {
-            let runs = run_spdz2k(&c.program, &inputs, parties);
-            assert_predicted(&c.program, &runs, &format!("mask reuse {mask_reuse}"));
+        for (parties, prep) in [2, 3]
+            .into_iter()
+            .flat_map(|n| [(n, Prep::Dealer), (n, Prep::Ot)])
+        {
+            let runs = run_spdz2k(&c.program, &inputs, parties, prep);
+            let context = format!("mask reuse {mask_reuse}, {parties} parties, {prep:?}");
+            assert_predicted(&c.program, &runs, &context);
             assert_outputs_as_clear(&c.program, &want, &runs);
         }
     }
@@ -98,7 +104,7 @@ fn every_example_runs_under_spdz2k_as_under_clear() {
         let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
         let least = (c.program.parties as usize).max(2);
         for parties in [least, least + 1] {
-            let runs = run_spdz2k(&c.program, &inputs, parties);
+            let runs = run_spdz2k(&c.program, &inputs, parties, Prep::Dealer);
             assert_predicted(&c.program, &runs, &name);
             assert_outputs_as_clear(&c.program, &want, &runs);
         }

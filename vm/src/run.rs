@@ -87,17 +87,13 @@ impl Protocol {
         }
     }
 
-    /// The preprocessing of a run of this protocol: semi2k's is `asked`, by
-    /// default OT (the dealer, insecure, only when named); other protocols
-    /// take none.
+    /// The preprocessing of a run of this protocol: semi2k's and spdz2k's
+    /// is `asked`, by default OT (the dealer, insecure, only when named);
+    /// other protocols take none.
     pub fn prep(self, asked: Option<Prep>) -> Result<Option<Prep>, VmError> {
         match (self, asked) {
-            (Protocol::Semi2k, None) => Ok(Some(Prep::Ot)),
-            (Protocol::Semi2k, asked) => Ok(asked),
-            (Protocol::Spdz2k, Some(Prep::Dealer)) => Ok(Some(Prep::Dealer)),
-            (Protocol::Spdz2k, _) => Err(VmError::Usage(
-                "spdz2k's authenticated preprocessing by OT is not built yet: run spdz2k with --prep dealer (INSECURE: a trusted dealer)".into(),
-            )),
+            (Protocol::Semi2k | Protocol::Spdz2k, None) => Ok(Some(Prep::Ot)),
+            (Protocol::Semi2k | Protocol::Spdz2k, asked) => Ok(asked),
             (_, None) => Ok(None),
             (p, Some(_)) => Err(VmError::Usage(format!(
                 "--prep applies to semi2k and spdz2k only; {} needs no preprocessing",
@@ -266,7 +262,17 @@ pub fn run_beaver_party(
         let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
         net.limit_frames(spdz2k::material::largest_message(program));
         let program_arc = std::sync::Arc::new(program.clone());
-        let mut backend = Spdz2k::setup_with_dealer(net, program_arc)?;
+        let mut backend =
+            match (prep, prep_dir) {
+                (Prep::Dealer, _) => Spdz2k::setup_with_dealer(net, program_arc)?,
+                (Prep::Ot, None) => {
+                    Spdz2k::setup_with_ot(net, program_arc, &mut |d, t| io.offline(d, t))?
+                }
+                (Prep::Ot, Some(_)) => return Err(VmError::Usage(
+                    "spdz2k takes no --prep-dir yet: its offline phase runs with the online one"
+                        .into(),
+                )),
+            };
         return interp::run_with(program, &mut backend, io, false);
     }
     let made = match (prep, prep_dir) {

@@ -22,7 +22,7 @@ pub mod file;
 pub mod ot;
 pub mod plan;
 pub(crate) mod replay;
-mod terms;
+pub(crate) mod terms;
 
 pub use replay::material_words;
 

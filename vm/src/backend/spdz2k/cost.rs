@@ -114,9 +114,14 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
                 opening
             }
         }
-        Instr::Open { a, .. } | Instr::Output { a, .. } => Cost {
+        Instr::Open { a, .. } => Cost {
             reveals: true,
             ..open(len(a))
+        },
+        // Opened once per receiver, under its own mask.
+        Instr::Output { a, output } => Cost {
+            reveals: true,
+            ..open(len(a) * program.outputs[*output as usize].to.iter().count() as u64)
         },
         i => compose::cost(program, i, ltz, mul).unwrap_or_default(),
     }

@@ -21,6 +21,7 @@ use crate::net::Stream;
 use crate::ring::{WideTensor, Word};
 use crate::types::PartySet;
 use crate::VmError;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// How a part's values are made.
@@ -167,8 +168,9 @@ pub(crate) fn product_parts(p: &Program, i: &Instr, batched: bool) -> Vec<Part> 
 }
 
 /// The parts of an input's, opening's or output's item: the input mask its
-/// owner knows, the mask of the bits above 2^64 of an opening, the mask the
-/// receivers know.
+/// owner knows, the mask of the bits above 2^64 of an opening, a mask per
+/// receiver of an output that it alone knows (a mask known to several could
+/// come only from one of them, who could lie to the others about it).
 pub(crate) fn io_parts(p: &Program, i: &Instr) -> Vec<Part> {
     let len = |r: u32| p.registers[r as usize].len();
     match *i {
@@ -177,9 +179,11 @@ pub(crate) fn io_parts(p: &Program, i: &Instr) -> Vec<Part> {
             PartySet::single(p.inputs[input as usize].party as usize),
         )],
         Instr::Open { a, .. } => vec![Part::uniform(len(a))],
-        Instr::Output { output, a } => {
-            vec![Part::known(len(a), p.outputs[output as usize].to)]
-        }
+        Instr::Output { output, a } => p.outputs[output as usize]
+            .to
+            .iter()
+            .map(|q| Part::known(len(a), PartySet::single(q)))
+            .collect(),
         _ => unreachable!("an input, opening or output"),
     }
 }
@@ -260,34 +264,88 @@ pub(crate) fn frames_in(p: &Program, range: std::ops::Range<usize>) -> Result<u6
 }
 
 /// This party's share of one part, and its value where the party knows it.
-pub(crate) struct Taken {
+pub struct Taken {
     pub a: Auth,
     pub value: Option<Vec<u128>>,
 }
 
-/// This party's source of items: the dealer's stream.
-pub(crate) struct Material {
-    me: usize,
-    from_dealer: Stream,
+/// This party's source of items: the dealer's stream, or the items the
+/// offline phase made (the next first).
+pub(crate) enum Material {
+    Dealt {
+        me: usize,
+        from_dealer: Stream,
+    },
+    Made {
+        me: usize,
+        items: VecDeque<Vec<Taken>>,
+    },
 }
 
 impl Material {
-    pub fn dealt(me: usize, from_dealer: Stream) -> Material {
-        Material { me, from_dealer }
+    /// This party's shares of the next item, of `parts`.
+    pub fn take(&mut self, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
+        match self {
+            Material::Dealt { me, from_dealer } => receive(*me, from_dealer, parts),
+            Material::Made { me, items } => {
+                let item = items.pop_front().ok_or_else(|| {
+                    VmError::Usage(
+                        "the preprocessed material ran out before the program's end".into(),
+                    )
+                })?;
+                let fits = item.len() == parts.len()
+                    && item.iter().zip(parts).all(|(t, p)| {
+                        let knows = matches!(p.value, Value::Known(to) if to.contains(*me));
+                        t.a.x.len() == p.n && t.value.is_some() == knows
+                    });
+                if !fits {
+                    return Err(VmError::Usage(
+                        "the preprocessed material does not match the program at this item".into(),
+                    ));
+                }
+                Ok(item)
+            }
+        }
     }
 
-    /// This party's shares of the next item, of `parts`: per part, frames of
-    /// at most [`CHUNK`] values each, holding the shares, the MAC shares and
-    /// (where this party knows it) the values.
-    pub fn take(&mut self, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
+    /// What the items of the instructions `range` of `p` (an arm of a
+    /// branch) take of this source: frames of the dealer's, or items.
+    pub fn units_in(&self, p: &Program, range: std::ops::Range<usize>) -> Result<u64, VmError> {
+        match self {
+            Material::Dealt { .. } => frames_in(p, range),
+            Material::Made { .. } => Ok(plan::count_items(p, range, Items::Authenticated)),
+        }
+    }
+
+    /// Passes over `units` of [`Material::units_in`] (a branch not taken).
+    pub fn skip(&mut self, units: u64) -> Result<(), VmError> {
+        match self {
+            Material::Dealt { from_dealer, .. } => {
+                for _ in 0..units {
+                    from_dealer.receive().map_err(VmError::Network)?;
+                }
+            }
+            Material::Made { items, .. } => {
+                items.drain(..(units as usize).min(items.len()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Party `me`'s shares of the dealer's next item, of `parts`: per part,
+/// frames of at most [`CHUNK`] values each, holding the shares, the MAC
+/// shares and (where this party knows it) the values.
+fn receive(me: usize, from_dealer: &mut Stream, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
+    {
         let mut taken = Vec::with_capacity(parts.len());
         for p in parts {
-            let knows = matches!(p.value, Value::Known(to) if to.contains(self.me));
+            let knows = matches!(p.value, Value::Known(to) if to.contains(me));
             let (mut x, mut m) = (Vec::with_capacity(p.n), Vec::with_capacity(p.n));
             let mut value = knows.then(|| Vec::with_capacity(p.n));
             for start in (0..p.n).step_by(CHUNK) {
                 let n = CHUNK.min(p.n - start);
-                let frame = self.from_dealer.receive().map_err(VmError::Network)?;
+                let frame = from_dealer.receive().map_err(VmError::Network)?;
                 let words = 2 * n * (2 + knows as usize);
                 if frame.len() != words {
                     return Err(VmError::Network(format!(
@@ -310,14 +368,6 @@ impl Material {
             });
         }
         Ok(taken)
-    }
-
-    /// Passes over `frames` frames (the items of a branch not taken).
-    pub fn skip(&mut self, frames: u64) -> Result<(), VmError> {
-        for _ in 0..frames {
-            self.from_dealer.receive().map_err(VmError::Network)?;
-        }
-        Ok(())
     }
 }
 

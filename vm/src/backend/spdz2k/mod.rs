@@ -36,6 +36,7 @@ mod compare;
 mod cost;
 pub mod mac;
 pub mod material;
+pub mod offline;
 pub mod triples;
 
 pub use cost::{bytes_sent, rounds};
@@ -97,15 +98,17 @@ pub struct Spdz2k {
     opened: Opened,
     material: Material,
     program: Arc<Program>,
-    /// The dealer's frames in each branch arm, by its code range (counted
-    /// once).
-    arm_frames: HashMap<(usize, usize), u64>,
+    /// What the items of each branch arm take of the material (the
+    /// dealer's frames, or items), by its code range (counted once).
+    arm_units: HashMap<(usize, usize), u64>,
     /// The network's figures when the online phase began.
     setup: CommFigures,
     /// Words each operation of the last round queued to the peers.
     sent_by_op: Vec<u64>,
     /// Whether the round batch under way reveals (an opening or an output).
     reveals: bool,
+    /// The offline phase's figures, if it ran in this run.
+    offline: Option<OfflineFigures>,
 }
 
 impl Spdz2k {
@@ -138,12 +141,48 @@ impl Spdz2k {
             parties,
             keyed: Keyed { me, alpha_i },
             opened: Opened::default(),
-            material: Material::dealt(me, stream),
+            material: Material::Dealt {
+                me,
+                from_dealer: stream,
+            },
             program,
-            arm_frames: HashMap::new(),
+            arm_units: HashMap::new(),
             setup,
             sent_by_op: Vec::new(),
             reveals: false,
+            offline: None,
+        })
+    }
+
+    /// Set-up with preprocessing by OT (`--prep ot`): the offline phase
+    /// ([`offline`]) makes every item and the MAC key shares with the other
+    /// parties, telling `report` its progress.
+    pub fn setup_with_ot(
+        mut net: Network,
+        program: Arc<Program>,
+        report: &mut dyn FnMut(u64, u64),
+    ) -> Result<Spdz2k, VmError> {
+        let (me, parties) = (net.party(), net.parties());
+        if parties < 2 {
+            return Err(VmError::Usage("spdz2k needs at least 2 parties".into()));
+        }
+        let (items, keyed, figures) = offline::offline(&program, &mut net, parties, report)?;
+        Ok(Spdz2k {
+            setup: net.figures(),
+            net,
+            me,
+            parties,
+            keyed,
+            opened: Opened::default(),
+            material: Material::Made {
+                me,
+                items: items.into(),
+            },
+            program,
+            arm_units: HashMap::new(),
+            sent_by_op: Vec::new(),
+            reveals: false,
+            offline: Some(figures),
         })
     }
 
@@ -342,20 +381,38 @@ impl Spdz2k {
                 })
             }
             Interaction::Output { a, to } => {
+                // x + r_q opened for each receiver q, r_q known to q alone.
                 self.reveals = true;
-                let mask = self
-                    .take(&[material::Part::known(a.a.x.len(), to)])?
-                    .remove(0);
-                let y = a.a.add(&mask.a.reshape(&a.a.x.shape));
-                let shape = y.x.shape.clone();
-                let r = mask.value;
-                self.open(y, out, move |_, v, _| {
-                    let revealed = r.map(|r| {
-                        let x = v.iter().zip(&r).map(|(v, r)| v.wrapping_sub(*r).low());
-                        RingTensor::new(shape, x.collect())
-                    });
-                    Ok(Task::Done(Outcome::Revealed(revealed)))
-                })
+                let n = a.a.x.len();
+                let parts: Vec<_> = to
+                    .iter()
+                    .map(|q| material::Part::known(n, PartySet::single(q)))
+                    .collect();
+                let masks = self.take(&parts)?;
+                let flat = a.a.reshape(&[n]);
+                let mine = to.iter().position(|q| q == self.me);
+                let ys: Vec<Auth> = masks.iter().map(|m| flat.add(&m.a)).collect();
+                let r = mine.map(|k| {
+                    (
+                        k,
+                        masks[k].value.clone().expect("a receiver knows its mask"),
+                    )
+                });
+                let shape = a.a.x.shape.clone();
+                self.open(
+                    Auth::concat(&ys.iter().collect::<Vec<_>>()),
+                    out,
+                    move |_, v, _| {
+                        let revealed = r.map(|(k, r)| {
+                            let x = v[k * n..(k + 1) * n].iter().zip(&r);
+                            RingTensor::new(
+                                shape,
+                                x.map(|(v, r)| v.wrapping_sub(*r).low()).collect(),
+                            )
+                        });
+                        Ok(Task::Done(Outcome::Revealed(revealed)))
+                    },
+                )
             }
         })
     }
@@ -538,15 +595,15 @@ impl Backend for Spdz2k {
 
     fn skip(&mut self, range: Range<usize>) -> Result<(), VmError> {
         let program = self.program.clone();
-        let frames = match self.arm_frames.get(&(range.start, range.end)) {
-            Some(f) => *f,
+        let units = match self.arm_units.get(&(range.start, range.end)) {
+            Some(u) => *u,
             None => {
-                let f = material::frames_in(&program, range.clone())?;
-                self.arm_frames.insert((range.start, range.end), f);
-                f
+                let u = self.material.units_in(&program, range.clone())?;
+                self.arm_units.insert((range.start, range.end), u);
+                u
             }
         };
-        self.material.skip(frames)
+        self.material.skip(units)
     }
 
     fn round(&mut self, ops: Vec<Interaction<'_, Share>>) -> Result<Vec<Outcome<Share>>, VmError> {
@@ -583,5 +640,9 @@ impl Backend for Spdz2k {
 
     fn finish(&mut self) -> Result<(), VmError> {
         self.check()
+    }
+
+    fn offline(&self) -> Option<OfflineFigures> {
+        self.offline
     }
 }

@@ -1,152 +1,292 @@
-//! Authenticated multiplication triples by OT, checked by sacrifice (the
-//! SPDZ2k paper's triple generation): each party draws its shares of a, b
-//! and â; the cross terms a_i b_j and â_i b_j are Gilboa products in
-//! Z_2^128 (`ot::Stage::send_wide_product`); a, b, â, c = ab and ĉ = âb are
-//! authenticated by the VOLE ([`Vole::authenticate`], checked); then a
-//! coin-tossed t in Z_2^64 per triple, ρ = t a - â is opened, σ = t c - ĉ -
-//! ρ b must open to 0, and the MAC check of ρ and σ runs. A party that put
-//! an error e into c passes only if t e equals its error in ĉ modulo 2^128
-//! for a t it could not predict.
+//! Authenticated triples by OT, checked by sacrifice (the SPDZ2k paper's
+//! triple generation, after MASCOT's), for any bilinear product f: an
+//! elementwise product, a matrix product, a convolution. For f(A, B) one
+//! operand *sends* (S) and the other *receives* (R, whose bits choose in
+//! the OTs), as [`Terms`] groups the product's scalar terms.
 //!
-//! Not yet used by the backend, and not yet actively secure as a whole: the
-//! OT extension under it lacks its malicious consistency check (KOS /
-//! SoftSpokenOT's), and a sender's selective failure in the Gilboa OTs can
-//! leak bits of the receiver's b, which SPDZ2k and MASCOT remove by
-//! combining several products with random coefficients. Both come before
-//! the offline phase uses this.
+//! 1. Each party draws its shares of S and of [`TAU`] candidates R_1..R_τ;
+//!    every cross term S_i[s]·R_k,j[e] of every ordered pair of parties is
+//!    a Gilboa product in Z_2^128 (`ot::Stage::send_wide_product`, over the
+//!    checked OT extension).
+//! 2. Coins r, r̂ (per receiver element and candidate) are tossed, and
+//!    R = Σ r_k R_k, R̂ = Σ r̂_k R_k, C = f(S, R), Ĉ = f(S, R̂) follow by
+//!    linearity. A sender that corrupts a correction of the OT for bit t
+//!    makes the product wrong only if the receiver's bit t is 1, so the
+//!    outcome of the check below leaks that bit of one candidate; the
+//!    combination with coins the cheater cannot predict leaves R and R̂
+//!    uniform however few bits leak (τ = 4: 512 bits of entropy per element
+//!    for the 256 of R and R̂, with at most s = 64 leaked for a cheater that
+//!    is not caught with probability 1 - 2^-64).
+//! 3. S, R, R̂, C and Ĉ are authenticated by the VOLE
+//!    ([`crate::backend::ot::vole`], checked).
+//! 4. The sacrifice: a coin t per triple, ρ = t R - R̂ is opened, then
+//!    σ = t C - Ĉ - f(S, ρ) = t (C - f(S, R)) - (Ĉ - f(S, R̂)) must open to
+//!    0; the MAC check of ρ and σ follows. A cheater's error E in C passes
+//!    only if t E equals its error in Ĉ, for a t drawn after both: with
+//!    probability at most 2^-64 where E is not 0 modulo 2^64.
 
-use super::mac::{self, Auth, Opened};
-use crate::backend::ot::vole::Vole;
-use crate::backend::ot::{Pairwise, Stage};
-use crate::backend::prf::Prf;
-use crate::net::{Network, Part};
-use crate::ring::{WideTensor, Word};
+use super::mac::Auth;
+use super::offline::Session;
+use crate::backend::ot::Stage;
+use crate::backend::prep::terms::Terms;
+use crate::ring::WideTensor;
 use crate::VmError;
-use std::sync::Arc;
+use std::rc::Rc;
 
-/// One message to each peer (this party's own entry empty), each peer's back.
-fn exchange(net: &mut Network, out: Vec<Vec<u64>>) -> Result<Vec<Vec<u64>>, VmError> {
-    let nodes = net.parties();
-    let mut parts: Vec<Vec<Part>> = vec![Vec::new(); nodes];
-    for (p, words) in out.into_iter().enumerate() {
-        if !words.is_empty() {
-            parts[p].push(Arc::new(words));
-        }
-    }
-    net.exchange(parts).map_err(VmError::Network)
+/// Candidates per receiver element (τ).
+pub const TAU: usize = 4;
+
+/// Products in Z_2^128 a stage may queue with each peer in each direction:
+/// 256 words of pads each, so a stage holds some 16 MB.
+const STAGE_PRODUCTS: usize = 1 << 13;
+
+/// A triple of a product's shape: its terms and its operands' sizes.
+#[derive(Clone)]
+pub struct TripleJob {
+    pub terms: Rc<Terms>,
+    /// Elements of the first operand (A), the second (B) and the product.
+    pub na: usize,
+    pub nb: usize,
+    pub nc: usize,
 }
 
-/// The same words to every other of the first `parties` nodes.
-fn broadcast(
-    net: &mut Network,
-    me: usize,
-    parties: usize,
-    words: Vec<u64>,
-) -> Result<Vec<Vec<u64>>, VmError> {
-    let out = (0..parties)
-        .map(|p| if p == me { Vec::new() } else { words.clone() })
-        .collect();
-    let mut got = exchange(net, out)?;
-    got.truncate(parties);
-    Ok(got)
+impl TripleJob {
+    /// `n` elementwise triples.
+    pub fn elementwise(n: usize) -> TripleJob {
+        TripleJob {
+            terms: Rc::new(Terms::elementwise(n)),
+            na: n,
+            nb: n,
+            nc: n,
+        }
+    }
+
+    fn senders(&self) -> usize {
+        if self.terms.receiver_is_a {
+            self.nb
+        } else {
+            self.na
+        }
+    }
 }
 
-/// `n` authenticated triples (a, b, c = ab) among the first `parties` nodes
-/// of `net`, this party `me` with MAC key share in `vole`; `random` gives
-/// fresh random words.
-pub fn triples(
-    n: usize,
-    me: usize,
-    parties: usize,
-    net: &mut Network,
-    ot: &mut Pairwise,
-    vole: &mut Vole,
-    random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
-) -> Result<[Auth; 3], VmError> {
-    let key: [u8; 16] = bytemuck::cast::<[u64; 2], [u8; 16]>([random(1)?[0], random(1)?[0]]);
-    let mut draw = Prf::new(key);
-    let mut wide = |n: usize| u128::from_words(&draw.elements(2 * n));
-    let (a, b, a2) = (wide(n), wide(n), wide(n));
-    // The cross terms: a_i b_j and â_i b_j with every peer j, both ways.
-    let mut stage = Stage::new(parties);
-    for p in (0..parties).filter(|&p| p != me) {
-        for x in a.iter().chain(&a2) {
-            stage.send_wide_product(p, *x);
+/// This party's unauthenticated shares of a triple and its sacrificed twin
+/// while they are made: S, R, R̂, C, Ĉ.
+struct Raw {
+    s: Vec<u128>,
+    r: Vec<u128>,
+    r_hat: Vec<u128>,
+    c: Vec<u128>,
+    c_hat: Vec<u128>,
+}
+
+/// f(S, v) for public v of the receiver's size, on x and MAC shares.
+fn times_public(terms: &Terms, s: &Auth, v: &[u128], nc: usize) -> Auth {
+    let apply = |shares: &[u128]| {
+        let mut out = vec![0u128; nc];
+        for (e, v) in v.iter().enumerate() {
+            let (outs, senders) = terms.of_element(e);
+            for (o, k) in outs.iter().zip(senders) {
+                out[*o as usize] =
+                    out[*o as usize].wrapping_add(shares[*k as usize].wrapping_mul(*v));
+            }
         }
-        for c in b.iter().chain(&b) {
-            stage.receive_wide_product(p, *c);
-        }
-    }
-    let out = ot.run(net, stage)?;
-    let mut c: Vec<u128> = a.iter().zip(&b).map(|(a, b)| a.wrapping_mul(*b)).collect();
-    let mut c2: Vec<u128> = a2.iter().zip(&b).map(|(a, b)| a.wrapping_mul(*b)).collect();
-    for p in (0..parties).filter(|&p| p != me) {
-        let terms = out.send_wide[p].iter().zip(&out.receive_wide[p]);
-        for (k, (s, r)) in terms.enumerate() {
-            let target = if k < n { &mut c[k] } else { &mut c2[k - n] };
-            *target = target.wrapping_add(s.wrapping_add(*r));
-        }
-    }
-    // Authenticate all five at once (one VOLE and its check).
-    let values: Vec<u128> = [&a, &b, &a2, &c, &c2]
-        .into_iter()
-        .flatten()
-        .copied()
-        .collect();
-    let mut round = |out: Vec<Vec<u64>>| {
-        exchange(net, out).map(|mut g| {
-            g.truncate(parties);
-            g
-        })
+        WideTensor::new(vec![nc], out)
     };
-    let macs = vole.authenticate(me, &values, &mut round, random)?;
-    let part = |k: usize| Auth {
-        x: WideTensor::new(vec![n], values[k * n..(k + 1) * n].to_vec()),
-        m: WideTensor::new(vec![n], macs[k * n..(k + 1) * n].to_vec()),
-    };
-    let [a, b, a2, c, c2] = [0, 1, 2, 3, 4].map(part);
-    // The sacrifice.
-    let mut toss = |words: Vec<u64>| broadcast(net, me, parties, words);
-    let t = WideTensor::new(
-        vec![n],
-        mac::coins(me, n, &mut toss, random)?
+    Auth {
+        x: apply(&s.x.data),
+        m: apply(&s.m.data),
+    }
+}
+
+impl Session<'_> {
+    /// Authenticated triples (A, B, C = f(A, B)) of `jobs`, flat, in
+    /// operand order; `report` is told the receiver elements done of all.
+    pub fn triples(
+        &mut self,
+        jobs: &[TripleJob],
+        report: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<[Auth; 3]>, VmError> {
+        let mut raws: Vec<Raw> = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let nr = job.terms.receivers();
+            raws.push(Raw {
+                s: self.draw_wide(job.senders()),
+                r: Vec::with_capacity(nr),
+                r_hat: Vec::with_capacity(nr),
+                c: vec![0; job.nc],
+                c_hat: vec![0; job.nc],
+            });
+        }
+        // Stages over the receiver elements of all jobs, in order.
+        let total: u64 = jobs.iter().map(|j| j.terms.receivers() as u64).sum();
+        let mut done = 0u64;
+        let (mut job, mut next) = (0usize, 0usize);
+        while job < jobs.len() {
+            let mut chunk: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+            let mut products = 0usize;
+            while job < jobs.len() && products < STAGE_PRODUCTS {
+                let terms = &jobs[job].terms;
+                let start = next;
+                while next < terms.receivers() && products < STAGE_PRODUCTS {
+                    products += TAU * terms.count(next..next + 1);
+                    next += 1;
+                }
+                if next > start {
+                    chunk.push((job, start..next));
+                }
+                if next == terms.receivers() {
+                    (job, next) = (job + 1, 0);
+                }
+            }
+            self.stage(jobs, &mut raws, &chunk)?;
+            done += chunk.iter().map(|(_, r)| r.len() as u64).sum::<u64>();
+            report(done, total);
+        }
+        // Authenticate everything at once, then sacrifice.
+        let mut values = Vec::new();
+        for raw in &raws {
+            for part in [&raw.s, &raw.r, &raw.r_hat, &raw.c, &raw.c_hat] {
+                values.extend_from_slice(part);
+            }
+        }
+        let macs = self.authenticate(values.clone())?;
+        let mut at = 0;
+        let mut take = |n: usize| {
+            at += n;
+            Auth {
+                x: WideTensor::new(vec![n], values[at - n..at].to_vec()),
+                m: WideTensor::new(vec![n], macs[at - n..at].to_vec()),
+            }
+        };
+        let parts: Vec<[Auth; 5]> = raws
+            .iter()
+            .map(|raw| {
+                [
+                    raw.s.len(),
+                    raw.r.len(),
+                    raw.r.len(),
+                    raw.c.len(),
+                    raw.c.len(),
+                ]
+                .map(&mut take)
+            })
+            .collect();
+        self.sacrifice(jobs, &parts)?;
+        Ok(jobs
+            .iter()
+            .zip(parts)
+            .map(|(job, [s, r, _, c, _])| {
+                if job.terms.receiver_is_a {
+                    [r, s, c]
+                } else {
+                    [s, r, c]
+                }
+            })
+            .collect())
+    }
+
+    /// One stage: the cross terms of the receiver elements `chunk` (per
+    /// job, a range), then their coins and combinations.
+    fn stage(
+        &mut self,
+        jobs: &[TripleJob],
+        raws: &mut [Raw],
+        chunk: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<(), VmError> {
+        let (me, parties) = (self.me, self.parties);
+        // This party's candidates for the chunk's receiver elements.
+        let candidates: Vec<Vec<u128>> = chunk
+            .iter()
+            .map(|(_, range)| self.draw_wide(TAU * range.len()))
+            .collect();
+        let mut stage = Stage::new(parties);
+        for p in (0..parties).filter(|&p| p != me) {
+            for ((j, range), cands) in chunk.iter().zip(&candidates) {
+                let (terms, s) = (&jobs[*j].terms, &raws[*j].s);
+                for (i, e) in range.clone().enumerate() {
+                    let (_, senders) = terms.of_element(e);
+                    for k in 0..TAU {
+                        let r = cands[TAU * i + k];
+                        for from in senders {
+                            stage.send_wide_product(p, s[*from as usize]);
+                            stage.receive_wide_product(p, r);
+                        }
+                    }
+                }
+            }
+        }
+        let out = self.ot.run(self.net, stage)?;
+        let coins = self.coins(2 * TAU * chunk.iter().map(|(_, r)| r.len()).sum::<usize>())?;
+        let mut coin = coins.into_iter().map(u128::from);
+        // Per peer, where its shares of the next term are.
+        let mut at = vec![0usize; parties];
+        for ((j, range), cands) in chunk.iter().zip(&candidates) {
+            let (terms, raw) = (&jobs[*j].terms, &mut raws[*j]);
+            for (i, e) in range.clone().enumerate() {
+                let (outs, senders) = terms.of_element(e);
+                let r: [u128; TAU] = std::array::from_fn(|_| coin.next().expect("coins"));
+                let r_hat: [u128; TAU] = std::array::from_fn(|_| coin.next().expect("coins"));
+                let cands = &cands[TAU * i..TAU * (i + 1)];
+                let combine = |w: &[u128; TAU]| {
+                    (0..TAU).fold(0u128, |a, k| a.wrapping_add(w[k].wrapping_mul(cands[k])))
+                };
+                raw.r.push(combine(&r));
+                raw.r_hat.push(combine(&r_hat));
+                for k in 0..TAU {
+                    for (o, from) in outs.iter().zip(senders) {
+                        // Own term, then each peer's shares both ways.
+                        let mut term = raw.s[*from as usize].wrapping_mul(cands[k]);
+                        for p in (0..parties).filter(|&p| p != me) {
+                            let q = at[p];
+                            term = term
+                                .wrapping_add(out.send_wide[p][q])
+                                .wrapping_add(out.receive_wide[p][q]);
+                            at[p] += 1;
+                        }
+                        let o = *o as usize;
+                        raw.c[o] = raw.c[o].wrapping_add(r[k].wrapping_mul(term));
+                        raw.c_hat[o] = raw.c_hat[o].wrapping_add(r_hat[k].wrapping_mul(term));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The sacrifice of every job's twin ([S, R, R̂, C, Ĉ] authenticated):
+    /// two openings, the MAC check of both.
+    fn sacrifice(&mut self, jobs: &[TripleJob], parts: &[[Auth; 5]]) -> Result<(), VmError> {
+        let t: Vec<WideTensor> = self
+            .coins(jobs.len())?
             .into_iter()
-            .map(u128::from)
-            .collect(),
-    );
-    let rho = a.scale(&t).sub(&a2);
-    let rho_open = open(net, me, parties, &rho)?;
-    let mut opened = Opened::default();
-    opened.add(&rho_open, &rho.m.data);
-    let rho_public = WideTensor::new(vec![n], rho_open);
-    let sigma = c.scale(&t).sub(&c2).sub(&b.scale(&rho_public));
-    let sigma_open = open(net, me, parties, &sigma)?;
-    opened.add(&sigma_open, &sigma.m.data);
-    if let Some(k) = sigma_open.iter().position(|s| *s != 0) {
-        return Err(VmError::Cheating(format!(
-            "cheating detected by party {me}: triple {k} of {n} failed its sacrifice (a party put a wrong product into the preprocessing)"
-        )));
-    }
-    let mut check = |words: Vec<u64>| broadcast(net, me, parties, words);
-    mac::check(me, vole.alpha() as u128, &mut opened, &mut check, random)?;
-    Ok([a, b, c])
-}
-
-/// Opens an authenticated value to every party (its MAC checked later).
-fn open(net: &mut Network, me: usize, parties: usize, s: &Auth) -> Result<Vec<u128>, VmError> {
-    let got = broadcast(net, me, parties, u128::to_words(&s.x.data))?;
-    let mut sum = s.x.data.clone();
-    for (p, words) in got.iter().enumerate().filter(|(p, _)| *p != me) {
-        if words.len() != 2 * sum.len() {
+            .map(|t| WideTensor::new(vec![1], vec![t as u128]))
+            .collect();
+        let rhos: Vec<Auth> = parts
+            .iter()
+            .zip(&t)
+            .map(|([_, r, r_hat, _, _], t)| r.scale(t).sub(r_hat))
+            .collect();
+        let rho = self.open(&Auth::concat(&rhos.iter().collect::<Vec<_>>()))?;
+        let mut at = 0;
+        let mut sigmas = Vec::with_capacity(jobs.len());
+        for ((job, [s, r, _, c, c_hat]), t) in jobs.iter().zip(parts).zip(&t) {
+            let rho = &rho[at..at + r.x.len()];
+            at += r.x.len();
+            sigmas.push(
+                c.scale(t)
+                    .sub(c_hat)
+                    .sub(&times_public(&job.terms, s, rho, job.nc)),
+            );
+        }
+        let sigma = self.open(&Auth::concat(&sigmas.iter().collect::<Vec<_>>()))?;
+        if let Some(k) = sigma.iter().position(|s| *s != 0) {
             return Err(VmError::Cheating(format!(
-                "party {p} opened {} words in the sacrifice, not {}: a protocol violation",
-                words.len(),
-                2 * sum.len()
+                "cheating detected by party {}: value {k} of {} failed the sacrifice of the triples (a party put a wrong product into the preprocessing)",
+                self.me,
+                sigma.len()
             )));
         }
-        for (s, v) in sum.iter_mut().zip(u128::from_words(words)) {
-            *s = s.wrapping_add(v);
-        }
+        self.check_macs()
     }
-    Ok(sum)
 }

@@ -1,0 +1,680 @@
+//! spdz2k's offline phase (`--prep ot`): the parties make every item of
+//! the program together, secure against any n - 1 of them deviating, from
+//! three kinds of checked material:
+//!
+//! - authenticated values by the VOLE ([`crate::backend::ot::vole`]): a
+//!   uniform value (every party contributes its random share), a value one
+//!   party knows (an input's or an output receiver's mask: the others
+//!   contribute zeros);
+//! - triples of any product's shape by OT, checked by sacrifice
+//!   ([`super::triples`]): a batched product's triple, the elementwise
+//!   triples of comparisons and truncations;
+//! - authenticated random bits: each party inputs a bit b_i as a known
+//!   value, the bits are XORed arithmetically (y <- y + b_i - 2 y b_i, a
+//!   Beaver product with a triple, n - 1 rounds), and y² - y is opened and
+//!   must be 0 (a Beaver square): it is only if y is 0 or 1 modulo 2^64,
+//!   which holds for both values of an honest party's bit only if the
+//!   others' XOR was a bit too; a value below 2^m is m such bits weighted.
+//!
+//! Products of masks (mask reuse) are Beaver products of the masks with a
+//! triple of the product's shape. Every opening joins one MAC check at the
+//! end of the phase, before any item is used.
+//!
+//! The items are planned by walking the program twice ([`replay`]): once
+//! to count what each needs (`Collector`), once to hand them out in plan
+//! order (`Assembler`, a second time for the MAC shares of the masks whose
+//! products the first pass met).
+
+use super::mac::{self, Auth, Keyed, Opened};
+use super::material::{composed_parts, io_parts, trunc_parts, Part, Taken, Value};
+use super::triples::TripleJob;
+use crate::backend::ot::vole::Vole;
+use crate::backend::ot::Pairwise;
+use crate::backend::prep::plan::Items;
+use crate::backend::prep::replay::{replay, Producer};
+use crate::backend::prep::terms::Terms;
+use crate::backend::prf::Prf;
+use crate::backend::semi2k::Composed;
+use crate::backend::OfflineFigures;
+use crate::bytecode::{operands, Instr, Program};
+use crate::interp::linear_map;
+use crate::net::Network;
+use crate::ring::{WideTensor, Word};
+use crate::VmError;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Values authenticated per VOLE: 1 KiB of corrections each per peer, so a
+/// message of 16 MiB.
+const AUTH_CHUNK: usize = 1 << 14;
+
+/// Values opened per round: 16 MiB to each peer.
+const OPEN_CHUNK: usize = 1 << 20;
+
+/// The largest frame of the offline phase: a VOLE's corrections.
+const LARGEST_FRAME: u64 = 16 * 64 * (AUTH_CHUNK as u64 + 1) + 64;
+
+/// One party's end of the offline phase: the network, the checked OT
+/// extensions and VOLEs with every peer, its MAC key share, and the values
+/// opened since the last MAC check.
+pub struct Session<'n> {
+    pub me: usize,
+    pub parties: usize,
+    pub net: &'n mut Network,
+    pub ot: Pairwise,
+    vole: Vole,
+    pub keyed: Keyed,
+    rng: Prf,
+    opened: Opened,
+}
+
+impl<'n> Session<'n> {
+    /// The base OTs and extensions (checked) with every other of the first
+    /// `parties` nodes, and the VOLEs under a fresh MAC key share.
+    pub fn setup(net: &'n mut Network, parties: usize) -> Result<Session<'n>, VmError> {
+        let me = net.party();
+        let mut rng = Prf::new(crate::backend::semi2k::fresh_key()?);
+        let alpha = rng.elements(1)[0];
+        net.limit_frames(net.frame_limit().max(LARGEST_FRAME));
+        let ot = Pairwise::setup(net, parties)?.checked();
+        let vole = Vole::setup(net, parties, alpha)?;
+        Ok(Session {
+            me,
+            parties,
+            net,
+            ot,
+            vole,
+            keyed: Keyed {
+                me,
+                alpha_i: alpha as u128,
+            },
+            rng,
+            opened: Opened::default(),
+        })
+    }
+
+    pub fn draw_wide(&mut self, n: usize) -> Vec<u128> {
+        u128::from_words(&self.rng.elements(2 * n))
+    }
+
+    /// One message to each peer (this party's own entry empty), each
+    /// peer's back.
+    fn exchange(&mut self, out: Vec<Vec<u64>>) -> Result<Vec<Vec<u64>>, VmError> {
+        exchange(self.net, self.parties, out)
+    }
+
+    /// `n` coefficients of Z_2^64 no party could choose (two rounds).
+    pub fn coins(&mut self, n: usize) -> Result<Vec<u64>, VmError> {
+        let (me, parties, net, rng) = (self.me, self.parties, &mut *self.net, &mut self.rng);
+        let mut round = |words: Vec<u64>| broadcast(net, me, parties, words);
+        let mut random = |k: usize| Ok(rng.elements(k));
+        mac::coins(me, n, &mut round, &mut random)
+    }
+
+    /// This party's MAC shares of Σ_i values_i (every party's vector of the
+    /// same length), [`AUTH_CHUNK`] at a time.
+    pub fn authenticate(&mut self, values: Vec<u128>) -> Result<Vec<u128>, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let mut macs = Vec::with_capacity(values.len());
+        for chunk in values.chunks(AUTH_CHUNK) {
+            let (net, rng) = (&mut *self.net, &mut self.rng);
+            let mut round = |out: Vec<Vec<u64>>| exchange(net, parties, out);
+            let mut random = |k: usize| Ok(rng.elements(k));
+            macs.extend(self.vole.authenticate(me, chunk, &mut round, &mut random)?);
+        }
+        Ok(macs)
+    }
+
+    /// Opens `s` to every party (one round per [`OPEN_CHUNK`] values) and
+    /// records it for the next MAC check.
+    pub fn open(&mut self, s: &Auth) -> Result<Vec<u128>, VmError> {
+        let mut values = Vec::with_capacity(s.x.len());
+        for (x, m) in s.x.data.chunks(OPEN_CHUNK).zip(s.m.data.chunks(OPEN_CHUNK)) {
+            let words = u128::to_words(x);
+            let out = (0..self.parties)
+                .map(|p| {
+                    if p == self.me {
+                        Vec::new()
+                    } else {
+                        words.clone()
+                    }
+                })
+                .collect();
+            let got = self.exchange(out)?;
+            let mut sum = x.to_vec();
+            for (p, words) in got.iter().enumerate().filter(|(p, _)| *p != self.me) {
+                if words.len() != 2 * sum.len() {
+                    return Err(VmError::Cheating(format!(
+                        "party {p} opened {} words in the preprocessing, not {}: a protocol violation",
+                        words.len(),
+                        2 * sum.len()
+                    )));
+                }
+                for (s, v) in sum.iter_mut().zip(u128::from_words(words)) {
+                    *s = s.wrapping_add(v);
+                }
+            }
+            self.opened.add(&sum, m);
+            values.extend(sum);
+        }
+        Ok(values)
+    }
+
+    /// The MAC check of every value opened since the last (four rounds).
+    pub fn check_macs(&mut self) -> Result<(), VmError> {
+        let (me, parties, net, rng) = (self.me, self.parties, &mut *self.net, &mut self.rng);
+        let mut round = |words: Vec<u64>| broadcast(net, me, parties, words);
+        let mut random = |k: usize| Ok(rng.elements(k));
+        mac::check(
+            me,
+            self.keyed.alpha_i,
+            &mut self.opened,
+            &mut round,
+            &mut random,
+        )
+    }
+
+    /// Elementwise Beaver products x_k y_k with the triples `(a, b, c)`
+    /// (one round).
+    fn multiply(&mut self, x: &Auth, y: &Auth, [a, b, c]: &[Auth; 3]) -> Result<Auth, VmError> {
+        let n = x.x.len();
+        let ef = self.open(&Auth::concat(&[&x.sub(a), &y.sub(b)]))?;
+        let (e, f) = (
+            WideTensor::new(vec![n], ef[..n].to_vec()),
+            WideTensor::new(vec![n], ef[n..].to_vec()),
+        );
+        let ef_public = e.mul(&f, &[n]);
+        Ok(c.add(&b.scale(&e)).add(&a.scale(&f)).add_public(
+            self.me,
+            self.keyed.alpha_i,
+            &ef_public,
+            &[n],
+        ))
+    }
+
+    /// `n` authenticated random bits from the parties' `inputs` (party i's
+    /// bits at `i * n..`), with `parties` elementwise triples of `n` each.
+    fn bits(&mut self, inputs: &Auth, triples: &[[Auth; 3]]) -> Result<Auth, VmError> {
+        let n = inputs.x.len() / self.parties;
+        let mut y = inputs.range(0..n);
+        for i in 1..self.parties {
+            let b = inputs.range(i * n..(i + 1) * n);
+            let yb = self.multiply(&y, &b, &triples[i - 1])?;
+            y = y.add(&b).sub(&yb.shl(1));
+        }
+        let square = self.multiply(&y, &y, &triples[self.parties - 1])?;
+        let zero = self.open(&square.sub(&y))?;
+        if let Some(k) = zero.iter().position(|z| *z != 0) {
+            return Err(VmError::Cheating(format!(
+                "cheating detected by party {}: random bit {k} of {n} is not a bit (a party input a value other than 0 or 1 into the preprocessing)",
+                self.me
+            )));
+        }
+        Ok(y)
+    }
+}
+
+fn exchange(
+    net: &mut Network,
+    parties: usize,
+    out: Vec<Vec<u64>>,
+) -> Result<Vec<Vec<u64>>, VmError> {
+    let mut parts: Vec<Vec<crate::net::Part>> = vec![Vec::new(); net.parties()];
+    for (p, words) in out.into_iter().enumerate() {
+        if !words.is_empty() {
+            parts[p].push(Arc::new(words));
+        }
+    }
+    let mut got = net.exchange(parts).map_err(VmError::Network)?;
+    got.truncate(parties);
+    Ok(got)
+}
+
+fn broadcast(
+    net: &mut Network,
+    me: usize,
+    parties: usize,
+    words: Vec<u64>,
+) -> Result<Vec<Vec<u64>>, VmError> {
+    let out = (0..parties)
+        .map(|p| if p == me { Vec::new() } else { words.clone() })
+        .collect();
+    exchange(net, parties, out)
+}
+
+/// How a part, or a run of parts, of an item is made.
+#[derive(Clone, Copy, Debug)]
+enum Draw {
+    Uniform(usize),
+    Below {
+        n: usize,
+        bits: u32,
+    },
+    Known {
+        n: usize,
+        owner: usize,
+    },
+    /// An elementwise triple of `n`: three parts.
+    Triple(usize),
+    /// The next triple of a product's shape: three parts (a product of
+    /// masks turns its triple into the product).
+    Shaped,
+}
+
+/// How the parts of a (non-product) item are made.
+fn draws(parts: &[Part]) -> Vec<Draw> {
+    let mut out: Vec<Draw> = Vec::with_capacity(parts.len());
+    for p in parts {
+        let draw = match p.value {
+            Value::Random { bits: 128 } => Draw::Uniform(p.n),
+            Value::Random { bits } => Draw::Below { n: p.n, bits },
+            Value::Known(to) => Draw::Known {
+                n: p.n,
+                owner: to.iter().next().expect("a mask known to one party"),
+            },
+            Value::Product => {
+                out.truncate(out.len() - 2);
+                Draw::Triple(p.n)
+            }
+            Value::Given => unreachable!("only a product's item has a given part"),
+        };
+        out.push(draw);
+    }
+    out
+}
+
+/// The first walk: what every item needs, and the shapes of the triples.
+struct Collector<'p> {
+    program: &'p Program,
+    items: Vec<Vec<Draw>>,
+    /// The product instructions of the triples of a shape, in plan order:
+    /// batched products' and products of masks' alike.
+    shaped: Vec<Instr>,
+}
+
+impl Producer for Collector<'_> {
+    type W = u128;
+    const ITEMS: Items = Items::Authenticated;
+
+    fn mask(&mut self, shape: &[usize]) -> Result<WideTensor, VmError> {
+        self.items.push(vec![Draw::Uniform(shape.iter().product())]);
+        Ok(WideTensor::zeros(shape))
+    }
+    fn product(
+        &mut self,
+        i: &Instr,
+        masks: Option<(&WideTensor, &WideTensor)>,
+    ) -> Result<(), VmError> {
+        let _ = masks;
+        self.shaped.push(i.clone());
+        self.items.push(vec![Draw::Shaped]);
+        Ok(())
+    }
+    fn trunc(&mut self, n: usize, m: u32, exact: bool) -> Result<(), VmError> {
+        self.items.push(draws(&trunc_parts(n, m as usize, exact)));
+        Ok(())
+    }
+    fn composed(&mut self, c: &Composed) -> Result<(), VmError> {
+        self.items.push(draws(&composed_parts(c)));
+        Ok(())
+    }
+    fn io(&mut self, i: &Instr) -> Result<(), VmError> {
+        self.items.push(draws(&io_parts(self.program, i)));
+        Ok(())
+    }
+}
+
+/// Made material handed out in order.
+struct Pool {
+    a: Auth,
+    values: Option<Vec<u128>>,
+    at: usize,
+}
+
+impl Pool {
+    fn new(a: Auth, values: Option<Vec<u128>>) -> Pool {
+        Pool { a, values, at: 0 }
+    }
+    fn take(&mut self, n: usize) -> Taken {
+        let range = self.at..self.at + n;
+        self.at += n;
+        Taken {
+            value: self.values.as_ref().map(|v| v[range.clone()].to_vec()),
+            a: self.a.range(range),
+        }
+    }
+}
+
+/// Everything the items are cut from.
+struct Pools {
+    uniform: Pool,
+    bits: Pool,
+    /// Per party, values it knows.
+    known: Vec<Pool>,
+    triples: [Pool; 3],
+    shaped: VecDeque<[Auth; 3]>,
+}
+
+impl Pools {
+    /// The parts of a need.
+    fn parts(&mut self, draws: &[Draw]) -> Vec<Taken> {
+        let mut parts = Vec::new();
+        for d in draws {
+            match *d {
+                Draw::Uniform(n) => parts.push(self.uniform.take(n)),
+                Draw::Below { n, bits } => {
+                    let planes = self.bits.take(n * bits as usize).a;
+                    let mut value = planes.range(0..n);
+                    for t in 1..bits as usize {
+                        value = value.add(&planes.range(t * n..(t + 1) * n).shl(t as u32));
+                    }
+                    parts.push(Taken {
+                        a: value,
+                        value: None,
+                    });
+                }
+                Draw::Known { n, owner } => parts.push(self.known[owner].take(n)),
+                Draw::Triple(n) => parts.extend(self.triples.iter_mut().map(|p| p.take(n))),
+                Draw::Shaped => {
+                    let t = self.shaped.pop_front().expect("a triple per product");
+                    parts.extend(t.into_iter().map(|a| Taken { a, value: None }));
+                }
+            }
+        }
+        parts
+    }
+}
+
+/// The second walk: the items in plan order, with the masks of products of
+/// masks set aside (their x shares; their MAC shares on a third walk).
+struct Assembler<'a> {
+    pools: &'a mut Pools,
+    needs: std::vec::IntoIter<Vec<Draw>>,
+    items: Vec<Vec<Taken>>,
+    masks: Vec<Auth>,
+    /// Each product of masks: its instruction, its operands' masks (x
+    /// shares) and its item (which holds its triple until the product).
+    mask_products: Vec<(Instr, WideTensor, WideTensor, usize)>,
+}
+
+impl Producer for Assembler<'_> {
+    type W = u128;
+    const ITEMS: Items = Items::Authenticated;
+
+    fn mask(&mut self, shape: &[usize]) -> Result<WideTensor, VmError> {
+        let need = self.needs.next().expect("the walks agree");
+        let part = self.pools.parts(&need).remove(0);
+        self.masks.push(part.a.reshape(shape));
+        self.items.push(vec![part]);
+        Ok(self.masks.last().expect("just pushed").x.clone())
+    }
+    fn product(
+        &mut self,
+        i: &Instr,
+        masks: Option<(&WideTensor, &WideTensor)>,
+    ) -> Result<(), VmError> {
+        let need = self.needs.next().expect("the walks agree");
+        if let Some((x, y)) = masks {
+            self.mask_products
+                .push((i.clone(), x.clone(), y.clone(), self.items.len()));
+        }
+        self.items.push(self.pools.parts(&need));
+        Ok(())
+    }
+    fn trunc(&mut self, _: usize, _: u32, _: bool) -> Result<(), VmError> {
+        self.next_item();
+        Ok(())
+    }
+    fn composed(&mut self, _: &Composed) -> Result<(), VmError> {
+        self.next_item();
+        Ok(())
+    }
+    fn io(&mut self, _: &Instr) -> Result<(), VmError> {
+        self.next_item();
+        Ok(())
+    }
+}
+
+impl Assembler<'_> {
+    fn next_item(&mut self) {
+        let need = self.needs.next().expect("the walks agree");
+        self.items.push(self.pools.parts(&need));
+    }
+}
+
+/// The third walk: the MAC shares of the same masks, derived alike.
+struct MacWalk {
+    masks: std::vec::IntoIter<Auth>,
+    operands: Vec<(WideTensor, WideTensor)>,
+}
+
+impl Producer for MacWalk {
+    type W = u128;
+    const ITEMS: Items = Items::Authenticated;
+
+    fn mask(&mut self, _: &[usize]) -> Result<WideTensor, VmError> {
+        Ok(self.masks.next().expect("the walks agree").m)
+    }
+    fn product(
+        &mut self,
+        _: &Instr,
+        masks: Option<(&WideTensor, &WideTensor)>,
+    ) -> Result<(), VmError> {
+        if let Some((x, y)) = masks {
+            self.operands.push((x.clone(), y.clone()));
+        }
+        Ok(())
+    }
+    fn trunc(&mut self, _: usize, _: u32, _: bool) -> Result<(), VmError> {
+        Ok(())
+    }
+    fn composed(&mut self, _: &Composed) -> Result<(), VmError> {
+        Ok(())
+    }
+}
+
+/// The triple of product instruction `i`'s shape.
+fn shaped_job(p: &Program, i: &Instr) -> TripleJob {
+    let (reads, dst) = operands(i);
+    let len = |r: u32| p.registers[r as usize].len();
+    TripleJob {
+        terms: Rc::new(Terms::of(p, i)),
+        na: len(reads[0]),
+        nb: len(reads[1]),
+        nc: len(dst.expect("a product writes")),
+    }
+}
+
+/// Every item of `program`, made with the other parties of `session`, in
+/// plan order; `report` is told the progress (of the triples, most of the
+/// work).
+pub fn make(
+    program: &Program,
+    session: &mut Session<'_>,
+    report: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<Vec<Taken>>, VmError> {
+    let (me, parties) = (session.me, session.parties);
+    let mut collector = Collector {
+        program,
+        items: Vec::new(),
+        shaped: Vec::new(),
+    };
+    replay(program, &mut collector)?;
+    let needs = collector.items;
+    // What the pools must hold.
+    let (mut uniform, mut bits, mut elementwise) = (0usize, 0usize, 0usize);
+    let mut known = vec![0usize; parties];
+    for d in needs.iter().flatten() {
+        match *d {
+            Draw::Uniform(n) => uniform += n,
+            Draw::Below { n, bits: b } => bits += n * b as usize,
+            Draw::Known { n, owner } => known[owner] += n,
+            Draw::Triple(n) => elementwise += n,
+            Draw::Shaped => {}
+        }
+    }
+    // The triples: the elementwise ones (the bits' included), then each
+    // product's.
+    let mut jobs = vec![TripleJob::elementwise(elementwise + parties * bits)];
+    jobs.extend(collector.shaped.iter().map(|i| shaped_job(program, i)));
+    let mut made = session.triples(&jobs, report)?.into_iter();
+    let pool = made.next().expect("the elementwise triples");
+    let shaped: Vec<[Auth; 3]> = made.collect();
+    // Uniform values, known values and the bits' inputs, in one vector.
+    let mut values = session.draw_wide(uniform);
+    let mut known_values = Vec::new();
+    for (owner, n) in known.iter().enumerate() {
+        if owner == me {
+            known_values = session.draw_wide(*n);
+            values.extend(&known_values);
+        } else {
+            values.extend(std::iter::repeat_n(0, *n));
+        }
+    }
+    let own_bits: Vec<u128> = session.draw_wide(bits).iter().map(|b| b & 1).collect();
+    for owner in 0..parties {
+        if owner == me {
+            values.extend(&own_bits);
+        } else {
+            values.extend(std::iter::repeat_n(0, bits));
+        }
+    }
+    let macs = session.authenticate(values.clone())?;
+    let all = Auth {
+        x: WideTensor::new(vec![values.len()], values),
+        m: WideTensor::new(vec![macs.len()], macs),
+    };
+    let mut at = 0;
+    let mut cut = |n: usize| {
+        at += n;
+        all.range(at - n..at)
+    };
+    let uniform = Pool::new(cut(uniform), None);
+    let known: Vec<Pool> = known
+        .iter()
+        .enumerate()
+        .map(|(owner, n)| Pool::new(cut(*n), (owner == me).then(|| known_values.clone())))
+        .collect();
+    let bit_inputs = cut(parties * bits);
+    // The bits, with the last triples of the pool.
+    let bit_triples: Vec<[Auth; 3]> = (0..parties)
+        .map(|k| {
+            let range = elementwise + k * bits..elementwise + (k + 1) * bits;
+            [&pool[0], &pool[1], &pool[2]].map(|a| a.range(range.clone()))
+        })
+        .collect();
+    let bits = session.bits(&bit_inputs, &bit_triples)?;
+    let mut pools = Pools {
+        uniform,
+        bits: Pool::new(bits, None),
+        known,
+        triples: pool.map(|a| Pool::new(a, None)),
+        shaped: shaped.into(),
+    };
+    // The items, in plan order.
+    let mut assembler = Assembler {
+        pools: &mut pools,
+        needs: needs.into_iter(),
+        items: Vec::new(),
+        masks: Vec::new(),
+        mask_products: Vec::new(),
+    };
+    replay(program, &mut assembler)?;
+    let Assembler {
+        mut items,
+        masks,
+        mask_products,
+        ..
+    } = assembler;
+    if !mask_products.is_empty() {
+        let mut pending = Vec::with_capacity(mask_products.len());
+        let mut macs = MacWalk {
+            masks: masks.into_iter(),
+            operands: Vec::new(),
+        };
+        replay(program, &mut macs)?;
+        for ((i, x, y, item), (mx, my)) in mask_products.into_iter().zip(macs.operands) {
+            let x = Auth { x, m: mx };
+            let y = Auth { x: y, m: my };
+            let triple = std::mem::take(&mut items[item]);
+            pending.push((i, x, y, item, triple));
+        }
+        let products = products_of_masks(program, session, &pending)?;
+        for ((_, _, _, item, _), c) in pending.iter().zip(products) {
+            items[*item] = vec![Taken { a: c, value: None }];
+        }
+    }
+    session.check_macs()?;
+    Ok(items)
+}
+
+/// A product of masks under way: its instruction, its operands' masks, its
+/// item, and the triple of its shape.
+type MaskProduct = (Instr, Auth, Auth, usize, Vec<Taken>);
+
+/// The products of masks, each a Beaver product of its operands' masks x, y
+/// with the triple (a, b, c) of its shape: x y = c + e b + a f + e f with
+/// e = x - a and f = y - b opened (one round for all).
+fn products_of_masks(
+    program: &Program,
+    session: &mut Session<'_>,
+    pending: &[MaskProduct],
+) -> Result<Vec<Auth>, VmError> {
+    let mut opened = Vec::with_capacity(2 * pending.len());
+    for (_, x, y, _, t) in pending {
+        opened.push(x.reshape(&[x.x.len()]).sub(&t[0].a));
+        opened.push(y.reshape(&[y.x.len()]).sub(&t[1].a));
+    }
+    let ef = session.open(&Auth::concat(&opened.iter().collect::<Vec<_>>()))?;
+    let mut at = 0;
+    let mut products = Vec::with_capacity(pending.len());
+    for (i, x, y, _, t) in pending {
+        let mut public = |like: &Auth| {
+            at += like.x.len();
+            WideTensor::new(like.x.shape.clone(), ef[at - like.x.len()..at].to_vec())
+        };
+        let (e, f) = (public(x), public(y));
+        let f_map = linear_map(program, i).expect("a product is bilinear");
+        let op = |u: &WideTensor, v: &WideTensor| f_map.apply(&[u, v]);
+        let (a, b) = (t[0].a.reshape(&x.x.shape), t[1].a.reshape(&y.x.shape));
+        let eb = b.map(|b| op(&e, b));
+        let af = a.map(|a| op(a, &f));
+        let ef = op(&e, &f);
+        let c = t[2].a.reshape(&ef.shape);
+        products.push(c.add(&eb).add(&af).add_public(
+            session.me,
+            session.keyed.alpha_i,
+            &ef,
+            &ef.shape,
+        ));
+    }
+    Ok(products)
+}
+
+/// The offline phase: a session, [`make`], timed and measured; returns the
+/// items, the MAC key share and the figures.
+pub fn offline(
+    program: &Program,
+    net: &mut Network,
+    parties: usize,
+    report: &mut dyn FnMut(u64, u64),
+) -> Result<(Vec<Vec<Taken>>, Keyed, OfflineFigures), VmError> {
+    let before = net.figures();
+    let start = std::time::Instant::now();
+    let limit = net.frame_limit();
+    let mut session = Session::setup(net, parties)?;
+    let items = make(program, &mut session, report)?;
+    let keyed = Keyed {
+        me: session.keyed.me,
+        alpha_i: session.keyed.alpha_i,
+    };
+    let ots = session.ot.ots;
+    net.limit_frames(limit);
+    let figures = OfflineFigures {
+        seconds: start.elapsed().as_secs_f64(),
+        comm: net.figures().since(before),
+        ots,
+    };
+    Ok((items, keyed, figures))
+}
