@@ -41,6 +41,24 @@ fn assert_predicted(program: &mpcvm::bytecode::Program, runs: &[RunOutcome], con
     }
 }
 
+/// Every party measured, in the offline phase by OT, the rounds, bytes and
+/// OTs its cost model predicts.
+fn assert_offline_predicted(
+    program: &mpcvm::bytecode::Program,
+    runs: &[RunOutcome],
+    context: &str,
+) {
+    let cost = spdz2k::offline::cost(program, runs.len()).unwrap();
+    for (p, run) in runs.iter().enumerate() {
+        let f = run.offline.expect("an offline phase");
+        assert_eq!(
+            (f.comm.rounds, f.comm.bytes_sent, f.ots),
+            (cost.rounds, cost.bytes_sent, cost.ots),
+            "{context}, party {p}: offline rounds, bytes sent, OTs"
+        );
+    }
+}
+
 /// Runs `program` under spdz2k among `parties` with preprocessing `prep`,
 /// every party succeeding.
 fn run_spdz2k(
@@ -75,6 +93,9 @@ fn spdz2k_equals_clear_with_and_without_mask_reuse() {
             let runs = run_spdz2k(&c.program, &inputs, parties, prep);
             let context = format!("mask reuse {mask_reuse}, {parties} parties, {prep:?}");
             assert_predicted(&c.program, &runs, &context);
+            if prep == Prep::Ot {
+                assert_offline_predicted(&c.program, &runs, &context);
+            }
             assert_outputs_as_clear(&c.program, &want, &runs);
         }
     }
@@ -110,3 +131,38 @@ fn every_example_runs_under_spdz2k_as_under_clear() {
         }
     }
 }
+
+/// The examples whose offline phase is quick (not the networks: their
+/// comparisons and exact truncations take millions of triples), with the
+/// preprocessing by OT, 2 and 3 parties: as under clear, with the cost
+/// model's offline and online figures.
+#[test]
+fn examples_run_under_spdz2k_with_preprocessing_by_ot() {
+    for name in EXAMPLES_WITH_QUICK_PREPROCESSING {
+        let c = compile_example_sized(
+            name,
+            Options {
+                exact_fixed_point: true,
+                mask_reuse: true,
+            },
+            TINY_SIZES,
+        );
+        let inputs = random_inputs(&c, 3);
+        let (want, _) = run_clear_sharing(&c.program, &inputs, 7, zero_shares(&c.program, 1));
+        for parties in [2, 3] {
+            let t = std::time::Instant::now();
+            let runs = run_spdz2k(&c.program, &inputs, parties, Prep::Ot);
+            eprintln!(
+                "{name}, {parties} parties: {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            let context = format!("{name}, {parties} parties");
+            assert_predicted(&c.program, &runs, &context);
+            assert_offline_predicted(&c.program, &runs, &context);
+            assert_outputs_as_clear(&c.program, &want, &runs);
+        }
+    }
+}
+
+const EXAMPLES_WITH_QUICK_PREPROCESSING: [&str; 4] =
+    ["millionaires", "matmul", "mnist_dense", "train_linear"];

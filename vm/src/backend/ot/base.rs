@@ -19,7 +19,15 @@ use std::sync::Arc;
 
 /// Bytes each party sends each peer in the base OTs' two rounds: a point,
 /// then `KAPPA` points.
-pub const BYTES_PER_PEER: u64 = 32 * (1 + KAPPA as u64);
+pub const BYTES_PER_PEER: u64 = bytes_per_peer(KAPPA);
+
+/// Rounds of the base OTs.
+pub const ROUNDS: u64 = 2;
+
+/// Bytes each party sends each peer in [`run_choosing`] of `count` OTs.
+pub const fn bytes_per_peer(count: usize) -> u64 {
+    32 * (1 + count as u64)
+}
 
 /// A key of a base OT (the seed of one column of the extension).
 pub type Key = [u8; 16];

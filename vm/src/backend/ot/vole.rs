@@ -80,6 +80,16 @@ impl Vole {
         })
     }
 
+    /// Rounds and words to each peer of [`Vole::authenticate`] of `n`
+    /// values: the corrections (64 of two words per value, and the mask
+    /// element's), a coin toss, the combination, a MAC check.
+    pub fn authenticate_cost(n: usize) -> (u64, u64) {
+        (
+            1 + mac::COINS_ROUNDS + 1 + mac::CHECK_ROUNDS,
+            (KEY_BITS * 2 * (n + 1)) as u64 + mac::COINS_WORDS + 2 + mac::CHECK_WORDS,
+        )
+    }
+
     pub fn alpha(&self) -> u64 {
         self.alpha
     }

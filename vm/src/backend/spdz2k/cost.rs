@@ -4,15 +4,11 @@
 //! included. The dealer's traffic is the preprocessing's, not counted. A
 //! run-time branch counts both arms (an upper bound).
 
+use super::mac::{CHECK_ROUNDS, CHECK_WORDS};
 use super::material::tree_products;
 use super::CHECK_EVERY;
 use crate::backend::compose::{self, Cost as _};
 use crate::bytecode::{Instr, Program};
-
-/// Words of one MAC check to each peer: a commitment (4), a nonce and a seed
-/// part (4 + 2), a commitment (4), a nonce and z_i (4 + 2).
-const CHECK_WORDS: u64 = 20;
-const CHECK_ROUNDS: u64 = 4;
 
 /// One execution of an operation: its rounds, the words every party sends
 /// every other (openings go to all), the words input owners send each other

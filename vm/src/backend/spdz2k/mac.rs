@@ -188,6 +188,16 @@ impl Opened {
 const DIGEST_WORDS: usize = 4;
 const NONCE_WORDS: usize = 4;
 
+/// Rounds and words to each peer of a coin toss ([`coins`]): a commitment,
+/// then its nonce and a seed part.
+pub const COINS_ROUNDS: u64 = 2;
+pub const COINS_WORDS: u64 = (DIGEST_WORDS + NONCE_WORDS + 2) as u64;
+
+/// Rounds and words to each peer of a MAC check ([`check`]): a coin toss,
+/// then a commitment to z_i and its opening.
+pub const CHECK_ROUNDS: u64 = COINS_ROUNDS + 2;
+pub const CHECK_WORDS: u64 = 2 * COINS_WORDS;
+
 fn commitment(nonce: &[u64], words: &[u64]) -> Vec<u64> {
     let mut h = blake3::Hasher::new();
     h.update(bytemuck::cast_slice(nonce));

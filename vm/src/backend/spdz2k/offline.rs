@@ -26,10 +26,18 @@
 //! products the first pass met).
 
 use super::mac::{self, Auth, Keyed, Opened};
+use super::mac::{CHECK_ROUNDS, CHECK_WORDS, COINS_ROUNDS, COINS_WORDS};
 use super::material::{composed_parts, io_parts, trunc_parts, Part, Taken, Value};
-use super::triples::TripleJob;
+use super::triples::{self, TripleJob};
+use crate::backend::ot::base;
+use crate::backend::ot::cot::{
+    EXTRA_WORDS, PROOF_WORDS, SETUP_BYTES_PER_PEER, SETUP_ROUNDS, WIDE_PRODUCT_BITS,
+};
+use crate::backend::ot::softspoken::BLOCKS;
 use crate::backend::ot::vole::Vole;
+use crate::backend::ot::vole::KEY_BITS;
 use crate::backend::ot::Pairwise;
+use crate::backend::prep::ot::Cost;
 use crate::backend::prep::plan::Items;
 use crate::backend::prep::replay::{replay, Producer};
 use crate::backend::prep::terms::Terms;
@@ -291,6 +299,8 @@ struct Collector<'p> {
     /// The product instructions of the triples of a shape, in plan order:
     /// batched products' and products of masks' alike.
     shaped: Vec<Instr>,
+    /// Elements of the operands of the products of masks.
+    mask_operands: usize,
 }
 
 impl Producer for Collector<'_> {
@@ -306,7 +316,9 @@ impl Producer for Collector<'_> {
         i: &Instr,
         masks: Option<(&WideTensor, &WideTensor)>,
     ) -> Result<(), VmError> {
-        let _ = masks;
+        if let Some((x, y)) = masks {
+            self.mask_operands += x.len() + y.len();
+        }
         self.shaped.push(i.clone());
         self.items.push(vec![Draw::Shaped]);
         Ok(())
@@ -486,6 +498,124 @@ fn shaped_job(p: &Program, i: &Instr) -> TripleJob {
     }
 }
 
+/// What the offline phase of a program makes: each item's needs, the
+/// triples of every product's shape and the elementwise ones, the uniform
+/// values, the random bits, and the values each party knows.
+struct Plan {
+    needs: Vec<Vec<Draw>>,
+    jobs: Vec<TripleJob>,
+    /// Elements of the operands of the products of masks (opened once).
+    mask_operands: usize,
+    uniform: usize,
+    bits: usize,
+    elementwise: usize,
+    known: Vec<usize>,
+}
+
+impl Plan {
+    fn of(program: &Program, parties: usize) -> Result<Plan, VmError> {
+        let mut collector = Collector {
+            program,
+            items: Vec::new(),
+            shaped: Vec::new(),
+            mask_operands: 0,
+        };
+        replay(program, &mut collector)?;
+        let (mut uniform, mut bits, mut elementwise) = (0usize, 0usize, 0usize);
+        let mut known = vec![0usize; parties];
+        for d in collector.items.iter().flatten() {
+            match *d {
+                Draw::Uniform(n) => uniform += n,
+                Draw::Below { n, bits: b } => bits += n * b as usize,
+                Draw::Known { n, owner } => known[owner] += n,
+                Draw::Triple(n) => elementwise += n,
+                Draw::Shaped => {}
+            }
+        }
+        // The elementwise triples (the bits' too: n - 1 XORs and a square
+        // each), then each product's.
+        let mut jobs = vec![TripleJob::elementwise(elementwise + parties * bits)];
+        jobs.extend(collector.shaped.iter().map(|i| shaped_job(program, i)));
+        Ok(Plan {
+            needs: collector.items,
+            jobs,
+            mask_operands: collector.mask_operands,
+            uniform,
+            bits,
+            elementwise,
+            known,
+        })
+    }
+
+    /// Values authenticated by the VOLE outside the triples: the uniform
+    /// ones, the known ones, the parties' input bits.
+    fn authenticated(&self, parties: usize) -> usize {
+        self.uniform + self.known.iter().sum::<usize>() + parties * self.bits
+    }
+}
+
+/// What each party sends in the offline phase of `program` among
+/// `parties` (the same for each): the steps of [`make`], counted.
+pub fn cost(program: &Program, parties: usize) -> Result<Cost, VmError> {
+    let peers = parties as u64 - 1;
+    let plan = Plan::of(program, parties)?;
+    let mut c = Cost::default();
+    let mut step = |c: &mut Cost, rounds: u64, words: u64| {
+        c.rounds += rounds;
+        c.bytes_sent += 8 * words * peers;
+    };
+    // Set-up: the extension's, the VOLEs' base OTs.
+    c.rounds += SETUP_ROUNDS + base::ROUNDS;
+    c.bytes_sent += peers * (SETUP_BYTES_PER_PEER + base::bytes_per_peer(KEY_BITS));
+    let authenticate = |c: &mut Cost, n: usize, step: &mut dyn FnMut(&mut Cost, u64, u64)| {
+        for k in (0..n).step_by(AUTH_CHUNK) {
+            let (rounds, words) = Vole::authenticate_cost(AUTH_CHUNK.min(n - k));
+            step(c, rounds, words);
+        }
+    };
+    let open = |c: &mut Cost, n: usize, step: &mut dyn FnMut(&mut Cost, u64, u64)| {
+        step(c, n.div_ceil(OPEN_CHUNK) as u64, 2 * n as u64)
+    };
+    // The triples: each stage's OTs and coins, the VOLE, the sacrifice.
+    let jobs = &plan.jobs;
+    if jobs.iter().any(|j| j.terms.receivers() > 0) {
+        for chunk in triples::stages(jobs) {
+            let products = triples::stage_products(jobs, &chunk);
+            let columns = BLOCKS * (2 * products + EXTRA_WORDS) + PROOF_WORDS;
+            let corrections = (products * WIDE_PRODUCT_BITS).div_ceil(64);
+            step(&mut c, 2, (columns + corrections) as u64);
+            step(&mut c, COINS_ROUNDS, COINS_WORDS);
+            c.ots += 2 * 128 * (products as u64) * peers;
+        }
+        let values: usize = jobs
+            .iter()
+            .map(|j| j.senders() + 2 * j.terms.receivers() + 2 * j.nc)
+            .sum();
+        authenticate(&mut c, values, &mut step);
+        step(&mut c, COINS_ROUNDS, COINS_WORDS);
+        open(
+            &mut c,
+            jobs.iter().map(|j| j.terms.receivers()).sum(),
+            &mut step,
+        );
+        open(&mut c, jobs.iter().map(|j| j.nc).sum(), &mut step);
+        step(&mut c, CHECK_ROUNDS, CHECK_WORDS);
+    }
+    authenticate(&mut c, plan.authenticated(parties), &mut step);
+    if plan.bits > 0 {
+        // n - 1 XORs and a square, each a Beaver product; y² - y opened.
+        for _ in 0..parties {
+            open(&mut c, 2 * plan.bits, &mut step);
+        }
+        open(&mut c, plan.bits, &mut step);
+    }
+    if plan.mask_operands > 0 {
+        open(&mut c, plan.mask_operands, &mut step);
+    }
+    step(&mut c, CHECK_ROUNDS, CHECK_WORDS);
+    Ok(c)
+}
+
 /// Every item of `program`, made with the other parties of `session`, in
 /// plan order; `report` is told the progress (of the triples, most of the
 /// work).
@@ -495,29 +625,15 @@ pub fn make(
     report: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<Vec<Taken>>, VmError> {
     let (me, parties) = (session.me, session.parties);
-    let mut collector = Collector {
-        program,
-        items: Vec::new(),
-        shaped: Vec::new(),
-    };
-    replay(program, &mut collector)?;
-    let needs = collector.items;
-    // What the pools must hold.
-    let (mut uniform, mut bits, mut elementwise) = (0usize, 0usize, 0usize);
-    let mut known = vec![0usize; parties];
-    for d in needs.iter().flatten() {
-        match *d {
-            Draw::Uniform(n) => uniform += n,
-            Draw::Below { n, bits: b } => bits += n * b as usize,
-            Draw::Known { n, owner } => known[owner] += n,
-            Draw::Triple(n) => elementwise += n,
-            Draw::Shaped => {}
-        }
-    }
-    // The triples: the elementwise ones (the bits' included), then each
-    // product's.
-    let mut jobs = vec![TripleJob::elementwise(elementwise + parties * bits)];
-    jobs.extend(collector.shaped.iter().map(|i| shaped_job(program, i)));
+    let Plan {
+        needs,
+        jobs,
+        uniform,
+        bits,
+        elementwise,
+        known,
+        ..
+    } = Plan::of(program, parties)?;
     let mut made = session.triples(&jobs, report)?.into_iter();
     let pool = made.next().expect("the elementwise triples");
     let shaped: Vec<[Auth; 3]> = made.collect();
@@ -564,7 +680,11 @@ pub fn make(
             [&pool[0], &pool[1], &pool[2]].map(|a| a.range(range.clone()))
         })
         .collect();
-    let bits = session.bits(&bit_inputs, &bit_triples)?;
+    let bits = if bits > 0 {
+        session.bits(&bit_inputs, &bit_triples)?
+    } else {
+        bit_inputs
+    };
     let mut pools = Pools {
         uniform,
         bits: Pool::new(bits, None),

@@ -61,13 +61,52 @@ impl TripleJob {
         }
     }
 
-    fn senders(&self) -> usize {
+    pub fn senders(&self) -> usize {
         if self.terms.receiver_is_a {
             self.nb
         } else {
             self.na
         }
     }
+}
+
+/// The receiver elements of one stage: per job, a range.
+pub type Chunk = Vec<(usize, std::ops::Range<usize>)>;
+
+/// The stages that make `jobs`: their receiver elements in order, cut where
+/// a stage reaches [`STAGE_PRODUCTS`] products per peer and direction.
+pub fn stages(jobs: &[TripleJob]) -> Vec<Chunk> {
+    let mut all = Vec::new();
+    let mut chunk: Chunk = Vec::new();
+    let mut products = 0usize;
+    for (j, job) in jobs.iter().enumerate() {
+        let terms = &job.terms;
+        let mut start = 0;
+        for e in 0..terms.receivers() {
+            products += TAU * terms.count(e..e + 1);
+            if products >= STAGE_PRODUCTS {
+                chunk.push((j, start..e + 1));
+                all.push(std::mem::take(&mut chunk));
+                (start, products) = (e + 1, 0);
+            }
+        }
+        if start < terms.receivers() {
+            chunk.push((j, start..terms.receivers()));
+        }
+    }
+    if !chunk.is_empty() {
+        all.push(chunk);
+    }
+    all
+}
+
+/// Products in Z_2^128 a stage of `chunk` runs with each peer in each
+/// direction.
+pub fn stage_products(jobs: &[TripleJob], chunk: &Chunk) -> usize {
+    chunk
+        .iter()
+        .map(|(j, range)| TAU * jobs[*j].terms.count(range.clone()))
+        .sum()
 }
 
 /// This party's unauthenticated shares of a triple and its sacrificed twin
@@ -107,6 +146,10 @@ impl Session<'_> {
         jobs: &[TripleJob],
         report: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<[Auth; 3]>, VmError> {
+        if jobs.iter().all(|j| j.terms.receivers() == 0) {
+            let empty = || Auth::concat(&[]);
+            return Ok(jobs.iter().map(|_| [empty(), empty(), empty()]).collect());
+        }
         let mut raws: Vec<Raw> = Vec::with_capacity(jobs.len());
         for job in jobs {
             let nr = job.terms.receivers();
@@ -118,27 +161,9 @@ impl Session<'_> {
                 c_hat: vec![0; job.nc],
             });
         }
-        // Stages over the receiver elements of all jobs, in order.
         let total: u64 = jobs.iter().map(|j| j.terms.receivers() as u64).sum();
         let mut done = 0u64;
-        let (mut job, mut next) = (0usize, 0usize);
-        while job < jobs.len() {
-            let mut chunk: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-            let mut products = 0usize;
-            while job < jobs.len() && products < STAGE_PRODUCTS {
-                let terms = &jobs[job].terms;
-                let start = next;
-                while next < terms.receivers() && products < STAGE_PRODUCTS {
-                    products += TAU * terms.count(next..next + 1);
-                    next += 1;
-                }
-                if next > start {
-                    chunk.push((job, start..next));
-                }
-                if next == terms.receivers() {
-                    (job, next) = (job + 1, 0);
-                }
-            }
+        for chunk in stages(jobs) {
             self.stage(jobs, &mut raws, &chunk)?;
             done += chunk.iter().map(|(_, r)| r.len() as u64).sum::<u64>();
             report(done, total);
@@ -192,7 +217,7 @@ impl Session<'_> {
         &mut self,
         jobs: &[TripleJob],
         raws: &mut [Raw],
-        chunk: &[(usize, std::ops::Range<usize>)],
+        chunk: &Chunk,
     ) -> Result<(), VmError> {
         let (me, parties) = (self.me, self.parties);
         // This party's candidates for the chunk's receiver elements.
