@@ -364,15 +364,16 @@ pub fn run_rep4(program: &Program, inputs: &[Option<RingTensor>]) -> Vec<RunOutc
 pub fn run_tampered(
     program: &Program,
     protocol: mpcvm::run::Protocol,
+    prep: Option<mpcvm::run::Prep>,
     parties: usize,
     inputs: &[Option<RingTensor>],
     cheater: usize,
     tampering: mpcvm::net::tamper::Tampering,
     timeout: std::time::Duration,
 ) -> Vec<Result<RunOutcome, String>> {
-    // spdz2k's material comes from a dealer, one more node (trusted: never
-    // the cheater).
-    let dealer = protocol == mpcvm::run::Protocol::Spdz2k;
+    // A dealer's material comes from one more node (trusted: never the
+    // cheater).
+    let dealer = prep == Some(mpcvm::run::Prep::Dealer);
     let network = LocalNetwork::new(parties + dealer as usize);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..parties)
@@ -386,11 +387,11 @@ pub fn run_tampered(
                     let own = own_inputs(program, inputs, p);
                     let mut print = |_: &str| {};
                     let mut io = mpcvm::interp::MemoryIo::new(own, &mut print);
-                    let run = if dealer {
-                        let prep = mpcvm::run::Prep::Dealer;
-                        mpcvm::run::run_beaver_party(program, protocol, config, &mut io, prep, None)
-                    } else {
-                        mpcvm::run::run_party(program, protocol, config, &mut io)
+                    let run = match prep {
+                        Some(prep) => mpcvm::run::run_beaver_party(
+                            program, protocol, config, &mut io, prep, None,
+                        ),
+                        None => mpcvm::run::run_party(program, protocol, config, &mut io),
                     };
                     run.map_err(|e| e.to_string())
                 })

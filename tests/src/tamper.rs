@@ -54,12 +54,15 @@ impl Report {
     }
 }
 
-/// Runs `trials` random tamperings of `protocol` among `parties` parties
-/// over `programs` (each with whether its fixed-point products truncate
-/// exactly: then its outputs must equal clear's, else be within one unit in
-/// the last place); `rounds` gives a program's rounds after set-up.
+/// Runs `trials` random tamperings of `protocol` (with preprocessing
+/// `prep`, for a Beaver protocol) among `parties` parties over `programs`
+/// (each with whether its fixed-point products truncate exactly: then its
+/// outputs must equal clear's, else be within one unit in the last place);
+/// `rounds` gives the rounds to tamper with in a program's run after the
+/// set-up's first.
 pub fn trials(
     protocol: Protocol,
+    prep: Option<mpcvm::run::Prep>,
     parties: usize,
     rounds: &dyn Fn(&Program) -> u64,
     programs: &[(Compiled, bool)],
@@ -96,6 +99,7 @@ pub fn trials(
         let runs = run_tampered(
             &c.program,
             protocol,
+            prep,
             parties,
             &ins,
             cheater,

@@ -104,6 +104,7 @@ fn every_tampering_is_detected_or_harmless() {
     }
     let report = tamper::trials(
         Protocol::Rep4,
+        None,
         4,
         &mpcvm::backend::rep4::rounds,
         &compiled,

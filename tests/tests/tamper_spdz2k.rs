@@ -1,14 +1,21 @@
-//! The tamper harness against spdz2k's online phase (`mpc_tests::tamper::
-//! trials`; the material from a dealer, which is trusted and never the
-//! cheater): random tamperings of every kind, every party as the cheater,
-//! every round of the run, set-up included, over two examples and programs
-//! that use every interactive operation (inputs, products of each kind with
-//! and without mask reuse, probabilistic and exact truncation, comparisons
-//! and what builds on them, openings, outputs), with 2 and 3 parties. Each
-//! honest party must stop with an error or finish with the clear backend's
-//! outputs: never a wrong output, never a hang. The counts by kind are
-//! printed (`--nocapture`). `TAMPER_TRIALS` sets the number of tamperings
-//! per party count (default 500).
+//! The tamper harness against spdz2k (`mpc_tests::tamper::trials`): random
+//! tamperings of every kind, every party as the cheater, over two examples
+//! and programs that use every interactive operation (inputs, products of
+//! each kind with and without mask reuse, probabilistic and exact
+//! truncation, comparisons and what builds on them, openings, outputs),
+//! with 2 and 3 parties, in the two phases:
+//!
+//! - the online phase, with a dealer's material (trusted, never the
+//!   cheater): every round of the run, set-up included;
+//! - the offline phase by OT: every round of it (base OTs, the extension
+//!   and its consistency check, the Gilboa corrections, coin tosses, the
+//!   VOLEs and their checks, the sacrifice, the bits' openings, the MAC
+//!   check), the online phase following.
+//!
+//! Each honest party must stop with an error or finish with the clear
+//! backend's outputs: never a wrong output, never a hang. The counts by
+//! kind are printed (`--nocapture`). `TAMPER_TRIALS` sets the number of
+//! tamperings per party count and phase (default 500 online, 250 offline).
 
 use mpc_tests::*;
 use mpcc::elaborate::Options;
@@ -81,12 +88,8 @@ const PROGRAMS: [(&str, bool); 4] = [
     ),
 ];
 
-#[test]
-fn every_tampering_of_spdz2k_is_detected_or_harmless() {
-    let trials: u64 = std::env::var("TAMPER_TRIALS")
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(500);
+/// The programs tampered with, compiled.
+fn compiled() -> Vec<(mpcc::driver::Compiled, bool)> {
     let mut compiled = Vec::new();
     for (k, &(p, exact)) in PROGRAMS.iter().enumerate() {
         let options = Options {
@@ -103,6 +106,19 @@ fn every_tampering_of_spdz2k_is_detected_or_harmless() {
         };
         compiled.push((compile_example(example, options), false));
     }
+    compiled
+}
+
+fn trials(default: u64) -> u64 {
+    std::env::var("TAMPER_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn every_tampering_of_spdz2k_online_is_detected_or_harmless() {
+    let compiled = compiled();
     for parties in [2, 3] {
         // Each program's rounds, from an honest run (MAC checks included).
         let rounds: Vec<(Program, u64)> = compiled
@@ -121,8 +137,42 @@ fn every_tampering_of_spdz2k_is_detected_or_harmless() {
                 .map(|(_, r)| *r)
                 .expect("a program of the trials")
         };
-        let report = tamper::trials(Protocol::Spdz2k, parties, &rounds_of, &compiled, trials);
-        report.print(&format!("spdz2k, {parties} parties"));
+        let report = tamper::trials(
+            Protocol::Spdz2k,
+            Some(Prep::Dealer),
+            parties,
+            &rounds_of,
+            &compiled,
+            trials(500),
+        );
+        report.print(&format!("spdz2k online, {parties} parties"));
+        assert_eq!(
+            report.by_kind.len(),
+            Kind::ALL.len(),
+            "every kind of tampering was tried"
+        );
+    }
+}
+
+#[test]
+fn every_tampering_of_spdz2k_offline_is_detected_or_harmless() {
+    let compiled = compiled();
+    for parties in [2, 3] {
+        // The offline phase's rounds (its cost model, held to the wire).
+        let rounds_of = |p: &Program| -> u64 {
+            mpcvm::backend::spdz2k::offline::cost(p, parties)
+                .expect("a plan")
+                .rounds
+        };
+        let report = tamper::trials(
+            Protocol::Spdz2k,
+            Some(Prep::Ot),
+            parties,
+            &rounds_of,
+            &compiled,
+            trials(250),
+        );
+        report.print(&format!("spdz2k offline, {parties} parties"));
         assert_eq!(
             report.by_kind.len(),
             Kind::ALL.len(),

@@ -166,7 +166,11 @@ impl Spdz2k {
         if parties < 2 {
             return Err(VmError::Usage("spdz2k needs at least 2 parties".into()));
         }
-        let (items, keyed, figures) = offline::offline(&program, &mut net, parties, report)?;
+        let made = offline::offline(&program, &mut net, parties, report);
+        if let Err(VmError::Cheating(why)) = &made {
+            net.abort(why);
+        }
+        let (items, keyed, figures) = made?;
         Ok(Spdz2k {
             setup: net.figures(),
             net,
