@@ -224,7 +224,7 @@ enum Command {
         #[command(flatten)]
         args: RunArgs,
     },
-    /// Runs one party's offline phase alone (semi2k, preprocessing by OT),
+    /// Runs one party's offline phase alone (semi2k or spdz2k, by OT),
     /// ahead of the run, writing its material to <prep-dir>/party<P>.prep,
     /// bound to the program, the protocol and the party; `run --prep-dir`
     /// then consumes it.
@@ -382,7 +382,7 @@ impl Mode {
         }
         if prep != Some(Prep::Ot) {
             return Err(VmError::Usage(
-                "mpcvm prep makes semi2k's preprocessing by OT: use --protocol semi2k (and no --prep dealer)".into(),
+                "mpcvm prep makes semi2k's or spdz2k's preprocessing by OT: use --protocol semi2k or spdz2k (and no --prep dealer)".into(),
             ));
         }
         if !args.inputs.is_empty() {
@@ -407,7 +407,7 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
     eprintln!("{}", run::banner(args.protocol, args.seed, prep));
     run::check_memory(&program, args.protocol, memory_limit(args, 1))?;
     if prep == Some(Prep::Ot) && (mode == Mode::Prep || prep_dir.is_none()) {
-        run::check_material(&program, memory_limit(args, 1))?;
+        run::check_material(&program, args.protocol, memory_limit(args, 1))?;
     }
     if args.protocol == Protocol::Clear {
         if party >= program.parties as usize {
@@ -480,7 +480,7 @@ fn run_one(mode: Mode, who: &PartyArgs, args: &RunArgs) -> Result<(), VmError> {
         } else {
             Progress::for_terminal(args.quiet)
         };
-        let figures = run::prep_semi2k_party(&program, config, dir, &mut |done, total| {
+        let figures = run::prep_party(&program, args.protocol, config, dir, &mut |done, total| {
             progress.update(done, total, "offline phase: preprocessing by OT")
         })?;
         progress.finish();
@@ -602,7 +602,7 @@ fn run_local(mode: Mode, args: &RunArgs) -> Result<(), VmError> {
     let per_party = memory_limit(args, n as u64);
     run::check_memory(&program, args.protocol, per_party)?;
     if prep == Some(Prep::Ot) && (mode == Mode::Prep || args.prep_dir.is_none()) {
-        run::check_material(&program, per_party)?;
+        run::check_material(&program, args.protocol, per_party)?;
     }
     // Every party's files and headers now, before any party starts; each party
     // checks its values as it reads them, and the first to fail stops the others.

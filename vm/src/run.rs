@@ -178,16 +178,24 @@ pub fn check_memory(program: &Program, protocol: Protocol, max_bytes: u64) -> Re
     Ok(())
 }
 
-/// Refuses, before any connection, a semi2k run whose preprocessing by OT,
-/// made in full before the online phase and held in memory, would not fit in
-/// `max_bytes` beside the program's tensors.
-pub fn check_material(program: &Program, max_bytes: u64) -> Result<(), VmError> {
-    let words = prep::replay::material_words(program);
+/// Refuses, before any connection, a semi2k or spdz2k run whose preprocessing
+/// by OT, made in full before the online phase and held in memory, would not
+/// fit in `max_bytes` beside the program's tensors.
+pub fn check_material(
+    program: &Program,
+    protocol: Protocol,
+    max_bytes: u64,
+) -> Result<(), VmError> {
+    let words = match protocol {
+        Protocol::Spdz2k => spdz2k::material::material_words(program)?,
+        _ => prep::replay::material_words(program),
+    };
     let bytes = words.saturating_mul(8);
     if bytes > max_bytes {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
         return Err(VmError::Usage(format!(
-            "semi2k's preprocessing by OT for this program is about {:.1} GiB per party, made before the online phase and held in memory, above the limit of {:.1} GiB: raise --max-memory if this machine has the memory, or run it with --prep dealer (INSECURE: a trusted dealer)",
+            "{}'s preprocessing by OT for this program is about {:.1} GiB per party, made before the online phase and held in memory, above the limit of {:.1} GiB: raise --max-memory if this machine has the memory, or run it with --prep dealer (INSECURE: a trusted dealer)",
+            protocol.name(),
             gib(bytes),
             gib(max_bytes)
         )));
@@ -257,28 +265,10 @@ pub fn run_beaver_party(
     let nodes = config.hosts.0.len();
     check_beaver(protocol, program, nodes, prep)?;
     let party = config.party;
-    if protocol == Protocol::Spdz2k {
-        let hello = beaver_hello(protocol, program, party, nodes);
-        let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
-        net.limit_frames(spdz2k::material::largest_message(program));
-        let program_arc = std::sync::Arc::new(program.clone());
-        let mut backend =
-            match (prep, prep_dir) {
-                (Prep::Dealer, _) => Spdz2k::setup_with_dealer(net, program_arc)?,
-                (Prep::Ot, None) => {
-                    Spdz2k::setup_with_ot(net, program_arc, &mut |d, t| io.offline(d, t))?
-                }
-                (Prep::Ot, Some(_)) => return Err(VmError::Usage(
-                    "spdz2k takes no --prep-dir yet: its offline phase runs with the online one"
-                        .into(),
-                )),
-            };
-        return interp::run_with(program, &mut backend, io, false);
-    }
     let made = match (prep, prep_dir) {
         (Prep::Ot, Some(dir)) => Some(prep::file::Reader::open(
             &prep::file::path(dir, party),
-            &prep_binding(program, party, nodes),
+            &prep_binding(program, protocol, party, nodes),
         )?),
         (Prep::Dealer, Some(_)) => {
             return Err(VmError::Usage(
@@ -289,45 +279,74 @@ pub fn run_beaver_party(
     };
     let hello = beaver_hello(protocol, program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
-    net.limit_frames(semi2k::largest_message(program).max(64));
     let program_arc = std::sync::Arc::new(program.clone());
+    let mut report = |d, t| io.offline(d, t);
+    if protocol == Protocol::Spdz2k {
+        net.limit_frames(spdz2k::material::largest_message(program));
+        let mut backend = match (prep, made) {
+            (Prep::Dealer, _) => Spdz2k::setup_with_dealer(net, program_arc)?,
+            (Prep::Ot, None) => Spdz2k::setup_with_ot(net, program_arc, &mut report)?,
+            (Prep::Ot, Some(reader)) => Spdz2k::setup_with_file(net, program_arc, reader)?,
+        };
+        return interp::run_with(program, &mut backend, io, false);
+    }
+    net.limit_frames(semi2k::largest_message(program).max(64));
     let mut backend = match prep {
         Prep::Dealer => Semi2k::setup_with_dealer(net, program_arc)?,
-        Prep::Ot => Semi2k::setup_with_ot(net, program_arc, made, &mut |d, t| io.offline(d, t))?,
+        Prep::Ot => Semi2k::setup_with_ot(net, program_arc, made, &mut report)?,
     };
     interp::run_with(program, &mut backend, io, false)
 }
 
-/// What party `party` of `parties`' material for `program` is bound to.
-fn prep_binding(program: &Program, party: usize, parties: usize) -> prep::file::Binding {
+/// What party `party` of `parties`' material of `protocol` for `program`
+/// is bound to.
+fn prep_binding(
+    program: &Program,
+    protocol: Protocol,
+    party: usize,
+    parties: usize,
+) -> prep::file::Binding {
     prep::file::Binding {
         program_hash: content_hash(&program.encode()),
-        protocol: "semi2k".into(),
+        protocol: protocol.name().into(),
         party,
         parties,
     }
 }
 
-/// `mpcvm prep`: the offline phase of party `config.party` of semi2k alone,
-/// ahead of the run, writing its material to its file in `dir`; returns the
-/// phase's figures.
-pub fn prep_semi2k_party(
+/// `mpcvm prep`: the offline phase of party `config.party` of semi2k or
+/// spdz2k alone, ahead of the run, writing its material to its file in
+/// `dir` (spdz2k's: its MAC key share first); returns the phase's figures.
+pub fn prep_party(
     program: &Program,
+    protocol: Protocol,
     config: NetConfig,
     dir: &Path,
     report: prep::ot::Progress<'_>,
 ) -> Result<crate::backend::OfflineFigures, VmError> {
     let nodes = config.hosts.0.len();
-    check_beaver(Protocol::Semi2k, program, nodes, Prep::Ot)?;
+    check_beaver(protocol, program, nodes, Prep::Ot)?;
     let party = config.party;
     let path = prep::file::path(dir, party);
     std::fs::create_dir_all(dir)
         .map_err(|e| VmError::Io(format!("cannot create {}: {e}", dir.display())))?;
-    let hello = beaver_hello(Protocol::Semi2k, program, party, nodes);
+    let hello = beaver_hello(protocol, program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
+    let binding = prep_binding(program, protocol, party, nodes);
+    if protocol == Protocol::Spdz2k {
+        let made = spdz2k::offline::offline(program, &mut net, nodes, report);
+        if let Err(VmError::Cheating(why)) = &made {
+            net.abort(why);
+        }
+        let (items, keyed, figures) = made?;
+        let mut file_items = vec![spdz2k::material::key_item(keyed.alpha_i)];
+        file_items.extend(items.iter().map(|i| spdz2k::material::to_file_item(i)));
+        prep::file::write(&path, &binding, &file_items)?;
+        return Ok(figures);
+    }
     net.limit_frames(semi2k::largest_message(program).max(64));
     let (items, figures) = prep::ot::offline(program, &mut net, nodes, report)?;
-    prep::file::write(&path, &prep_binding(program, party, nodes), &items)?;
+    prep::file::write(&path, &binding, &items)?;
     Ok(figures)
 }
 

@@ -1100,10 +1100,16 @@ fn run_local_runs_semi2k_and_spdz2k_by_ot_or_with_a_dealer_when_asked() {
 /// another program, or a missing one, is refused with a clear error.
 #[test]
 fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program() {
-    let dir = setup("prep-dir");
+    for protocol in ["semi2k", "spdz2k"] {
+        material_made_ahead_by_prep(protocol);
+    }
+}
+
+fn material_made_ahead_by_prep(protocol: &str) {
+    let dir = setup(&format!("prep-dir-{protocol}"));
     let args = [
         "--protocol",
-        "semi2k",
+        protocol,
         "matmul.mpcb",
         "--prep-dir",
         "material",
@@ -1144,7 +1150,7 @@ fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program()
         &[
             "run-local",
             "--protocol",
-            "semi2k",
+            protocol,
             "other.mpcb",
             "--prep-dir",
             "material",
@@ -1163,7 +1169,7 @@ fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program()
         &[
             "run-local",
             "--protocol",
-            "semi2k",
+            protocol,
             "matmul.mpcb",
             "--prep-dir",
             "nowhere",
@@ -1178,18 +1184,31 @@ fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program()
         e.contains("cannot open the preprocessed material") && e.contains("mpcvm prep"),
         "{e}"
     );
+    // The other Beaver protocol's run refuses it.
+    let other = if protocol == "semi2k" {
+        "spdz2k"
+    } else {
+        "semi2k"
+    };
+    let mut theirs = run.clone();
+    theirs[2] = other;
+    let e = failure(&theirs, &dir);
+    assert!(
+        e.contains(&format!("made for {protocol} party 0 of 2")),
+        "{e}"
+    );
     // A file with one item more than the run takes (an empty one appended,
     // the count raised) is caught at the run's end.
     let path = dir.join("material/party0.prep");
     let mut bytes = std::fs::read(&path).unwrap();
-    let count_at = 8 + 32 + 4 + "semi2k".len() + 4 + 4;
+    let count_at = 8 + 32 + 4 + protocol.len() + 4 + 4;
     let count = u64::from_le_bytes(bytes[count_at..count_at + 8].try_into().unwrap());
     bytes[count_at..count_at + 8].copy_from_slice(&(count + 1).to_le_bytes());
     bytes.extend([0u8; 8]);
     std::fs::write(&path, bytes).unwrap();
     let e = failure(&run, &dir);
     assert!(e.contains("1 preprocessed items were left unused"), "{e}");
-    let e = failure(&["prep-local", "--protocol", "semi2k", "matmul.mpcb"], &dir);
+    let e = failure(&["prep-local", "--protocol", protocol, "matmul.mpcb"], &dir);
     assert!(e.contains("needs --prep-dir"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }

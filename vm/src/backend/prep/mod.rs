@@ -31,6 +31,16 @@ use crate::net::Stream;
 use crate::VmError;
 use std::collections::VecDeque;
 
+/// Refuses a run that ends with `left` preprocessed items not taken.
+pub fn all_used(left: u64) -> Result<(), VmError> {
+    match left {
+        0 => Ok(()),
+        left => Err(VmError::Usage(format!(
+            "{left} preprocessed items were left unused: the material made for this run does not match what it consumed (a bug)"
+        ))),
+    }
+}
+
 /// How the parties' shares of a part of an item make its value: a sum in the
 /// ring, or an XOR (bits, as planes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -834,12 +834,7 @@ impl Backend for Semi2k {
     }
 
     fn finish(&mut self) -> Result<(), VmError> {
-        match self.material.left() {
-            0 => Ok(()),
-            left => Err(VmError::Usage(format!(
-                "{left} preprocessed items were left unused: the material made for this run does not match what it consumed (a bug)"
-            ))),
-        }
+        super::prep::all_used(self.material.left())
     }
 }
 

@@ -12,8 +12,10 @@
 //! each party its shares of each item on a stream outside the rounds.
 
 use super::mac::Auth;
+use crate::backend::prep::file;
 use crate::backend::prep::plan::{self, Items};
 use crate::backend::prep::replay::{product_value, replay, Producer};
+use crate::backend::prep::{Combine, Item, Layout};
 use crate::backend::prf::Prf;
 use crate::backend::semi2k::{Call, Composed};
 use crate::bytecode::{operands, Instr, Program};
@@ -252,6 +254,22 @@ fn frames(parts: &[Part]) -> u64 {
     parts.iter().map(|p| p.n.div_ceil(CHUNK) as u64).sum()
 }
 
+/// The words of material a run of `program` takes at one party (both arms
+/// of a branch, loops unrolled): per value, its share and MAC share (four
+/// words), and its value where the party knows it (two more, counted for
+/// every known part: an upper bound).
+pub fn material_words(p: &Program) -> Result<u64, VmError> {
+    let mut words = 0u64;
+    plan::walk(p, 0..p.code.len(), &mut |_, i, batched| {
+        for part in item_parts(p, i, batched) {
+            let known = matches!(part.value, Value::Known(_)) as u64;
+            words = words.saturating_add((4 + 2 * known) * part.n as u64);
+        }
+        Ok(())
+    })?;
+    Ok(words)
+}
+
 /// The dealer's frames for the items of the instructions in `range` (an arm
 /// of a branch), loops unrolled.
 pub(crate) fn frames_in(p: &Program, range: std::ops::Range<usize>) -> Result<u64, VmError> {
@@ -269,8 +287,8 @@ pub struct Taken {
     pub value: Option<Vec<u128>>,
 }
 
-/// This party's source of items: the dealer's stream, or the items the
-/// offline phase made (the next first).
+/// This party's source of items: the dealer's stream, the items the
+/// offline phase made (the next first), or a file of them (`mpcvm prep`).
 pub(crate) enum Material {
     Dealt {
         me: usize,
@@ -280,6 +298,52 @@ pub(crate) enum Material {
         me: usize,
         items: VecDeque<Vec<Taken>>,
     },
+    File {
+        me: usize,
+        reader: file::Reader,
+    },
+}
+
+/// How an item of `parts` is laid out in a file of material (see
+/// [`file`]): per part, its shares and MAC shares as one random part (4
+/// words per value), and its values where party `me` knows them as a
+/// correlated part (2 words per value).
+fn file_layout(me: usize, parts: &[Part]) -> Layout {
+    let random: Vec<(usize, Combine)> = parts.iter().map(|p| (4 * p.n, Combine::Add)).collect();
+    let correlated: Vec<(usize, Combine)> = parts
+        .iter()
+        .filter(|p| matches!(p.value, Value::Known(to) if to.contains(me)))
+        .map(|p| (2 * p.n, Combine::Add))
+        .collect();
+    Layout::new(&random, &correlated)
+}
+
+/// An item's parts as a file holds them ([`file_layout`]).
+pub(crate) fn to_file_item(item: &[Taken]) -> Item {
+    Item {
+        random: item
+            .iter()
+            .map(|t| [u128::to_words(&t.a.x.data), u128::to_words(&t.a.m.data)].concat())
+            .collect(),
+        correlated: item
+            .iter()
+            .filter_map(|t| t.value.as_ref().map(|v| u128::to_words(v)))
+            .collect(),
+    }
+}
+
+/// The MAC key share as the first item of a file.
+pub(crate) fn key_item(alpha_i: u128) -> Item {
+    Item {
+        random: vec![u128::to_words(&[alpha_i])],
+        correlated: Vec::new(),
+    }
+}
+
+/// Reads the MAC key share, the first item of a file.
+pub(crate) fn read_key(reader: &mut file::Reader) -> Result<u128, VmError> {
+    let item = reader.take(&Layout::new(&[(2, Combine::Add)], &[]))?;
+    Ok(u128::from_words(&item.random[0])[0])
 }
 
 impl Material {
@@ -287,6 +351,26 @@ impl Material {
     pub fn take(&mut self, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
         match self {
             Material::Dealt { me, from_dealer } => receive(*me, from_dealer, parts),
+            Material::File { me, reader } => {
+                let item = reader.take(&file_layout(*me, parts))?;
+                let mut values = item.correlated.into_iter();
+                Ok(parts
+                    .iter()
+                    .zip(item.random)
+                    .map(|(p, words)| {
+                        let knows = matches!(p.value, Value::Known(to) if to.contains(*me));
+                        let wide = |w: &[u64]| WideTensor::new(vec![p.n], u128::from_words(w));
+                        Taken {
+                            a: Auth {
+                                x: wide(&words[..2 * p.n]),
+                                m: wide(&words[2 * p.n..]),
+                            },
+                            value: knows
+                                .then(|| u128::from_words(&values.next().expect("laid out"))),
+                        }
+                    })
+                    .collect())
+            }
             Material::Made { me, items } => {
                 let item = items.pop_front().ok_or_else(|| {
                     VmError::Usage(
@@ -308,12 +392,23 @@ impl Material {
         }
     }
 
+    /// Items made beforehand and not taken (none known of a dealer's).
+    pub fn left(&self) -> u64 {
+        match self {
+            Material::Dealt { .. } => 0,
+            Material::Made { items, .. } => items.len() as u64,
+            Material::File { reader, .. } => reader.left(),
+        }
+    }
+
     /// What the items of the instructions `range` of `p` (an arm of a
     /// branch) take of this source: frames of the dealer's, or items.
     pub fn units_in(&self, p: &Program, range: std::ops::Range<usize>) -> Result<u64, VmError> {
         match self {
             Material::Dealt { .. } => frames_in(p, range),
-            Material::Made { .. } => Ok(plan::count_items(p, range, Items::Authenticated)),
+            Material::Made { .. } | Material::File { .. } => {
+                Ok(plan::count_items(p, range, Items::Authenticated))
+            }
         }
     }
 
@@ -328,6 +423,7 @@ impl Material {
             Material::Made { items, .. } => {
                 items.drain(..(units as usize).min(items.len()));
             }
+            Material::File { reader, .. } => reader.skip(units)?,
         }
         Ok(())
     }

@@ -112,6 +112,32 @@ pub struct Spdz2k {
 }
 
 impl Spdz2k {
+    /// The backend of party `keyed.me` of `parties` over `net`, with its
+    /// MAC key share and `material`; its online phase starts now.
+    fn new(
+        net: Network,
+        parties: usize,
+        program: Arc<Program>,
+        keyed: Keyed,
+        material: Material,
+        offline: Option<OfflineFigures>,
+    ) -> Spdz2k {
+        Spdz2k {
+            setup: net.figures(),
+            net,
+            me: keyed.me,
+            parties,
+            keyed,
+            opened: Opened::default(),
+            material,
+            program,
+            arm_units: HashMap::new(),
+            sent_by_op: Vec::new(),
+            reveals: false,
+            offline,
+        }
+    }
+
     /// Set-up with a dealer (`--prep dealer`), the network's last node: one
     /// round in which the dealer sends each party its MAC key share; then
     /// each party reads its items from the dealer's stream.
@@ -132,26 +158,11 @@ impl Spdz2k {
                 ))
             }
         };
-        let setup = net.figures();
-        let mut stream = net.take_stream(parties);
-        stream.limit_frames(material::LARGEST_FRAME);
-        Ok(Spdz2k {
-            net,
-            me,
-            parties,
-            keyed: Keyed { me, alpha_i },
-            opened: Opened::default(),
-            material: Material::Dealt {
-                me,
-                from_dealer: stream,
-            },
-            program,
-            arm_units: HashMap::new(),
-            setup,
-            sent_by_op: Vec::new(),
-            reveals: false,
-            offline: None,
-        })
+        let mut from_dealer = net.take_stream(parties);
+        from_dealer.limit_frames(material::LARGEST_FRAME);
+        let material = Material::Dealt { me, from_dealer };
+        let keyed = Keyed { me, alpha_i };
+        Ok(Spdz2k::new(net, parties, program, keyed, material, None))
     }
 
     /// Set-up with preprocessing by OT (`--prep ot`): the offline phase
@@ -171,23 +182,32 @@ impl Spdz2k {
             net.abort(why);
         }
         let (items, keyed, figures) = made?;
-        Ok(Spdz2k {
-            setup: net.figures(),
+        let items = items.into();
+        let material = Material::Made { me, items };
+        Ok(Spdz2k::new(
             net,
-            me,
             parties,
-            keyed,
-            opened: Opened::default(),
-            material: Material::Made {
-                me,
-                items: items.into(),
-            },
             program,
-            arm_units: HashMap::new(),
-            sent_by_op: Vec::new(),
-            reveals: false,
-            offline: Some(figures),
-        })
+            keyed,
+            material,
+            Some(figures),
+        ))
+    }
+
+    /// Set-up with material made ahead of time by OT (`mpcvm prep`, read
+    /// with `--prep-dir`): the MAC key share, then the items.
+    pub fn setup_with_file(
+        net: Network,
+        program: Arc<Program>,
+        mut reader: super::prep::file::Reader,
+    ) -> Result<Spdz2k, VmError> {
+        let (me, parties) = (net.party(), net.parties());
+        let keyed = Keyed {
+            me,
+            alpha_i: material::read_key(&mut reader)?,
+        };
+        let material = Material::File { me, reader };
+        Ok(Spdz2k::new(net, parties, program, keyed, material, None))
     }
 
     /// A public tensor of Z_2^64 as this party's authenticated share.
@@ -643,7 +663,8 @@ impl Backend for Spdz2k {
     }
 
     fn finish(&mut self) -> Result<(), VmError> {
-        self.check()
+        self.check()?;
+        super::prep::all_used(self.material.left())
     }
 
     fn offline(&self) -> Option<OfflineFigures> {
