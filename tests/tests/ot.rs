@@ -362,17 +362,32 @@ fn vole(parties: usize, n: usize, seed: u64) -> (Vec<u64>, Vec<Vec<u128>>, Vec<V
         };
         let mut rng = TestRng(seed * 7 + me as u64);
         let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
-        // Two vectors in turn: the keys' streams go on between them.
-        let first = vole.authenticate(me, x, &mut round, &mut random).unwrap();
-        let second = vole
-            .authenticate(me, &x[..n / 2], &mut round, &mut random)
+        // Vectors in turn (the keys' streams go on between them), the last
+        // the last party's alone (the others' count as zeros, unsent).
+        let first = vole
+            .authenticate(me, None, x, &mut round, &mut random)
             .unwrap();
-        [first, second].concat()
+        let second = vole
+            .authenticate(me, None, &x[..n / 2], &mut round, &mut random)
+            .unwrap();
+        let owner = Some(parties - 1);
+        let third = vole
+            .authenticate(me, owner, x, &mut round, &mut random)
+            .unwrap();
+        [first, second, third].concat()
     });
     let alphas = inputs.iter().map(|(a, _)| *a).collect();
     let xs = inputs
         .into_iter()
-        .map(|(_, x)| [x.clone(), x[..n / 2].to_vec()].concat())
+        .enumerate()
+        .map(|(p, (_, x))| {
+            let owned = if p == parties - 1 {
+                x.clone()
+            } else {
+                vec![0; n]
+            };
+            [x.clone(), x[..n / 2].to_vec(), owned].concat()
+        })
         .collect();
     (alphas, xs, macs)
 }
@@ -433,7 +448,7 @@ fn a_tampered_vole_is_caught_or_harmless() {
             };
             let mut rng = TestRng(trial * 13 + p as u64);
             let mut random = |k: usize| Ok((0..k).map(|_| rng.next_u64()).collect());
-            vole.authenticate(p, x, &mut round, &mut random)
+            vole.authenticate(p, None, x, &mut round, &mut random)
         });
         if !tampering.applied.load(std::sync::atomic::Ordering::SeqCst) {
             continue;

@@ -53,7 +53,7 @@ fn assert_offline_predicted(
         let f = run.offline.expect("an offline phase");
         assert_eq!(
             (f.comm.rounds, f.comm.bytes_sent, f.ots),
-            (cost.rounds, cost.bytes_sent, cost.ots),
+            (cost[p].rounds, cost[p].bytes_sent, cost[p].ots),
             "{context}, party {p}: offline rounds, bytes sent, OTs"
         );
     }

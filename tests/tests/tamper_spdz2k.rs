@@ -160,9 +160,7 @@ fn every_tampering_of_spdz2k_offline_is_detected_or_harmless() {
     for parties in [2, 3] {
         // The offline phase's rounds (its cost model, held to the wire).
         let rounds_of = |p: &Program| -> u64 {
-            mpcvm::backend::spdz2k::offline::cost(p, parties)
-                .expect("a plan")
-                .rounds
+            mpcvm::backend::spdz2k::offline::cost(p, parties).expect("a plan")[0].rounds
         };
         let report = tamper::trials(
             Protocol::Spdz2k,

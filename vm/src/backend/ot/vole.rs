@@ -81,12 +81,18 @@ impl Vole {
     }
 
     /// Rounds and words to each peer of [`Vole::authenticate`] of `n`
-    /// values: the corrections (64 of two words per value, and the mask
-    /// element's), a coin toss, the combination, a MAC check.
-    pub fn authenticate_cost(n: usize) -> (u64, u64) {
+    /// values by a party that contributes (or not): the corrections (64 of
+    /// two words per value, and the mask element's), a coin toss, the
+    /// combination, a MAC check.
+    pub fn authenticate_cost(n: usize, contributes: bool) -> (u64, u64) {
+        let own = if contributes {
+            (KEY_BITS * 2 * (n + 1)) as u64 + 2
+        } else {
+            0
+        };
         (
             1 + mac::COINS_ROUNDS + 1 + mac::CHECK_ROUNDS,
-            (KEY_BITS * 2 * (n + 1)) as u64 + mac::COINS_WORDS + 2 + mac::CHECK_WORDS,
+            own + mac::COINS_WORDS + mac::CHECK_WORDS,
         )
     }
 
@@ -96,15 +102,18 @@ impl Vole {
 
     /// This party's MAC shares of sum_i x_i, elementwise, where `x` is
     /// this party's vector and every peer contributes one of the same
-    /// length, checked: each party adds a random element to its vector, and
-    /// after the corrections (one round through `round`: a message to each
-    /// peer, each peer's back, this party's own entries empty) coefficients
-    /// chi are tossed, each party announces y_i = its mask + sum_l chi_l
-    /// x_il, and the MACs of the y_i are checked ([`mac::check`]): 1 + 2 + 1
-    /// + 4 rounds. `random` gives fresh random words.
+    /// length (with `owner`, only that party contributes: the others' x
+    /// are zeros and they send nothing), checked: each contributing party
+    /// adds a random element to its vector, and after the corrections (one
+    /// round through `round`: a message to each peer, each peer's back,
+    /// this party's own entries empty) coefficients chi are tossed, each
+    /// contributing party announces y_i = its mask + sum_l chi_l x_il, and
+    /// the MACs of the y_i are checked ([`mac::check`]): 1 + 2 + 1 + 4
+    /// rounds. `random` gives fresh random words.
     pub fn authenticate(
         &mut self,
         me: usize,
+        owner: Option<usize>,
         x: &[u128],
         round: &mut dyn FnMut(Vec<Vec<u64>>) -> Result<Vec<Vec<u64>>, VmError>,
         random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
@@ -112,7 +121,8 @@ impl Vole {
         let n = x.len();
         let mut masked = x.to_vec();
         masked.push(u128::from_words(&random(2)?)[0]);
-        let each = self.macs_of_each(&masked, round)?;
+        let each = self.macs_of_each(me, &masked, owner, round)?;
+        let contributes = |p: usize| owner.is_none_or(|o| o == p);
         let parties = each.len();
         let mut broadcast = |words: Vec<u64>| -> Result<Vec<Vec<u64>>, VmError> {
             let out = (0..parties)
@@ -126,9 +136,14 @@ impl Vole {
                 acc.wrapping_add((*c as u128).wrapping_mul(*v))
             })
         };
-        let got = broadcast(u128::to_words(&[combine(&masked)]))?;
+        let announced = if contributes(me) {
+            u128::to_words(&[combine(&masked)])
+        } else {
+            Vec::new()
+        };
+        let got = broadcast(announced)?;
         let mut opened = mac::Opened::default();
-        for (p, macs) in each.iter().enumerate() {
+        for (p, macs) in each.iter().enumerate().filter(|(p, _)| contributes(*p)) {
             let y = if p == me {
                 combine(&masked)
             } else {
@@ -155,20 +170,27 @@ impl Vole {
 
     /// This party's shares of alpha x_i for each party i's vector x_i (its
     /// own `x`), in one round: the corrections of `x` to each peer, and the
-    /// peers' corrections of theirs.
+    /// peers' corrections of theirs (with `owner`, the owner's only: the
+    /// others' shares are zeros).
     fn macs_of_each(
         &mut self,
+        me: usize,
         x: &[u128],
+        owner: Option<usize>,
         round: &mut dyn FnMut(Vec<Vec<u64>>) -> Result<Vec<Vec<u64>>, VmError>,
     ) -> Result<Vec<Vec<u128>>, VmError> {
         let n = x.len();
         let alpha = self.alpha as u128;
         let parties = self.holder.len();
-        let mut each = vec![Vec::new(); parties];
+        let contributes = |p: usize| owner.is_none_or(|o| o == p);
+        let mut each = vec![vec![0u128; n]; parties];
         let mut own: Vec<u128> = x.iter().map(|v| v.wrapping_mul(alpha)).collect();
         let mut out = vec![Vec::new(); parties];
         for (peer, streams) in self.holder.iter_mut().enumerate() {
             let Some(streams) = streams else { continue };
+            if !contributes(me) {
+                continue;
+            }
             let mut words = Vec::with_capacity(KEY_BITS * 2 * n);
             for (t, [s0, s1]) in streams.iter_mut().enumerate() {
                 let (g0, g1) = (draw(s0, n), draw(s1, n));
@@ -188,9 +210,14 @@ impl Vole {
         let got = round(out)?;
         for (peer, streams) in self.keyed.iter_mut().enumerate() {
             let Some(streams) = streams else {
-                each[peer] = std::mem::take(&mut own);
+                if contributes(me) {
+                    each[peer] = std::mem::take(&mut own);
+                }
                 continue;
             };
+            if !contributes(peer) {
+                continue;
+            }
             let words = got.get(peer).map(Vec::as_slice).unwrap_or(&[]);
             if words.len() != KEY_BITS * 2 * n {
                 return Err(VmError::Cheating(format!(

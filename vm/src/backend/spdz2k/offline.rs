@@ -121,15 +121,23 @@ impl<'n> Session<'n> {
     }
 
     /// This party's MAC shares of Σ_i values_i (every party's vector of the
-    /// same length), [`AUTH_CHUNK`] at a time.
-    pub fn authenticate(&mut self, values: Vec<u128>) -> Result<Vec<u128>, VmError> {
+    /// same length; with `owner`, that party's alone, the others' zeros),
+    /// [`AUTH_CHUNK`] at a time.
+    pub fn authenticate(
+        &mut self,
+        owner: Option<usize>,
+        values: &[u128],
+    ) -> Result<Vec<u128>, VmError> {
         let (me, parties) = (self.me, self.parties);
         let mut macs = Vec::with_capacity(values.len());
         for chunk in values.chunks(AUTH_CHUNK) {
             let (net, rng) = (&mut *self.net, &mut self.rng);
             let mut round = |out: Vec<Vec<u64>>| exchange(net, parties, out);
             let mut random = |k: usize| Ok(rng.elements(k));
-            macs.extend(self.vole.authenticate(me, chunk, &mut round, &mut random)?);
+            macs.extend(
+                self.vole
+                    .authenticate(me, owner, chunk, &mut round, &mut random)?,
+            );
         }
         Ok(macs)
     }
@@ -546,74 +554,72 @@ impl Plan {
             known,
         })
     }
-
-    /// Values authenticated by the VOLE outside the triples: the uniform
-    /// ones, the known ones, the parties' input bits.
-    fn authenticated(&self, parties: usize) -> usize {
-        self.uniform + self.known.iter().sum::<usize>() + parties * self.bits
-    }
 }
 
 /// What each party sends in the offline phase of `program` among
-/// `parties` (the same for each): the steps of [`make`], counted.
-pub fn cost(program: &Program, parties: usize) -> Result<Cost, VmError> {
-    let peers = parties as u64 - 1;
+/// `parties`: the steps of [`make`], counted.
+pub fn cost(program: &Program, parties: usize) -> Result<Vec<Cost>, VmError> {
     let plan = Plan::of(program, parties)?;
-    let mut c = Cost::default();
-    let mut step = |c: &mut Cost, rounds: u64, words: u64| {
-        c.rounds += rounds;
-        c.bytes_sent += 8 * words * peers;
-    };
-    // Set-up: the extension's, the VOLEs' base OTs.
-    c.rounds += SETUP_ROUNDS + base::ROUNDS;
-    c.bytes_sent += peers * (SETUP_BYTES_PER_PEER + base::bytes_per_peer(KEY_BITS));
-    let authenticate = |c: &mut Cost, n: usize, step: &mut dyn FnMut(&mut Cost, u64, u64)| {
-        for k in (0..n).step_by(AUTH_CHUNK) {
-            let (rounds, words) = Vole::authenticate_cost(AUTH_CHUNK.min(n - k));
-            step(c, rounds, words);
-        }
-    };
-    let open = |c: &mut Cost, n: usize, step: &mut dyn FnMut(&mut Cost, u64, u64)| {
-        step(c, n.div_ceil(OPEN_CHUNK) as u64, 2 * n as u64)
-    };
-    // The triples: each stage's OTs and coins, the VOLE, the sacrifice.
-    let jobs = &plan.jobs;
-    if jobs.iter().any(|j| j.terms.receivers() > 0) {
-        for chunk in triples::stages(jobs) {
-            let products = triples::stage_products(jobs, &chunk);
-            let columns = BLOCKS * (2 * products + EXTRA_WORDS) + PROOF_WORDS;
-            let corrections = (products * WIDE_PRODUCT_BITS).div_ceil(64);
-            step(&mut c, 2, (columns + corrections) as u64);
+    Ok((0..parties).map(|me| plan.cost(me, parties)).collect())
+}
+
+impl Plan {
+    /// What party `me` sends in the offline phase.
+    fn cost(&self, me: usize, parties: usize) -> Cost {
+        let peers = parties as u64 - 1;
+        let mut c = Cost::default();
+        let step = |c: &mut Cost, rounds: u64, words: u64| {
+            c.rounds += rounds;
+            c.bytes_sent += 8 * words * peers;
+        };
+        let authenticate = |c: &mut Cost, n: usize, contributes: bool| {
+            for k in (0..n).step_by(AUTH_CHUNK) {
+                let (rounds, words) = Vole::authenticate_cost(AUTH_CHUNK.min(n - k), contributes);
+                step(c, rounds, words);
+            }
+        };
+        let open = |c: &mut Cost, n: usize| step(c, n.div_ceil(OPEN_CHUNK) as u64, 2 * n as u64);
+        // Set-up: the extension's, the VOLEs' base OTs.
+        c.rounds += SETUP_ROUNDS + base::ROUNDS;
+        c.bytes_sent += peers * (SETUP_BYTES_PER_PEER + base::bytes_per_peer(KEY_BITS));
+        // The triples: each stage's OTs and coins, the VOLE, the sacrifice.
+        let jobs = &self.jobs;
+        if jobs.iter().any(|j| j.terms.receivers() > 0) {
+            for chunk in triples::stages(jobs) {
+                let products = triples::stage_products(jobs, &chunk);
+                let columns = BLOCKS * (2 * products + EXTRA_WORDS) + PROOF_WORDS;
+                let corrections = (products * WIDE_PRODUCT_BITS).div_ceil(64);
+                step(&mut c, 2, (columns + corrections) as u64);
+                step(&mut c, COINS_ROUNDS, COINS_WORDS);
+                c.ots += 2 * 128 * (products as u64) * peers;
+            }
+            let values: usize = jobs
+                .iter()
+                .map(|j| j.senders() + 2 * j.terms.receivers() + 2 * j.nc)
+                .sum();
+            authenticate(&mut c, values, true);
             step(&mut c, COINS_ROUNDS, COINS_WORDS);
-            c.ots += 2 * 128 * (products as u64) * peers;
+            open(&mut c, jobs.iter().map(|j| j.terms.receivers()).sum());
+            open(&mut c, jobs.iter().map(|j| j.nc).sum());
+            step(&mut c, CHECK_ROUNDS, CHECK_WORDS);
         }
-        let values: usize = jobs
-            .iter()
-            .map(|j| j.senders() + 2 * j.terms.receivers() + 2 * j.nc)
-            .sum();
-        authenticate(&mut c, values, &mut step);
-        step(&mut c, COINS_ROUNDS, COINS_WORDS);
-        open(
-            &mut c,
-            jobs.iter().map(|j| j.terms.receivers()).sum(),
-            &mut step,
-        );
-        open(&mut c, jobs.iter().map(|j| j.nc).sum(), &mut step);
+        authenticate(&mut c, self.uniform, true);
+        for (owner, n) in self.known.iter().enumerate() {
+            authenticate(&mut c, n + self.bits, owner == me);
+        }
+        if self.bits > 0 {
+            // n - 1 XORs and a square, each a Beaver product; y² - y opened.
+            for _ in 0..parties {
+                open(&mut c, 2 * self.bits);
+            }
+            open(&mut c, self.bits);
+        }
+        if self.mask_operands > 0 {
+            open(&mut c, self.mask_operands);
+        }
         step(&mut c, CHECK_ROUNDS, CHECK_WORDS);
+        c
     }
-    authenticate(&mut c, plan.authenticated(parties), &mut step);
-    if plan.bits > 0 {
-        // n - 1 XORs and a square, each a Beaver product; y² - y opened.
-        for _ in 0..parties {
-            open(&mut c, 2 * plan.bits, &mut step);
-        }
-        open(&mut c, plan.bits, &mut step);
-    }
-    if plan.mask_operands > 0 {
-        open(&mut c, plan.mask_operands, &mut step);
-    }
-    step(&mut c, CHECK_ROUNDS, CHECK_WORDS);
-    Ok(c)
 }
 
 /// Every item of `program`, made with the other parties of `session`, in
@@ -637,42 +643,31 @@ pub fn make(
     let mut made = session.triples(&jobs, report)?.into_iter();
     let pool = made.next().expect("the elementwise triples");
     let shaped: Vec<[Auth; 3]> = made.collect();
-    // Uniform values, known values and the bits' inputs, in one vector.
-    let mut values = session.draw_wide(uniform);
-    let mut known_values = Vec::new();
-    for (owner, n) in known.iter().enumerate() {
-        if owner == me {
-            known_values = session.draw_wide(*n);
-            values.extend(&known_values);
-        } else {
-            values.extend(std::iter::repeat_n(0, *n));
-        }
-    }
-    let own_bits: Vec<u128> = session.draw_wide(bits).iter().map(|b| b & 1).collect();
-    for owner in 0..parties {
-        if owner == me {
-            values.extend(&own_bits);
-        } else {
-            values.extend(std::iter::repeat_n(0, bits));
-        }
-    }
-    let macs = session.authenticate(values.clone())?;
-    let all = Auth {
+    // Uniform values (every party contributes), then per party the values
+    // it knows and its input bits (it alone contributes).
+    let authenticated = |values: Vec<u128>, macs: Vec<u128>| Auth {
         x: WideTensor::new(vec![values.len()], values),
         m: WideTensor::new(vec![macs.len()], macs),
     };
-    let mut at = 0;
-    let mut cut = |n: usize| {
-        at += n;
-        all.range(at - n..at)
-    };
-    let uniform = Pool::new(cut(uniform), None);
-    let known: Vec<Pool> = known
-        .iter()
-        .enumerate()
-        .map(|(owner, n)| Pool::new(cut(*n), (owner == me).then(|| known_values.clone())))
-        .collect();
-    let bit_inputs = cut(parties * bits);
+    let values = session.draw_wide(uniform);
+    let macs = session.authenticate(None, &values)?;
+    let uniform = Pool::new(authenticated(values, macs), None);
+    let mut known_pools = Vec::with_capacity(parties);
+    let mut bit_inputs = Vec::with_capacity(parties);
+    for (owner, n) in known.iter().enumerate() {
+        let mut values = vec![0u128; *n + bits];
+        if owner == me {
+            values = session.draw_wide(*n);
+            values.extend(session.draw_wide(bits).iter().map(|b| b & 1));
+        }
+        let macs = session.authenticate(Some(owner), &values)?;
+        let all = authenticated(values, macs);
+        let mine = (owner == me).then(|| all.x.data[..*n].to_vec());
+        known_pools.push(Pool::new(all.range(0..*n), mine));
+        bit_inputs.push(all.range(*n..n + bits));
+    }
+    let known = known_pools;
+    let bit_inputs = Auth::concat(&bit_inputs.iter().collect::<Vec<_>>());
     // The bits, with the last triples of the pool.
     let bit_triples: Vec<[Auth; 3]> = (0..parties)
         .map(|k| {

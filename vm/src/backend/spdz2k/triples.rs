@@ -175,7 +175,7 @@ impl Session<'_> {
                 values.extend_from_slice(part);
             }
         }
-        let macs = self.authenticate(values.clone())?;
+        let macs = self.authenticate(None, &values)?;
         let mut at = 0;
         let mut take = |n: usize| {
             at += n;
