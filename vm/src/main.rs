@@ -55,13 +55,13 @@ struct RunArgs {
     /// The protocol backend.
     #[arg(long, value_enum, default_value = "clear")]
     protocol: Protocol,
-    /// Where semi2k's correlated randomness comes from: `ot` (the default: the
-    /// parties make it by oblivious transfer, in an offline phase before the
-    /// online one) or `dealer` (INSECURE: a trusted third party, run as the
-    /// last entry of the hosts file, or by run-local as an extra process).
+    /// Where semi2k's and spdz2k's correlated randomness comes from: `ot` (the
+    /// default: the parties make it by oblivious transfer, in an offline phase
+    /// before the online one) or `dealer` (INSECURE: a trusted third party, run
+    /// as the last entry of the hosts file, or by run-local as an extra process).
     #[arg(long, value_enum)]
     prep: Option<Prep>,
-    /// semi2k with `--prep ot`: the directory of the material `mpcvm prep` made
+    /// semi2k or spdz2k with `--prep ot`: the directory of the material `mpcvm prep` made
     /// ahead of time (party<P>.prep for each party), used instead of an
     /// offline phase; with `mpcvm prep`, where to write it.
     #[arg(long)]

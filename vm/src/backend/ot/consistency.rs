@@ -60,18 +60,39 @@ fn product(a: u128, b: u128) -> u128 {
     fold.value()
 }
 
-/// The receiver's proof [X, T] for its `rows` t_j and its `choices` (bit j
-/// of word w is OT 64w + j), under the key `h`.
+/// The receiver's proof [X, T] for its `rows` t_j (a whole number of
+/// words of OTs) and its `choices` (bit j of word w is OT 64w + j), under
+/// the key `h`.
 pub fn prove(h: u128, rows: &[u128], choices: &[u64]) -> Vec<u64> {
     let mut t = Fold::new(h);
     t.absorb(rows);
-    let mut x = Fold::new(h);
-    let bits: Vec<u128> = (0..rows.len())
-        .map(|j| ONE & 0u128.wrapping_sub((choices[j / 64] >> (j % 64) & 1) as u128))
-        .collect();
-    x.absorb(&bits);
-    let (x, t) = (x.value(), t.value());
+    let (x, t) = (fold_choices(h, &choices[..rows.len() / 64]), t.value());
     vec![x as u64, (x >> 64) as u64, t as u64, (t >> 64) as u64]
+}
+
+/// X = Σ_j c_j H^(n - j + 1), the fold of blocks c_j·[`ONE`], 64 at a time:
+/// the rows of word g weigh H^(64 (G - 1 - g)) times Σ_i c_64g+i H^(64 - i),
+/// a sum looked up byte by byte in tables of H's first 64 powers (one
+/// product per 64 rows instead of one per row).
+fn fold_choices(h: u128, words: &[u64]) -> u128 {
+    let mut powers = vec![ONE; 65];
+    for k in 1..=64 {
+        powers[k] = product(powers[k - 1], h);
+    }
+    let tables: Vec<[u128; 256]> = (0..8)
+        .map(|byte| {
+            let mut table = [0u128; 256];
+            for v in 1..256usize {
+                let low = v.trailing_zeros() as usize;
+                table[v] = table[v & (v - 1)] ^ powers[64 - (8 * byte + low)];
+            }
+            table
+        })
+        .collect();
+    words.iter().fold(0u128, |x, w| {
+        let sum = (0..8).fold(0u128, |a, b| a ^ tables[b][(w >> (8 * b)) as usize & 255]);
+        product(x, powers[64]) ^ sum
+    })
 }
 
 /// Whether the receiver's `proof` fits the sender's rows, folded in `q`,
@@ -92,6 +113,18 @@ mod tests {
             assert_eq!(product(ONE, h), h);
             assert_eq!(product(h, ONE), h);
         }
+    }
+
+    #[test]
+    fn the_fold_of_the_choices_is_the_hash_of_their_blocks() {
+        let h = 0x5555_0123_4567_89ab_cdef_0011_2233_4455u128;
+        let words = [0x8000_0000_0000_0001u64, 0, u64::MAX, 0x0f0f_1234_5678_9abc];
+        let blocks: Vec<u128> = (0..64 * words.len())
+            .map(|j| ONE * (words[j / 64] >> (j % 64) & 1) as u128)
+            .collect();
+        let mut fold = Fold::new(h);
+        fold.absorb(&blocks);
+        assert_eq!(fold_choices(h, &words), fold.value());
     }
 
     #[test]
