@@ -20,10 +20,11 @@
 //! triple of the product's shape. Every opening joins one MAC check at the
 //! end of the phase, before any item is used.
 //!
-//! The items are planned by walking the program twice ([`replay`]): once
-//! to count what each needs (`Collector`), once to hand them out in plan
-//! order (`Assembler`, a second time for the MAC shares of the masks whose
-//! products the first pass met).
+//! The items are planned by walking the program ([`replay`]) three times:
+//! to count what each needs (`Collector`), to hand them out in plan order
+//! (`Assembler`), and for the MAC shares of the masks whose products the
+//! second walk met (`MacWalk`: a mask's shares and MAC shares derive by the
+//! same linear maps).
 
 use super::mac::{self, Auth, Keyed, Opened};
 use super::mac::{CHECK_ROUNDS, CHECK_WORDS, COINS_ROUNDS, COINS_WORDS};
@@ -69,8 +70,8 @@ const LARGEST_FRAME: u64 = 16 * 64 * (AUTH_CHUNK as u64 + 1) + 64;
 pub struct Session<'n> {
     pub me: usize,
     pub parties: usize,
-    pub net: &'n mut Network,
-    pub ot: Pairwise,
+    pub(super) net: &'n mut Network,
+    pub(super) ot: Pairwise,
     vole: Vole,
     pub keyed: Keyed,
     rng: Prf,
