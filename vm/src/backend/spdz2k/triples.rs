@@ -8,15 +8,20 @@
 //!    every cross term S_i[s]·R_k,j[e] of every ordered pair of parties is
 //!    a Gilboa product in Z_2^128 (`ot::Stage::send_wide_product`, over the
 //!    checked OT extension).
-//! 2. Coins r, r̂ (per receiver element and candidate) are tossed, and
-//!    R = Σ r_k R_k, R̂ = Σ r̂_k R_k, C = f(S, R), Ĉ = f(S, R̂) follow by
-//!    linearity. A sender that corrupts a correction of the OT for bit t
-//!    makes the product wrong only if the receiver's bit t is 1, so the
-//!    outcome of the check below leaks that bit of one candidate; the
-//!    combination with coins the cheater cannot predict leaves R and R̂
-//!    uniform however few bits leak (τ = 4: 512 bits of entropy per element
-//!    for the 256 of R and R̂, with at most s = 64 leaked for a cheater that
-//!    is not caught with probability 1 - 2^-64).
+//! 2. Coins r_k, r̂_k (per receiver element, for the candidates k ≥ 3)
+//!    are tossed, and R = R_1 + Σ r_k R_k, R̂ = R_2 + Σ r̂_k R_k,
+//!    C = f(S, R), Ĉ = f(S, R̂) follow by linearity. R_1 and R_2 keep R and
+//!    R̂ uniform and independent whatever the coins (a coefficient of Z_2^128
+//!    may be even: combinations with coins alone would leave R's low bits
+//!    to the other parties' shares once in 2^τ). A sender that corrupts a
+//!    correction of the OT for bit t makes the product wrong only if the
+//!    receiver's bit t is 1, so the outcome of the check below leaks that
+//!    bit of one candidate; the combination with coins the cheater cannot
+//!    predict hides the high bits of R and R̂ as MASCOT's hides a field
+//!    element, but in Z_2^128 bit j of R depends only on bits 0..j of the
+//!    candidates: a cheater that is not caught by guessing bit 0 of R_1, R_3
+//!    and R_4 (probability 2^-3) learns bit 0 of R. This is the open gap of
+//!    this construction (see ARCHITECTURE.md).
 //! 3. S, R, R̂, C and Ĉ are authenticated by the VOLE
 //!    ([`crate::backend::ot::vole`], checked).
 //! 4. The sacrifice: a coin t per triple, ρ = t R - R̂ is opened, then
@@ -117,6 +122,20 @@ struct Raw {
     r_hat: Vec<u128>,
     c: Vec<u128>,
     c_hat: Vec<u128>,
+}
+
+/// The weights of R and R̂ over the candidates: R = R_1 + Σ_k≥3 r_k R_k,
+/// R̂ = R_2 + Σ_k≥3 r̂_k R_k, the r_k and r̂_k from `coins`.
+fn weights(coins: &mut impl Iterator<Item = u128>) -> ([u128; TAU], [u128; TAU]) {
+    let mut draw = |first: usize| {
+        let mut w = [0u128; TAU];
+        w[first] = 1;
+        for c in &mut w[2..] {
+            *c = coins.next().expect("coins");
+        }
+        w
+    };
+    (draw(0), draw(1))
 }
 
 /// f(S, v) for public v of the receiver's size, on x and MAC shares.
@@ -242,7 +261,8 @@ impl Session<'_> {
             }
         }
         let out = self.ot.run(self.net, stage)?;
-        let coins = self.coins(2 * TAU * chunk.iter().map(|(_, r)| r.len()).sum::<usize>())?;
+        let coins =
+            self.coins(2 * (TAU - 2) * chunk.iter().map(|(_, r)| r.len()).sum::<usize>())?;
         let mut coin = coins.into_iter().map(u128::from);
         // Per peer, where its shares of the next term are.
         let mut at = vec![0usize; parties];
@@ -250,8 +270,7 @@ impl Session<'_> {
             let (terms, raw) = (&jobs[*j].terms, &mut raws[*j]);
             for (i, e) in range.clone().enumerate() {
                 let (outs, senders) = terms.of_element(e);
-                let r: [u128; TAU] = std::array::from_fn(|_| coin.next().expect("coins"));
-                let r_hat: [u128; TAU] = std::array::from_fn(|_| coin.next().expect("coins"));
+                let (r, r_hat) = weights(&mut coin);
                 let cands = &cands[TAU * i..TAU * (i + 1)];
                 let combine = |w: &[u128; TAU]| {
                     (0..TAU).fold(0u128, |a, k| a.wrapping_add(w[k].wrapping_mul(cands[k])))
@@ -313,5 +332,29 @@ impl Session<'_> {
             )));
         }
         self.check_macs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R and R̂ are uniform and independent when the candidates are,
+    /// whatever the coins: their weights are independent modulo 2 (so the
+    /// map from the candidates onto (R, R̂) is onto). Weights that were the
+    /// coins alone lost this whenever all of R's coins were even, which left
+    /// R's low bit to the other parties' shares.
+    #[test]
+    fn the_combinations_stay_uniform_whatever_the_coins() {
+        for coins in [[0u128; 4], [2, 4, 6, 8], [1, 1, 1, 1], [u128::MAX, 3, 2, 0]] {
+            let (r, r_hat) = weights(&mut coins.into_iter());
+            let odd = |w: &[u128; TAU]| w.map(|c| c & 1);
+            let (a, b) = (odd(&r), odd(&r_hat));
+            // Rank 2 over GF(2): neither row zero, the rows different.
+            assert!(
+                a.iter().any(|x| *x == 1) && b.iter().any(|x| *x == 1) && a != b,
+                "{coins:?}"
+            );
+        }
     }
 }
