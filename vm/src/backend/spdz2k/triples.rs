@@ -351,10 +351,7 @@ mod tests {
             let odd = |w: &[u128; TAU]| w.map(|c| c & 1);
             let (a, b) = (odd(&r), odd(&r_hat));
             // Rank 2 over GF(2): neither row zero, the rows different.
-            assert!(
-                a.iter().any(|x| *x == 1) && b.iter().any(|x| *x == 1) && a != b,
-                "{coins:?}"
-            );
+            assert!(a.contains(&1) && b.contains(&1) && a != b, "{coins:?}");
         }
     }
 }
