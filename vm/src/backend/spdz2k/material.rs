@@ -7,9 +7,11 @@
 //! below 2^m, the whole ring), random values a party knows (input and output
 //! masks) and products of earlier parts (triples).
 //!
-//! `--prep dealer` (INSECURE: a trusted third party): the dealer, the
-//! network's last node, draws the MAC key shares and every item, and sends
-//! each party its shares of each item on a stream outside the rounds.
+//! The items come from the offline phase by OT ([`super::offline`]), from
+//! a file it wrote ahead of time (`mpcvm prep`), or, with `--prep dealer`
+//! (INSECURE: a trusted third party), from the dealer, the network's last
+//! node, which draws the MAC key shares and every item and sends each party
+//! its shares of each item on a stream outside the rounds.
 
 use super::mac::Auth;
 use crate::backend::prep::file;

@@ -23,14 +23,15 @@
 //!   including mask reuse; every opening is 128 bits, uniform because the
 //!   mask is, and recorded for the MAC check.
 //! - Openings: x + 2^64 t with t random is opened, hiding the bits above
-//!   2^64 that products leave; outputs: x + r with r a mask the receivers
-//!   know, who subtract it. The MAC check ([`mac`]) of everything opened so
+//!   2^64 that products leave; outputs: x + r_q for each receiver q, r_q a
+//!   mask q alone knows, who subtracts it. The MAC check ([`mac`]) of everything opened so
 //!   far runs in every round batch that reveals, after its openings and
 //!   before anything is returned, and at the end of the run.
 //! - Truncation and comparisons from authenticated random bits (`compare`).
 //!
-//! The material comes from a dealer (`--prep dealer`, INSECURE) in
-//! [`material`].
+//! The material ([`material`]) comes from the offline phase by OT
+//! ([`offline`], the default), from its file (`mpcvm prep`), or from a
+//! dealer (`--prep dealer`, INSECURE).
 
 mod compare;
 mod cost;
