@@ -10,8 +10,7 @@
 //! round for the extension, one for the corrections, with every peer at once.
 
 use super::base;
-use super::consistency::{self, Fold};
-pub use super::consistency::{EXTRA_WORDS, PROOF_WORDS};
+use super::consistency::{self, Fold, EXTRA_WORDS, PROOF_WORDS};
 use super::hash::Hash;
 use super::softspoken::{Receiver, Sender, BLOCKS, SETUP_WORDS};
 use crate::net::{Network, Part};

@@ -31,9 +31,7 @@ use super::mac::{CHECK_ROUNDS, CHECK_WORDS, COINS_ROUNDS, COINS_WORDS};
 use super::material::{composed_parts, io_parts, trunc_parts, Part, Taken, Value};
 use super::triples::{self, TripleJob};
 use crate::backend::ot::base;
-use crate::backend::ot::cot::{
-    EXTRA_WORDS, PROOF_WORDS, SETUP_BYTES_PER_PEER, SETUP_ROUNDS, WIDE_PRODUCT_BITS,
-};
+use crate::backend::ot::cot::{CHECK_BYTES, SETUP_BYTES_PER_PEER, SETUP_ROUNDS, WIDE_PRODUCT_BITS};
 use crate::backend::ot::softspoken::BLOCKS;
 use crate::backend::ot::vole::Vole;
 use crate::backend::ot::vole::KEY_BITS;
@@ -588,9 +586,10 @@ impl Plan {
         if jobs.iter().any(|j| j.terms.receivers() > 0) {
             for chunk in triples::stages(jobs) {
                 let products = triples::stage_products(jobs, &chunk);
-                let columns = BLOCKS * (2 * products + EXTRA_WORDS) + PROOF_WORDS;
-                let corrections = (products * WIDE_PRODUCT_BITS).div_ceil(64);
-                step(&mut c, 2, (columns + corrections) as u64);
+                // 128 OTs a product: two words of columns per block.
+                let columns = (BLOCKS * 2 * products) as u64 + CHECK_BYTES / 8;
+                let corrections = (products * WIDE_PRODUCT_BITS).div_ceil(64) as u64;
+                step(&mut c, 2, columns + corrections);
                 step(&mut c, COINS_ROUNDS, COINS_WORDS);
                 c.ots += 2 * 128 * (products as u64) * peers;
             }
