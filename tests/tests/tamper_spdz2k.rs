@@ -109,11 +109,35 @@ fn compiled() -> Vec<(mpcc::driver::Compiled, bool)> {
     compiled
 }
 
-fn trials(default: u64) -> u64 {
-    std::env::var("TAMPER_TRIALS")
+/// Runs `TAMPER_TRIALS` (else `default`) tamperings of spdz2k with `prep`
+/// among `parties` within `rounds_of` a program's rounds, prints the
+/// counts under `phase`, and checks every kind was tried.
+fn run_trials(
+    compiled: &[(mpcc::driver::Compiled, bool)],
+    prep: Prep,
+    parties: usize,
+    rounds_of: &dyn Fn(&Program) -> u64,
+    default: u64,
+    phase: &str,
+) {
+    let trials = std::env::var("TAMPER_TRIALS")
         .ok()
         .and_then(|t| t.parse().ok())
-        .unwrap_or(default)
+        .unwrap_or(default);
+    let report = tamper::trials(
+        Protocol::Spdz2k,
+        Some(prep),
+        parties,
+        rounds_of,
+        compiled,
+        trials,
+    );
+    report.print(&format!("spdz2k {phase}, {parties} parties"));
+    assert_eq!(
+        report.by_kind.len(),
+        Kind::ALL.len(),
+        "every kind of tampering was tried"
+    );
 }
 
 #[test]
@@ -137,20 +161,7 @@ fn every_tampering_of_spdz2k_online_is_detected_or_harmless() {
                 .map(|(_, r)| *r)
                 .expect("a program of the trials")
         };
-        let report = tamper::trials(
-            Protocol::Spdz2k,
-            Some(Prep::Dealer),
-            parties,
-            &rounds_of,
-            &compiled,
-            trials(500),
-        );
-        report.print(&format!("spdz2k online, {parties} parties"));
-        assert_eq!(
-            report.by_kind.len(),
-            Kind::ALL.len(),
-            "every kind of tampering was tried"
-        );
+        run_trials(&compiled, Prep::Dealer, parties, &rounds_of, 500, "online");
     }
 }
 
@@ -162,19 +173,6 @@ fn every_tampering_of_spdz2k_offline_is_detected_or_harmless() {
         let rounds_of = |p: &Program| -> u64 {
             mpcvm::backend::spdz2k::offline::cost(p, parties).expect("a plan")[0].rounds
         };
-        let report = tamper::trials(
-            Protocol::Spdz2k,
-            Some(Prep::Ot),
-            parties,
-            &rounds_of,
-            &compiled,
-            trials(250),
-        );
-        report.print(&format!("spdz2k offline, {parties} parties"));
-        assert_eq!(
-            report.by_kind.len(),
-            Kind::ALL.len(),
-            "every kind of tampering was tried"
-        );
+        run_trials(&compiled, Prep::Ot, parties, &rounds_of, 250, "offline");
     }
 }

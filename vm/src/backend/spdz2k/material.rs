@@ -435,38 +435,36 @@ impl Material {
 /// frames of at most [`CHUNK`] values each, holding the shares, the MAC
 /// shares and (where this party knows it) the values.
 fn receive(me: usize, from_dealer: &mut Stream, parts: &[Part]) -> Result<Vec<Taken>, VmError> {
-    {
-        let mut taken = Vec::with_capacity(parts.len());
-        for p in parts {
-            let knows = matches!(p.value, Value::Known(to) if to.contains(me));
-            let (mut x, mut m) = (Vec::with_capacity(p.n), Vec::with_capacity(p.n));
-            let mut value = knows.then(|| Vec::with_capacity(p.n));
-            for start in (0..p.n).step_by(CHUNK) {
-                let n = CHUNK.min(p.n - start);
-                let frame = from_dealer.receive().map_err(VmError::Network)?;
-                let words = 2 * n * (2 + knows as usize);
-                if frame.len() != words {
-                    return Err(VmError::Network(format!(
-                        "the dealer sent {} words for a frame of {words}: a protocol violation or a bug",
-                        frame.len()
-                    )));
-                }
-                x.extend(u128::from_words(&frame[..2 * n]));
-                m.extend(u128::from_words(&frame[2 * n..4 * n]));
-                if let Some(v) = value.as_mut() {
-                    v.extend(u128::from_words(&frame[4 * n..]));
-                }
+    let mut taken = Vec::with_capacity(parts.len());
+    for p in parts {
+        let knows = matches!(p.value, Value::Known(to) if to.contains(me));
+        let (mut x, mut m) = (Vec::with_capacity(p.n), Vec::with_capacity(p.n));
+        let mut value = knows.then(|| Vec::with_capacity(p.n));
+        for start in (0..p.n).step_by(CHUNK) {
+            let n = CHUNK.min(p.n - start);
+            let frame = from_dealer.receive().map_err(VmError::Network)?;
+            let words = 2 * n * (2 + knows as usize);
+            if frame.len() != words {
+                return Err(VmError::Network(format!(
+                    "the dealer sent {} words for a frame of {words}: a protocol violation or a bug",
+                    frame.len()
+                )));
             }
-            taken.push(Taken {
-                a: Auth {
-                    x: WideTensor::new(vec![p.n], x),
-                    m: WideTensor::new(vec![p.n], m),
-                },
-                value,
-            });
+            x.extend(u128::from_words(&frame[..2 * n]));
+            m.extend(u128::from_words(&frame[2 * n..4 * n]));
+            if let Some(v) = value.as_mut() {
+                v.extend(u128::from_words(&frame[4 * n..]));
+            }
         }
-        Ok(taken)
+        taken.push(Taken {
+            a: Auth {
+                x: WideTensor::new(vec![p.n], x),
+                m: WideTensor::new(vec![p.n], m),
+            },
+            value,
+        });
     }
+    Ok(taken)
 }
 
 /// The dealer of a spdz2k run: the MAC key `alpha` (the sum of the parties'
