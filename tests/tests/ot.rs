@@ -479,21 +479,31 @@ fn a_tampered_vole_is_caught_or_harmless() {
     assert!(caught > 20, "{caught} caught, {harmless} harmless");
 }
 
-/// Gilboa products in Z_2^128 (128 OTs each, after a stage's lanes and
-/// one-word products): the sender's and the receiver's shares add to c x
-/// modulo 2^128, with 2 and 3 parties, over stages.
+/// Wide OTs (messages of Z_2^128 values, after a stage's lanes and
+/// one-word products), in groups of any size and message length: the
+/// sender's and the receiver's shares add to c x modulo 2^128, with 2 and 3
+/// parties, over stages.
 #[test]
-fn products_in_the_wide_ring_hold() {
-    let wide = |seed: u64, sender: usize, receiver: usize, count: usize| -> Vec<(u128, u128)> {
+fn wide_ots_share_a_bit_times_a_vector() {
+    // Groups of (OTs, values per message), their messages and choice bits.
+    let groups = |seed: u64, sender: usize, receiver: usize| {
         let mut rng = TestRng(seed * 1009 + (sender * 17 + receiver) as u64);
         let mut word = || (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
-        (0..count).map(|_| (word(), word())).collect()
+        [(384, 1), (5, 3), (70, 2), (1, 1), (130, 4)]
+            .map(|(ots, len)| {
+                let x: Vec<u128> = (0..len).map(|_| word()).collect();
+                let choices: Vec<u64> = (0..(ots as usize).div_ceil(64))
+                    .map(|_| word() as u64)
+                    .collect();
+                (ots as usize, x, choices)
+            })
+            .to_vec()
     };
     for parties in [2, 3] {
-        let (count, wides, stages) = (37, 70, 2);
+        let (count, stages) = (37, 2);
         let results = on_local_network(parties, "spdz2k", |mut net| {
             let me = net.party();
-            let mut ot = Pairwise::setup(&mut net, parties).unwrap();
+            let mut ot = Pairwise::setup(&mut net, parties).unwrap().checked();
             let mut outs = Vec::new();
             for s in 0..stages as u64 {
                 let mut stage = Stage::new(parties);
@@ -510,11 +520,15 @@ fn products_in_the_wide_ring_hold() {
                     for (_, c) in products(s, p, me, 5) {
                         stage.receive_product(p, c);
                     }
-                    for (k, (x, _)) in wide(s, me, p, wides).into_iter().enumerate() {
-                        assert_eq!(stage.send_wide_product(p, x), k);
+                    let mut at = 0;
+                    for (ots, x, _) in groups(s, me, p) {
+                        assert_eq!(stage.send_wide(p, &x, ots), at);
+                        at += ots * x.len();
                     }
-                    for (k, (_, c)) in wide(s, p, me, wides).into_iter().enumerate() {
-                        assert_eq!(stage.receive_wide_product(p, c), k);
+                    let mut at = 0;
+                    for (ots, x, c) in groups(s, p, me) {
+                        assert_eq!(stage.receive_wide(p, &c, ots, x.len()), at);
+                        at += ots * x.len();
                     }
                 }
                 outs.push(ot.run(&mut net, stage).unwrap());
@@ -526,14 +540,21 @@ fn products_in_the_wide_ring_hold() {
                 for receiver in (0..parties).filter(|&r| r != sender) {
                     let sent = &results[sender][s].send_wide[receiver];
                     let got = &results[receiver][s].receive_wide[sender];
-                    assert_eq!((sent.len(), got.len()), (wides, wides));
-                    for (k, (x, c)) in wide(s as u64, sender, receiver, wides).iter().enumerate() {
-                        assert_eq!(
-                            sent[k].wrapping_add(got[k]),
-                            c.wrapping_mul(*x),
-                            "{parties} parties, stage {s}, {sender} -> {receiver}, product {k}"
-                        );
+                    let mut k = 0;
+                    for (ots, x, c) in groups(s as u64, sender, receiver) {
+                        for ot in 0..ots {
+                            let bit = (c[ot / 64] >> (ot % 64) & 1) as u128;
+                            for x in &x {
+                                assert_eq!(
+                                    sent[k].wrapping_add(got[k]),
+                                    bit.wrapping_mul(*x),
+                                    "{parties} parties, stage {s}, {sender} -> {receiver}, value {k}"
+                                );
+                                k += 1;
+                            }
+                        }
                     }
+                    assert_eq!((sent.len(), got.len()), (k, k));
                     // The one-word products beside them still hold.
                     let pairs = products(s as u64, sender, receiver, 5);
                     let sent = &results[sender][s].send_products[receiver];

@@ -66,7 +66,7 @@ struct RunArgs {
     /// offline phase; with `mpcvm prep`, where to write it.
     #[arg(long)]
     prep_dir: Option<PathBuf>,
-    /// semi2k: the number of computing parties (default: the program's, at
+    /// semi2k and spdz2k: the number of computing parties (default: the program's, at
     /// least 2); parties the program names no input or output for only compute.
     #[arg(long)]
     parties: Option<usize>,

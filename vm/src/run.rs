@@ -31,7 +31,7 @@ pub enum Protocol {
     Semi2k,
     /// Two or more parties, active adversary, dishonest majority: additive
     /// sharing with MACs over Z_2^128 (SPDZ2k), security with abort; its
-    /// preprocessing by a dealer for now (--prep dealer, INSECURE).
+    /// preprocessing by OT in an offline phase (or --prep dealer, INSECURE).
     Spdz2k,
 }
 

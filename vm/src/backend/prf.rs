@@ -52,6 +52,11 @@ impl Prf {
         self.counter += v.len().div_ceil(2) as u128;
     }
 
+    /// Fills `v` with the stream's next elements of Z_2^128 (two words each).
+    pub fn fill_wide(&mut self, v: &mut [u128]) {
+        self.fill(bytemuck::cast_slice_mut(v));
+    }
+
     /// Adds the next `v.len()` elements to `v`, elementwise in the ring.
     pub fn add_into(&mut self, v: &mut [u64]) {
         self.draw(v.len(), |at, chunk| {

@@ -8,6 +8,11 @@
 //! H(q_j ⊕ Δ) + x (only `width` bits of it), keeps −H(q_j); the receiver's
 //! H(t_j) + c·d is then H(q_j) + c·x. The work is grouped in *stages*: one
 //! round for the extension, one for the corrections, with every peer at once.
+//!
+//! Three kinds of OT share a stage, in this order on the wire: lanes (any
+//! widths up to 64 bits, additive or XOR), Gilboa products of words (64 OTs
+//! each), and *wide* OTs, whose messages are vectors of Z_2^128 (spdz2k's
+//! triples: a choice bit times a vector of a sender's shares).
 
 use super::base;
 use super::consistency::{self, Fold, EXTRA_WORDS, PROOF_WORDS};
@@ -52,12 +57,17 @@ struct Side {
     long: usize,
     /// Products so far.
     product_count: usize,
-    /// Gilboa products in Z_2^128, run after the products, 128 OTs each:
-    /// as the sender each one's message, as the receiver its choice bits
-    /// (unless the stage only counts).
+    /// Wide OTs, run after the products, in groups of OTs with one message
+    /// (unless the stage only counts): each group's OTs and values.
+    wide_groups: Vec<(usize, usize)>,
+    /// As the sender each group's message, one after another; as the
+    /// receiver nothing.
     wide: Vec<u128>,
-    /// Products in Z_2^128 so far.
+    /// As the receiver the wide OTs' choice bits, 64 to a word.
+    wide_choices: Vec<u64>,
+    /// Wide OTs so far, and values of their messages in all.
     wide_count: usize,
+    wide_values: usize,
 }
 
 impl Side {
@@ -76,29 +86,26 @@ impl Side {
         self.product_count - 1
     }
 
-    /// Counts a product in Z_2^128's 128 OTs ([`WIDE_PRODUCT_BITS`] bits of
-    /// corrections); returns its index.
-    fn add_wide(&mut self) -> usize {
-        self.ots += 128;
-        self.bits += WIDE_PRODUCT_BITS;
-        self.wide_count += 1;
-        self.wide_count - 1
+    /// Counts `ots` wide OTs of `len` values each (128 bits of correction
+    /// per value); returns where their shares start.
+    fn add_wide(&mut self, ots: usize, len: usize) -> usize {
+        self.ots += ots;
+        self.bits += 128 * ots * len;
+        self.wide_count += ots;
+        self.wide_values += ots * len;
+        self.wide_values - ots * len
     }
 
     /// The choice bits of all its OTs as the receiver: the lanes', then the
-    /// products' (64 each), then the products in Z_2^128's (128 each),
-    /// packed from wherever the lanes' end.
+    /// products' (64 each), then the wide OTs', packed from wherever the
+    /// lanes' end.
     fn choices(&self) -> std::borrow::Cow<'_, [u64]> {
         let shift = self.lanes.len() % 64;
-        if self.products.is_empty() && self.wide.is_empty() {
+        if self.products.is_empty() && self.wide_count == 0 {
             return std::borrow::Cow::Borrowed(&self.words);
         }
         let mut words = self.words.clone();
-        let wide = self
-            .wide
-            .iter()
-            .flat_map(|c| [*c as u64, (*c >> 64) as u64]);
-        for c in self.products.iter().copied().chain(wide) {
+        for c in self.products.iter().chain(&self.wide_choices).copied() {
             if shift == 0 {
                 words.push(c);
             } else {
@@ -108,6 +115,29 @@ impl Side {
         }
         words.truncate(self.ots.div_ceil(64));
         std::borrow::Cow::Owned(words)
+    }
+
+    /// The hash's lanes of the wide OTs: two words of pad per value.
+    fn wide_lanes(&self) -> Vec<Lane> {
+        let mut lanes = Vec::with_capacity(self.wide_count);
+        for &(ots, len) in &self.wide_groups {
+            let lane = Lane {
+                len: 2 * len as u32,
+                width: 64,
+                xor: false,
+            };
+            lanes.extend(std::iter::repeat_n(lane, ots));
+        }
+        lanes
+    }
+
+    /// As the sender, each wide OT's message in order.
+    fn wide_messages(&self) -> impl Iterator<Item = &[u128]> {
+        let mut at = 0;
+        self.wide_groups.iter().flat_map(move |&(ots, len)| {
+            at += len;
+            std::iter::repeat_n(&self.wide[at - len..at], ots)
+        })
     }
 
     fn add(&mut self, lane: Lane) -> usize {
@@ -130,7 +160,8 @@ pub struct Stage {
 
 /// A stage's results, per peer: this party's shares as the sender, and as
 /// the receiver, each lane's words one after another in the order queued;
-/// and its share of each product, as the sender and as the receiver.
+/// its share of each product, as the sender and as the receiver; and its
+/// shares of the wide OTs, each OT's values one after another.
 pub struct StageOut {
     pub send: Vec<Vec<u64>>,
     pub receive: Vec<Vec<u64>>,
@@ -142,9 +173,6 @@ pub struct StageOut {
 
 /// Bits of corrections of a product's 64 OTs: 64 - t for bit t.
 pub const PRODUCT_BITS: usize = 64 * 65 / 2;
-
-/// Bits of corrections of a product in Z_2^128's 128 OTs: 128 - t for bit t.
-pub const WIDE_PRODUCT_BITS: usize = 128 * 129 / 2;
 
 impl Stage {
     /// A stage to run.
@@ -247,26 +275,30 @@ impl Stage {
         side.add_product()
     }
 
-    /// Queues Gilboa's product in Z_2^128 of the peer's c (its 128 choice
-    /// bits) with `x`: 128 OTs, the t-th with message x modulo 2^(128 - t),
-    /// after the one-word products. Returns where this party's share is in
-    /// [`StageOut::send_wide`]`[peer]`.
-    pub fn send_wide_product(&mut self, peer: usize, x: u128) -> usize {
+    /// Queues `ots` wide OTs to `peer`, each with message `x` (values of
+    /// Z_2^128): the shares of OT k add to c_k x, c_k the peer's choice bit.
+    /// Returns where this party's shares start in
+    /// [`StageOut::send_wide`]`[peer]` (OT by OT, `x.len()` values each).
+    pub fn send_wide(&mut self, peer: usize, x: &[u128], ots: usize) -> usize {
         let side = &mut self.send[peer];
         if self.keeps {
-            side.wide.push(x);
+            side.wide_groups.push((ots, x.len()));
+            side.wide.extend_from_slice(x);
         }
-        side.add_wide()
+        side.add_wide(ots, x.len())
     }
 
-    /// The other end of [`Stage::send_wide_product`], with this party's `c`
-    /// as the choice bits.
-    pub fn receive_wide_product(&mut self, peer: usize, c: u128) -> usize {
+    /// The other end of [`Stage::send_wide`]: `ots` OTs of `len` values, the
+    /// k-th with bit k of `choices` as its choice bit. Returns where this
+    /// party's shares start in [`StageOut::receive_wide`]`[peer]`.
+    pub fn receive_wide(&mut self, peer: usize, choices: &[u64], ots: usize, len: usize) -> usize {
+        debug_assert!(choices.len() * 64 >= ots);
         let side = &mut self.receive[peer];
         if self.keeps {
-            side.wide.push(c);
+            side.wide_groups.push((ots, len));
+            append_bits(&mut side.wide_choices, side.wide_count, choices, ots);
         }
-        side.add_wide()
+        side.add_wide(ots, len)
     }
 
     /// Makes room for `ots` more OTs of `words` words in all with `peer`, as
@@ -321,6 +353,27 @@ impl Stage {
         let corrections: usize = self.send.iter().map(|s| s.bits.div_ceil(64)).sum();
         8 * (columns + corrections) as u64
     }
+}
+
+/// Appends the first `n` bits of `src` to the `len` bits packed in `dst`
+/// (whose last word's bits above them are zero).
+fn append_bits(dst: &mut Vec<u64>, len: usize, src: &[u64], n: usize) {
+    let shift = len % 64;
+    let words = n.div_ceil(64);
+    for (k, &w) in src[..words].iter().enumerate() {
+        let w = if k + 1 == words && !n.is_multiple_of(64) {
+            w & ((1 << (n % 64)) - 1)
+        } else {
+            w
+        };
+        if shift == 0 {
+            dst.push(w);
+        } else {
+            *dst.last_mut().expect("a partial word") |= w << shift;
+            dst.push(w >> (64 - shift));
+        }
+    }
+    dst.truncate((len + n).div_ceil(64));
 }
 
 /// Packs values of given widths densely into words.
@@ -564,7 +617,8 @@ impl Pairwise {
             let side = &stage.receive[p];
             if side.ots > 0 {
                 let mut mine = Vec::with_capacity(side.len + 64 * side.product_count);
-                let mut wide = Vec::with_capacity(2 * 128 * side.wide_count);
+                let mut wide = Vec::with_capacity(2 * side.wide_values);
+                let wide_lanes = side.wide_lanes();
                 let first = peer.received;
                 let lanes = side.lanes.len();
                 let products_end = lanes + 64 * side.product_count;
@@ -594,15 +648,9 @@ impl Pairwise {
                         rest.split_at(products_end.saturating_sub(at).min(rest.len()));
                     hash.word_pads(products, 0, first + at as u64, &mut mine);
                     if !rest.is_empty() {
-                        let at = at.max(products_end) as u64;
-                        hash.pads(
-                            rest,
-                            0,
-                            first + at,
-                            false,
-                            &two_words(rest.len()),
-                            &mut wide,
-                        );
+                        let at = at.max(products_end);
+                        let lanes = &wide_lanes[at - products_end..][..rest.len()];
+                        hash.pads(rest, 0, first + at as u64, false, lanes, &mut wide);
                     }
                 });
                 if checked {
@@ -652,7 +700,9 @@ impl Pairwise {
             let mut writer = BitWriter::with_capacity(side.bits);
             let mut shares = Vec::with_capacity(side.len);
             let mut products = vec![0u64; side.product_count];
-            let mut wide = vec![0u128; side.wide_count];
+            let mut wide = Vec::with_capacity(side.wide_values);
+            let wide_lanes = side.wide_lanes();
+            let mut wide_messages = side.wide_messages();
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
             // The next OT's message, in side.words.
             let mut message = 0;
@@ -706,13 +756,19 @@ impl Pairwise {
                 }
                 if !wide_rows.is_empty() {
                     let at = at_products.max(products_end);
-                    let two = two_words(wide_rows.len());
+                    let lanes = &wide_lanes[at - products_end..][..wide_rows.len()];
                     pad0.clear();
                     pad1.clear();
-                    hash.pads(wide_rows, 0, first + at as u64, false, &two, &mut pad0);
-                    hash.pads(wide_rows, delta, first + at as u64, false, &two, &mut pad1);
-                    let start = at - products_end;
-                    correct_wide(start, &pad0, &pad1, &side.wide, &mut writer, &mut wide);
+                    hash.pads(wide_rows, 0, first + at as u64, false, lanes, &mut pad0);
+                    hash.pads(wide_rows, delta, first + at as u64, false, lanes, &mut pad1);
+                    correct_wide(
+                        &mut wide_messages,
+                        wide_rows.len(),
+                        &pad0,
+                        &pad1,
+                        &mut writer,
+                        &mut wide,
+                    );
                 }
             });
             if let Some(fold) = fold {
@@ -791,17 +847,20 @@ impl Pairwise {
                 }
                 products.push(sum);
             }
-            // The products in Z_2^128 likewise, with pads of two words.
-            let mut wide = Vec::with_capacity(side.wide_count);
-            for (pads, c) in wide_pads[p].chunks(2 * 128).zip(&side.wide) {
-                let mut sum = 0u128;
-                for (t, pad) in pads.chunks(2).enumerate() {
-                    let pad = pad[0] as u128 | (pad[1] as u128) << 64;
-                    let chosen = 0u128.wrapping_sub(c >> t & 1);
-                    let d = reader.read_wide(128 - t as u32) & chosen;
-                    sum = sum.wrapping_add(pad.wrapping_add(d) << t);
+            // The wide OTs: each value's pad (two words) plus c d.
+            let mut wide = Vec::with_capacity(side.wide_values);
+            let mut pads = wide_pads[p].chunks_exact(2);
+            let mut ot = 0;
+            for &(ots, len) in &side.wide_groups {
+                for k in ot..ot + ots {
+                    let chosen =
+                        0u128.wrapping_sub((side.wide_choices[k / 64] >> (k % 64) & 1) as u128);
+                    for pad in pads.by_ref().take(len) {
+                        let pad = pad[0] as u128 | (pad[1] as u128) << 64;
+                        wide.push(pad.wrapping_add(reader.read_wide(128) & chosen));
+                    }
                 }
-                wide.push(sum);
+                ot += ots;
             }
             peer.received += side.ots as u64;
             self.ots += side.ots as u64;
@@ -845,40 +904,28 @@ fn correct_products(
     *writer = local;
 }
 
-/// Lanes of two words, for the hash of the products in Z_2^128's pads.
-fn two_words(n: usize) -> Vec<Lane> {
-    vec![
-        Lane {
-            len: 2,
-            width: 64,
-            xor: false,
-        };
-        n
-    ]
-}
-
-/// The sender's side of products in Z_2^128's OTs from the `start`-th (128
-/// per product), with two-word pads p0 = H(q) and p1 = H(q ⊕ Δ): OT t of
-/// product b sends p0 - p1 + x_b modulo 2^(128 - t) to `writer` and adds
-/// -p0 2^t to the product's share.
-fn correct_wide(
-    start: usize,
+/// The sender's side of the next `ots` wide OTs, whose messages `messages`
+/// yields, with two-word pads p0 = H(q) and p1 = H(q ⊕ Δ) per value: each
+/// value x sends p0 - p1 + x to `writer` and leaves -p0 in `shares`.
+fn correct_wide<'a>(
+    messages: &mut impl Iterator<Item = &'a [u128]>,
+    ots: usize,
     pad0: &[u64],
     pad1: &[u64],
-    messages: &[u128],
     writer: &mut BitWriter,
-    products: &mut [u128],
+    shares: &mut Vec<u128>,
 ) {
     let wide = |p: &[u64]| p[0] as u128 | (p[1] as u128) << 64;
-    for (k, (p0, p1)) in pad0.chunks(2).zip(pad1.chunks(2)).enumerate() {
-        let (b, t) = ((start + k) / 128, (start + k) % 128);
-        let (p0, p1) = (wide(p0), wide(p1));
-        writer.push_wide(
-            p0.wrapping_sub(p1).wrapping_add(messages[b]),
-            128 - t as u32,
-        );
-        products[b] = products[b].wrapping_add(p0.wrapping_neg() << t);
+    let mut local = std::mem::take(writer);
+    let mut pads = pad0.chunks_exact(2).zip(pad1.chunks_exact(2));
+    for x in messages.take(ots) {
+        for (x, (p0, p1)) in x.iter().zip(pads.by_ref()) {
+            let (p0, p1) = (wide(p0), wide(p1));
+            local.push_wide(p0.wrapping_sub(p1).wrapping_add(*x), 128);
+            shares.push(p0.wrapping_neg());
+        }
     }
+    *writer = local;
 }
 
 #[cfg(test)]

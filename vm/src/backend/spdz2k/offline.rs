@@ -31,7 +31,7 @@ use super::mac::{CHECK_ROUNDS, CHECK_WORDS, COINS_ROUNDS, COINS_WORDS};
 use super::material::{composed_parts, io_parts, trunc_parts, Part, Taken, Value};
 use super::triples::{self, TripleJob};
 use crate::backend::ot::base;
-use crate::backend::ot::cot::{CHECK_BYTES, SETUP_BYTES_PER_PEER, SETUP_ROUNDS, WIDE_PRODUCT_BITS};
+use crate::backend::ot::cot::{CHECK_BYTES, SETUP_BYTES_PER_PEER, SETUP_ROUNDS};
 use crate::backend::ot::softspoken::BLOCKS;
 use crate::backend::ot::vole::Vole;
 use crate::backend::ot::vole::KEY_BITS;
@@ -72,7 +72,7 @@ pub struct Session<'n> {
     pub(super) ot: Pairwise,
     vole: Vole,
     pub keyed: Keyed,
-    rng: Prf,
+    pub(super) rng: Prf,
     opened: Opened,
 }
 
@@ -117,6 +117,13 @@ impl<'n> Session<'n> {
         let mut round = |words: Vec<u64>| broadcast(net, me, parties, words);
         let mut random = |k: usize| Ok(rng.elements(k));
         mac::coins(me, n, &mut round, &mut random)
+    }
+
+    /// A stream of coins no party could choose: a PRF under a key from
+    /// [`Session::coins`].
+    pub fn coin_stream(&mut self) -> Result<Prf, VmError> {
+        let key = self.coins(2)?;
+        Ok(Prf::new(bytemuck::cast([key[0], key[1]])))
     }
 
     /// This party's MAC shares of Σ_i values_i (every party's vector of the
@@ -585,13 +592,13 @@ impl Plan {
         let jobs = &self.jobs;
         if jobs.iter().any(|j| j.terms.receivers() > 0) {
             for chunk in triples::stages(jobs) {
-                let products = triples::stage_products(jobs, &chunk);
-                // 128 OTs a product: two words of columns per block.
-                let columns = (BLOCKS * 2 * products) as u64 + CHECK_BYTES / 8;
-                let corrections = (products * WIDE_PRODUCT_BITS).div_ceil(64) as u64;
-                step(&mut c, 2, columns + corrections);
+                let (ots, values) = triples::stage_size(jobs, &chunk);
+                // A word of columns per block per 64 OTs; two words of
+                // corrections per value.
+                let columns = (BLOCKS * ots.div_ceil(64)) as u64 + CHECK_BYTES / 8;
+                step(&mut c, 2, columns + 2 * values as u64);
                 step(&mut c, COINS_ROUNDS, COINS_WORDS);
-                c.ots += 2 * 128 * (products as u64) * peers;
+                c.ots += 2 * (ots as u64) * peers;
             }
             let values: usize = jobs
                 .iter()

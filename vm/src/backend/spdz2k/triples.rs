@@ -1,27 +1,17 @@
 //! Authenticated triples by OT, checked by sacrifice (the SPDZ2k paper's
 //! triple generation, after MASCOT's), for any bilinear product f: an
 //! elementwise product, a matrix product, a convolution. For f(A, B) one
-//! operand *sends* (S) and the other *receives* (R, whose bits choose in
-//! the OTs), as [`Terms`] groups the product's scalar terms.
+//! operand *sends* (S) and the other *receives* (R), as [`Terms`] groups
+//! the product's scalar terms.
 //!
-//! 1. Each party draws its shares of S and of [`TAU`] candidates R_1..R_τ;
-//!    every cross term S_i[s]·R_k,j[e] of every ordered pair of parties is
-//!    a Gilboa product in Z_2^128 (`ot::Stage::send_wide_product`, over the
-//!    checked OT extension).
-//! 2. Coins r_k, r̂_k (per receiver element, for the candidates k ≥ 3)
-//!    are tossed, and R = R_1 + Σ r_k R_k, R̂ = R_2 + Σ r̂_k R_k,
-//!    C = f(S, R), Ĉ = f(S, R̂) follow by linearity. R_1 and R_2 keep R and
-//!    R̂ uniform and independent whatever the coins (a coefficient of Z_2^128
-//!    may be even: combinations with coins alone would leave R's low bits
-//!    to the other parties' shares once in 2^τ). A sender that corrupts a
-//!    correction of the OT for bit t makes the product wrong only if the
-//!    receiver's bit t is 1, so the outcome of the check below leaks that
-//!    bit of one candidate; the combination with coins the cheater cannot
-//!    predict hides the high bits of R and R̂ as MASCOT's hides a field
-//!    element, but in Z_2^128 bit j of R depends only on bits 0..j of the
-//!    candidates: a cheater that is not caught by guessing bit 0 of R_1, R_3
-//!    and R_4 (probability 2^-3) learns bit 0 of R. This is the open gap of
-//!    this construction (see ARCHITECTURE.md).
+//! 1. Each party draws its shares of S and [`TAU`] random choice bits
+//!    b_1..b_τ per receiver element; for every ordered pair of parties and
+//!    every bit, a wide OT (`ot::Stage::send_wide`, over the checked
+//!    extension) shares b_t times the sender's shares of the element's
+//!    sender operands (one value per term).
+//! 2. Weights w_t, ŵ_t of Z_2^128 per element and bit are drawn from coins
+//!    tossed after the OTs, and R = Σ w_t b_t, R̂ = Σ ŵ_t b_t, C = f(S, R),
+//!    Ĉ = f(S, R̂) follow by linearity (b_t summed over the parties).
 //! 3. S, R, R̂, C and Ĉ are authenticated by the VOLE
 //!    ([`crate::backend::ot::vole`], checked).
 //! 4. The sacrifice: a coin t per triple, ρ = t R - R̂ is opened, then
@@ -29,6 +19,21 @@
 //!    0; the MAC check of ρ and σ follows. A cheater's error E in C passes
 //!    only if t E equals its error in Ĉ, for a t drawn after both: with
 //!    probability at most 2^-64 where E is not 0 modulo 2^64.
+//!
+//! Why τ = 384 (= 2(k + s) + 2s, MP-SPDZ's value for k = s = 64): a sender
+//! that corrupts the correction of OT t makes the product wrong exactly when
+//! the receiver's b_t is 1, so the sacrifice's outcome tells it that bit (a
+//! *selective failure*). Learning ℓ bits this way goes unnoticed with
+//! probability 2^-ℓ. The map b ↦ (R, R̂) with weights drawn after the OTs is
+//! a universal hash onto Z_2^256 (two choice vectors differ in some b_t,
+//! whose coefficient ±1 is a unit of the ring, so they collide with
+//! probability 2^-256), and by the leftover hash lemma the τ - ℓ bits the
+//! cheater does not know leave (R, R̂) within 2^-(τ - ℓ - 256)/2 of uniform.
+//! Whatever ℓ the cheater aims for, its advantage is at most
+//! 2^-ℓ · 2^-(τ - ℓ - 256)/2 ≤ 2^-(τ - 256)/2 = 2^-64. (Combining a few
+//! whole candidates of Z_2^128 with coins, as MASCOT does in a field, does
+//! not do this in the ring: bit j of such a combination depends only on
+//! bits 0..j of the candidates, so guessing the few low bits reveals it.)
 
 use super::mac::Auth;
 use super::offline::Session;
@@ -38,12 +43,16 @@ use crate::ring::WideTensor;
 use crate::VmError;
 use std::rc::Rc;
 
-/// Candidates per receiver element (τ).
-pub const TAU: usize = 4;
+/// Random choice bits per receiver element (τ): see the module's docs.
+pub const TAU: usize = 384;
 
-/// Products in Z_2^128 a stage may queue with each peer in each direction:
-/// 256 words of pads each, so a stage holds some 16 MB.
-const STAGE_PRODUCTS: usize = 1 << 13;
+/// Words of τ bits.
+const TAU_WORDS: usize = TAU / 64;
+
+/// Values of Z_2^128 a stage's wide OTs may carry with each peer in each
+/// direction (τ per term of the stage's receiver elements): two words of
+/// pads each, so a stage holds some 32 MB of them.
+const STAGE_VALUES: usize = 1 << 21;
 
 /// A triple of a product's shape: its terms and its operands' sizes.
 #[derive(Clone)]
@@ -79,20 +88,20 @@ impl TripleJob {
 pub type Chunk = Vec<(usize, std::ops::Range<usize>)>;
 
 /// The stages that make `jobs`: their receiver elements in order, cut where
-/// a stage reaches [`STAGE_PRODUCTS`] products per peer and direction.
+/// a stage reaches [`STAGE_VALUES`] values per peer and direction.
 pub fn stages(jobs: &[TripleJob]) -> Vec<Chunk> {
     let mut all = Vec::new();
     let mut chunk: Chunk = Vec::new();
-    let mut products = 0usize;
+    let mut values = 0usize;
     for (j, job) in jobs.iter().enumerate() {
         let terms = &job.terms;
         let mut start = 0;
         for e in 0..terms.receivers() {
-            products += TAU * terms.count(e..e + 1);
-            if products >= STAGE_PRODUCTS {
+            values += TAU * terms.count(e..e + 1);
+            if values >= STAGE_VALUES {
                 chunk.push((j, start..e + 1));
                 all.push(std::mem::take(&mut chunk));
-                (start, products) = (e + 1, 0);
+                (start, values) = (e + 1, 0);
             }
         }
         if start < terms.receivers() {
@@ -105,13 +114,15 @@ pub fn stages(jobs: &[TripleJob]) -> Vec<Chunk> {
     all
 }
 
-/// Products in Z_2^128 a stage of `chunk` runs with each peer in each
-/// direction.
-pub fn stage_products(jobs: &[TripleJob], chunk: &Chunk) -> usize {
-    chunk
-        .iter()
-        .map(|(j, range)| TAU * jobs[*j].terms.count(range.clone()))
-        .sum()
+/// A stage of `chunk`'s wide OTs and their values of Z_2^128, with each
+/// peer in each direction.
+pub fn stage_size(jobs: &[TripleJob], chunk: &Chunk) -> (usize, usize) {
+    let (mut ots, mut values) = (0, 0);
+    for (j, range) in chunk {
+        ots += TAU * range.len();
+        values += TAU * jobs[*j].terms.count(range.clone());
+    }
+    (ots, values)
 }
 
 /// This party's unauthenticated shares of a triple and its sacrificed twin
@@ -124,18 +135,12 @@ struct Raw {
     c_hat: Vec<u128>,
 }
 
-/// The weights of R and R̂ over the candidates: R = R_1 + Σ_k≥3 r_k R_k,
-/// R̂ = R_2 + Σ_k≥3 r̂_k R_k, the r_k and r̂_k from `coins`.
-fn weights(coins: &mut impl Iterator<Item = u128>) -> ([u128; TAU], [u128; TAU]) {
-    let mut draw = |first: usize| {
-        let mut w = [0u128; TAU];
-        w[first] = 1;
-        for c in &mut w[2..] {
-            *c = coins.next().expect("coins");
-        }
-        w
-    };
-    (draw(0), draw(1))
+/// Σ_t w_t b_t: the weights of the set bits of `bits` (τ of them) summed.
+fn combine(weights: &[u128], bits: &[u64]) -> u128 {
+    weights.iter().enumerate().fold(0u128, |sum, (t, w)| {
+        let chosen = 0u128.wrapping_sub((bits[t / 64] >> (t % 64) & 1) as u128);
+        sum.wrapping_add(w & chosen)
+    })
 }
 
 /// f(S, v) for public v of the receiver's size, on x and MAC shares.
@@ -230,8 +235,8 @@ impl Session<'_> {
             .collect())
     }
 
-    /// One stage: the cross terms of the receiver elements `chunk` (per
-    /// job, a range), then their coins and combinations.
+    /// One stage: the wide OTs of the receiver elements `chunk` (per job, a
+    /// range), then their weights and combinations.
     fn stage(
         &mut self,
         jobs: &[TripleJob],
@@ -239,59 +244,69 @@ impl Session<'_> {
         chunk: &Chunk,
     ) -> Result<(), VmError> {
         let (me, parties) = (self.me, self.parties);
-        // This party's candidates for the chunk's receiver elements.
-        let candidates: Vec<Vec<u128>> = chunk
+        // This party's choice bits for the chunk's receiver elements.
+        let bits: Vec<Vec<u64>> = chunk
             .iter()
-            .map(|(_, range)| self.draw_wide(TAU * range.len()))
+            .map(|(_, range)| self.rng.elements(TAU_WORDS * range.len()))
             .collect();
         let mut stage = Stage::new(parties);
+        let mut message = Vec::new();
         for p in (0..parties).filter(|&p| p != me) {
-            for ((j, range), cands) in chunk.iter().zip(&candidates) {
+            for ((j, range), bits) in chunk.iter().zip(&bits) {
                 let (terms, s) = (&jobs[*j].terms, &raws[*j].s);
                 for (i, e) in range.clone().enumerate() {
                     let (_, senders) = terms.of_element(e);
-                    for k in 0..TAU {
-                        let r = cands[TAU * i + k];
-                        for from in senders {
-                            stage.send_wide_product(p, s[*from as usize]);
-                            stage.receive_wide_product(p, r);
-                        }
-                    }
+                    message.clear();
+                    message.extend(senders.iter().map(|from| s[*from as usize]));
+                    stage.send_wide(p, &message, TAU);
+                    let bits = &bits[TAU_WORDS * i..TAU_WORDS * (i + 1)];
+                    stage.receive_wide(p, bits, TAU, senders.len());
                 }
             }
         }
         let out = self.ot.run(self.net, stage)?;
-        let coins =
-            self.coins(2 * (TAU - 2) * chunk.iter().map(|(_, r)| r.len()).sum::<usize>())?;
-        let mut coin = coins.into_iter().map(u128::from);
-        // Per peer, where its shares of the next term are.
+        let mut weights = self.coin_stream()?;
+        let (mut w, mut w_hat) = (vec![0u128; TAU], vec![0u128; TAU]);
+        // Per peer, where its shares of the next OT are.
         let mut at = vec![0usize; parties];
-        for ((j, range), cands) in chunk.iter().zip(&candidates) {
+        // Per term of an element, per bit: the peers' shares summed.
+        let mut cross = Vec::new();
+        for ((j, range), bits) in chunk.iter().zip(&bits) {
             let (terms, raw) = (&jobs[*j].terms, &mut raws[*j]);
             for (i, e) in range.clone().enumerate() {
                 let (outs, senders) = terms.of_element(e);
-                let (r, r_hat) = weights(&mut coin);
-                let cands = &cands[TAU * i..TAU * (i + 1)];
-                let combine = |w: &[u128; TAU]| {
-                    (0..TAU).fold(0u128, |a, k| a.wrapping_add(w[k].wrapping_mul(cands[k])))
-                };
-                raw.r.push(combine(&r));
-                raw.r_hat.push(combine(&r_hat));
-                for k in 0..TAU {
-                    for (o, from) in outs.iter().zip(senders) {
-                        // Own term, then each peer's shares both ways.
-                        let mut term = raw.s[*from as usize].wrapping_mul(cands[k]);
-                        for p in (0..parties).filter(|&p| p != me) {
-                            let q = at[p];
-                            term = term
-                                .wrapping_add(out.send_wide[p][q])
-                                .wrapping_add(out.receive_wide[p][q]);
-                            at[p] += 1;
-                        }
-                        let o = *o as usize;
-                        raw.c[o] = raw.c[o].wrapping_add(r[k].wrapping_mul(term));
-                        raw.c_hat[o] = raw.c_hat[o].wrapping_add(r_hat[k].wrapping_mul(term));
+                let bits = &bits[TAU_WORDS * i..TAU_WORDS * (i + 1)];
+                weights.fill_wide(&mut w);
+                weights.fill_wide(&mut w_hat);
+                let (r, r_hat) = (combine(&w, bits), combine(&w_hat, bits));
+                raw.r.push(r);
+                raw.r_hat.push(r_hat);
+                let n = senders.len();
+                cross.clear();
+                cross.resize(TAU * n, 0u128);
+                for p in (0..parties).filter(|&p| p != me) {
+                    let q = at[p];
+                    let (sent, got) = (
+                        &out.send_wide[p][q..q + TAU * n],
+                        &out.receive_wide[p][q..q + TAU * n],
+                    );
+                    for ((c, s), g) in cross.iter_mut().zip(sent).zip(got) {
+                        *c = c.wrapping_add(s.wrapping_add(*g));
                     }
+                    at[p] += TAU * n;
+                }
+                for (k, (o, from)) in outs.iter().zip(senders).enumerate() {
+                    // Own term: this party's S times its R (and R̂).
+                    let s = raw.s[*from as usize];
+                    let (mut c, mut c_hat) = (s.wrapping_mul(r), s.wrapping_mul(r_hat));
+                    for t in 0..TAU {
+                        let x = cross[t * n + k];
+                        c = c.wrapping_add(w[t].wrapping_mul(x));
+                        c_hat = c_hat.wrapping_add(w_hat[t].wrapping_mul(x));
+                    }
+                    let o = *o as usize;
+                    raw.c[o] = raw.c[o].wrapping_add(c);
+                    raw.c_hat[o] = raw.c_hat[o].wrapping_add(c_hat);
                 }
             }
         }
@@ -338,20 +353,36 @@ impl Session<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::prf::Prf;
 
-    /// R and R̂ are uniform and independent when the candidates are,
-    /// whatever the coins: their weights are independent modulo 2 (so the
-    /// map from the candidates onto (R, R̂) is onto). Weights that were the
-    /// coins alone lost this whenever all of R's coins were even, which left
-    /// R's low bit to the other parties' shares.
+    /// What a sender's selective failure may reveal stays hidden: knowing
+    /// 64 of a receiver's τ choice bits (the most a cheater learns and goes
+    /// unnoticed with probability 2^-64) leaves the low bits of R and R̂ to
+    /// the others, whose coefficients modulo 2 form a matrix of full rank
+    /// (modulo 2 the combination is linear). The four candidates of the
+    /// earlier construction failed this: R's bit 0 depended on three bits.
     #[test]
-    fn the_combinations_stay_uniform_whatever_the_coins() {
-        for coins in [[0u128; 4], [2, 4, 6, 8], [1, 1, 1, 1], [u128::MAX, 3, 2, 0]] {
-            let (r, r_hat) = weights(&mut coins.into_iter());
-            let odd = |w: &[u128; TAU]| w.map(|c| c & 1);
-            let (a, b) = (odd(&r), odd(&r_hat));
-            // Rank 2 over GF(2): neither row zero, the rows different.
-            assert!(a.contains(&1) && b.contains(&1) && a != b, "{coins:?}");
+    fn the_unknown_choice_bits_decide_the_low_bits_of_both_masks() {
+        let mut prf = Prf::new([7; 16]);
+        let (mut w, mut w_hat) = (vec![0u128; TAU], vec![0u128; TAU]);
+        for trial in 0..100 {
+            prf.fill_wide(&mut w);
+            prf.fill_wide(&mut w_hat);
+            // The cheater knows bits trial.., trial + 64 (any 64 would do).
+            let unknown = (0..TAU).filter(|t| !(trial..trial + 64).contains(t));
+            let rows: Vec<u8> = unknown
+                .map(|t| (w[t] & 1) as u8 | ((w_hat[t] & 1) as u8) << 1)
+                .collect();
+            // Rank 2 over GF(2): two different nonzero rows.
+            let nonzero: std::collections::BTreeSet<u8> =
+                rows.into_iter().filter(|r| *r != 0).collect();
+            assert!(nonzero.len() >= 2, "trial {trial}");
+            // And the combination is what the OTs' shares add up to.
+            let bits = prf.elements(TAU_WORDS);
+            let direct = (0..TAU).fold(0u128, |a, t| {
+                a.wrapping_add(w[t].wrapping_mul((bits[t / 64] >> (t % 64) & 1) as u128))
+            });
+            assert_eq!(combine(&w, &bits), direct);
         }
     }
 }
