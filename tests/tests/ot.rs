@@ -479,6 +479,17 @@ fn a_tampered_vole_is_caught_or_harmless() {
     assert!(caught > 20, "{caught} caught, {harmless} harmless");
 }
 
+/// Queues [`plan`]'s OTs of stage `s` between this party `me` and `p`,
+/// both ways.
+fn queue_plans(stage: &mut Stage, s: u64, me: usize, p: usize, count: usize) {
+    for (lane, _, x) in plan(s, me, p, count) {
+        stage.send(p, lane, &x);
+    }
+    for (lane, c, _) in plan(s, p, me, count) {
+        stage.receive(p, lane, c);
+    }
+}
+
 /// Wide OTs (messages of Z_2^128 values, after a stage's lanes and
 /// one-word products), in groups of any size and message length: the
 /// sender's and the receiver's shares add to c x modulo 2^128, with 2 and 3
@@ -508,12 +519,7 @@ fn wide_ots_share_a_bit_times_a_vector() {
             for s in 0..stages as u64 {
                 let mut stage = Stage::new(parties);
                 for p in (0..parties).filter(|&p| p != me) {
-                    for (lane, _, x) in plan(s, me, p, count) {
-                        stage.send(p, lane, &x);
-                    }
-                    for (lane, c, _) in plan(s, p, me, count) {
-                        stage.receive(p, lane, c);
-                    }
+                    queue_plans(&mut stage, s, me, p, count);
                     for (x, _) in products(s, me, p, 5) {
                         stage.send_product(p, x);
                     }
@@ -561,6 +567,86 @@ fn wide_ots_share_a_bit_times_a_vector() {
                     let got = &results[receiver][s].receive_products[sender];
                     for (k, (x, c)) in pairs.iter().enumerate() {
                         assert_eq!(sent[k].wrapping_add(got[k]), c.wrapping_mul(*x));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Correlated OTs over extensions set up with one Δ per party: the
+/// receiver's rows are MACs of its choice bits under the sender's keys and
+/// Δ, the same Δ towards every peer (authenticated bits), beside a stage's
+/// other kinds of OT, over stages, with the consistency check.
+#[test]
+fn correlated_ots_authenticate_bits_under_each_senders_one_delta() {
+    let delta = |p: usize| {
+        0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834u128.rotate_left(p as u32 * 13) ^ p as u128
+    };
+    let choices = |s: u64, sender: usize, receiver: usize, n: usize| -> Vec<u64> {
+        let mut rng = TestRng(s * 31 + (sender * 7 + receiver) as u64);
+        (0..n.div_ceil(64)).map(|_| rng.next_u64()).collect()
+    };
+    for parties in [2, 3] {
+        let (count, n, stages) = (37, 200, 2);
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            let me = net.party();
+            let mut ot = Pairwise::setup_with_delta(&mut net, parties, delta(me))
+                .unwrap()
+                .checked();
+            let mut outs = Vec::new();
+            for s in 0..stages as u64 {
+                let mut stage = Stage::new(parties);
+                for p in (0..parties).filter(|&p| p != me) {
+                    queue_plans(&mut stage, s, me, p, count);
+                    // Two groups, the second starting mid-word.
+                    assert_eq!(stage.send_correlated(p, 70), 0);
+                    assert_eq!(stage.send_correlated(p, n - 70), 70);
+                    let c = choices(s, p, me, n);
+                    stage.receive_correlated(p, &c[..2], 70);
+                    let rest: Vec<u64> = (0..(n - 70).div_ceil(64))
+                        .map(|k| {
+                            let at = 70 + 64 * k;
+                            let (w, b) = (at / 64, at % 64);
+                            c[w] >> b | c.get(w + 1).map_or(0, |x| x << (64 - b))
+                        })
+                        .collect();
+                    assert_eq!(stage.receive_correlated(p, &rest, n - 70), 70);
+                }
+                outs.push(ot.run(&mut net, stage).unwrap());
+            }
+            outs
+        });
+        for s in 0..stages {
+            for sender in 0..parties {
+                for receiver in (0..parties).filter(|&r| r != sender) {
+                    let keys = &results[sender][s].keys[receiver];
+                    let macs = &results[receiver][s].macs[sender];
+                    assert_eq!((keys.len(), macs.len()), (n, n));
+                    let c = choices(s as u64, sender, receiver, n);
+                    for k in 0..n {
+                        let bit = (c[k / 64] >> (k % 64) & 1) as u128;
+                        assert_eq!(
+                            macs[k],
+                            keys[k] ^ (bit * delta(sender)),
+                            "{parties} parties, stage {s}, {sender} -> {receiver}, OT {k}"
+                        );
+                    }
+                    // The lanes beside them still hold.
+                    let sent = &results[sender][s].send[receiver];
+                    let got = &results[receiver][s].receive[sender];
+                    let mut at = 0;
+                    for (lane, c, x) in plan(s as u64, sender, receiver, count) {
+                        for x in x {
+                            let (v, mask) = (if c { x } else { 0 }, (1u128 << lane.width) - 1);
+                            let sum = if lane.xor {
+                                sent[at] ^ got[at]
+                            } else {
+                                sent[at].wrapping_add(got[at])
+                            };
+                            assert_eq!(sum as u128 & mask, v as u128 & mask);
+                            at += 1;
+                        }
                     }
                 }
             }

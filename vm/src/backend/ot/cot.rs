@@ -9,15 +9,20 @@
 //! H(t_j) + c·d is then H(q_j) + c·x. The work is grouped in *stages*: one
 //! round for the extension, one for the corrections, with every peer at once.
 //!
-//! Three kinds of OT share a stage, in this order on the wire: lanes (any
+//! Four kinds of OT share a stage, in this order on the wire: lanes (any
 //! widths up to 64 bits, additive or XOR), Gilboa products of words (64 OTs
-//! each), and *wide* OTs, whose messages are vectors of Z_2^128 (spdz2k's
-//! triples: a choice bit times a vector of a sender's shares).
+//! each), *wide* OTs, whose messages are vectors of Z_2^128 (spdz2k's
+//! triples: a choice bit times a vector of a sender's shares), and
+//! *correlated* OTs, the extension's rows themselves, unhashed: t = q ⊕ cΔ
+//! is a MAC of the receiver's bit c under the sender's key q and Δ (an
+//! authenticated bit, when Δ is the sender's one key for all its peers:
+//! [`Pairwise::setup_with_delta`]).
 
 use super::base;
 use super::consistency::{self, Fold, EXTRA_WORDS, PROOF_WORDS};
 use super::hash::Hash;
 use super::softspoken::{Receiver, Sender, BLOCKS, SETUP_WORDS};
+use super::KAPPA;
 use crate::net::{Network, Part};
 use crate::VmError;
 use std::sync::Arc;
@@ -68,6 +73,10 @@ struct Side {
     /// Wide OTs so far, and values of their messages in all.
     wide_count: usize,
     wide_values: usize,
+    /// As the receiver the correlated OTs' choice bits, 64 to a word.
+    correlated_choices: Vec<u64>,
+    /// Correlated OTs so far.
+    correlated_count: usize,
 }
 
 impl Side {
@@ -97,24 +106,28 @@ impl Side {
     }
 
     /// The choice bits of all its OTs as the receiver: the lanes', then the
-    /// products' (64 each), then the wide OTs', packed from wherever the
-    /// lanes' end.
+    /// products' (64 each), then the wide OTs', then the correlated ones',
+    /// packed from wherever the lanes' end.
     fn choices(&self) -> std::borrow::Cow<'_, [u64]> {
-        let shift = self.lanes.len() % 64;
-        if self.products.is_empty() && self.wide_count == 0 {
+        if self.products.is_empty() && self.wide_count == 0 && self.correlated_count == 0 {
             return std::borrow::Cow::Borrowed(&self.words);
         }
         let mut words = self.words.clone();
-        for c in self.products.iter().chain(&self.wide_choices).copied() {
-            if shift == 0 {
-                words.push(c);
-            } else {
-                *words.last_mut().expect("a partial word") |= c << shift;
-                words.push(c >> (64 - shift));
-            }
+        let mut len = self.lanes.len();
+        for (bits, n) in [
+            (&self.products, 64 * self.products.len()),
+            (&self.wide_choices, self.wide_count),
+            (&self.correlated_choices, self.correlated_count),
+        ] {
+            append_bits(&mut words, len, bits, n);
+            len += n;
         }
-        words.truncate(self.ots.div_ceil(64));
         std::borrow::Cow::Owned(words)
+    }
+
+    /// Where the wide OTs end and the correlated ones start.
+    fn wide_end(&self) -> usize {
+        self.lanes.len() + 64 * self.product_count + self.wide_count
     }
 
     /// The hash's lanes of the wide OTs: two words of pad per value.
@@ -169,6 +182,10 @@ pub struct StageOut {
     pub receive_products: Vec<Vec<u64>>,
     pub send_wide: Vec<Vec<u128>>,
     pub receive_wide: Vec<Vec<u128>>,
+    /// The correlated OTs: as the sender the keys q, as the receiver the
+    /// MACs t = q ⊕ cΔ.
+    pub keys: Vec<Vec<u128>>,
+    pub macs: Vec<Vec<u128>>,
 }
 
 /// Bits of corrections of a product's 64 OTs: 64 - t for bit t.
@@ -299,6 +316,34 @@ impl Stage {
             append_bits(&mut side.wide_choices, side.wide_count, choices, ots);
         }
         side.add_wide(ots, len)
+    }
+
+    /// Queues `n` correlated OTs to `peer`: this party's keys q (of the
+    /// peer's bits under this party's Δ) land in [`StageOut::keys`]`[peer]`
+    /// from the returned index.
+    pub fn send_correlated(&mut self, peer: usize, n: usize) -> usize {
+        let side = &mut self.send[peer];
+        side.ots += n;
+        side.correlated_count += n;
+        side.correlated_count - n
+    }
+
+    /// The other end of [`Stage::send_correlated`]: `n` OTs, the k-th with
+    /// bit k of `choices` as its choice bit c; the MACs q ⊕ cΔ land in
+    /// [`StageOut::macs`]`[peer]` from the returned index.
+    pub fn receive_correlated(&mut self, peer: usize, choices: &[u64], n: usize) -> usize {
+        let side = &mut self.receive[peer];
+        if self.keeps {
+            append_bits(
+                &mut side.correlated_choices,
+                side.correlated_count,
+                choices,
+                n,
+            );
+        }
+        side.ots += n;
+        side.correlated_count += n;
+        side.correlated_count - n
     }
 
     /// Makes room for `ots` more OTs of `words` words in all with `peer`, as
@@ -549,8 +594,29 @@ pub struct Pairwise {
 impl Pairwise {
     /// Runs the base OTs with every other of the first `parties` nodes of
     /// `net`, then sets up the extension's trees: [`SETUP_ROUNDS`] rounds.
+    /// As the sender, this party's Δ is fresh for each peer.
     pub fn setup(net: &mut Network, parties: usize) -> Result<Pairwise, VmError> {
         let keys = base::run(net, parties)?;
+        Pairwise::from_base(net, parties, keys)
+    }
+
+    /// [`Pairwise::setup`] with `delta` as this party's Δ towards every peer
+    /// (the sender's Δ is the complement of its base OT choices), so the
+    /// correlated OTs it sends authenticate its peers' bits under one key.
+    pub fn setup_with_delta(
+        net: &mut Network,
+        parties: usize,
+        delta: u128,
+    ) -> Result<Pairwise, VmError> {
+        let keys = base::run_choosing(net, parties, KAPPA, &mut || Ok(!delta))?;
+        Pairwise::from_base(net, parties, keys)
+    }
+
+    fn from_base(
+        net: &mut Network,
+        parties: usize,
+        keys: Vec<Option<base::BaseKeys>>,
+    ) -> Result<Pairwise, VmError> {
         let mut receivers: Vec<Option<Receiver>> = (0..parties).map(|_| None).collect();
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); net.parties()];
         for (p, k) in keys.iter().enumerate() {
@@ -609,6 +675,7 @@ impl Pairwise {
         let mut out: Vec<Vec<Part>> = vec![Vec::new(); nodes];
         let mut pads = vec![Vec::new(); parties];
         let mut wide_pads = vec![Vec::new(); parties];
+        let mut macs = vec![Vec::new(); parties];
         let mut expect = 0;
         let checked = self.checked;
         let extra = if checked { EXTRA_WORDS } else { 0 };
@@ -618,7 +685,9 @@ impl Pairwise {
             if side.ots > 0 {
                 let mut mine = Vec::with_capacity(side.len + 64 * side.product_count);
                 let mut wide = Vec::with_capacity(2 * side.wide_values);
+                let mut correlated = Vec::with_capacity(side.correlated_count);
                 let wide_lanes = side.wide_lanes();
+                let wide_end = side.wide_end();
                 let first = peer.received;
                 let lanes = side.lanes.len();
                 let products_end = lanes + 64 * side.product_count;
@@ -647,11 +716,13 @@ impl Pairwise {
                     let (products, rest) =
                         rest.split_at(products_end.saturating_sub(at).min(rest.len()));
                     hash.word_pads(products, 0, first + at as u64, &mut mine);
+                    let at = at.max(products_end);
+                    let (rest, raw) = rest.split_at(wide_end.saturating_sub(at).min(rest.len()));
                     if !rest.is_empty() {
-                        let at = at.max(products_end);
                         let lanes = &wide_lanes[at - products_end..][..rest.len()];
                         hash.pads(rest, 0, first + at as u64, false, lanes, &mut wide);
                     }
+                    correlated.extend_from_slice(raw);
                 });
                 if checked {
                     let h = consistency::challenge(&d, first);
@@ -659,6 +730,7 @@ impl Pairwise {
                 }
                 out[p].push(Arc::new(d));
                 pads[p] = mine;
+                macs[p] = correlated;
                 wide_pads[p] = wide;
             }
             let proof = if checked { PROOF_WORDS } else { 0 };
@@ -675,6 +747,7 @@ impl Pairwise {
         let mut send_shares = vec![Vec::new(); parties];
         let mut send_products = vec![Vec::new(); parties];
         let mut send_wide = vec![Vec::new(); parties];
+        let mut keys = vec![Vec::new(); parties];
         let mut expect = 0;
         for (p, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
@@ -701,7 +774,9 @@ impl Pairwise {
             let mut shares = Vec::with_capacity(side.len);
             let mut products = vec![0u64; side.product_count];
             let mut wide = Vec::with_capacity(side.wide_values);
+            let mut correlated = Vec::with_capacity(side.correlated_count);
             let wide_lanes = side.wide_lanes();
+            let wide_end = side.wide_end();
             let mut wide_messages = side.wide_messages();
             let (mut pad0, mut pad1) = (Vec::new(), Vec::new());
             // The next OT's message, in side.words.
@@ -754,8 +829,11 @@ impl Pairwise {
                         );
                     }
                 }
+                let at = at_products.max(products_end);
+                let (wide_rows, raw) =
+                    wide_rows.split_at(wide_end.saturating_sub(at).min(wide_rows.len()));
+                correlated.extend_from_slice(raw);
                 if !wide_rows.is_empty() {
-                    let at = at_products.max(products_end);
                     let lanes = &wide_lanes[at - products_end..][..wide_rows.len()];
                     pad0.clear();
                     pad1.clear();
@@ -786,6 +864,7 @@ impl Pairwise {
             send_shares[p] = shares;
             send_products[p] = products;
             send_wide[p] = wide;
+            keys[p] = correlated;
         }
         net.limit_frames(limit.max(largest(expect)));
         let got = net.exchange(out);
@@ -875,6 +954,8 @@ impl Pairwise {
             receive_products,
             send_wide,
             receive_wide,
+            keys,
+            macs,
         })
     }
 }
