@@ -690,3 +690,73 @@ fn authenticated_triples_by_ot_multiply_and_verify() {
         }
     }
 }
+
+/// The bits of every party's view of binary shares: its shares, its MACs
+/// under each peer's Δ and its keys of each peer's shares, which must agree
+/// pairwise (M = K ⊕ x Δ) and, in SPDZ's form, add up to x Δ for Δ the XOR
+/// of the parties' keys. Returns the shared bits.
+fn check_binary(views: &[(u128, mpcvm::backend::spdz2k::binary::Bits)]) -> Vec<bool> {
+    use mpcvm::backend::spdz2k::binary::bit;
+    let n = views[0].1.n;
+    let global = views.iter().fold(0u128, |d, (delta, _)| d ^ delta);
+    let mut values = vec![false; n];
+    for (i, (_, b)) in views.iter().enumerate() {
+        assert_eq!(b.n, n);
+        for (j, (delta_j, other)) in views.iter().enumerate().filter(|(j, _)| *j != i) {
+            for k in 0..n {
+                let x = bit(&b.x, k) as u128;
+                assert_eq!(
+                    b.macs[j][k],
+                    other.keys[i][k] ^ (x * delta_j),
+                    "MAC of {i}'s bit {k} under {j}'s key"
+                );
+            }
+        }
+        for (k, v) in values.iter_mut().enumerate() {
+            *v ^= bit(&b.x, k);
+        }
+    }
+    let shares: Vec<Vec<u128>> = views.iter().map(|(d, b)| b.mac_shares(*d)).collect();
+    for (k, v) in values.iter().enumerate() {
+        let m = shares.iter().fold(0u128, |m, s| m ^ s[k]);
+        assert_eq!(m, (*v as u128) * global, "MAC of bit {k}");
+    }
+    values
+}
+
+/// Binary authenticated shares among 2 and 3 parties: random bits carry
+/// MACs under each party's one Δ (checked for consistency), and AND triples
+/// from leaky ANDs by buckets have z = x y with their MACs; opened bits pass
+/// the MAC check.
+#[test]
+fn binary_shares_and_and_triples_by_ot_hold() {
+    use mpcvm::backend::spdz2k::binary::bit;
+    for parties in [2, 3] {
+        let n = 300;
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            use mpcvm::backend::spdz2k::offline::Session;
+            let mut session = Session::setup(&mut net, parties).unwrap();
+            session.check_deltas().unwrap();
+            let bits = session.random_bits(n).unwrap();
+            let triples = session.and_triples(n).unwrap();
+            let opened = session.open_bits(&triples[2]).unwrap();
+            session.check_bits().unwrap();
+            (session.delta, bits, triples, opened)
+        });
+        let bits: Vec<_> = results.iter().map(|r| (r.0, r.1.clone())).collect();
+        let random = check_binary(&bits);
+        assert!(random.iter().any(|b| *b) && random.iter().any(|b| !*b));
+        let [x, y, z] = [0, 1, 2].map(|i| {
+            check_binary(
+                &results
+                    .iter()
+                    .map(|r| (r.0, r.2[i].clone()))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        for k in 0..n {
+            assert_eq!(z[k], x[k] & y[k], "{parties} parties, triple {k}");
+            assert_eq!(bit(&results[0].3, k), z[k], "opened z {k}");
+        }
+    }
+}

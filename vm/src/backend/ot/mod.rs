@@ -14,9 +14,9 @@
 //! sacrifice catches (and whose selective failure its triples absorb).
 
 pub mod base;
-mod consistency;
+pub(crate) mod consistency;
 pub mod cot;
-mod hash;
+pub(crate) mod hash;
 pub mod softspoken;
 pub mod vole;
 

@@ -198,7 +198,8 @@ pub const COINS_WORDS: u64 = (DIGEST_WORDS + NONCE_WORDS + 2) as u64;
 pub const CHECK_ROUNDS: u64 = COINS_ROUNDS + 2;
 pub const CHECK_WORDS: u64 = 2 * COINS_WORDS;
 
-fn commitment(nonce: &[u64], words: &[u64]) -> Vec<u64> {
+/// A commitment to `words` under the random `nonce`.
+pub(super) fn commitment(nonce: &[u64], words: &[u64]) -> Vec<u64> {
     let mut h = blake3::Hasher::new();
     h.update(bytemuck::cast_slice(nonce));
     h.update(bytemuck::cast_slice(words));
@@ -206,10 +207,11 @@ fn commitment(nonce: &[u64], words: &[u64]) -> Vec<u64> {
 }
 
 /// Commits to `words` and opens them, one round each, returning every
-/// party's words (this party's own at `me`). A peer whose opening does not
-/// match its commitment is named.
-fn commit_and_open(
+/// party's words (this party's own at `me`); `what` names the step in
+/// errors. A peer whose opening does not match its commitment is named.
+pub(super) fn commit_and_open(
     me: usize,
+    what: &str,
     words: Vec<u64>,
     round: &mut dyn FnMut(Vec<u64>) -> Result<Vec<Vec<u64>>, VmError>,
     random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
@@ -229,12 +231,12 @@ fn commit_and_open(
         let (c, o) = (&committed[p], &opened[p]);
         if c.len() != DIGEST_WORDS || o.len() != NONCE_WORDS + words.len() {
             return Err(VmError::Cheating(format!(
-                "party {p} sent a commitment or an opening of the wrong length in the MAC check: a protocol violation"
+                "party {p} sent a commitment or an opening of the wrong length in {what}: a protocol violation"
             )));
         }
         if commitment(&o[..NONCE_WORDS], &o[NONCE_WORDS..]) != *c {
             return Err(VmError::Cheating(format!(
-                "cheating detected by party {me}: party {p} opened, in the MAC check, a value other than the one it committed to"
+                "cheating detected by party {me}: party {p} opened, in {what}, a value other than the one it committed to"
             )));
         }
         all.push(o[NONCE_WORDS..].to_vec());
@@ -242,11 +244,11 @@ fn commit_and_open(
     Ok(all)
 }
 
-fn wide(words: &[u64]) -> u128 {
+pub(super) fn wide(words: &[u64]) -> u128 {
     words[0] as u128 | (words[1] as u128) << 64
 }
 
-fn words_of(x: u128) -> Vec<u64> {
+pub(super) fn words_of(x: u128) -> Vec<u64> {
     vec![x as u64, (x >> 64) as u64]
 }
 
@@ -260,7 +262,7 @@ pub fn coins(
     random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
 ) -> Result<Vec<u64>, VmError> {
     let part = random(2)?;
-    let parts = commit_and_open(me, part, round, random)?;
+    let parts = commit_and_open(me, "a coin toss", part, round, random)?;
     let mut seed = [0u64; 2];
     for p in &parts {
         seed[0] ^= p[0];
@@ -289,7 +291,7 @@ pub fn check(
         mac = mac.wrapping_add(c.wrapping_mul(*m));
     }
     let z = mac.wrapping_sub(alpha_i.wrapping_mul(y));
-    let zs = commit_and_open(me, words_of(z), round, random)?;
+    let zs = commit_and_open(me, "the MAC check", words_of(z), round, random)?;
     let total = zs.iter().fold(0u128, |t, z| t.wrapping_add(wide(z)));
     let count = opened.len();
     *opened = Opened::default();

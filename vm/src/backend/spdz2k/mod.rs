@@ -33,6 +33,7 @@
 //! ([`offline`], the default), from its file (`mpcvm prep`), or from a
 //! dealer (`--prep dealer`, INSECURE).
 
+pub mod binary;
 mod compare;
 mod cost;
 pub mod mac;

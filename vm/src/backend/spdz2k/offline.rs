@@ -74,6 +74,15 @@ pub struct Session<'n> {
     pub keyed: Keyed,
     pub(super) rng: Prf,
     opened: Opened,
+    /// This party's key of binary MACs: its OT extensions' Δ towards every
+    /// peer ([`super::binary`]).
+    pub delta: u128,
+    /// Per peer, since the last [`Session::check_bits`]: a hash of the MACs
+    /// of the bits this party opened to it, and of the MACs its keys
+    /// predict for the bits the peer opened.
+    pub(super) bits_opened: Vec<(blake3::Hasher, blake3::Hasher)>,
+    /// Tweaks of the binary hash used so far (each use takes fresh ones).
+    pub(super) tweaks: u64,
 }
 
 impl<'n> Session<'n> {
@@ -83,8 +92,9 @@ impl<'n> Session<'n> {
         let me = net.party();
         let mut rng = Prf::new(crate::backend::semi2k::fresh_key()?);
         let alpha = rng.elements(1)[0];
+        let delta = u128::from_words(&rng.elements(2))[0];
         net.limit_frames(net.frame_limit().max(LARGEST_FRAME));
-        let ot = Pairwise::setup(net, parties)?.checked();
+        let ot = Pairwise::setup_with_delta(net, parties, delta)?.checked();
         let vole = Vole::setup(net, parties, alpha)?;
         Ok(Session {
             me,
@@ -98,6 +108,9 @@ impl<'n> Session<'n> {
             },
             rng,
             opened: Opened::default(),
+            delta,
+            bits_opened: vec![Default::default(); parties],
+            tweaks: 0,
         })
     }
 
@@ -107,8 +120,13 @@ impl<'n> Session<'n> {
 
     /// One message to each peer (this party's own entry empty), each
     /// peer's back.
-    fn exchange(&mut self, out: Vec<Vec<u64>>) -> Result<Vec<Vec<u64>>, VmError> {
+    pub(super) fn exchange(&mut self, out: Vec<Vec<u64>>) -> Result<Vec<Vec<u64>>, VmError> {
         exchange(self.net, self.parties, out)
+    }
+
+    /// The same message to every peer, each peer's back.
+    pub(super) fn broadcast(&mut self, words: Vec<u64>) -> Result<Vec<Vec<u64>>, VmError> {
+        broadcast(self.net, self.me, self.parties, words)
     }
 
     /// `n` coefficients of Z_2^64 no party could choose (two rounds).
@@ -253,7 +271,7 @@ fn exchange(
     Ok(got)
 }
 
-fn broadcast(
+pub(super) fn broadcast(
     net: &mut Network,
     me: usize,
     parties: usize,
