@@ -760,3 +760,48 @@ fn binary_shares_and_and_triples_by_ot_hold() {
         }
     }
 }
+
+/// edaBits among 2 and 3 parties: the arithmetic values (with their MACs)
+/// agree with their binary low bits, and the bits above are not all zero.
+#[test]
+fn eda_bits_by_ot_agree_in_both_domains() {
+    for parties in [2, 3] {
+        let (n, w) = (40, 20);
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            use mpcvm::backend::spdz2k::offline::Session;
+            let mut session = Session::setup(&mut net, parties).unwrap();
+            session.check_deltas().unwrap();
+            let eda = session.eda_bits(n, w).unwrap();
+            session.check_macs().unwrap();
+            (session.delta, session.keyed.alpha_i, eda)
+        });
+        let key = results.iter().fold(0u128, |k, r| k.wrapping_add(r.1));
+        let bits: Vec<Vec<bool>> = (0..w)
+            .map(|i| {
+                check_binary(
+                    &results
+                        .iter()
+                        .map(|r| (r.0, r.2.bits[i].clone()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let mut high = 0u128;
+        for j in 0..n {
+            let a = results
+                .iter()
+                .fold(0u128, |s, r| s.wrapping_add(r.2.arith.x.data[j]));
+            let m = results
+                .iter()
+                .fold(0u128, |s, r| s.wrapping_add(r.2.arith.m.data[j]));
+            assert_eq!(m, key.wrapping_mul(a), "MAC of value {j}");
+            let low = bits
+                .iter()
+                .enumerate()
+                .fold(0u128, |v, (i, b)| v | (b[j] as u128) << i);
+            assert_eq!(a & ((1 << w) - 1), low, "{parties} parties, value {j}");
+            high |= a >> w;
+        }
+        assert_ne!(high, 0);
+    }
+}

@@ -38,7 +38,7 @@ const SECURITY: usize = 64;
 /// The smallest batch of AND triples made (smaller needs are rounded up:
 /// the bucket size grows as the batch shrinks), and the largest.
 pub const MIN_BATCH: usize = 1 << 12;
-pub const MAX_BATCH: usize = 1 << 18;
+pub const MAX_BATCH: usize = 1 << 17;
 
 /// Leaky ANDs per AND triple for a batch of `l`: (B - 1) log2 l ≥ 64.
 pub fn bucket_size(l: usize) -> usize {
@@ -79,7 +79,7 @@ fn hash_wide(hash: &Hash, rows: &[u128], flip: u128, first: u64) -> Vec<u128> {
 }
 
 /// A uniformly random permutation of 0..n from `coins` (Fisher and Yates).
-fn permutation(n: usize, coins: &mut Prf) -> Vec<usize> {
+pub(super) fn permutation(n: usize, coins: &mut Prf) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     let draws = coins.elements(n);
     for i in (1..n).rev() {

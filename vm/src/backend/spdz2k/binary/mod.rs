@@ -20,6 +20,7 @@
 //! Π_aShare check over 64 bits).
 
 pub mod and;
+pub mod eda;
 
 use super::mac::{commitment, wide, words_of};
 use super::offline::Session;
@@ -63,6 +64,17 @@ pub fn pack(n: usize, bits: impl Fn(usize) -> bool) -> Vec<u64> {
 }
 
 impl Bits {
+    /// `n` public zeros among `parties` (every share, MAC and key zero).
+    pub fn zeros(n: usize, me: usize, parties: usize) -> Bits {
+        let none = |p: usize| if p == me { Vec::new() } else { vec![0; n] };
+        Bits {
+            n,
+            x: vec![0; n.div_ceil(64)],
+            macs: (0..parties).map(none).collect(),
+            keys: (0..parties).map(none).collect(),
+        }
+    }
+
     /// This party's share of bit `k`.
     pub fn get(&self, k: usize) -> bool {
         bit(&self.x, k)
@@ -203,6 +215,32 @@ impl Session<'_> {
             macs: out.macs,
             keys: out.keys,
         })
+    }
+
+    /// Bits `owner` knows (`bits`, `n` of them: this party's if it is the
+    /// owner), authenticated: the owner's choice bits in correlated OTs with
+    /// every peer, the others' shares zero (with zero MACs and keys).
+    pub fn input_bits(&mut self, owner: usize, bits: &[u64], n: usize) -> Result<Bits, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let mut stage = Stage::new(parties);
+        if me == owner {
+            for p in (0..parties).filter(|&p| p != me) {
+                stage.receive_correlated(p, bits, n);
+            }
+        } else {
+            stage.send_correlated(owner, n);
+        }
+        let out = self.ot.run(self.net, stage)?;
+        let mut b = Bits::zeros(n, me, parties);
+        if me == owner {
+            b.x = pack(n, |k| bit(bits, k));
+            for p in (0..parties).filter(|&p| p != me) {
+                b.macs[p] = out.macs[p].clone();
+            }
+        } else {
+            b.keys[owner] = out.keys[owner].clone();
+        }
+        Ok(b)
     }
 
     /// Opens `b` to every party (one round): the XOR of all shares. The MACs

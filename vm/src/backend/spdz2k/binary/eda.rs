@@ -1,0 +1,262 @@
+//! edaBits (Escudero, Ghosh, Keller, Rachuri and Scholl, "Improved
+//! Primitives for MPC over Mixed Arithmetic-Binary Circuits", CRYPTO 2020):
+//! a random [A] of Z_2^128 with MACs and the binary shares of its low w bits,
+//! the bits above uniform. What comparisons and truncations mask with.
+//!
+//! 1. *Private edaBits*: each party draws its own A^i and inputs it twice,
+//!    arithmetically (VOLE, the owner alone contributing) and its low w
+//!    bits in binary ([`Session::input_bits`]).
+//! 2. *Check* (cut and choose with buckets, per owner): coins permute the
+//!    owner's B N + C edaBits; the first C are opened whole and must agree;
+//!    the others fall in buckets of B, whose first edaBit is kept and checked
+//!    against each other one: D = A_1 - A_k is opened, and d = r_1 - r_k mod
+//!    2^w by a binary subtraction, which must equal D mod 2^w. The other
+//!    edaBit's uniform bits above w mask A_1's in D, so nothing of the kept
+//!    one leaks. An owner that input inconsistent edaBits passes only if
+//!    none is among the C opened and each bucket holds only edaBits with the
+//!    same error: with B as for the AND triples' buckets ((B - 1) log2 N ≥
+//!    64, N ≥ 2^12), below 2^-64.
+//! 3. *Sum*: A = Σ A^i (local) and its low w bits by binary adders modulo
+//!    2^w (w - 1 AND gates each, Beaver's with AND triples): the carries out
+//!    of bit w - 1 land in A's uniform high part.
+
+use super::and::{bucket_size, MIN_BATCH};
+use super::{bit, pack, Bits};
+use crate::backend::spdz2k::mac::Auth;
+use crate::backend::spdz2k::offline::Session;
+use crate::ring::WideTensor;
+use crate::VmError;
+
+/// AND triples taken in order.
+pub struct AndPool {
+    triples: [Bits; 3],
+    next: usize,
+}
+
+impl AndPool {
+    pub fn new(triples: [Bits; 3]) -> AndPool {
+        AndPool { triples, next: 0 }
+    }
+
+    /// The next `n` triples.
+    fn take(&mut self, n: usize) -> [Bits; 3] {
+        let range = self.next..self.next + n;
+        self.next += n;
+        self.triples.each_ref().map(|b| b.range(range.clone()))
+    }
+}
+
+/// `n` edaBits of `w` bits: the arithmetic values and their low bits,
+/// bit-major (`bits[i]` holds bit i of every value).
+pub struct EdaBits {
+    pub arith: Auth,
+    pub bits: Vec<Bits>,
+}
+
+/// AND gates the edaBits of `n` values of `w` bits take among `parties`
+/// (checks and sums).
+pub fn and_gates(n: usize, w: usize, parties: usize) -> usize {
+    let (b, _) = shape(n);
+    parties * n * (b - 1) * w.saturating_sub(1) + (parties - 1) * n * w.saturating_sub(1)
+}
+
+/// The bucket size and the number opened for a batch of `n` kept edaBits.
+fn shape(n: usize) -> (usize, usize) {
+    let b = bucket_size(n.max(MIN_BATCH));
+    (b, b)
+}
+
+impl Session<'_> {
+    /// x AND y, elementwise, by Beaver's method with triples from `pool`
+    /// (one round).
+    pub fn and(&mut self, x: &Bits, y: &Bits, pool: &mut AndPool) -> Result<Bits, VmError> {
+        let n = x.n;
+        let [a, b, c] = pool.take(n);
+        let opened = self.open_bits(&Bits::concat(&[&x.xor(&a), &y.xor(&b)]))?;
+        let d = pack(n, |k| bit(&opened, k));
+        let e = pack(n, |k| bit(&opened, n + k));
+        let de: Vec<u64> = d.iter().zip(&e).map(|(d, e)| d & e).collect();
+        Ok(c.xor(&b.and_public(&d))
+            .xor(&a.and_public(&e))
+            .xor_public(self.me, self.delta, &de))
+    }
+
+    /// a + b + carry_in modulo 2^w, for numbers given bit-major (w - 1
+    /// rounds of AND gates, ripple carry).
+    pub fn add_bits(
+        &mut self,
+        a: &[Bits],
+        b: &[Bits],
+        carry_in: bool,
+        pool: &mut AndPool,
+    ) -> Result<Vec<Bits>, VmError> {
+        let (me, parties, w) = (self.me, self.parties, a.len());
+        let n = a.first().map_or(0, |b| b.n);
+        let mut carry = Bits::zeros(n, me, parties);
+        if carry_in {
+            carry = carry.xor_public(me, self.delta, &pack(n, |_| true));
+        }
+        let mut sum = Vec::with_capacity(w);
+        for i in 0..w {
+            sum.push(a[i].xor(&b[i]).xor(&carry));
+            if i + 1 < w {
+                let t = self.and(&a[i].xor(&carry), &b[i].xor(&carry), pool)?;
+                carry = carry.xor(&t);
+            }
+        }
+        Ok(sum)
+    }
+
+    /// a - b modulo 2^w: a + NOT b + 1.
+    pub fn sub_bits(
+        &mut self,
+        a: &[Bits],
+        b: &[Bits],
+        pool: &mut AndPool,
+    ) -> Result<Vec<Bits>, VmError> {
+        let (me, delta) = (self.me, self.delta);
+        let not_b: Vec<Bits> = b
+            .iter()
+            .map(|b| b.xor_public(me, delta, &pack(b.n, |_| true)))
+            .collect();
+        self.add_bits(a, &not_b, true, pool)
+    }
+
+    /// `n` edaBits of `w` ≤ 64 bits (see the module's docs).
+    pub fn eda_bits(&mut self, n: usize, w: usize) -> Result<EdaBits, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let (b, c) = shape(n);
+        let t = b * n + c;
+        let mut pool = AndPool::new(self.and_triples(and_gates(n, w, parties))?);
+        // Every owner's private edaBits.
+        let mut private = Vec::with_capacity(parties);
+        for owner in 0..parties {
+            private.push(self.private_eda_bits(owner, t, w)?);
+        }
+        // The check: one permutation per owner, then all owners' opened
+        // edaBits and buckets at once.
+        let mut coins = self.coin_stream()?;
+        let orders: Vec<Vec<usize>> = (0..parties)
+            .map(|_| super::and::permutation(t, &mut coins))
+            .collect();
+        let cut: Vec<Vec<usize>> = orders.iter().map(|o| o[..c].to_vec()).collect();
+        let kept: Vec<Vec<usize>> = orders
+            .iter()
+            .map(|o| (0..n).map(|j| o[c + j * b]).collect())
+            .collect();
+        let others: Vec<Vec<usize>> = orders
+            .iter()
+            .map(|o| {
+                (1..b)
+                    .flat_map(|k| (0..n).map(move |j| o[c + j * b + k]))
+                    .collect()
+            })
+            .collect();
+        let gather = |at: &[Vec<usize>]| -> (Auth, Vec<Bits>) {
+            let arith: Vec<Auth> = private
+                .iter()
+                .zip(at)
+                .map(|((a, _), at)| gather_auth(a, at))
+                .collect();
+            let bits = (0..w)
+                .map(|i| {
+                    let parts: Vec<Bits> = private
+                        .iter()
+                        .zip(at)
+                        .map(|((_, bits), at)| bits[i].gather(at))
+                        .collect();
+                    Bits::concat(&parts.iter().collect::<Vec<_>>())
+                })
+                .collect();
+            (Auth::concat(&arith.iter().collect::<Vec<_>>()), bits)
+        };
+        // Kept ones, repeated per other of their bucket, against the others.
+        let repeated: Vec<Vec<usize>> = kept
+            .iter()
+            .map(|k| (1..b).flat_map(|_| k.iter().copied()).collect())
+            .collect();
+        let (cut_arith, cut_bits) = gather(&cut);
+        let (first_arith, first_bits) = gather(&repeated);
+        let (other_arith, other_bits) = gather(&others);
+        let differences = self.sub_bits(&first_bits, &other_bits, &mut pool)?;
+        let mut shown = cut_bits.clone();
+        shown.extend(differences);
+        // Where each row of `shown` starts in the opened bits.
+        let starts: Vec<usize> = shown
+            .iter()
+            .scan(0, |at, b| {
+                *at += b.n;
+                Some(*at - b.n)
+            })
+            .collect();
+        let opened_bits = self.open_bits(&Bits::concat(&shown.iter().collect::<Vec<_>>()))?;
+        let arith = Auth::concat(&[&cut_arith, &first_arith.sub(&other_arith)]);
+        let opened_arith = self.open(&arith)?;
+        // Value j of a bit-major group starting at row `first` of `shown`.
+        let value = |first: usize, j: usize| -> u128 {
+            (0..w).fold(0u128, |v, i| {
+                v | (bit(&opened_bits, starts[first + i] + j) as u128) << i
+            })
+        };
+        let low = |v: u128| if w >= 128 { v } else { v & ((1u128 << w) - 1) };
+        for (j, a) in opened_arith.iter().enumerate() {
+            let group = if j < cut_arith.x.len() { 0 } else { w };
+            let at = if group == 0 { j } else { j - cut_arith.x.len() };
+            if low(*a) != value(group, at) {
+                return Err(VmError::Cheating(format!(
+                    "cheating detected by party {me}: a party's edaBits failed their check (its \
+                     arithmetic and binary inputs differ)"
+                )));
+            }
+        }
+        // The sum over the owners.
+        let (mut arith, mut bits) = {
+            let (a, bits) = &private[0];
+            (
+                gather_auth(a, &kept[0]),
+                bits.iter().map(|b| b.gather(&kept[0])).collect::<Vec<_>>(),
+            )
+        };
+        for (owner, (a, own)) in private.iter().enumerate().skip(1) {
+            arith = arith.add(&gather_auth(a, &kept[owner]));
+            let own: Vec<Bits> = own.iter().map(|b| b.gather(&kept[owner])).collect();
+            bits = self.add_bits(&bits, &own, false, &mut pool)?;
+        }
+        self.check_bits()?;
+        Ok(EdaBits { arith, bits })
+    }
+
+    /// `t` private edaBits of `owner`: the arithmetic values and their low
+    /// `w` bits, bit-major.
+    fn private_eda_bits(
+        &mut self,
+        owner: usize,
+        t: usize,
+        w: usize,
+    ) -> Result<(Auth, Vec<Bits>), VmError> {
+        let values = if self.me == owner {
+            self.draw_wide(t)
+        } else {
+            vec![0; t]
+        };
+        let macs = self.authenticate(Some(owner), &values)?;
+        let packed = pack(w * t, |k| values[k % t] >> (k / t) & 1 == 1);
+        let all = self.input_bits(owner, &packed, w * t)?;
+        let bits = (0..w).map(|i| all.range(i * t..(i + 1) * t)).collect();
+        let arith = Auth {
+            x: WideTensor::new(vec![t], values),
+            m: WideTensor::new(vec![t], macs),
+        };
+        Ok((arith, bits))
+    }
+}
+
+/// The values of `a` at `at`, in order.
+fn gather_auth(a: &Auth, at: &[usize]) -> Auth {
+    let pick =
+        |t: &WideTensor| WideTensor::new(vec![at.len()], at.iter().map(|k| t.data[*k]).collect());
+    Auth {
+        x: pick(&a.x),
+        m: pick(&a.m),
+    }
+}
