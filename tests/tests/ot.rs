@@ -805,3 +805,38 @@ fn eda_bits_by_ot_agree_in_both_domains() {
         assert_ne!(high, 0);
     }
 }
+
+/// daBits among 2 and 3 parties: each arithmetic bit (with its MAC) is 0 or
+/// 1 and equals its binary twin, and both values occur.
+#[test]
+fn da_bits_by_ot_agree_in_both_domains() {
+    for parties in [2, 3] {
+        let n = 100;
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            use mpcvm::backend::spdz2k::offline::Session;
+            let mut session = Session::setup(&mut net, parties).unwrap();
+            session.check_deltas().unwrap();
+            let (arith, binary) = session.da_bits(n).unwrap();
+            session.check_macs().unwrap();
+            (session.delta, session.keyed.alpha_i, arith, binary)
+        });
+        let key = results.iter().fold(0u128, |k, r| k.wrapping_add(r.1));
+        let binary = check_binary(
+            &results
+                .iter()
+                .map(|r| (r.0, r.3.clone()))
+                .collect::<Vec<_>>(),
+        );
+        for (j, b) in binary.iter().enumerate() {
+            let a = results
+                .iter()
+                .fold(0u128, |s, r| s.wrapping_add(r.2.x.data[j]));
+            let m = results
+                .iter()
+                .fold(0u128, |s, r| s.wrapping_add(r.2.m.data[j]));
+            assert_eq!(m, key.wrapping_mul(a), "MAC of bit {j}");
+            assert_eq!(a, *b as u128, "{parties} parties, bit {j}");
+        }
+        assert!(binary.iter().any(|b| *b) && binary.iter().any(|b| !*b));
+    }
+}

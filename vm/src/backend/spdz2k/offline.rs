@@ -235,7 +235,7 @@ impl<'n> Session<'n> {
 
     /// `n` authenticated random bits from the parties' `inputs` (party i's
     /// bits at `i * n..`), with `parties` elementwise triples of `n` each.
-    fn bits(&mut self, inputs: &Auth, triples: &[[Auth; 3]]) -> Result<Auth, VmError> {
+    pub(super) fn bits(&mut self, inputs: &Auth, triples: &[[Auth; 3]]) -> Result<Auth, VmError> {
         let n = inputs.x.len() / self.parties;
         let mut y = inputs.range(0..n);
         for i in 1..self.parties {

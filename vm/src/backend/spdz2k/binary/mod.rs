@@ -20,6 +20,7 @@
 //! Π_aShare check over 64 bits).
 
 pub mod and;
+pub mod da;
 pub mod eda;
 
 use super::mac::{commitment, wide, words_of};
