@@ -741,7 +741,7 @@ fn binary_shares_and_and_triples_by_ot_hold() {
             let triples = session.and_triples(n).unwrap();
             let opened = session.open_bits(&triples[2]).unwrap();
             session.check_bits().unwrap();
-            (session.delta, bits, triples, opened)
+            (session.keyed.delta_i, bits, triples, opened)
         });
         let bits: Vec<_> = results.iter().map(|r| (r.0, r.1.clone())).collect();
         let random = check_binary(&bits);
@@ -773,7 +773,7 @@ fn eda_bits_by_ot_agree_in_both_domains() {
             session.check_deltas().unwrap();
             let eda = session.eda_bits(n, w).unwrap();
             session.check_macs().unwrap();
-            (session.delta, session.keyed.alpha_i, eda)
+            (session.keyed.delta_i, session.keyed.alpha_i, eda)
         });
         let key = results.iter().fold(0u128, |k, r| k.wrapping_add(r.1));
         let bits: Vec<Vec<bool>> = (0..w)
@@ -818,7 +818,7 @@ fn da_bits_by_ot_agree_in_both_domains() {
             session.check_deltas().unwrap();
             let (arith, binary) = session.da_bits(n).unwrap();
             session.check_macs().unwrap();
-            (session.delta, session.keyed.alpha_i, arith, binary)
+            (session.keyed.delta_i, session.keyed.alpha_i, arith, binary)
         });
         let key = results.iter().fold(0u128, |k, r| k.wrapping_add(r.1));
         let binary = check_binary(

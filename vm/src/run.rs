@@ -339,7 +339,7 @@ pub fn prep_party(
             net.abort(why);
         }
         let (items, keyed, figures) = made?;
-        let mut file_items = vec![spdz2k::material::key_item(keyed.alpha_i)];
+        let mut file_items = vec![spdz2k::material::key_item(&keyed)];
         file_items.extend(items.iter().map(|i| spdz2k::material::to_file_item(i)));
         prep::file::write(&path, &binding, &file_items)?;
         return Ok(figures);
@@ -368,17 +368,20 @@ pub fn run_dealer(
     let mut out = vec![Vec::new(); nodes];
     if protocol == Protocol::Spdz2k {
         // Each party's MAC key share, from Z_2^64 as SPDZ2k's, sent as an
-        // element of Z_2^128 (two words).
-        let shares = super::backend::prf::Prf::new(semi2k::fresh_key()?).elements(parties);
-        let mut alpha = 0u128;
-        for (o, share) in out.iter_mut().zip(shares) {
-            alpha = alpha.wrapping_add(share as u128);
-            o.push(std::sync::Arc::new(vec![share, 0]));
+        // element of Z_2^128 (two words), and its binary key share Δ_i of
+        // GF(2^128) (two more).
+        let mut keys = super::backend::prf::Prf::new(semi2k::fresh_key()?);
+        let (mut alpha, mut delta) = (0u128, 0u128);
+        for o in out.iter_mut().take(parties) {
+            let share = keys.elements(3);
+            alpha = alpha.wrapping_add(share[0] as u128);
+            delta ^= share[1] as u128 | (share[2] as u128) << 64;
+            o.push(std::sync::Arc::new(vec![share[0], 0, share[1], share[2]]));
         }
         net.exchange(out).map_err(VmError::Network)?;
         let mut streams: Vec<_> = (0..parties).map(|p| net.take_stream(p)).collect();
         let rng = super::backend::prf::Prf::new(semi2k::fresh_key()?);
-        spdz2k::material::deal(program, alpha, rng, &mut streams)?;
+        spdz2k::material::deal(program, alpha, delta, rng, &mut streams)?;
         let mut figures = net.figures();
         figures.bytes_sent += streams.iter().map(|s| s.figures().bytes_sent).sum::<u64>();
         return Ok(figures);

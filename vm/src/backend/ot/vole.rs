@@ -158,7 +158,13 @@ impl Vole {
             };
             opened.add(&[y], &[combine(macs)]);
         }
-        mac::check(me, self.alpha as u128, &mut opened, &mut broadcast, random)?;
+        // (No bits: the binary key plays no part.)
+        let keyed = mac::Keyed {
+            me,
+            alpha_i: self.alpha as u128,
+            delta_i: 0,
+        };
+        mac::check(&keyed, &mut opened, &mut broadcast, random)?;
         let mut sum = vec![0u128; n];
         for macs in &each {
             for (s, m) in sum.iter_mut().zip(macs) {

@@ -17,6 +17,7 @@
 //! peer's (the backend's network; the tests' channels).
 
 use crate::backend::beaver::Sharing;
+use crate::backend::ot::consistency::Fold;
 use crate::backend::prf::Prf;
 use crate::backend::LinearMap;
 use crate::ring::WideTensor;
@@ -125,9 +126,13 @@ impl Auth {
 
 /// Party `me`'s view of the authenticated sharing: its MAC key share. The
 /// Beaver engine's products of [`Auth`] shares go through it.
+#[derive(Clone, Debug)]
 pub struct Keyed {
     pub me: usize,
     pub alpha_i: u128,
+    /// This party's share of the binary MAC key Δ (of GF(2^128), the XOR
+    /// of the parties'), for binary shares ([`super::binary`]).
+    pub delta_i: u128,
 }
 
 impl Sharing for Keyed {
@@ -160,11 +165,14 @@ impl Sharing for Keyed {
     }
 }
 
-/// Values opened since the last check, with this party's MAC shares of them.
+/// Values opened since the last check, with this party's MAC shares of them:
+/// values of Z_2^128, and bits (binary shares, MACs of GF(2^128)).
 #[derive(Default, Debug)]
 pub struct Opened {
     values: Vec<u128>,
     macs: Vec<u128>,
+    bits: Vec<bool>,
+    bit_macs: Vec<u128>,
 }
 
 impl Opened {
@@ -175,12 +183,19 @@ impl Opened {
         self.macs.extend_from_slice(macs);
     }
 
+    /// Records opened bits and this party's binary MAC shares of them.
+    pub fn add_bits(&mut self, bits: impl IntoIterator<Item = bool>, macs: &[u128]) {
+        self.bits.extend(bits);
+        self.bit_macs.extend_from_slice(macs);
+        debug_assert_eq!(self.bits.len(), self.bit_macs.len());
+    }
+
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.values.len() + self.bits.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 }
 
@@ -194,9 +209,9 @@ pub const COINS_ROUNDS: u64 = 2;
 pub const COINS_WORDS: u64 = (DIGEST_WORDS + NONCE_WORDS + 2) as u64;
 
 /// Rounds and words to each peer of a MAC check ([`check`]): a coin toss,
-/// then a commitment to z_i and its opening.
+/// then a commitment to z_i and the binary check's z'_i, and its opening.
 pub const CHECK_ROUNDS: u64 = COINS_ROUNDS + 2;
-pub const CHECK_WORDS: u64 = 2 * COINS_WORDS;
+pub const CHECK_WORDS: u64 = 2 * COINS_WORDS + 2;
 
 /// A commitment to `words` under the random `nonce`.
 pub(super) fn commitment(nonce: &[u64], words: &[u64]) -> Vec<u64> {
@@ -277,25 +292,39 @@ pub fn coins(
 /// fresh random words (the operating system's). On success the values are
 /// cleared; on failure the error says cheating was detected.
 pub fn check(
-    me: usize,
-    alpha_i: u128,
+    keyed: &Keyed,
     opened: &mut Opened,
     round: &mut dyn FnMut(Vec<u64>) -> Result<Vec<Vec<u64>>, VmError>,
     random: &mut dyn FnMut(usize) -> Result<Vec<u64>, VmError>,
 ) -> Result<(), VmError> {
-    let chi = coins(me, opened.len(), round, random)?;
+    let me = keyed.me;
+    let n = opened.values.len();
+    let chi = coins(me, n + 2, round, random)?;
     let (mut y, mut mac) = (0u128, 0u128);
     for ((c, v), m) in chi.iter().zip(&opened.values).zip(&opened.macs) {
         let c = *c as u128;
         y = y.wrapping_add(c.wrapping_mul(*v));
         mac = mac.wrapping_add(c.wrapping_mul(*m));
     }
-    let z = mac.wrapping_sub(alpha_i.wrapping_mul(y));
-    let zs = commit_and_open(me, "the MAC check", words_of(z), round, random)?;
+    let z = mac.wrapping_sub(keyed.alpha_i.wrapping_mul(y));
+    // The bits: a POLYVAL hash under a coin of m ⊕ b Δ_i, whose XOR over
+    // the parties is the hash of the errors.
+    let mut fold = Fold::new(wide(&chi[n..]));
+    let terms: Vec<u128> = opened
+        .bits
+        .iter()
+        .zip(&opened.bit_macs)
+        .map(|(b, m)| m ^ (super::binary::ones(*b) & keyed.delta_i))
+        .collect();
+    fold.absorb(&terms);
+    let mut words = words_of(z);
+    words.extend(words_of(fold.value()));
+    let zs = commit_and_open(me, "the MAC check", words, round, random)?;
     let total = zs.iter().fold(0u128, |t, z| t.wrapping_add(wide(z)));
+    let binary = zs.iter().fold(0u128, |t, z| t ^ wide(&z[2..]));
     let count = opened.len();
     *opened = Opened::default();
-    if total != 0 {
+    if total != 0 || binary != 0 {
         return Err(VmError::Cheating(format!(
             "cheating detected by party {me}: the MAC check of the {count} values opened since the last check failed (a party changed a share or a MAC share; the check cannot tell which)"
         )));
@@ -345,6 +374,32 @@ mod tests {
     /// one peer.
     type Tamper = Box<dyn FnMut(u32, usize, &mut Vec<u64>) + Send>;
 
+    /// The parties' binary key shares Δ_p, and per party the opened bits it
+    /// saw with its MAC shares of them.
+    type Binary = (Vec<u128>, Vec<Vec<(bool, u128)>>);
+
+    /// No bits opened among `n` parties.
+    fn no_bits(n: usize) -> Binary {
+        (vec![0; n], vec![Vec::new(); n])
+    }
+
+    /// Binary key shares for `n` parties and their MAC shares of `bits`
+    /// (their XOR is b Δ for Δ the XOR of the key shares).
+    fn deal_bits(n: usize, bits: &[bool], rng: &mut ChaCha20Rng) -> Binary {
+        let delta: Vec<u128> = (0..n).map(|_| rng.random()).collect();
+        let key = delta.iter().fold(0u128, |d, s| d ^ s);
+        let mut seen = vec![Vec::new(); n];
+        for &b in bits {
+            let mut rest = if b { key } else { 0 };
+            for (p, s) in seen.iter_mut().enumerate() {
+                let share = if p + 1 == n { rest } else { rng.random() };
+                rest ^= share;
+                s.push((b, share));
+            }
+        }
+        (delta, seen)
+    }
+
     /// Runs the check among the parties as threads over channels: party p
     /// believes `seen[p]` was opened and holds MAC shares `macs[p]`; party
     /// `cheater` (if any) tampers with what it sends.
@@ -352,6 +407,7 @@ mod tests {
         alpha: Vec<u128>,
         seen: Vec<Vec<u128>>,
         macs: Vec<Vec<u128>>,
+        (delta, bits): Binary,
         mut cheater: Option<(usize, Tamper)>,
         seed: u64,
     ) -> Vec<Result<(), String>> {
@@ -366,10 +422,11 @@ mod tests {
             }
         }
         let mut handles = Vec::new();
-        for (p, ((to, from), (seen, macs))) in to
+        for (p, (((to, from), (seen, macs)), bits)) in to
             .into_iter()
             .zip(from)
             .zip(seen.into_iter().zip(macs))
+            .zip(bits)
             .enumerate()
         {
             let mut tamper = match cheater.take() {
@@ -379,7 +436,7 @@ mod tests {
                     None
                 }
             };
-            let alpha_i = alpha[p];
+            let (alpha_i, delta_i) = (alpha[p], delta[p]);
             let mut rng = ChaCha20Rng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(p as u64));
             handles.push(std::thread::spawn(move || {
                 let mut opened = Opened::default();
@@ -403,7 +460,15 @@ mod tests {
                         .collect()
                 };
                 let mut random = |k: usize| Ok((0..k).map(|_| rng.random()).collect());
-                check(p, alpha_i, &mut opened, &mut round, &mut random).map_err(|e| e.to_string())
+                let keyed = Keyed {
+                    me: p,
+                    alpha_i,
+                    delta_i,
+                };
+                for (b, m) in &bits {
+                    opened.add_bits([*b], &[*m]);
+                }
+                check(&keyed, &mut opened, &mut round, &mut random).map_err(|e| e.to_string())
             }));
         }
         handles
@@ -570,6 +635,7 @@ mod tests {
                     let keyed = Keyed {
                         me: p,
                         alpha_i: alpha[p],
+                        delta_i: 0,
                     };
                     beaver::product(&keyed, &op, (&e, &f), (&sa[p], &sb[p]), |_| sc[p].clone())
                 })
@@ -622,6 +688,7 @@ mod tests {
                 let keyed = Keyed {
                     me: p,
                     alpha_i: alpha[p],
+                    delta_i: 0,
                 };
                 let mx = beaver::Masked {
                     e: e.clone(),
@@ -655,7 +722,9 @@ mod tests {
             for seed in 0..10 {
                 let values = random_values(50, &mut rng);
                 let (alpha, macs) = deal(n, &values, &mut rng);
-                let out = run(alpha, vec![values; n], macs, None, seed);
+                let bits: Vec<bool> = (0..40).map(|_| rng.random()).collect();
+                let binary = deal_bits(n, &bits, &mut rng);
+                let out = run(alpha, vec![values; n], macs, binary, None, seed);
                 assert!(out.iter().all(|o| o.is_ok()), "{n} parties: {out:?}");
             }
         }
@@ -684,7 +753,10 @@ mod tests {
                 let p = rng.random_range(0..n);
                 macs[p][at] = macs[p][at].wrapping_add(error);
             }
-            for (p, o) in run(alpha, seen, macs, None, trial).iter().enumerate() {
+            for (p, o) in run(alpha, seen, macs, no_bits(n), None, trial)
+                .iter()
+                .enumerate()
+            {
                 let e = o.as_ref().expect_err("the check fails");
                 assert!(
                     e.contains("cheating detected") && e.contains("MAC check of the 30 values"),
@@ -725,7 +797,14 @@ mod tests {
                         ))
                     }
                 };
-                let out = run(alpha, vec![values; n], macs, tamper, 20 + n as u64);
+                let out = run(
+                    alpha,
+                    vec![values; n],
+                    macs,
+                    no_bits(n),
+                    tamper,
+                    20 + n as u64,
+                );
                 for (p, o) in out.iter().enumerate().filter(|(p, _)| *p != cheater) {
                     let e = o.as_ref().expect_err("an honest party stops");
                     let named = format!("party {cheater} opened");
@@ -736,6 +815,37 @@ mod tests {
                     };
                     assert!(e.contains(want), "{lie}, {n} parties, party {p}: {e}");
                 }
+            }
+        }
+    }
+
+    /// An opened bit that is wrong (flipped for every party) or a party's
+    /// binary MAC share off in any bit fails the check at every party.
+    #[test]
+    fn a_wrong_bit_or_binary_mac_fails_the_check_everywhere() {
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        for trial in 0..200u64 {
+            let n = 2 + (trial % 3) as usize;
+            let values = random_values(5, &mut rng);
+            let (alpha, macs) = deal(n, &values, &mut rng);
+            let bits: Vec<bool> = (0..30).map(|_| rng.random()).collect();
+            let (delta, mut seen) = deal_bits(n, &bits, &mut rng);
+            let at = rng.random_range(0..bits.len());
+            if trial % 2 == 0 {
+                for s in seen.iter_mut() {
+                    s[at].0 = !s[at].0;
+                }
+            } else {
+                let p = rng.random_range(0..n);
+                seen[p][at].1 ^= 1u128 << rng.random_range(0..128);
+            }
+            let out = run(alpha, vec![values; n], macs, (delta, seen), None, trial);
+            for (p, o) in out.iter().enumerate() {
+                let e = o.as_ref().expect_err("the check fails");
+                assert!(
+                    e.contains("cheating detected"),
+                    "trial {trial}, party {p}: {e}"
+                );
             }
         }
     }

@@ -334,18 +334,20 @@ pub(crate) fn to_file_item(item: &[Taken]) -> Item {
     }
 }
 
-/// The MAC key share as the first item of a file.
-pub(crate) fn key_item(alpha_i: u128) -> Item {
+/// The MAC key shares (arithmetic α_i, binary Δ_i) as the first item of a
+/// file.
+pub(crate) fn key_item(keyed: &super::mac::Keyed) -> Item {
     Item {
-        random: vec![u128::to_words(&[alpha_i])],
+        random: vec![u128::to_words(&[keyed.alpha_i, keyed.delta_i])],
         correlated: Vec::new(),
     }
 }
 
-/// Reads the MAC key share, the first item of a file.
-pub(crate) fn read_key(reader: &mut file::Reader) -> Result<u128, VmError> {
-    let item = reader.take(&Layout::new(&[(2, Combine::Add)], &[]))?;
-    Ok(u128::from_words(&item.random[0])[0])
+/// Reads the MAC key shares (α_i, Δ_i), the first item of a file.
+pub(crate) fn read_key(reader: &mut file::Reader) -> Result<(u128, u128), VmError> {
+    let item = reader.take(&Layout::new(&[(4, Combine::Add)], &[]))?;
+    let keys = u128::from_words(&item.random[0]);
+    Ok((keys[0], keys[1]))
 }
 
 impl Material {
@@ -468,22 +470,31 @@ fn receive(me: usize, from_dealer: &mut Stream, parts: &[Part]) -> Result<Vec<Ta
 }
 
 /// The dealer of a spdz2k run: the MAC key `alpha` (the sum of the parties'
-/// shares) and a stream to each party.
+/// shares), the binary MAC key `delta` (their XOR) and a stream to each
+/// party.
 struct Dealer<'p> {
     program: &'p Program,
     alpha: u128,
+    delta: u128,
     rng: Prf,
     to: &'p mut [Stream],
 }
 
 /// Deals every item of `program` to its parties (a stream to each), under
-/// the MAC key `alpha`, drawing from `rng`.
-pub fn deal(program: &Program, alpha: u128, rng: Prf, to: &mut [Stream]) -> Result<(), VmError> {
+/// the MAC keys `alpha` and `delta`, drawing from `rng`.
+pub fn deal(
+    program: &Program,
+    alpha: u128,
+    delta: u128,
+    rng: Prf,
+    to: &mut [Stream],
+) -> Result<(), VmError> {
     replay(
         program,
         &mut Dealer {
             program,
             alpha,
+            delta,
             rng,
             to,
         },

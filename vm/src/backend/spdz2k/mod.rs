@@ -152,18 +152,22 @@ impl Spdz2k {
         let got = net
             .exchange(vec![Vec::new(); nodes])
             .map_err(VmError::Network)?;
-        let alpha_i = match got[parties].as_slice() {
-            [lo, hi] => u128::from_words(&[*lo, *hi])[0],
+        let (alpha_i, delta_i) = match u128::from_words(&got[parties]).as_slice() {
+            [alpha_i, delta_i] if got[parties].len() == 4 => (*alpha_i, *delta_i),
             _ => {
                 return Err(VmError::Network(
-                    "the dealer sent a malformed MAC key share".into(),
+                    "the dealer sent malformed MAC key shares".into(),
                 ))
             }
         };
         let mut from_dealer = net.take_stream(parties);
         from_dealer.limit_frames(material::LARGEST_FRAME);
         let material = Material::Dealt { me, from_dealer };
-        let keyed = Keyed { me, alpha_i };
+        let keyed = Keyed {
+            me,
+            alpha_i,
+            delta_i,
+        };
         Ok(Spdz2k::new(net, parties, program, keyed, material, None))
     }
 
@@ -204,9 +208,11 @@ impl Spdz2k {
         mut reader: super::prep::file::Reader,
     ) -> Result<Spdz2k, VmError> {
         let (me, parties) = (net.party(), net.parties());
+        let (alpha_i, delta_i) = material::read_key(&mut reader)?;
         let keyed = Keyed {
             me,
-            alpha_i: material::read_key(&mut reader)?,
+            alpha_i,
+            delta_i,
         };
         let material = Material::File { me, reader };
         Ok(Spdz2k::new(net, parties, program, keyed, material, None))
@@ -283,13 +289,7 @@ impl Spdz2k {
             let key = super::semi2k::fresh_key()?;
             Ok(super::prf::Prf::new(key).elements(n))
         };
-        let result = mac::check(
-            me,
-            self.keyed.alpha_i,
-            &mut self.opened,
-            &mut round,
-            &mut random,
-        );
+        let result = mac::check(&self.keyed, &mut self.opened, &mut round, &mut random);
         if let Err(VmError::Cheating(why)) = &result {
             self.net.abort(why);
         }

@@ -74,9 +74,6 @@ pub struct Session<'n> {
     pub keyed: Keyed,
     pub(super) rng: Prf,
     opened: Opened,
-    /// This party's key of binary MACs: its OT extensions' Δ towards every
-    /// peer ([`super::binary`]).
-    pub delta: u128,
     /// Per peer, since the last [`Session::check_bits`]: a hash of the MACs
     /// of the bits this party opened to it, and of the MACs its keys
     /// predict for the bits the peer opened.
@@ -105,10 +102,10 @@ impl<'n> Session<'n> {
             keyed: Keyed {
                 me,
                 alpha_i: alpha as u128,
+                delta_i: delta,
             },
             rng,
             opened: Opened::default(),
-            delta,
             bits_opened: vec![Default::default(); parties],
             tweaks: 0,
         })
@@ -206,13 +203,7 @@ impl<'n> Session<'n> {
         let (me, parties, net, rng) = (self.me, self.parties, &mut *self.net, &mut self.rng);
         let mut round = |words: Vec<u64>| broadcast(net, me, parties, words);
         let mut random = |k: usize| Ok(rng.elements(k));
-        mac::check(
-            me,
-            self.keyed.alpha_i,
-            &mut self.opened,
-            &mut round,
-            &mut random,
-        )
+        mac::check(&self.keyed, &mut self.opened, &mut round, &mut random)
     }
 
     /// Elementwise Beaver products x_k y_k with the triples `(a, b, c)`
@@ -805,10 +796,7 @@ pub fn offline(
     let limit = net.frame_limit();
     let mut session = Session::setup(net, parties)?;
     let items = make(program, &mut session, report)?;
-    let keyed = Keyed {
-        me: session.keyed.me,
-        alpha_i: session.keyed.alpha_i,
-    };
+    let keyed = session.keyed.clone();
     let ots = session.ot.ots;
     net.limit_frames(limit);
     let figures = OfflineFigures {

@@ -136,7 +136,7 @@ impl Session<'_> {
     /// z with z = x y unless a cheater made the check's outcome depend on
     /// a bit of x (see the module's docs); `r` authenticates z.
     pub fn leaky_and(&mut self, x: &Bits, y: &Bits, r: &Bits) -> Result<Bits, VmError> {
-        let (me, parties, delta, m) = (self.me, self.parties, self.delta, x.n);
+        let (me, parties, delta, m) = (self.me, self.parties, self.keyed.delta_i, x.n);
         let peers = move || (0..parties).filter(move |&p| p != me);
         let hash = Hash::new();
         let (half, check) = (self.tweaks, self.tweaks + m as u64);

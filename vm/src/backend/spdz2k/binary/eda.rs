@@ -76,9 +76,11 @@ impl Session<'_> {
         let d = pack(n, |k| bit(&opened, k));
         let e = pack(n, |k| bit(&opened, n + k));
         let de: Vec<u64> = d.iter().zip(&e).map(|(d, e)| d & e).collect();
-        Ok(c.xor(&b.and_public(&d))
-            .xor(&a.and_public(&e))
-            .xor_public(self.me, self.delta, &de))
+        Ok(c.xor(&b.and_public(&d)).xor(&a.and_public(&e)).xor_public(
+            self.me,
+            self.keyed.delta_i,
+            &de,
+        ))
     }
 
     /// a + b + carry_in modulo 2^w, for numbers given bit-major (w - 1
@@ -94,7 +96,7 @@ impl Session<'_> {
         let n = a.first().map_or(0, |b| b.n);
         let mut carry = Bits::zeros(n, me, parties);
         if carry_in {
-            carry = carry.xor_public(me, self.delta, &pack(n, |_| true));
+            carry = carry.xor_public(me, self.keyed.delta_i, &pack(n, |_| true));
         }
         let mut sum = Vec::with_capacity(w);
         for i in 0..w {
@@ -114,7 +116,7 @@ impl Session<'_> {
         b: &[Bits],
         pool: &mut AndPool,
     ) -> Result<Vec<Bits>, VmError> {
-        let (me, delta) = (self.me, self.delta);
+        let (me, delta) = (self.me, self.keyed.delta_i);
         let not_b: Vec<Bits> = b
             .iter()
             .map(|b| b.xor_public(me, delta, &pack(b.n, |_| true)))

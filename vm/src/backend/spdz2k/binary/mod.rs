@@ -268,7 +268,7 @@ impl Session<'_> {
                 )));
             }
             let expected: Vec<u128> = (0..b.n)
-                .map(|k| b.keys[p][k] ^ (ones(bit(&got[p], k)) & self.delta))
+                .map(|k| b.keys[p][k] ^ (ones(bit(&got[p], k)) & self.keyed.delta_i))
                 .collect();
             let (sent, predicted) = &mut self.bits_opened[p];
             sent.update(bytes(&b.macs[p]));
@@ -312,7 +312,7 @@ impl Session<'_> {
     pub fn check_deltas(&mut self) -> Result<(), VmError> {
         const N: usize = DELTA_CHECK_BITS;
         let b = self.random_bits(N)?;
-        let (me, parties, delta) = (self.me, self.parties, self.delta);
+        let (me, parties, delta) = (self.me, self.parties, self.keyed.delta_i);
         let peers = move || (0..parties).filter(move |&p| p != me);
         let d0: Vec<u128> = (0..N)
             .map(|k| peers().fold(0, |d, p| d ^ b.keys[p][k]))
