@@ -771,7 +771,9 @@ fn eda_bits_by_ot_agree_in_both_domains() {
             use mpcvm::backend::spdz2k::offline::Session;
             let mut session = Session::setup(&mut net, parties).unwrap();
             session.check_deltas().unwrap();
-            let eda = session.eda_bits(n, w).unwrap();
+            use mpcvm::backend::spdz2k::binary::eda::{and_gates, AndPool};
+            let mut pool = AndPool::new(session.and_triples(and_gates(n, w, parties)).unwrap());
+            let eda = session.eda_bits(n, w, &mut pool).unwrap();
             session.check_macs().unwrap();
             (session.keyed.delta_i, session.keyed.alpha_i, eda)
         });
@@ -816,7 +818,13 @@ fn da_bits_by_ot_agree_in_both_domains() {
             use mpcvm::backend::spdz2k::offline::Session;
             let mut session = Session::setup(&mut net, parties).unwrap();
             session.check_deltas().unwrap();
-            let (arith, binary) = session.da_bits(n).unwrap();
+            use mpcvm::backend::spdz2k::triples::TripleJob;
+            let jobs = [TripleJob::elementwise(n * parties)];
+            let [a, b, c] = session.triples(&jobs, &mut |_, _| {}).unwrap().remove(0);
+            let triples: Vec<_> = (0..parties)
+                .map(|i| [&a, &b, &c].map(|t| t.range(i * n..(i + 1) * n)))
+                .collect();
+            let (arith, binary) = session.da_bits(n, &triples).unwrap();
             session.check_macs().unwrap();
             (session.keyed.delta_i, session.keyed.alpha_i, arith, binary)
         });

@@ -1,7 +1,4 @@
-//! Truncation and comparison on authenticated shares, from authenticated
-//! random bits (each a value of Z_2^128 that is 0 or 1, with its MAC) and
-//! Beaver products; no binary sharing, so every gate is checked by the same
-//! MACs as the arithmetic.
+//! Truncation and comparison on authenticated shares.
 //!
 //! Both open c = y + r for a random r whose low bits are shared as bits and
 //! whose high part is uniform in the ring, so c is uniform in Z_2^128 (one
@@ -11,6 +8,15 @@
 //! 1 - (c_i XOR r_i) are linear in r_i; a merge of (hi, lo) gives lt = lt_hi
 //! + eq_hi lt_lo and eq = eq_hi eq_lo, two products, all merges of a level
 //! in one round: ceil(log2 w) rounds.
+//!
+//! Comparisons do it in binary: r is an edaBit (its low bits as binary
+//! shares, [`super::binary`]), the tree's products are AND gates with
+//! binary AND triples (an opening of two bits each, 128 to a word), and a
+//! daBit brings the result back: e = lt XOR d is opened and [lt] = e + [d]
+//! (1 - 2e). Binary shares are held as [`super::Auth`]s whose values are
+//! bits and whose MACs are of GF(2^128); the MAC check covers them.
+//! Truncation still uses authenticated arithmetic bits (values of Z_2^128
+//! that are 0 or 1) and Beaver products.
 
 use super::material::{self, Taken};
 use super::{auths, Share, Spdz2k, Task};
@@ -25,16 +31,141 @@ fn bit_of(c: &[u128], i: u32) -> WideTensor {
     WideTensor::new(vec![c.len()], c.iter().map(|v| (v >> i) & 1).collect())
 }
 
-/// 1 - t, elementwise, for public bits t.
-fn flip(t: &WideTensor) -> WideTensor {
-    t.map(|v| 1u128.wrapping_sub(v))
+/// Elementwise XOR of two tensors.
+fn xor(a: &WideTensor, b: &WideTensor) -> WideTensor {
+    WideTensor::new(
+        a.shape.clone(),
+        a.data.iter().zip(&b.data).map(|(a, b)| a ^ b).collect(),
+    )
 }
 
-/// [c mod 2^w < b] of `n` values, for the public `c` and the shared bits
-/// `bits` of b (bit-major: bit i of value j at i n + j), with the tree's
-/// triples from `m`.
+/// Binary shares XOR binary shares.
+fn bxor(a: &super::Auth, b: &super::Auth) -> super::Auth {
+    a.zip(b, xor)
+}
+
+/// Binary shares XOR the public bits `c`: party 0 flips its shares, every
+/// party adds c Δ_i to its MAC shares.
+fn bxor_public(s: &Spdz2k, a: &super::Auth, c: &[bool]) -> super::Auth {
+    let (me, delta) = (s.me, s.keyed.delta_i);
+    let flip = |t: &WideTensor, by: u128| {
+        let data = t
+            .data
+            .iter()
+            .zip(c)
+            .map(|(v, c)| v ^ (crate::backend::spdz2k::binary::ones(*c) & by));
+        WideTensor::new(t.shape.clone(), data.collect())
+    };
+    super::Auth {
+        x: if me == 0 { flip(&a.x, 1) } else { a.x.clone() },
+        m: flip(&a.m, delta),
+    }
+}
+
+/// Binary shares AND the public bits `c`.
+fn band_public(a: &super::Auth, c: &[bool]) -> super::Auth {
+    a.map(|t| {
+        let data = t
+            .data
+            .iter()
+            .zip(c)
+            .map(|(v, c)| v & crate::backend::spdz2k::binary::ones(*c));
+        WideTensor::new(t.shape.clone(), data.collect())
+    })
+}
+
+/// x AND y of binary shares with the binary triple (a, b, c): d = x XOR a
+/// and e = y XOR b are opened, then c XOR (b AND d) XOR (a AND e) XOR (d AND
+/// e).
+fn band(
+    s: &Spdz2k,
+    x: &super::Auth,
+    y: &super::Auth,
+    [a, b, c]: [super::Auth; 3],
+    out: &mut [Vec<Part>],
+) -> Task {
+    let n = x.x.len();
+    s.open_bits(
+        super::Auth::concat(&[&bxor(x, &a), &bxor(y, &b)]),
+        out,
+        move |s, de, _| {
+            let (d, e) = de.split_at(n);
+            let both: Vec<bool> = d.iter().zip(e).map(|(d, e)| d & e).collect();
+            let z = bxor(&bxor(&c, &band_public(&b, d)), &band_public(&a, e));
+            Ok(Task::Done(Outcome::Secret(Share::plain(bxor_public(
+                s, &z, &both,
+            )))))
+        },
+    )
+}
+
+/// Bit `i` of each value.
+fn bits_of(c: &[u128], i: usize) -> Vec<bool> {
+    c.iter().map(|v| v >> i & 1 == 1).collect()
+}
+
+/// Where the comparison tree computes: on authenticated values of Z_2^128
+/// that are 0 or 1 (products by Beaver triples), or on binary shares (AND
+/// gates with binary triples).
+#[derive(Clone, Copy)]
+enum Domain {
+    Arithmetic,
+    Binary,
+}
+
+impl Domain {
+    /// lt_i = r_i AND NOT c_i, eq_i = NOT (c_i XOR r_i) for the shared bit
+    /// r_i and the public c_i.
+    fn leaf(self, s: &Spdz2k, r: &super::Auth, c: &[bool]) -> (super::Auth, super::Auth) {
+        let not_c: Vec<bool> = c.iter().map(|b| !b).collect();
+        match self {
+            Domain::Arithmetic => {
+                let n = c.len();
+                let public = |f: &dyn Fn(bool) -> u128| {
+                    WideTensor::new(vec![n], c.iter().map(|c| f(*c)).collect())
+                };
+                // 1 - (c XOR r) = (1 - c) + r (2c - 1).
+                let lt = r.scale(&public(&|c| !c as u128));
+                let sign = public(&|c| if c { 1 } else { u128::MAX });
+                (lt, s.plus_public(&r.scale(&sign), &public(&|c| !c as u128)))
+            }
+            Domain::Binary => (band_public(r, &not_c), bxor_public(s, r, &not_c)),
+        }
+    }
+
+    /// The sum of two exclusive bits: + or XOR.
+    fn add(self, a: &super::Auth, b: &super::Auth) -> super::Auth {
+        match self {
+            Domain::Arithmetic => a.add(b),
+            Domain::Binary => bxor(a, b),
+        }
+    }
+
+    /// x y with the triple (a, b, c).
+    fn product(
+        self,
+        s: &Spdz2k,
+        x: &super::Auth,
+        y: &super::Auth,
+        triple: [super::Auth; 3],
+        out: &mut [Vec<Part>],
+    ) -> Task {
+        match self {
+            Domain::Arithmetic => {
+                let product = OwnedProduct::Mul(x.x.shape.clone());
+                s.multiply(product, x, y, triple, out)
+            }
+            Domain::Binary => band(s, x, y, triple, out),
+        }
+    }
+}
+
+/// [c mod 2^w < r] of `n` values, for the public `c` and the shared bits
+/// `bits` of r (bit-major: bit i of value j at i n + j) in `domain`, with
+/// the tree's triples from `m`.
 fn below(
     s: &mut Spdz2k,
+    domain: Domain,
     c: &[u128],
     bits: &super::Auth,
     w: usize,
@@ -43,28 +174,31 @@ fn below(
 ) -> Task {
     let n = c.len();
     if w == 0 {
-        let zero = s.constant(&crate::ring::RingTensor::zeros(&[n]));
+        let zero = match domain {
+            Domain::Arithmetic => s.constant(&crate::ring::RingTensor::zeros(&[n])),
+            Domain::Binary => super::Auth {
+                x: WideTensor::zeros(&[n]),
+                m: WideTensor::zeros(&[n]),
+            },
+        };
         return Task::Done(Outcome::Secret(Share::plain(zero)));
     }
-    let one = WideTensor::new(vec![n], vec![1; n]);
     let (mut lts, mut eqs) = (Vec::with_capacity(w), Vec::with_capacity(w));
     for i in 0..w {
-        let ci = bit_of(c, i as u32);
-        let ri = bits.range(i * n..(i + 1) * n);
-        lts.push(ri.scale(&flip(&ci)));
-        // 1 - (c_i XOR r_i) = (1 - c_i) + r_i (2 c_i - 1).
-        let sign = ci.map(|v| v.wrapping_mul(2).wrapping_sub(1));
-        eqs.push(s.plus_public(&ri.scale(&sign), &one.sub(&ci, &[n])));
+        let (lt, eq) = domain.leaf(s, &bits.range(i * n..(i + 1) * n), &bits_of(c, i));
+        lts.push(lt);
+        eqs.push(eq);
     }
     let levels = material::tree_products(w).len();
     let triples: VecDeque<[super::Auth; 3]> =
         (0..levels).map(|_| auths(m.drain(..3).collect())).collect();
-    merge(s, lts, eqs, triples, out)
+    merge(s, domain, lts, eqs, triples, out)
 }
 
 /// One level of the tree, then the next: the less-than bit of the whole.
 fn merge(
     s: &mut Spdz2k,
+    domain: Domain,
     lts: Vec<super::Auth>,
     eqs: Vec<super::Auth>,
     mut triples: VecDeque<[super::Auth; 3]>,
@@ -86,8 +220,7 @@ fn merge(
     }
     let (x, y) = (super::Auth::concat(&left), super::Auth::concat(&right));
     let triple = triples.pop_front().expect("a triple per level");
-    let product = OwnedProduct::Mul(x.x.shape.clone());
-    let task = s.multiply(product, &x, &y, triple, out);
+    let task = domain.product(s, &x, &y, triple, out);
     Task::All(
         vec![task],
         Box::new(move |s, products, out| {
@@ -95,7 +228,7 @@ fn merge(
             let mut next_lts = Vec::with_capacity(count.div_ceil(2));
             let mut next_eqs = Vec::with_capacity(count.div_ceil(2));
             for j in 0..pairs {
-                next_lts.push(lts[2 * j + 1].add(&p.range(j * n..(j + 1) * n)));
+                next_lts.push(domain.add(&lts[2 * j + 1], &p.range(j * n..(j + 1) * n)));
                 if !top {
                     next_eqs.push(p.range((pairs + j) * n..(pairs + j + 1) * n));
                 }
@@ -104,7 +237,7 @@ fn merge(
                 next_lts.push(lts[count - 1].clone());
                 next_eqs.push(eqs[count - 1].clone());
             }
-            Ok(merge(s, next_lts, next_eqs, triples, out))
+            Ok(merge(s, domain, next_lts, next_eqs, triples, out))
         }),
     )
 }
@@ -119,9 +252,9 @@ fn weighted(bits: &super::Auth, n: usize, w: usize) -> super::Auth {
 }
 
 /// [x < 0] of `k`-bit values: y = x + 2^(k-1) is in [0, 2^k), c = y + r is
-/// opened with r = sum_{i<k} 2^i r_i + 2^k r_up, and y's top bit is c_{k-1}
-/// XOR r_{k-1} XOR [c mod 2^(k-1) < r mod 2^(k-1)]; x < 0 iff it is 0.
-/// 1 + ceil(log2(k - 1)) + 1 rounds.
+/// opened for r an edaBit of k bits, and y's top bit is c_{k-1} XOR r_{k-1}
+/// XOR [c mod 2^(k-1) < r mod 2^(k-1)], in binary; x < 0 iff it is 0, which
+/// a daBit brings back. 1 + ceil(log2(k - 1)) + 1 rounds.
 pub(super) fn ltz(
     s: &mut Spdz2k,
     x: &super::Auth,
@@ -130,37 +263,32 @@ pub(super) fn ltz(
     out: &mut [Vec<Part>],
 ) -> Task {
     let (shape, n, k) = (x.x.shape.clone(), x.x.len(), k as usize);
-    let bits = m.pop_front().expect("r's bits").a;
-    let up = m.pop_front().expect("r's high part").a;
-    let r = weighted(&bits, n, k).add(&up.shl(k as u32));
+    let r = m.pop_front().expect("the edaBit").a;
+    let bits = m.pop_front().expect("its bits").a;
     let offset = WideTensor::new(vec![n], vec![1u128 << (k - 1); n]);
     let y = s.plus_public(&x.reshape(&[n]), &offset);
     s.open(y.add(&r), out, move |s, c, out| {
-        let borrow = below(s, &c, &bits, k - 1, &mut m, out);
+        let borrow = below(s, Domain::Binary, &c, &bits, k - 1, &mut m, out);
         let top_r = bits.range((k - 1) * n..k * n);
-        let xor_triple = auths(m.drain(..3).collect());
+        let d = m.pop_front().expect("the daBit").a;
+        let d_binary = m.pop_front().expect("its binary twin").a;
         Ok(Task::All(
             vec![borrow],
             Box::new(move |s, borrow, out| {
                 let b = super::secret(&borrow[0]);
-                // t = r_{k-1} XOR b = r + b - 2 r b.
-                let product = OwnedProduct::Mul(vec![n]);
-                let rb = s.multiply(product, &top_r, &b, xor_triple, out);
-                Ok(Task::All(
-                    vec![rb],
-                    Box::new(move |s, rb, _| {
-                        let rb = super::secret(&rb[0]);
-                        let t = top_r.add(&b).sub(&rb.shl(1));
-                        // msb = c_{k-1} XOR t = c + t (1 - 2c); [x < 0] = 1 - msb.
-                        let ck = bit_of(&c, (k - 1) as u32);
-                        let sign = ck.map(|v| 1u128.wrapping_sub(v.wrapping_mul(2)));
-                        let msb = s.plus_public(&t.scale(&sign), &ck);
-                        let ones = WideTensor::new(vec![n], vec![1; n]);
-                        let neg = msb.map(|t| t.neg());
-                        let lt = s.plus_public(&neg, &ones).reshape(&shape);
-                        Ok(Task::Done(Outcome::Secret(Share::plain(lt))))
-                    }),
-                ))
+                // [x < 0] = NOT (c_{k-1} XOR r_{k-1} XOR borrow).
+                let not_ck: Vec<bool> = bits_of(&c, k - 1).iter().map(|b| !b).collect();
+                let lt = bxor_public(s, &bxor(&top_r, &b), &not_ck);
+                Ok(s.open_bits(bxor(&lt, &d_binary), out, move |s, e, _| {
+                    // lt = e XOR d = e + d (1 - 2e).
+                    let sign = WideTensor::new(
+                        vec![n],
+                        e.iter().map(|e| if *e { u128::MAX } else { 1 }).collect(),
+                    );
+                    let e = WideTensor::new(vec![n], e.iter().map(|e| *e as u128).collect());
+                    let lt = s.plus_public(&d.scale(&sign), &e).reshape(&shape);
+                    Ok(Task::Done(Outcome::Secret(Share::plain(lt))))
+                }))
             }),
         ))
     })
@@ -213,7 +341,7 @@ pub(super) fn trunc(
         if !exact {
             return Ok(Task::Done(Outcome::Secret(Share::plain(y.reshape(&shape)))));
         }
-        let borrow = below(s, &c, &low, m as usize, &mut parts, out);
+        let borrow = below(s, Domain::Arithmetic, &c, &low, m as usize, &mut parts, out);
         Ok(Task::All(
             vec![borrow],
             Box::new(move |_, borrow, _| {

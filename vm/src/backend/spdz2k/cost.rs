@@ -79,8 +79,29 @@ fn below(w: usize, n: u64) -> Cost {
         .fold(Cost::default(), |c, p| c.then(mul(p as u64 * n)))
 }
 
+/// An opening of `n` binary shares to every party: one round, 128 bits to
+/// a value of Z_2^128.
+fn open_bits(n: u64) -> Cost {
+    Cost {
+        rounds: 1,
+        to_each: 2 * n.div_ceil(128),
+        opened: n,
+        ..Cost::default()
+    }
+}
+
+/// [c mod 2^w < b] of `n` values in binary: a round of AND gates per level.
+fn below_in_binary(w: usize, n: u64) -> Cost {
+    tree_products(w)
+        .into_iter()
+        .fold(Cost::default(), |c, p| c.then(open_bits(2 * p as u64 * n)))
+}
+
+/// c opened, the binary tree, the daBit's opening.
 fn ltz(k: u32, n: u64) -> Cost {
-    open(n).then(below(k as usize - 1, n)).then(mul(n))
+    open(n)
+        .then(below_in_binary(k as usize - 1, n))
+        .then(open_bits(n))
 }
 
 /// One execution of an interactive instruction.

@@ -200,8 +200,8 @@ impl Opened {
 }
 
 /// Words of a commitment (blake3's 32 bytes) and of its nonce.
-const DIGEST_WORDS: usize = 4;
-const NONCE_WORDS: usize = 4;
+pub const DIGEST_WORDS: usize = 4;
+pub const NONCE_WORDS: usize = 4;
 
 /// Rounds and words to each peer of a coin toss ([`coins`]): a commitment,
 /// then its nonce and a seed part.

@@ -39,6 +39,22 @@ pub(crate) enum Value {
     Product,
     /// Given by the item's maker (a product of masks, a matrix triple's c).
     Given,
+    /// A random bit shared in binary: XOR shares, MAC shares of GF(2^128)
+    /// under the binary key Δ ([`super::binary`]).
+    Binary,
+    /// In binary, the AND of the two binary parts before it (an AND
+    /// triple's c).
+    And,
+    /// In binary, the low `bits` bits of the values of the arithmetic part
+    /// before it, bit-major (with it: an edaBit, or a daBit for one bit).
+    BitsOf { bits: u32 },
+}
+
+impl Value {
+    /// Whether the part is shared in binary.
+    pub fn binary(&self) -> bool {
+        matches!(self, Value::Binary | Value::And | Value::BitsOf { .. })
+    }
 }
 
 /// One authenticated part of an item: `n` values.
@@ -74,6 +90,47 @@ impl Part {
             value: Value::Given,
         }
     }
+    pub fn binary(n: usize) -> Part {
+        Part {
+            n,
+            value: Value::Binary,
+        }
+    }
+}
+
+/// `n` binary AND triples: a, b, c = a AND b.
+pub(crate) fn and_triple(n: usize) -> [Part; 3] {
+    [
+        Part::binary(n),
+        Part::binary(n),
+        Part {
+            n,
+            value: Value::And,
+        },
+    ]
+}
+
+/// `n` edaBits of `bits` bits: a uniform value of Z_2^128 and its low bits
+/// in binary, bit-major.
+pub(crate) fn eda_bits(n: usize, bits: u32) -> [Part; 2] {
+    [
+        Part::uniform(n),
+        Part {
+            n: n * bits as usize,
+            value: Value::BitsOf { bits },
+        },
+    ]
+}
+
+/// `n` daBits: random bits as values of Z_2^128 and in binary.
+pub(crate) fn da_bits(n: usize) -> [Part; 2] {
+    [
+        Part::bits(n),
+        Part {
+            n,
+            value: Value::BitsOf { bits: 1 },
+        },
+    ]
 }
 
 /// An elementwise triple of `n` values: a, b, c = ab.
@@ -111,13 +168,15 @@ fn tree_triples(n: usize, w: usize) -> Vec<Part> {
         .collect()
 }
 
-/// [x < 0] of `n` values of `k` bits: r's k low bits (bit-major), its part
-/// above them, the tree's triples over the k - 1 low bits, and the triple
-/// of the last XOR.
+/// [x < 0] of `n` values of `k` bits: an edaBit of k bits (r, and its low
+/// bits in binary), the binary tree's AND triples over the k - 1 low bits,
+/// and the daBit that brings the result back from binary.
 pub(crate) fn ltz_parts(n: usize, k: usize) -> Vec<Part> {
-    let mut parts = vec![Part::bits(n * k), Part::uniform(n)];
-    parts.extend(tree_triples(n, k - 1));
-    parts.extend(triple(n));
+    let mut parts = eda_bits(n, k as u32).to_vec();
+    for p in tree_products(k - 1) {
+        parts.extend(and_triple(n * p));
+    }
+    parts.extend(da_bits(n));
     parts
 }
 
@@ -530,6 +589,21 @@ impl Dealer<'_> {
                         .collect()
                 }
                 Value::Given => given.next().expect("a value for each given part"),
+                Value::Binary => self.wide(p.n).into_iter().map(|v| v & 1).collect(),
+                Value::And => {
+                    let k = values.len();
+                    values[k - 2]
+                        .iter()
+                        .zip(&values[k - 1])
+                        .map(|(a, b)| a & b)
+                        .collect()
+                }
+                Value::BitsOf { bits } => {
+                    let of = &values[values.len() - 1];
+                    (0..bits)
+                        .flat_map(|i| of.iter().map(move |v| v >> i & 1))
+                        .collect()
+                }
             };
             values.push(v);
         }
@@ -537,22 +611,39 @@ impl Dealer<'_> {
     }
 
     /// Shares `values` (of `parts`) and their MACs among the parties and
-    /// sends each its frames: per part, a frame per [`CHUNK`] values.
+    /// sends each its frames: per part, a frame per [`CHUNK`] values. A
+    /// binary part's shares are bits XORing to the value, its MACs XOR to
+    /// the value times Δ.
     fn send(&mut self, parts: &[Part], values: &[Vec<u128>]) -> Result<(), VmError> {
         let n = self.to.len();
         for (p, v) in parts.iter().zip(values) {
+            let binary = p.value.binary();
             for chunk in v.chunks(CHUNK) {
-                let macs: Vec<u128> = chunk.iter().map(|v| v.wrapping_mul(self.alpha)).collect();
+                let macs: Vec<u128> = if binary {
+                    chunk
+                        .iter()
+                        .map(|v| super::binary::ones(*v == 1) & self.delta)
+                        .collect()
+                } else {
+                    chunk.iter().map(|v| v.wrapping_mul(self.alpha)).collect()
+                };
                 let mut frames = vec![Vec::new(); n];
-                for whole in [chunk, &macs[..]] {
+                for (whole, mask) in [
+                    (chunk, if binary { 1 } else { u128::MAX }),
+                    (&macs[..], u128::MAX),
+                ] {
                     let mut rest = whole.to_vec();
                     for (party, frame) in frames.iter_mut().enumerate() {
                         let share = if party + 1 == n {
                             std::mem::take(&mut rest)
                         } else {
-                            let share = self.wide(chunk.len());
+                            let share: Vec<u128> = self
+                                .wide(chunk.len())
+                                .into_iter()
+                                .map(|s| s & mask)
+                                .collect();
                             for (r, s) in rest.iter_mut().zip(&share) {
-                                *r = r.wrapping_sub(*s);
+                                *r = if binary { *r ^ s } else { r.wrapping_sub(*s) };
                             }
                             share
                         };

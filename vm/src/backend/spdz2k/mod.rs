@@ -243,6 +243,30 @@ impl Spdz2k {
         })
     }
 
+    /// Opens the binary shares `own` (bits 0 or 1 with binary MAC shares,
+    /// [`binary`]), packed 128 to a word and XORed; records them for the MAC
+    /// check, then goes on with `then`.
+    fn open_bits(
+        &self,
+        own: Auth,
+        out: &mut [Vec<Part>],
+        then: impl FnOnce(&mut Spdz2k, Vec<bool>, &mut [Vec<Part>]) -> Result<Task, VmError> + 'static,
+    ) -> Task {
+        let n = own.x.len();
+        let mut words = vec![0u128; n.div_ceil(128)];
+        for (k, v) in own.x.data.iter().enumerate() {
+            words[k / 128] |= (v & 1) << (k % 128);
+        }
+        let macs = own.m.data;
+        rounds::open(self, words, true, out, move |s, opened, out| {
+            let bits: Vec<bool> = (0..n)
+                .map(|k| opened[k / 128] >> (k % 128) & 1 == 1)
+                .collect();
+            s.opened.add_bits(bits.iter().copied(), &macs);
+            then(s, bits, out)
+        })
+    }
+
     /// The product of the secrets `x` and `y` with the triple `(a, b, c)`:
     /// e = x - a and f = y - b are opened, then the Beaver product.
     fn multiply(

@@ -26,6 +26,8 @@
 //! second walk met (`MacWalk`: a mask's shares and MAC shares derive by the
 //! same linear maps).
 
+use super::binary::eda::{self, AndPool};
+use super::binary::{and, da, Bits};
 use super::mac::{self, Auth, Keyed, Opened};
 use super::mac::{CHECK_ROUNDS, CHECK_WORDS, COINS_ROUNDS, COINS_WORDS};
 use super::material::{composed_parts, io_parts, trunc_parts, Part, Taken, Value};
@@ -48,7 +50,7 @@ use crate::interp::linear_map;
 use crate::net::Network;
 use crate::ring::{WideTensor, Word};
 use crate::VmError;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -291,24 +293,51 @@ enum Draw {
     /// The next triple of a product's shape: three parts (a product of
     /// masks turns its triple into the product).
     Shaped,
+    /// `n` edaBits of `bits` bits: two parts.
+    Eda {
+        n: usize,
+        bits: u32,
+    },
+    /// `n` daBits: two parts.
+    Da(usize),
+    /// `n` binary AND triples: three parts.
+    And(usize),
 }
 
 /// How the parts of a (non-product) item are made.
 fn draws(parts: &[Part]) -> Vec<Draw> {
     let mut out: Vec<Draw> = Vec::with_capacity(parts.len());
-    for p in parts {
-        let draw = match p.value {
-            Value::Random { bits: 128 } => Draw::Uniform(p.n),
-            Value::Random { bits } => Draw::Below { n: p.n, bits },
-            Value::Known(to) => Draw::Known {
+    let mut parts = parts.iter().peekable();
+    while let Some(p) = parts.next() {
+        let draw = match (p.value, parts.peek().map(|q| q.value)) {
+            (Value::Random { bits: 128 }, Some(Value::BitsOf { bits })) => {
+                parts.next();
+                Draw::Eda { n: p.n, bits }
+            }
+            (Value::Random { bits: 1 }, Some(Value::BitsOf { bits: 1 })) => {
+                parts.next();
+                Draw::Da(p.n)
+            }
+            (Value::Binary, _) => {
+                // a, b, then a AND b.
+                parts.next();
+                parts.next();
+                Draw::And(p.n)
+            }
+            (Value::And | Value::BitsOf { .. }, _) => {
+                unreachable!("binary parts come in AND triples, edaBits and daBits")
+            }
+            (Value::Random { bits: 128 }, _) => Draw::Uniform(p.n),
+            (Value::Random { bits }, _) => Draw::Below { n: p.n, bits },
+            (Value::Known(to), _) => Draw::Known {
                 n: p.n,
                 owner: to.iter().next().expect("a mask known to one party"),
             },
-            Value::Product => {
+            (Value::Product, _) => {
                 out.truncate(out.len() - 2);
                 Draw::Triple(p.n)
             }
-            Value::Given => unreachable!("only a product's item has a given part"),
+            (Value::Given, _) => unreachable!("only a product's item has a given part"),
         };
         out.push(draw);
     }
@@ -389,6 +418,12 @@ struct Pools {
     known: Vec<Pool>,
     triples: [Pool; 3],
     shaped: VecDeque<[Auth; 3]>,
+    /// Per width, edaBits: their values and each bit's row (binary).
+    eda: BTreeMap<u32, (Pool, Vec<Pool>)>,
+    /// daBits: as values and in binary.
+    da: [Pool; 2],
+    /// Binary AND triples.
+    ands: [Pool; 3],
 }
 
 impl Pools {
@@ -415,6 +450,17 @@ impl Pools {
                     let t = self.shaped.pop_front().expect("a triple per product");
                     parts.extend(t.into_iter().map(|a| Taken { a, value: None }));
                 }
+                Draw::Eda { n, bits } => {
+                    let (values, rows) = self.eda.get_mut(&bits).expect("edaBits of each width");
+                    parts.push(values.take(n));
+                    let rows: Vec<Auth> = rows.iter_mut().map(|r| r.take(n).a).collect();
+                    parts.push(Taken {
+                        a: Auth::concat(&rows.iter().collect::<Vec<_>>()),
+                        value: None,
+                    });
+                }
+                Draw::Da(n) => parts.extend(self.da.iter_mut().map(|p| p.take(n))),
+                Draw::And(n) => parts.extend(self.ands.iter_mut().map(|p| p.take(n))),
             }
         }
         parts
@@ -523,7 +569,8 @@ fn shaped_job(p: &Program, i: &Instr) -> TripleJob {
 
 /// What the offline phase of a program makes: each item's needs, the
 /// triples of every product's shape and the elementwise ones, the uniform
-/// values, the random bits, and the values each party knows.
+/// values, the random bits, the values each party knows, and the binary
+/// material: edaBits per width, daBits and AND triples.
 struct Plan {
     needs: Vec<Vec<Draw>>,
     jobs: Vec<TripleJob>,
@@ -533,6 +580,26 @@ struct Plan {
     bits: usize,
     elementwise: usize,
     known: Vec<usize>,
+    eda: BTreeMap<u32, usize>,
+    da: usize,
+    ands: usize,
+}
+
+impl Plan {
+    /// Whether the program takes binary material.
+    fn binary(&self) -> bool {
+        !self.eda.is_empty() || self.da > 0 || self.ands > 0
+    }
+
+    /// AND triples made: the items' and the edaBits'.
+    fn and_triples(&self, parties: usize) -> usize {
+        self.ands
+            + self
+                .eda
+                .iter()
+                .map(|(w, n)| eda::and_gates(*n, *w as usize, parties))
+                .sum::<usize>()
+    }
 }
 
 impl Plan {
@@ -546,6 +613,7 @@ impl Plan {
         replay(program, &mut collector)?;
         let (mut uniform, mut bits, mut elementwise) = (0usize, 0usize, 0usize);
         let mut known = vec![0usize; parties];
+        let (mut eda, mut da, mut ands) = (BTreeMap::new(), 0usize, 0usize);
         for d in collector.items.iter().flatten() {
             match *d {
                 Draw::Uniform(n) => uniform += n,
@@ -553,11 +621,14 @@ impl Plan {
                 Draw::Known { n, owner } => known[owner] += n,
                 Draw::Triple(n) => elementwise += n,
                 Draw::Shaped => {}
+                Draw::Eda { n, bits } => *eda.entry(bits).or_insert(0) += n,
+                Draw::Da(n) => da += n,
+                Draw::And(n) => ands += n,
             }
         }
-        // The elementwise triples (the bits' too: n - 1 XORs and a square
-        // each), then each product's.
-        let mut jobs = vec![TripleJob::elementwise(elementwise + parties * bits)];
+        // The elementwise triples (the bits' and daBits' too: n - 1 XORs
+        // and a square each), then each product's.
+        let mut jobs = vec![TripleJob::elementwise(elementwise + parties * (bits + da))];
         jobs.extend(collector.shaped.iter().map(|i| shaped_job(program, i)));
         Ok(Plan {
             needs: collector.items,
@@ -567,6 +638,9 @@ impl Plan {
             bits,
             elementwise,
             known,
+            eda,
+            da,
+            ands,
         })
     }
 }
@@ -630,11 +704,103 @@ impl Plan {
             }
             open(&mut c, self.bits);
         }
+        if self.binary() {
+            self.binary_cost(&mut c, me, parties);
+        }
         if self.mask_operands > 0 {
             open(&mut c, self.mask_operands);
         }
         step(&mut c, CHECK_ROUNDS, CHECK_WORDS);
         c
+    }
+
+    /// What party `me` sends making the binary material: the check of the
+    /// keys, the AND triples, the edaBits, the daBits (each step of
+    /// [`super::binary`] counted).
+    fn binary_cost(&self, c: &mut Cost, me: usize, parties: usize) {
+        let peers = parties as u64 - 1;
+        let step = |c: &mut Cost, rounds: u64, words: u64| {
+            c.rounds += rounds;
+            c.bytes_sent += 8 * words * peers;
+        };
+        let words = |bits: usize| bits.div_ceil(64) as u64;
+        let columns = |ots: usize| (BLOCKS * ots.div_ceil(64)) as u64 + CHECK_BYTES / 8;
+        let random_bits = |c: &mut Cost, n: usize| {
+            step(c, 2, columns(n));
+            c.ots += 2 * n as u64 * peers;
+        };
+        let input_bits = |c: &mut Cost, n: usize, owner: bool| {
+            step(c, 2, if owner { columns(n) } else { 0 });
+            c.ots += if owner { n as u64 * peers } else { n as u64 };
+        };
+        let authenticate = |c: &mut Cost, n: usize, contributes: bool| {
+            for k in (0..n).step_by(AUTH_CHUNK) {
+                let (rounds, words) = Vole::authenticate_cost(AUTH_CHUNK.min(n - k), contributes);
+                step(c, rounds, words);
+            }
+        };
+        let open = |c: &mut Cost, n: usize| step(c, n.div_ceil(OPEN_CHUNK) as u64, 2 * n as u64);
+        let coins = |c: &mut Cost| step(c, COINS_ROUNDS, COINS_WORDS);
+        let check_bits = |c: &mut Cost| step(c, 1, 4);
+        // The keys' check: 64 random bits, then commitments, the shares and
+        // MACs, the chosen D_b.
+        let n = 64;
+        random_bits(c, n);
+        step(c, 1, 4 * (1 + 2 * n as u64));
+        step(c, 1, 4 + 1 + 2 * (parties * n) as u64);
+        step(c, 1, 4 * n as u64);
+        // The AND triples, batch by batch: leaky ANDs and their buckets.
+        for l in and::batches(self.and_triples(parties)) {
+            let b = and::bucket_size(l);
+            let m = b * l;
+            random_bits(c, 3 * m);
+            step(c, 1, 2 * words(m));
+            step(c, 1, words(m) + 2 * m as u64);
+            coins(c);
+            step(c, 1, mac::DIGEST_WORDS as u64);
+            step(c, 1, mac::NONCE_WORDS as u64 + 2);
+            coins(c);
+            step(c, 1, words((b - 1) * l));
+        }
+        check_bits(c);
+        // The edaBits of each width.
+        for (&w, &n) in &self.eda {
+            let w = w as usize;
+            let (b, cut) = eda::shape(n);
+            let t = b * n + cut;
+            for owner in 0..parties {
+                authenticate(c, t, owner == me);
+                input_bits(c, w * t, owner == me);
+            }
+            coins(c);
+            let checked = parties * (b - 1) * n;
+            for _ in 1..w {
+                step(c, 1, words(2 * checked));
+            }
+            step(c, 1, words(w * (parties * cut + checked)));
+            open(c, parties * cut + checked);
+            for _ in 0..(parties - 1) * (w - 1) {
+                step(c, 1, words(2 * n));
+            }
+            check_bits(c);
+        }
+        // The daBits.
+        if self.da > 0 {
+            let n = self.da;
+            for owner in 0..parties {
+                authenticate(c, n + da::SUBSETS, owner == me);
+                input_bits(c, n + da::SUBSETS, owner == me);
+            }
+            authenticate(c, parties * da::SUBSETS, true);
+            coins(c);
+            open(c, parties * da::SUBSETS);
+            step(c, 1, words(parties * da::SUBSETS));
+            for _ in 0..parties {
+                open(c, 2 * n);
+            }
+            open(c, n);
+            check_bits(c);
+        }
     }
 }
 
@@ -647,6 +813,9 @@ pub fn make(
     report: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<Vec<Taken>>, VmError> {
     let (me, parties) = (session.me, session.parties);
+    let plan = Plan::of(program, parties)?;
+    let binary = plan.binary();
+    let and_count = plan.and_triples(parties);
     let Plan {
         needs,
         jobs,
@@ -654,8 +823,13 @@ pub fn make(
         bits,
         elementwise,
         known,
+        eda,
+        da,
+        ands,
         ..
-    } = Plan::of(program, parties)?;
+    } = plan;
+    // The daBits' triples follow the elementwise and the bits' ones.
+    let da_first = elementwise + parties * bits;
     let mut made = session.triples(&jobs, report)?.into_iter();
     let pool = made.next().expect("the elementwise triples");
     let shaped: Vec<[Auth; 3]> = made.collect();
@@ -696,12 +870,45 @@ pub fn make(
     } else {
         bit_inputs
     };
+    // The binary material: AND triples (the edaBits' first), edaBits per
+    // width, daBits (with the last triples of the pool).
+    let delta = session.keyed.delta_i;
+    let binary_pool = |b: &Bits| Pool::new(b.to_auth(delta), None);
+    let empty = || Pool::new(Auth::concat(&[]), None);
+    let (mut eda_pools, mut da_pools, mut and_pools) = (
+        BTreeMap::new(),
+        [empty(), empty()],
+        [empty(), empty(), empty()],
+    );
+    if binary {
+        session.check_deltas()?;
+        let mut and_pool = AndPool::new(session.and_triples(and_count)?);
+        for (w, n) in &eda {
+            let e = session.eda_bits(*n, *w as usize, &mut and_pool)?;
+            let rows = e.bits.iter().map(binary_pool).collect();
+            eda_pools.insert(*w, (Pool::new(e.arith, None), rows));
+        }
+        if da > 0 {
+            let da_triples: Vec<[Auth; 3]> = (0..parties)
+                .map(|k| {
+                    let range = da_first + k * da..da_first + (k + 1) * da;
+                    [&pool[0], &pool[1], &pool[2]].map(|a| a.range(range.clone()))
+                })
+                .collect();
+            let (values, twins) = session.da_bits(da, &da_triples)?;
+            da_pools = [Pool::new(values, None), binary_pool(&twins)];
+        }
+        and_pools = and_pool.take(ands).each_ref().map(binary_pool);
+    }
     let mut pools = Pools {
         uniform,
         bits: Pool::new(bits, None),
         known,
         triples: pool.map(|a| Pool::new(a, None)),
         shaped: shaped.into(),
+        eda: eda_pools,
+        da: da_pools,
+        ands: and_pools,
     };
     // The items, in plan order.
     let mut assembler = Assembler {

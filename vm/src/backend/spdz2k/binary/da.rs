@@ -16,16 +16,16 @@
 use super::{bit, pack, Bits};
 use crate::backend::spdz2k::mac::Auth;
 use crate::backend::spdz2k::offline::Session;
-use crate::backend::spdz2k::triples::TripleJob;
 use crate::ring::WideTensor;
 use crate::VmError;
 
 /// Random subsets per owner in the consistency check.
-const SUBSETS: usize = 64;
+pub const SUBSETS: usize = 64;
 
 impl Session<'_> {
-    /// `n` daBits: the arithmetic bits and the same bits in binary.
-    pub fn da_bits(&mut self, n: usize) -> Result<(Auth, Bits), VmError> {
+    /// `n` daBits: the arithmetic bits and the same bits in binary, with
+    /// `parties` elementwise triples of `n` for the XORs and the check.
+    pub fn da_bits(&mut self, n: usize, triples: &[[Auth; 3]]) -> Result<(Auth, Bits), VmError> {
         let (me, parties) = (self.me, self.parties);
         let total = n + SUBSETS;
         // Every owner's bits (its λs last), both ways.
@@ -103,12 +103,7 @@ impl Session<'_> {
         }
         // The XORs.
         let inputs: Vec<Auth> = arith.iter().map(|a| a.range(0..n)).collect();
-        let jobs = [TripleJob::elementwise(n * parties)];
-        let [a, b, c] = self.triples(&jobs, &mut |_, _| {})?.remove(0);
-        let triples: Vec<[Auth; 3]> = (0..parties)
-            .map(|i| [&a, &b, &c].map(|t| t.range(i * n..(i + 1) * n)))
-            .collect();
-        let y = self.bits(&Auth::concat(&inputs.iter().collect::<Vec<_>>()), &triples)?;
+        let y = self.bits(&Auth::concat(&inputs.iter().collect::<Vec<_>>()), triples)?;
         let mut x = binary[0].range(0..n);
         for b in &binary[1..] {
             x = x.xor(&b.range(0..n));

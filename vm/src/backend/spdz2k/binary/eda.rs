@@ -39,7 +39,7 @@ impl AndPool {
     }
 
     /// The next `n` triples.
-    fn take(&mut self, n: usize) -> [Bits; 3] {
+    pub fn take(&mut self, n: usize) -> [Bits; 3] {
         let range = self.next..self.next + n;
         self.next += n;
         self.triples.each_ref().map(|b| b.range(range.clone()))
@@ -61,7 +61,7 @@ pub fn and_gates(n: usize, w: usize, parties: usize) -> usize {
 }
 
 /// The bucket size and the number opened for a batch of `n` kept edaBits.
-fn shape(n: usize) -> (usize, usize) {
+pub fn shape(n: usize) -> (usize, usize) {
     let b = bucket_size(n.max(MIN_BATCH));
     (b, b)
 }
@@ -124,12 +124,12 @@ impl Session<'_> {
         self.add_bits(a, &not_b, true, pool)
     }
 
-    /// `n` edaBits of `w` ≤ 64 bits (see the module's docs).
-    pub fn eda_bits(&mut self, n: usize, w: usize) -> Result<EdaBits, VmError> {
+    /// `n` edaBits of `w` ≤ 64 bits (see the module's docs), with
+    /// [`and_gates`] AND triples from `pool`.
+    pub fn eda_bits(&mut self, n: usize, w: usize, pool: &mut AndPool) -> Result<EdaBits, VmError> {
         let (me, parties) = (self.me, self.parties);
         let (b, c) = shape(n);
         let t = b * n + c;
-        let mut pool = AndPool::new(self.and_triples(and_gates(n, w, parties))?);
         // Every owner's private edaBits.
         let mut private = Vec::with_capacity(parties);
         for owner in 0..parties {
@@ -180,7 +180,7 @@ impl Session<'_> {
         let (cut_arith, cut_bits) = gather(&cut);
         let (first_arith, first_bits) = gather(&repeated);
         let (other_arith, other_bits) = gather(&others);
-        let differences = self.sub_bits(&first_bits, &other_bits, &mut pool)?;
+        let differences = self.sub_bits(&first_bits, &other_bits, pool)?;
         let mut shown = cut_bits.clone();
         shown.extend(differences);
         // Where each row of `shown` starts in the opened bits.
@@ -222,7 +222,7 @@ impl Session<'_> {
         for (owner, (a, own)) in private.iter().enumerate().skip(1) {
             arith = arith.add(&gather_auth(a, &kept[owner]));
             let own: Vec<Bits> = own.iter().map(|b| b.gather(&kept[owner])).collect();
-            bits = self.add_bits(&bits, &own, false, &mut pool)?;
+            bits = self.add_bits(&bits, &own, false, pool)?;
         }
         self.check_bits()?;
         Ok(EdaBits { arith, bits })

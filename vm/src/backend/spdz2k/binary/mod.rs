@@ -175,6 +175,17 @@ impl Bits {
         }
     }
 
+    /// The batch in SPDZ's form, as an [`Auth`] whose values are this
+    /// party's bits (0 or 1) and whose MACs are its shares of x Δ.
+    pub fn to_auth(&self, delta: u128) -> super::mac::Auth {
+        let n = self.n;
+        let x = (0..n).map(|k| self.get(k) as u128).collect();
+        super::mac::Auth {
+            x: crate::ring::WideTensor::new(vec![n], x),
+            m: crate::ring::WideTensor::new(vec![n], self.mac_shares(delta)),
+        }
+    }
+
     /// This party's shares of the MACs x Δ under the global key Δ = ⊕ Δ_j
     /// (`delta` this party's Δ_i): x_i Δ_i ⊕ ⊕_j (M_j ⊕ K_j).
     pub fn mac_shares(&self, delta: u128) -> Vec<u128> {
