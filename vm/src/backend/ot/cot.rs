@@ -402,7 +402,7 @@ impl Stage {
 
 /// Appends the first `n` bits of `src` to the `len` bits packed in `dst`
 /// (whose last word's bits above them are zero).
-fn append_bits(dst: &mut Vec<u64>, len: usize, src: &[u64], n: usize) {
+pub(crate) fn append_bits(dst: &mut Vec<u64>, len: usize, src: &[u64], n: usize) {
     let shift = len % 64;
     let words = n.div_ceil(64);
     for (k, &w) in src[..words].iter().enumerate() {

@@ -25,6 +25,7 @@ pub mod eda;
 
 use super::mac::{commitment, wide, words_of};
 use super::offline::Session;
+use crate::backend::ot::cot::append_bits;
 use crate::backend::ot::Stage;
 use crate::VmError;
 
@@ -149,23 +150,54 @@ impl Bits {
 
     /// Bits `range` of the batch.
     pub fn range(&self, range: std::ops::Range<usize>) -> Bits {
-        self.gather(&range.collect::<Vec<_>>())
+        let (start, n) = (range.start, range.len());
+        let (word, shift) = (start / 64, start % 64);
+        let mut x: Vec<u64> = (0..n.div_ceil(64))
+            .map(|k| {
+                let low = self.x[word + k] >> shift;
+                let high = match (shift, self.x.get(word + k + 1)) {
+                    (0, _) | (_, None) => 0,
+                    (_, Some(next)) => next << (64 - shift),
+                };
+                low | high
+            })
+            .collect();
+        if !n.is_multiple_of(64) {
+            if let Some(last) = x.last_mut() {
+                *last &= (1 << (n % 64)) - 1;
+            }
+        }
+        let cut = |v: &[u128]| -> Vec<u128> {
+            if v.is_empty() {
+                Vec::new()
+            } else {
+                v[range.clone()].to_vec()
+            }
+        };
+        Bits {
+            n,
+            x,
+            macs: self.macs.iter().map(|m| cut(m)).collect(),
+            keys: self.keys.iter().map(|k| cut(k)).collect(),
+        }
     }
 
     /// The batches `parts` one after another.
     pub fn concat(parts: &[&Bits]) -> Bits {
         let n: usize = parts.iter().map(|b| b.n).sum();
         let peers = parts.first().map_or(0, |b| b.macs.len());
-        let mut x = vec![0u64; n.div_ceil(64)];
+        let mut x = Vec::with_capacity(n.div_ceil(64));
         let mut at = 0;
         for b in parts {
-            for k in 0..b.n {
-                x[(at + k) / 64] |= (b.get(k) as u64) << ((at + k) % 64);
-            }
+            append_bits(&mut x, at, &b.x, b.n);
             at += b.n;
         }
         let join = |of: &dyn Fn(&Bits) -> &Vec<u128>| -> Vec<u128> {
-            parts.iter().flat_map(|b| of(b).iter().copied()).collect()
+            let mut all = Vec::with_capacity(n);
+            for b in parts {
+                all.extend_from_slice(of(b));
+            }
+            all
         };
         Bits {
             n,
