@@ -14,13 +14,11 @@
 //!    edaBit's uniform bits above w mask A_1's in D, so nothing of the kept
 //!    one leaks. An owner that input inconsistent edaBits passes only if
 //!    none is among the C opened and each bucket holds only edaBits with the
-//!    same error: with B as for the AND triples' buckets ((B - 1) log2 N ≥
-//!    64, N ≥ 2^12), below 2^-64.
+//!    same error: with B from [`shape`], below 2^-64.
 //! 3. *Sum*: A = Σ A^i (local) and its low w bits by binary adders modulo
 //!    2^w (w - 1 AND gates each, Beaver's with AND triples): the carries out
 //!    of bit w - 1 land in A's uniform high part.
 
-use super::and::{bucket_size, MIN_BATCH};
 use super::{bit, pack, Bits};
 use crate::backend::spdz2k::mac::Auth;
 use crate::backend::spdz2k::offline::Session;
@@ -60,9 +58,22 @@ pub fn and_gates(n: usize, w: usize, parties: usize) -> usize {
     parties * n * (b - 1) * w.saturating_sub(1) + (parties - 1) * n * w.saturating_sub(1)
 }
 
-/// The bucket size and the number opened for a batch of `n` kept edaBits.
+/// The bucket size B and the number opened C = B for a batch of `n` kept
+/// edaBits (at least 2 are made). An owner that wants a bad edaBit kept
+/// must make a whole bucket bad alike and keep every bad one out of the
+/// cut: for t = B bad ones, probability at most n / C(n B, B) (any more are
+/// likelier caught, all of them only if the cut misses them: 1 / C(n B +
+/// B, B)); B is the least with n / C(n B, B) ≤ 2^-64.
 pub fn shape(n: usize) -> (usize, usize) {
-    let b = bucket_size(n.max(MIN_BATCH));
+    let n = n.max(2);
+    let log2_choose = |a: usize, b: usize| -> f64 {
+        (0..b)
+            .map(|i| ((a - i) as f64 / (i + 1) as f64).log2())
+            .sum()
+    };
+    let b = (2..)
+        .find(|&b| log2_choose(n * b, b) - (n as f64).log2() >= 64.0)
+        .expect("a bucket size");
     (b, b)
 }
 
@@ -260,5 +271,34 @@ fn gather_auth(a: &Auth, at: &[usize]) -> Auth {
     Auth {
         x: pick(&a.x),
         m: pick(&a.m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucket size is the least that keeps a cheater's chance at 2^-64:
+    /// 6 for 10k edaBits, larger for fewer (18 for 6, 35 for 1 or 2).
+    #[test]
+    fn buckets_grow_as_batches_shrink() {
+        let chance = |n: usize, b: usize| -> f64 {
+            let n = n.max(2);
+            let log2_choose: f64 = (0..b)
+                .map(|i| ((n * b - i) as f64 / (i + 1) as f64).log2())
+                .sum();
+            (n as f64).log2() - log2_choose
+        };
+        for (n, want) in [(10_000, 6), (6, 18), (4096, 6), (1, 35)] {
+            assert_eq!(shape(n), (want, want), "{n}");
+        }
+        for n in [1, 2, 3, 40, 1000, 100_000] {
+            let (b, c) = shape(n);
+            assert_eq!(b, c);
+            assert!(
+                chance(n, b) <= -64.0 && chance(n, b - 1) > -64.0,
+                "{n}: {b}"
+            );
+        }
     }
 }
