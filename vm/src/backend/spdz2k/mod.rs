@@ -259,6 +259,12 @@ impl Spdz2k {
         }
         let macs = own.m.data;
         rounds::open(self, words, true, out, move |s, opened, out| {
+            // Bits past the end are zero at every honest party.
+            if !n.is_multiple_of(128) && opened.last().is_some_and(|w| w >> (n % 128) != 0) {
+                return Err(VmError::Network(
+                    "a party opened bits past the end of a batch: a protocol violation".into(),
+                ));
+            }
             let bits: Vec<bool> = (0..n)
                 .map(|k| opened[k / 128] >> (k % 128) & 1 == 1)
                 .collect();
