@@ -1,11 +1,14 @@
 //! spdz2k's preprocessed material: every item is a list of authenticated
-//! parts (values of Z_2^128 shared with their MACs), taken in the order of
+//! parts (values of Z_2^128 shared with their MACs, or bits shared in
+//! binary with MACs of GF(2^128)), taken in the order of
 //! [`plan`](crate::backend::prep::plan) with `Items::Authenticated`: masks,
 //! products, truncations and comparisons as under semi2k, and inputs,
 //! openings and outputs, whose masks are authenticated too. Everything is
 //! built from authenticated random values of a given range (a bit, a value
 //! below 2^m, the whole ring), random values a party knows (input and output
-//! masks) and products of earlier parts (triples).
+//! masks), products of earlier parts (triples), and binary parts: random
+//! bits, their ANDs (binary triples), and the low bits of an earlier part
+//! (edaBits, daBits).
 //!
 //! The items come from the offline phase by OT ([`super::offline`]), from
 //! a file it wrote ahead of time (`mpcvm prep`), or, with `--prep dealer`
