@@ -762,18 +762,27 @@ fn binary_shares_and_and_triples_by_ot_hold() {
 }
 
 /// edaBits among 2 and 3 parties: the arithmetic values (with their MACs)
-/// agree with their binary low bits, and the bits above are not all zero.
+/// agree with their binary low bits; a loose one's bits above are not all
+/// zero, a strict one is its bits (its carries brought back by daBits).
 #[test]
 fn eda_bits_by_ot_agree_in_both_domains() {
-    for parties in [2, 3] {
+    for (parties, strict) in [(2, false), (3, false), (2, true), (3, true)] {
         let (n, w) = (40, 20);
         let results = on_local_network(parties, "spdz2k", |mut net| {
+            use mpcvm::backend::spdz2k::binary::eda::{and_gates, carry_bits, AndPool};
             use mpcvm::backend::spdz2k::offline::Session;
             let mut session = Session::setup(&mut net, parties).unwrap();
             session.check_deltas().unwrap();
-            use mpcvm::backend::spdz2k::binary::eda::{and_gates, AndPool};
-            let mut pool = AndPool::new(session.and_triples(and_gates(n, w, parties)).unwrap());
-            let eda = session.eda_bits(n, w, &mut pool).unwrap();
+            let gates = and_gates(n, w, strict, parties);
+            let mut pool = AndPool::new(session.and_triples(gates).unwrap());
+            let eda = if strict {
+                let k = n * carry_bits(parties);
+                let triples = elementwise_triples(&mut session, k, parties);
+                let carries = session.da_bits(k, &triples).unwrap();
+                session.strict_eda_bits(n, w, &mut pool, carries).unwrap()
+            } else {
+                session.eda_bits(n, w, &mut pool).unwrap()
+            };
             session.check_macs().unwrap();
             (session.keyed.delta_i, session.keyed.alpha_i, eda)
         });
@@ -801,11 +810,26 @@ fn eda_bits_by_ot_agree_in_both_domains() {
                 .iter()
                 .enumerate()
                 .fold(0u128, |v, (i, b)| v | (b[j] as u128) << i);
-            assert_eq!(a & ((1 << w) - 1), low, "{parties} parties, value {j}");
+            let what = format!("{parties} parties, strict {strict}, value {j}");
+            assert_eq!(a & ((1 << w) - 1), low, "{what}");
             high |= a >> w;
         }
-        assert_ne!(high, 0);
+        assert_eq!(high != 0, !strict, "{parties} parties, strict {strict}");
     }
+}
+
+/// `n` elementwise triples per party, by OT: what daBits take.
+fn elementwise_triples(
+    session: &mut mpcvm::backend::spdz2k::offline::Session,
+    n: usize,
+    parties: usize,
+) -> Vec<[mpcvm::backend::spdz2k::mac::Auth; 3]> {
+    use mpcvm::backend::spdz2k::triples::TripleJob;
+    let jobs = [TripleJob::elementwise(n * parties)];
+    let [a, b, c] = session.triples(&jobs, &mut |_, _| {}).unwrap().remove(0);
+    (0..parties)
+        .map(|i| [&a, &b, &c].map(|t| t.range(i * n..(i + 1) * n)))
+        .collect()
 }
 
 /// daBits among 2 and 3 parties: each arithmetic bit (with its MAC) is 0 or
@@ -818,12 +842,7 @@ fn da_bits_by_ot_agree_in_both_domains() {
             use mpcvm::backend::spdz2k::offline::Session;
             let mut session = Session::setup(&mut net, parties).unwrap();
             session.check_deltas().unwrap();
-            use mpcvm::backend::spdz2k::triples::TripleJob;
-            let jobs = [TripleJob::elementwise(n * parties)];
-            let [a, b, c] = session.triples(&jobs, &mut |_, _| {}).unwrap().remove(0);
-            let triples: Vec<_> = (0..parties)
-                .map(|i| [&a, &b, &c].map(|t| t.range(i * n..(i + 1) * n)))
-                .collect();
+            let triples = elementwise_triples(&mut session, n, parties);
             let (arith, binary) = session.da_bits(n, &triples).unwrap();
             session.check_macs().unwrap();
             (session.keyed.delta_i, session.keyed.alpha_i, arith, binary)

@@ -1,26 +1,20 @@
 //! Truncation and comparison on authenticated shares.
 //!
-//! Both open c = y + r for a random r whose low bits are shared as bits and
-//! whose high part is uniform in the ring, so c is uniform in Z_2^128 (one
-//! round), then compare the public c with r's shared bits: [c mod 2^w <
-//! r mod 2^w] by a tree over the bits (Catrina and de Hoogh's
-//! less-than-with-a-public-operand): per bit, lt_i = (1 - c_i) r_i and eq_i =
-//! 1 - (c_i XOR r_i) are linear in r_i; a merge of (hi, lo) gives lt = lt_hi
-//! + eq_hi lt_lo and eq = eq_hi eq_lo, two products, all merges of a level
-//! in one round: ceil(log2 w) rounds.
-//!
-//! Comparisons do it in binary: r is an edaBit (its low bits as binary
-//! shares, [`super::binary`]), the tree's products are AND gates with
-//! binary AND triples (an opening of two bits each, 128 to a word), and a
-//! daBit brings the result back: e = lt XOR d is opened and [lt] = e + [d]
-//! (1 - 2e). Binary shares are held as [`super::Auth`]s whose values are
-//! bits and whose MACs are of GF(2^128); the MAC check covers them.
-//! Truncation still uses authenticated arithmetic bits (values of Z_2^128
-//! that are 0 or 1) and Beaver products.
+//! Both open c = y + r for a random r whose low bits are also shared in
+//! binary (an edaBit, [`super::binary`]) and whose high part is uniform in
+//! the ring, so c is uniform in Z_2^128 (one round), then compare the
+//! public c with r's binary bits: [c mod 2^w < r mod 2^w] by a tree over
+//! the bits (Catrina and de Hoogh's less-than-with-a-public-operand): per
+//! bit, lt_i = r_i AND NOT c_i and eq_i = NOT (c_i XOR r_i) are linear in
+//! r_i; a merge of (hi, lo) gives lt = lt_hi XOR eq_hi lt_lo and eq = eq_hi
+//! eq_lo, two AND gates (binary AND triples, an opening of two bits each,
+//! 128 to a word), all merges of a level in one round: ceil(log2 w) rounds.
+//! A daBit brings the result back: e = lt XOR d is opened and [lt] = e +
+//! [d] (1 - 2e). Binary shares are held as [`super::Auth`]s whose values
+//! are bits and whose MACs are of GF(2^128); the MAC check covers them.
 
 use super::material::{self, Taken};
 use super::{auths, Share, Spdz2k, Task};
-use crate::backend::beaver::OwnedProduct;
 use crate::backend::Outcome;
 use crate::net::Part;
 use crate::ring::{WideTensor, Word};
@@ -104,68 +98,18 @@ fn bits_of(c: &[u128], i: usize) -> Vec<bool> {
     c.iter().map(|v| v >> i & 1 == 1).collect()
 }
 
-/// Where the comparison tree computes: on authenticated values of Z_2^128
-/// that are 0 or 1 (products by Beaver triples), or on binary shares (AND
-/// gates with binary triples).
-#[derive(Clone, Copy)]
-enum Domain {
-    Arithmetic,
-    Binary,
+/// lt_i = r_i AND NOT c_i, eq_i = NOT (c_i XOR r_i) for the shared bit r_i
+/// and the public c_i.
+fn leaf(s: &Spdz2k, r: &super::Auth, c: &[bool]) -> (super::Auth, super::Auth) {
+    let not_c: Vec<bool> = c.iter().map(|b| !b).collect();
+    (band_public(r, &not_c), bxor_public(s, r, &not_c))
 }
 
-impl Domain {
-    /// lt_i = r_i AND NOT c_i, eq_i = NOT (c_i XOR r_i) for the shared bit
-    /// r_i and the public c_i.
-    fn leaf(self, s: &Spdz2k, r: &super::Auth, c: &[bool]) -> (super::Auth, super::Auth) {
-        let not_c: Vec<bool> = c.iter().map(|b| !b).collect();
-        match self {
-            Domain::Arithmetic => {
-                let n = c.len();
-                let public = |f: &dyn Fn(bool) -> u128| {
-                    WideTensor::new(vec![n], c.iter().map(|c| f(*c)).collect())
-                };
-                // 1 - (c XOR r) = (1 - c) + r (2c - 1).
-                let lt = r.scale(&public(&|c| !c as u128));
-                let sign = public(&|c| if c { 1 } else { u128::MAX });
-                (lt, s.plus_public(&r.scale(&sign), &public(&|c| !c as u128)))
-            }
-            Domain::Binary => (band_public(r, &not_c), bxor_public(s, r, &not_c)),
-        }
-    }
-
-    /// The sum of two exclusive bits: + or XOR.
-    fn add(self, a: &super::Auth, b: &super::Auth) -> super::Auth {
-        match self {
-            Domain::Arithmetic => a.add(b),
-            Domain::Binary => bxor(a, b),
-        }
-    }
-
-    /// x y with the triple (a, b, c).
-    fn product(
-        self,
-        s: &Spdz2k,
-        x: &super::Auth,
-        y: &super::Auth,
-        triple: [super::Auth; 3],
-        out: &mut [Vec<Part>],
-    ) -> Task {
-        match self {
-            Domain::Arithmetic => {
-                let product = OwnedProduct::Mul(x.x.shape.clone());
-                s.multiply(product, x, y, triple, out)
-            }
-            Domain::Binary => band(s, x, y, triple, out),
-        }
-    }
-}
-
-/// [c mod 2^w < r] of `n` values, for the public `c` and the shared bits
-/// `bits` of r (bit-major: bit i of value j at i n + j) in `domain`, with
-/// the tree's triples from `m`.
+/// [c mod 2^w < r] of `n` values, for the public `c` and the binary bits
+/// `bits` of r (bit-major: bit i of value j at i n + j), with the tree's
+/// AND triples from `m`.
 fn below(
     s: &mut Spdz2k,
-    domain: Domain,
     c: &[u128],
     bits: &super::Auth,
     w: usize,
@@ -174,31 +118,27 @@ fn below(
 ) -> Task {
     let n = c.len();
     if w == 0 {
-        let zero = match domain {
-            Domain::Arithmetic => s.constant(&crate::ring::RingTensor::zeros(&[n])),
-            Domain::Binary => super::Auth {
-                x: WideTensor::zeros(&[n]),
-                m: WideTensor::zeros(&[n]),
-            },
+        let zero = super::Auth {
+            x: WideTensor::zeros(&[n]),
+            m: WideTensor::zeros(&[n]),
         };
         return Task::Done(Outcome::Secret(Share::plain(zero)));
     }
     let (mut lts, mut eqs) = (Vec::with_capacity(w), Vec::with_capacity(w));
     for i in 0..w {
-        let (lt, eq) = domain.leaf(s, &bits.range(i * n..(i + 1) * n), &bits_of(c, i));
+        let (lt, eq) = leaf(s, &bits.range(i * n..(i + 1) * n), &bits_of(c, i));
         lts.push(lt);
         eqs.push(eq);
     }
     let levels = material::tree_products(w).len();
     let triples: VecDeque<[super::Auth; 3]> =
         (0..levels).map(|_| auths(m.drain(..3).collect())).collect();
-    merge(s, domain, lts, eqs, triples, out)
+    merge(s, lts, eqs, triples, out)
 }
 
 /// One level of the tree, then the next: the less-than bit of the whole.
 fn merge(
     s: &mut Spdz2k,
-    domain: Domain,
     lts: Vec<super::Auth>,
     eqs: Vec<super::Auth>,
     mut triples: VecDeque<[super::Auth; 3]>,
@@ -220,7 +160,7 @@ fn merge(
     }
     let (x, y) = (super::Auth::concat(&left), super::Auth::concat(&right));
     let triple = triples.pop_front().expect("a triple per level");
-    let task = domain.product(s, &x, &y, triple, out);
+    let task = band(s, &x, &y, triple, out);
     Task::All(
         vec![task],
         Box::new(move |s, products, out| {
@@ -228,7 +168,7 @@ fn merge(
             let mut next_lts = Vec::with_capacity(count.div_ceil(2));
             let mut next_eqs = Vec::with_capacity(count.div_ceil(2));
             for j in 0..pairs {
-                next_lts.push(domain.add(&lts[2 * j + 1], &p.range(j * n..(j + 1) * n)));
+                next_lts.push(bxor(&lts[2 * j + 1], &p.range(j * n..(j + 1) * n)));
                 if !top {
                     next_eqs.push(p.range((pairs + j) * n..(pairs + j + 1) * n));
                 }
@@ -237,18 +177,31 @@ fn merge(
                 next_lts.push(lts[count - 1].clone());
                 next_eqs.push(eqs[count - 1].clone());
             }
-            Ok(merge(s, domain, next_lts, next_eqs, triples, out))
+            Ok(merge(s, next_lts, next_eqs, triples, out))
         }),
     )
 }
 
-/// sum_i 2^i bits_i of `n` values from bit-major bits.
-fn weighted(bits: &super::Auth, n: usize, w: usize) -> super::Auth {
-    let mut sum = bits.range(0..n);
-    for i in 1..w {
-        sum = sum.add(&bits.range(i * n..(i + 1) * n).shl(i as u32));
-    }
-    sum
+/// The binary bits `b` of `n` values as values of Z_2^128, by the daBit
+/// (`d`, `d_binary`): e = b XOR d is opened, b = e + d (1 - 2e); then `done`.
+fn to_arithmetic(
+    s: &Spdz2k,
+    b: &super::Auth,
+    d: super::Auth,
+    d_binary: &super::Auth,
+    out: &mut [Vec<Part>],
+    done: impl FnOnce(super::Auth) -> super::Auth + 'static,
+) -> Task {
+    let n = b.x.len();
+    s.open_bits(bxor(b, d_binary), out, move |s, e, _| {
+        let sign = WideTensor::new(
+            vec![n],
+            e.iter().map(|e| if *e { u128::MAX } else { 1 }).collect(),
+        );
+        let e = WideTensor::new(vec![n], e.iter().map(|e| *e as u128).collect());
+        let b = s.plus_public(&d.scale(&sign), &e);
+        Ok(Task::Done(Outcome::Secret(Share::plain(done(b)))))
+    })
 }
 
 /// [x < 0] of `k`-bit values: y = x + 2^(k-1) is in [0, 2^k), c = y + r is
@@ -268,7 +221,7 @@ pub(super) fn ltz(
     let offset = WideTensor::new(vec![n], vec![1u128 << (k - 1); n]);
     let y = s.plus_public(&x.reshape(&[n]), &offset);
     s.open(y.add(&r), out, move |s, c, out| {
-        let borrow = below(s, Domain::Binary, &c, &bits, k - 1, &mut m, out);
+        let borrow = below(s, &c, &bits, k - 1, &mut m, out);
         let top_r = bits.range((k - 1) * n..k * n);
         let d = m.pop_front().expect("the daBit").a;
         let d_binary = m.pop_front().expect("its binary twin").a;
@@ -279,15 +232,8 @@ pub(super) fn ltz(
                 // [x < 0] = NOT (c_{k-1} XOR r_{k-1} XOR borrow).
                 let not_ck: Vec<bool> = bits_of(&c, k - 1).iter().map(|b| !b).collect();
                 let lt = bxor_public(s, &bxor(&top_r, &b), &not_ck);
-                Ok(s.open_bits(bxor(&lt, &d_binary), out, move |s, e, _| {
-                    // lt = e XOR d = e + d (1 - 2e).
-                    let sign = WideTensor::new(
-                        vec![n],
-                        e.iter().map(|e| if *e { u128::MAX } else { 1 }).collect(),
-                    );
-                    let e = WideTensor::new(vec![n], e.iter().map(|e| *e as u128).collect());
-                    let lt = s.plus_public(&d.scale(&sign), &e).reshape(&shape);
-                    Ok(Task::Done(Outcome::Secret(Share::plain(lt))))
+                Ok(to_arithmetic(s, &lt, d, &d_binary, out, move |lt| {
+                    lt.reshape(&shape)
                 }))
             }),
         ))
@@ -295,12 +241,14 @@ pub(super) fn ltz(
 }
 
 /// floor(x / 2^m) of `k`-bit values, k <= 63 (as semi2k's, over the larger
-/// ring): with r = r_lo + 2^m r_mid + 2^63 r_63 + 2^64 r_up, c = x + 2^(k-1)
-/// + r is opened (uniform); the carry out of c's low 63 bits is b = c_63
-/// XOR r_63, and floor(c' / 2^m) - r_mid + 2^(63-m) b - 2^(k-1-m) (c' = c mod
-/// 2^63) is the quotient plus [c' mod 2^m < r_lo], which the probabilistic
-/// truncation keeps (the clear backend's distribution) and the exact one
-/// subtracts, with r_lo as bits, by the comparison tree.
+/// ring): with r = r_lo + 2^m r_mid + 2^63 r_63 + 2^64 r_up (r_lo and r_mid
+/// strict edaBits' values, r_63 a random bit, r_up uniform), c = x +
+/// 2^(k-1) + r is opened (uniform); the carry out of c's low 63 bits is b =
+/// c_63 XOR r_63, and floor(c' / 2^m) - r_mid + 2^(63-m) b - 2^(k-1-m) (c' =
+/// c mod 2^63) is the quotient plus [c' mod 2^m < r_lo], which the
+/// probabilistic truncation keeps (the clear backend's distribution) and
+/// the exact one subtracts: the binary tree over r_lo's bits, and a daBit
+/// to bring the borrow back.
 pub(super) fn trunc(
     s: &mut Spdz2k,
     x: &super::Auth,
@@ -312,15 +260,11 @@ pub(super) fn trunc(
 ) -> Task {
     let (shape, n) = (x.x.shape.clone(), x.x.len());
     let low = parts.pop_front().expect("r_lo").a;
+    let low_bits = exact.then(|| parts.pop_front().expect("r_lo's bits").a);
     let mid = parts.pop_front().expect("r_mid").a;
     let top = parts.pop_front().expect("r_63").a;
     let up = parts.pop_front().expect("r_up").a;
-    let r_lo = if exact {
-        weighted(&low, n, m as usize)
-    } else {
-        low.clone()
-    };
-    let r = r_lo.add(&mid.shl(m)).add(&top.shl(63)).add(&up.shl(64));
+    let r = low.add(&mid.shl(m)).add(&top.shl(63)).add(&up.shl(64));
     let offset = WideTensor::new(vec![n], vec![1u128 << (k - 1); n]);
     let opened = s.plus_public(&x.reshape(&[n]), &offset).add(&r);
     s.open(opened, out, move |s, c, out| {
@@ -338,17 +282,24 @@ pub(super) fn trunc(
                 .collect(),
         );
         let y = s.plus_public(&b.shl(63 - m).sub(&mid), &public);
-        if !exact {
+        let Some(low_bits) = low_bits else {
             return Ok(Task::Done(Outcome::Secret(Share::plain(y.reshape(&shape)))));
-        }
-        let borrow = below(s, Domain::Arithmetic, &c, &low, m as usize, &mut parts, out);
+        };
+        let borrow = below(s, &c, &low_bits, m as usize, &mut parts, out);
+        let d = parts.pop_front().expect("the daBit").a;
+        let d_binary = parts.pop_front().expect("its binary twin").a;
         Ok(Task::All(
             vec![borrow],
-            Box::new(move |_, borrow, _| {
+            Box::new(move |s, borrow, out| {
                 let borrow = super::secret(&borrow[0]);
-                Ok(Task::Done(Outcome::Secret(Share::plain(
-                    y.sub(&borrow).reshape(&shape),
-                ))))
+                Ok(to_arithmetic(
+                    s,
+                    &borrow,
+                    d,
+                    &d_binary,
+                    out,
+                    move |borrow| y.sub(&borrow).reshape(&shape),
+                ))
             }),
         ))
     })

@@ -72,13 +72,6 @@ fn mul(n: u64) -> Cost {
     open(2 * n)
 }
 
-/// [c mod 2^w < b] of `n` values: a round of products per tree level.
-fn below(w: usize, n: u64) -> Cost {
-    tree_products(w)
-        .into_iter()
-        .fold(Cost::default(), |c, p| c.then(mul(p as u64 * n)))
-}
-
 /// An opening of `n` binary shares to every party: one round, 128 bits to
 /// a value of Z_2^128.
 fn open_bits(n: u64) -> Cost {
@@ -126,7 +119,8 @@ fn instr_cost(program: &Program, i: &Instr) -> Cost {
         } => {
             let opening = open(len(a));
             if *exact {
-                opening.then(below(*amount as usize, len(a)))
+                let borrow = below_in_binary(*amount as usize, len(a));
+                opening.then(borrow).then(open_bits(len(a)))
             } else {
                 opening
             }

@@ -125,6 +125,18 @@ pub(crate) fn eda_bits(n: usize, bits: u32) -> [Part; 2] {
     ]
 }
 
+/// `n` strict edaBits of `bits` bits: a value below 2^bits and its bits in
+/// binary, bit-major.
+pub(crate) fn strict_eda_bits(n: usize, bits: u32) -> [Part; 2] {
+    [
+        Part::below(n, bits),
+        Part {
+            n: n * bits as usize,
+            value: Value::BitsOf { bits },
+        },
+    ]
+}
+
 /// `n` daBits: random bits as values of Z_2^128 and in binary.
 pub(crate) fn da_bits(n: usize) -> [Part; 2] {
     [
@@ -163,11 +175,11 @@ pub(crate) fn tree_products(w: usize) -> Vec<usize> {
     levels
 }
 
-/// The comparison tree's triples for `n` values of `w` bits.
-fn tree_triples(n: usize, w: usize) -> Vec<Part> {
+/// The binary comparison tree's AND triples for `n` values of `w` bits.
+fn tree_and_triples(n: usize, w: usize) -> Vec<Part> {
     tree_products(w)
         .into_iter()
-        .flat_map(|p| triple(n * p))
+        .flat_map(|p| and_triple(n * p))
         .collect()
 }
 
@@ -176,30 +188,29 @@ fn tree_triples(n: usize, w: usize) -> Vec<Part> {
 /// and the daBit that brings the result back from binary.
 pub(crate) fn ltz_parts(n: usize, k: usize) -> Vec<Part> {
     let mut parts = eda_bits(n, k as u32).to_vec();
-    for p in tree_products(k - 1) {
-        parts.extend(and_triple(n * p));
-    }
+    parts.extend(tree_and_triples(n, k - 1));
     parts.extend(da_bits(n));
     parts
 }
 
-/// A truncation of `n` values by `m` bits: r = r_lo + 2^m r_mid + 2^63 r_63
-/// + 2^64 r_up with r_lo below 2^m (exact: as m bits, with the borrow's
-/// tree), r_mid below 2^(63-m), r_63 a bit, r_up uniform.
+/// A truncation of `n` values by `m` bits: r = r_lo + 2^m r_mid +
+/// 2^63 r_63 + 2^64 r_up with r_lo below 2^m (exact: with its bits, the
+/// borrow's tree and the daBit that brings it back), r_mid below 2^(63-m),
+/// r_63 a bit, r_up uniform.
 pub(crate) fn trunc_parts(n: usize, m: usize, exact: bool) -> Vec<Part> {
-    let low = if exact {
-        Part::bits(n * m)
+    let mut parts = if exact {
+        strict_eda_bits(n, m as u32).to_vec()
     } else {
-        Part::below(n, m as u32)
+        vec![Part::below(n, m as u32)]
     };
-    let mut parts = vec![
-        low,
+    parts.extend([
         Part::below(n, 63 - m as u32),
         Part::bits(n),
         Part::uniform(n),
-    ];
+    ]);
     if exact {
-        parts.extend(tree_triples(n, m));
+        parts.extend(tree_and_triples(n, m));
+        parts.extend(da_bits(n));
     }
     parts
 }

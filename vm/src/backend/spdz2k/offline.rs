@@ -293,15 +293,22 @@ enum Draw {
     /// The next triple of a product's shape: three parts (a product of
     /// masks turns its triple into the product).
     Shaped,
-    /// `n` edaBits of `bits` bits: two parts.
+    /// `n` edaBits: two parts.
     Eda {
         n: usize,
-        bits: u32,
+        kind: EdaKind,
     },
     /// `n` daBits: two parts.
     Da(usize),
     /// `n` binary AND triples: three parts.
     And(usize),
+}
+
+/// edaBits of `bits` bits, loose or strict ([`eda`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct EdaKind {
+    bits: u32,
+    strict: bool,
 }
 
 /// How the parts of a (non-product) item are made.
@@ -310,13 +317,18 @@ fn draws(parts: &[Part]) -> Vec<Draw> {
     let mut parts = parts.iter().peekable();
     while let Some(p) = parts.next() {
         let draw = match (p.value, parts.peek().map(|q| q.value)) {
-            (Value::Random { bits: 128 }, Some(Value::BitsOf { bits })) => {
-                parts.next();
-                Draw::Eda { n: p.n, bits }
-            }
             (Value::Random { bits: 1 }, Some(Value::BitsOf { bits: 1 })) => {
                 parts.next();
                 Draw::Da(p.n)
+            }
+            (Value::Random { bits: range }, Some(Value::BitsOf { bits })) => {
+                parts.next();
+                let strict = range < 128;
+                debug_assert!(!strict || range == bits, "a strict edaBit's bits are all");
+                Draw::Eda {
+                    n: p.n,
+                    kind: EdaKind { bits, strict },
+                }
             }
             (Value::Binary, _) => {
                 // a, b, then a AND b.
@@ -418,8 +430,8 @@ struct Pools {
     known: Vec<Pool>,
     triples: [Pool; 3],
     shaped: VecDeque<[Auth; 3]>,
-    /// Per width, edaBits: their values and each bit's row (binary).
-    eda: BTreeMap<u32, (Pool, Vec<Pool>)>,
+    /// Per kind, edaBits: their values and each bit's row (binary).
+    eda: BTreeMap<EdaKind, (Pool, Vec<Pool>)>,
     /// daBits: as values and in binary.
     da: [Pool; 2],
     /// Binary AND triples.
@@ -433,16 +445,11 @@ impl Pools {
         for d in draws {
             match *d {
                 Draw::Uniform(n) => parts.push(self.uniform.take(n)),
+                Draw::Below { n, bits: 1 } => parts.push(self.bits.take(n)),
                 Draw::Below { n, bits } => {
-                    let planes = self.bits.take(n * bits as usize).a;
-                    let mut value = planes.range(0..n);
-                    for t in 1..bits as usize {
-                        value = value.add(&planes.range(t * n..(t + 1) * n).shl(t as u32));
-                    }
-                    parts.push(Taken {
-                        a: value,
-                        value: None,
-                    });
+                    // A strict edaBit's value, its bits left unused.
+                    let kind = EdaKind { bits, strict: true };
+                    parts.push(self.eda(n, kind).remove(0));
                 }
                 Draw::Known { n, owner } => parts.push(self.known[owner].take(n)),
                 Draw::Triple(n) => parts.extend(self.triples.iter_mut().map(|p| p.take(n))),
@@ -450,20 +457,25 @@ impl Pools {
                     let t = self.shaped.pop_front().expect("a triple per product");
                     parts.extend(t.into_iter().map(|a| Taken { a, value: None }));
                 }
-                Draw::Eda { n, bits } => {
-                    let (values, rows) = self.eda.get_mut(&bits).expect("edaBits of each width");
-                    parts.push(values.take(n));
-                    let rows: Vec<Auth> = rows.iter_mut().map(|r| r.take(n).a).collect();
-                    parts.push(Taken {
-                        a: Auth::concat(&rows.iter().collect::<Vec<_>>()),
-                        value: None,
-                    });
-                }
+                Draw::Eda { n, kind } => parts.extend(self.eda(n, kind)),
                 Draw::Da(n) => parts.extend(self.da.iter_mut().map(|p| p.take(n))),
                 Draw::And(n) => parts.extend(self.ands.iter_mut().map(|p| p.take(n))),
             }
         }
         parts
+    }
+
+    /// `n` edaBits of `kind`: their values, and their bits bit-major.
+    fn eda(&mut self, n: usize, kind: EdaKind) -> Vec<Taken> {
+        let (values, rows) = self.eda.get_mut(&kind).expect("edaBits of each kind");
+        let rows: Vec<Auth> = rows.iter_mut().map(|r| r.take(n).a).collect();
+        vec![
+            values.take(n),
+            Taken {
+                a: Auth::concat(&rows.iter().collect::<Vec<_>>()),
+                value: None,
+            },
+        ]
     }
 }
 
@@ -570,7 +582,8 @@ fn shaped_job(p: &Program, i: &Instr) -> TripleJob {
 /// What the offline phase of a program makes: each item's needs, the
 /// triples of every product's shape and the elementwise ones, the uniform
 /// values, the random bits, the values each party knows, and the binary
-/// material: edaBits per width, daBits and AND triples.
+/// material: edaBits per kind (strict ones also for the values below 2^w,
+/// w > 1), daBits and AND triples.
 struct Plan {
     needs: Vec<Vec<Draw>>,
     jobs: Vec<TripleJob>,
@@ -580,7 +593,8 @@ struct Plan {
     bits: usize,
     elementwise: usize,
     known: Vec<usize>,
-    eda: BTreeMap<u32, usize>,
+    eda: BTreeMap<EdaKind, usize>,
+    /// daBits of the items.
     da: usize,
     ands: usize,
 }
@@ -597,8 +611,20 @@ impl Plan {
             + self
                 .eda
                 .iter()
-                .map(|(w, n)| eda::and_gates(*n, *w as usize, parties))
+                .map(|(k, n)| eda::and_gates(*n, k.bits as usize, k.strict, parties))
                 .sum::<usize>()
+    }
+
+    /// daBits made: the items' and those bringing back the strict edaBits'
+    /// carries.
+    fn da_bits(&self, parties: usize) -> usize {
+        self.da + self.carries(parties)
+    }
+
+    /// The strict edaBits' carries.
+    fn carries(&self, parties: usize) -> usize {
+        let strict = self.eda.iter().filter(|(k, _)| k.strict);
+        strict.map(|(_, n)| n).sum::<usize>() * eda::carry_bits(parties)
     }
 }
 
@@ -617,22 +643,21 @@ impl Plan {
         for d in collector.items.iter().flatten() {
             match *d {
                 Draw::Uniform(n) => uniform += n,
-                Draw::Below { n, bits: b } => bits += n * b as usize,
+                Draw::Below { n, bits: 1 } => bits += n,
+                Draw::Below { n, bits } => {
+                    *eda.entry(EdaKind { bits, strict: true }).or_insert(0) += n
+                }
                 Draw::Known { n, owner } => known[owner] += n,
                 Draw::Triple(n) => elementwise += n,
                 Draw::Shaped => {}
-                Draw::Eda { n, bits } => *eda.entry(bits).or_insert(0) += n,
+                Draw::Eda { n, kind } => *eda.entry(kind).or_insert(0) += n,
                 Draw::Da(n) => da += n,
                 Draw::And(n) => ands += n,
             }
         }
-        // The elementwise triples (the bits' and daBits' too: n - 1 XORs
-        // and a square each), then each product's.
-        let mut jobs = vec![TripleJob::elementwise(elementwise + parties * (bits + da))];
-        jobs.extend(collector.shaped.iter().map(|i| shaped_job(program, i)));
-        Ok(Plan {
+        let mut plan = Plan {
             needs: collector.items,
-            jobs,
+            jobs: Vec::new(),
             mask_operands: collector.mask_operands,
             uniform,
             bits,
@@ -641,7 +666,14 @@ impl Plan {
             eda,
             da,
             ands,
-        })
+        };
+        // The elementwise triples (the bits' and daBits' too: n - 1 XORs
+        // and a square each), then each product's.
+        let bit_like = plan.bits + plan.da_bits(parties);
+        plan.jobs = vec![TripleJob::elementwise(elementwise + parties * bit_like)];
+        plan.jobs
+            .extend(collector.shaped.iter().map(|i| shaped_job(program, i)));
+        Ok(plan)
     }
 }
 
@@ -763,30 +795,9 @@ impl Plan {
             step(c, 1, words((b - 1) * l));
         }
         check_bits(c);
-        // The edaBits of each width.
-        for (&w, &n) in &self.eda {
-            let w = w as usize;
-            let (b, cut) = eda::shape(n);
-            let t = b * n + cut;
-            for owner in 0..parties {
-                authenticate(c, t, owner == me);
-                input_bits(c, w * t, owner == me);
-            }
-            coins(c);
-            let checked = parties * (b - 1) * n;
-            for _ in 1..w {
-                step(c, 1, words(2 * checked));
-            }
-            step(c, 1, words(w * (parties * cut + checked)));
-            open(c, parties * cut + checked);
-            for _ in 0..(parties - 1) * (w - 1) {
-                step(c, 1, words(2 * n));
-            }
-            check_bits(c);
-        }
-        // The daBits.
-        if self.da > 0 {
-            let n = self.da;
+        // The daBits (the strict edaBits' too).
+        if self.da_bits(parties) > 0 {
+            let n = self.da_bits(parties);
             for owner in 0..parties {
                 authenticate(c, n + da::SUBSETS, owner == me);
                 input_bits(c, n + da::SUBSETS, owner == me);
@@ -799,6 +810,33 @@ impl Plan {
                 open(c, 2 * n);
             }
             open(c, n);
+            check_bits(c);
+        }
+        // The edaBits of each kind: private ones and partners, the cuts and
+        // the checks' subtractions, the sums, a strict one's carries.
+        for (kind, &n) in &self.eda {
+            let w = kind.bits as usize;
+            let (partners, cut) = eda::shape(n);
+            let (wide, summed) = eda::widths(w, kind.strict, parties);
+            for owner in 0..parties {
+                authenticate(c, n + cut, owner == me);
+                input_bits(c, w * (n + cut), owner == me);
+                authenticate(c, partners * n + cut, owner == me);
+                input_bits(c, wide * (partners * n + cut), owner == me);
+            }
+            coins(c);
+            let checked = parties * partners * n;
+            for _ in 1..wide {
+                step(c, 1, words(2 * checked));
+            }
+            step(c, 1, words(parties * cut * (w + wide) + wide * checked));
+            open(c, 2 * parties * cut + checked);
+            for _ in 0..(parties - 1) * (summed - 1) {
+                step(c, 1, words(2 * n));
+            }
+            if kind.strict {
+                step(c, 1, words(n * (summed - w)));
+            }
             check_bits(c);
         }
     }
@@ -816,6 +854,7 @@ pub fn make(
     let plan = Plan::of(program, parties)?;
     let binary = plan.binary();
     let and_count = plan.and_triples(parties);
+    let da_count = plan.da_bits(parties);
     let Plan {
         needs,
         jobs,
@@ -870,8 +909,9 @@ pub fn make(
     } else {
         bit_inputs
     };
-    // The binary material: AND triples (the edaBits' first), edaBits per
-    // width, daBits (with the last triples of the pool).
+    // The binary material: AND triples (the edaBits' first), daBits (with
+    // the last triples of the pool; the items' first, then the strict
+    // edaBits' carries), edaBits per kind.
     let delta = session.keyed.delta_i;
     let binary_pool = |b: &Bits| Pool::new(b.to_auth(delta), None);
     let empty = || Pool::new(Auth::concat(&[]), None);
@@ -883,20 +923,35 @@ pub fn make(
     if binary {
         session.check_deltas()?;
         let mut and_pool = AndPool::new(session.and_triples(and_count)?);
-        for (w, n) in &eda {
-            let e = session.eda_bits(*n, *w as usize, &mut and_pool)?;
-            let rows = e.bits.iter().map(binary_pool).collect();
-            eda_pools.insert(*w, (Pool::new(e.arith, None), rows));
-        }
-        if da > 0 {
+        let (mut da_values, mut da_twins) = (Auth::concat(&[]), Bits::zeros(0, me, parties));
+        if da_count > 0 {
             let da_triples: Vec<[Auth; 3]> = (0..parties)
                 .map(|k| {
-                    let range = da_first + k * da..da_first + (k + 1) * da;
+                    let range = da_first + k * da_count..da_first + (k + 1) * da_count;
                     [&pool[0], &pool[1], &pool[2]].map(|a| a.range(range.clone()))
                 })
                 .collect();
-            let (values, twins) = session.da_bits(da, &da_triples)?;
-            da_pools = [Pool::new(values, None), binary_pool(&twins)];
+            (da_values, da_twins) = session.da_bits(da_count, &da_triples)?;
+            da_pools = [
+                Pool::new(da_values.range(0..da), None),
+                binary_pool(&da_twins.range(0..da)),
+            ];
+        }
+        let mut carries = da..da;
+        for (kind, n) in &eda {
+            let w = kind.bits as usize;
+            let e = if kind.strict {
+                carries = carries.end..carries.end + n * eda::carry_bits(parties);
+                let d = (
+                    da_values.range(carries.clone()),
+                    da_twins.range(carries.clone()),
+                );
+                session.strict_eda_bits(*n, w, &mut and_pool, d)?
+            } else {
+                session.eda_bits(*n, w, &mut and_pool)?
+            };
+            let rows = e.bits.iter().map(binary_pool).collect();
+            eda_pools.insert(*kind, (Pool::new(e.arith, None), rows));
         }
         and_pools = and_pool.take(ands).each_ref().map(binary_pool);
     }

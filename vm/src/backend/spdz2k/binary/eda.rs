@@ -1,29 +1,44 @@
 //! edaBits (Escudero, Ghosh, Keller, Rachuri and Scholl, "Improved
 //! Primitives for MPC over Mixed Arithmetic-Binary Circuits", CRYPTO 2020):
-//! a random [A] of Z_2^128 with MACs and the binary shares of its low w bits,
-//! the bits above uniform. What comparisons and truncations mask with.
+//! an authenticated [A] of Z_2^128 and the binary shares of its low w bits.
+//! Two kinds:
 //!
-//! 1. *Private edaBits*: each party draws its own A^i and inputs it twice,
-//!    arithmetically (VOLE, the owner alone contributing) and its low w
-//!    bits in binary ([`Session::input_bits`]).
-//! 2. *Check* (cut and choose with buckets, per owner): coins permute the
-//!    owner's B N + C edaBits; the first C are opened whole and must agree;
-//!    the others fall in buckets of B, whose first edaBit is kept and checked
-//!    against each other one: D = A_1 - A_k is opened, and d = r_1 - r_k mod
-//!    2^w by a binary subtraction, which must equal D mod 2^w. The other
-//!    edaBit's uniform bits above w mask A_1's in D, so nothing of the kept
-//!    one leaks. An owner that input inconsistent edaBits passes only if
-//!    none is among the C opened and each bucket holds only edaBits with the
-//!    same error: with B from [`shape`], below 2^-64.
-//! 3. *Sum*: A = Σ A^i (local) and its low w bits by binary adders modulo
-//!    2^w (w - 1 AND gates each, Beaver's with AND triples): the carries out
-//!    of bit w - 1 land in A's uniform high part.
+//! - *loose* (what comparisons mask with): A uniform in the ring;
+//! - *strict* (what truncations mask with, and any random value below
+//!   2^w): A = Σ_i 2^i r_i below 2^w, modulo 2^64 (the part of the ring
+//!   the MACs guarantee).
+//!
+//! 1. *Private edaBits*: each party draws its own and inputs each twice,
+//!    arithmetically (VOLE, the owner alone contributing) and its low bits
+//!    in binary ([`Session::input_bits`]); a strict one is below 2^w.
+//! 2. *Check* (cut and choose with buckets, per owner): besides the n + C
+//!    kept ones the owner inputs B' n + C *partners*, loose edaBits of W
+//!    bits (W = w for loose kept ones, 64 for strict ones). Coins permute
+//!    both; the first C of each are opened whole and must agree modulo 2^W;
+//!    every kept edaBit is checked against B' partners: D = A - A' is
+//!    opened, and d = r - r' mod 2^W by a binary subtraction (the kept
+//!    bits extended by zeros) must equal D mod 2^W. The partner's uniform
+//!    bits mask the kept one's in D: all 64 the ring guarantees for a
+//!    strict one, whose bits from w to 63 the check thereby shows zero.
+//!    An owner whose kept edaBit is bad (its two forms differ modulo 2^W)
+//!    passes only if its B' partners are bad alike: with B' from [`shape`],
+//!    below 2^-64.
+//! 3. *Sum*: A = Σ A^i (local), and its bits by binary adders (Beaver's
+//!    AND gates with AND triples): for loose edaBits modulo 2^w, the carries
+//!    out of bit w - 1 landing in A's uniform high part; for strict ones
+//!    over w + e bits (e = ⌈log2 parties⌉, the carries of the sum below
+//!    parties 2^w), whose top e bits daBits bring back to subtract them
+//!    from A.
 
 use super::{bit, pack, Bits};
 use crate::backend::spdz2k::mac::Auth;
 use crate::backend::spdz2k::offline::Session;
 use crate::ring::WideTensor;
 use crate::VmError;
+
+/// The bits of a strict edaBit's check (the ring's part the MACs
+/// guarantee, which its partners' uniform bits must mask).
+const STRICT_CHECK_BITS: usize = 64;
 
 /// AND triples taken in order.
 pub struct AndPool {
@@ -51,29 +66,51 @@ pub struct EdaBits {
     pub bits: Vec<Bits>,
 }
 
-/// AND gates the edaBits of `n` values of `w` bits take among `parties`
-/// (checks and sums).
-pub fn and_gates(n: usize, w: usize, parties: usize) -> usize {
-    let (b, _) = shape(n);
-    parties * n * (b - 1) * w.saturating_sub(1) + (parties - 1) * n * w.saturating_sub(1)
+/// The carries of a sum of one value below 2^w from each of `parties`:
+/// ⌈log2 parties⌉ bits above w.
+pub fn carry_bits(parties: usize) -> usize {
+    (parties - 1).ilog2() as usize + 1
 }
 
-/// The bucket size B and the number opened C = B for a batch of `n` kept
-/// edaBits (at least 2 are made). An owner that wants a bad edaBit kept
-/// must make a whole bucket bad alike and keep every bad one out of the
-/// cut: for t = B bad ones, probability at most n / C(n B, B) (any more are
-/// likelier caught, all of them only if the cut misses them: 1 / C(n B +
-/// B, B)); B is the least with n / C(n B, B) ≤ 2^-64.
+/// The width of an edaBit check (the partners' bits) and of the sum over
+/// the owners, for edaBits of `w` bits.
+pub fn widths(w: usize, strict: bool, parties: usize) -> (usize, usize) {
+    if strict {
+        (STRICT_CHECK_BITS, w + carry_bits(parties))
+    } else {
+        (w, w)
+    }
+}
+
+/// AND gates the edaBits of `n` values of `w` bits take among `parties`
+/// (checks and sums).
+pub fn and_gates(n: usize, w: usize, strict: bool, parties: usize) -> usize {
+    let (partners, _) = shape(n);
+    let (checked, summed) = widths(w, strict, parties);
+    parties * n * partners * checked.saturating_sub(1)
+        + (parties - 1) * n * summed.saturating_sub(1)
+}
+
+/// The partners B' of each kept edaBit and the number C opened of each
+/// pool, for a batch of `n` kept ones. With j of the n kept ones bad, the
+/// uncut bad partners must fill exactly their buckets (the permutation
+/// puts the other partners elsewhere): probability 1 / C(n B', j B') ≤ 1 /
+/// C(n B', B') for j < n; for j = n, every uncut edaBit of both pools is
+/// bad and both cuts missed the bad ones: 1 / (C(n + C, C) C(n B' + C,
+/// C)). B' = C is the least keeping both below 2^-64.
 pub fn shape(n: usize) -> (usize, usize) {
-    let n = n.max(2);
+    let n = n.max(1);
     let log2_choose = |a: usize, b: usize| -> f64 {
         (0..b)
             .map(|i| ((a - i) as f64 / (i + 1) as f64).log2())
             .sum()
     };
-    let b = (2..)
-        .find(|&b| log2_choose(n * b, b) - (n as f64).log2() >= 64.0)
-        .expect("a bucket size");
+    let safe = |b: usize| {
+        let some_bad = n < 2 || log2_choose(n * b, b) >= 64.0;
+        let all_bad = log2_choose(n + b, b) + log2_choose(n * b + b, b) >= 64.0;
+        some_bad && all_bad
+    };
+    let b = (1..).find(|&b| safe(b)).expect("a bucket size");
     (b, b)
 }
 
@@ -135,123 +172,166 @@ impl Session<'_> {
         self.add_bits(a, &not_b, true, pool)
     }
 
-    /// `n` edaBits of `w` ≤ 64 bits (see the module's docs), with
+    /// `n` loose edaBits of `w` ≤ 64 bits (see the module's docs), with
     /// [`and_gates`] AND triples from `pool`.
     pub fn eda_bits(&mut self, n: usize, w: usize, pool: &mut AndPool) -> Result<EdaBits, VmError> {
-        let (me, parties) = (self.me, self.parties);
-        let (b, c) = shape(n);
-        let t = b * n + c;
-        // Every owner's private edaBits.
-        let mut private = Vec::with_capacity(parties);
-        for owner in 0..parties {
-            private.push(self.private_eda_bits(owner, t, w)?);
-        }
-        // The check: one permutation per owner, then all owners' opened
-        // edaBits and buckets at once.
-        let mut coins = self.coin_stream()?;
-        let orders: Vec<Vec<usize>> = (0..parties)
-            .map(|_| super::and::permutation(t, &mut coins))
-            .collect();
-        let cut: Vec<Vec<usize>> = orders.iter().map(|o| o[..c].to_vec()).collect();
-        let kept: Vec<Vec<usize>> = orders
-            .iter()
-            .map(|o| (0..n).map(|j| o[c + j * b]).collect())
-            .collect();
-        let others: Vec<Vec<usize>> = orders
-            .iter()
-            .map(|o| {
-                (1..b)
-                    .flat_map(|k| (0..n).map(move |j| o[c + j * b + k]))
-                    .collect()
-            })
-            .collect();
-        let gather = |at: &[Vec<usize>]| -> (Auth, Vec<Bits>) {
-            let arith: Vec<Auth> = private
-                .iter()
-                .zip(at)
-                .map(|((a, _), at)| gather_auth(a, at))
-                .collect();
-            let bits = (0..w)
-                .map(|i| {
-                    let parts: Vec<Bits> = private
-                        .iter()
-                        .zip(at)
-                        .map(|((_, bits), at)| bits[i].gather(at))
-                        .collect();
-                    Bits::concat(&parts.iter().collect::<Vec<_>>())
-                })
-                .collect();
-            (Auth::concat(&arith.iter().collect::<Vec<_>>()), bits)
-        };
-        // Kept ones, repeated per other of their bucket, against the others.
-        let repeated: Vec<Vec<usize>> = kept
-            .iter()
-            .map(|k| (1..b).flat_map(|_| k.iter().copied()).collect())
-            .collect();
-        let (cut_arith, cut_bits) = gather(&cut);
-        let (first_arith, first_bits) = gather(&repeated);
-        let (other_arith, other_bits) = gather(&others);
-        let differences = self.sub_bits(&first_bits, &other_bits, pool)?;
-        let mut shown = cut_bits.clone();
-        shown.extend(differences);
-        // Where each row of `shown` starts in the opened bits.
-        let starts: Vec<usize> = shown
-            .iter()
-            .scan(0, |at, b| {
-                *at += b.n;
-                Some(*at - b.n)
-            })
-            .collect();
-        let opened_bits = self.open_bits(&Bits::concat(&shown.iter().collect::<Vec<_>>()))?;
-        let arith = Auth::concat(&[&cut_arith, &first_arith.sub(&other_arith)]);
-        let opened_arith = self.open(&arith)?;
-        // Value j of a bit-major group starting at row `first` of `shown`.
-        let value = |first: usize, j: usize| -> u128 {
-            (0..w).fold(0u128, |v, i| {
-                v | (bit(&opened_bits, starts[first + i] + j) as u128) << i
-            })
-        };
-        let low = |v: u128| if w >= 128 { v } else { v & ((1u128 << w) - 1) };
-        for (j, a) in opened_arith.iter().enumerate() {
-            let group = if j < cut_arith.x.len() { 0 } else { w };
-            let at = if group == 0 { j } else { j - cut_arith.x.len() };
-            if low(*a) != value(group, at) {
-                return Err(VmError::Cheating(format!(
-                    "cheating detected by party {me}: a party's edaBits failed their check (its \
-                     arithmetic and binary inputs differ)"
-                )));
-            }
-        }
-        // The sum over the owners.
-        let (mut arith, mut bits) = {
-            let (a, bits) = &private[0];
-            (
-                gather_auth(a, &kept[0]),
-                bits.iter().map(|b| b.gather(&kept[0])).collect::<Vec<_>>(),
-            )
-        };
-        for (owner, (a, own)) in private.iter().enumerate().skip(1) {
-            arith = arith.add(&gather_auth(a, &kept[owner]));
-            let own: Vec<Bits> = own.iter().map(|b| b.gather(&kept[owner])).collect();
-            bits = self.add_bits(&bits, &own, false, pool)?;
-        }
+        let owners = self.checked_private(n, w, false, pool)?;
+        let sum = self.sum_bits(owners, w, pool)?;
         self.check_bits()?;
-        Ok(EdaBits { arith, bits })
+        Ok(sum)
     }
 
-    /// `t` private edaBits of `owner`: the arithmetic values and their low
-    /// `w` bits, bit-major.
+    /// `n` strict edaBits of `w` < 64 bits (see the module's docs), with
+    /// [`and_gates`] AND triples from `pool` and `n` [`carry_bits`] daBits
+    /// `(values, binary)`, carry-major.
+    pub fn strict_eda_bits(
+        &mut self,
+        n: usize,
+        w: usize,
+        pool: &mut AndPool,
+        (d, d_binary): (Auth, Bits),
+    ) -> Result<EdaBits, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let (_, width) = widths(w, true, parties);
+        let owners = self.checked_private(n, w, true, pool)?;
+        let mut sum = self.sum_bits(owners, width, pool)?;
+        // The carries κ: e = κ XOR d opened, κ = e + d (1 - 2e).
+        let carries = Bits::concat(&sum.bits[w..].iter().collect::<Vec<_>>());
+        let k = carries.n;
+        let e = self.open_bits(&carries.xor(&d_binary))?;
+        let sign = (0..k).map(|j| if bit(&e, j) { u128::MAX } else { 1 });
+        let public = WideTensor::new(vec![k], (0..k).map(|j| bit(&e, j) as u128).collect());
+        let kappa = d
+            .scale(&WideTensor::new(vec![k], sign.collect()))
+            .add_public(me, self.keyed.alpha_i, &public, &[k]);
+        for j in 0..width - w {
+            let carry = kappa.range(j * n..(j + 1) * n).shl((w + j) as u32);
+            sum.arith = sum.arith.sub(&carry);
+        }
+        sum.bits.truncate(w);
+        self.check_bits()?;
+        Ok(sum)
+    }
+
+    /// The owners' kept edaBits added up, their bits over `width` rows
+    /// (beyond their own, zeros).
+    fn sum_bits(
+        &mut self,
+        owners: Vec<EdaBits>,
+        width: usize,
+        pool: &mut AndPool,
+    ) -> Result<EdaBits, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let mut owners = owners.into_iter().map(|mut e| {
+            let n = e.arith.x.len();
+            e.bits.resize(width, Bits::zeros(n, me, parties));
+            e
+        });
+        let mut sum = owners.next().expect("a party");
+        for own in owners {
+            sum.bits = self.add_bits(&sum.bits, &own.bits, false, pool)?;
+            sum.arith = sum.arith.add(&own.arith);
+        }
+        Ok(sum)
+    }
+
+    /// Every owner's `n` kept private edaBits of `w` bits, checked (the
+    /// module's steps 1 and 2).
+    fn checked_private(
+        &mut self,
+        n: usize,
+        w: usize,
+        strict: bool,
+        pool: &mut AndPool,
+    ) -> Result<Vec<EdaBits>, VmError> {
+        let (me, parties) = (self.me, self.parties);
+        let (partners, cut) = shape(n);
+        let (wide, _) = widths(w, strict, parties);
+        let (mut kept, mut others) = (Vec::with_capacity(parties), Vec::with_capacity(parties));
+        for owner in 0..parties {
+            kept.push(self.private_eda_bits(owner, n + cut, w, strict)?);
+            others.push(self.private_eda_bits(owner, partners * n + cut, wide, false)?);
+        }
+        // Per owner, a permutation of each pool; partner k of kept edaBit j
+        // at k n + j after the cut.
+        let mut coins = self.coin_stream()?;
+        let mut orders = |t: usize| -> Vec<Vec<usize>> {
+            (0..parties)
+                .map(|_| super::and::permutation(t, &mut coins))
+                .collect()
+        };
+        let (kept_order, other_order) = (orders(n + cut), orders(partners * n + cut));
+        let cut_of = |orders: &[Vec<usize>]| -> Vec<Vec<usize>> {
+            orders.iter().map(|o| o[..cut].to_vec()).collect()
+        };
+        let kept_at: Vec<Vec<usize>> = kept_order.iter().map(|o| o[cut..].to_vec()).collect();
+        let checked_at: Vec<Vec<usize>> = kept_at
+            .iter()
+            .map(|at| (0..partners).flat_map(|_| at.iter().copied()).collect())
+            .collect();
+        let partner_at: Vec<Vec<usize>> = other_order.iter().map(|o| o[cut..].to_vec()).collect();
+        let cut_kept = gather(&kept, &cut_of(&kept_order));
+        let cut_others = gather(&others, &cut_of(&other_order));
+        let mut first = gather(&kept, &checked_at);
+        let second = gather(&others, &partner_at);
+        let checked = first.arith.x.len();
+        first.bits.resize(wide, Bits::zeros(checked, me, parties));
+        let differences = self.sub_bits(&first.bits, &second.bits, pool)?;
+        // Opened: the cuts whole, the differences both ways; each must
+        // agree modulo 2^W.
+        let groups = [&cut_kept.bits, &cut_others.bits, &differences];
+        let rows: Vec<&Bits> = groups.iter().flat_map(|g| g.iter()).collect();
+        let opened_bits = self.open_bits(&Bits::concat(&rows))?;
+        let arith = [
+            &cut_kept.arith,
+            &cut_others.arith,
+            &first.arith.sub(&second.arith),
+        ];
+        let opened = self.open(&Auth::concat(&arith))?;
+        let modulus = (1u128 << wide) - 1;
+        let (mut at, mut value) = (0, 0);
+        for g in groups {
+            let count = g[0].n;
+            for j in 0..count {
+                let bits = (0..g.len()).fold(0u128, |v, i| {
+                    v | (bit(&opened_bits, at + i * count + j) as u128) << i
+                });
+                if opened[value + j] & modulus != bits {
+                    return Err(VmError::Cheating(format!(
+                        "cheating detected by party {me}: a party's edaBits failed their check \
+                         (its arithmetic and binary inputs differ)"
+                    )));
+                }
+            }
+            at += g.len() * count;
+            value += count;
+        }
+        Ok(kept
+            .iter()
+            .zip(&kept_at)
+            .map(|(k, at)| EdaBits {
+                arith: gather_auth(&k.arith, at),
+                bits: k.bits.iter().map(|b| b.gather(at)).collect(),
+            })
+            .collect())
+    }
+
+    /// `t` private edaBits of `owner`: the arithmetic values (below 2^w if
+    /// `strict`, else uniform) and their low `w` bits, bit-major.
     fn private_eda_bits(
         &mut self,
         owner: usize,
         t: usize,
         w: usize,
-    ) -> Result<(Auth, Vec<Bits>), VmError> {
-        let values = if self.me == owner {
-            self.draw_wide(t)
-        } else {
-            vec![0; t]
-        };
+        strict: bool,
+    ) -> Result<EdaBits, VmError> {
+        let mut values = vec![0; t];
+        if self.me == owner {
+            values = self.draw_wide(t);
+            if strict {
+                values.iter_mut().for_each(|v| *v &= (1u128 << w) - 1);
+            }
+        }
         let macs = self.authenticate(Some(owner), &values)?;
         let packed = pack(w * t, |k| values[k % t] >> (k / t) & 1 == 1);
         let all = self.input_bits(owner, &packed, w * t)?;
@@ -260,7 +340,30 @@ impl Session<'_> {
             x: WideTensor::new(vec![t], values),
             m: WideTensor::new(vec![t], macs),
         };
-        Ok((arith, bits))
+        Ok(EdaBits { arith, bits })
+    }
+}
+
+/// The edaBits of every owner at its positions, one owner after another.
+fn gather(private: &[EdaBits], at: &[Vec<usize>]) -> EdaBits {
+    let arith: Vec<Auth> = private
+        .iter()
+        .zip(at)
+        .map(|(p, at)| gather_auth(&p.arith, at))
+        .collect();
+    let bits = (0..private[0].bits.len())
+        .map(|i| {
+            let parts: Vec<Bits> = private
+                .iter()
+                .zip(at)
+                .map(|(p, at)| p.bits[i].gather(at))
+                .collect();
+            Bits::concat(&parts.iter().collect::<Vec<_>>())
+        })
+        .collect();
+    EdaBits {
+        arith: Auth::concat(&arith.iter().collect::<Vec<_>>()),
+        bits,
     }
 }
 
@@ -278,18 +381,25 @@ fn gather_auth(a: &Auth, at: &[usize]) -> Auth {
 mod tests {
     use super::*;
 
-    /// The bucket size is the least that keeps a cheater's chance at 2^-64:
-    /// 6 for 10k edaBits, larger for fewer (18 for 6, 35 for 1 or 2).
+    /// The partners per kept edaBit are the least that keep a cheater's
+    /// chance at 2^-64: 5 for 10k edaBits, more for fewer (32 for one).
     #[test]
-    fn buckets_grow_as_batches_shrink() {
-        let chance = |n: usize, b: usize| -> f64 {
-            let n = n.max(2);
-            let log2_choose: f64 = (0..b)
-                .map(|i| ((n * b - i) as f64 / (i + 1) as f64).log2())
-                .sum();
-            (n as f64).log2() - log2_choose
+    fn partners_grow_as_batches_shrink() {
+        let log2_choose = |a: usize, b: usize| -> f64 {
+            (0..b)
+                .map(|i| ((a - i) as f64 / (i + 1) as f64).log2())
+                .sum()
         };
-        for (n, want) in [(10_000, 6), (6, 18), (4096, 6), (1, 35)] {
+        // log2 of the cheater's best chance with b partners and cuts of b.
+        let chance = |n: usize, b: usize| -> f64 {
+            let all_bad = -(log2_choose(n + b, b) + log2_choose(n * b + b, b));
+            if n < 2 {
+                all_bad
+            } else {
+                all_bad.max(-log2_choose(n * b, b))
+            }
+        };
+        for (n, want) in [(10_000, 5), (4096, 5), (6, 18), (1, 32)] {
             assert_eq!(shape(n), (want, want), "{n}");
         }
         for n in [1, 2, 3, 40, 1000, 100_000] {
