@@ -738,7 +738,8 @@ fn binary_shares_and_and_triples_by_ot_hold() {
             let mut session = Session::setup(&mut net, parties).unwrap();
             session.check_deltas().unwrap();
             let bits = session.random_bits(n).unwrap();
-            let triples = session.and_triples(n).unwrap();
+            use mpcvm::backend::spdz2k::binary::and::AndPool;
+            let triples = session.take_ands(&mut AndPool::new(n), n).unwrap();
             let opened = session.open_bits(&triples[2]).unwrap();
             session.check_bits().unwrap();
             (session.keyed.delta_i, bits, triples, opened)
@@ -769,12 +770,13 @@ fn eda_bits_by_ot_agree_in_both_domains() {
     for (parties, strict) in [(2, false), (3, false), (2, true), (3, true)] {
         let (n, w) = (40, 20);
         let results = on_local_network(parties, "spdz2k", |mut net| {
-            use mpcvm::backend::spdz2k::binary::eda::{and_gates, carry_bits, AndPool};
+            use mpcvm::backend::spdz2k::binary::and::AndPool;
+            use mpcvm::backend::spdz2k::binary::eda::{and_gates, carry_bits};
             use mpcvm::backend::spdz2k::offline::Session;
             let mut session = Session::setup(&mut net, parties).unwrap();
             session.check_deltas().unwrap();
             let gates = and_gates(n, w, strict, parties);
-            let mut pool = AndPool::new(session.and_triples(gates).unwrap());
+            let mut pool = AndPool::new(gates);
             let eda = if strict {
                 let k = n * carry_bits(parties);
                 let triples = elementwise_triples(&mut session, k, parties);

@@ -26,7 +26,8 @@
 //! second walk met (`MacWalk`: a mask's shares and MAC shares derive by the
 //! same linear maps).
 
-use super::binary::eda::{self, AndPool};
+use super::binary::and::AndPool;
+use super::binary::eda;
 use super::binary::{and, da, Bits};
 use super::mac::{self, Auth, Keyed, Opened};
 use super::mac::{CHECK_ROUNDS, CHECK_WORDS, COINS_ROUNDS, COINS_WORDS};
@@ -922,7 +923,7 @@ pub fn make(
     );
     if binary {
         session.check_deltas()?;
-        let mut and_pool = AndPool::new(session.and_triples(and_count)?);
+        let mut and_pool = AndPool::new(and_count);
         let (mut da_values, mut da_twins) = (Auth::concat(&[]), Bits::zeros(0, me, parties));
         if da_count > 0 {
             let da_triples: Vec<[Auth; 3]> = (0..parties)
@@ -953,7 +954,9 @@ pub fn make(
             let rows = e.bits.iter().map(binary_pool).collect();
             eda_pools.insert(*kind, (Pool::new(e.arith, None), rows));
         }
-        and_pools = and_pool.take(ands).each_ref().map(binary_pool);
+        let item_ands = session.take_ands(&mut and_pool, ands)?;
+        session.check_bits()?;
+        and_pools = item_ands.each_ref().map(binary_pool);
     }
     let mut pools = Pools {
         uniform,

@@ -12,13 +12,16 @@
 //!    commit to a random combination of theirs (POLYVAL under coins) and open
 //!    it. A cheater can make the check's outcome depend on one bit of an
 //!    honest x_j it guesses (caught with probability 1/2): the leak.
-//! 2. *Bucketing* ([`Session::and_triples`]): the leaky ANDs are permuted by
+//! 2. *Bucketing* ([`Session::take_ands`]): the leaky ANDs are permuted by
 //!    coins and cut into buckets of B; a bucket's triples combine into one,
 //!    (x, y, z) and (x', y', z') into (x ⊕ x', y, z ⊕ z' ⊕ d x') with
 //!    d = y ⊕ y' opened, so x stays hidden if one of them leaked nothing. With
 //!    B such that (B - 1) log2 ℓ ≥ 64 for a batch of ℓ, a cheater fills a
 //!    whole bucket with leaky triples with probability below 2^-64 (WRK17's
 //!    bucketing bound, as for TinyOT's).
+//!
+//! Batches are made as they are taken ([`AndPool`]): only one is held at a
+//! time, not the millions of triples a program's edaBits take.
 //!
 //! Costs per leaky AND and peer: three correlated OTs (8 bytes of columns
 //! each), two bits of half AND, one of e, 16 bytes of Φ's share.
@@ -31,6 +34,7 @@ use crate::backend::prf::Prf;
 use crate::backend::spdz2k::mac::{self, words_of};
 use crate::backend::spdz2k::offline::{self, Session};
 use crate::VmError;
+use std::collections::VecDeque;
 
 /// Statistical security of the bucketing, in bits.
 const SECURITY: usize = 64;
@@ -90,19 +94,56 @@ pub(super) fn permutation(n: usize, coins: &mut Prf) -> Vec<usize> {
     order
 }
 
+/// AND triples to take in order, made batch by batch ([`batches`]) as
+/// they are taken.
+pub struct AndPool {
+    /// The sizes of the batches still to make.
+    planned: VecDeque<usize>,
+    /// The batch being taken, and how far.
+    batch: Option<[Bits; 3]>,
+    next: usize,
+}
+
+impl AndPool {
+    /// A pool of `n` AND triples.
+    pub fn new(n: usize) -> AndPool {
+        AndPool {
+            planned: batches(n).into(),
+            batch: None,
+            next: 0,
+        }
+    }
+}
+
 impl Session<'_> {
-    /// `n` AND triples, made in [`batches`] and MAC-checked.
-    pub fn and_triples(&mut self, n: usize) -> Result<[Bits; 3], VmError> {
+    /// The next `n` AND triples of `pool`, making its batches as needed
+    /// (their openings checked by the next [`Session::check_bits`]).
+    pub fn take_ands(&mut self, pool: &mut AndPool, n: usize) -> Result<[Bits; 3], VmError> {
         let mut parts: Vec<[Bits; 3]> = Vec::new();
         let mut left = n;
-        for l in batches(n) {
-            let take = l.min(left);
-            let triple = self.and_batch(l)?;
-            parts.push(triple.map(|b| if take < l { b.range(0..take) } else { b }));
+        while left > 0 {
+            let size = pool.batch.as_ref().map_or(0, |b| b[0].n);
+            if pool.next == size {
+                let l = pool.planned.pop_front().expect("AND triples planned");
+                pool.batch = Some(self.and_batch(l)?);
+                pool.next = 0;
+                continue;
+            }
+            let take = left.min(size - pool.next);
+            let range = pool.next..pool.next + take;
+            let batch = pool.batch.as_ref().expect("a batch");
+            parts.push(batch.each_ref().map(|b| b.range(range.clone())));
+            pool.next += take;
             left -= take;
         }
-        self.check_bits()?;
-        Ok([0, 1, 2].map(|i| Bits::concat(&parts.iter().map(|t| &t[i]).collect::<Vec<_>>())))
+        match parts.len() {
+            0 => Ok([(); 3].map(|_| Bits::zeros(0, self.me, self.parties))),
+            1 => Ok(parts.pop().expect("one part")),
+            _ => {
+                Ok([0, 1, 2]
+                    .map(|i| Bits::concat(&parts.iter().map(|t| &t[i]).collect::<Vec<_>>())))
+            }
+        }
     }
 
     /// `l` AND triples from B l leaky ones, by buckets.

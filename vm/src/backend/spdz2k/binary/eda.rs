@@ -30,6 +30,7 @@
 //!    parties 2^w), whose top e bits daBits bring back to subtract them
 //!    from A.
 
+use super::and::AndPool;
 use super::{bit, pack, Bits};
 use crate::backend::spdz2k::mac::Auth;
 use crate::backend::spdz2k::offline::Session;
@@ -39,25 +40,6 @@ use crate::VmError;
 /// The bits of a strict edaBit's check (the ring's part the MACs
 /// guarantee, which its partners' uniform bits must mask).
 const STRICT_CHECK_BITS: usize = 64;
-
-/// AND triples taken in order.
-pub struct AndPool {
-    triples: [Bits; 3],
-    next: usize,
-}
-
-impl AndPool {
-    pub fn new(triples: [Bits; 3]) -> AndPool {
-        AndPool { triples, next: 0 }
-    }
-
-    /// The next `n` triples.
-    pub fn take(&mut self, n: usize) -> [Bits; 3] {
-        let range = self.next..self.next + n;
-        self.next += n;
-        self.triples.each_ref().map(|b| b.range(range.clone()))
-    }
-}
 
 /// `n` edaBits of `w` bits: the arithmetic values and their low bits,
 /// bit-major (`bits[i]` holds bit i of every value).
@@ -119,7 +101,7 @@ impl Session<'_> {
     /// (one round).
     pub fn and(&mut self, x: &Bits, y: &Bits, pool: &mut AndPool) -> Result<Bits, VmError> {
         let n = x.n;
-        let [a, b, c] = pool.take(n);
+        let [a, b, c] = self.take_ands(pool, n)?;
         let opened = self.open_bits(&Bits::concat(&[&x.xor(&a), &y.xor(&b)]))?;
         let d = pack(n, |k| bit(&opened, k));
         let e = pack(n, |k| bit(&opened, n + k));
