@@ -820,6 +820,39 @@ fn eda_bits_by_ot_agree_in_both_domains() {
     }
 }
 
+/// A party that inputs a strict edaBit out of its range (its arithmetic
+/// value 2^w above its bits, which the check modulo 2^w alone would pass)
+/// is caught by every party, whether the edaBit falls in the cut or in a
+/// bucket.
+#[test]
+fn an_out_of_range_strict_eda_bit_is_caught() {
+    use mpcvm::VmError;
+    for parties in [2, 3] {
+        let (n, w) = (40, 20);
+        let results = on_local_network(parties, "spdz2k", |mut net| {
+            use mpcvm::backend::spdz2k::binary::and::AndPool;
+            use mpcvm::backend::spdz2k::binary::eda::{and_gates, carry_bits};
+            use mpcvm::backend::spdz2k::offline::Session;
+            let mut session = Session::setup(&mut net, parties).unwrap();
+            session.out_of_range = session.me == parties - 1;
+            session.check_deltas().unwrap();
+            let mut pool = AndPool::new(and_gates(n, w, true, parties));
+            let k = n * carry_bits(parties);
+            let triples = elementwise_triples(&mut session, k, parties);
+            let carries = session.da_bits(k, &triples).unwrap();
+            session
+                .strict_eda_bits(n, w, &mut pool, carries)
+                .map(|_| ())
+        });
+        for (p, r) in results.iter().enumerate() {
+            assert!(
+                matches!(r, Err(VmError::Cheating(_))),
+                "{parties} parties, party {p}: {r:?}"
+            );
+        }
+    }
+}
+
 /// `n` elementwise triples per party, by OT: what daBits take.
 fn elementwise_triples(
     session: &mut mpcvm::backend::spdz2k::offline::Session,

@@ -83,6 +83,11 @@ pub struct Session<'n> {
     pub(super) bits_opened: Vec<(blake3::Hasher, blake3::Hasher)>,
     /// Tweaks of the binary hash used so far (each use takes fresh ones).
     pub(super) tweaks: u64,
+    /// The tamper harness's liar (tests only): this party inputs the first
+    /// strict edaBit of each batch with its value 2^w above its bits, a lie
+    /// the edaBits' check must catch.
+    #[cfg(feature = "tamper")]
+    pub out_of_range: bool,
 }
 
 impl<'n> Session<'n> {
@@ -111,6 +116,8 @@ impl<'n> Session<'n> {
             opened: Opened::default(),
             bits_opened: vec![Default::default(); parties],
             tweaks: 0,
+            #[cfg(feature = "tamper")]
+            out_of_range: false,
         })
     }
 

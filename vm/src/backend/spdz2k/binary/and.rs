@@ -168,8 +168,9 @@ impl Session<'_> {
         for (k, at) in others.iter().enumerate() {
             let (xk, zk) = (x.gather(at), z.gather(at));
             let dk = pack(l, |t| bit(&d, k * l + t));
-            zs = zs.xor(&zk).xor(&xk.and_public(&dk));
-            xs = xs.xor(&xk);
+            zs.xor_in_place(&zk);
+            zs.xor_and_public(&xk, &dk);
+            xs.xor_in_place(&xk);
         }
         Ok([xs, y0, zs])
     }

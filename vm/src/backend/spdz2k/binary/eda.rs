@@ -101,16 +101,17 @@ impl Session<'_> {
     /// (one round).
     pub fn and(&mut self, x: &Bits, y: &Bits, pool: &mut AndPool) -> Result<Bits, VmError> {
         let n = x.n;
-        let [a, b, c] = self.take_ands(pool, n)?;
-        let opened = self.open_bits(&Bits::concat(&[&x.xor(&a), &y.xor(&b)]))?;
+        let [a, b, mut z] = self.take_ands(pool, n)?;
+        let mut masked = Bits::concat(&[x, y]);
+        masked.xor_in_place(&Bits::concat(&[&a, &b]));
+        let opened = self.open_bits(&masked)?;
         let d = pack(n, |k| bit(&opened, k));
         let e = pack(n, |k| bit(&opened, n + k));
         let de: Vec<u64> = d.iter().zip(&e).map(|(d, e)| d & e).collect();
-        Ok(c.xor(&b.and_public(&d)).xor(&a.and_public(&e)).xor_public(
-            self.me,
-            self.keyed.delta_i,
-            &de,
-        ))
+        z.xor_and_public(&b, &d);
+        z.xor_and_public(&a, &e);
+        z.xor_public_in_place(self.me, self.keyed.delta_i, &de);
+        Ok(z)
     }
 
     /// a + b + carry_in modulo 2^w, for numbers given bit-major (w - 1
@@ -126,15 +127,18 @@ impl Session<'_> {
         let n = a.first().map_or(0, |b| b.n);
         let mut carry = Bits::zeros(n, me, parties);
         if carry_in {
-            carry = carry.xor_public(me, self.keyed.delta_i, &pack(n, |_| true));
+            carry.xor_public_in_place(me, self.keyed.delta_i, &pack(n, |_| true));
         }
         let mut sum = Vec::with_capacity(w);
         for i in 0..w {
-            sum.push(a[i].xor(&b[i]).xor(&carry));
+            let mut sum_bit = a[i].xor(&carry);
             if i + 1 < w {
-                let t = self.and(&a[i].xor(&carry), &b[i].xor(&carry), pool)?;
-                carry = carry.xor(&t);
+                // The next carry: carry ⊕ (a ⊕ carry)(b ⊕ carry).
+                let t = self.and(&sum_bit, &b[i].xor(&carry), pool)?;
+                carry.xor_in_place(&t);
             }
+            sum_bit.xor_in_place(&b[i]);
+            sum.push(sum_bit);
         }
         Ok(sum)
     }
@@ -312,6 +316,10 @@ impl Session<'_> {
             values = self.draw_wide(t);
             if strict {
                 values.iter_mut().for_each(|v| *v &= (1u128 << w) - 1);
+                #[cfg(feature = "tamper")]
+                if self.out_of_range {
+                    values[0] += 1 << w;
+                }
             }
         }
         let macs = self.authenticate(Some(owner), &values)?;

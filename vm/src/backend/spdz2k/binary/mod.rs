@@ -84,18 +84,37 @@ impl Bits {
 
     /// Elementwise XOR with `other` (local).
     pub fn xor(&self, other: &Bits) -> Bits {
+        let mut out = self.clone();
+        out.xor_in_place(other);
+        out
+    }
+
+    /// XORs `other` into this batch (local, no copy: the binary material's
+    /// adders and buckets run it millions of times).
+    pub fn xor_in_place(&mut self, other: &Bits) {
         debug_assert_eq!(self.n, other.n);
-        let both = |a: &[Vec<u128>], b: &[Vec<u128>]| -> Vec<Vec<u128>> {
-            a.iter()
-                .zip(b)
-                .map(|(a, b)| a.iter().zip(b).map(|(a, b)| a ^ b).collect())
-                .collect()
-        };
-        Bits {
-            n: self.n,
-            x: self.x.iter().zip(&other.x).map(|(a, b)| a ^ b).collect(),
-            macs: both(&self.macs, &other.macs),
-            keys: both(&self.keys, &other.keys),
+        for (a, b) in self.x.iter_mut().zip(&other.x) {
+            *a ^= b;
+        }
+        for (mine, theirs) in [(&mut self.macs, &other.macs), (&mut self.keys, &other.keys)] {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a ^= b);
+            }
+        }
+    }
+
+    /// XORs `other` AND the public bits `c` into this batch.
+    pub fn xor_and_public(&mut self, other: &Bits, c: &[u64]) {
+        debug_assert_eq!(self.n, other.n);
+        for ((a, b), c) in self.x.iter_mut().zip(&other.x).zip(c) {
+            *a ^= b & c;
+        }
+        for (mine, theirs) in [(&mut self.macs, &other.macs), (&mut self.keys, &other.keys)] {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                for (k, (a, b)) in a.iter_mut().zip(b).enumerate() {
+                    *a ^= b & ones(bit(c, k));
+                }
+            }
         }
     }
 
@@ -103,16 +122,21 @@ impl Bits {
     /// their keys of party 0's shares (by Δ, `delta` this party's).
     pub fn xor_public(&self, me: usize, delta: u128, c: &[u64]) -> Bits {
         let mut out = self.clone();
+        out.xor_public_in_place(me, delta, c);
+        out
+    }
+
+    /// [`Bits::xor_public`] in place.
+    pub fn xor_public_in_place(&mut self, me: usize, delta: u128, c: &[u64]) {
         if me == 0 {
-            for (x, c) in out.x.iter_mut().zip(c) {
+            for (x, c) in self.x.iter_mut().zip(c) {
                 *x ^= c;
             }
         } else {
-            for (k, key) in out.keys[0].iter_mut().enumerate() {
+            for (k, key) in self.keys[0].iter_mut().enumerate() {
                 *key ^= ones(bit(c, k)) & delta;
             }
         }
-        out
     }
 
     /// AND with the public bits `c`.
