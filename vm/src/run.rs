@@ -253,7 +253,8 @@ pub fn run_party(
 /// by OT among the parties (`config.hosts` lists them), or with a dealer as
 /// the network's last node (`config.hosts` lists the parties, then the
 /// dealer). With `--prep ot` and `prep_dir`, the material comes from the
-/// party's file there (`mpcvm prep`'s) instead of an offline phase.
+/// party's file there (`mpcvm prep`'s) instead of an offline phase, and the
+/// file is removed once the parties have connected (single-use).
 pub fn run_beaver_party(
     program: &Program,
     protocol: Protocol,
@@ -279,6 +280,9 @@ pub fn run_beaver_party(
     };
     let hello = beaver_hello(protocol, program, party, nodes);
     let mut net = Network::connect(config, &hello).map_err(VmError::Network)?;
+    if let Some(reader) = &made {
+        reader.consume()?;
+    }
     let program_arc = std::sync::Arc::new(program.clone());
     let mut report = |d, t| io.offline(d, t);
     if protocol == Protocol::Spdz2k {

@@ -1096,8 +1096,9 @@ fn run_local_runs_semi2k_and_spdz2k_by_ot_or_with_a_dealer_when_asked() {
 }
 
 /// `mpcvm prep-local` makes each party's material ahead of time; a run with
-/// `--prep-dir` consumes it without an offline phase, and a file made for
-/// another program, or a missing one, is refused with a clear error.
+/// `--prep-dir` consumes it without an offline phase (the files are gone
+/// after it: a second run is refused), and a file made for another program
+/// or protocol, or a missing one, is refused with a clear error.
 #[test]
 fn material_made_ahead_by_prep_is_consumed_by_the_run_and_bound_to_its_program() {
     for protocol in ["semi2k", "spdz2k"] {
@@ -1126,19 +1127,6 @@ fn material_made_ahead_by_prep(protocol: &str) {
     let mut run = vec!["run-local"];
     run.extend(args);
     run.extend(["--input", "0=a.npy", "--input", "1=b.npy", "--out", "out"]);
-    let out = mpcvm(&run, &dir);
-    assert_succeeded(&out);
-    for p in 0..2 {
-        assert_eq!(
-            read_npy(&dir.join(format!("out/party{p}/product.npy"))),
-            expected_product()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in stdout.lines().filter(|l| l.starts_with('{')) {
-        let json: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(json["ots"], 0, "no offline phase: {line}");
-    }
     // Another program's run refuses the material.
     compile_to(
         &dir,
@@ -1200,8 +1188,31 @@ fn material_made_ahead_by_prep(protocol: &str) {
         ))
     });
     assert!(named, "{e}");
+    // The run consumes it: a second run finds no material.
+    let out = mpcvm(&run, &dir);
+    assert_succeeded(&out);
+    for p in 0..2 {
+        assert_eq!(
+            read_npy(&dir.join(format!("out/party{p}/product.npy"))),
+            expected_product()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines().filter(|l| l.starts_with('{')) {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(json["ots"], 0, "no offline phase: {line}");
+    }
+    for p in 0..2 {
+        assert!(!dir.join(format!("material/party{p}.prep")).exists());
+    }
+    let e = failure(&run, &dir);
+    assert!(
+        e.contains("cannot open the preprocessed material") && e.contains("consumes"),
+        "{e}"
+    );
     // A file with one item more than the run takes (an empty one appended,
     // the count raised) is caught at the run's end.
+    assert_succeeded(&mpcvm(&prep, &dir));
     let path = dir.join("material/party0.prep");
     let mut bytes = std::fs::read(&path).unwrap();
     let count_at = 8 + 32 + 4 + protocol.len() + 4 + 4;

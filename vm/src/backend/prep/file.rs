@@ -71,7 +71,8 @@ impl Reader {
     pub fn open(path: &Path, binding: &Binding) -> Result<Reader, VmError> {
         let file = std::fs::File::open(path).map_err(|e| {
             VmError::Io(format!(
-                "cannot open the preprocessed material {}: {e} (make it with `mpcvm prep`)",
+                "cannot open the preprocessed material {}: {e} (make it with `mpcvm prep`; a \
+                 run consumes its material)",
                 path.display()
             ))
         })?;
@@ -117,6 +118,13 @@ impl Reader {
         }
         r.left = r.u64()?;
         Ok(r)
+    }
+
+    /// Removes the file (its items stay readable through the open handle):
+    /// material is single-use, since a second run would open values under
+    /// the same masks. A run calls it once its parties have connected.
+    pub fn consume(&self) -> Result<(), VmError> {
+        std::fs::remove_file(&self.path).map_err(|e| io_error(&self.path, e))
     }
 
     fn bad(&self, what: &str) -> VmError {
