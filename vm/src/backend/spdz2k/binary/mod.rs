@@ -139,22 +139,6 @@ impl Bits {
         }
     }
 
-    /// AND with the public bits `c`.
-    pub fn and_public(&self, c: &[u64]) -> Bits {
-        let keep = |v: &[u128]| -> Vec<u128> {
-            v.iter()
-                .enumerate()
-                .map(|(k, m)| m & ones(bit(c, k)))
-                .collect()
-        };
-        Bits {
-            n: self.n,
-            x: self.x.iter().zip(c).map(|(x, c)| x & c).collect(),
-            macs: self.macs.iter().map(|m| keep(m)).collect(),
-            keys: self.keys.iter().map(|k| keep(k)).collect(),
-        }
-    }
-
     /// The bits at positions `at`, in that order.
     pub fn gather(&self, at: &[usize]) -> Bits {
         let pick = |v: &[u128]| -> Vec<u128> {
