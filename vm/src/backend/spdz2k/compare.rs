@@ -192,14 +192,8 @@ fn to_arithmetic(
     out: &mut [Vec<Part>],
     done: impl FnOnce(super::Auth) -> super::Auth + 'static,
 ) -> Task {
-    let n = b.x.len();
     s.open_bits(bxor(b, d_binary), out, move |s, e, _| {
-        let sign = WideTensor::new(
-            vec![n],
-            e.iter().map(|e| if *e { u128::MAX } else { 1 }).collect(),
-        );
-        let e = WideTensor::new(vec![n], e.iter().map(|e| *e as u128).collect());
-        let b = s.plus_public(&d.scale(&sign), &e);
+        let b = d.from_dabit(&e, s.me, s.keyed.alpha_i);
         Ok(Task::Done(Outcome::Secret(Share::plain(done(b)))))
     })
 }

@@ -107,6 +107,17 @@ impl Auth {
             m: flat(&|a| &a.m),
         }
     }
+    /// Bits b as values of Z_2^128 from this daBit d (values 0 or 1) and the
+    /// opened e = b XOR d: b = e + d (1 - 2e), as party `me` with MAC key
+    /// share `alpha_i`.
+    pub fn from_dabit(&self, e: &[bool], me: usize, alpha_i: u128) -> Auth {
+        let n = e.len();
+        let sign = e.iter().map(|e| if *e { u128::MAX } else { 1 });
+        let e = WideTensor::new(vec![n], e.iter().map(|e| *e as u128).collect());
+        self.scale(&WideTensor::new(vec![n], sign.collect()))
+            .add_public(me, alpha_i, &e, &[n])
+    }
+
     /// Plus the public `p` (broadcast to `out_shape`), as party `me` with
     /// MAC key share `alpha_i`.
     pub fn add_public(

@@ -183,13 +183,9 @@ impl Session<'_> {
         let mut sum = self.sum_bits(owners, width, pool)?;
         // The carries κ: e = κ XOR d opened, κ = e + d (1 - 2e).
         let carries = Bits::concat(&sum.bits[w..].iter().collect::<Vec<_>>());
-        let k = carries.n;
         let e = self.open_bits(&carries.xor(&d_binary))?;
-        let sign = (0..k).map(|j| if bit(&e, j) { u128::MAX } else { 1 });
-        let public = WideTensor::new(vec![k], (0..k).map(|j| bit(&e, j) as u128).collect());
-        let kappa = d
-            .scale(&WideTensor::new(vec![k], sign.collect()))
-            .add_public(me, self.keyed.alpha_i, &public, &[k]);
+        let e: Vec<bool> = (0..carries.n).map(|j| bit(&e, j)).collect();
+        let kappa = d.from_dabit(&e, me, self.keyed.alpha_i);
         for j in 0..width - w {
             let carry = kappa.range(j * n..(j + 1) * n).shl((w + j) as u32);
             sum.arith = sum.arith.sub(&carry);
